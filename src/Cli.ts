@@ -1,0 +1,102 @@
+/**
+ * The command line: `customer-json-processor [--once]` runs the daemon;
+ * `validate FILE...` checks files without moving them; `schema` prints the
+ * contract's JSON Schema.
+ */
+import { Args, Command, Options } from "@effect/cli"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Clock, Console, Data, Effect, Layer } from "effect"
+import * as Path from "node:path"
+import { DaemonServices, NotifierDefault } from "./App.js"
+import { AppConfig, loadSettings } from "./Config.js"
+import { contractJsonSchema, todayUtc, validateDocument } from "./Contract.js"
+import type { ValidationError } from "./Contract.js"
+import { runDaemon } from "./Daemon.js"
+import { FsExtraNode } from "./FsExtra.js"
+import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
+import { ConsoleLoggerLive } from "./Logging.js"
+import { makeReport } from "./Report.js"
+import { VERSION } from "./Version.js"
+
+/** The process should exit with this code; the reason has been reported already. */
+export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: number }> {}
+
+/** sysexits.h codes a supervisor can tell apart. */
+export const EXIT = { invalid: 1, usage: 64, cantCreate: 73, tempFail: 75, config: 78 } as const
+
+const once = Options.boolean("once").pipe(
+  Options.withDescription("finish the files in processing/ and data/, then exit instead of watching")
+)
+
+const settingsOrExit = loadSettings.pipe(
+  Effect.tapError((e) => Effect.logError(e.message)),
+  Effect.mapError(() => new ExitCode({ code: EXIT.config }))
+)
+
+const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOrExit
+    const layer = DaemonServices.pipe(
+      Layer.provide(NotifierDefault),
+      Layer.provideMerge(Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode))
+    )
+    yield* runDaemon({ once }).pipe(
+      Effect.provide(layer),
+      Effect.catchTags({
+        FolderUnusable: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.cantCreate })),
+        DiskSpaceLow: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.tempFail }))
+      }),
+      Effect.provide(ConsoleLoggerLive(settings.debug))
+    )
+  })).pipe(Command.withDescription("Validate customer JSON files dropped into DATA_DIR and route them"))
+
+const files = Args.text({ name: "FILE" }).pipe(Args.atLeast(1))
+
+const validate = Command.make("validate", { files }, ({ files }) =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOrExit
+    const fs = yield* FileSystem.FileSystem
+    const now = new Date(yield* Clock.currentTimeMillis)
+    let invalid = 0
+    for (const file of files) {
+      const errors: ReadonlyArray<ValidationError> = yield* fs.stat(file).pipe(
+        Effect.flatMap((info) => {
+          if (info.type !== "File") return Effect.succeed([{ record: null, path: "$", message: "not a regular file" }])
+          if (Number(info.size) > settings.maxFileSizeBytes) {
+            return Effect.succeed([{ record: null, path: "$", message: `file is larger than MAX_FILE_SIZE_MB (${settings.maxFileSizeBytes / 1024 / 1024} MB)` }])
+          }
+          return Effect.map(fs.readFile(file), (bytes) => {
+            const parsed = parseJsonBytes(bytes)
+            return parsed._tag === "Parsed"
+              ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now) }).errors
+              : [{ record: null, path: "$", message: describeParseFailure(parsed) }]
+          })
+        }),
+        Effect.catchAll((e) =>
+          Effect.succeed([{
+            record: null,
+            path: "$",
+            message: e._tag === "SystemError" && e.reason === "NotFound" ? "file not found" : `cannot read the file (${e._tag === "SystemError" ? e.reason : "bad argument"})`
+          }])
+        )
+      )
+      if (errors.length > 0) invalid++
+      const name = Path.basename(file)
+      yield* Console.log(JSON.stringify({
+        valid: errors.length === 0,
+        ...makeReport({ file: name, storedAs: name, receivedAt: now, processedAt: now, errors })
+      }, null, 2))
+    }
+    if (invalid > 0) return yield* new ExitCode({ code: EXIT.invalid })
+  })).pipe(Command.withDescription("Check files against the contract without moving them; exit 1 if any is invalid"))
+
+const schema = Command.make("schema", {}, () =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOrExit
+    const now = new Date(yield* Clock.currentTimeMillis)
+    yield* Console.log(JSON.stringify(contractJsonSchema(settings.maxRecords, todayUtc(now)), null, 2))
+  })).pipe(Command.withDescription("Print the customer file contract as JSON Schema"))
+
+export const command = daemon.pipe(Command.withSubcommands([validate, schema]))
+
+export const cli = Command.run(command, { name: "customer-json-processor", version: VERSION })

@@ -1,0 +1,187 @@
+/**
+ * Every setting of the daemon, read once at start through effect's `Config`
+ * (environment first, then `.env` in the working directory). The rest of the
+ * program reads the parsed `Settings` from the `AppConfig` service; nothing
+ * else looks at the environment.
+ */
+import { Config, Context, Data, Effect, Either, Layer, Option, Redacted } from "effect"
+
+export type WatchMode = "native" | "poll"
+
+export interface EmailSettings {
+  readonly sender: Option.Option<string>
+  readonly receivers: ReadonlyArray<string>
+  readonly password: Option.Option<Redacted.Redacted<string>>
+  readonly smtpServer: Option.Option<string>
+  readonly smtpPort: number
+}
+
+export interface Settings {
+  readonly dataDir: string
+  readonly processingDir: string
+  readonly validatedDir: string
+  readonly returnsDir: string
+  readonly logDir: string
+  readonly debug: boolean
+  readonly concurrency: number
+  readonly maxFileSizeBytes: number
+  readonly maxRecords: number
+  readonly quietPeriodMs: number
+  readonly rescanIntervalMs: number
+  readonly watchMode: WatchMode
+  readonly pollIntervalMs: number
+  readonly shutdownTimeoutMs: number
+  readonly minFreeDiskBytes: number
+  readonly heartbeatMs: number
+  readonly email: EmailSettings
+}
+
+/** A setting with a bad value; the message names the variable and what it expects. */
+export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
+  readonly variable: string
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `invalid configuration: ${this.variable} must be ${this.expected}`
+  }
+}
+
+/** Every variable the daemon reads, with its default (documented in README and .env.example). */
+export const DEFAULTS = {
+  DATA_DIR: "data",
+  PROCESSING_DIR: "processing",
+  VALIDATED_DIR: "validated",
+  RETURNS_DIR: "returns",
+  LOG_DIR: "logs",
+  DEBUG: "false",
+  CONCURRENCY: "8",
+  MAX_FILE_SIZE_MB: "50",
+  MAX_RECORDS: "100000",
+  QUIET_PERIOD_MS: "2000",
+  RESCAN_INTERVAL_MS: "10000",
+  WATCH_MODE: "native",
+  POLL_INTERVAL_MS: "1000",
+  SHUTDOWN_TIMEOUT_MS: "10000",
+  MIN_FREE_DISK_MB: "100",
+  HEARTBEAT_MS: "5000",
+  EMAIL_SENDER: "",
+  EMAIL_RECEIVER: "",
+  SMTP_SERVER: "",
+  SMTP_PORT: "587"
+} as const
+
+export type VariableName = keyof typeof DEFAULTS
+export type RawSettings = Partial<Record<VariableName, string>>
+
+type Parsed<A> = Either.Either<A, InvalidConfig>
+
+const bad = (variable: string, expected: string) => Either.left(new InvalidConfig({ variable, expected }))
+
+const text = (raw: RawSettings, name: VariableName): string => {
+  const value = raw[name]
+  return value === undefined || value.trim() === "" ? DEFAULTS[name] : value.trim()
+}
+
+const directory = (raw: RawSettings, name: VariableName): Parsed<string> => {
+  const value = text(raw, name)
+  return value.includes("\0") ? bad(name, "a folder path") : Either.right(value)
+}
+
+const integer = (raw: RawSettings, name: VariableName, min: number, max: number): Parsed<number> => {
+  const value = text(raw, name)
+  if (!/^\d+$/.test(value)) return bad(name, `a whole number from ${min} to ${max}`)
+  const n = Number(value)
+  return n < min || n > max ? bad(name, `a whole number from ${min} to ${max}`) : Either.right(n)
+}
+
+const boolean = (raw: RawSettings, name: VariableName): Parsed<boolean> => {
+  const value = text(raw, name).toLowerCase()
+  if (["true", "1", "yes", "on"].includes(value)) return Either.right(true)
+  if (["false", "0", "no", "off"].includes(value)) return Either.right(false)
+  return bad(name, "true or false")
+}
+
+/** The same address rule as the contract's email field, minus the length nuance. */
+const ADDRESS = /^[^\s@]+@[^\s@.-][^\s@]*\.[^\s@]*[^\s@.-]$/
+
+const optionalAddress = (raw: RawSettings, name: VariableName): Parsed<Option.Option<string>> => {
+  const value = text(raw, name)
+  if (value === "") return Either.right(Option.none())
+  return ADDRESS.test(value) ? Either.right(Option.some(value)) : bad(name, "an email address (name@example.com)")
+}
+
+const addressList = (raw: RawSettings, name: VariableName): Parsed<ReadonlyArray<string>> => {
+  const value = text(raw, name)
+  if (value === "") return Either.right([])
+  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  return list.every((a) => ADDRESS.test(a))
+    ? Either.right(list)
+    : bad(name, "an email address or a comma-separated list of them")
+}
+
+const MB = 1024 * 1024
+
+/** Parses the raw variables; pure, so each rule is tested directly. */
+export const parseSettings = (
+  raw: RawSettings,
+  password: Option.Option<Redacted.Redacted<string>> = Option.none()
+): Either.Either<Settings, InvalidConfig> =>
+  Either.gen(function*() {
+    const watchMode = text(raw, "WATCH_MODE").toLowerCase()
+    if (watchMode !== "native" && watchMode !== "poll") return yield* bad("WATCH_MODE", "native or poll")
+    const smtpServer = text(raw, "SMTP_SERVER")
+    const email: EmailSettings = {
+      sender: yield* optionalAddress(raw, "EMAIL_SENDER"),
+      receivers: yield* addressList(raw, "EMAIL_RECEIVER"),
+      password,
+      smtpServer: smtpServer === "" ? Option.none() : Option.some(smtpServer),
+      smtpPort: yield* integer(raw, "SMTP_PORT", 1, 65535)
+    }
+    if (Option.isSome(email.smtpServer)) {
+      if (Option.isNone(email.sender)) return yield* bad("EMAIL_SENDER", "set when SMTP_SERVER is set")
+      if (email.receivers.length === 0) return yield* bad("EMAIL_RECEIVER", "set when SMTP_SERVER is set")
+    }
+    return {
+      dataDir: yield* directory(raw, "DATA_DIR"),
+      processingDir: yield* directory(raw, "PROCESSING_DIR"),
+      validatedDir: yield* directory(raw, "VALIDATED_DIR"),
+      returnsDir: yield* directory(raw, "RETURNS_DIR"),
+      logDir: yield* directory(raw, "LOG_DIR"),
+      debug: yield* boolean(raw, "DEBUG"),
+      concurrency: yield* integer(raw, "CONCURRENCY", 1, 256),
+      maxFileSizeBytes: (yield* integer(raw, "MAX_FILE_SIZE_MB", 1, 1024 * 1024)) * MB,
+      maxRecords: yield* integer(raw, "MAX_RECORDS", 1, 100_000_000),
+      quietPeriodMs: yield* integer(raw, "QUIET_PERIOD_MS", 0, 86_400_000),
+      rescanIntervalMs: yield* integer(raw, "RESCAN_INTERVAL_MS", 100, 86_400_000),
+      watchMode,
+      pollIntervalMs: yield* integer(raw, "POLL_INTERVAL_MS", 10, 86_400_000),
+      shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
+      minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
+      heartbeatMs: yield* integer(raw, "HEARTBEAT_MS", 100, 3_600_000),
+      email
+    } satisfies Settings
+  })
+
+/** Reads every variable from the current `ConfigProvider` and parses them. */
+export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.gen(function*() {
+  const names = Object.keys(DEFAULTS) as Array<VariableName>
+  const raw: RawSettings = {}
+  for (const name of names) {
+    const value = yield* Config.option(Config.string(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    if (Option.isSome(value)) raw[name] = value.value
+  }
+  // Read as Redacted from the start, so no error text can ever carry it.
+  const password = yield* Config.option(Config.redacted("EMAIL_PASSWORD")).pipe(
+    Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>()),
+    Effect.map(Option.filter((p) => Redacted.value(p) !== ""))
+  )
+  return yield* parseSettings(raw, password)
+})
+
+export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {
+  /** Settings from the environment and `.env` (provide the ConfigProvider around it). */
+  static readonly layer: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
+  /** Fixed settings, for tests and embedding: unspecified variables take their defaults. */
+  static readonly layerFrom = (raw: RawSettings): Layer.Layer<AppConfig, InvalidConfig> =>
+    Layer.effect(AppConfig, parseSettings(raw))
+}

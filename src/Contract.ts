@@ -1,0 +1,146 @@
+/**
+ * The Contract service: validates a parsed document against contract §3–4
+ * and turns every failure into `{ record, path, message }` (contract §6).
+ */
+import { Context, Either, JSONSchema, Layer, ParseResult, Schema } from "effect"
+import { makeCustomer } from "./ContractSchema.js"
+
+export interface ValidationError {
+  /** index of the record in the file (0 for a single object), null for a file-level error */
+  readonly record: number | null
+  /** JSONPath from the document root */
+  readonly path: string
+  readonly message: string
+}
+
+export interface Validation {
+  /** the number of records in the file (0 when the file is not a customer document) */
+  readonly records: number
+  readonly errors: ReadonlyArray<ValidationError>
+}
+
+export interface ValidateOptions {
+  readonly maxRecords: number
+  /** the processing date, UTC `YYYY-MM-DD` */
+  readonly today: string
+}
+
+const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
+
+type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseError>
+
+// One decoder per processing day: building it per file would cost more than decoding.
+let cached: { readonly today: string; readonly decode: RecordDecoder } | undefined
+const decoderFor = (today: string): RecordDecoder => {
+  if (cached === undefined || cached.today !== today) {
+    cached = { today, decode: Schema.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS) }
+  }
+  return cached.decode
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Appends one segment to a JSONPath, bracket-quoting keys that are not identifiers. */
+export const jsonPathSegment = (key: PropertyKey): string => {
+  if (typeof key === "number") return `[${key}]`
+  const name = String(key)
+  return IDENTIFIER.test(name) ? `.${name}` : `['${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}']`
+}
+
+const UNEXPECTED_MESSAGE = "is not an allowed field"
+const CVV_FIELDS = new Set(["cvv", "cvc"])
+
+const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Missing":
+      return "is required"
+    case "Unexpected": {
+      const last = issue.path[issue.path.length - 1]
+      return typeof last === "string" && CVV_FIELDS.has(last.toLowerCase())
+        ? `${UNEXPECTED_MESSAGE} (a card verification code must never be stored)`
+        : UNEXPECTED_MESSAGE
+    }
+    default:
+      return issue.message
+  }
+}
+
+const fileError = (message: string): ValidationError => ({ record: null, path: "$", message })
+
+const typeName = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "array" : typeof value
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Validates one parsed document; pure apart from the per-day decoder cache. */
+export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
+  const decode = decoderFor(options.today)
+  const errors: Array<ValidationError> = []
+  const checkRecord = (record: unknown, index: number, prefix: string, seen: Map<string, number>) => {
+    const result = decode(record)
+    if (Either.isLeft(result)) {
+      for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
+        errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
+      }
+    }
+    if (isPlainObject(record) && typeof record.customer_id === "string") {
+      const first = seen.get(record.customer_id)
+      if (first === undefined) seen.set(record.customer_id, index)
+      else errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
+    }
+  }
+
+  if (Array.isArray(document)) {
+    if (document.length === 0) {
+      return { records: 0, errors: [fileError(`file contains an empty array; expected 1 to ${options.maxRecords} customer records`)] }
+    }
+    if (document.length > options.maxRecords) {
+      return {
+        records: document.length,
+        errors: [fileError(`file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)]
+      }
+    }
+    const seen = new Map<string, number>()
+    for (let i = 0; i < document.length; i++) checkRecord(document[i], i, `$[${i}]`, seen)
+    return { records: document.length, errors }
+  }
+  if (isPlainObject(document)) {
+    checkRecord(document, 0, "$", new Map())
+    return { records: 1, errors }
+  }
+  return {
+    records: 0,
+    errors: [fileError(`top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)]
+  }
+}
+
+/** The contract's JSON Schema (draft 2019-09 as produced by effect's `JSONSchema.make`). */
+export const contractJsonSchema = (maxRecords: number, today: string): object => {
+  const Customer = makeCustomer(today)
+  const document = Schema.Union(
+    Customer,
+    Schema.Array(Customer).pipe(Schema.minItems(1), Schema.maxItems(maxRecords))
+  ).annotations({
+    title: "Customer file",
+    description: "One customer object, or an array of 1 to MAX_RECORDS customer objects"
+  })
+  return JSONSchema.make(document)
+}
+
+export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
+
+/** The Contract as a service, so a test or an extension can swap the rules. */
+export class Contract extends Context.Tag("customer-json/Contract")<
+  Contract,
+  {
+    readonly validate: (document: unknown, now: Date) => Validation
+    readonly jsonSchema: (now: Date) => object
+  }
+>() {
+  static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
+    validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
+    jsonSchema: (now) => contractJsonSchema(maxRecords, todayUtc(now))
+  })
+  static readonly layer = (maxRecords: number) => Layer.succeed(Contract, Contract.make(maxRecords))
+}

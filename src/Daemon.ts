@@ -1,0 +1,309 @@
+/**
+ * The Daemon: start-up checks, crash recovery, the backlog, then live hints;
+ * a bounded set of workers (CONCURRENCY) processes one file each. A name is
+ * tracked from the moment it is queued until its outcome, so the same file
+ * seen twice (event + rescan) is processed once. Shutdown stops taking new
+ * files, lets those in flight finish within SHUTDOWN_TIMEOUT_MS, then
+ * interrupts the rest (they stay claimed and are recovered at the next start).
+ */
+import { Clock, Effect, FiberMap, FiberSet, Option, Queue, Schedule, Stream } from "effect"
+import { AppConfig } from "./Config.js"
+import { FileStore } from "./FileStore.js"
+import { Instance } from "./Instance.js"
+import { classifyName } from "./Naming.js"
+import type { Outcome, PendingState } from "./Pipeline.js"
+import { Pipeline } from "./Pipeline.js"
+import { VERSION } from "./Version.js"
+import { Watcher } from "./Watcher.js"
+
+type Job =
+  | { readonly _tag: "Input"; readonly name: string }
+  | { readonly _tag: "Claimed"; readonly name: string }
+
+interface Tracked {
+  readonly receivedAt: number
+  pending: PendingState | undefined
+  /** queued or being processed (otherwise it waits for its quiet-period recheck) */
+  active: boolean
+}
+
+export interface Summary {
+  validated: number
+  returned: number
+  failed: number
+}
+
+export interface RunOptions {
+  /** finish what is there, then return instead of watching */
+  readonly once: boolean
+}
+
+export const runDaemon = (options: RunOptions) =>
+  Effect.scoped(Effect.gen(function*() {
+    const config = yield* AppConfig
+    const store = yield* FileStore
+    const instance = yield* Instance
+    const pipeline = yield* Pipeline
+    const watcher = yield* Watcher
+    const startedAt = yield* Clock.currentTimeMillis
+
+    const queue = yield* Queue.unbounded<Job>()
+    const drained = yield* Queue.sliding<void>(1)
+    const tracked = new Map<string, Tracked>()
+    const claimedTracked = new Set<string>()
+    /** ignored or failed names: skipped by light listings until an event or a full listing */
+    const parked = new Set<string>()
+    /** names already warned about, so each is logged once */
+    const warned = new Set<string>()
+    const summary: Summary = { validated: 0, returned: 0, failed: 0 }
+    let inFlight = 0
+    let stopping = false
+    let processedSinceListing = false
+
+    const workers = yield* FiberSet.make()
+    const rechecks = yield* FiberMap.make<string>()
+
+    const warnOnce = (name: string, message: string, kind: string) =>
+      warned.has(name)
+        ? Effect.void
+        : Effect.sync(() => warned.add(name)).pipe(
+          Effect.zipRight(Effect.logWarning(message).pipe(Effect.annotateLogs({ file: name, kind })))
+        )
+
+    const enqueue = (job: Job) => Queue.offer(queue, job)
+
+    /** A name seen in a listing or an event. */
+    const consider = (name: string, fromEvent: boolean, now: number) =>
+      Effect.gen(function*() {
+        const kind = classifyName(name)
+        if (kind === "silent") return false
+        if (kind === "other") {
+          yield* warnOnce(name, "not a .json file; left where it is", "other")
+          return false
+        }
+        const known = tracked.get(name)
+        if (known !== undefined) {
+          // A change to a file waiting out its quiet period: look again now.
+          if (fromEvent && !known.active) {
+            yield* FiberMap.remove(rechecks, name)
+            known.active = true
+            yield* enqueue({ _tag: "Input", name })
+          }
+          return false
+        }
+        if (!fromEvent && parked.has(name)) return false
+        parked.delete(name)
+        tracked.set(name, { receivedAt: now, pending: undefined, active: true })
+        yield* enqueue({ _tag: "Input", name })
+        return true
+      })
+
+    const listInput = store.listInput.pipe(
+      Effect.tapError((e) =>
+        Effect.logWarning("listing the input folder failed").pipe(Effect.annotateLogs({ error: e.message }))
+      ),
+      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+    )
+
+    const adoptClaimed = (names: ReadonlyArray<string>) =>
+      Effect.forEach(names, (name) =>
+        claimedTracked.has(name)
+          ? Effect.void
+          : Effect.zipRight(Effect.sync(() => claimedTracked.add(name)), enqueue({ _tag: "Claimed", name })), { discard: true })
+
+    /** Lists the input folder and queues every new name; returns how many were queued. */
+    const rescan = (full: boolean) =>
+      Effect.gen(function*() {
+        processedSinceListing = false
+        const names = yield* listInput
+        const now = yield* Clock.currentTimeMillis
+        if (full) {
+          parked.clear()
+          const present = new Set(names)
+          for (const name of warned) if (!present.has(name)) warned.delete(name)
+          // Files this instance failed to route earlier are tried again.
+          yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
+        }
+        let added = 0
+        for (const name of names) if (yield* consider(name, false, now)) added++
+        return added
+      })
+
+    const recordOutcome = (job: Job, outcome: Outcome) =>
+      Effect.gen(function*() {
+        if (job._tag === "Claimed") claimedTracked.delete(job.name)
+        const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
+        switch (outcome._tag) {
+          case "Validated":
+            summary.validated++
+            break
+          case "Returned":
+            summary.returned++
+            break
+          case "Failed":
+            summary.failed++
+            if (job._tag === "Input") parked.add(job.name)
+            break
+          case "Ignored":
+            parked.add(job.name)
+            yield* warnOnce(job.name, "not a regular file; left where it is", outcome.kind)
+            break
+          case "Pending": {
+            if (entry === undefined) return
+            entry.pending = outcome.state
+            entry.active = false
+            const now = yield* Clock.currentTimeMillis
+            const delay = Math.max(0, outcome.state.since + config.quietPeriodMs - now) + 1
+            yield* Effect.logDebug("file not complete yet; waiting for its writer").pipe(
+              Effect.annotateLogs({ file: job.name, recheck_in_ms: delay })
+            )
+            yield* FiberMap.run(
+              rechecks,
+              job.name,
+              Effect.sleep(delay).pipe(
+                Effect.zipRight(Effect.sync(() => {
+                  entry.active = true
+                })),
+                Effect.zipRight(enqueue(job))
+              )
+            )
+            return
+          }
+          case "Gone":
+            break
+        }
+        if (job._tag === "Input") tracked.delete(job.name)
+        processedSinceListing = true
+      })
+
+    const runJob = (job: Job) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        job._tag === "Claimed"
+          ? pipeline.processClaimed(job.name)
+          : pipeline.processInput({
+            name: job.name,
+            receivedAt: tracked.get(job.name)?.receivedAt ?? now,
+            pending: tracked.get(job.name)?.pending
+          }))
+
+    const worker = Effect.forever(
+      Effect.gen(function*() {
+        const job = yield* Queue.take(queue)
+        inFlight++
+        yield* runJob(job).pipe(
+          Effect.flatMap((outcome) => recordOutcome(job, outcome)),
+          Effect.ensuring(Effect.suspend(() => {
+            inFlight--
+            return inFlight === 0 && !stopping ? Queue.size(queue).pipe(
+              // Queue.size counts waiting takers as negative.
+              Effect.flatMap((n) => (n <= 0 ? Queue.offer(drained, undefined) : Effect.void))
+            ) : Effect.void
+          }))
+        )
+      })
+    )
+
+    // ------------------------------------------------------------ start-up
+    yield* Effect.logInfo("customer-json-processor started").pipe(
+      Effect.annotateLogs({
+        version: VERSION,
+        instance: instance.id,
+        mode: options.once ? "once" : "daemon",
+        watch_mode: config.watchMode,
+        data_dir: config.dataDir,
+        processing_dir: config.processingDir,
+        validated_dir: config.validatedDir,
+        returns_dir: config.returnsDir,
+        log_dir: config.logDir,
+        concurrency: config.concurrency,
+        quiet_period_ms: config.quietPeriodMs,
+        rescan_interval_ms: config.rescanIntervalMs,
+        max_file_size_mb: config.maxFileSizeBytes / 1024 / 1024,
+        max_records: config.maxRecords
+      })
+    )
+
+    // Graceful stop runs before the worker set is interrupted (finalizers run in reverse).
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        stopping = true
+        yield* Queue.shutdown(queue)
+        const waitIdle = Effect.sync(() => inFlight).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n === 0 })
+        )
+        const finished = yield* waitIdle.pipe(Effect.timeoutOption(config.shutdownTimeoutMs))
+        if (Option.isNone(finished)) {
+          yield* Effect.logWarning("shutdown timeout reached; interrupting files in flight (they stay claimed and are recovered at the next start)").pipe(
+            Effect.annotateLogs({ in_flight: inFlight })
+          )
+        }
+        yield* Effect.logInfo("customer-json-processor stopped").pipe(
+          Effect.annotateLogs({
+            validated: summary.validated,
+            returned: summary.returned,
+            failed: summary.failed,
+            uptime_s: Math.round(((yield* Clock.currentTimeMillis) - startedAt) / 1000)
+          })
+        )
+      })
+    )
+
+    for (let i = 0; i < config.concurrency; i++) yield* FiberSet.run(workers, worker)
+
+    // 1. Files left claimed by instances that are gone (and by an earlier run of this one).
+    yield* instance.adoptOrphans.pipe(
+      Effect.flatMap(adoptClaimed),
+      Effect.catchAll((e) => Effect.logWarning("crash recovery could not read the processing folder").pipe(
+        Effect.annotateLogs({ error: e.message })
+      ))
+    )
+
+    // 2. The backlog, oldest first.
+    const now = yield* Clock.currentTimeMillis
+    const backlog = yield* Effect.forEach(
+      (yield* listInput).filter((name) => classifyName(name) === "candidate"),
+      (name) =>
+        store.inspectInput(name).pipe(
+          Effect.map((info) => ({ name, mtime: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }) })),
+          Effect.orElseSucceed(() => ({ name, mtime: 0 }))
+        ),
+      { concurrency: 16 }
+    )
+    backlog.sort((a, b) => a.mtime - b.mtime)
+    for (const { name } of backlog) yield* consider(name, false, now)
+    // Everything else in the folder gets its once-only warning.
+    yield* rescan(false)
+
+    if (options.once) {
+      // Done when nothing is tracked and one more listing finds nothing new.
+      while (true) {
+        if (tracked.size === 0 && claimedTracked.size === 0 && inFlight === 0 && (yield* Queue.size(queue)) <= 0) {
+          if ((yield* rescan(false)) === 0) break
+        }
+        yield* Effect.logDebug("once: waiting").pipe(Effect.annotateLogs({ tracked: tracked.size, claimed: claimedTracked.size, inFlight }))
+        yield* Queue.take(drained)
+      }
+      yield* Effect.logDebug("once: done")
+      return summary
+    }
+
+    // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
+    const reaper = instance.adoptOrphans.pipe(
+      Effect.flatMap(adoptClaimed),
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced(config.heartbeatMs))
+    )
+    yield* FiberSet.run(workers, reaper)
+    yield* FiberSet.run(
+      workers,
+      Stream.runForEach(Stream.fromQueue(drained), () => (processedSinceListing ? rescan(false) : Effect.void))
+    )
+    yield* Stream.runForEach(watcher.hints, (hint) =>
+      hint._tag === "Rescan"
+        ? Effect.asVoid(rescan(hint.full))
+        : Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.asVoid(consider(hint.name, true, t)))).pipe(
+        Effect.catchAllCause((cause) => Effect.logError("watcher stopped", cause))
+      )
+    return yield* Effect.never
+  }))
+

@@ -1,0 +1,241 @@
+/**
+ * The file store: the one module that moves customer files. It guarantees
+ *  - no move ever replaces an existing file (link + unlink, never a bare rename onto a name);
+ *  - a claim is one atomic rename into this instance's processing folder;
+ *  - stored names follow contract §5;
+ *  - a report appears whole (written under a hidden temporary name, then linked
+ *    into place) and before the data file arrives in the returns folder;
+ *  - across filesystems (EXDEV) a move copies, fsyncs, links into place, then unlinks.
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Context, Data, Effect, Layer, Option } from "effect"
+import * as Path from "node:path"
+import { AppConfig } from "./Config.js"
+import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
+import { reportName, storedNameCandidate } from "./Naming.js"
+
+/** A folder the daemon needs is missing and cannot be created, or is not writable. */
+export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
+  readonly setting: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `folder ${this.path} (${this.setting}) is not usable: ${this.reason}`
+  }
+}
+
+/** Too little free space on a folder the daemon writes to. */
+export class DiskSpaceLow extends Data.TaggedError("DiskSpaceLow")<{
+  readonly setting: string
+  readonly path: string
+  readonly freeMb: number
+  readonly requiredMb: number
+}> {
+  override get message(): string {
+    return `only ${this.freeMb} MB free on ${this.path} (${this.setting}); MIN_FREE_DISK_MB requires ${this.requiredMb} MB`
+  }
+}
+
+export interface Folders {
+  readonly data: string
+  readonly processing: string
+  readonly validated: string
+  readonly returns: string
+  readonly logs: string
+}
+
+/** Safety valve: a name taken this many times in a row means something is wrong. */
+const MAX_NAME_ATTEMPTS = 10_000
+
+let tempSeq = 0
+const tempName = (target: string) => `.${target}.${process.pid}-${++tempSeq}.tmp`
+
+export interface FileStoreService {
+  readonly folders: Folders
+  /** Creates the five folders if missing and checks each is writable by writing a probe file. */
+  readonly prepareFolders: Effect.Effect<void, FolderUnusable>
+  /** Fails if an output folder has less than MIN_FREE_DISK_MB free. */
+  readonly checkDiskSpace: Effect.Effect<void, DiskSpaceLow | FolderUnusable>
+  /** Names in the input folder. */
+  readonly listInput: Effect.Effect<ReadonlyArray<string>, PlatformError>
+  /** lstat of an input entry (symbolic links are described, not followed). */
+  readonly inspectInput: (name: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
+  readonly readInput: (name: string) => Effect.Effect<Uint8Array, PlatformError>
+  /**
+   * Atomically moves `data/<name>` to `processingPath`. `None` when the file is
+   * gone (another instance claimed it first).
+   */
+  readonly claim: (name: string, processingPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
+  /** Moves a claimed file into the validated folder; returns the stored name. */
+  readonly storeValid: (claimedPath: string, name: string, now: Date) => Effect.Effect<string, PlatformError>
+  /**
+   * Writes the report for the stored name, then moves the claimed file beside
+   * it in the returns folder; returns the stored name.
+   */
+  readonly storeReturned: (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    report: (storedName: string) => string
+  ) => Effect.Effect<string, PlatformError>
+}
+
+export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
+
+export const makeFileStore = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const extra = yield* FsExtra
+  const config = yield* AppConfig
+  const folders: Folders = {
+    data: config.dataDir,
+    processing: config.processingDir,
+    validated: config.validatedDir,
+    returns: config.returnsDir,
+    logs: config.logDir
+  }
+  const settings: ReadonlyArray<readonly [string, string]> = [
+    ["DATA_DIR", folders.data],
+    ["PROCESSING_DIR", folders.processing],
+    ["VALIDATED_DIR", folders.validated],
+    ["RETURNS_DIR", folders.returns],
+    ["LOG_DIR", folders.logs]
+  ]
+
+  const prepareFolders = Effect.forEach(settings, ([setting, path]) =>
+    Effect.gen(function*() {
+      yield* fs.makeDirectory(path, { recursive: true })
+      const info = yield* fs.stat(path)
+      if (info.type !== "Directory") {
+        return yield* new FolderUnusable({ setting, path, reason: "it is not a folder" })
+      }
+      const probe = Path.join(path, tempName("write-probe"))
+      yield* fs.writeFileString(probe, "probe", { flag: "wx" })
+      yield* fs.remove(probe)
+    }).pipe(
+      Effect.catchTag("BadArgument", (e) => new FolderUnusable({ setting, path, reason: e.message })),
+      Effect.catchTag("SystemError", (e) =>
+        new FolderUnusable({
+          setting,
+          path,
+          reason: e.reason === "PermissionDenied"
+            ? "permission denied (the daemon must be able to create and write files there)"
+            : `${errnoCode(e) ?? e.reason}${e.syscall ? ` in ${e.syscall}` : ""}`
+        }))
+    ), { discard: true })
+
+  const checkDiskSpace = Effect.forEach(
+    settings.filter(([setting]) => setting !== "DATA_DIR"),
+    ([setting, path]) =>
+      extra.freeBytes(path).pipe(
+        Effect.mapError((e) => new FolderUnusable({ setting, path, reason: `cannot read free space: ${e.message}` })),
+        Effect.flatMap((free) =>
+          free < config.minFreeDiskBytes
+            ? Effect.fail(
+              new DiskSpaceLow({
+                setting,
+                path,
+                freeMb: Math.floor(free / 1024 / 1024),
+                requiredMb: Math.ceil(config.minFreeDiskBytes / 1024 / 1024)
+              })
+            )
+            : Effect.void
+        )
+      ),
+    { discard: true }
+  )
+
+  const inputPath = (name: string) => Path.join(folders.data, name)
+
+  const claim = (name: string, processingPath: string) =>
+    fs.rename(inputPath(name), processingPath).pipe(
+      Effect.as(Option.some<void>(undefined)),
+      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<void>()))
+    )
+
+  /** Copies across filesystems under a hidden name beside `target`, fsynced, ready to be linked. */
+  const copyBeside = (source: string, target: string) =>
+    Effect.gen(function*() {
+      const temp = Path.join(Path.dirname(target), tempName(Path.basename(target)))
+      yield* fs.copyFile(source, temp)
+      yield* Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync))
+      return temp
+    })
+
+  /**
+   * Puts `source` at `target` unless `target` exists (then `false`): `link`
+   * fails on an existing name where `rename` would replace it. Across
+   * filesystems the source is first copied beside the target and fsynced.
+   * The caller unlinks `source` afterwards.
+   */
+  const placeNoReplace = (source: string, target: string): Effect.Effect<boolean, PlatformError> =>
+    fs.link(source, target).pipe(
+      Effect.as(true),
+      Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)),
+      Effect.catchIf((e) => errnoCode(e) === "EXDEV", () =>
+        Effect.acquireUseRelease(
+          copyBeside(source, target),
+          (temp) =>
+            fs.link(temp, target).pipe(
+              Effect.as(true),
+              Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
+            ),
+          (temp) => fs.remove(temp).pipe(Effect.ignore)
+        ))
+    )
+
+  const noFreeName = (name: string, dir: string) =>
+    Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
+
+  const storeValid = (claimedPath: string, name: string, now: Date) =>
+    Effect.gen(function*() {
+      for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+        const stored = storedNameCandidate(name, attempt, now)
+        if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) {
+          yield* fs.remove(claimedPath)
+          return stored
+        }
+      }
+      return yield* noFreeName(name, folders.validated)
+    })
+
+  const storeReturned = (claimedPath: string, name: string, now: Date, report: (storedName: string) => string) =>
+    Effect.gen(function*() {
+      for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+        const stored = storedNameCandidate(name, attempt, now)
+        const dataPath = Path.join(folders.returns, stored)
+        const reportPath = Path.join(folders.returns, reportName(stored))
+        if (yield* fs.exists(dataPath)) continue
+        // 1. The report, written whole under a hidden name, then linked into place.
+        const temp = Path.join(folders.returns, tempName(reportName(stored)))
+        const reportPlaced = yield* Effect.acquireUseRelease(
+          fs.writeFileString(temp, report(stored), { flag: "wx" }).pipe(Effect.as(temp)),
+          (t) => placeNoReplace(t, reportPath),
+          (t) => fs.remove(t).pipe(Effect.ignore)
+        )
+        if (!reportPlaced) continue
+        // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
+        if (yield* placeNoReplace(claimedPath, dataPath)) {
+          yield* fs.remove(claimedPath)
+          return stored
+        }
+        yield* fs.remove(reportPath).pipe(Effect.ignore)
+      }
+      return yield* noFreeName(name, folders.returns)
+    })
+
+  return FileStore.of({
+    folders,
+    prepareFolders,
+    checkDiskSpace,
+    listInput: fs.readDirectory(folders.data),
+    inspectInput: (name) => extra.lstat(inputPath(name)),
+    readInput: (name) => fs.readFile(inputPath(name)),
+    claim,
+    storeValid,
+    storeReturned
+  })
+})
+
+export const FileStoreLive = Layer.effect(FileStore, makeFileStore)

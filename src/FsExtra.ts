@@ -1,0 +1,151 @@
+/**
+ * The two filesystem operations the daemon needs that @effect/platform's
+ * `FileSystem` does not offer: `lstat` (contract §1 forbids following
+ * symbolic links) and free disk space (`statfs`, for the start-up check).
+ * The in-memory layer (MemoryFileSystem) provides its own implementation.
+ */
+import type { PlatformError, SystemErrorReason } from "@effect/platform/Error"
+import { SystemError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Context, Effect, Layer, Option } from "effect"
+import * as NFS from "node:fs"
+
+export interface FsExtraService {
+  /** Like `stat`, but a symbolic link is described, never followed. */
+  readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
+  /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
+  readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+}
+
+export class FsExtra extends Context.Tag("customer-json/FsExtra")<FsExtra, FsExtraService>() {}
+
+const reasonOf = (code: string | undefined): SystemErrorReason => {
+  switch (code) {
+    case "ENOENT":
+      return "NotFound"
+    case "EACCES":
+    case "EPERM":
+      return "PermissionDenied"
+    case "EEXIST":
+    case "ENOTEMPTY":
+      return "AlreadyExists"
+    case "EISDIR":
+    case "ENOTDIR":
+    case "ELOOP":
+      return "BadResource"
+    case "EBUSY":
+      return "Busy"
+    default:
+      return "Unknown"
+  }
+}
+
+interface ErrnoLike {
+  readonly code?: unknown
+  readonly syscall?: unknown
+  readonly message?: unknown
+}
+
+/** Maps a Node errno error the way @effect/platform-node does, keeping the errno in `cause`. */
+export const systemError = (method: string, path: string, error: unknown): SystemError => {
+  const e = (typeof error === "object" && error !== null ? error : {}) as ErrnoLike
+  const code = typeof e.code === "string" ? e.code : undefined
+  return new SystemError({
+    reason: reasonOf(code),
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: path,
+    ...(typeof e.syscall === "string" ? { syscall: e.syscall } : {}),
+    ...(typeof e.message === "string" ? { description: e.message } : {}),
+    cause: error
+  })
+}
+
+/**
+ * The errno code behind a platform error (`EXDEV`, `ENOSPC`, …): the platform
+ * maps several codes to reason `Unknown`, so the code is read from the cause.
+ */
+export const errnoCode = (error: PlatformError): string | undefined => {
+  if (error._tag !== "SystemError") return undefined
+  const cause = error.cause
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
+    return cause.code
+  }
+  return undefined
+}
+
+export const isNotFound = (error: PlatformError): boolean =>
+  error._tag === "SystemError" && error.reason === "NotFound"
+
+export const isAlreadyExists = (error: PlatformError): boolean =>
+  error._tag === "SystemError" && (error.reason === "AlreadyExists" || errnoCode(error) === "EEXIST")
+
+export interface StatsLike {
+  isFile(): boolean
+  isDirectory(): boolean
+  isSymbolicLink(): boolean
+  isBlockDevice(): boolean
+  isCharacterDevice(): boolean
+  isFIFO(): boolean
+  isSocket(): boolean
+  readonly mtime: Date
+  readonly atime: Date
+  readonly birthtime: Date
+  readonly dev: number
+  readonly rdev: number
+  readonly ino: number
+  readonly mode: number
+  readonly nlink: number
+  readonly uid: number
+  readonly gid: number
+  readonly size: number
+  readonly blksize: number
+  readonly blocks: number
+}
+
+/** The same `File.Info` the platform builds from Node's `Stats`. */
+export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
+  type: s.isFile()
+    ? "File"
+    : s.isDirectory()
+    ? "Directory"
+    : s.isSymbolicLink()
+    ? "SymbolicLink"
+    : s.isBlockDevice()
+    ? "BlockDevice"
+    : s.isCharacterDevice()
+    ? "CharacterDevice"
+    : s.isFIFO()
+    ? "FIFO"
+    : s.isSocket()
+    ? "Socket"
+    : "Unknown",
+  mtime: Option.fromNullable(s.mtime),
+  atime: Option.fromNullable(s.atime),
+  birthtime: Option.fromNullable(s.birthtime),
+  dev: s.dev,
+  rdev: Option.fromNullable(s.rdev),
+  ino: Option.fromNullable(s.ino),
+  mode: s.mode,
+  nlink: Option.fromNullable(s.nlink),
+  uid: Option.fromNullable(s.uid),
+  gid: Option.fromNullable(s.gid),
+  size: FileSystem.Size(s.size),
+  blksize: Option.map(Option.fromNullable(s.blksize), FileSystem.Size),
+  blocks: Option.fromNullable(s.blocks)
+})
+
+export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
+  lstat: (path) =>
+    Effect.async<FileSystem.File.Info, PlatformError>((resume) => {
+      NFS.lstat(path, (err, stats) =>
+        resume(err ? Effect.fail(systemError("lstat", path, err)) : Effect.succeed(fileInfo(stats)))
+      )
+    }),
+  freeBytes: (path) =>
+    Effect.async<number, PlatformError>((resume) => {
+      NFS.statfs(path, (err, stats) =>
+        resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize))
+      )
+    })
+})

@@ -1,0 +1,168 @@
+/**
+ * This daemon instance among others on the same folders. Each instance keeps
+ * its claimed files in its own `processing/<id>/` folder beside a heartbeat
+ * file; an instance is dead when its process is gone (same host), when it
+ * stopped cleanly, or when its heartbeat has not changed for three beats as
+ * observed here (hosts' clocks are never compared).
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Clock, Context, Effect, Layer, Schedule } from "effect"
+import * as Crypto from "node:crypto"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { AppConfig } from "./Config.js"
+import { FsExtra, isNotFound } from "./FsExtra.js"
+import { parseProcessingName, processingName } from "./Naming.js"
+
+export const HEARTBEAT_FILE = ".heartbeat"
+const STALE_AFTER_BEATS = 3
+
+interface Heartbeat {
+  readonly host: string
+  readonly pid: number
+  readonly beat: number
+  readonly stopped?: boolean
+}
+
+export interface InstanceService {
+  readonly id: string
+  /** `processing/<id>`: where this instance's claimed files live */
+  readonly dir: string
+  /** A fresh path in `dir` for a file claimed now. */
+  readonly claimPath: (original: string, receivedAtMs: number) => string
+  /** Claimed files in `dir` (names of the form `Naming.processingName`). */
+  readonly claimedFiles: Effect.Effect<ReadonlyArray<string>, PlatformError>
+  /**
+   * Moves the claimed files of dead instances (and loose files directly in
+   * `processing/`) into `dir`, one atomic rename each; returns their names.
+   */
+  readonly adoptOrphans: Effect.Effect<ReadonlyArray<string>, PlatformError>
+}
+
+export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return typeof error === "object" && error !== null && "code" in error && error.code === "EPERM"
+  }
+}
+
+const parseHeartbeat = (text: string): Heartbeat | undefined => {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === "object" && value !== null && "host" in value && "pid" in value) {
+      return value as Heartbeat
+    }
+  } catch {
+    // A heartbeat caught mid-write reads as unknown; its change still counts as a beat.
+  }
+  return undefined
+}
+
+const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
+
+export const makeInstance = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const extra = yield* FsExtra
+  const config = yield* AppConfig
+  const host = OS.hostname()
+  const id = `${safeHost(host)}-${process.pid}-${Crypto.randomBytes(3).toString("hex")}`
+  const root = config.processingDir
+  const dir = Path.join(root, id)
+  const heartbeatPath = Path.join(dir, HEARTBEAT_FILE)
+  let beat = 0
+  let seq = 0
+
+  const writeHeartbeat = (stopped: boolean) =>
+    fs.writeFileString(
+      heartbeatPath,
+      JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)
+    )
+
+  yield* fs.makeDirectory(dir, { recursive: true })
+  yield* writeHeartbeat(false)
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const left = (yield* fs.readDirectory(dir)).filter((n) => n !== HEARTBEAT_FILE)
+      if (left.length === 0) yield* fs.remove(dir, { recursive: true })
+      // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
+      else yield* writeHeartbeat(true)
+    }).pipe(Effect.ignore)
+  )
+  yield* writeHeartbeat(false).pipe(
+    Effect.ignore,
+    Effect.repeat(Schedule.spaced(config.heartbeatMs)),
+    Effect.forkScoped
+  )
+
+  // Heartbeat contents as last seen, and since when (by this instance's clock).
+  const seen = new Map<string, { readonly content: string; readonly since: number }>()
+
+  const isDead = (other: string) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const content = yield* fs.readFileString(Path.join(root, other, HEARTBEAT_FILE)).pipe(
+        Effect.catchIf(isNotFound, () => Effect.succeed(""))
+      )
+      const heartbeat = parseHeartbeat(content)
+      if (heartbeat?.stopped === true) return true
+      if (heartbeat !== undefined && heartbeat.host === host && !processAlive(heartbeat.pid)) return true
+      const last = seen.get(other)
+      if (last === undefined || last.content !== content) {
+        seen.set(other, { content, since: now })
+        return false
+      }
+      return now - last.since >= STALE_AFTER_BEATS * config.heartbeatMs
+    })
+
+  const moveIn = (from: string, name: string) => {
+    const parsed = parseProcessingName(name)
+    const target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
+    return fs.rename(from, Path.join(dir, target)).pipe(
+      Effect.as([target]),
+      Effect.catchIf(isNotFound, () => Effect.succeed([]))
+    )
+  }
+
+  const adoptOrphans = Effect.gen(function*() {
+    const adopted: Array<string> = []
+    for (const entry of yield* fs.readDirectory(root)) {
+      if (entry === id || entry.startsWith(".")) continue
+      const path = Path.join(root, entry)
+      const info = yield* extra.lstat(path).pipe(Effect.option)
+      if (info._tag === "None") continue
+      if (info.value.type === "File") {
+        adopted.push(...(yield* moveIn(path, entry)))
+        continue
+      }
+      if (info.value.type !== "Directory" || !(yield* isDead(entry))) continue
+      const names = yield* fs.readDirectory(path).pipe(Effect.catchIf(isNotFound, () => Effect.succeed([])))
+      for (const name of names) {
+        if (name === HEARTBEAT_FILE || name.startsWith(".")) continue
+        adopted.push(...(yield* moveIn(Path.join(path, name), name)))
+      }
+      // Several instances may adopt at once: whoever removes the folder last wins, harmlessly.
+      yield* fs.remove(path, { recursive: true }).pipe(Effect.ignore)
+      seen.delete(entry)
+      yield* Effect.logInfo("recovered the files of a stopped instance").pipe(
+        Effect.annotateLogs({ dead_instance: entry, files: names.filter((n) => !n.startsWith(".")).length })
+      )
+    }
+    return adopted
+  })
+
+  return Instance.of({
+    id,
+    dir,
+    claimPath: (original, receivedAtMs) => Path.join(dir, processingName(receivedAtMs, ++seq, original)),
+    claimedFiles: Effect.map(fs.readDirectory(dir), (names) => names.filter((n) => !n.startsWith("."))),
+    adoptOrphans
+  })
+})
+
+export const InstanceLive = Layer.scoped(Instance, makeInstance)

@@ -1,0 +1,123 @@
+/**
+ * Turning a file's bytes into a JSON value (contract §2), with file-level
+ * errors that never quote the file's content: V8's syntax errors quote the
+ * text, so line and column are computed here and the rule is taken from an
+ * allow-list of V8's own grammar phrases.
+ */
+import * as Jsonc from "jsonc-parser"
+
+export type ParsedText =
+  | { readonly _tag: "Parsed"; readonly value: unknown }
+  | { readonly _tag: "Empty" }
+  | { readonly _tag: "InvalidUtf8" }
+  | { readonly _tag: "Malformed"; readonly line: number; readonly column: number; readonly rule: string }
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
+
+/** Decodes UTF-8 (a leading BOM is dropped by the decoder) and parses JSON. */
+export const parseJsonBytes = (bytes: Uint8Array): ParsedText => {
+  let text: string
+  try {
+    text = decoder.decode(bytes)
+  } catch {
+    return { _tag: "InvalidUtf8" }
+  }
+  return parseJsonText(text)
+}
+
+const isBlank = (text: string): boolean => /^[\s\uFEFF]*$/.test(text)
+
+export const parseJsonText = (text: string): ParsedText => {
+  if (isBlank(text)) return { _tag: "Empty" }
+  try {
+    return { _tag: "Parsed", value: JSON.parse(text) }
+  } catch (error) {
+    return malformed(text, error instanceof Error ? error.message : "")
+  }
+}
+
+// V8 (Node 20) phrases that name a grammar rule and quote nothing of the input.
+const SAFE_RULES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^Unterminated string/, "unterminated string"],
+  [/^Bad control character in string literal/, "control character in a string"],
+  [/^Bad escaped character/, "invalid escape sequence in a string"],
+  [/^Bad Unicode escape/, "invalid unicode escape in a string"],
+  [/^Unexpected non-whitespace character after JSON/, "unexpected text after the JSON value"],
+  [/^Expected property name or '}'/, "expected a property name or '}'"],
+  [/^Expected double-quoted property name/, "expected a double-quoted property name"],
+  [/^Expected ':' after property name/, "expected ':' after a property name"],
+  [/^Expected ',' or '}' after property value/, "expected ',' or '}' after a property value"],
+  [/^Expected ',' or '\]' after array element/, "expected ',' or ']' after an array element"],
+  [/^Exponent part is missing a number/, "number without digits in its exponent"],
+  [/^Unterminated fractional number/, "number without digits after its decimal point"],
+  [/^No number after minus sign/, "'-' without a number"],
+  [/^Unexpected number/, "unexpected number"],
+  [/^Unexpected string/, "unexpected string"]
+]
+
+const malformed = (text: string, v8Message: string): ParsedText => {
+  const positioned = /in JSON at position (\d+)/.exec(v8Message)
+  let offset: number
+  let rule = "invalid JSON syntax"
+  if (/^Unexpected end of JSON input/.test(v8Message)) {
+    offset = text.length
+    rule = "unexpected end of the file (the JSON value is incomplete)"
+  } else if (positioned !== null) {
+    offset = Number(positioned[1])
+    for (const [pattern, safe] of SAFE_RULES) {
+      if (pattern.test(v8Message)) {
+        rule = safe
+        break
+      }
+    }
+  } else {
+    // "Unexpected token 'x', "…" is not valid JSON" gives no position: find it.
+    offset = firstSyntaxErrorOffset(text)
+    rule = "unexpected character"
+  }
+  const { line, column } = lineAndColumn(text, offset)
+  return { _tag: "Malformed", line, column, rule }
+}
+
+const firstSyntaxErrorOffset = (text: string): number => {
+  let found = text.length
+  try {
+    Jsonc.visit(
+      text,
+      {
+        onError: (_error, offset) => {
+          if (offset < found) found = offset
+        }
+      },
+      { disallowComments: true, allowTrailingComma: false }
+    )
+  } catch {
+    // jsonc-parser recurses per nesting level; very deep input overflows its stack.
+  }
+  return found
+}
+
+/** 1-based line and column (in characters) of a UTF-16 offset. */
+export const lineAndColumn = (text: string, offset: number): { line: number; column: number } => {
+  let line = 1
+  let lineStart = 0
+  const end = Math.min(offset, text.length)
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++
+      lineStart = i + 1
+    }
+  }
+  return { line, column: end - lineStart + 1 }
+}
+
+export const describeParseFailure = (result: Exclude<ParsedText, { _tag: "Parsed" }>): string => {
+  switch (result._tag) {
+    case "Empty":
+      return "file is empty or contains only whitespace"
+    case "InvalidUtf8":
+      return "file is not valid UTF-8"
+    case "Malformed":
+      return `malformed JSON at line ${result.line}, column ${result.column}: ${result.rule}`
+  }
+}

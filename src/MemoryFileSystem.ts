@@ -1,0 +1,205 @@
+/**
+ * An in-memory implementation of @effect/platform's `FileSystem` (and of the
+ * daemon's `FsExtra`), built on memfs, for tests of the daemon and of users'
+ * own pipelines. Errors carry the same reasons as Node's (`NotFound`,
+ * `AlreadyExists`, …) and the errno in their cause; `watch` emits the events
+ * of the in-memory volume.
+ *
+ *   const { layer, volume } = MemoryFileSystem.make({ "/data/a.json": "{}" })
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Layer, Option, Stream } from "effect"
+import { Volume } from "memfs"
+import * as Path from "node:path"
+import { FsExtra, fileInfo, systemError } from "./FsExtra.js"
+import type { FsExtraService, StatsLike } from "./FsExtra.js"
+
+export type MemoryVolume = InstanceType<typeof Volume>
+
+type NodeCallback<A> = (err: unknown, value?: A) => void
+
+/** Runs a callback-style memfs call as an Effect, mapping errno errors like Node's FileSystem. */
+const call = <A>(method: string, path: string, run: (cb: NodeCallback<A>) => void): Effect.Effect<A, PlatformError> =>
+  Effect.async<A, PlatformError>((resume) => {
+    try {
+      run((err, value) => resume(err ? Effect.fail(systemError(method, path, err)) : Effect.succeed(value as A)))
+    } catch (err) {
+      resume(Effect.fail(systemError(method, path, err)))
+    }
+  })
+
+const sync = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
+  Effect.try({ try: run, catch: (err) => systemError(method, path, err) })
+
+const toNumber = (size: FileSystem.SizeInput): number => Number(size)
+
+const makeFile = (volume: MemoryVolume, path: string, fd: number, append: boolean): FileSystem.File => {
+  let position = 0
+  const file: FileSystem.File = {
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: FileSystem.FileDescriptor(fd),
+    stat: sync("stat", path, () => fileInfo(volume.fstatSync(fd) as unknown as StatsLike)),
+    seek: (offset, from) =>
+      Effect.sync(() => {
+        position = from === "start" ? toNumber(offset) : position + toNumber(offset)
+      }),
+    sync: sync("sync", path, () => volume.fsyncSync(fd)),
+    read: (buffer) =>
+      sync("read", path, () => {
+        const n = volume.readSync(fd, buffer, 0, buffer.length, position)
+        position += n
+        return FileSystem.Size(n)
+      }),
+    readAlloc: (size) =>
+      sync("readAlloc", path, () => {
+        const buffer = new Uint8Array(toNumber(size))
+        const n = volume.readSync(fd, buffer, 0, buffer.length, position)
+        position += n
+        return n === 0 ? Option.none() : Option.some(n === buffer.length ? buffer : buffer.subarray(0, n))
+      }),
+    truncate: (length) => sync("truncate", path, () => volume.ftruncateSync(fd, length === undefined ? 0 : toNumber(length))),
+    write: (buffer) =>
+      sync("write", path, () => {
+        const at = append ? volume.fstatSync(fd).size : position
+        const n = volume.writeSync(fd, buffer, 0, buffer.length, Number(at))
+        position = Number(at) + n
+        return FileSystem.Size(n)
+      }),
+    writeAll: (buffer) => Effect.flatMap(file.write(buffer), () => Effect.void)
+  }
+  return file
+}
+
+let tempCounter = 0
+
+/** A `FileSystem` over the given memfs volume. */
+export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
+  const ensureTmp = () => volume.mkdirSync("/tmp", { recursive: true })
+  const makeTempDirectory = (options?: FileSystem.MakeTempDirectoryOptions) =>
+    sync("makeTempDirectory", options?.directory ?? "/tmp", () => {
+      ensureTmp()
+      return volume.mkdtempSync(Path.join(options?.directory ?? "/tmp", options?.prefix ?? "tmp-")) as string
+    })
+  const makeTempFile = (options?: FileSystem.MakeTempFileOptions) =>
+    Effect.flatMap(makeTempDirectory(options), (dir) => {
+      const file = Path.join(dir, `${options?.prefix ?? ""}file${++tempCounter}${options?.suffix ?? ""}`)
+      return sync("makeTempFile", file, () => {
+        volume.writeFileSync(file, "")
+        return file
+      })
+    })
+  return FileSystem.make({
+    access: (path, options) =>
+      call("access", path, (cb) =>
+        volume.access(path, (options?.readable ? 4 : 0) | (options?.writable ? 2 : 0), (err) => cb(err))
+      ),
+    copy: (from, to, options) =>
+      call("copy", from, (cb) =>
+        volume.cp(from, to, { recursive: true, force: options?.overwrite ?? false, errorOnExist: !(options?.overwrite ?? false) }, (err) => cb(err))
+      ),
+    copyFile: (from, to) => call("copyFile", from, (cb) => volume.copyFile(from, to, (err) => cb(err))),
+    chmod: (path, mode) => call("chmod", path, (cb) => volume.chmod(path, mode, (err) => cb(err))),
+    chown: (path, uid, gid) => call("chown", path, (cb) => volume.chown(path, uid, gid, (err) => cb(err))),
+    link: (from, to) => call("link", to, (cb) => volume.link(from, to, (err) => cb(err))),
+    makeDirectory: (path, options) =>
+      call("makeDirectory", path, (cb) =>
+        volume.mkdir(path, { recursive: options?.recursive ?? false, ...(options?.mode !== undefined ? { mode: options.mode } : {}) }, (err) => cb(err))
+      ),
+    makeTempDirectory,
+    makeTempDirectoryScoped: (options) =>
+      Effect.acquireRelease(makeTempDirectory(options), (dir) =>
+        Effect.orDie(sync("remove", dir, () => volume.rmSync(dir, { recursive: true, force: true })))
+      ),
+    makeTempFile,
+    makeTempFileScoped: (options) =>
+      Effect.acquireRelease(makeTempFile(options), (file) =>
+        Effect.orDie(sync("remove", file, () => volume.rmSync(Path.dirname(file), { recursive: true, force: true })))
+      ),
+    open: (path, options) => {
+      const flag = options?.flag ?? "r"
+      return Effect.acquireRelease(
+        sync("open", path, () => volume.openSync(path, flag, options?.mode)),
+        (fd) => Effect.orDie(sync("close", path, () => volume.closeSync(fd)))
+      ).pipe(Effect.map((fd) => makeFile(volume, path, fd, flag.startsWith("a"))))
+    },
+    readDirectory: (path, options) =>
+      call<Array<string>>("readDirectory", path, (cb) =>
+        volume.readdir(path, { recursive: options?.recursive ?? false }, (err, names) =>
+          cb(err, (names ?? []).map((n) => String(n)))
+        )
+      ),
+    readFile: (path) =>
+      call<Uint8Array>("readFile", path, (cb) =>
+        volume.readFile(path, (err, data) => cb(err, data === undefined ? undefined : new Uint8Array(data as Buffer)))
+      ),
+    readLink: (path) => call<string>("readLink", path, (cb) => volume.readlink(path, (err, target) => cb(err, String(target)))),
+    realPath: (path) => call<string>("realPath", path, (cb) => volume.realpath(path, (err, target) => cb(err, String(target)))),
+    remove: (path, options) =>
+      call("remove", path, (cb) =>
+        volume.rm(path, { recursive: options?.recursive ?? false, force: options?.force ?? false }, (err) => cb(err))
+      ),
+    rename: (from, to) => call("rename", from, (cb) => volume.rename(from, to, (err) => cb(err))),
+    stat: (path) =>
+      call<FileSystem.File.Info>("stat", path, (cb) => volume.stat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
+    symlink: (target, path) => call("symlink", path, (cb) => volume.symlink(target, path, (err) => cb(err))),
+    truncate: (path, length) =>
+      call("truncate", path, (cb) => volume.truncate(path, length === undefined ? 0 : toNumber(length), (err) => cb(err))),
+    utimes: (path, atime, mtime) => call("utimes", path, (cb) => volume.utimes(path, atime, mtime, (err) => cb(err))),
+    watch: (path, options) =>
+      Stream.asyncScoped<FileSystem.WatchEvent, PlatformError>((emit) =>
+        Effect.acquireRelease(
+          sync("watch", path, () =>
+            volume.watch(path, { recursive: options?.recursive ?? false }, (event, filename) => {
+              const full = Path.join(path, String(filename))
+              if (event === "change") emit.single(FileSystem.WatchEventUpdate({ path: full }))
+              else if (volume.existsSync(full)) emit.single(FileSystem.WatchEventCreate({ path: full }))
+              else emit.single(FileSystem.WatchEventRemove({ path: full }))
+            })
+          ),
+          (watcher) => Effect.sync(() => watcher.close())
+        )
+      ),
+    writeFile: (path, data, options) =>
+      call("writeFile", path, (cb) =>
+        volume.writeFile(path, data, { flag: options?.flag ?? "w", ...(options?.mode !== undefined ? { mode: options.mode } : {}) }, (err) => cb(err))
+      )
+  })
+}
+
+/** `FsExtra` over the same volume. memfs reports no real free space, so it can be set. */
+export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsExtraService => ({
+  lstat: (path: string) =>
+    call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
+  freeBytes: (path: string) => sync("statfs", path, () => {
+    volume.statSync(path)
+    return freeBytes()
+  })
+})
+
+export interface MemoryFileSystem {
+  readonly volume: MemoryVolume
+  readonly layer: Layer.Layer<FileSystem.FileSystem | FsExtra>
+  /** Sets the free space `FsExtra.freeBytes` reports (default 1 TiB). */
+  readonly setFreeBytes: (bytes: number) => void
+}
+
+/** A fresh in-memory volume, optionally seeded with files (path → content). */
+export const make = (files: Record<string, string | Uint8Array> = {}): MemoryFileSystem => {
+  const volume = new Volume()
+  for (const [path, content] of Object.entries(files)) {
+    volume.mkdirSync(Path.dirname(path), { recursive: true })
+    volume.writeFileSync(path, content)
+  }
+  let free = 1024 ** 4
+  return {
+    volume,
+    layer: Layer.merge(
+      Layer.succeed(FileSystem.FileSystem, makeFileSystem(volume)),
+      Layer.succeed(FsExtra, makeFsExtra(volume, () => free))
+    ),
+    setFreeBytes: (bytes) => {
+      free = bytes
+    }
+  }
+}

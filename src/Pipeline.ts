@@ -1,0 +1,233 @@
+/**
+ * The Pipeline: what happens to one file. For a name in the input folder:
+ * lstat → size check → read and parse (finished-write check) → atomic claim
+ * → validate → route (+ report) → log → notify. For a file already claimed
+ * (crash recovery): the same from "read" on.
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import * as Path from "node:path"
+import { AppConfig } from "./Config.js"
+import { Contract } from "./Contract.js"
+import type { ValidationError } from "./Contract.js"
+import { FileStore } from "./FileStore.js"
+import { errnoCode, FsExtra, isNotFound } from "./FsExtra.js"
+import { Instance } from "./Instance.js"
+import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
+import { parseProcessingName } from "./Naming.js"
+import { Notifier } from "./Notifier.js"
+import { renderReport } from "./Report.js"
+
+/** What was seen of a file that may still be being written. */
+export interface Observation {
+  readonly size: number
+  readonly mtimeMs: number
+  readonly ino: number
+}
+
+export interface PendingState {
+  readonly observation: Observation
+  /** when (this instance's clock) the file was first seen in this state */
+  readonly since: number
+}
+
+export type Outcome =
+  /** gone before it could be claimed: another instance took it, or its writer removed it */
+  | { readonly _tag: "Gone" }
+  /** not a regular file: stays where it is */
+  | { readonly _tag: "Ignored"; readonly kind: string }
+  /** does not parse yet and was modified within the quiet period */
+  | { readonly _tag: "Pending"; readonly state: PendingState }
+  | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
+  | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
+  /** an I/O error outlived its retries: the file stays where it is */
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+export interface InputJob {
+  readonly name: string
+  /** when the file was first seen (the report's `received_at`) */
+  readonly receivedAt: number
+  readonly pending?: PendingState | undefined
+}
+
+export interface PipelineService {
+  readonly processInput: (job: InputJob) => Effect.Effect<Outcome>
+  /** Finishes a file already in this instance's processing folder (crash recovery). */
+  readonly processClaimed: (claimedName: string) => Effect.Effect<Outcome>
+}
+
+export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
+
+/** Three retries with jittered exponential backoff, for I/O errors other than "not found". */
+const ioRetry = Schedule.exponential("50 millis", 4).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+const retryIo = <A>(effect: Effect.Effect<A, PlatformError>) =>
+  Effect.retry(effect, { schedule: ioRetry, while: (e) => !isNotFound(e) })
+
+const describeIoError = (e: PlatformError): string =>
+  e._tag === "SystemError"
+    ? `${e.method} failed: ${errnoCode(e) ?? e.reason}${e.pathOrDescriptor !== undefined ? ` (${e.pathOrDescriptor})` : ""}`
+    : `${e.method} failed: bad argument`
+
+const sameObservation = (a: Observation, b: Observation) =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
+
+type Content =
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
+  | { readonly _tag: "TooLarge"; readonly size: number }
+
+export const makePipeline = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const store = yield* FileStore
+  const contract = yield* Contract
+  const notifier = yield* Notifier
+  const instance = yield* Instance
+  const fs = yield* FileSystem.FileSystem
+  const extra = yield* FsExtra
+  const maxMb = config.maxFileSizeBytes / 1024 / 1024
+
+  const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
+
+  /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
+  const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>
+    Effect.gen(function*() {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      let records = 0
+      let errors: ReadonlyArray<ValidationError>
+      if (content._tag === "TooLarge") {
+        errors = fileLevel(
+          `file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`
+        )
+      } else if (content.parsed._tag !== "Parsed") {
+        errors = fileLevel(describeParseFailure(content.parsed))
+      } else {
+        const validation = contract.validate(content.parsed.value, now)
+        records = validation.records
+        errors = validation.errors
+      }
+      const route = errors.length === 0
+        ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
+        : Effect.map(
+          store.storeReturned(claimedPath, name, now, (storedAs) =>
+            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors })),
+          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount: errors.length })
+        )
+      // A route is a handful of system calls: let it complete rather than stop half-way.
+      const outcome = yield* Effect.uninterruptible(retryIo(route))
+      const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+      yield* Effect.logInfo("file processed").pipe(
+        Effect.annotateLogs({
+          file: name,
+          outcome: outcome._tag === "Validated" ? "validated" : "returned",
+          records,
+          duration_ms: durationMs,
+          error_count: errors.length,
+          stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
+        })
+      )
+      if (outcome._tag === "Returned") {
+        yield* notifier.fileRejected({
+          file: name,
+          storedAs: outcome.storedAs,
+          receivedAt: new Date(receivedAt),
+          processedAt: now,
+          errorCount: errors.length,
+          errors: errors.slice(0, 20)
+        })
+      }
+      return outcome
+    })
+
+  const failed = (name: string, where: string) => (e: PlatformError) =>
+    Effect.gen(function*() {
+      const reason = describeIoError(e)
+      yield* Effect.logError("file could not be processed; it stays where it is").pipe(
+        Effect.annotateLogs({ file: name, location: where, error: reason })
+      )
+      yield* notifier.critical({
+        summary: `file ${name} could not be processed`,
+        detail: `${reason}; the file stays in ${where} and is tried again later`,
+        at: new Date(yield* Clock.currentTimeMillis)
+      })
+      return { _tag: "Failed", reason } satisfies Outcome as Outcome
+    })
+
+  const processInput = (job: InputJob): Effect.Effect<Outcome> =>
+    Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      const info = yield* retryIo(store.inspectInput(job.name))
+      if (info.type !== "File") return { _tag: "Ignored", kind: info.type } satisfies Outcome
+      const observation: Observation = {
+        size: Number(info.size),
+        mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }),
+        ino: Option.getOrElse(info.ino, () => 0)
+      }
+      // Finished when unchanged for the quiet period as seen here, or when its mtime is that old.
+      const settled = config.quietPeriodMs === 0 ||
+        startedAt - observation.mtimeMs >= config.quietPeriodMs ||
+        (job.pending !== undefined && sameObservation(job.pending.observation, observation) &&
+          startedAt - job.pending.since >= config.quietPeriodMs)
+      const pending: Outcome = {
+        _tag: "Pending",
+        state: job.pending !== undefined && sameObservation(job.pending.observation, observation)
+          ? job.pending
+          : { observation, since: startedAt }
+      }
+      let content: Content
+      if (observation.size > config.maxFileSizeBytes) {
+        // Never read into memory; but a file still growing is still being written.
+        if (!settled) return pending
+        content = { _tag: "TooLarge", size: observation.size }
+      } else {
+        const bytes = yield* retryIo(store.readInput(job.name))
+        const parsed = parseJsonBytes(bytes)
+        // A complete JSON document is a finished write; anything else waits for the quiet period.
+        if (parsed._tag !== "Parsed" && !settled) return pending
+        content = { _tag: "Bytes", bytes, parsed }
+      }
+      const claimedPath = instance.claimPath(job.name, job.receivedAt)
+      const claimed = yield* retryIo(store.claim(job.name, claimedPath))
+      if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
+      yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+      return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
+        Effect.catchAll(failed(job.name, instance.dir))
+      )
+    }).pipe(
+      Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
+      Effect.catchAll(failed(job.name, config.dataDir))
+    )
+
+  const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
+    const claimedPath = Path.join(instance.dir, claimedName)
+    const parsedName = parseProcessingName(claimedName)
+    const name = parsedName?.original ?? claimedName
+    return Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      const info = yield* retryIo(extra.lstat(claimedPath))
+      // Linked into its destination before the crash: only the unlink was missing.
+      if (Option.getOrElse(info.nlink, () => 1) > 1) {
+        yield* retryIo(fs.remove(claimedPath))
+        yield* Effect.logInfo("recovered file was already stored").pipe(Effect.annotateLogs({ file: name }))
+        return { _tag: "Gone" } satisfies Outcome
+      }
+      const size = Number(info.size)
+      const content: Content = size > config.maxFileSizeBytes
+        ? { _tag: "TooLarge", size }
+        : yield* Effect.map(retryIo(fs.readFile(claimedPath)), (bytes): Content => ({
+          _tag: "Bytes",
+          bytes,
+          parsed: parseJsonBytes(bytes)
+        }))
+      yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
+      return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, content, startedAt)
+    }).pipe(
+      Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
+      Effect.catchAll(failed(name, instance.dir))
+    )
+  }
+
+  return Pipeline.of({ processInput, processClaimed })
+})
+
+export const PipelineLive = Layer.effect(Pipeline, makePipeline)
