@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // End-to-end tests spawn the built daemon and watch real folders: give them room.
-    testTimeout: 120_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -152,9 +152,12 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
           sync("watch", path, () =>
             volume.watch(path, { recursive: options?.recursive ?? false }, (event, filename) => {
               const full = Path.join(path, String(filename))
-              if (event === "change") emit.single(FileSystem.WatchEventUpdate({ path: full }))
-              else if (volume.existsSync(full)) emit.single(FileSystem.WatchEventCreate({ path: full }))
-              else emit.single(FileSystem.WatchEventRemove({ path: full }))
+              // memfs announces a removal before it happens: look once the operation is done.
+              setImmediate(() => {
+                if (event === "change") emit.single(FileSystem.WatchEventUpdate({ path: full }))
+                else if (volume.existsSync(full)) emit.single(FileSystem.WatchEventCreate({ path: full }))
+                else emit.single(FileSystem.WatchEventRemove({ path: full }))
+              })
             })
           ),
           (watcher) => Effect.sync(() => watcher.close())

@@ -1,0 +1,97 @@
+import { PlatformConfigProvider } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
+import * as Path from "node:path"
+import { DEFAULTS, loadSettings, parseSettings } from "../src/Config.js"
+import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+
+const parsed = (raw: Record<string, string>) => Either.getOrThrow(parseSettings(raw))
+const problem = (raw: Record<string, string>) => {
+  const result = parseSettings(raw)
+  if (Either.isRight(result)) throw new Error("expected a problem")
+  return result.left.message
+}
+
+describe("parseSettings", () => {
+  it("has the documented defaults", () => {
+    const s = parsed({})
+    expect(s).toMatchObject({
+      dataDir: "data",
+      processingDir: "processing",
+      validatedDir: "validated",
+      returnsDir: "returns",
+      logDir: "logs",
+      debug: false,
+      concurrency: 8,
+      maxFileSizeBytes: 50 * 1024 * 1024,
+      maxRecords: 100_000,
+      quietPeriodMs: 2000,
+      rescanIntervalMs: 10_000,
+      watchMode: "native",
+      pollIntervalMs: 1000,
+      shutdownTimeoutMs: 10_000,
+      minFreeDiskBytes: 100 * 1024 * 1024,
+      heartbeatMs: 5000
+    })
+    expect(s.email.smtpPort).toBe(587)
+    expect(Option.isNone(s.email.smtpServer)).toBe(true)
+  })
+
+  it("reads every value", () => {
+    const s = parsed({ DATA_DIR: "/in", DEBUG: "TRUE", CONCURRENCY: "3", WATCH_MODE: "poll", MAX_FILE_SIZE_MB: "2", EMAIL_RECEIVER: "a@x.org, b@y.org" })
+    expect(s).toMatchObject({ dataDir: "/in", debug: true, concurrency: 3, watchMode: "poll", maxFileSizeBytes: 2 * 1024 * 1024 })
+    expect(s.email.receivers).toEqual(["a@x.org", "b@y.org"])
+  })
+
+  it.each([
+    [{ CONCURRENCY: "abc" }, "CONCURRENCY must be a whole number from 1 to 256"],
+    [{ CONCURRENCY: "0" }, "CONCURRENCY must be a whole number from 1 to 256"],
+    [{ MAX_RECORDS: "-1" }, "MAX_RECORDS must be a whole number"],
+    [{ QUIET_PERIOD_MS: "1.5" }, "QUIET_PERIOD_MS must be a whole number"],
+    [{ DEBUG: "maybe" }, "DEBUG must be true or false"],
+    [{ WATCH_MODE: "inotify" }, "WATCH_MODE must be native or poll"],
+    [{ SMTP_PORT: "70000" }, "SMTP_PORT must be a whole number from 1 to 65535"],
+    [{ EMAIL_SENDER: "not-an-address" }, "EMAIL_SENDER must be an email address"],
+    [{ EMAIL_RECEIVER: "a@x.org, nope" }, "EMAIL_RECEIVER must be an email address or a comma-separated list"],
+    [{ SMTP_SERVER: "mail.example.com", EMAIL_RECEIVER: "a@x.org" }, "EMAIL_SENDER must be set when SMTP_SERVER is set"],
+    [{ SMTP_SERVER: "mail.example.com", EMAIL_SENDER: "a@x.org" }, "EMAIL_RECEIVER must be set when SMTP_SERVER is set"]
+  ])("names the variable and what it expects: %j", (raw, expected) => {
+    const message = problem(raw)
+    expect(message).toContain(expected)
+    expect(message.split("\n")).toHaveLength(1)
+  })
+
+  it("documents every variable in .env.example", async () => {
+    const { readFileSync } = await import("node:fs")
+    const example = readFileSync(new URL("../.env.example", import.meta.url), "utf8")
+    for (const name of [...Object.keys(DEFAULTS), "EMAIL_PASSWORD"]) expect(example).toContain(`${name}=`)
+  })
+})
+
+describe("loadSettings", () => {
+  it.effect("reads the environment, and .env behind it", () =>
+    Effect.gen(function*() {
+      const settings = yield* loadSettings
+      expect(settings.concurrency).toBe(4) // the environment wins
+      expect(settings.maxRecords).toBe(10) // from .env
+      expect(Redacted.value(Option.getOrThrow(settings.email.password))).toBe("s3cret")
+    }).pipe(
+      Effect.provide(
+        PlatformConfigProvider.layerDotEnvAdd(".env").pipe(
+          Layer.provide(
+            MemoryFileSystem.make({ [Path.resolve(".env")]: "CONCURRENCY=2\nMAX_RECORDS=10\nEMAIL_PASSWORD=s3cret\n" }).layer
+          ),
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["CONCURRENCY", "4"]]))))
+        )
+      )
+    ))
+
+  it.effect("never puts the password in an error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(loadSettings)
+      expect(error.message).toContain("SMTP_PORT")
+      expect(JSON.stringify(error)).not.toContain("s3cret")
+    }).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SMTP_PORT", "x"], ["EMAIL_PASSWORD", "s3cret"]])))
+    ))
+})

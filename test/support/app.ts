@@ -1,0 +1,62 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Layer } from "effect"
+import { DaemonServices } from "../../src/App.js"
+import { AppConfig } from "../../src/Config.js"
+import type { RawSettings } from "../../src/Config.js"
+import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
+import type { CriticalEvent, RejectedFile } from "../../src/Notifier.js"
+import { Notifier } from "../../src/Notifier.js"
+
+export const FOLDERS = {
+  DATA_DIR: "/srv/data",
+  PROCESSING_DIR: "/srv/processing",
+  VALIDATED_DIR: "/srv/validated",
+  RETURNS_DIR: "/srv/returns",
+  LOG_DIR: "/srv/logs"
+} as const
+
+export interface Recorded {
+  readonly rejected: Array<RejectedFile>
+  readonly critical: Array<CriticalEvent>
+}
+
+export const recordingNotifier = () => {
+  const recorded: Recorded = { rejected: [], critical: [] }
+  const layer = Layer.succeed(Notifier, {
+    fileRejected: (e) => Effect.sync(() => void recorded.rejected.push(e)),
+    critical: (e) => Effect.sync(() => void recorded.critical.push(e))
+  })
+  return { recorded, layer }
+}
+
+/** The daemon's services over an in-memory filesystem with a recording notifier. */
+export const makeTestApp = (
+  options: {
+    readonly files?: Record<string, string | Uint8Array>
+    readonly settings?: RawSettings
+    readonly memory?: MemoryFileSystem.MemoryFileSystem
+    /** wraps the FileSystem, e.g. to inject faults */
+    readonly wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
+  } = {}
+) => {
+  const memory = options.memory ?? MemoryFileSystem.make(options.files ?? {})
+  const notifier = recordingNotifier()
+  const fsLayer = options.wrapFs === undefined
+    ? memory.layer
+    : Layer.merge(
+      memory.layer,
+      Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, options.wrapFs)).pipe(Layer.provide(memory.layer))
+    )
+  const config = AppConfig.layerFrom({ ...FOLDERS, ...options.settings })
+  const layer = DaemonServices.pipe(
+    Layer.provide(notifier.layer),
+    Layer.provideMerge(Layer.mergeAll(config, fsLayer))
+  )
+  return { memory, volume: memory.volume, recorded: notifier.recorded, layer }
+}
+
+/** Lists a folder of the volume, hidden files left out, sorted. */
+export const listing = (volume: MemoryFileSystem.MemoryVolume, dir: string): Array<string> =>
+  volume.existsSync(dir)
+    ? (volume.readdirSync(dir) as Array<string>).map(String).filter((n) => !n.startsWith(".")).sort()
+    : []
