@@ -1,0 +1,349 @@
+/**
+ * The daemon over the in-memory filesystem: pipeline outcomes, the quiet
+ * period under TestClock, retries, crash recovery and several instances.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { SystemError } from "@effect/platform/Error"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import * as Path from "node:path"
+import { runDaemon } from "../src/Daemon.js"
+import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import { HEARTBEAT_FILE } from "../src/Instance.js"
+import { fixture } from "./support/fixtures.js"
+import { FOLDERS, listing, makeTestApp } from "./support/app.js"
+
+const D = FOLDERS.DATA_DIR
+const V = FOLDERS.VALIDATED_DIR
+const R = FOLDERS.RETURNS_DIR
+const P = FOLDERS.PROCESSING_DIR
+
+interface LogLine {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Record<string, unknown>
+}
+
+/** Captures log lines (the app's annotations included) instead of printing them. */
+const captureLogs = () => {
+  const lines: Array<LogLine> = []
+  const layer = Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, logLevel, message }) => {
+        const record: Record<string, unknown> = {}
+        for (const [k, v] of annotations) record[k] = v
+        lines.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
+      })
+    ),
+    Logger.minimumLogLevel(LogLevel.Debug)
+  )
+  return { lines, layer }
+}
+
+// The TestClock starts at 1970, before any birth date; processing happens "today" in 2026.
+// (The real mtimes memfs gives files lie after this, so only observed quiet periods count.)
+// Set before the layers start: moving the clock 56 years later would replay every heartbeat.
+const TODAY = Date.parse("2026-11-28T00:00:00Z")
+const setToday = Effect.flatMap(TestClock.currentTimeMillis, (t) => (t < TODAY ? TestClock.setTime(TODAY) : Effect.void))
+const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
+  Effect.zipRight(setToday, Effect.provide(effect, layer))
+const once = runDaemon({ once: true })
+
+describe("daemon --once over the in-memory filesystem", () => {
+  it.scoped("routes valid and invalid files byte for byte and writes reports", () => {
+    const valid = fixture("valid-batch.json")
+    const invalid = fixture("invalid-mixed-batch.json")
+    const app = makeTestApp({ files: { [`${D}/good.json`]: valid, [`${D}/bad.json`]: invalid } })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
+      expect(app.volume.readFileSync(`${V}/good.json`, "utf8")).toBe(valid)
+      expect(app.volume.readFileSync(`${R}/bad.json`, "utf8")).toBe(invalid)
+      const report = JSON.parse(String(app.volume.readFileSync(`${R}/bad.json.error.json`, "utf8")))
+      expect(report).toMatchObject({ file: "bad.json", stored_as: "bad.json", error_count: 7 })
+      expect(report.errors[0]).toEqual({ record: 1, path: "$[1].first_name", message: expect.any(String) })
+      expect(Date.parse(report.received_at)).toBeLessThanOrEqual(Date.parse(report.processed_at))
+      expect(listing(app.volume, D)).toEqual([])
+      expect(app.recorded.rejected.map((r) => [r.file, r.storedAs, r.errorCount])).toEqual([["bad.json", "bad.json", 7]])
+      const processed = logs.lines.filter((l) => l.message === "file processed")
+      expect(processed.map((l) => l.annotations)).toEqual(expect.arrayContaining([
+        expect.objectContaining({ file: "good.json", outcome: "validated", records: 3, error_count: 0, duration_ms: expect.any(Number) }),
+        expect.objectContaining({ file: "bad.json", outcome: "returned", records: 3, error_count: 7 })
+      ]))
+      expect(processed.every((l) => l.level === "INFO")).toBe(true)
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  it.scoped("processes a complete file at once, with no waiting time", () => {
+    const app = makeTestApp({ files: { [`${D}/a.json`]: fixture("valid-single.json") } })
+    // No TestClock adjustment: if the daemon waited for any timer, this would never finish.
+    return once.pipe(
+      Effect.map((summary) => {
+        expect(summary.validated).toBe(1)
+        expect(listing(app.volume, V)).toEqual(["a.json"])
+      }),
+      provideToday(app.layer)
+    )
+  })
+
+  it.scoped("waits for a slow writer, restarting the quiet period on each change", () => {
+    const app = makeTestApp({ files: { [`${D}/slow.json`]: '[{"customer_id": "C-1",' } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      yield* TestClock.adjust("1500 millis")
+      expect(listing(app.volume, D)).toEqual(["slow.json"])
+      app.volume.appendFileSync(`${D}/slow.json`, ' "first_name": "A')
+      yield* TestClock.adjust("1500 millis")
+      // modified 1.5 s ago: still the writer's
+      expect(listing(app.volume, D)).toEqual(["slow.json"])
+      expect(listing(app.volume, R)).toEqual([])
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 second")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary.returned).toBe(1)
+      const report = JSON.parse(String(app.volume.readFileSync(`${R}/slow.json.error.json`, "utf8")))
+      expect(report.errors).toEqual([{ record: null, path: "$", message: "malformed JSON at line 1, column 41: unterminated string" }])
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("routes a slow writer's file as soon as it is complete", () => {
+    const whole = fixture("valid-single.json")
+    const app = makeTestApp({ files: { [`${D}/slow.json`]: whole.slice(0, 100) } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      yield* TestClock.adjust("1 second")
+      app.volume.writeFileSync(`${D}/slow.json`, whole)
+      yield* TestClock.adjust("2 seconds")
+      yield* TestClock.adjust("1 second")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary).toEqual({ validated: 1, returned: 0, failed: 0 })
+      expect(app.volume.readFileSync(`${V}/slow.json`, "utf8")).toBe(whole)
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("rejects a file over MAX_FILE_SIZE_MB without reading it", () => {
+    const big = "[" + " ".repeat(1024 * 1024 + 10) + "]"
+    const reads: Array<string> = []
+    const app = makeTestApp({
+      files: { [`${D}/big.json`]: big },
+      settings: { MAX_FILE_SIZE_MB: "1", QUIET_PERIOD_MS: "0" },
+      wrapFs: (fs) => ({ ...fs, readFile: (p) => Effect.zipRight(Effect.sync(() => reads.push(p)), fs.readFile(p)) })
+    })
+    return Effect.gen(function*() {
+      yield* once
+      expect(reads).toEqual([])
+      const report = JSON.parse(String(app.volume.readFileSync(`${R}/big.json.error.json`, "utf8")))
+      expect(report.errors).toEqual([{ record: null, path: "$", message: "file is 1.0 MB; larger than MAX_FILE_SIZE_MB (1 MB)" }])
+      expect(app.volume.readFileSync(`${R}/big.json`, "utf8")).toBe(big)
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("leaves what it must not take, and warns once per name", () => {
+    const app = makeTestApp({
+      files: {
+        [`${D}/notes.txt`]: "x",
+        [`${D}/a.json.tmp`]: "{",
+        [`${D}/.hidden.json`]: "{}",
+        [`${D}/y.json/inner.json`]: "{}",
+        "/elsewhere/target.json": fixture("valid-single.json")
+      }
+    })
+    app.volume.symlinkSync("/elsewhere/target.json", `${D}/x.json`)
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      yield* once
+      yield* once
+      expect(listing(app.volume, D)).toEqual(["a.json.tmp", "notes.txt", "x.json", "y.json"])
+      expect(listing(app.volume, V)).toEqual([])
+      expect(listing(app.volume, R)).toEqual([])
+      const warnings = logs.lines.filter((l) => l.level === "WARN").map((l) => [l.annotations["file"], l.annotations["kind"]])
+      // Two runs, yet each instance of the daemon warns once per name; nothing about temp or hidden files.
+      expect(warnings.sort()).toEqual([
+        ["notes.txt", "other"],
+        ["notes.txt", "other"],
+        ["x.json", "SymbolicLink"],
+        ["x.json", "SymbolicLink"],
+        ["y.json", "Directory"],
+        ["y.json", "Directory"]
+      ])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  it.scoped("skips quietly a file claimed by someone else between listing and claim", () => {
+    const memory = MemoryFileSystem.make({ [`${D}/a.json`]: fixture("valid-single.json") })
+    const app = makeTestApp({
+      memory,
+      wrapFs: (fs) => ({
+        ...fs,
+        // another instance renames the file away right after we read it
+        readFile: (p) => Effect.tap(fs.readFile(p), () => Effect.sync(() => memory.volume.renameSync(p, "/stolen.json")))
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toEqual({ validated: 0, returned: 0, failed: 0 })
+      expect(logs.lines.filter((l) => l.level === "WARN" || l.level === "ERROR")).toEqual([])
+      expect(app.recorded.critical).toEqual([])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  const eio = (method: string, path: string) =>
+    new SystemError({ reason: "Unknown", module: "FileSystem", method, pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+
+  it.scoped("retries an I/O error and succeeds", () => {
+    let failures = 2
+    const app = makeTestApp({
+      files: { [`${D}/a.json`]: fixture("valid-single.json") },
+      wrapFs: (fs) => ({ ...fs, link: (from, to) => failures-- > 0 ? Effect.fail(eio("link", to)) : fs.link(from, to) })
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber)).validated).toBe(1)
+      expect(listing(app.volume, V)).toEqual(["a.json"])
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("after three retries leaves the file claimed, logs an ERROR, tells the Notifier, and goes on", () => {
+    let attempts = 0
+    const app = makeTestApp({
+      files: { [`${D}/stuck.json`]: fixture("valid-single.json"), [`${D}/fine.json`]: fixture("invalid-luhn.json") },
+      wrapFs: (fs) => ({
+        ...fs,
+        link: (from, to) => to.startsWith(V) ? Effect.suspend(() => (attempts++, Effect.fail(eio("link", to)))) : fs.link(from, to)
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary).toEqual({ validated: 0, returned: 1, failed: 1 })
+      expect(attempts).toBe(4)
+      const instanceDir = (app.volume.readdirSync(P) as Array<string>).map(String)
+      expect(instanceDir).toHaveLength(1)
+      expect(listing(app.volume, Path.join(P, instanceDir[0]!))).toEqual([expect.stringMatching(/_stuck\.json$/)])
+      expect(app.recorded.critical.map((c) => c.summary)).toEqual(["file stuck.json could not be processed"])
+      const errors = logs.lines.filter((l) => l.level === "ERROR")
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.annotations).toMatchObject({ file: "stuck.json", error: expect.stringContaining("EIO") })
+      expect(listing(app.volume, R)).toEqual(["fine.json", "fine.json.error.json"])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  it.scoped("recovers the files of a dead instance at start, and finishes half-done moves", () => {
+    const valid = fixture("valid-single.json")
+    const dead = `${P}/deadhost-999999-abc`
+    const memory = MemoryFileSystem.make({
+      [`${dead}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "somewhere", pid: 999999, beat: 3, stopped: true }),
+      [`${dead}/1795886819898-1_recovered.json`]: valid,
+      [`${dead}/1795886819898-2_half.json`]: valid,
+      [`${P}/loose.json`]: fixture("invalid-luhn.json")
+    })
+    // half.json was linked into validated/ before the crash; only the unlink was missing
+    memory.volume.mkdirSync(V, { recursive: true })
+    memory.volume.linkSync(`${dead}/1795886819898-2_half.json`, `${V}/half.json`)
+    const app = makeTestApp({ memory })
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
+      expect(listing(app.volume, V)).toEqual(["half.json", "recovered.json"])
+      expect(listing(app.volume, R)).toEqual(["loose.json", "loose.json.error.json"])
+      const report = JSON.parse(String(app.volume.readFileSync(`${R}/loose.json.error.json`, "utf8")))
+      expect(report.file).toBe("loose.json")
+      expect(app.volume.existsSync(dead)).toBe(false)
+      const recovered = JSON.parse(String(app.volume.readFileSync(`${V}/recovered.json`, "utf8")))
+      expect(recovered.customer_id).toBe("T-100001")
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("does not take the files of a live instance", () => {
+    const live = `${P}/otherhost-1-abc`
+    const memory = MemoryFileSystem.make({
+      [`${live}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "otherhost", pid: 1, beat: 1 }),
+      [`${live}/1-1_busy.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory })
+    return Effect.gen(function*() {
+      yield* once
+      expect(listing(app.volume, live)).toEqual(["1-1_busy.json"])
+      expect(listing(app.volume, V)).toEqual([])
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("two instances on one folder tree process each file exactly once", () => {
+    const files: Record<string, string> = {}
+    const valid = fixture("valid-single.json")
+    for (let i = 0; i < 200; i++) files[`${D}/f${i}.json`] = valid
+    const memory = MemoryFileSystem.make(files)
+    const a = makeTestApp({ memory, settings: { CONCURRENCY: "4" } })
+    const b = makeTestApp({ memory, settings: { CONCURRENCY: "4" } })
+    return Effect.gen(function*() {
+      yield* setToday
+      const [sa, sb] = yield* Effect.all([Effect.provide(once, a.layer), Effect.provide(once, b.layer)], { concurrency: 2 })
+      expect(sa.validated + sb.validated).toBe(200)
+      expect(listing(memory.volume, V)).toEqual(Object.keys(files).map((f) => Path.basename(f)).sort())
+      expect(listing(memory.volume, D)).toEqual([])
+    })
+  })
+})
+
+describe("daemon watching the in-memory filesystem", () => {
+  it.live("picks up new files from watch events, once each", () => {
+    const app = makeTestApp({ settings: { QUIET_PERIOD_MS: "200", RESCAN_INTERVAL_MS: "100" } })
+    const logs = captureLogs()
+    const valid = fixture("valid-single.json")
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("50 millis")
+      for (let i = 0; i < 20; i++) {
+        app.volume.writeFileSync(`${D}/.n${i}.json.tmp`, valid)
+        app.volume.renameSync(`${D}/.n${i}.json.tmp`, `${D}/n${i}.json`)
+      }
+      app.volume.writeFileSync(`${D}/late.json`, "{")
+      yield* Effect.sleep("50 millis")
+      app.volume.writeFileSync(`${D}/late.json`, valid)
+      while (listing(app.volume, V).length < 21) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("300 millis") // rescans run meanwhile: none may process a file twice
+      yield* Fiber.interrupt(fiber)
+      const processed = logs.lines.filter((l) => l.message === "file processed")
+      expect(processed).toHaveLength(21)
+      expect(listing(app.volume, V)).toHaveLength(21)
+      expect(listing(app.volume, R)).toEqual([])
+      expect(logs.lines.some((l) => l.message === "customer-json-processor stopped")).toBe(true)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("in poll mode, finds files by listing", () => {
+    const app = makeTestApp({ settings: { WATCH_MODE: "poll", POLL_INTERVAL_MS: "20" } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("50 millis")
+      app.volume.writeFileSync(`${D}/p.json`, fixture("valid-single.json"))
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(listing(app.volume, V)).toEqual(["p.json"])
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("adopts the files of an instance whose heartbeat stops changing", () => {
+    const silent = `${P}/farhost-7-abc`
+    const memory = MemoryFileSystem.make({
+      [`${silent}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "farhost", pid: 7, beat: 9 }),
+      [`${silent}/1-1_orphan.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("150 millis")
+      expect(listing(memory.volume, V)).toEqual([]) // not stale yet
+      while (listing(memory.volume, V).length < 1) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(listing(memory.volume, V)).toEqual(["orphan.json"])
+      expect(memory.volume.existsSync(silent)).toBe(false)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+})
