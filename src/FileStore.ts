@@ -200,27 +200,57 @@ export const makeFileStore = Effect.gen(function*() {
       return yield* noFreeName(name, folders.validated)
     })
 
+  /**
+   * The report is staged under a name derived from the claimed file, so that
+   * after a crash between "report linked" and "data linked" the next attempt
+   * finds the stage, sees it is linked (nlink > 1), and withdraws the orphan
+   * report it points to before writing a new one.
+   */
+  const reportStage = (claimedPath: string) => Path.join(folders.returns, `.${Path.basename(claimedPath)}.report.tmp`)
+
+  const withdrawStaleReport = (stage: string) =>
+    Effect.gen(function*() {
+      const info = yield* extra.lstat(stage)
+      if (Option.getOrElse(info.nlink, () => 1) > 1) {
+        const storedAs = yield* fs.readFileString(stage).pipe(
+          Effect.map((text): unknown => JSON.parse(text)),
+          Effect.map((report) =>
+            typeof report === "object" && report !== null && "stored_as" in report && typeof report.stored_as === "string"
+              ? Path.basename(report.stored_as)
+              : undefined
+          ),
+          Effect.orElseSucceed(() => undefined)
+        )
+        if (storedAs !== undefined) {
+          const placed = Path.join(folders.returns, reportName(storedAs))
+          const placedInfo = yield* extra.lstat(placed).pipe(Effect.option)
+          if (Option.isSome(placedInfo) && Option.getOrUndefined(placedInfo.value.ino) === Option.getOrUndefined(info.ino)) {
+            yield* fs.remove(placed)
+          }
+        }
+      }
+      yield* fs.remove(stage)
+    }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
   const storeReturned = (claimedPath: string, name: string, now: Date, report: (storedName: string) => string) =>
     Effect.gen(function*() {
+      const stage = reportStage(claimedPath)
+      yield* withdrawStaleReport(stage)
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
         const dataPath = Path.join(folders.returns, stored)
         const reportPath = Path.join(folders.returns, reportName(stored))
         if (yield* fs.exists(dataPath)) continue
-        // 1. The report, written whole under a hidden name, then linked into place.
-        const temp = Path.join(folders.returns, tempName(reportName(stored)))
-        const reportPlaced = yield* Effect.acquireUseRelease(
-          fs.writeFileString(temp, report(stored), { flag: "wx" }).pipe(Effect.as(temp)),
-          (t) => placeNoReplace(t, reportPath),
-          (t) => fs.remove(t).pipe(Effect.ignore)
-        )
-        if (!reportPlaced) continue
+        // 1. The report, written whole under the hidden stage name, then linked into place.
+        yield* fs.writeFileString(stage, report(stored))
+        if (!(yield* placeNoReplace(stage, reportPath))) continue
         // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
         if (yield* placeNoReplace(claimedPath, dataPath)) {
+          yield* fs.remove(stage)
           yield* fs.remove(claimedPath)
           return stored
         }
-        yield* fs.remove(reportPath).pipe(Effect.ignore)
+        yield* fs.remove(reportPath)
       }
       return yield* noFreeName(name, folders.returns)
     })

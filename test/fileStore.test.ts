@@ -105,6 +105,32 @@ describe("FileStore", () => {
     )
   })
 
+  it.effect("after a crash between report and data, withdraws the orphan report and starts again", () => {
+    const stage = "/srv/returns/.1-1_a.json.report.tmp"
+    const memory = MemoryFileSystem.make({ [claimed]: "bad", [stage]: '{"stored_as":"a.json"}' })
+    memory.volume.linkSync(stage, "/srv/returns/a.json.error.json")
+    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}","new":true}`)).pipe(
+      Effect.map((stored) => {
+        expect(stored).toBe("a.json")
+        expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json","new":true}')
+      })
+    )
+  })
+
+  it.effect("leaves alone a report that is not its own", () => {
+    const stage = "/srv/returns/.1-1_a.json.report.tmp"
+    // a stage that was never linked: someone else's a.json.error.json must stay
+    const memory = MemoryFileSystem.make({ [claimed]: "bad", [stage]: '{"stored_as":"a.json"}', "/srv/returns/a.json.error.json": "theirs" })
+    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => s)).pipe(
+      Effect.map((stored) => {
+        expect(stored).toBe(`a-${STAMP}.json`)
+        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe("theirs")
+        expect(listing(memory.volume, "/srv/returns")).toEqual([`a-${STAMP}.json`, `a-${STAMP}.json.error.json`, "a.json.error.json"])
+      })
+    )
+  })
+
   it.effect("across filesystems (EXDEV) copies, then links into place and unlinks the source", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "payload" })
     let exdev = 0

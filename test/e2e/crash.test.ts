@@ -1,0 +1,86 @@
+/**
+ * Stopping, killing and sharing: with 2,000 files in the backlog, no file is
+ * ever lost, duplicated or changed.
+ */
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import type { CorpusFile } from "../support/corpus.js"
+import { makeCorpus, sha256 } from "../support/corpus.js"
+import { cleanup, dataFiles, hashCounts, list, makeRoot, runCli, spawnDaemon } from "./support.js"
+
+const COUNT = 2000
+const corpus: Array<CorpusFile> = makeCorpus(COUNT, 7)
+let root: string
+
+const writeBacklog = () => {
+  NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+  for (const f of corpus) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+}
+
+/** Every input is in validated/ (valid) or returns/ (invalid) exactly once, byte for byte. */
+const expectAllRoutedOnce = () => {
+  const validated = hashCounts([Path.join(root, "validated")])
+  const returned = hashCounts([Path.join(root, "returns")])
+  for (const f of corpus) {
+    const h = sha256(f.content)
+    expect((validated.get(h) ?? 0) + (returned.get(h) ?? 0), f.name).toBe(1)
+    expect(f.valid ? validated.get(h) : returned.get(h), f.name).toBe(1)
+  }
+  expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(COUNT)
+  expect(dataFiles(Path.join(root, "processing"))).toEqual([])
+  expect(list(Path.join(root, "data"))).toEqual([])
+  // one report per returned file
+  const reports = list(Path.join(root, "returns")).filter((n) => n.endsWith(".error.json"))
+  expect(reports.length).toBe(corpus.filter((f) => !f.valid).length)
+  // and no staged report or copy left behind
+  for (const dir of ["validated", "returns"]) expect(NFS.readdirSync(Path.join(root, dir)).filter((n) => n.startsWith("."))).toEqual([])
+}
+
+beforeEach(() => {
+  root = makeRoot()
+  writeBacklog()
+})
+afterEach(() => cleanup(root))
+
+const processedCount = (output: string) => (output.match(/file processed/g) ?? []).length
+
+describe("stopping and crashing in the middle of a 2,000-file backlog", () => {
+  it("SIGTERM: exits 0 within the shutdown timeout, every file in exactly one folder, and --once finishes the rest", async () => {
+    const daemon = spawnDaemon(root, [], { CONCURRENCY: "4", SHUTDOWN_TIMEOUT_MS: "5000" })
+    await daemon.waitFor(/file processed(.|\n)*file processed(.|\n)*file processed/)
+    const t0 = Date.now()
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(5000 + 3000)
+    expect(processedCount(daemon.output())).toBeLessThan(COUNT)
+    // Every input is in exactly one place: not lost, not copied.
+    const everywhere = hashCounts(["data", "processing", "validated", "returns"].map((d) => Path.join(root, d)))
+    for (const f of corpus) expect(everywhere.get(sha256(f.content)), f.name).toBe(1)
+    const rest = runCli(root, ["--once"])
+    expect(rest.status).toBe(0)
+    expectAllRoutedOnce()
+  })
+
+  it("kill -9, then a restart: every file ends in validated/ or returns/ exactly once, byte-identical", async () => {
+    const daemon = spawnDaemon(root, [], { CONCURRENCY: "8" })
+    await daemon.waitFor(/(file processed(.|\n)*){20}/)
+    daemon.child.kill("SIGKILL")
+    await daemon.exited
+    expect(list(Path.join(root, "data")).length).toBeGreaterThan(0)
+    const restart = runCli(root, ["--once"])
+    expect(restart.status, restart.stdout + restart.stderr).toBe(0)
+    expectAllRoutedOnce()
+  })
+
+  it("two instances on one backlog process each file exactly once", async () => {
+    const a = spawnDaemon(root, ["--once"], { CONCURRENCY: "4" })
+    const b = spawnDaemon(root, ["--once"], { CONCURRENCY: "4" })
+    expect(await a.exited).toBe(0)
+    expect(await b.exited).toBe(0)
+    expect(processedCount(a.output()) + processedCount(b.output())).toBe(COUNT)
+    expect(processedCount(a.output())).toBeGreaterThan(0)
+    expect(processedCount(b.output())).toBeGreaterThan(0)
+    expectAllRoutedOnce()
+  })
+})

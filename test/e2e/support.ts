@@ -1,0 +1,119 @@
+/** Spawning the built daemon (`node dist/main.js`) on a temporary folder tree. */
+import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { sha256 } from "../support/corpus.js"
+
+export const MAIN = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
+
+export const makeRoot = (): string => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-e2e-"))
+
+export const FOLDER_NAMES = ["data", "processing", "validated", "returns", "logs"] as const
+
+export interface Daemon {
+  readonly child: ChildProcess.ChildProcess
+  readonly output: () => string
+  /** resolves with the exit code (or signal name) */
+  readonly exited: Promise<number | string>
+  /** waits until the output matches, up to `ms` */
+  readonly waitFor: (pattern: RegExp, ms?: number) => Promise<void>
+}
+
+/** Environment for a test run: fast timings, no inherited settings. */
+export const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(DATA_DIR|PROCESSING_DIR|VALIDATED_DIR|RETURNS_DIR|LOG_DIR|DEBUG|CONCURRENCY|MAX_|QUIET_|RESCAN_|WATCH_|POLL_|SHUTDOWN_|MIN_FREE|HEARTBEAT|EMAIL_|SMTP_)/.test(k)) env[k] = v
+  }
+  return { ...env, QUIET_PERIOD_MS: "500", MIN_FREE_DISK_MB: "1", ...extra }
+}
+
+export const spawnDaemon = (root: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): Daemon => {
+  const child = ChildProcess.spawn(process.execPath, [MAIN, ...args], { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  const listeners = new Set<() => void>()
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString("utf8")
+    for (const l of listeners) l()
+  }
+  child.stdout!.on("data", onData)
+  child.stderr!.on("data", onData)
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown"))
+  )
+  const waitFor = (pattern: RegExp, ms = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      if (pattern.test(output)) return resolve()
+      const timer = setTimeout(() => {
+        listeners.delete(check)
+        reject(new Error(`timed out waiting for ${pattern}; output so far:\n${output.slice(-3000)}`))
+      }, ms)
+      const check = () => {
+        if (pattern.test(output)) {
+          clearTimeout(timer)
+          listeners.delete(check)
+          resolve()
+        }
+      }
+      listeners.add(check)
+      void exited.then(() => {
+        if (!pattern.test(output)) {
+          clearTimeout(timer)
+          listeners.delete(check)
+          reject(new Error(`daemon exited before ${pattern}; output:\n${output.slice(-3000)}`))
+        }
+      })
+    })
+  return { child, output: () => output, exited, waitFor }
+}
+
+/** Runs the CLI to completion. */
+export const runCli = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  ChildProcess.spawnSync(process.execPath, [MAIN, ...args], { cwd: root, env: baseEnv(env), encoding: "utf8", timeout: 120_000 })
+
+export const list = (dir: string): Array<string> =>
+  NFS.existsSync(dir) ? NFS.readdirSync(dir).filter((n) => !n.startsWith(".")).sort() : []
+
+/** Data files (reports left out) in a folder, recursively for processing/. */
+export const dataFiles = (dir: string): Array<string> => {
+  if (!NFS.existsSync(dir)) return []
+  const out: Array<string> = []
+  for (const entry of NFS.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith(".")) continue
+    const full = Path.join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...dataFiles(full))
+    else if (!entry.name.endsWith(".error.json")) out.push(full)
+  }
+  return out
+}
+
+/** Drops a file the way producers should: write under `.tmp`, then rename. */
+export const drop = (root: string, name: string, content: string | Uint8Array) => {
+  const temp = Path.join(root, "data", `${name}.tmp`)
+  NFS.writeFileSync(temp, content)
+  NFS.renameSync(temp, Path.join(root, "data", name))
+}
+
+export const waitUntil = async (predicate: () => boolean, ms = 30_000, what = "condition") => {
+  const deadline = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** Content hash → how many times it appears among the data files of the given folders. */
+export const hashCounts = (dirs: ReadonlyArray<string>): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const dir of dirs) {
+    for (const file of dataFiles(dir)) {
+      const h = sha256(NFS.readFileSync(file))
+      counts.set(h, (counts.get(h) ?? 0) + 1)
+    }
+  }
+  return counts
+}
+
+export const cleanup = (root: string) => NFS.rmSync(root, { recursive: true, force: true })
