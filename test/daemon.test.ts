@@ -2,7 +2,6 @@
  * The daemon over the in-memory filesystem: pipeline outcomes, the quiet
  * period under TestClock, retries, crash recovery and several instances.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
