@@ -8,6 +8,7 @@ import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
 import { FileStore, FileStoreLive } from "./FileStore.js"
 import { InstanceLive } from "./Instance.js"
+import { Masker } from "./Masker.js"
 import { NotifierLog } from "./Notifier.js"
 import { PipelineLive } from "./Pipeline.js"
 import { WatcherLive } from "./Watcher.js"
@@ -30,7 +31,7 @@ export const StartupChecks = Layer.effectDiscard(
 export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive).pipe(
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive))
+  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer))
 )
 
 /** The default notification layer of this release. */

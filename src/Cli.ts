@@ -5,7 +5,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Clock, Console, Data, Effect, Layer } from "effect"
+import { Cause, Clock, Console, Data, Effect, Layer } from "effect"
 import * as Path from "node:path"
 import { DaemonServices, NotifierDefault } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
@@ -14,7 +14,8 @@ import type { ValidationError } from "./Contract.js"
 import { runDaemon } from "./Daemon.js"
 import { FsExtraNode } from "./FsExtra.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
-import { ConsoleLoggerLive } from "./Logging.js"
+import { LoggingLive } from "./Logging.js"
+import { Masker } from "./Masker.js"
 import { makeReport } from "./Report.js"
 import { VERSION } from "./Version.js"
 
@@ -38,7 +39,7 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
     const settings = yield* settingsOrExit
     const layer = DaemonServices.pipe(
       Layer.provide(NotifierDefault),
-      Layer.provideMerge(Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode))
+      Layer.provideMerge(Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode, Masker.layer))
     )
     yield* runDaemon({ once }).pipe(
       Effect.provide(layer),
@@ -46,7 +47,21 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
         FolderUnusable: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.cantCreate })),
         DiskSpaceLow: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.tempFail }))
       }),
-      Effect.provide(ConsoleLoggerLive(settings.debug))
+      // Anything unexpected is logged here, masked and flushed, before the process exits 1.
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(Effect.logFatal("unexpected failure; stopping", Cause.die(defect)), new ExitCode({ code: EXIT.invalid }))
+      ),
+      // The logging layer is outermost: it closes (and flushes) after the shutdown summary.
+      Effect.provide(
+        LoggingLive({
+          logDir: settings.logDir,
+          debug: settings.debug,
+          console: settings.logConsole,
+          noColor: settings.noColor,
+          maxBytes: settings.logMaxBytes,
+          maxFiles: settings.logMaxFiles
+        }).pipe(Layer.provide(Masker.layer))
+      )
     )
   })).pipe(Command.withDescription("Validate customer JSON files dropped into DATA_DIR and route them"))
 
@@ -82,10 +97,10 @@ const validate = Command.make("validate", { files }, ({ files }) =>
       )
       if (errors.length > 0) invalid++
       const name = Path.basename(file)
-      yield* Console.log(JSON.stringify({
+      yield* Console.log(JSON.stringify(Masker.live.value({
         valid: errors.length === 0,
         ...makeReport({ file: name, storedAs: name, receivedAt: now, processedAt: now, errors })
-      }, null, 2))
+      }), null, 2))
     }
     if (invalid > 0) return yield* new ExitCode({ code: EXIT.invalid })
   })).pipe(Command.withDescription("Check files against the contract without moving them; exit 1 if any is invalid"))

@@ -7,6 +7,7 @@
 import { Config, Context, Data, Effect, Either, Layer, Option, Redacted } from "effect"
 
 export type WatchMode = "native" | "poll"
+export type ConsoleFormat = "pretty" | "json" | "off"
 
 export interface EmailSettings {
   readonly sender: Option.Option<string>
@@ -33,6 +34,11 @@ export interface Settings {
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
   readonly heartbeatMs: number
+  readonly logConsole: ConsoleFormat
+  readonly logMaxBytes: number
+  readonly logMaxFiles: number
+  /** NO_COLOR is set: never colour the console */
+  readonly noColor: boolean
   readonly email: EmailSettings
 }
 
@@ -64,6 +70,10 @@ export const DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: "10000",
   MIN_FREE_DISK_MB: "100",
   HEARTBEAT_MS: "5000",
+  LOG_CONSOLE: "pretty",
+  LOG_MAX_SIZE_MB: "10",
+  LOG_MAX_FILES: "5",
+  NO_COLOR: "",
   EMAIL_SENDER: "",
   EMAIL_RECEIVER: "",
   SMTP_SERVER: "",
@@ -92,6 +102,12 @@ const integer = (raw: RawSettings, name: VariableName, min: number, max: number)
   if (!/^\d+$/.test(value)) return bad(name, `a whole number from ${min} to ${max}`)
   const n = Number(value)
   return n < min || n > max ? bad(name, `a whole number from ${min} to ${max}`) : Either.right(n)
+}
+
+const positiveNumber = (raw: RawSettings, name: VariableName, max: number): Parsed<number> => {
+  const value = text(raw, name)
+  const n = Number(value)
+  return /^\d+(\.\d+)?$/.test(value) && n > 0 && n <= max ? Either.right(n) : bad(name, `a number above 0 and at most ${max}`)
 }
 
 const boolean = (raw: RawSettings, name: VariableName): Parsed<boolean> => {
@@ -129,6 +145,10 @@ export const parseSettings = (
   Either.gen(function*() {
     const watchMode = text(raw, "WATCH_MODE").toLowerCase()
     if (watchMode !== "native" && watchMode !== "poll") return yield* bad("WATCH_MODE", "native or poll")
+    const logConsole = text(raw, "LOG_CONSOLE").toLowerCase()
+    if (logConsole !== "pretty" && logConsole !== "json" && logConsole !== "off") {
+      return yield* bad("LOG_CONSOLE", "pretty, json or off")
+    }
     const smtpServer = text(raw, "SMTP_SERVER")
     const email: EmailSettings = {
       sender: yield* optionalAddress(raw, "EMAIL_SENDER"),
@@ -158,6 +178,11 @@ export const parseSettings = (
       shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
       heartbeatMs: yield* integer(raw, "HEARTBEAT_MS", 100, 3_600_000),
+      logConsole,
+      logMaxBytes: Math.round((yield* positiveNumber(raw, "LOG_MAX_SIZE_MB", 1024 * 1024)) * MB),
+      logMaxFiles: yield* integer(raw, "LOG_MAX_FILES", 0, 1000),
+      // https://no-color.org: any non-empty value
+      noColor: (raw.NO_COLOR ?? "") !== "",
       email
     } satisfies Settings
   })
@@ -185,3 +210,31 @@ export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig,
   static readonly layerFrom = (raw: RawSettings): Layer.Layer<AppConfig, InvalidConfig> =>
     Layer.effect(AppConfig, parseSettings(raw))
 }
+
+/** Every setting by its variable name, for the start-up log; secrets shown as `<redacted>`. */
+export const describeSettings = (s: Settings): Record<string, string | number | boolean> => ({
+  DATA_DIR: s.dataDir,
+  PROCESSING_DIR: s.processingDir,
+  VALIDATED_DIR: s.validatedDir,
+  RETURNS_DIR: s.returnsDir,
+  LOG_DIR: s.logDir,
+  DEBUG: s.debug,
+  CONCURRENCY: s.concurrency,
+  MAX_FILE_SIZE_MB: s.maxFileSizeBytes / MB,
+  MAX_RECORDS: s.maxRecords,
+  QUIET_PERIOD_MS: s.quietPeriodMs,
+  RESCAN_INTERVAL_MS: s.rescanIntervalMs,
+  WATCH_MODE: s.watchMode,
+  POLL_INTERVAL_MS: s.pollIntervalMs,
+  SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
+  MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
+  HEARTBEAT_MS: s.heartbeatMs,
+  LOG_CONSOLE: s.logConsole,
+  LOG_MAX_SIZE_MB: s.logMaxBytes / MB,
+  LOG_MAX_FILES: s.logMaxFiles,
+  EMAIL_SENDER: Option.getOrElse(s.email.sender, () => ""),
+  EMAIL_RECEIVER: s.email.receivers.join(","),
+  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: (p) => String(p) }),
+  SMTP_SERVER: Option.getOrElse(s.email.smtpServer, () => ""),
+  SMTP_PORT: s.email.smtpPort
+})

@@ -7,7 +7,7 @@
  * interrupts the rest (they stay claimed and are recovered at the next start).
  */
 import { Clock, Effect, FiberMap, FiberSet, Option, Queue, Schedule, Stream } from "effect"
-import { AppConfig } from "./Config.js"
+import { AppConfig, describeSettings } from "./Config.js"
 import { FileStore } from "./FileStore.js"
 import { Instance } from "./Instance.js"
 import { classifyName } from "./Naming.js"
@@ -210,16 +210,14 @@ export const runDaemon = (options: RunOptions) =>
         instance: instance.id,
         mode: options.once ? "once" : "daemon",
         watch_mode: config.watchMode,
-        data_dir: config.dataDir,
-        processing_dir: config.processingDir,
-        validated_dir: config.validatedDir,
-        returns_dir: config.returnsDir,
-        log_dir: config.logDir,
-        concurrency: config.concurrency,
-        quiet_period_ms: config.quietPeriodMs,
-        rescan_interval_ms: config.rescanIntervalMs,
-        max_file_size_mb: config.maxFileSizeBytes / 1024 / 1024,
-        max_records: config.maxRecords
+        folders: {
+          data: config.dataDir,
+          processing: config.processingDir,
+          validated: config.validatedDir,
+          returns: config.returnsDir,
+          logs: config.logDir
+        },
+        settings: describeSettings(config)
       })
     )
 
@@ -280,10 +278,8 @@ export const runDaemon = (options: RunOptions) =>
         if (tracked.size === 0 && claimedTracked.size === 0 && inFlight === 0 && (yield* Queue.size(queue)) <= 0) {
           if ((yield* rescan(false)) === 0) break
         }
-        yield* Effect.logDebug("once: waiting").pipe(Effect.annotateLogs({ tracked: tracked.size, claimed: claimedTracked.size, inFlight }))
         yield* Queue.take(drained)
       }
-      yield* Effect.logDebug("once: done")
       return summary
     }
 

@@ -1,35 +1,185 @@
 /**
- * The console logger: one human-readable line per event, the event's
- * annotations as `key=value` fields. Installed in place of effect's default
- * logger (runMain's pretty logger is disabled in main.ts, or lines would print twice).
+ * Logging: one Effect logger that masks every event (message, annotations,
+ * cause) through the Masker and fans it out to four sinks:
+ *
+ *   logs/app.log    INFO and above, JSON Lines
+ *   logs/error.log  ERROR and above, JSON Lines with the full cause and stack
+ *   logs/debug.log  DEBUG and above, JSON Lines, only when DEBUG=true
+ *   console         INFO and above (DEBUG too when DEBUG=true): `pretty`
+ *                   (one human line, coloured on a TTY unless NO_COLOR),
+ *                   `json`, or `off` (LOG_CONSOLE)
+ *
+ * Lines are queued and written in batches at least every second, and
+ * synchronously when the layer closes (shutdown, SIGTERM, a fatal error).
+ * SIGHUP reopens the files, for logrotate.
  */
-import { Cause, HashMap, Layer, List, Logger, LogLevel } from "effect"
+import { Cause, Effect, HashMap, Layer, List, Logger, LogLevel, Schedule } from "effect"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import type { ConsoleFormat } from "./Config.js"
+import { LogFile } from "./LogFile.js"
+import { Masker } from "./Masker.js"
+import type { MaskerService } from "./Masker.js"
 
-const formatValue = (value: unknown): string => {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
+export interface LoggingOptions {
+  readonly logDir: string
+  readonly debug: boolean
+  readonly console: ConsoleFormat
+  readonly noColor: boolean
+  readonly maxBytes: number
+  readonly maxFiles: number
+  /** how often queued lines are written (at most 1 s) */
+  readonly flushEveryMs?: number
+}
+
+/** One event, masked, ready for any sink. */
+export interface LogEvent {
+  readonly ts: string
+  readonly level: LogLevel.LogLevel
+  readonly msg: string
+  readonly fields: Record<string, unknown>
+  /** the masked cause (with stack traces), when there is one */
+  readonly cause: string | undefined
+}
+
+const RESERVED = new Set(["ts", "level", "msg", "cause"])
+
+const messageText = (message: unknown): string =>
+  (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
+
+const safeJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of HashMap.toEntries(options.annotations)) {
+    if (!RESERVED.has(key)) fields[key] = value
+  }
+  for (const span of List.toArray(options.spans)) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
+  return {
+    ts: options.date.toISOString(),
+    level: options.logLevel,
+    msg: masker.text(messageText(options.message)),
+    fields: masker.value(fields) as Record<string, unknown>,
+    cause: Cause.isEmpty(options.cause) ? undefined : masker.text(Cause.pretty(options.cause, { renderErrorCause: true }))
+  }
+}
+
+export const jsonLine = (event: LogEvent, withCause: boolean): string =>
+  safeJson({
+    ts: event.ts,
+    level: event.level.label,
+    msg: event.msg,
+    ...event.fields,
+    ...(withCause && event.cause !== undefined ? { cause: event.cause } : {})
+  }) + "\n"
+
+const COLORS: Record<string, string> = { FATAL: "35", ERROR: "31", WARN: "33", INFO: "32", DEBUG: "90", TRACE: "90" }
+
+const formatField = (value: unknown): string => {
+  const text = typeof value === "string" ? value : safeJson(value)
   return /[\s"=]/.test(text) || text === "" ? JSON.stringify(text) : text
 }
 
-const formatMessage = (message: unknown): string =>
-  (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : formatValue(m))).join(" ")
-
-export const consoleLine = (options: Logger.Logger.Options<unknown>): string => {
-  let line = `${options.date.toISOString()} ${options.logLevel.label.padEnd(5)} ${formatMessage(options.message)}`
-  for (const span of List.toArray(options.spans)) line += ` ${span.label}=${options.date.getTime() - span.startTime}ms`
-  for (const [key, value] of HashMap.toEntries(options.annotations)) line += ` ${key}=${formatValue(value)}`
-  if (!Cause.isEmpty(options.cause)) line += ` cause=${formatValue(Cause.pretty(options.cause))}`
-  return line
+/** The console's human line: time, level, message, then `key=value` fields. */
+export const prettyLine = (event: LogEvent, color: boolean): string => {
+  const label = event.level.label.padEnd(5)
+  let line = `${event.ts} ${color ? `\u001b[${COLORS[event.level.label] ?? "0"}m${label}\u001b[0m` : label} ${event.msg}`
+  for (const [key, value] of Object.entries(event.fields)) line += ` ${key}=${formatField(value)}`
+  if (event.cause !== undefined) line += `\n${event.cause.replace(/^/gm, "    ")}`
+  return line + "\n"
 }
 
-/** Writes to stdout; errors go to stderr too, so a supervisor's journal marks them. */
-export const consoleLogger = Logger.make<unknown, void>((options) => {
-  const line = consoleLine(options) + "\n"
-  if (LogLevel.greaterThanEqual(options.logLevel, LogLevel.Error)) process.stderr.write(line)
+/** Queues console output and writes it in batches; errors go to stderr. */
+class ConsoleSink {
+  private out: Array<string> = []
+  private err: Array<string> = []
+  append(line: string, error: boolean): void {
+    ;(error ? this.err : this.out).push(line)
+  }
+  flush(): void {
+    if (this.out.length > 0) {
+      process.stdout.write(this.out.join(""))
+      this.out = []
+    }
+    if (this.err.length > 0) {
+      process.stderr.write(this.err.join(""))
+      this.err = []
+    }
+  }
+}
+
+/**
+ * The logging layer. Replaces effect's default logger (runMain's pretty logger
+ * must be disabled, or every line prints twice) and sets the minimum level.
+ */
+export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, Masker> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const masker = yield* Masker
+    const consoleSink = new ConsoleSink()
+    const reportOnce = (message: string) => consoleSink.append(`${new Date().toISOString()} WARN  ${message}\n`, true)
+    try {
+      NFS.mkdirSync(options.logDir, { recursive: true })
+    } catch {
+      // LogFile reports the failure once, when it cannot open its file
+    }
+    const file = (name: string) =>
+      new LogFile({ path: Path.join(options.logDir, name), maxBytes: options.maxBytes, maxFiles: options.maxFiles, onError: reportOnce })
+    const app = file("app.log")
+    const errors = file("error.log")
+    const debug = options.debug ? file("debug.log") : undefined
+    const files = [app, errors, ...(debug ? [debug] : [])]
+    const color = options.console === "pretty" && !options.noColor && process.stdout.isTTY === true
+
+    const flushAll = Effect.promise(() => Promise.all(files.map((f) => f.flush()))).pipe(
+      Effect.zipRight(Effect.sync(() => consoleSink.flush()))
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const f of files) f.close()
+        consoleSink.flush()
+      })
+    )
+    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 250)), Effect.forkScoped)
+
+    const onHangup = () => {
+      for (const f of files) f.reopen()
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => process.on("SIGHUP", onHangup)),
+      () => Effect.sync(() => process.off("SIGHUP", onHangup))
+    )
+
+    const logger = Logger.make<unknown, void>((entry) => {
+      const event = toEvent(entry, masker)
+      const level = entry.logLevel
+      if (debug !== undefined) debug.append(jsonLine(event, true))
+      if (LogLevel.greaterThanEqual(level, LogLevel.Info)) app.append(jsonLine(event, false))
+      if (LogLevel.greaterThanEqual(level, LogLevel.Error)) errors.append(jsonLine(event, true))
+      if (options.console !== "off" && (options.debug || LogLevel.greaterThanEqual(level, LogLevel.Info))) {
+        const isError = LogLevel.greaterThanEqual(level, LogLevel.Error)
+        consoleSink.append(options.console === "json" ? jsonLine(event, isError) : prettyLine(event, color), isError)
+      }
+    })
+    return Layer.mergeAll(
+      // Whichever logger was installed before (effect's default, or the start-up console logger) goes.
+      Logger.remove(startupConsoleLogger),
+      Logger.replace(Logger.defaultLogger, logger),
+      Logger.minimumLogLevel(options.debug ? LogLevel.Debug : LogLevel.Info)
+    )
+  }))
+
+const startupConsoleLogger = Logger.make<unknown, void>((entry) => {
+  const event = toEvent(entry, Masker.live)
+  const line = prettyLine(event, false)
+  if (LogLevel.greaterThanEqual(entry.logLevel, LogLevel.Error)) process.stderr.write(line)
   else process.stdout.write(line)
 })
 
-export const ConsoleLoggerLive = (debug: boolean): Layer.Layer<never> =>
-  Layer.merge(
-    Logger.replace(Logger.defaultLogger, consoleLogger),
-    Logger.minimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
-  )
+/** Console only, masked, before the configuration is known (config errors, `validate`, `schema`). */
+export const ConsoleLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, startupConsoleLogger)

@@ -16,6 +16,7 @@ import { errnoCode, FsExtra, isNotFound } from "./FsExtra.js"
 import { Instance } from "./Instance.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { parseProcessingName } from "./Naming.js"
+import { Masker } from "./Masker.js"
 import { Notifier } from "./Notifier.js"
 import { renderReport } from "./Report.js"
 
@@ -63,7 +64,12 @@ export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, Pi
 const ioRetry = Schedule.exponential("50 millis", 4).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
 
 const retryIo = <A>(effect: Effect.Effect<A, PlatformError>) =>
-  Effect.retry(effect, { schedule: ioRetry, while: (e) => !isNotFound(e) })
+  effect.pipe(
+    Effect.tapError((e) =>
+      isNotFound(e) ? Effect.void : Effect.logDebug("I/O error; retrying").pipe(Effect.annotateLogs({ error: describeIoError(e) }))
+    ),
+    Effect.retry({ schedule: ioRetry, while: (e) => !isNotFound(e) })
+  )
 
 const describeIoError = (e: PlatformError): string =>
   e._tag === "SystemError"
@@ -85,6 +91,7 @@ export const makePipeline = Effect.gen(function*() {
   const instance = yield* Instance
   const fs = yield* FileSystem.FileSystem
   const extra = yield* FsExtra
+  const masker = yield* Masker
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
@@ -110,7 +117,7 @@ export const makePipeline = Effect.gen(function*() {
         ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
         : Effect.map(
           store.storeReturned(claimedPath, name, now, (storedAs) =>
-            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors })),
+            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors }, masker.text)),
           (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount: errors.length })
         )
       // A route is a handful of system calls: let it complete rather than stop half-way.

@@ -11,13 +11,18 @@ export interface ReportInput {
   readonly errors: ReadonlyArray<ValidationError>
 }
 
-export const makeReport = (input: ReportInput) => ({
-  file: input.file,
-  stored_as: input.storedAs,
+/**
+ * The report object; `mask` (the Masker's free-text masking) is applied to
+ * every text in it: a file name or a JSON path can hold a card number too.
+ */
+export const makeReport = (input: ReportInput, mask: (text: string) => string = (t) => t) => ({
+  file: mask(input.file),
+  stored_as: mask(input.storedAs),
   received_at: input.receivedAt.toISOString(),
   processed_at: input.processedAt.toISOString(),
   error_count: input.errors.length,
-  errors: input.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ record: e.record, path: e.path, message: e.message }))
+  errors: input.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ record: e.record, path: mask(e.path), message: mask(e.message) }))
 })
 
-export const renderReport = (input: ReportInput): string => JSON.stringify(makeReport(input), null, 2) + "\n"
+export const renderReport = (input: ReportInput, mask?: (text: string) => string): string =>
+  JSON.stringify(makeReport(input, mask), null, 2) + "\n"

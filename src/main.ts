@@ -16,7 +16,7 @@ const program = cli(process.argv).pipe(
     Layer.mergeAll(
       // The environment wins over `.env`; a missing `.env` is fine.
       PlatformConfigProvider.layerDotEnvAdd(".env"),
-      ConsoleLoggerLive(false)
+      ConsoleLoggerLive
     ).pipe(Layer.provideMerge(NodeContext.layer))
   )
 )

@@ -1,0 +1,167 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Layer, LogLevel } from "effect"
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { LogFile } from "../src/LogFile.js"
+import { jsonLine, LoggingLive, prettyLine } from "../src/Logging.js"
+import type { LogEvent } from "../src/Logging.js"
+import { Masker } from "../src/Masker.js"
+
+const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
+const read = (p: string) => (NFS.existsSync(p) ? NFS.readFileSync(p, "utf8") : "")
+const lines = (p: string) => read(p).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe("LogFile", () => {
+  it("rotates by size and keeps exactly maxFiles rotated files", async () => {
+    const dir = tempDir()
+    const path = Path.join(dir, "app.log")
+    const file = new LogFile({ path, maxBytes: 1000, maxFiles: 3, onError: () => {} })
+    for (let i = 0; i < 100; i++) {
+      file.append(`${JSON.stringify({ i, pad: "x".repeat(80) })}\n`)
+      if (i % 5 === 4) await file.flush()
+    }
+    file.close()
+    expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "app.log.1", "app.log.2", "app.log.3"])
+    for (const name of NFS.readdirSync(dir)) expect(NFS.statSync(Path.join(dir, name)).size).toBeLessThanOrEqual(1000)
+    // the newest lines are in app.log, in order, the oldest rotated away
+    const newest = lines(path).map((l) => l["i"])
+    expect(newest[newest.length - 1]).toBe(99)
+    const kept = [3, 2, 1].flatMap((n) => lines(`${path}.${n}`).map((l) => l["i"] as number)).concat(newest as Array<number>)
+    expect(kept).toEqual([...kept].sort((a, b) => a - b))
+  })
+
+  it("reopens its path (SIGHUP after logrotate moved the file)", async () => {
+    const dir = tempDir()
+    const path = Path.join(dir, "app.log")
+    const file = new LogFile({ path, maxBytes: 1e6, maxFiles: 5, onError: () => {} })
+    file.append("before\n")
+    await file.flush()
+    NFS.renameSync(path, `${path}.moved`)
+    file.append("queued\n")
+    file.reopen()
+    file.append("after\n")
+    file.close()
+    // what was queued before the signal still goes to the file logrotate moved
+    expect(read(`${path}.moved`)).toBe("before\nqueued\n")
+    expect(read(path)).toBe("after\n")
+  })
+
+  it("reports a write problem once and carries on", async () => {
+    const errors: Array<string> = []
+    const file = new LogFile({ path: "/proc/cjp-no-such/app.log", maxBytes: 1e6, maxFiles: 5, onError: (m) => errors.push(m) })
+    for (let i = 0; i < 5; i++) {
+      file.append("line\n")
+      await file.flush()
+    }
+    file.close()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^cannot open log file \/proc\/cjp-no-such\/app\.log \(ENOENT\)/)
+  })
+})
+
+const sampleLogs = Effect.gen(function*() {
+  yield* Effect.logDebug("debug detail")
+  yield* Effect.logInfo("file processed for ada@example.com").pipe(
+    Effect.annotateLogs({ file: "cust 4111 1111 1111 1111.json", record: { card_number: "5555555555554444", phone: "+44 20 7946 0958", cvv: "123" } })
+  )
+  yield* Effect.logWarning("warned")
+  yield* Effect.logError("it broke", Cause.die(new Error("boom for grace@example.org")))
+})
+
+const runWithLogging = (dir: string, debug: boolean) =>
+  Effect.scoped(
+    Layer.build(LoggingLive({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+      Effect.flatMap((context) => Effect.provide(sampleLogs, context))
+    )
+  )
+
+describe("LoggingLive", () => {
+  it.live("writes each sink's levels as JSON Lines, masked; no debug.log without DEBUG", () => {
+    const dir = tempDir()
+    return runWithLogging(dir, false).pipe(
+      Effect.map(() => {
+        expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "error.log"])
+        const app = lines(Path.join(dir, "app.log"))
+        expect(app.map((l) => [l["level"], l["msg"]])).toEqual([
+          ["INFO", "file processed for a***@example.com"],
+          ["WARN", "warned"],
+          ["ERROR", "it broke"]
+        ])
+        expect(app[0]).toMatchObject({
+          ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          file: "cust ************1111.json",
+          record: { card_number: "************4444", phone: "********0958" }
+        })
+        expect(JSON.stringify(app[0])).not.toContain("cvv")
+        const errors = lines(Path.join(dir, "error.log"))
+        expect(errors).toHaveLength(1)
+        expect(errors[0]!["cause"]).toMatch(/boom for g\*\*\*@example\.org/)
+        expect(errors[0]!["cause"]).toMatch(/at .*logging\.test\.ts/) // the stack trace
+        const all = NFS.readdirSync(dir).map((f) => read(Path.join(dir, f))).join("")
+        for (const secret of ["4111 1111 1111 1111", "5555555555554444", "ada@", "grace@", "7946 0958", "123\""]) expect(all).not.toContain(secret)
+      })
+    )
+  })
+
+  it.live("writes debug.log with every level when DEBUG=true", () => {
+    const dir = tempDir()
+    return runWithLogging(dir, true).pipe(
+      Effect.map(() => {
+        expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "debug.log", "error.log"])
+        expect(lines(Path.join(dir, "debug.log")).map((l) => l["level"])).toEqual(["DEBUG", "INFO", "WARN", "ERROR"])
+        expect(lines(Path.join(dir, "app.log")).map((l) => l["level"])).toEqual(["INFO", "WARN", "ERROR"])
+      })
+    )
+  })
+
+  it.live("flushes within a second, before the scope closes", () => {
+    const dir = tempDir()
+    return Effect.scoped(
+      Effect.gen(function*() {
+        const context = yield* Layer.build(
+          LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5, flushEveryMs: 1000 }).pipe(
+            Layer.provide(Masker.layer)
+          )
+        )
+        yield* Effect.provide(Effect.logInfo("soon on disk"), context)
+        expect(read(Path.join(dir, "app.log"))).toBe("") // queued, not yet written
+        yield* Effect.sleep("1200 millis")
+        expect(read(Path.join(dir, "app.log"))).toContain("soon on disk")
+      })
+    )
+  })
+})
+
+describe("console formats", () => {
+  const event: LogEvent = {
+    ts: "2026-11-28T09:30:00.000Z",
+    level: LogLevel.Warning,
+    msg: "not a regular file; left where it is",
+    fields: { file: "my file.json", kind: "Directory" },
+    cause: undefined
+  }
+  it("pretty: one human line, coloured only when asked", () => {
+    expect(prettyLine(event, false)).toBe('2026-11-28T09:30:00.000Z WARN  not a regular file; left where it is file="my file.json" kind=Directory\n')
+    expect(prettyLine(event, true)).toContain("\u001b[33mWARN \u001b[0m")
+  })
+  it("json: the same fields as the files", () => {
+    expect(JSON.parse(jsonLine(event, false))).toEqual({
+      ts: "2026-11-28T09:30:00.000Z",
+      level: "WARN",
+      msg: "not a regular file; left where it is",
+      file: "my file.json",
+      kind: "Directory"
+    })
+  })
+  it("an annotation cannot overwrite ts, level or msg", () => {
+    const dir = tempDir()
+    return Effect.runPromise(
+      Effect.scoped(
+        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+          Effect.flatMap((ctx) => Effect.provide(Effect.logInfo("real").pipe(Effect.annotateLogs({ msg: "fake", level: "x" })), ctx))
+        )
+      )
+    ).then(() => expect(lines(Path.join(dir, "app.log"))[0]).toMatchObject({ msg: "real", level: "INFO" }))
+  })
+})

@@ -1,0 +1,193 @@
+/** The masking policy of contract §7, with property-based tests (fast-check, as shipped by effect). */
+import { FastCheck as fc } from "effect"
+import { describe, expect, it } from "vitest"
+import { isCardNumber, issuerAllows, luhnValid, maskDigitsKeepLastFour, maskText, maskValue } from "../src/Masking.js"
+
+const digit = fc.constantFrom(..."0123456789".split(""))
+const digits = (n: number) => fc.array(digit, { minLength: n, maxLength: n }).map((d) => d.join(""))
+
+/** Completes `body` with the Luhn check digit. */
+const withCheckDigit = (body: string): string => {
+  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d
+  throw new Error("unreachable")
+}
+
+// Issuers of contract §7: a prefix generator and the lengths it allows.
+const range = (low: number, high: number) => fc.integer({ min: low, max: high }).map(String)
+const ISSUERS: ReadonlyArray<readonly [string, fc.Arbitrary<string>, ReadonlyArray<number>]> = [
+  ["Visa", fc.constant("4"), [13, 16, 19]],
+  ["Mastercard 51-55", range(51, 55), [16]],
+  ["Mastercard 2221-2720", range(2221, 2720), [16]],
+  ["American Express", fc.constantFrom("34", "37"), [15]],
+  ["Discover 6011", fc.constant("6011"), [16, 17, 18, 19]],
+  ["Discover 644-649", range(644, 649), [16, 17, 18, 19]],
+  ["Discover 65", fc.constant("65"), [16, 17, 18, 19]],
+  ["JCB", range(3528, 3589), [16, 17, 18, 19]],
+  ["Diners Club 300-305", range(300, 305), [14, 15, 16, 17, 18, 19]],
+  ["Diners Club 36/38/39", fc.constantFrom("36", "38", "39"), [14, 15, 16, 17, 18, 19]],
+  ["UnionPay", fc.constant("62"), [16, 17, 18, 19]],
+  ["Maestro 50/56-58", fc.constantFrom("50", "56", "57", "58"), [13, 14, 15, 16, 17, 18, 19]],
+  ["Maestro 6", fc.constant("6"), [13, 14, 15, 16, 17, 18, 19]]
+]
+
+const cardOf = (prefix: fc.Arbitrary<string>, lengths: ReadonlyArray<number>) =>
+  fc.tuple(prefix, fc.constantFrom(...lengths)).chain(([p, length]) =>
+    digits(length - p.length - 1).map((rest) => withCheckDigit(p + rest))
+  )
+
+const anyCard = fc.oneof(...ISSUERS.map(([, prefix, lengths]) => cardOf(prefix, lengths)))
+
+/** Groups the digits with single spaces or `-`, in random group sizes (one group: ungrouped). */
+const grouped = (card: string) =>
+  fc.tuple(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 19 }), fc.constantFrom(" ", "-", "mixed")).map(
+    ([sizes, sep]) => {
+      const parts: Array<string> = []
+      let i = 0
+      for (const size of sizes) {
+        if (i >= card.length) break
+        parts.push(card.slice(i, i + size))
+        i += size
+      }
+      if (i < card.length) parts.push(card.slice(i))
+      return parts.reduce((acc, part, k) => (k === 0 ? part : acc + (sep === "mixed" ? (k % 2 ? " " : "-") : sep) + part), "")
+    }
+  )
+
+/** Text around the card that does not join it to letters or digits. */
+const text = fc.string({ maxLength: 30 })
+const before = text.map((t) => t + " ")
+const after = text.map((t) => ", " + t)
+
+describe("card numbers in free text", () => {
+  it.each(ISSUERS.map(([name, prefix, lengths]) => [name, prefix, lengths] as const))(
+    "%s: no valid number survives, in any grouping, embedded in any text",
+    (_name, prefix, lengths) => {
+      fc.assert(
+        fc.property(cardOf(prefix, lengths).chain((card) => fc.tuple(fc.constant(card), grouped(card), before, after)), ([card, shown, pre, post]) => {
+          const masked = maskText(pre + shown + post)
+          expect(masked.replace(/[ -]/g, "")).not.toContain(card)
+          expect(masked).not.toContain(shown)
+          expect(masked).toContain("*".repeat(card.length - 4) + card.slice(-4))
+        }),
+        { numRuns: 300 }
+      )
+    }
+  )
+
+  it("masks several cards in one text", () => {
+    fc.assert(
+      fc.property(fc.array(anyCard, { minLength: 2, maxLength: 4 }), (cards) => {
+        const masked = maskText(cards.map((c) => `card ${c}`).join("; "))
+        for (const c of cards) expect(masked).not.toContain(c)
+      })
+    )
+  })
+
+  it("masks a card that follows other digits in the same run of groups", () => {
+    expect(maskText("order 12 4111111111111111 shipped")).toBe("order 12 ************1111 shipped")
+    expect(maskText("ref 7-5555-5555-5555-4444")).toBe("ref 7-************4444")
+  })
+
+  it("leaves 13-digit millisecond timestamps readable", () => {
+    // 2001-09-09 to 2033-05-18: every 13-digit millisecond timestamp starts with 1, no issuer's prefix
+    fc.assert(
+      fc.property(fc.integer({ min: 1_000_000_000_000, max: 1_999_999_999_999 }), (ms) => {
+        const t = `at ${ms} ms`
+        expect(maskText(t)).toBe(t)
+      })
+    )
+  })
+
+  it("leaves UUIDs readable", () => {
+    fc.assert(
+      fc.property(fc.uuid(), (u) => {
+        expect(maskText(`id ${u}`)).toBe(`id ${u}`)
+      })
+    )
+  })
+
+  it("leaves order numbers and Luhn-failing or issuer-less runs readable", () => {
+    for (const t of ["order 2026-000123", "invoice 1234567890123", "4111111111111112", "9111111111111111", "12345678901234567890123"]) {
+      expect(maskText(t)).toBe(t)
+    }
+  })
+
+  it("does not mask a number joined to letters (not a card number per §7)", () => {
+    expect(maskText("x4111111111111111")).toBe("x4111111111111111")
+  })
+
+  it("applies the issuer rules of §7", () => {
+    expect(issuerAllows("4111111111111")).toBe(true) // Visa 13
+    expect(issuerAllows("41111111111111")).toBe(false) // Visa 14
+    expect(issuerAllows("5111111111111111")).toBe(true)
+    expect(issuerAllows("51111111111111111")).toBe(false) // Mastercard 17
+    expect(issuerAllows("2720111111111111")).toBe(true)
+    expect(issuerAllows("2721111111111111")).toBe(false)
+    expect(issuerAllows("341111111111111")).toBe(true)
+    expect(issuerAllows("3411111111111111")).toBe(false) // Amex 16
+    expect(issuerAllows("30511111111111")).toBe(true) // Diners 14
+    expect(issuerAllows("30611111111111")).toBe(false)
+    expect(issuerAllows("1111111111111")).toBe(false)
+    expect(isCardNumber("4111111111111111")).toBe(true)
+  })
+})
+
+describe("email addresses in text", () => {
+  it("keep their first character and their domain", () => {
+    expect(maskText("from ada.lovelace@example.com today")).toBe("from a***@example.com today")
+    expect(maskText("<j@example.org>")).toBe("<j***@example.org>")
+  })
+  it("are masked whatever their shape", () => {
+    fc.assert(
+      fc.property(fc.emailAddress(), (address) => {
+        const masked = maskText(`to: ${address}.`)
+        const [local, domain] = [address.slice(0, address.lastIndexOf("@")), address.slice(address.lastIndexOf("@") + 1)]
+        if (local.length > 2) expect(masked).not.toContain(local)
+        expect(masked).toContain(`***@${domain}`)
+      })
+    )
+    expect(maskText("margaret@@example.com")).toBe("m***@example.com")
+  })
+})
+
+describe("structured values", () => {
+  it("masks card_number and phone by field name, at any depth", () => {
+    expect(maskValue({ payment: { card_number: "4111 1111 1111 1111" }, phone: "+44 20 7946 0958", list: [{ phone: "(0161) 496-0000" }] })).toEqual({
+      payment: { card_number: "************1111" },
+      phone: "********0958",
+      list: [{ phone: "*******0000" }]
+    })
+  })
+  it("masks a card_number value even when it fails the Luhn check", () => {
+    expect(maskValue({ card_number: "4111111111111112" })).toEqual({ card_number: "************1112" })
+  })
+  it("never writes out cvv, cvc, password or pin, at any depth", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("cvv", "CVC", "password", "Pin"),
+        fc.string({ minLength: 3 }).map((s) => `secret-${s}`),
+        fc.integer({ min: 0, max: 6 }),
+        (key, secret, depth) => {
+          let value: unknown = { [key]: secret, keep: "x" }
+          for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { nested: value }
+          const out = JSON.stringify(maskValue(value))
+          expect(out).not.toContain(secret)
+          expect(out).not.toContain(`"${key}"`)
+          expect(out).toContain('"keep":"x"')
+        }
+      )
+    )
+  })
+  it("masks free text inside values, and keys too", () => {
+    expect(maskValue({ note: "call ada@example.com", "4111111111111111": 1 })).toEqual({ note: "call a***@example.com", "************1111": 1 })
+  })
+  it("stops at a safe depth", () => {
+    let deep: unknown = "4111111111111111"
+    for (let i = 0; i < 100; i++) deep = [deep]
+    expect(JSON.stringify(maskValue(deep))).not.toContain("4111111111111111")
+  })
+  it("masks digits keeping the last four", () => {
+    expect(maskDigitsKeepLastFour("4111 1111 1111 1111")).toBe("************1111")
+    expect(maskDigitsKeepLastFour("123")).toBe("***")
+  })
+})
