@@ -74,6 +74,8 @@ export interface FileStoreService {
    * Writes the report for the stored name, then moves the claimed file beside
    * it in the returns folder; returns the stored name.
    */
+  /** Forgets the staged report of a claimed file that turned out to be stored already. */
+  readonly discardReportStage: (claimedPath: string) => Effect.Effect<void, PlatformError>
   readonly storeReturned: (
     claimedPath: string,
     name: string,
@@ -264,6 +266,7 @@ export const makeFileStore = Effect.gen(function*() {
     readInput: (name) => fs.readFile(inputPath(name)),
     claim,
     storeValid,
+    discardReportStage: (claimedPath) => fs.remove(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
     storeReturned
   })
 })

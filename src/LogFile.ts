@@ -44,16 +44,16 @@ export class LogFile {
 
   /** Writes what is queued before returning: for shutdown and fatal errors. */
   flushSync(): void {
-    if (this.queue.length === 0) return
-    const data = this.take()
-    this.rotateIfNeeded(data.length)
-    if (this.fd === undefined) return
-    try {
-      NFS.writeSync(this.fd, data)
-      this.size += data.length
-      this.failing = false
-    } catch (error) {
-      this.fail("write", error)
+    for (const data of this.takeChunks()) {
+      this.rotateIfNeeded(data.length)
+      if (this.fd === undefined) continue
+      try {
+        NFS.writeSync(this.fd, data)
+        this.size += data.length
+        this.failing = false
+      } catch (error) {
+        this.fail("write", error)
+      }
     }
   }
 
@@ -69,28 +69,47 @@ export class LogFile {
     this.closeFd()
   }
 
-  private take(): Buffer {
-    const data = Buffer.from(this.queue.join(""), "utf8")
+  /**
+   * The queue as write-sized chunks: one chunk normally; more when the lines
+   * would carry the file past its size limit, so rotation falls between lines.
+   */
+  private takeChunks(): Array<Buffer> {
+    const chunks: Array<Buffer> = []
+    let current: Array<string> = []
+    let bytes = 0
+    let room = this.options.maxBytes - this.size
+    for (const line of this.queue) {
+      const n = Buffer.byteLength(line)
+      if (bytes + n > room && (bytes > 0 || room < this.options.maxBytes)) {
+        if (current.length > 0) chunks.push(Buffer.from(current.join(""), "utf8"))
+        current = []
+        bytes = 0
+        room = this.options.maxBytes
+      }
+      current.push(line)
+      bytes += n
+    }
+    if (current.length > 0) chunks.push(Buffer.from(current.join(""), "utf8"))
     this.queue = []
-    return data
+    return chunks
   }
 
   private async writeQueued(): Promise<void> {
-    if (this.queue.length === 0) return
-    const data = this.take()
-    this.rotateIfNeeded(data.length)
-    const fd = this.fd
-    if (fd === undefined) return
-    await new Promise<void>((resolve) => {
-      NFS.write(fd, data, (error) => {
-        if (error) this.fail("write", error)
-        else {
-          this.size += data.length
-          this.failing = false
-        }
-        resolve()
+    for (const data of this.takeChunks()) {
+      this.rotateIfNeeded(data.length)
+      const fd = this.fd
+      if (fd === undefined) continue
+      await new Promise<void>((resolve) => {
+        NFS.write(fd, data, (error) => {
+          if (error) this.fail("write", error)
+          else {
+            this.size += data.length
+            this.failing = false
+          }
+          resolve()
+        })
       })
-    })
+    }
   }
 
   private open(): void {

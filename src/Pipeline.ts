@@ -214,6 +214,8 @@ export const makePipeline = Effect.gen(function*() {
       const info = yield* retryIo(extra.lstat(claimedPath))
       // Linked into its destination before the crash: only the unlink was missing.
       if (Option.getOrElse(info.nlink, () => 1) > 1) {
+        // Its report, if any, is in place too: only the stage name is left to clear.
+        yield* retryIo(store.discardReportStage(claimedPath))
         yield* retryIo(fs.remove(claimedPath))
         yield* Effect.logInfo("recovered file was already stored").pipe(Effect.annotateLogs({ file: name }))
         return { _tag: "Gone" } satisfies Outcome

@@ -245,12 +245,19 @@ describe("daemon --once over the in-memory filesystem", () => {
     // half.json was linked into validated/ before the crash; only the unlink was missing
     memory.volume.mkdirSync(V, { recursive: true })
     memory.volume.linkSync(`${dead}/1795886819898-2_half.json`, `${V}/half.json`)
+    // and a returned file whose report stage was not cleared yet
+    memory.volume.mkdirSync(R, { recursive: true })
+    memory.volume.writeFileSync(`${dead}/1795886819898-3_ret.json`, "null")
+    memory.volume.writeFileSync(`${R}/.1795886819898-3_ret.json.report.tmp`, '{"stored_as":"ret.json"}')
+    memory.volume.linkSync(`${R}/.1795886819898-3_ret.json.report.tmp`, `${R}/ret.json.error.json`)
+    memory.volume.linkSync(`${dead}/1795886819898-3_ret.json`, `${R}/ret.json`)
     const app = makeTestApp({ memory })
     return Effect.gen(function*() {
       const summary = yield* once
       expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
       expect(listing(app.volume, V)).toEqual(["half.json", "recovered.json"])
-      expect(listing(app.volume, R)).toEqual(["loose.json", "loose.json.error.json"])
+      expect(listing(app.volume, R)).toEqual(["loose.json", "loose.json.error.json", "ret.json", "ret.json.error.json"])
+      expect(app.volume.readdirSync(R)).toHaveLength(4) // no stage left
       const report = JSON.parse(String(app.volume.readFileSync(`${R}/loose.json.error.json`, "utf8")))
       expect(report.file).toBe("loose.json")
       expect(app.volume.existsSync(dead)).toBe(false)
