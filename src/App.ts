@@ -3,13 +3,20 @@
  * over the in-memory filesystem by providing their own `FileSystem`/`FsExtra`
  * (see MemoryFileSystem) and, if they like, their own Notifier.
  */
-import { Effect, Layer } from "effect"
+import { FetchHttpClient } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
 import { FileStore, FileStoreLive } from "./FileStore.js"
 import { InstanceLive } from "./Instance.js"
 import { Masker } from "./Masker.js"
-import { NotifierLog } from "./Notifier.js"
+import { Notifier, NotifierLog } from "./Notifier.js"
+import { NotifierLive } from "./NotifierLive.js"
+import { Outbox, OutboxDelivery, OutboxLive } from "./Outbox.js"
+import type { Delivery } from "./Delivery.js"
+import { SmtpDelivery } from "./SmtpDelivery.js"
+import { WebhookDelivery } from "./WebhookDelivery.js"
 import { PipelineLive } from "./Pipeline.js"
 import { WatcherLive } from "./Watcher.js"
 
@@ -34,5 +41,21 @@ export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive).pipe(
   Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer))
 )
 
-/** The default notification layer of this release. */
-export const NotifierDefault = NotifierLog
+/**
+ * Notifications as configured: a webhook when NOTIFY_WEBHOOK_URL is set, SMTP
+ * when SMTP_SERVER is set, otherwise `.eml` files in LOG_DIR/outbox/. All of
+ * them batched, rate-limited and masked by NotifierLive.
+ */
+export const NotifierFromConfig: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) => {
+    const delivery: Layer.Layer<Delivery, never, AppConfig | Outbox> = Option.isSome(settings.email.webhookUrl)
+      ? WebhookDelivery().pipe(Layer.provide(FetchHttpClient.layer))
+      : Option.isSome(settings.email.smtpServer)
+      ? SmtpDelivery()
+      : OutboxDelivery
+    return NotifierLive().pipe(Layer.provide(delivery), Layer.provideMerge(OutboxLive))
+  })
+)
+
+/** Notifications only in the log, for embedding without any delivery. */
+export const NotifierLogOnly = NotifierLog

@@ -7,7 +7,7 @@ import { Args, Command, Options } from "@effect/cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Clock, Console, Data, Effect, Layer } from "effect"
 import * as Path from "node:path"
-import { DaemonServices, NotifierDefault } from "./App.js"
+import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
 import { contractJsonSchema, todayUtc, validateDocument } from "./Contract.js"
 import type { ValidationError } from "./Contract.js"
@@ -37,9 +37,11 @@ const settingsOrExit = loadSettings.pipe(
 const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
+    const base = Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode, Masker.layer)
     const layer = DaemonServices.pipe(
-      Layer.provide(NotifierDefault),
-      Layer.provideMerge(Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode, Masker.layer))
+      // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
+      Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),
+      Layer.provideMerge(base)
     )
     yield* runDaemon({ once }).pipe(
       Effect.provide(layer),

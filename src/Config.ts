@@ -15,6 +15,14 @@ export interface EmailSettings {
   readonly password: Option.Option<Redacted.Redacted<string>>
   readonly smtpServer: Option.Option<string>
   readonly smtpPort: number
+  /** login name; EMAIL_SENDER when not set */
+  readonly smtpUser: Option.Option<string>
+  /** TLS from the first byte; default: on port 465 only (otherwise STARTTLS when offered) */
+  readonly smtpSecure: boolean
+  readonly batchWindowMs: number
+  readonly maxPerHour: number
+  /** notifications as JSON POSTs to this URL instead of email */
+  readonly webhookUrl: Option.Option<string>
 }
 
 export interface Settings {
@@ -77,7 +85,12 @@ export const DEFAULTS = {
   EMAIL_SENDER: "",
   EMAIL_RECEIVER: "",
   SMTP_SERVER: "",
-  SMTP_PORT: "587"
+  SMTP_PORT: "587",
+  SMTP_USER: "",
+  SMTP_SECURE: "",
+  EMAIL_BATCH_WINDOW_MS: "10000",
+  EMAIL_MAX_PER_HOUR: "30",
+  NOTIFY_WEBHOOK_URL: ""
 } as const
 
 export type VariableName = keyof typeof DEFAULTS
@@ -150,12 +163,25 @@ export const parseSettings = (
       return yield* bad("LOG_CONSOLE", "pretty, json or off")
     }
     const smtpServer = text(raw, "SMTP_SERVER")
+    const smtpPort = yield* integer(raw, "SMTP_PORT", 1, 65535)
+    const secureText = text(raw, "SMTP_SECURE")
+    const webhook = text(raw, "NOTIFY_WEBHOOK_URL")
+    if (webhook !== "" && !/^https?:\/\/[^\s/]+/i.test(webhook)) {
+      return yield* bad("NOTIFY_WEBHOOK_URL", "an http:// or https:// URL")
+    }
+    if (/[\s/@:]/.test(smtpServer)) return yield* bad("SMTP_SERVER", "a host name or address, without scheme or port")
+    const smtpUser = text(raw, "SMTP_USER")
     const email: EmailSettings = {
       sender: yield* optionalAddress(raw, "EMAIL_SENDER"),
       receivers: yield* addressList(raw, "EMAIL_RECEIVER"),
       password,
       smtpServer: smtpServer === "" ? Option.none() : Option.some(smtpServer),
-      smtpPort: yield* integer(raw, "SMTP_PORT", 1, 65535)
+      smtpPort,
+      smtpUser: smtpUser === "" ? Option.none() : Option.some(smtpUser),
+      smtpSecure: secureText === "" ? smtpPort === 465 : yield* boolean(raw, "SMTP_SECURE"),
+      batchWindowMs: yield* integer(raw, "EMAIL_BATCH_WINDOW_MS", 0, 3_600_000),
+      maxPerHour: yield* integer(raw, "EMAIL_MAX_PER_HOUR", 1, 100_000),
+      webhookUrl: webhook === "" ? Option.none() : Option.some(webhook)
     }
     if (Option.isSome(email.smtpServer)) {
       if (Option.isNone(email.sender)) return yield* bad("EMAIL_SENDER", "set when SMTP_SERVER is set")
@@ -207,8 +233,11 @@ export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig,
   /** Settings from the environment and `.env` (provide the ConfigProvider around it). */
   static readonly layer: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
   /** Fixed settings, for tests and embedding: unspecified variables take their defaults. */
-  static readonly layerFrom = (raw: RawSettings): Layer.Layer<AppConfig, InvalidConfig> =>
-    Layer.effect(AppConfig, parseSettings(raw))
+  static readonly layerFrom = (
+    raw: RawSettings,
+    password?: Redacted.Redacted<string>
+  ): Layer.Layer<AppConfig, InvalidConfig> =>
+    Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
 }
 
 /** Every setting by its variable name, for the start-up log; secrets shown as `<redacted>`. */
@@ -236,5 +265,21 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   EMAIL_RECEIVER: s.email.receivers.join(","),
   EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: (p) => String(p) }),
   SMTP_SERVER: Option.getOrElse(s.email.smtpServer, () => ""),
-  SMTP_PORT: s.email.smtpPort
+  SMTP_PORT: s.email.smtpPort,
+  SMTP_USER: Option.getOrElse(s.email.smtpUser, () => ""),
+  SMTP_SECURE: s.email.smtpSecure,
+  EMAIL_BATCH_WINDOW_MS: s.email.batchWindowMs,
+  EMAIL_MAX_PER_HOUR: s.email.maxPerHour,
+  // A webhook URL often carries a token: only its origin and path are shown.
+  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, {
+    onNone: () => "",
+    onSome: (u) => {
+      try {
+        const url = new URL(u)
+        return `${url.protocol}//${url.host}${url.pathname}${url.search !== "" || url.username !== "" ? " <redacted parts>" : ""}`
+      } catch {
+        return "<redacted>"
+      }
+    }
+  })
 })

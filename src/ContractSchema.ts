@@ -99,7 +99,7 @@ const PersonName = string("must be a string of 1 to 100 characters after trimmin
 )
 
 const CUSTOMER_ID_MESSAGE = "must be a string of 1 to 64 letters, digits, '_' or '-'"
-const EMAIL_MESSAGE = "must be an email address (local@domain, at most 254 characters)"
+const EMAIL_MESSAGE = "must be an email address: a local part, one '@' and a domain with a '.', at most 254 characters"
 const PHONE_MESSAGE = "must be a phone number: an optional '+' and 7 to 15 digits, optionally separated by spaces, '-', '.', '(' or ')'"
 const CREATED_AT_MESSAGE = "must be an ISO 8601 date-time with seconds and a 'Z' or '±HH:MM' offset, e.g. 2026-11-28T09:30:00Z"
 const CARD_MESSAGE = "must be a card number of 12 to 19 digits, optionally grouped by single spaces or single '-'"
