@@ -12,6 +12,7 @@ import { FileStore } from "./FileStore.js"
 import { Instance } from "./Instance.js"
 import { classifyName } from "./Naming.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
+import { Notifier } from "./Notifier.js"
 import { Pipeline } from "./Pipeline.js"
 import { VERSION } from "./Version.js"
 import { Watcher } from "./Watcher.js"
@@ -45,6 +46,7 @@ export const runDaemon = (options: RunOptions) =>
     const instance = yield* Instance
     const pipeline = yield* Pipeline
     const watcher = yield* Watcher
+    const notifier = yield* Notifier
     const startedAt = yield* Clock.currentTimeMillis
 
     const queue = yield* Queue.unbounded<Job>()
@@ -118,6 +120,7 @@ export const runDaemon = (options: RunOptions) =>
         const names = yield* listInput
         const now = yield* Clock.currentTimeMillis
         if (full) {
+          yield* healthCheck
           parked.clear()
           const present = new Set(names)
           for (const name of warned) if (!present.has(name)) warned.delete(name)
@@ -128,6 +131,21 @@ export const runDaemon = (options: RunOptions) =>
         for (const name of names) if (yield* consider(name, false, now)) added++
         return added
       })
+
+    // A folder that became unwritable or a disk nearly full is critical: the Notifier
+    // tells the administrators (at most once an hour per problem); the daemon keeps going.
+    const healthCheck = Effect.all([store.prepareFolders, store.checkDiskSpace], { discard: true }).pipe(
+      Effect.catchAll((problem) =>
+        Effect.gen(function*() {
+          yield* Effect.logError("health check failed").pipe(Effect.annotateLogs({ problem: problem.message }))
+          yield* notifier.critical({
+            summary: problem._tag === "DiskSpaceLow" ? `disk nearly full: ${problem.path}` : `folder not usable: ${problem.path}`,
+            detail: problem.message,
+            at: new Date(yield* Clock.currentTimeMillis)
+          })
+        })
+      )
+    )
 
     const recordOutcome = (job: Job, outcome: Outcome) =>
       Effect.gen(function*() {

@@ -54,11 +54,27 @@ describe("parseSettings", () => {
     [{ EMAIL_SENDER: "not-an-address" }, "EMAIL_SENDER must be an email address"],
     [{ EMAIL_RECEIVER: "a@x.org, nope" }, "EMAIL_RECEIVER must be an email address or a comma-separated list"],
     [{ SMTP_SERVER: "mail.example.com", EMAIL_RECEIVER: "a@x.org" }, "EMAIL_SENDER must be set when SMTP_SERVER is set"],
-    [{ SMTP_SERVER: "mail.example.com", EMAIL_SENDER: "a@x.org" }, "EMAIL_RECEIVER must be set when SMTP_SERVER is set"]
+    [{ SMTP_SERVER: "mail.example.com", EMAIL_SENDER: "a@x.org" }, "EMAIL_RECEIVER must be set when SMTP_SERVER is set"],
+    [{ SMTP_SERVER: "smtp://mail.example.com:25" }, "SMTP_SERVER must be a host name or address, without scheme or port"],
+    [{ SMTP_SECURE: "sometimes" }, "SMTP_SECURE must be true or false"],
+    [{ EMAIL_MAX_PER_HOUR: "0" }, "EMAIL_MAX_PER_HOUR must be a whole number from 1 to 100000"],
+    [{ EMAIL_BATCH_WINDOW_MS: "soon" }, "EMAIL_BATCH_WINDOW_MS must be a whole number"],
+    [{ NOTIFY_WEBHOOK_URL: "ftp://x" }, "NOTIFY_WEBHOOK_URL must be an http:// or https:// URL"],
+    [{ LOG_CONSOLE: "loud" }, "LOG_CONSOLE must be pretty, json or off"],
+    [{ LOG_MAX_SIZE_MB: "0" }, "LOG_MAX_SIZE_MB must be a number above 0"],
+    [{ LOG_MAX_FILES: "x" }, "LOG_MAX_FILES must be a whole number"]
   ])("names the variable and what it expects: %j", (raw, expected) => {
     const message = problem(raw)
     expect(message).toContain(expected)
     expect(message.split("\n")).toHaveLength(1)
+  })
+
+  it("secures SMTP from the first byte on port 465 only, unless told", () => {
+    expect(parsed({}).email.smtpSecure).toBe(false)
+    expect(parsed({ SMTP_PORT: "465" }).email.smtpSecure).toBe(true)
+    expect(parsed({ SMTP_PORT: "465", SMTP_SECURE: "false" }).email.smtpSecure).toBe(false)
+    expect(parsed({ SMTP_SECURE: "true" }).email.smtpSecure).toBe(true)
+    expect(parsed({}).email).toMatchObject({ batchWindowMs: 10_000, maxPerHour: 30 })
   })
 
   it("documents every variable in .env.example", async () => {

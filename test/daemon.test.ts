@@ -335,6 +335,22 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("tells the Notifier when the disk becomes nearly full, and keeps running", () => {
+    const app = makeTestApp({ settings: { RESCAN_INTERVAL_MS: "100" } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("150 millis")
+      expect(app.recorded.critical).toEqual([])
+      app.memory.setFreeBytes(10 * 1024 * 1024)
+      while (app.recorded.critical.length === 0) yield* Effect.sleep("20 millis")
+      expect(app.recorded.critical[0]!.summary).toBe(`disk nearly full: ${P}`)
+      app.memory.setFreeBytes(1024 ** 4)
+      app.volume.writeFileSync(`${D}/after.json`, fixture("valid-single.json"))
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("adopts the files of an instance whose heartbeat stops changing", () => {
     const silent = `${P}/farhost-7-abc`
     const memory = MemoryFileSystem.make({

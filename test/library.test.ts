@@ -12,7 +12,7 @@ it.scoped("a notifier of one's own, plugged into the daemon over the in-memory f
   })
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
   const app = App.DaemonServices.pipe(
-    Layer.provide(MyNotifier),
+    Layer.provideMerge(MyNotifier),
     Layer.provideMerge(Layer.mergeAll(Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }), memory.layer))
   )
   return Effect.gen(function*() {

@@ -49,7 +49,7 @@ export const makeTestApp = (
     )
   const config = AppConfig.layerFrom({ ...FOLDERS, ...options.settings })
   const layer = DaemonServices.pipe(
-    Layer.provide(notifier.layer),
+    Layer.provideMerge(notifier.layer),
     Layer.provideMerge(Layer.mergeAll(config, fsLayer))
   )
   return { memory, volume: memory.volume, recorded: notifier.recorded, layer }
