@@ -258,7 +258,9 @@ export const runDaemon = (options: RunOptions) =>
             validated: summary.validated,
             returned: summary.returned,
             failed: summary.failed,
-            uptime_s: Math.round(((yield* Clock.currentTimeMillis) - startedAt) / 1000)
+            uptime_s: Math.round(((yield* Clock.currentTimeMillis) - startedAt) / 1000),
+            // peak resident memory of the process so far (Linux reports kilobytes)
+            max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024)
           })
         )
       })

@@ -13,6 +13,7 @@ import { Context, Data, Effect, Layer, Option } from "effect"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
+import type { RegularRead } from "./FsExtra.js"
 import { reportName, storedNameCandidate } from "./Naming.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
@@ -62,7 +63,8 @@ export interface FileStoreService {
   readonly listInput: Effect.Effect<ReadonlyArray<string>, PlatformError>
   /** lstat of an input entry (symbolic links are described, not followed). */
   readonly inspectInput: (name: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
-  readonly readInput: (name: string) => Effect.Effect<Uint8Array, PlatformError>
+  /** Reads an input entry if it is a regular file of at most `maxBytes` (links never followed). */
+  readonly readInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
   /**
    * Atomically moves `data/<name>` to `processingPath`. `None` when the file is
    * gone (another instance claimed it first).
@@ -183,7 +185,7 @@ export const makeFileStore = Effect.gen(function*() {
               Effect.as(true),
               Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
             ),
-          (temp) => fs.remove(temp).pipe(Effect.ignore)
+          (temp) => extra.unlink(temp).pipe(Effect.ignore)
         ))
     )
 
@@ -195,7 +197,7 @@ export const makeFileStore = Effect.gen(function*() {
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
         if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) {
-          yield* fs.remove(claimedPath)
+          yield* extra.unlink(claimedPath)
           return stored
         }
       }
@@ -227,11 +229,11 @@ export const makeFileStore = Effect.gen(function*() {
           const placed = Path.join(folders.returns, reportName(storedAs))
           const placedInfo = yield* extra.lstat(placed).pipe(Effect.option)
           if (Option.isSome(placedInfo) && Option.getOrUndefined(placedInfo.value.ino) === Option.getOrUndefined(info.ino)) {
-            yield* fs.remove(placed)
+            yield* extra.unlink(placed)
           }
         }
       }
-      yield* fs.remove(stage)
+      yield* extra.unlink(stage)
     }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
   const storeReturned = (claimedPath: string, name: string, now: Date, report: (storedName: string) => string) =>
@@ -248,11 +250,11 @@ export const makeFileStore = Effect.gen(function*() {
         if (!(yield* placeNoReplace(stage, reportPath))) continue
         // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
         if (yield* placeNoReplace(claimedPath, dataPath)) {
-          yield* fs.remove(stage)
-          yield* fs.remove(claimedPath)
+          yield* extra.unlink(stage)
+          yield* extra.unlink(claimedPath)
           return stored
         }
-        yield* fs.remove(reportPath)
+        yield* extra.unlink(reportPath)
       }
       return yield* noFreeName(name, folders.returns)
     })
@@ -263,10 +265,10 @@ export const makeFileStore = Effect.gen(function*() {
     checkDiskSpace,
     listInput: fs.readDirectory(folders.data),
     inspectInput: (name) => extra.lstat(inputPath(name)),
-    readInput: (name) => fs.readFile(inputPath(name)),
+    readInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
     storeValid,
-    discardReportStage: (claimedPath) => fs.remove(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
+    discardReportStage: (claimedPath) => extra.unlink(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
     storeReturned
   })
 })

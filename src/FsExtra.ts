@@ -10,9 +10,23 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect, Layer, Option } from "effect"
 import * as NFS from "node:fs"
 
+/** What `readRegular` found. */
+export type RegularRead =
+  | { readonly _tag: "NotRegular"; readonly type: FileSystem.File.Type }
+  | { readonly _tag: "TooLarge"; readonly info: FileSystem.File.Info }
+  | { readonly _tag: "Read"; readonly info: FileSystem.File.Info; readonly bytes: Uint8Array }
+
 export interface FsExtraService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
+  /**
+   * Reads a regular file without following a symbolic link, in the fewest
+   * system calls (open with O_NOFOLLOW, fstat, read, close): anything but a
+   * regular file, and a file over `maxBytes`, is described and not read.
+   */
+  readonly readRegular: (path: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /** Removes one file (a single `unlink`; the platform's `remove` also stats it first). */
+  readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
   /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
 }
@@ -135,7 +149,54 @@ export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
   blocks: Option.fromNullable(s.blocks)
 })
 
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
+
+const readRegularNode = (path: string, maxBytes: number) =>
+  Effect.async<RegularRead, PlatformError>((resume) => {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    NFS.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, (openError, fd) => {
+      if (openError) {
+        if (openError.code === "ELOOP") return resume(Effect.succeed({ _tag: "NotRegular", type: "SymbolicLink" }))
+        if (openError.code === "ENXIO") return resume(Effect.succeed({ _tag: "NotRegular", type: "Socket" }))
+        return resume(Effect.fail(systemError("open", path, openError)))
+      }
+      const done = (result: Effect.Effect<RegularRead, PlatformError>) => NFS.close(fd, () => resume(result))
+      NFS.fstat(fd, (statError, stats) => {
+        if (statError) return done(Effect.fail(systemError("fstat", path, statError)))
+        const info = fileInfo(stats)
+        if (!stats.isFile()) return done(Effect.succeed({ _tag: "NotRegular", type: info.type }))
+        if (stats.size > maxBytes) return done(Effect.succeed({ _tag: "TooLarge", info }))
+        // One read of size + 1 bytes also tells whether the file grew since fstat.
+        const first = Buffer.allocUnsafe(stats.size + 1)
+        NFS.read(fd, first, 0, first.length, 0, (readError, n) => {
+          if (readError) return done(Effect.fail(systemError("read", path, readError)))
+          if (n <= stats.size) return done(Effect.succeed({ _tag: "Read", info, bytes: first.subarray(0, n) }))
+          // It grew meanwhile (a writer is still at work): read on to its end.
+          const chunks: Array<Buffer> = [first]
+          let total = n
+          const readMore = () => {
+            const chunk = Buffer.allocUnsafe(65536)
+            NFS.read(fd, chunk, 0, chunk.length, total, (moreError, m) => {
+              if (moreError) return done(Effect.fail(systemError("read", path, moreError)))
+              if (m === 0) return done(Effect.succeed({ _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, bytes: Buffer.concat(chunks) }))
+              chunks.push(chunk.subarray(0, m))
+              total += m
+              if (total > maxBytes) return done(Effect.succeed({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) } }))
+              readMore()
+            })
+          }
+          readMore()
+        })
+      })
+    })
+  })
+
 export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
+  readRegular: readRegularNode,
+  unlink: (path) =>
+    Effect.async<void, PlatformError>((resume) => {
+      NFS.unlink(path, (err) => resume(err ? Effect.fail(systemError("unlink", path, err)) : Effect.void))
+    }),
   lstat: (path) =>
     Effect.async<FileSystem.File.Info, PlatformError>((resume) => {
       NFS.lstat(path, (err, stats) =>

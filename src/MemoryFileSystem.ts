@@ -13,7 +13,7 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { Volume } from "memfs"
 import * as Path from "node:path"
 import { FsExtra, fileInfo, systemError } from "./FsExtra.js"
-import type { FsExtraService, StatsLike } from "./FsExtra.js"
+import type { FsExtraService, RegularRead, StatsLike } from "./FsExtra.js"
 
 export type MemoryVolume = InstanceType<typeof Volume>
 
@@ -172,6 +172,20 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
 
 /** `FsExtra` over the same volume. memfs reports no real free space, so it can be set. */
 export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsExtraService => ({
+  readRegular: (path, maxBytes) =>
+    Effect.flatMap(
+      call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
+      (info): Effect.Effect<RegularRead, PlatformError> =>
+        info.type !== "File"
+          ? Effect.succeed({ _tag: "NotRegular", type: info.type })
+          : Number(info.size) > maxBytes
+          ? Effect.succeed({ _tag: "TooLarge", info })
+          : Effect.map(
+            call<Uint8Array>("readFile", path, (cb) => volume.readFile(path, (err, data) => cb(err, data === undefined ? undefined : new Uint8Array(data as Buffer)))),
+            (bytes): RegularRead => ({ _tag: "Read", info, bytes })
+          )
+    ),
+  unlink: (path) => call("unlink", path, (cb) => volume.unlink(path, (err) => cb(err))),
   lstat: (path: string) =>
     call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
   freeBytes: (path: string) => sync("statfs", path, () => {

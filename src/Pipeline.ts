@@ -163,8 +163,10 @@ export const makePipeline = Effect.gen(function*() {
   const processInput = (job: InputJob): Effect.Effect<Outcome> =>
     Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
-      const info = yield* retryIo(store.inspectInput(job.name))
-      if (info.type !== "File") return { _tag: "Ignored", kind: info.type } satisfies Outcome
+      // open (links not followed) + fstat + read + close: the lstat, size check and read in one go.
+      const read = yield* retryIo(store.readInput(job.name, config.maxFileSizeBytes))
+      if (read._tag === "NotRegular") return { _tag: "Ignored", kind: read.type } satisfies Outcome
+      const info = read.info
       const observation: Observation = {
         size: Number(info.size),
         mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }),
@@ -182,16 +184,15 @@ export const makePipeline = Effect.gen(function*() {
           : { observation, since: startedAt }
       }
       let content: Content
-      if (observation.size > config.maxFileSizeBytes) {
+      if (read._tag === "TooLarge") {
         // Never read into memory; but a file still growing is still being written.
         if (!settled) return pending
         content = { _tag: "TooLarge", size: observation.size }
       } else {
-        const bytes = yield* retryIo(store.readInput(job.name))
-        const parsed = parseJsonBytes(bytes)
+        const parsed = parseJsonBytes(read.bytes)
         // A complete JSON document is a finished write; anything else waits for the quiet period.
         if (parsed._tag !== "Parsed" && !settled) return pending
-        content = { _tag: "Bytes", bytes, parsed }
+        content = { _tag: "Bytes", bytes: read.bytes, parsed }
       }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
       const claimed = yield* retryIo(store.claim(job.name, claimedPath))
@@ -216,7 +217,7 @@ export const makePipeline = Effect.gen(function*() {
       if (Option.getOrElse(info.nlink, () => 1) > 1) {
         // Its report, if any, is in place too: only the stage name is left to clear.
         yield* retryIo(store.discardReportStage(claimedPath))
-        yield* retryIo(fs.remove(claimedPath))
+        yield* retryIo(extra.unlink(claimedPath))
         yield* Effect.logInfo("recovered file was already stored").pipe(Effect.annotateLogs({ file: name }))
         return { _tag: "Gone" } satisfies Outcome
       }

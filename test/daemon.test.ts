@@ -128,7 +128,11 @@ describe("daemon --once over the in-memory filesystem", () => {
     const app = makeTestApp({
       files: { [`${D}/big.json`]: big },
       settings: { MAX_FILE_SIZE_MB: "1", QUIET_PERIOD_MS: "0" },
-      wrapFs: (fs) => ({ ...fs, readFile: (p) => Effect.zipRight(Effect.sync(() => reads.push(p)), fs.readFile(p)) })
+      wrapFs: (fs) => ({ ...fs, readFile: (p) => Effect.zipRight(Effect.sync(() => reads.push(p)), fs.readFile(p)) }),
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (p, max) => Effect.tap(extra.readRegular(p, max), (r) => Effect.sync(() => r._tag === "Read" && reads.push(p)))
+      })
     })
     return Effect.gen(function*() {
       yield* once
@@ -174,10 +178,10 @@ describe("daemon --once over the in-memory filesystem", () => {
     const memory = MemoryFileSystem.make({ [`${D}/a.json`]: fixture("valid-single.json") })
     const app = makeTestApp({
       memory,
-      wrapFs: (fs) => ({
-        ...fs,
+      wrapExtra: (extra) => ({
+        ...extra,
         // another instance renames the file away right after we read it
-        readFile: (p) => Effect.tap(fs.readFile(p), () => Effect.sync(() => memory.volume.renameSync(p, "/stolen.json")))
+        readRegular: (p, max) => Effect.tap(extra.readRegular(p, max), () => Effect.sync(() => memory.volume.renameSync(p, "/stolen.json")))
       })
     })
     const logs = captureLogs()

@@ -6,6 +6,8 @@ import type { RawSettings } from "../../src/Config.js"
 import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
 import type { CriticalEvent, RejectedFile } from "../../src/Notifier.js"
 import { Notifier } from "../../src/Notifier.js"
+import { FsExtra } from "../../src/FsExtra.js"
+import type { FsExtraService } from "../../src/FsExtra.js"
 
 export const FOLDERS = {
   DATA_DIR: "/srv/data",
@@ -37,16 +39,18 @@ export const makeTestApp = (
     readonly memory?: MemoryFileSystem.MemoryFileSystem
     /** wraps the FileSystem, e.g. to inject faults */
     readonly wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
+    /** wraps FsExtra (lstat, readRegular, unlink, free space) */
+    readonly wrapExtra?: (extra: FsExtraService) => FsExtraService
   } = {}
 ) => {
   const memory = options.memory ?? MemoryFileSystem.make(options.files ?? {})
   const notifier = recordingNotifier()
-  const fsLayer = options.wrapFs === undefined
-    ? memory.layer
-    : Layer.merge(
-      memory.layer,
-      Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, options.wrapFs)).pipe(Layer.provide(memory.layer))
-    )
+  const wrapFs = options.wrapFs ?? ((fs) => fs)
+  const wrapExtra = options.wrapExtra ?? ((e) => e)
+  const fsLayer = Layer.merge(
+    Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, wrapFs)),
+    Layer.effect(FsExtra, Effect.map(FsExtra, wrapExtra))
+  ).pipe(Layer.provide(memory.layer))
   const config = AppConfig.layerFrom({ ...FOLDERS, ...options.settings })
   const layer = DaemonServices.pipe(
     Layer.provideMerge(notifier.layer),
