@@ -3,9 +3,11 @@
  * over the in-memory filesystem by providing their own `FileSystem`/`FsExtra`
  * (see MemoryFileSystem) and, if they like, their own Notifier.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
 import { FileStore, FileStoreLive } from "./FileStore.js"

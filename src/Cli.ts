@@ -3,9 +3,16 @@
  * `validate FILE...` checks files without moving them; `schema` prints the
  * contract's JSON Schema.
  */
-import { Args, Command, Options } from "@effect/cli"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Cause, Clock, Console, Data, Effect, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Path from "node:path"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"

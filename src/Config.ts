@@ -4,7 +4,14 @@
  * program reads the parsed `Settings` from the `AppConfig` service; nothing
  * else looks at the environment.
  */
-import { Config, Context, Data, Effect, Either, Layer, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 export type WatchMode = "native" | "poll"
 export type ConsoleFormat = "pretty" | "json" | "off"
@@ -42,6 +49,7 @@ export interface Settings {
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
   readonly heartbeatMs: number
+  readonly healthCheckIntervalMs: number
   readonly logConsole: ConsoleFormat
   readonly logMaxBytes: number
   readonly logMaxFiles: number
@@ -78,6 +86,7 @@ export const DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: "10000",
   MIN_FREE_DISK_MB: "100",
   HEARTBEAT_MS: "5000",
+  HEALTH_CHECK_INTERVAL_MS: "60000",
   LOG_CONSOLE: "pretty",
   LOG_MAX_SIZE_MB: "10",
   LOG_MAX_FILES: "5",
@@ -204,6 +213,7 @@ export const parseSettings = (
       shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
       heartbeatMs: yield* integer(raw, "HEARTBEAT_MS", 100, 3_600_000),
+      healthCheckIntervalMs: yield* integer(raw, "HEALTH_CHECK_INTERVAL_MS", 100, 86_400_000),
       logConsole,
       logMaxBytes: Math.round((yield* positiveNumber(raw, "LOG_MAX_SIZE_MB", 1024 * 1024)) * MB),
       logMaxFiles: yield* integer(raw, "LOG_MAX_FILES", 0, 1000),
@@ -258,6 +268,7 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
   MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
   HEARTBEAT_MS: s.heartbeatMs,
+  HEALTH_CHECK_INTERVAL_MS: s.healthCheckIntervalMs,
   LOG_CONSOLE: s.logConsole,
   LOG_MAX_SIZE_MB: s.logMaxBytes / MB,
   LOG_MAX_FILES: s.logMaxFiles,

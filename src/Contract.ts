@@ -2,7 +2,12 @@
  * The Contract service: validates a parsed document against contract §3–4
  * and turns every failure into `{ record, path, message }` (contract §6).
  */
-import { Context, Either, JSONSchema, Layer, ParseResult, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { makeCustomer } from "./ContractSchema.js"
 
 export interface ValidationError {

@@ -6,8 +6,8 @@
  * that. The only value ever shown is a card number masked to its last four
  * digits.
  */
-import { Schema } from "effect"
-import type { ParseResult } from "effect"
+import * as Schema from "effect/Schema"
+import type * as ParseResult from "effect/ParseResult"
 import { luhnValid, maskDigitsKeepLastFour } from "./Masking.js"
 
 const message = (text: string) => ({ message: () => ({ message: text, override: true }) })

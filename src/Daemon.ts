@@ -6,7 +6,14 @@
  * files, lets those in flight finish within SHUTDOWN_TIMEOUT_MS, then
  * interrupts the rest (they stay claimed and are recovered at the next start).
  */
-import { Clock, Effect, FiberMap, FiberSet, Option, Queue, Schedule, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileStore } from "./FileStore.js"
 import { Instance } from "./Instance.js"
@@ -61,6 +68,8 @@ export const runDaemon = (options: RunOptions) =>
     let inFlight = 0
     let stopping = false
     let processedSinceListing = false
+    let fullListings = 0
+    const HEALTH_EVERY = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
 
     const workers = yield* FiberSet.make()
     const rechecks = yield* FiberMap.make<string>()
@@ -120,7 +129,8 @@ export const runDaemon = (options: RunOptions) =>
         const names = yield* listInput
         const now = yield* Clock.currentTimeMillis
         if (full) {
-          yield* healthCheck
+          // Folder probes and statfs every HEALTH_CHECK_INTERVAL_MS, not at every listing.
+          if (fullListings++ % HEALTH_EVERY === 0) yield* healthCheck
           parked.clear()
           const present = new Set(names)
           for (const name of warned) if (!present.has(name)) warned.delete(name)

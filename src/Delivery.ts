@@ -3,7 +3,9 @@
  * folder, a webhook. The batching Notifier (NotifierLive.ts) decides what and
  * when; a Delivery only says whether a failure is worth retrying.
  */
-import { Context, Data, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import type { Outgoing } from "./NotificationMessage.js"
 
 export class DeliveryError extends Data.TaggedError("DeliveryError")<{

@@ -9,7 +9,11 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Context, Data, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"

@@ -7,7 +7,10 @@
 import type { PlatformError, SystemErrorReason } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as NFS from "node:fs"
 
 /** What `readRegular` found. */

@@ -13,7 +13,14 @@
  * synchronously when the layer closes (shutdown, SIGTERM, a fatal error).
  * SIGHUP reopens the files, for logrotate.
  */
-import { Cause, Effect, HashMap, Layer, List, Logger, LogLevel, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as List from "effect/List"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Schedule from "effect/Schedule"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import type { ConsoleFormat } from "./Config.js"
@@ -136,7 +143,8 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, 
     const files = [app, errors, ...(debug ? [debug] : [])]
     const color = options.console === "pretty" && !options.noColor && process.stdout.isTTY === true
 
-    const flushAll = Effect.promise(() => Promise.all(files.map((f) => f.flush()))).pipe(
+    // Only files with queued lines cost a write; an idle daemon's flusher does nothing.
+    const flushAll = Effect.promise(() => Promise.all(files.filter((f) => f.pending > 0).map((f) => f.flush()))).pipe(
       Effect.zipRight(Effect.sync(() => consoleSink.flush()))
     )
     yield* Effect.addFinalizer(() =>
@@ -145,7 +153,7 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, 
         consoleSink.flush()
       })
     )
-    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 250)), Effect.forkScoped)
+    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 500)), Effect.forkScoped)
 
     const onHangup = () => {
       for (const f of files) f.reopen()

@@ -3,7 +3,8 @@
  * that every output goes through — log lines, error reports, notifications.
  * A layer of its own so that an extension can reach it through its Tag.
  */
-import { Context, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
 import { maskText, maskValue } from "./Masking.js"
 
 export interface MaskerService {

@@ -9,7 +9,10 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Effect, Layer, Option, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { Volume } from "memfs"
 import * as Path from "node:path"
 import { FsExtra, fileInfo, systemError } from "./FsExtra.js"

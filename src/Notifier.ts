@@ -3,7 +3,9 @@
  * errors. The pipeline only talks to this Tag; the email and webhook layers
  * plug in here. Notifying never fails and never blocks the caller for long.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { ValidationError } from "./Contract.js"
 
 export interface RejectedFile {

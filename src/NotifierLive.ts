@@ -16,8 +16,14 @@
  *  - At shutdown what is queued is sent within SHUTDOWN_TIMEOUT_MS; what
  *    cannot be goes to the outbox.
  */
-import type { Duration } from "effect"
-import { Clock, Effect, Fiber, Layer, Option, Queue, Schedule } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import { AppConfig } from "./Config.js"
 import { Delivery } from "./Delivery.js"
 import type { DeliveryError } from "./Delivery.js"

@@ -5,7 +5,10 @@
  * goes when it finally cannot be sent, so no notification is lost.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Context, Effect, Layer, Option } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import MailComposer from "nodemailer/lib/mail-composer"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"

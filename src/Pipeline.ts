@@ -6,7 +6,12 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"

@@ -4,7 +4,10 @@
  * 5xx replies and authentication failures are permanent, everything else
  * (refused, reset, timed out, 4xx) is transient.
  */
-import { Effect, Layer, Option, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Nodemailer from "nodemailer"
 import { AppConfig } from "./Config.js"
 import { Delivery, DeliveryError } from "./Delivery.js"

@@ -6,7 +6,11 @@
  * filesystems that give no events) every POLL_INTERVAL_MS.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Context, Effect, Layer, Schedule, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 

@@ -7,8 +7,11 @@
  * The body: `{ kind, subject, text, files: [{ file, stored_as, error_count }], more, sent_at }`.
  * 2xx is delivered; 408, 429 and 5xx are retried; other 4xx are permanent.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect, Layer, Option } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
 import { Delivery, DeliveryError } from "./Delivery.js"
 import type { Outgoing } from "./NotificationMessage.js"

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /** Entry point: `node dist/main.js [--once] | validate FILE... | schema`. */
-import { PlatformConfigProvider } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { ValidationError } from "@effect/cli"
-import { Effect, Exit, Layer } from "effect"
+import * as PlatformConfigProvider from "@effect/platform/PlatformConfigProvider"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
 import { ConsoleLoggerLive } from "./Logging.js"
 

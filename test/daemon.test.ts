@@ -340,7 +340,7 @@ describe("daemon watching the in-memory filesystem", () => {
   })
 
   it.live("tells the Notifier when the disk becomes nearly full, and keeps running", () => {
-    const app = makeTestApp({ settings: { RESCAN_INTERVAL_MS: "100" } })
+    const app = makeTestApp({ settings: { RESCAN_INTERVAL_MS: "100", HEALTH_CHECK_INTERVAL_MS: "100" } })
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(runDaemon({ once: false }))
       yield* Effect.sleep("150 millis")
