@@ -33,9 +33,12 @@ export interface InstanceService {
   readonly id: string
   /** `processing/<id>`: where this instance's claimed files live */
   readonly dir: string
-  /** A fresh path in `dir` for a file claimed now. */
+  /** A fresh path in `dir` for a file claimed now; it counts as being worked on until `release`. */
   readonly claimPath: (original: string, receivedAtMs: number) => string
-  /** Claimed files in `dir` (names of the form `Naming.processingName`). */
+  /** Marks a claimed file as being worked on (recovery), so no listing hands it out twice. */
+  readonly hold: (claimedName: string) => void
+  readonly release: (claimedPathOrName: string) => void
+  /** Claimed files in `dir` that nothing is working on (left by a failure or an earlier run). */
   readonly claimedFiles: Effect.Effect<ReadonlyArray<string>, PlatformError>
   /**
    * Moves the claimed files of dead instances (and loose files directly in
@@ -160,11 +163,20 @@ export const makeInstance = Effect.gen(function*() {
     return adopted
   })
 
+  // Claimed files being worked on right now: a listing of `dir` must not hand them out again.
+  const active = new Set<string>()
+
   return Instance.of({
     id,
     dir,
-    claimPath: (original, receivedAtMs) => Path.join(dir, processingName(receivedAtMs, ++seq, original)),
-    claimedFiles: Effect.map(fs.readDirectory(dir), (names) => names.filter((n) => !n.startsWith("."))),
+    claimPath: (original, receivedAtMs) => {
+      const name = processingName(receivedAtMs, ++seq, original)
+      active.add(name)
+      return Path.join(dir, name)
+    },
+    hold: (name) => void active.add(name),
+    release: (pathOrName) => void active.delete(Path.basename(pathOrName)),
+    claimedFiles: Effect.map(fs.readDirectory(dir), (names) => names.filter((n) => !n.startsWith(".") && !active.has(n))),
     adoptOrphans
   })
 })

@@ -200,12 +200,14 @@ export const makePipeline = Effect.gen(function*() {
         content = { _tag: "Bytes", bytes: read.bytes, parsed }
       }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
-      const claimed = yield* retryIo(store.claim(job.name, claimedPath))
-      if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
-      yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
-      return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
-        Effect.catchAll(failed(job.name, instance.dir))
-      )
+      return yield* Effect.gen(function*() {
+        const claimed = yield* retryIo(store.claim(job.name, claimedPath))
+        if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
+        yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+        return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
+          Effect.catchAll(failed(job.name, instance.dir))
+        )
+      }).pipe(Effect.ensuring(Effect.sync(() => instance.release(claimedPath))))
     }).pipe(
       Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
       Effect.catchAll(failed(job.name, config.dataDir))
@@ -216,6 +218,7 @@ export const makePipeline = Effect.gen(function*() {
     const parsedName = parseProcessingName(claimedName)
     const name = parsedName?.original ?? claimedName
     return Effect.gen(function*() {
+      instance.hold(claimedName)
       const startedAt = yield* Clock.currentTimeMillis
       const info = yield* retryIo(extra.lstat(claimedPath))
       // Linked into its destination before the crash: only the unlink was missing.
@@ -238,7 +241,8 @@ export const makePipeline = Effect.gen(function*() {
       return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, content, startedAt)
     }).pipe(
       Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
-      Effect.catchAll(failed(name, instance.dir))
+      Effect.catchAll(failed(name, instance.dir)),
+      Effect.ensuring(Effect.sync(() => instance.release(claimedName)))
     )
   }
 

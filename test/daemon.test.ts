@@ -327,6 +327,28 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("a full listing never hands out a file another worker is routing", () => {
+    // Slow moves and a listing every 30 ms: claimed files sit in processing/, linked but
+    // not yet unlinked, while listings run. Handed out twice, a file would be stored twice.
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll" },
+      wrapFs: (fs) => ({ ...fs, link: (from, to) => Effect.zipRight(Effect.sleep("200 millis"), fs.link(from, to)) }),
+      wrapExtra: (extra) => ({ ...extra, unlink: (path) => Effect.zipRight(Effect.sleep("400 millis"), extra.unlink(path)) })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("50 millis")
+      for (let i = 0; i < 6; i++) app.volume.writeFileSync(`${D}/s${i}.json`, fixture("valid-single.json"))
+      while (listing(app.volume, V).length < 6) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("1500 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(listing(app.volume, V)).toEqual(["s0.json", "s1.json", "s2.json", "s3.json", "s4.json", "s5.json"])
+      expect(logs.lines.filter((l) => l.message === "recovering claimed file")).toEqual([])
+      expect(logs.lines.filter((l) => l.message === "file processed")).toHaveLength(6)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("in poll mode, finds files by listing", () => {
     const app = makeTestApp({ settings: { WATCH_MODE: "poll", POLL_INTERVAL_MS: "20" } })
     return Effect.gen(function*() {
