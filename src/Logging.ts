@@ -153,7 +153,7 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, 
         consoleSink.flush()
       })
     )
-    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 500)), Effect.forkScoped)
+    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 1000)), Effect.forkScoped)
 
     const onHangup = () => {
       for (const f of files) f.reopen()
