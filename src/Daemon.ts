@@ -24,6 +24,9 @@ import { Pipeline } from "./Pipeline.js"
 import { VERSION } from "./Version.js"
 import { Watcher } from "./Watcher.js"
 
+/** How soon a file waiting for its writer is read again after an event names it. */
+const EVENT_RECHECK_MS = 50
+
 type Job =
   | { readonly _tag: "Input"; readonly name: string }
   | { readonly _tag: "Claimed"; readonly name: string }
@@ -83,6 +86,19 @@ export const runDaemon = (options: RunOptions) =>
 
     const enqueue = (job: Job) => Queue.offer(queue, job)
 
+    /** (Re)schedules the next look at a file waiting for its writer; replaces an earlier timer. */
+    const recheckLater = (name: string, entry: Tracked, delay: number) =>
+      FiberMap.run(
+        rechecks,
+        name,
+        Effect.sleep(delay).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            entry.active = true
+          })),
+          Effect.zipRight(enqueue({ _tag: "Input", name }))
+        )
+      )
+
     /** A name seen in a listing or an event. */
     const consider = (name: string, fromEvent: boolean, now: number) =>
       Effect.gen(function*() {
@@ -94,12 +110,9 @@ export const runDaemon = (options: RunOptions) =>
         }
         const known = tracked.get(name)
         if (known !== undefined) {
-          // A change to a file waiting out its quiet period: look again now.
-          if (fromEvent && !known.active) {
-            yield* FiberMap.remove(rechecks, name)
-            known.active = true
-            yield* enqueue({ _tag: "Input", name })
-          }
+          // A change to a file waiting for its writer: look again soon (a burst of
+          // events from one writer costs one read), not only when the quiet period ends.
+          if (fromEvent && !known.active) yield* recheckLater(name, known, EVENT_RECHECK_MS)
           return false
         }
         if (!fromEvent && parked.has(name)) return false
@@ -185,16 +198,7 @@ export const runDaemon = (options: RunOptions) =>
             yield* Effect.logDebug("file not complete yet; waiting for its writer").pipe(
               Effect.annotateLogs({ file: job.name, recheck_in_ms: delay })
             )
-            yield* FiberMap.run(
-              rechecks,
-              job.name,
-              Effect.sleep(delay).pipe(
-                Effect.zipRight(Effect.sync(() => {
-                  entry.active = true
-                })),
-                Effect.zipRight(enqueue(job))
-              )
-            )
+            yield* recheckLater(job.name, entry, delay)
             return
           }
           case "Gone":

@@ -349,6 +349,32 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("a writer's burst of changes costs a few reads, and the finished file goes at once", () => {
+    let reads = 0
+    const app = makeTestApp({
+      settings: { QUIET_PERIOD_MS: "5000" },
+      wrapExtra: (extra) => ({ ...extra, readRegular: (p, max) => Effect.zipRight(Effect.sync(() => void reads++), extra.readRegular(p, max)) })
+    })
+    const whole = fixture("valid-batch.json")
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("50 millis")
+      app.volume.writeFileSync(`${D}/growing.json`, "")
+      for (let i = 0; i < whole.length; i += 20) {
+        app.volume.appendFileSync(`${D}/growing.json`, whole.slice(i, i + 20))
+        if (i % 200 === 0) yield* Effect.sleep("5 millis")
+      }
+      const t0 = Date.now()
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      // complete well before the 5 s quiet period: the last event brought it in
+      expect(Date.now() - t0).toBeLessThan(2000)
+      yield* Fiber.interrupt(fiber)
+      expect(app.volume.readFileSync(`${V}/growing.json`, "utf8")).toBe(whole)
+      // about 60 appends, each firing events: far fewer reads
+      expect(reads).toBeLessThan(20)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("in poll mode, finds files by listing", () => {
     const app = makeTestApp({ settings: { WATCH_MODE: "poll", POLL_INTERVAL_MS: "20" } })
     return Effect.gen(function*() {
