@@ -13,6 +13,8 @@ import { Contract } from "./Contract.js"
 import { FileStore, FileStoreLive } from "./FileStore.js"
 import { InstanceLive } from "./Instance.js"
 import { Masker } from "./Masker.js"
+import { HealthServerLive } from "./HealthServer.js"
+import { Status } from "./Status.js"
 import { Notifier, NotifierLog } from "./Notifier.js"
 import { NotifierLive } from "./NotifierLive.js"
 import { Outbox, OutboxDelivery, OutboxLive } from "./Outbox.js"
@@ -37,10 +39,10 @@ export const StartupChecks = Layer.effectDiscard(
  * Everything the daemon runs on, given `AppConfig`, `FileSystem`, `FsExtra`
  * and a `Notifier` (swap any of them in a test).
  */
-export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive).pipe(
+export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer))
+  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer, Status.layer))
 )
 
 /**

@@ -50,6 +50,9 @@ export interface Settings {
   readonly minFreeDiskBytes: number
   readonly heartbeatMs: number
   readonly healthCheckIntervalMs: number
+  /** the health and metrics endpoint: off when METRICS_PORT is not set */
+  readonly metricsPort: Option.Option<number>
+  readonly metricsHost: string
   readonly logConsole: ConsoleFormat
   readonly logMaxBytes: number
   readonly logMaxFiles: number
@@ -87,6 +90,8 @@ export const DEFAULTS = {
   MIN_FREE_DISK_MB: "100",
   HEARTBEAT_MS: "5000",
   HEALTH_CHECK_INTERVAL_MS: "60000",
+  METRICS_PORT: "",
+  METRICS_HOST: "127.0.0.1",
   LOG_CONSOLE: "pretty",
   LOG_MAX_SIZE_MB: "10",
   LOG_MAX_FILES: "5",
@@ -214,6 +219,8 @@ export const parseSettings = (
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
       heartbeatMs: yield* integer(raw, "HEARTBEAT_MS", 100, 3_600_000),
       healthCheckIntervalMs: yield* integer(raw, "HEALTH_CHECK_INTERVAL_MS", 100, 86_400_000),
+      metricsPort: text(raw, "METRICS_PORT") === "" ? Option.none() : Option.some(yield* integer(raw, "METRICS_PORT", 1, 65535)),
+      metricsHost: text(raw, "METRICS_HOST"),
       logConsole,
       logMaxBytes: Math.round((yield* positiveNumber(raw, "LOG_MAX_SIZE_MB", 1024 * 1024)) * MB),
       logMaxFiles: yield* integer(raw, "LOG_MAX_FILES", 0, 1000),
@@ -269,6 +276,8 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
   HEARTBEAT_MS: s.heartbeatMs,
   HEALTH_CHECK_INTERVAL_MS: s.healthCheckIntervalMs,
+  METRICS_PORT: Option.getOrElse(Option.map(s.metricsPort, String), () => ""),
+  METRICS_HOST: s.metricsHost,
   LOG_CONSOLE: s.logConsole,
   LOG_MAX_SIZE_MB: s.logMaxBytes / MB,
   LOG_MAX_FILES: s.logMaxFiles,

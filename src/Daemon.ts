@@ -20,6 +20,7 @@ import { Instance } from "./Instance.js"
 import { classifyName } from "./Naming.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Notifier } from "./Notifier.js"
+import { Status } from "./Status.js"
 import { Pipeline } from "./Pipeline.js"
 import { VERSION } from "./Version.js"
 import { Watcher } from "./Watcher.js"
@@ -57,6 +58,7 @@ export const runDaemon = (options: RunOptions) =>
     const pipeline = yield* Pipeline
     const watcher = yield* Watcher
     const notifier = yield* Notifier
+    const status = yield* Status
     const startedAt = yield* Clock.currentTimeMillis
 
     const queue = yield* Queue.unbounded<Job>()
@@ -73,6 +75,13 @@ export const runDaemon = (options: RunOptions) =>
     let processedSinceListing = false
     let fullListings = 0
     const HEALTH_EVERY = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
+
+    status.phase = "starting"
+    status.waiting = () => {
+      let oldest: number | undefined
+      for (const t of tracked.values()) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
+      return { count: tracked.size, oldestReceivedAtMs: oldest }
+    }
 
     const workers = yield* FiberSet.make()
     const rechecks = yield* FiberMap.make<string>()
@@ -158,8 +167,10 @@ export const runDaemon = (options: RunOptions) =>
     // A folder that became unwritable or a disk nearly full is critical: the Notifier
     // tells the administrators (at most once an hour per problem); the daemon keeps going.
     const healthCheck = Effect.all([store.prepareFolders, store.checkDiskSpace], { discard: true }).pipe(
+      Effect.tap(() => Effect.sync(() => void (status.healthProblem = undefined))),
       Effect.catchAll((problem) =>
         Effect.gen(function*() {
+          status.healthProblem = problem.message
           yield* Effect.logError("health check failed").pipe(Effect.annotateLogs({ problem: problem.message }))
           yield* notifier.critical({
             summary: problem._tag === "DiskSpaceLow" ? `disk nearly full: ${problem.path}` : `folder not usable: ${problem.path}`,
@@ -222,10 +233,12 @@ export const runDaemon = (options: RunOptions) =>
       Effect.gen(function*() {
         const job = yield* Queue.take(queue)
         inFlight++
+        status.inFlight = inFlight
         yield* runJob(job).pipe(
           Effect.flatMap((outcome) => recordOutcome(job, outcome)),
           Effect.ensuring(Effect.suspend(() => {
             inFlight--
+            status.inFlight = inFlight
             return inFlight === 0 && !stopping ? Queue.size(queue).pipe(
               // Queue.size counts waiting takers as negative.
               Effect.flatMap((n) => (n <= 0 ? Queue.offer(drained, undefined) : Effect.void))
@@ -257,6 +270,7 @@ export const runDaemon = (options: RunOptions) =>
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         stopping = true
+        status.phase = "stopping"
         yield* Queue.shutdown(queue)
         const waitIdle = Effect.sync(() => inFlight).pipe(
           Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n === 0 })
@@ -318,6 +332,7 @@ export const runDaemon = (options: RunOptions) =>
     }
 
     // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
+    status.phase = "watching"
     const reaper = instance.adoptOrphans.pipe(
       Effect.flatMap(adoptClaimed),
       Effect.ignore,

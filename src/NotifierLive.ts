@@ -33,6 +33,8 @@ import type { Outgoing } from "./NotificationMessage.js"
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 import { Notifier } from "./Notifier.js"
 import { Outbox } from "./Outbox.js"
+import * as Metrics from "./Metrics.js"
+import * as Metric from "effect/Metric"
 
 const HOUR = 3_600_000
 /** Rejected files kept to be named; beyond this they are only counted. */
@@ -121,9 +123,9 @@ export const NotifierLive = (
           ),
           Effect.retry({ schedule: retrying, while: (e) => !e.permanent }),
           Effect.matchEffect({
-            onFailure: (e) => toOutbox(message, e.reason),
+            onFailure: (e) => Effect.zipRight(Metric.increment(Metrics.notificationsFailed), toOutbox(message, e.reason)),
             onSuccess: () =>
-              Effect.logInfo("notification sent").pipe(
+              Effect.zipRight(Metric.increment(Metrics.notificationsSent), Effect.logInfo("notification sent")).pipe(
                 Effect.annotateLogs({ target: delivery.target, subject: message.subject, files: message.files.length, more: message.more })
               )
           })
@@ -136,6 +138,7 @@ export const NotifierLive = (
           const t = yield* now
           sentAt.push(t)
           const message = nextMessage(t, maxPerHour - sentAt.length)
+          yield* Metric.set(Metrics.notificationsQueued, pending.length + overflow)
           sending = message
           yield* send(message)
           sending = undefined
@@ -203,7 +206,7 @@ export const NotifierLive = (
               if (firstPendingAt === undefined) firstPendingAt = t
             }),
             Queue.offer(wake, undefined)
-          ))
+          ).pipe(Effect.zipRight(Metric.set(Metrics.notificationsQueued, pending.length + overflow))))
 
       const critical = (event: CriticalEvent) =>
         Effect.flatMap(now, (t) => {

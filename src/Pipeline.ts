@@ -22,6 +22,8 @@ import { Instance } from "./Instance.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { parseProcessingName } from "./Naming.js"
 import { Masker } from "./Masker.js"
+import * as Metrics from "./Metrics.js"
+import * as Metric from "effect/Metric"
 import { Notifier } from "./Notifier.js"
 import { renderReport } from "./Report.js"
 
@@ -127,7 +129,12 @@ export const makePipeline = Effect.gen(function*() {
         )
       // A route is a handful of system calls: let it complete rather than stop half-way.
       const outcome = yield* Effect.uninterruptible(retryIo(route))
-      const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+      const finishedAt = yield* Clock.currentTimeMillis
+      const durationMs = finishedAt - startedAt
+      yield* Metric.increment(Metrics.filesByOutcome(outcome._tag === "Validated" ? "validated" : "returned"))
+      yield* Metric.incrementBy(Metrics.recordsProcessed, records)
+      yield* Metric.update(Metrics.fileSeconds, durationMs / 1000)
+      yield* Metric.set(Metrics.lastSuccessSeconds, finishedAt / 1000)
       yield* Effect.logInfo("file processed").pipe(
         Effect.annotateLogs({
           file: name,
@@ -154,6 +161,7 @@ export const makePipeline = Effect.gen(function*() {
   const failed = (name: string, where: string) => (e: PlatformError) =>
     Effect.gen(function*() {
       const reason = describeIoError(e)
+      yield* Metric.increment(Metrics.filesByOutcome("failed"))
       yield* Effect.logError("file could not be processed; it stays where it is").pipe(
         Effect.annotateLogs({ file: name, location: where, error: reason })
       )

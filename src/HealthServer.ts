@@ -1,0 +1,86 @@
+/**
+ * Health and metrics over HTTP, off unless METRICS_PORT is set, bound to
+ * METRICS_HOST (127.0.0.1 by default):
+ *
+ *   GET /healthz  200 {"status":"ok",…} while watching with a passing health
+ *                 check; 503 while starting, stopping or failing a check
+ *   GET /metrics  Prometheus text exposition of the daemon's effect Metrics
+ *
+ * Anything else is 404. Nothing here reads or changes a file.
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Http from "node:http"
+import { AppConfig } from "./Config.js"
+import { Instance } from "./Instance.js"
+import * as Metrics from "./Metrics.js"
+import { Status } from "./Status.js"
+import { VERSION } from "./Version.js"
+
+export const router = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/healthz",
+    Effect.gen(function*() {
+      const status = yield* Status
+      const instance = yield* Instance
+      const waiting = status.waiting()
+      const ok = status.phase === "watching" && status.healthProblem === undefined
+      return HttpServerResponse.unsafeJson(
+        {
+          status: ok ? "ok" : status.healthProblem !== undefined ? "failing" : status.phase,
+          phase: status.phase,
+          instance: instance.id,
+          version: VERSION,
+          in_flight: status.inFlight,
+          waiting: waiting.count,
+          ...(status.healthProblem !== undefined ? { problem: status.healthProblem } : {})
+        },
+        { status: ok ? 200 : 503 }
+      )
+    })
+  ),
+  HttpRouter.get(
+    "/metrics",
+    Effect.gen(function*() {
+      const status = yield* Status
+      const instance = yield* Instance
+      const now = yield* Clock.currentTimeMillis
+      const waiting = status.waiting()
+      yield* Metric.set(Metrics.filesInFlight, status.inFlight)
+      yield* Metric.set(Metrics.filesWaiting, waiting.count)
+      yield* Metric.set(Metrics.oldestWaitingSeconds, waiting.oldestReceivedAtMs === undefined ? 0 : (now - waiting.oldestReceivedAtMs) / 1000)
+      yield* Metric.set(Metrics.instanceInfo(instance.id, VERSION), 1)
+      return HttpServerResponse.text(Metrics.renderPrometheus(Metric.unsafeSnapshot()), {
+        contentType: "text/plain; version=0.0.4; charset=utf-8"
+      })
+    })
+  )
+)
+
+/** The endpoint as configured; no server at all without METRICS_PORT. */
+export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (settings) =>
+    Option.match(settings.metricsPort, {
+      onNone: () => Layer.empty,
+      onSome: (port) =>
+        HttpServer.serve(router).pipe(
+          HttpServer.withLogAddress,
+          Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { port, host: settings.metricsHost })),
+          // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
+          Layer.catchAll((error) =>
+            Layer.effectDiscard(
+              Effect.logError("the health and metrics endpoint could not start").pipe(
+                Effect.annotateLogs({ port, host: settings.metricsHost, error: String(error) })
+              )
+            )
+          )
+        )
+    }))
+)

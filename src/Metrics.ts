@@ -1,0 +1,75 @@
+/**
+ * The daemon's metrics, as effect `Metric`s, and their Prometheus text
+ * exposition (format 0.0.4), rendered from `Metric.unsafeSnapshot()`.
+ */
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import type * as MetricPair from "effect/MetricPair"
+import * as MetricState from "effect/MetricState"
+import * as Option from "effect/Option"
+
+export const filesProcessed = Metric.counter("cjp_files_processed_total", {
+  description: "Files processed, by outcome (validated, returned, failed)",
+  incremental: true
+})
+export const filesByOutcome = (outcome: "validated" | "returned" | "failed") => Metric.tagged(filesProcessed, "outcome", outcome)
+export const recordsProcessed = Metric.counter("cjp_records_processed_total", { description: "Records in processed files", incremental: true })
+export const fileSeconds = Metric.histogram(
+  "cjp_file_processing_seconds",
+  MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 16 }),
+  "Time from reading a file to its outcome"
+)
+export const filesInFlight = Metric.gauge("cjp_files_in_flight", { description: "Files being processed now" })
+export const filesWaiting = Metric.gauge("cjp_files_waiting", { description: "Files waiting in the input folder (queued or being written)" })
+export const oldestWaitingSeconds = Metric.gauge("cjp_oldest_waiting_file_age_seconds", {
+  description: "Age of the oldest waiting file, 0 when none waits"
+})
+export const lastSuccessSeconds = Metric.gauge("cjp_last_success_timestamp_seconds", {
+  description: "Unix time of the last file validated or returned"
+})
+export const notificationsSent = Metric.counter("cjp_notifications_sent_total", { description: "Notifications delivered", incremental: true })
+export const notificationsFailed = Metric.counter("cjp_notifications_failed_total", {
+  description: "Notifications that could not be delivered (kept in the outbox)",
+  incremental: true
+})
+export const notificationsQueued = Metric.gauge("cjp_notifications_queued", { description: "Failures waiting to be notified" })
+export const instanceInfo = (instance: string, version: string): Metric.Metric.Gauge<number> =>
+  Metric.gauge("cjp_instance_info", { description: "This instance (value 1)" }).pipe(
+    Metric.tagged("instance", instance),
+    Metric.tagged("version", version)
+  )
+
+const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
+const labels = (pairs: ReadonlyArray<readonly [string, string]>) =>
+  pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
+const num = (n: number | bigint) => (typeof n === "bigint" ? n.toString() : Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN")
+
+/** Prometheus text exposition of the given metric pairs (only this daemon's `cjp_` metrics). */
+export const renderPrometheus = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): string => {
+  const byName = new Map<string, { help: string; type: string; lines: Array<string> }>()
+  const sorted = [...pairs].filter((p) => p.metricKey.name.startsWith("cjp_")).sort((a, b) => a.metricKey.name.localeCompare(b.metricKey.name))
+  for (const pair of sorted) {
+    const key = pair.metricKey
+    const state = pair.metricState
+    const tags = key.tags.map((t) => [t.key, t.value] as const)
+    const type = MetricState.isCounterState(state) ? "counter" : MetricState.isGaugeState(state) ? "gauge" : MetricState.isHistogramState(state) ? "histogram" : "untyped"
+    const entry = byName.get(key.name) ?? { help: Option.getOrElse(key.description, () => key.name), type, lines: [] }
+    byName.set(key.name, entry)
+    if (MetricState.isCounterState(state)) {
+      entry.lines.push(`${key.name}${labels(tags)} ${num(state.count)}`)
+    } else if (MetricState.isGaugeState(state)) {
+      entry.lines.push(`${key.name}${labels(tags)} ${num(state.value)}`)
+    } else if (MetricState.isHistogramState(state)) {
+      for (const [bound, count] of state.buckets) {
+        if (!Number.isFinite(bound)) continue // the +Inf bucket is written below, once
+        entry.lines.push(`${key.name}_bucket${labels([...tags, ["le", num(bound)]])} ${count}`)
+      }
+      entry.lines.push(`${key.name}_bucket${labels([...tags, ["le", "+Inf"]])} ${state.count}`)
+      entry.lines.push(`${key.name}_sum${labels(tags)} ${num(state.sum)}`)
+      entry.lines.push(`${key.name}_count${labels(tags)} ${state.count}`)
+    }
+  }
+  let out = ""
+  for (const [name, { help, type, lines }] of byName) out += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${lines.join("\n")}\n`
+  return out
+}

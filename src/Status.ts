@@ -1,0 +1,29 @@
+/**
+ * What the daemon is doing right now, for the health endpoint and the
+ * metrics: its phase, files in flight and waiting, the last health check.
+ * The Daemon writes it; readers only look.
+ */
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+
+export type Phase = "starting" | "watching" | "stopping"
+
+export interface StatusService {
+  phase: Phase
+  inFlight: number
+  /** the files waiting (queued or waiting for their writer) and the oldest one's receive time */
+  waiting: () => { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
+  /** the last health check's problem, if it failed */
+  healthProblem: string | undefined
+  lastSuccessAtMs: number | undefined
+}
+
+export class Status extends Context.Tag("customer-json/Status")<Status, StatusService>() {
+  static readonly layer: Layer.Layer<Status> = Layer.sync(Status, (): StatusService => ({
+    phase: "starting",
+    inFlight: 0,
+    waiting: () => ({ count: 0, oldestReceivedAtMs: undefined }),
+    healthProblem: undefined,
+    lastSuccessAtMs: undefined
+  }))
+}

@@ -1,0 +1,63 @@
+/** The health and metrics endpoint of the running daemon. */
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { fixture } from "../support/fixtures.js"
+import { freePort } from "../support/smtp.js"
+import { cleanup, drop, list, makeRoot, runCli, spawnDaemon, waitUntil } from "./support.js"
+import * as Path from "node:path"
+
+let root: string
+beforeEach(() => {
+  root = makeRoot()
+})
+afterEach(() => cleanup(root))
+
+describe("health and metrics over HTTP", () => {
+  it("serves /healthz and Prometheus /metrics on 127.0.0.1, 404 for anything else", async () => {
+    const port = await freePort()
+    const daemon = spawnDaemon(root, [], { METRICS_PORT: String(port) })
+    await daemon.waitFor(/customer-json-processor started/)
+    const base = `http://127.0.0.1:${port}`
+    await waitUntil(() => daemon.output().includes("Listening on"), 10_000, "the endpoint")
+    drop(root, "good.json", fixture("valid-batch.json"))
+    drop(root, "bad.json", fixture("invalid-luhn.json"))
+    await waitUntil(() => list(Path.join(root, "returns")).length === 2 && list(Path.join(root, "validated")).length === 1)
+
+    let health = await fetch(`${base}/healthz`)
+    for (let i = 0; i < 50 && health.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      health = await fetch(`${base}/healthz`)
+    }
+    expect(health.status).toBe(200)
+    expect(await health.json()).toMatchObject({ status: "ok", phase: "watching", in_flight: 0, waiting: 0, instance: expect.any(String) })
+
+    const metrics = await fetch(`${base}/metrics`)
+    expect(metrics.status).toBe(200)
+    expect(metrics.headers.get("content-type")).toContain("text/plain")
+    const text = await metrics.text()
+    expect(text).toContain('cjp_files_processed_total{outcome="validated"} 1')
+    expect(text).toContain('cjp_files_processed_total{outcome="returned"} 1')
+    expect(text).toContain("cjp_records_processed_total 4")
+    expect(text).toMatch(/^# TYPE cjp_file_processing_seconds histogram$/m)
+    expect(text).toMatch(/^cjp_file_processing_seconds_count 2$/m)
+    expect(text.match(/le="\+Inf"/g)).toHaveLength(1)
+    expect(text).toMatch(/^cjp_files_in_flight 0$/m)
+    expect(text).toMatch(/^cjp_files_waiting 0$/m)
+    expect(text).toMatch(/^cjp_oldest_waiting_file_age_seconds 0$/m)
+    expect(text).toMatch(/^cjp_last_success_timestamp_seconds \d+/m)
+    expect(text).toMatch(/^cjp_instance_info\{instance="[^"]+",version="1\.0\.0"\} 1$/m)
+
+    expect((await fetch(`${base}/`)).status).toBe(404)
+    expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(404)
+    expect((await fetch(`${base}/../data/good.json`)).status).toBe(404)
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  })
+
+  it("is off without METRICS_PORT, and a bad METRICS_PORT stops the start", () => {
+    const r = runCli(root, ["--once"], { METRICS_PORT: "http" })
+    expect(r.status).toBe(78)
+    expect(r.stderr).toContain("METRICS_PORT must be a whole number from 1 to 65535")
+    const ok = runCli(root, ["--once"])
+    expect(ok.stdout).not.toContain("Listening on")
+  })
+})
