@@ -156,10 +156,22 @@ export const makeFileStore = Effect.gen(function*() {
 
   const inputPath = (name: string) => Path.join(folders.data, name)
 
-  const claim = (name: string, processingPath: string) =>
+  const claim = (name: string, processingPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
     fs.rename(inputPath(name), processingPath).pipe(
       Effect.as(Option.some<void>(undefined)),
-      Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<void>()))
+      Effect.catchIf(isNotFound, () =>
+        // Gone from data/ (claimed elsewhere), or our own processing folder is missing
+        // (removed by hand, or adopted by an instance that took us for dead): recreate it once.
+        Effect.flatMap(fs.exists(Path.dirname(processingPath)), (dirExists) =>
+          dirExists
+            ? Effect.succeed(Option.none<void>())
+            : Effect.zipRight(
+              fs.makeDirectory(Path.dirname(processingPath), { recursive: true }),
+              fs.rename(inputPath(name), processingPath).pipe(
+                Effect.as(Option.some<void>(undefined)),
+                Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<void>()))
+              )
+            )))
     )
 
   /** Copies across filesystems under a hidden name beside `target`, fsynced, ready to be linked. */

@@ -89,6 +89,13 @@ export const makeInstance = Effect.gen(function*() {
     fs.writeFileString(
       heartbeatPath,
       JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)
+    ).pipe(
+      // Taken for dead by another host and its folder adopted: come back to life.
+      Effect.catchIf(isNotFound, () =>
+        Effect.zipRight(
+          fs.makeDirectory(dir, { recursive: true }),
+          fs.writeFileString(heartbeatPath, JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
+        ))
     )
 
   yield* fs.makeDirectory(dir, { recursive: true })
@@ -118,7 +125,9 @@ export const makeInstance = Effect.gen(function*() {
       )
       const heartbeat = parseHeartbeat(content)
       if (heartbeat?.stopped === true) return true
-      if (heartbeat !== undefined && heartbeat.host === host && !processAlive(heartbeat.pid)) return true
+      // On this host the process table is the truth: a busy instance whose heartbeat
+      // lags is alive. Heartbeat staleness is for instances on other hosts.
+      if (heartbeat !== undefined && heartbeat.host === host) return !processAlive(heartbeat.pid)
       const last = seen.get(other)
       if (last === undefined || last.content !== content) {
         seen.set(other, { content, since: now })

@@ -5,6 +5,7 @@
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import * as OS from "node:os"
 import * as Path from "node:path"
 import { runDaemon } from "../src/Daemon.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
@@ -400,6 +401,22 @@ describe("daemon watching the in-memory filesystem", () => {
       app.volume.writeFileSync(`${D}/after.json`, fixture("valid-single.json"))
       while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
       yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("never takes the files of a live instance on this host, however late its heartbeat", () => {
+    const busy = `${P}/thishost-${process.pid}-abc`
+    const memory = MemoryFileSystem.make({
+      [`${busy}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: OS.hostname(), pid: process.pid, beat: 1 }),
+      [`${busy}/1-1_mine.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("1 second") // ten beats without a change
+      yield* Fiber.interrupt(fiber)
+      expect(listing(memory.volume, busy)).toEqual(["1-1_mine.json"])
+      expect(listing(memory.volume, V)).toEqual([])
     }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
   })
 

@@ -155,6 +155,16 @@ describe("FileStore", () => {
     )
   })
 
+  it.effect("recreates its own processing folder if it was taken away", () => {
+    const memory = MemoryFileSystem.make({ "/srv/data/a.json": "{}" })
+    return withStore(memory, (store) => store.claim("a.json", claimed)).pipe(
+      Effect.map((result) => {
+        expect(result._tag).toBe("Some")
+        expect(memory.volume.readFileSync(claimed, "utf8")).toBe("{}")
+      })
+    )
+  })
+
   it.effect("claims atomically, and reports a file claimed elsewhere as gone", () => {
     const memory = MemoryFileSystem.make({ "/srv/data/a.json": "{}", "/srv/processing/i1/.heartbeat": "" })
     return withStore(memory, (store) =>

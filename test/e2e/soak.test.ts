@@ -1,0 +1,111 @@
+/**
+ * Crash soak: 4 instances on one folder tree (poll mode, as on a network
+ * filesystem), 20,000 files arriving while they run, and every 2–5 s one
+ * instance killed with SIGKILL and restarted. At the end every input is in
+ * validated/ or returns/ exactly once, byte-identical, and processing/ holds
+ * no data file.
+ */
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { makeCorpus, sha256 } from "../support/corpus.js"
+import { cleanup, dataFiles, hashCounts, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import type { Daemon } from "./support.js"
+
+const FILES = 20_000
+const INSTANCES = 4
+const root = makeRoot()
+let instances: Array<Daemon> = []
+afterAll(async () => {
+  // Even when the test fails, no daemon may outlive it.
+  for (const d of instances) if (d.child.exitCode === null) d.child.kill("SIGKILL")
+  await Promise.all(instances.map((d) => d.exited))
+  cleanup(root)
+})
+
+const env = (n: number) => ({
+  WATCH_MODE: "poll",
+  POLL_INTERVAL_MS: "200",
+  HEARTBEAT_MS: "500",
+  CONCURRENCY: "4",
+  LOG_DIR: `logs-${n}`,
+  LOG_CONSOLE: "off",
+  EMAIL_BATCH_WINDOW_MS: "1000"
+})
+
+describe("crash soak", () => {
+  it(`${INSTANCES} instances, ${FILES} files, one instance killed every 2-5 s: each file exactly once`, async () => {
+    const corpus = makeCorpus(FILES, 99)
+    NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+    instances = Array.from({ length: INSTANCES }, (_, n) => spawnDaemon(root, [], env(n)))
+    await Promise.all(instances.map((d) => d.waitFor(/customer-json-processor started/, 30_000).catch(() => undefined)))
+
+    // The writer: atomic renames, in bursts, over about 20 s.
+    let written = 0
+    const writer = (async () => {
+      for (let i = 0; i < corpus.length; i++) {
+        const f = corpus[i]!
+        const temp = Path.join(root, "data", `${f.name}.tmp`)
+        NFS.writeFileSync(temp, f.content)
+        NFS.renameSync(temp, Path.join(root, "data", f.name))
+        written++
+        if (i % 500 === 499) await new Promise((r) => setTimeout(r, 400))
+      }
+    })()
+
+    // The killer: every 2–5 s, SIGKILL one instance and start it again.
+    let kills = 0
+    let writing = true
+    void writer.then(() => {
+      writing = false
+    })
+    while (writing || kills < 3) {
+      await new Promise((r) => setTimeout(r, 2000 + Math.floor(Math.random() * 3000)))
+      const n = kills % INSTANCES
+      instances[n]!.child.kill("SIGKILL")
+      await instances[n]!.exited
+      instances[n] = spawnDaemon(root, [], env(n))
+      kills++
+    }
+    await writer
+    expect(written).toBe(FILES)
+
+    // Let them finish: the input drained and nothing left claimed.
+    await waitUntil(
+      () => list(Path.join(root, "data")).length === 0 && dataFiles(Path.join(root, "processing")).length === 0,
+      240_000,
+      "the backlog to drain"
+    )
+    for (const d of instances) d.child.kill("SIGTERM")
+    const codes = await Promise.all(instances.map((d) => d.exited))
+    expect(codes).toEqual(Array(INSTANCES).fill(0))
+
+    const validated = hashCounts([Path.join(root, "validated")])
+    const returned = hashCounts([Path.join(root, "returns")])
+    const wrong: Array<string> = []
+    for (const f of corpus) {
+      const h = sha256(f.content)
+      const v = validated.get(h) ?? 0
+      const r = returned.get(h) ?? 0
+      if (v + r !== 1 || (f.valid ? v : r) !== 1) wrong.push(`${f.name}: validated ${v}, returned ${r}`)
+    }
+    expect(wrong).toEqual([])
+    expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(FILES)
+    expect(dataFiles(Path.join(root, "processing"))).toEqual([])
+    for (const dir of ["validated", "returns"]) expect(NFS.readdirSync(Path.join(root, dir)).filter((n) => n.startsWith("."))).toEqual([])
+    expect(list(Path.join(root, "returns")).filter((n) => n.endsWith(".error.json")).length).toBe(corpus.filter((f) => !f.valid).length)
+
+    // The logs: every outcome logged by an instance that was not killed soon after is there;
+    // SIGKILL can take at most the last second of an instance's queued lines with it.
+    let logged = 0
+    for (let n = 0; n < INSTANCES; n++) {
+      for (const name of NFS.readdirSync(Path.join(root, `logs-${n}`)).filter((f) => f.startsWith("app.log"))) {
+        logged += (NFS.readFileSync(Path.join(root, `logs-${n}`, name), "utf8").match(/"msg":"file processed"/g) ?? []).length
+      }
+    }
+    expect(logged).toBeLessThanOrEqual(FILES)
+    expect(logged).toBeGreaterThan(FILES * 0.8)
+    expect(kills).toBeGreaterThanOrEqual(3)
+    process.stdout.write(`soak: ${FILES} files, ${kills} kills, ${logged} outcomes logged\n`)
+  }, 420_000)
+})
