@@ -224,7 +224,7 @@ export const parseSettings = (
       logConsole,
       logMaxBytes: Math.round((yield* positiveNumber(raw, "LOG_MAX_SIZE_MB", 1024 * 1024)) * MB),
       logMaxFiles: yield* integer(raw, "LOG_MAX_FILES", 0, 1000),
-      // https://no-color.org: any non-empty value
+      // https://no-color.org: set to a non-empty value
       noColor: (raw.NO_COLOR ?? "") !== "",
       email
     } satisfies Settings

@@ -304,10 +304,11 @@ export const runDaemon = (options: RunOptions) =>
       ))
     )
 
-    // 2. The backlog, oldest first.
+    // 2. The backlog, oldest first; from the same listing, other names get their once-only warning.
     const now = yield* Clock.currentTimeMillis
+    const names = yield* listInput
     const backlog = yield* Effect.forEach(
-      (yield* listInput).filter((name) => classifyName(name) === "candidate"),
+      names.filter((name) => classifyName(name) === "candidate"),
       (name) =>
         store.inspectInput(name).pipe(
           Effect.map((info) => ({ name, mtime: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }) })),
@@ -317,8 +318,7 @@ export const runDaemon = (options: RunOptions) =>
     )
     backlog.sort((a, b) => a.mtime - b.mtime)
     for (const { name } of backlog) yield* consider(name, false, now)
-    // Everything else in the folder gets its once-only warning.
-    yield* rescan(false)
+    for (const name of names) if (classifyName(name) === "other") yield* consider(name, false, now)
 
     if (options.once) {
       // Done when nothing is tracked and one more listing finds nothing new.

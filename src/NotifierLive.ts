@@ -21,7 +21,6 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import { AppConfig } from "./Config.js"
@@ -227,7 +226,3 @@ export const NotifierLive = (
       return Notifier.of({ fileRejected, critical: (e) => Effect.asVoid(critical(e)) })
     })
   )
-
-/** The notification stack chosen by configuration: webhook, SMTP, or the outbox. */
-export const describeTarget = (settings: { readonly email: { readonly smtpServer: Option.Option<string>; readonly webhookUrl: Option.Option<string> } }) =>
-  Option.isSome(settings.email.webhookUrl) ? "webhook" : Option.isSome(settings.email.smtpServer) ? "smtp" : "outbox"

@@ -5,7 +5,6 @@
  * (crash recovery): the same from "read" on.
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -96,7 +95,6 @@ export const makePipeline = Effect.gen(function*() {
   const contract = yield* Contract
   const notifier = yield* Notifier
   const instance = yield* Instance
-  const fs = yield* FileSystem.FileSystem
   const extra = yield* FsExtra
   const masker = yield* Masker
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
@@ -228,23 +226,20 @@ export const makePipeline = Effect.gen(function*() {
     return Effect.gen(function*() {
       instance.hold(claimedName)
       const startedAt = yield* Clock.currentTimeMillis
-      const info = yield* retryIo(extra.lstat(claimedPath))
+      // The same single read as for new files; its fstat also gives the link count.
+      const read = yield* retryIo(extra.readRegular(claimedPath, config.maxFileSizeBytes))
+      if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
       // Linked into its destination before the crash: only the unlink was missing.
-      if (Option.getOrElse(info.nlink, () => 1) > 1) {
+      if (Option.getOrElse(read.info.nlink, () => 1) > 1) {
         // Its report, if any, is in place too: only the stage name is left to clear.
         yield* retryIo(store.discardReportStage(claimedPath))
         yield* retryIo(extra.unlink(claimedPath))
         yield* Effect.logInfo("recovered file was already stored").pipe(Effect.annotateLogs({ file: name }))
         return { _tag: "Gone" } satisfies Outcome
       }
-      const size = Number(info.size)
-      const content: Content = size > config.maxFileSizeBytes
-        ? { _tag: "TooLarge", size }
-        : yield* Effect.map(retryIo(fs.readFile(claimedPath)), (bytes): Content => ({
-          _tag: "Bytes",
-          bytes,
-          parsed: parseJsonBytes(bytes)
-        }))
+      const content: Content = read._tag === "TooLarge"
+        ? { _tag: "TooLarge", size: Number(read.info.size) }
+        : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
       yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
       return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, content, startedAt)
     }).pipe(

@@ -15,7 +15,6 @@ export interface StatusService {
   waiting: () => { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
   /** the last health check's problem, if it failed */
   healthProblem: string | undefined
-  lastSuccessAtMs: number | undefined
 }
 
 export class Status extends Context.Tag("customer-json/Status")<Status, StatusService>() {
@@ -23,7 +22,6 @@ export class Status extends Context.Tag("customer-json/Status")<Status, StatusSe
     phase: "starting",
     inFlight: 0,
     waiting: () => ({ count: 0, oldestReceivedAtMs: undefined }),
-    healthProblem: undefined,
-    lastSuccessAtMs: undefined
+    healthProblem: undefined
   }))
 }

@@ -12,8 +12,7 @@ const status: StatusService = {
   phase: "starting",
   inFlight: 2,
   waiting: () => ({ count: 3, oldestReceivedAtMs: Date.now() - 5000 }),
-  healthProblem: undefined,
-  lastSuccessAtMs: undefined
+  healthProblem: undefined
 }
 const instance = Layer.succeed(Instance, {
   id: "host-1-abc",
