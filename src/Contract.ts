@@ -8,7 +8,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { makeCustomer } from "./ContractSchema.js"
+import { makeCustomer, makeCustomerCheck } from "./ContractSchema.js"
 
 export interface ValidationError {
   /** index of the record in the file (0 for a single object), null for a file-level error */
@@ -34,13 +34,25 @@ const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
 
 type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseError>
 
+interface Decoder {
+  readonly today: string
+  /** the schema's decoder: every issue, for the messages */
+  readonly decode: RecordDecoder
+  /** the same rules as one boolean check, tried first */
+  readonly isValid: (record: unknown) => boolean
+}
+
 // One decoder per processing day: building it per file would cost more than decoding.
-let cached: { readonly today: string; readonly decode: RecordDecoder } | undefined
-const decoderFor = (today: string): RecordDecoder => {
+let cached: Decoder | undefined
+const decoderFor = (today: string): Decoder => {
   if (cached === undefined || cached.today !== today) {
-    cached = { today, decode: Schema.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS) }
+    cached = {
+      today,
+      decode: Schema.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS),
+      isValid: makeCustomerCheck(today)
+    }
   }
-  return cached.decode
+  return cached
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -80,11 +92,11 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 /** Validates one parsed document; pure apart from the per-day decoder cache. */
 export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
-  const decode = decoderFor(options.today)
+  const decoder = decoderFor(options.today)
   const errors: Array<ValidationError> = []
   const checkRecord = (record: unknown, index: number, prefix: string, seen: Map<string, number>) => {
-    const result = decode(record)
-    if (Either.isLeft(result)) {
+    const result = decoder.isValid(record) ? undefined : decoder.decode(record)
+    if (result !== undefined && Either.isLeft(result)) {
       for (const issue of ParseResult.ArrayFormatter.formatErrorSync(result.left)) {
         errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
       }

@@ -77,19 +77,28 @@ export const isCardNumberShape = (s: string): boolean => {
   return digits >= 12 && digits <= 19
 }
 
-export const isExpiry = (s: string): boolean => /^(0[1-9]|1[0-2])\/\d{2}$/.test(s)
+const EXPIRY = /^(0[1-9]|1[0-2])\/\d{2}$/
+export const isExpiry = (s: string): boolean => EXPIRY.test(s)
+
+const CUSTOMER_ID = /^[A-Za-z0-9_-]{1,64}$/
+const POSTAL_CODE = /^[\p{L}\p{N} -]{1,16}$/u
+const COUNTRY = /^[A-Z]{2}$/
+
+/** 1 to `max` characters after trimming. */
+const isTrimmedText = (max: number) => (s: string): boolean => {
+  const n = codePoints(s.trim())
+  return n >= 1 && n <= max
+}
+const isTrimmed100 = isTrimmedText(100)
+const isTrimmed200 = isTrimmedText(200)
+const isLine2 = (s: string): boolean => codePoints(s) <= 200
+const isCardNumber = (s: string): boolean => isCardNumberShape(s) && luhnValid(s.replace(/\D/g, ""))
 
 // ------------------------------------------------------------------- schemas
 
 const string = (text: string) => Schema.String.annotations(message(text))
 
-const TrimmedText = (max: number, text: string) =>
-  string(text).pipe(
-    Schema.filter((s) => {
-      const n = codePoints(s.trim())
-      return n >= 1 && n <= max
-    }, message(text))
-  )
+const TrimmedText = (max: number, text: string) => string(text).pipe(Schema.filter(isTrimmedText(max), message(text)))
 
 const PersonName = string("must be a string of 1 to 100 characters after trimming, without control characters").pipe(
   Schema.filter(isPersonName, {
@@ -108,16 +117,16 @@ export const Address = Schema.Struct({
   line1: TrimmedText(200, "must be a string of 1 to 200 characters after trimming"),
   line2: Schema.optionalWith(
     string("must be a string of at most 200 characters").pipe(
-      Schema.filter((s) => codePoints(s) <= 200, message("must be a string of at most 200 characters"))
+      Schema.filter(isLine2, message("must be a string of at most 200 characters"))
     ),
     { exact: true }
   ),
   city: TrimmedText(100, "must be a string of 1 to 100 characters after trimming"),
   postal_code: string("must be 1 to 16 letters, digits, spaces or '-'").pipe(
-    Schema.pattern(/^[\p{L}\p{N} -]{1,16}$/u, message("must be 1 to 16 letters, digits, spaces or '-'"))
+    Schema.pattern(POSTAL_CODE, message("must be 1 to 16 letters, digits, spaces or '-'"))
   ),
   country: string("must be two uppercase letters A-Z (ISO 3166-1 alpha-2)").pipe(
-    Schema.pattern(/^[A-Z]{2}$/, message("must be two uppercase letters A-Z (ISO 3166-1 alpha-2)"))
+    Schema.pattern(COUNTRY, message("must be two uppercase letters A-Z (ISO 3166-1 alpha-2)"))
   )
 }).annotations(typeMessage("must be an address object"))
 
@@ -138,7 +147,7 @@ export const Payment = Schema.Struct({
   card_number: CardNumber,
   card_holder: TrimmedText(100, "must be a string of 1 to 100 characters after trimming"),
   expiry: string("must be MM/YY with a month from 01 to 12").pipe(
-    Schema.pattern(/^(0[1-9]|1[0-2])\/\d{2}$/, message("must be MM/YY with a month from 01 to 12"))
+    Schema.pattern(EXPIRY, message("must be MM/YY with a month from 01 to 12"))
   )
 }).annotations(typeMessage("must be a payment object"))
 
@@ -150,7 +159,7 @@ export const Payment = Schema.Struct({
 export const makeCustomer = (today: string) =>
   Schema.Struct({
     customer_id: string(CUSTOMER_ID_MESSAGE).pipe(
-      Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/, message(CUSTOMER_ID_MESSAGE))
+      Schema.pattern(CUSTOMER_ID, message(CUSTOMER_ID_MESSAGE))
     ),
     first_name: PersonName,
     last_name: PersonName,
@@ -192,3 +201,67 @@ export const makeCustomer = (today: string) =>
   })
 
 export type Customer = Schema.Schema.Type<ReturnType<typeof makeCustomer>>
+
+// ------------------------------------------------------- the fast path
+
+type Check = (value: unknown) => boolean
+
+const str = (predicate: (s: string) => boolean): Check => (v) => typeof v === "string" && predicate(v)
+
+interface Field {
+  readonly check: Check
+  readonly optional: boolean
+}
+
+/** An object with exactly these fields (no others, none missing), each passing its check. */
+const struct = (fields: Record<string, Field>): Check => {
+  const names = Object.keys(fields)
+  const required = names.filter((n) => !fields[n]!.optional).length
+  return (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false
+    const record = v as Record<string, unknown>
+    let present = 0
+    for (const key of Object.keys(record)) {
+      const field = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined
+      if (field === undefined || !field.check(record[key])) return false
+      if (!field.optional) present++
+    }
+    return present === required
+  }
+}
+
+const required = (check: Check): Field => ({ check, optional: false })
+const optional = (check: Check): Field => ({ check, optional: true })
+
+/**
+ * The same rules as `makeCustomer(today)`, as one boolean check with no
+ * allocation: `true` exactly when the schema decodes the value without an
+ * issue (a differential property test holds the two together). The Contract
+ * runs it first and decodes with the schema only the records it rejects, to
+ * produce their messages: most records are valid, and this is some twenty
+ * times faster than a decode.
+ */
+export const makeCustomerCheck = (today: string): Check =>
+  struct({
+    customer_id: required(str((s) => CUSTOMER_ID.test(s))),
+    first_name: required(str(isPersonName)),
+    last_name: required(str(isPersonName)),
+    email: required(str(isEmailAddress)),
+    phone: optional(str(isPhoneNumber)),
+    date_of_birth: optional(str((s) => isBirthDate(s, today))),
+    address: required(struct({
+      line1: required(str(isTrimmed200)),
+      line2: optional(str(isLine2)),
+      city: required(str(isTrimmed100)),
+      postal_code: required(str((s) => POSTAL_CODE.test(s))),
+      country: required(str((s) => COUNTRY.test(s)))
+    })),
+    payment: optional(struct({
+      card_number: required(str(isCardNumber)),
+      card_holder: required(str(isTrimmed100)),
+      expiry: required(str(isExpiry))
+    })),
+    created_at: required(str(isDateTime)),
+    status: optional((v) => v === "active" || v === "inactive" || v === "suspended"),
+    marketing_opt_in: optional((v) => typeof v === "boolean")
+  })
