@@ -19,7 +19,7 @@ import { AppConfig, loadSettings } from "./Config.js"
 import { contractJsonSchema, todayUtc, validateDocument } from "./Contract.js"
 import type { ValidationError } from "./Contract.js"
 import { runDaemon } from "./Daemon.js"
-import { FsExtraNode } from "./FsExtra.js"
+import { NodeFileCalls } from "./FileCalls.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { LoggingLive } from "./Logging.js"
 import { Masker } from "./Masker.js"
@@ -44,7 +44,8 @@ const settingsOrExit = loadSettings.pipe(
 const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
-    const base = Layer.mergeAll(Layer.succeed(AppConfig, settings), FsExtraNode, Masker.layer)
+    const config = Layer.succeed(AppConfig, settings)
+    const base = Layer.mergeAll(config, Masker.layer, NodeFileCalls.pipe(Layer.provide(config)))
     const layer = DaemonServices.pipe(
       // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
       Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),

@@ -45,6 +45,8 @@ export interface Settings {
   readonly quietPeriodMs: number
   readonly rescanIntervalMs: number
   readonly watchMode: WatchMode
+  /** how the calls on a file's path are made (see FileCalls) */
+  readonly fsCalls: "auto" | "sync" | "async"
   readonly pollIntervalMs: number
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
@@ -85,6 +87,7 @@ export const DEFAULTS = {
   QUIET_PERIOD_MS: "2000",
   RESCAN_INTERVAL_MS: "10000",
   WATCH_MODE: "native",
+  FS_CALLS: "auto",
   POLL_INTERVAL_MS: "1000",
   SHUTDOWN_TIMEOUT_MS: "10000",
   MIN_FREE_DISK_MB: "100",
@@ -172,6 +175,8 @@ export const parseSettings = (
   Either.gen(function*() {
     const watchMode = text(raw, "WATCH_MODE").toLowerCase()
     if (watchMode !== "native" && watchMode !== "poll") return yield* bad("WATCH_MODE", "native or poll")
+    const fsCalls = text(raw, "FS_CALLS").toLowerCase()
+    if (fsCalls !== "auto" && fsCalls !== "sync" && fsCalls !== "async") return yield* bad("FS_CALLS", "auto, sync or async")
     const logConsole = text(raw, "LOG_CONSOLE").toLowerCase()
     if (logConsole !== "pretty" && logConsole !== "json" && logConsole !== "off") {
       return yield* bad("LOG_CONSOLE", "pretty, json or off")
@@ -214,6 +219,7 @@ export const parseSettings = (
       quietPeriodMs: yield* integer(raw, "QUIET_PERIOD_MS", 0, 86_400_000),
       rescanIntervalMs: yield* integer(raw, "RESCAN_INTERVAL_MS", 100, 86_400_000),
       watchMode,
+      fsCalls,
       pollIntervalMs: yield* integer(raw, "POLL_INTERVAL_MS", 10, 86_400_000),
       shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
@@ -271,6 +277,7 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   QUIET_PERIOD_MS: s.quietPeriodMs,
   RESCAN_INTERVAL_MS: s.rescanIntervalMs,
   WATCH_MODE: s.watchMode,
+  FS_CALLS: s.fsCalls,
   POLL_INTERVAL_MS: s.pollIntervalMs,
   SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
   MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,

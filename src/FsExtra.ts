@@ -154,14 +154,24 @@ export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
 
+/** What opening a non-regular entry with O_NOFOLLOW | O_NONBLOCK tells about it, if anything. */
+const notRegularOnOpen = (code: unknown): RegularRead | undefined =>
+  code === "ELOOP"
+    ? { _tag: "NotRegular", type: "SymbolicLink" }
+    : code === "ENXIO"
+    ? { _tag: "NotRegular", type: "Socket" }
+    : undefined
+
+const errorCode = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "code" in error ? error.code : undefined
+
 const readRegularNode = (path: string, maxBytes: number) =>
   Effect.async<RegularRead, PlatformError>((resume) => {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
     NFS.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, (openError, fd) => {
       if (openError) {
-        if (openError.code === "ELOOP") return resume(Effect.succeed({ _tag: "NotRegular", type: "SymbolicLink" }))
-        if (openError.code === "ENXIO") return resume(Effect.succeed({ _tag: "NotRegular", type: "Socket" }))
-        return resume(Effect.fail(systemError("open", path, openError)))
+        const described = notRegularOnOpen(openError.code)
+        return resume(described ? Effect.succeed(described) : Effect.fail(systemError("open", path, openError)))
       }
       const done = (result: Effect.Effect<RegularRead, PlatformError>) => NFS.close(fd, () => resume(result))
       NFS.fstat(fd, (statError, stats) => {
@@ -194,6 +204,69 @@ const readRegularNode = (path: string, maxBytes: number) =>
     })
   })
 
+/** The same read in synchronous calls (see FileCalls: for local filesystems). */
+const readRegularSync = (path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
+  Effect.suspend(() => {
+    let fd: number
+    try {
+      fd = NFS.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+    } catch (openError) {
+      const described = notRegularOnOpen(errorCode(openError))
+      return described ? Effect.succeed(described) : Effect.fail(systemError("open", path, openError))
+    }
+    let method = "fstat"
+    try {
+      const stats = NFS.fstatSync(fd)
+      const info = fileInfo(stats)
+      if (!stats.isFile()) return Effect.succeed<RegularRead>({ _tag: "NotRegular", type: info.type })
+      if (stats.size > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info })
+      method = "read"
+      const first = Buffer.allocUnsafe(stats.size + 1)
+      const n = NFS.readSync(fd, first, 0, first.length, 0)
+      if (n <= stats.size) return Effect.succeed<RegularRead>({ _tag: "Read", info, bytes: first.subarray(0, n) })
+      const chunks: Array<Buffer> = [first]
+      let total = n
+      while (true) {
+        const chunk = Buffer.allocUnsafe(65536)
+        const m = NFS.readSync(fd, chunk, 0, chunk.length, total)
+        if (m === 0) return Effect.succeed<RegularRead>({ _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, bytes: Buffer.concat(chunks) })
+        chunks.push(chunk.subarray(0, m))
+        total += m
+        if (total > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) } })
+      }
+    } catch (error) {
+      return Effect.fail(systemError(method, path, error))
+    } finally {
+      // As in the asynchronous read, a failing close of a file only read changes nothing.
+      try {
+        NFS.closeSync(fd)
+      } catch {
+        // ignored
+      }
+    }
+  })
+
+const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
+  Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
+
+const freeBytesNode = (path: string) =>
+  Effect.async<number, PlatformError>((resume) => {
+    NFS.statfs(path, (err, stats) =>
+      resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize))
+    )
+  })
+
+/**
+ * FsExtra in synchronous calls, for folders on a local filesystem (see
+ * FileCalls); `freeBytes` stays asynchronous (it is not on a file's path).
+ */
+export const FsExtraNodeSync: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
+  readRegular: readRegularSync,
+  unlink: (path) => syncCall("unlink", path, () => NFS.unlinkSync(path)),
+  lstat: (path) => syncCall("lstat", path, () => fileInfo(NFS.lstatSync(path))),
+  freeBytes: freeBytesNode
+})
+
 export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
   readRegular: readRegularNode,
   unlink: (path) =>
@@ -206,10 +279,5 @@ export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
         resume(err ? Effect.fail(systemError("lstat", path, err)) : Effect.succeed(fileInfo(stats)))
       )
     }),
-  freeBytes: (path) =>
-    Effect.async<number, PlatformError>((resume) => {
-      NFS.statfs(path, (err, stats) =>
-        resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize))
-      )
-    })
+  freeBytes: freeBytesNode
 })

@@ -28,6 +28,7 @@ describe("parseSettings", () => {
       quietPeriodMs: 2000,
       rescanIntervalMs: 10_000,
       watchMode: "native",
+      fsCalls: "auto",
       pollIntervalMs: 1000,
       shutdownTimeoutMs: 10_000,
       minFreeDiskBytes: 100 * 1024 * 1024,
@@ -38,8 +39,8 @@ describe("parseSettings", () => {
   })
 
   it("reads every value", () => {
-    const s = parsed({ DATA_DIR: "/in", DEBUG: "TRUE", CONCURRENCY: "3", WATCH_MODE: "poll", MAX_FILE_SIZE_MB: "2", EMAIL_RECEIVER: "a@x.org, b@y.org" })
-    expect(s).toMatchObject({ dataDir: "/in", debug: true, concurrency: 3, watchMode: "poll", maxFileSizeBytes: 2 * 1024 * 1024 })
+    const s = parsed({ DATA_DIR: "/in", DEBUG: "TRUE", CONCURRENCY: "3", WATCH_MODE: "poll", FS_CALLS: "Async", MAX_FILE_SIZE_MB: "2", EMAIL_RECEIVER: "a@x.org, b@y.org" })
+    expect(s).toMatchObject({ dataDir: "/in", debug: true, concurrency: 3, watchMode: "poll", fsCalls: "async", maxFileSizeBytes: 2 * 1024 * 1024 })
     expect(s.email.receivers).toEqual(["a@x.org", "b@y.org"])
   })
 
@@ -50,6 +51,7 @@ describe("parseSettings", () => {
     [{ QUIET_PERIOD_MS: "1.5" }, "QUIET_PERIOD_MS must be a whole number"],
     [{ DEBUG: "maybe" }, "DEBUG must be true or false"],
     [{ WATCH_MODE: "inotify" }, "WATCH_MODE must be native or poll"],
+    [{ FS_CALLS: "fast" }, "FS_CALLS must be auto, sync or async"],
     [{ SMTP_PORT: "70000" }, "SMTP_PORT must be a whole number from 1 to 65535"],
     [{ EMAIL_SENDER: "not-an-address" }, "EMAIL_SENDER must be an email address"],
     [{ EMAIL_RECEIVER: "a@x.org, nope" }, "EMAIL_RECEIVER must be an email address or a comma-separated list"],

@@ -4,7 +4,11 @@ import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { FsExtra, FsExtraNode } from "../src/FsExtra.js"
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
+import { chooseMode, classifyFilesystem, detectFileCalls, syncFileSystem } from "../src/FileCalls.js"
+import { parseSettings } from "../src/Config.js"
+import { FsExtra, FsExtraNode, FsExtraNodeSync, isAlreadyExists, isNotFound } from "../src/FsExtra.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
 NFS.writeFileSync(Path.join(dir, "a.json"), '{"a":1}')
@@ -14,9 +18,10 @@ NFS.symlinkSync(Path.join(dir, "a.json"), Path.join(dir, "link.json"))
 NFS.mkdirSync(Path.join(dir, "dir.json"))
 ChildProcess.execFileSync("mkfifo", [Path.join(dir, "fifo.json")])
 
-const readRegular = (name: string, max = 1000) => Effect.flatMap(FsExtra, (e) => e.readRegular(Path.join(dir, name), max)).pipe(Effect.provide(FsExtraNode))
+// The same behaviour whether the calls go through the thread pool or are made synchronously.
+describe.each([["FsExtraNode", FsExtraNode], ["FsExtraNodeSync", FsExtraNodeSync]] as const)("%s", (_, layer) => {
+  const readRegular = (name: string, max = 1000) => Effect.flatMap(FsExtra, (e) => e.readRegular(Path.join(dir, name), max)).pipe(Effect.provide(layer))
 
-describe("FsExtraNode.readRegular", () => {
   it.effect("reads a regular file with its info", () =>
     Effect.map(readRegular("a.json"), (r) => {
       expect(r._tag).toBe("Read")
@@ -35,7 +40,61 @@ describe("FsExtraNode.readRegular", () => {
   it.effect("unlinks one file", () =>
     Effect.gen(function*() {
       NFS.writeFileSync(Path.join(dir, "x"), "")
-      yield* Effect.flatMap(FsExtra, (e) => e.unlink(Path.join(dir, "x"))).pipe(Effect.provide(FsExtraNode))
+      yield* Effect.flatMap(FsExtra, (e) => e.unlink(Path.join(dir, "x"))).pipe(Effect.provide(layer))
       expect(NFS.existsSync(Path.join(dir, "x"))).toBe(false)
     }))
+  it.effect("describes a symbolic link by lstat; unlink of a missing file fails with NotFound", () =>
+    Effect.gen(function*() {
+      const extra = yield* Effect.provide(FsExtra, layer)
+      const info = yield* extra.lstat(Path.join(dir, "link.json"))
+      expect(info.type).toBe("SymbolicLink")
+      const missing = yield* Effect.flip(extra.unlink(Path.join(dir, "never-there")))
+      expect(isNotFound(missing)).toBe(true)
+    }))
+})
+
+describe("FileCalls: synchronous calls on local filesystems only", () => {
+  it("classifies filesystems by their statfs type; anything unknown counts as remote", () => {
+    expect(classifyFilesystem(0xef53)).toEqual({ local: true, name: "ext4" })
+    expect(classifyFilesystem(0x01021994)).toEqual({ local: true, name: "tmpfs" })
+    expect(classifyFilesystem(0x6969)).toEqual({ local: false, name: "nfs" })
+    expect(classifyFilesystem(0xff534d42)).toEqual({ local: false, name: "cifs" })
+    expect(classifyFilesystem(0x12345)).toEqual({ local: false, name: "unknown (0x12345)" })
+  })
+
+  it("is synchronous only when every folder is local, or when forced", () => {
+    const ext4 = { local: true, name: "ext4" }
+    const nfs = { local: false, name: "nfs" }
+    expect(chooseMode("auto", [ext4, ext4])).toEqual({ mode: "sync", reason: "local filesystem: ext4" })
+    expect(chooseMode("auto", [ext4, nfs]).mode).toBe("async")
+    expect(chooseMode("auto", [ext4, nfs]).reason).toContain("nfs")
+    expect(chooseMode("auto", []).mode).toBe("async")
+    expect(chooseMode("sync", [nfs])).toEqual({ mode: "sync", reason: "FS_CALLS=sync" })
+    expect(chooseMode("async", [ext4])).toEqual({ mode: "async", reason: "FS_CALLS=async" })
+  })
+
+  it.effect("detects the filesystem of folders that do not exist yet from their nearest parent", () =>
+    Effect.gen(function*() {
+      const settings = yield* parseSettings({ DATA_DIR: Path.join(dir, "not", "yet", "data"), PROCESSING_DIR: dir, VALIDATED_DIR: dir, RETURNS_DIR: dir, LOG_DIR: dir })
+      const type = NFS.statfsSync(dir).type
+      const choice = yield* detectFileCalls(settings)
+      expect(choice.mode).toBe(classifyFilesystem(type).local ? "sync" : "async")
+      expect(choice.reason).toContain(classifyFilesystem(type).name)
+    }))
+
+  it.effect("the synchronous FileSystem maps errors as the platform does (never replacing, not found, exists)", () =>
+    Effect.gen(function*() {
+      const fs = syncFileSystem(yield* FileSystem.FileSystem)
+      const a = Path.join(dir, "sync-a"), b = Path.join(dir, "sync-b")
+      yield* fs.writeFileString(a, "one")
+      yield* fs.writeFileString(b, "two")
+      expect(isAlreadyExists(yield* Effect.flip(fs.link(a, b)))).toBe(true)
+      expect(isAlreadyExists(yield* Effect.flip(fs.writeFileString(b, "three", { flag: "wx" })))).toBe(true)
+      expect(NFS.readFileSync(b, "utf8")).toBe("two")
+      expect(yield* fs.exists(a)).toBe(true)
+      yield* fs.rename(a, Path.join(dir, "sync-c"))
+      expect(yield* fs.exists(a)).toBe(false)
+      expect(isNotFound(yield* Effect.flip(fs.rename(a, b)))).toBe(true)
+      expect(isNotFound(yield* Effect.flip(fs.link(a, Path.join(dir, "sync-d"))))).toBe(true)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

@@ -1,6 +1,7 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { classifyFilesystem } from "../../src/FileCalls.js"
 import { fixture } from "../support/fixtures.js"
 import { cleanup, drop, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"
@@ -23,9 +24,13 @@ afterEach(async () => {
 const started = /customer-json-processor started/
 
 describe("the daemon, end to end", () => {
-  it("creates its folders, routes valid and invalid drops, and stops cleanly on SIGTERM", async () => {
-    daemon = spawnDaemon(root)
+  // FS_CALLS=auto makes the calls synchronously on a local filesystem (as here, usually);
+  // async is what a network filesystem gets: both ways must route the same.
+  it.each(["auto", "async"])("creates its folders, routes valid and invalid drops, and stops cleanly on SIGTERM (FS_CALLS=%s)", async (fsCalls) => {
+    daemon = spawnDaemon(root, [], { FS_CALLS: fsCalls })
     await daemon.waitFor(started)
+    const local = classifyFilesystem(NFS.statfsSync(root).type).local
+    expect(daemon.output()).toMatch(fsCalls === "auto" && local ? /file system calls.*mode=synchronous/ : /file system calls.*mode=thread-pool/)
     for (const dir of ["data", "processing", "validated", "returns", "logs"]) {
       expect(NFS.statSync(Path.join(root, dir)).isDirectory()).toBe(true)
     }
