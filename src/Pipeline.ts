@@ -67,15 +67,29 @@ export interface PipelineService {
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
 
 /** Three retries with jittered exponential backoff, for I/O errors other than "not found". */
-const ioRetry = Schedule.exponential("50 millis", 4).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+const ioRetry = Schedule.exponential("50 millis", 4).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(3)),
+  Schedule.whileInput((e: PlatformError) => !isNotFound(e))
+)
 
-const retryIo = <A>(effect: Effect.Effect<A, PlatformError>) =>
-  effect.pipe(
-    Effect.tapError((e) =>
-      isNotFound(e) ? Effect.void : Effect.logDebug("I/O error; retrying").pipe(Effect.annotateLogs({ error: describeIoError(e) }))
-    ),
-    Effect.retry({ schedule: ioRetry, while: (e) => !isNotFound(e) })
-  )
+const logRetry = (e: PlatformError) =>
+  isNotFound(e) ? Effect.void : Effect.logDebug("I/O error; retrying").pipe(Effect.annotateLogs({ error: describeIoError(e) }))
+
+/**
+ * `effect`, retried on I/O errors. The retry machinery (a schedule driver) is
+ * built only after a first failure: a call that succeeds, as nearly all do,
+ * costs one error handler.
+ */
+const retryIo = <A>(effect: Effect.Effect<A, PlatformError>): Effect.Effect<A, PlatformError> =>
+  Effect.catchAll(effect, (first) => {
+    if (isNotFound(first)) return Effect.fail(first)
+    const again: Effect.Effect<A, PlatformError> = Effect.tapError(effect, logRetry)
+    // The schedule starts from the failure already seen: the same delays and count as an eager retry.
+    let replayed = false
+    const replay = Effect.suspend(() => (replayed ? again : ((replayed = true), Effect.fail(first))))
+    return Effect.zipRight(logRetry(first), Effect.retry(replay, ioRetry))
+  })
 
 const describeIoError = (e: PlatformError): string =>
   e._tag === "SystemError"
