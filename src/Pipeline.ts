@@ -143,10 +143,7 @@ export const makePipeline = Effect.gen(function*() {
       const outcome = yield* Effect.uninterruptible(retryIo(route))
       const finishedAt = yield* Clock.currentTimeMillis
       const durationMs = finishedAt - startedAt
-      yield* Metric.increment(Metrics.filesByOutcome(outcome._tag === "Validated" ? "validated" : "returned"))
-      yield* Metric.incrementBy(Metrics.recordsProcessed, records)
-      yield* Metric.update(Metrics.fileSeconds, durationMs / 1000)
-      yield* Metric.set(Metrics.lastSuccessSeconds, finishedAt / 1000)
+      Metrics.recordRouted(outcome._tag === "Validated" ? "validated" : "returned", records, durationMs / 1000, finishedAt)
       yield* Effect.logInfo("file processed").pipe(
         Effect.annotateLogs({
           file: name,
