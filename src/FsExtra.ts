@@ -75,7 +75,8 @@ export const systemError = (method: string, path: string, error: unknown): Syste
     ...(typeof e.syscall === "string" ? { syscall: e.syscall } : {}),
     ...(typeof e.message === "string" ? { description: e.message } : {}),
     cause: error
-  })
+    // The fields are well-typed here; validating them again costs ~50 µs per error.
+  }, { disableValidation: true })
 }
 
 /**

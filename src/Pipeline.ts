@@ -220,7 +220,8 @@ export const makePipeline = Effect.gen(function*() {
       return yield* Effect.gen(function*() {
         const claimed = yield* retryIo(store.claim(job.name, claimedPath))
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
-        yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+        // Built only when it will be written: annotating a line costs even when the level drops it.
+        if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
         return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
           Effect.catchAll(failed(job.name, instance.dir))
         )
