@@ -74,20 +74,31 @@ export interface FileStoreService {
    * gone (another instance claimed it first).
    */
   readonly claim: (name: string, processingPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
-  /** Moves a claimed file into the validated folder; returns the stored name. */
-  readonly storeValid: (claimedPath: string, name: string, now: Date) => Effect.Effect<string, PlatformError>
+  /**
+   * Moves a claimed file into the validated folder; returns the stored name.
+   * `onPlaced` runs once the file is in place and before its claimed name is
+   * removed: a crash between the two leaves the claimed name linked
+   * (nlink > 1), which recovery recognises as "stored already".
+   */
+  readonly storeValid: (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    onPlaced?: (storedName: string) => Effect.Effect<void>
+  ) => Effect.Effect<string, PlatformError>
   /**
    * Writes the report for the stored name, then moves the claimed file beside
-   * it in the returns folder; returns the stored name.
+   * it in the returns folder; returns the stored name. `onPlaced` as for `storeValid`.
    */
-  /** Forgets the staged report of a claimed file that turned out to be stored already. */
-  readonly discardReportStage: (claimedPath: string) => Effect.Effect<void, PlatformError>
   readonly storeReturned: (
     claimedPath: string,
     name: string,
     now: Date,
-    report: (storedName: string) => string
+    report: (storedName: string) => string,
+    onPlaced?: (storedName: string) => Effect.Effect<void>
   ) => Effect.Effect<string, PlatformError>
+  /** Forgets the staged report of a claimed file that turned out to be stored already. */
+  readonly discardReportStage: (claimedPath: string) => Effect.Effect<void, PlatformError>
 }
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
@@ -192,7 +203,8 @@ export const makeFileStore = Effect.gen(function*() {
   const placeNoReplace = (source: string, target: string): Effect.Effect<boolean, PlatformError> =>
     fs.link(source, target).pipe(
       Effect.as(true),
-      Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)),
+      // Taken, unless by this very file: an earlier attempt linked it and then failed to unlink.
+      Effect.catchIf(isAlreadyExists, () => sameFile(source, target)),
       Effect.catchIf((e) => errnoCode(e) === "EXDEV", () =>
         Effect.acquireUseRelease(
           copyBeside(source, target),
@@ -205,14 +217,24 @@ export const makeFileStore = Effect.gen(function*() {
         ))
     )
 
+  /** Whether two names are links to one file (both present, same device and inode). */
+  const sameFile = (a: string, b: string): Effect.Effect<boolean, PlatformError> =>
+    Effect.zipWith(extra.lstat(a), extra.lstat(b), (x, y) =>
+      x.dev === y.dev && Option.isSome(x.ino) && Option.getOrUndefined(x.ino) === Option.getOrUndefined(y.ino)).pipe(
+        Effect.catchIf(isNotFound, () => Effect.succeed(false))
+      )
+
   const noFreeName = (name: string, dir: string) =>
     Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
 
-  const storeValid = (claimedPath: string, name: string, now: Date) =>
+  const placedNothing = (_storedName: string): Effect.Effect<void> => Effect.void
+
+  const storeValid = (claimedPath: string, name: string, now: Date, onPlaced = placedNothing) =>
     Effect.gen(function*() {
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
         if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) {
+          yield* onPlaced(stored)
           yield* extra.unlink(claimedPath)
           return stored
         }
@@ -228,10 +250,14 @@ export const makeFileStore = Effect.gen(function*() {
    */
   const reportStage = (claimedPath: string) => Path.join(folders.returns, `.${Path.basename(claimedPath)}.report.tmp`)
 
-  const withdrawStaleReport = (stage: string) =>
+  const withdrawStaleReport = (stage: string, claimedPath: string) =>
     Effect.gen(function*() {
       const info = yield* extra.lstat(stage)
-      if (Option.getOrElse(info.nlink, () => 1) > 1) {
+      // The report is stale only if the data never followed it; when the claimed file is
+      // linked too (an attempt failed after placing both), the report stays.
+      const dataPlaced = Option.getOrElse(info.nlink, () => 1) > 1 &&
+        Option.getOrElse((yield* extra.lstat(claimedPath)).nlink, () => 1) > 1
+      if (Option.getOrElse(info.nlink, () => 1) > 1 && !dataPlaced) {
         const storedAs = yield* fs.readFileString(stage).pipe(
           Effect.map((text): unknown => JSON.parse(text)),
           Effect.map((report) =>
@@ -252,25 +278,37 @@ export const makeFileStore = Effect.gen(function*() {
       yield* extra.unlink(stage)
     }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
-  const storeReturned = (claimedPath: string, name: string, now: Date, report: (storedName: string) => string) =>
+  const storeReturned = (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    report: (storedName: string) => string,
+    onPlaced = placedNothing
+  ) =>
     Effect.gen(function*() {
       const stage = reportStage(claimedPath)
-      yield* withdrawStaleReport(stage)
+      yield* withdrawStaleReport(stage, claimedPath)
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
         const dataPath = Path.join(folders.returns, stored)
         const reportPath = Path.join(folders.returns, reportName(stored))
-        if (yield* fs.exists(dataPath)) continue
-        // 1. The report, written whole under the hidden stage name, then linked into place.
-        yield* fs.writeFileString(stage, report(stored))
-        if (!(yield* placeNoReplace(stage, reportPath))) continue
-        // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
-        if (yield* placeNoReplace(claimedPath, dataPath)) {
-          yield* extra.unlink(stage)
-          yield* extra.unlink(claimedPath)
-          return stored
+        const taken = yield* fs.exists(dataPath)
+        // Taken, unless placed by an earlier attempt that then failed to unlink (its report is in place too).
+        if (taken && !(yield* sameFile(claimedPath, dataPath))) continue
+        if (!taken) {
+          // 1. The report, written whole under the hidden stage name, then linked into place.
+          yield* fs.writeFileString(stage, report(stored))
+          if (!(yield* placeNoReplace(stage, reportPath))) continue
+          // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
+          if (!(yield* placeNoReplace(claimedPath, dataPath))) {
+            yield* extra.unlink(reportPath)
+            continue
+          }
         }
-        yield* extra.unlink(reportPath)
+        yield* onPlaced(stored)
+        yield* extra.unlink(stage).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+        yield* extra.unlink(claimedPath)
+        return stored
       }
       return yield* noFreeName(name, folders.returns)
     })

@@ -4,6 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../src/Config.js"
 import { FileStore, FileStoreLive } from "../src/FileStore.js"
+import { FsExtra } from "../src/FsExtra.js"
+import type { FsExtraService } from "../src/FsExtra.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import { FOLDERS, listing } from "./support/app.js"
 
@@ -13,11 +15,16 @@ const STAMP = "20261128T093000120Z"
 const withStore = <A, E>(
   memory: MemoryFileSystem.MemoryFileSystem,
   f: (store: FileStore["Type"]) => Effect.Effect<A, E>,
-  options: { wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem; settings?: Record<string, string> } = {}
+  options: {
+    wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
+    wrapExtra?: (extra: FsExtraService) => FsExtraService
+    settings?: Record<string, string>
+  } = {}
 ) => {
-  const fsLayer = options.wrapFs === undefined
-    ? memory.layer
-    : Layer.merge(memory.layer, Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, options.wrapFs)).pipe(Layer.provide(memory.layer)))
+  const fsLayer = Layer.merge(
+    Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, options.wrapFs ?? ((fs) => fs))),
+    Layer.effect(FsExtra, Effect.map(FsExtra, options.wrapExtra ?? ((e) => e)))
+  ).pipe(Layer.provide(memory.layer))
   return Effect.flatMap(FileStore, (store) => Effect.zipRight(store.prepareFolders, f(store))).pipe(
     Effect.provide(FileStoreLive.pipe(Layer.provide(Layer.merge(fsLayer, AppConfig.layerFrom({ ...FOLDERS, ...options.settings })))))
   )
@@ -150,6 +157,73 @@ describe("FileStore", () => {
         expect(stored).toBe("a.json")
         expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("payload")
         expect(memory.volume.readdirSync("/srv/validated")).toEqual(["a.json"])
+        expect(memory.volume.existsSync(claimed)).toBe(false)
+      })
+    )
+  })
+
+  /** FsExtra whose first unlink of `path` fails with EIO, as a flaky share might. */
+  const unlinkFailsOnce = (path: string) => {
+    let failed = false
+    return (extra: FsExtraService): FsExtraService => ({
+      ...extra,
+      unlink: (p) =>
+        p === path && !failed
+          ? Effect.suspend(() => {
+            failed = true
+            return Effect.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "unlink", pathOrDescriptor: p, cause: Object.assign(new Error("EIO"), { code: "EIO" }) }))
+          })
+          : extra.unlink(p)
+    })
+  }
+
+  it.effect("runs onPlaced once the file is in place and before its claimed name goes", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "new" })
+    const seen: Array<string> = []
+    const onPlaced = (stored: string) =>
+      Effect.sync(() => {
+        expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
+        expect(memory.volume.existsSync(claimed)).toBe(true)
+        seen.push(stored)
+      })
+    return withStore(memory, (store) => store.storeValid(claimed, "a.json", NOW, onPlaced)).pipe(
+      Effect.map((stored) => {
+        expect(seen).toEqual([stored])
+        expect(memory.volume.existsSync(claimed)).toBe(false)
+      })
+    )
+  })
+
+  it.effect("a retry after the unlink failed stores the file under one name only (validated)", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "new" })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(store.storeValid(claimed, "a.json", NOW))
+        expect(error._tag).toBe("SystemError")
+        return yield* store.storeValid(claimed, "a.json", NOW)
+      }), { wrapExtra: unlinkFailsOnce(claimed) }).pipe(
+      Effect.map((stored) => {
+        expect(stored).toBe("a.json")
+        expect(memory.volume.readdirSync("/srv/validated")).toEqual(["a.json"])
+        expect(memory.volume.existsSync(claimed)).toBe(false)
+      })
+    )
+  })
+
+  it.effect("a retry after the unlink failed stores the file and its report once (returns)", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "bad" })
+    const placed: Array<string> = []
+    const onPlaced = (stored: string) => Effect.sync(() => void placed.push(stored))
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        yield* Effect.flip(store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`, onPlaced))
+        return yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`, onPlaced)
+      }), { wrapExtra: unlinkFailsOnce(claimed) }).pipe(
+      Effect.map((stored) => {
+        expect(stored).toBe("a.json")
+        expect(placed).toEqual(["a.json", "a.json"])
+        expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json"}')
         expect(memory.volume.existsSync(claimed)).toBe(false)
       })
     )
