@@ -22,6 +22,7 @@ import type { Delivery } from "./Delivery.js"
 import { SmtpDelivery } from "./SmtpDelivery.js"
 import { WebhookDelivery } from "./WebhookDelivery.js"
 import { PipelineLive } from "./Pipeline.js"
+import { ReleaserLive } from "./Releaser.js"
 import { WatcherLive } from "./Watcher.js"
 
 export const ContractLive = Layer.effect(Contract, Effect.map(AppConfig, (c) => Contract.make(c.maxRecords)))
@@ -40,6 +41,7 @@ export const StartupChecks = Layer.effectDiscard(
  * and a `Notifier` (swap any of them in a test).
  */
 export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
+  Layer.provideMerge(ReleaserLive),
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
   Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer, Status.layer))

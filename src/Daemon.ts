@@ -15,6 +15,7 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "./Config.js"
+import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
 import { Instance } from "./Instance.js"
 import { classifyName } from "./Naming.js"
@@ -59,6 +60,7 @@ export const runDaemon = (options: RunOptions) =>
     const watcher = yield* Watcher
     const notifier = yield* Notifier
     const status = yield* Status
+    const fileCalls = yield* FileCalls
     const startedAt = yield* Clock.currentTimeMillis
 
     const queue = yield* Queue.unbounded<Job>()
@@ -213,6 +215,7 @@ export const runDaemon = (options: RunOptions) =>
             return
           }
           case "Gone":
+          case "AlreadyStored":
             break
         }
         if (job._tag === "Input") tracked.delete(job.name)
@@ -255,6 +258,9 @@ export const runDaemon = (options: RunOptions) =>
         instance: instance.id,
         mode: options.once ? "once" : "daemon",
         watch_mode: config.watchMode,
+        // synchronous on local filesystems, through the thread pool otherwise (FS_CALLS)
+        file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
+        file_calls_reason: fileCalls.reason,
         folders: {
           data: config.dataDir,
           processing: config.processingDir,

@@ -11,6 +11,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NFS from "node:fs"
@@ -67,6 +68,11 @@ export interface FileCallsChoice {
   /** the filesystem of each folder, or why the choice was forced */
   readonly reason: string
 }
+
+/** The choice made, for the start-up line; over any other FileSystem, the calls are whatever it makes. */
+export class FileCalls extends Context.Reference<FileCalls>()("customer-json/FileCalls", {
+  defaultValue: (): FileCallsChoice => ({ mode: "async", reason: "the FileSystem layer as provided" })
+}) {}
 
 /** Pure: synchronous calls only if every folder is local (or when forced). */
 export const chooseMode = (setting: Settings["fsCalls"], kinds: ReadonlyArray<FilesystemKind>): FileCallsChoice => {
@@ -130,15 +136,15 @@ export const syncFileSystem = (fs: FileSystem.FileSystem): FileSystem.FileSystem
  * `FileSystem` and `FsExtra` for the daemon on Node, over the platform's
  * `FileSystem`, with the calls made as FS_CALLS and the folders' filesystems say.
  */
-export const NodeFileCalls: Layer.Layer<FileSystem.FileSystem | FsExtra, never, AppConfig | FileSystem.FileSystem> =
+export const NodeFileCalls: Layer.Layer<FileSystem.FileSystem | FsExtra | FileCalls, never, AppConfig | FileSystem.FileSystem> =
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* AppConfig
     const fs = yield* FileSystem.FileSystem
     const choice = yield* detectFileCalls(config)
-    yield* Effect.logInfo("file system calls").pipe(
-      Effect.annotateLogs({ mode: choice.mode === "sync" ? "synchronous" : "thread-pool", reason: choice.reason })
+    return Layer.mergeAll(
+      Layer.succeed(FileCalls, choice),
+      choice.mode === "sync"
+        ? Layer.merge(Layer.succeed(FileSystem.FileSystem, syncFileSystem(fs)), FsExtraNodeSync)
+        : Layer.merge(Layer.succeed(FileSystem.FileSystem, fs), FsExtraNode)
     )
-    return choice.mode === "sync"
-      ? Layer.merge(Layer.succeed(FileSystem.FileSystem, syncFileSystem(fs)), FsExtraNodeSync)
-      : Layer.merge(Layer.succeed(FileSystem.FileSystem, fs), FsExtraNode)
   }))

@@ -75,28 +75,25 @@ export interface FileStoreService {
    */
   readonly claim: (name: string, processingPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
   /**
-   * Moves a claimed file into the validated folder; returns the stored name.
-   * `onPlaced` runs once the file is in place and before its claimed name is
-   * removed: a crash between the two leaves the claimed name linked
-   * (nlink > 1), which recovery recognises as "stored already".
+   * Places a claimed file in the validated folder under a free name (contract
+   * §5); returns that name. The claimed name stays (the file is linked twice)
+   * until `releaseClaim`: a crash in between leaves it with nlink > 1, which
+   * recovery recognises as "stored already".
    */
-  readonly storeValid: (
-    claimedPath: string,
-    name: string,
-    now: Date,
-    onPlaced?: (storedName: string) => Effect.Effect<void>
-  ) => Effect.Effect<string, PlatformError>
+  readonly storeValid: (claimedPath: string, name: string, now: Date) => Effect.Effect<string, PlatformError>
   /**
-   * Writes the report for the stored name, then moves the claimed file beside
-   * it in the returns folder; returns the stored name. `onPlaced` as for `storeValid`.
+   * Writes the report for the stored name, then places the claimed file beside
+   * it in the returns folder; returns the stored name. As for `storeValid`, the
+   * claimed name (and the report's stage name) stay until `releaseClaim`.
    */
   readonly storeReturned: (
     claimedPath: string,
     name: string,
     now: Date,
-    report: (storedName: string) => string,
-    onPlaced?: (storedName: string) => Effect.Effect<void>
+    report: (storedName: string) => string
   ) => Effect.Effect<string, PlatformError>
+  /** Removes the claimed name of a stored file (and the stage name of its report, if it has one). */
+  readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
   /** Forgets the staged report of a claimed file that turned out to be stored already. */
   readonly discardReportStage: (claimedPath: string) => Effect.Effect<void, PlatformError>
 }
@@ -203,7 +200,7 @@ export const makeFileStore = Effect.gen(function*() {
   const placeNoReplace = (source: string, target: string): Effect.Effect<boolean, PlatformError> =>
     fs.link(source, target).pipe(
       Effect.as(true),
-      // Taken, unless by this very file: an earlier attempt linked it and then failed to unlink.
+      // Taken, unless by this very file: placed by an earlier attempt whose claim was not yet released.
       Effect.catchIf(isAlreadyExists, () => sameFile(source, target)),
       Effect.catchIf((e) => errnoCode(e) === "EXDEV", () =>
         Effect.acquireUseRelease(
@@ -227,17 +224,11 @@ export const makeFileStore = Effect.gen(function*() {
   const noFreeName = (name: string, dir: string) =>
     Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
 
-  const placedNothing = (_storedName: string): Effect.Effect<void> => Effect.void
-
-  const storeValid = (claimedPath: string, name: string, now: Date, onPlaced = placedNothing) =>
+  const storeValid = (claimedPath: string, name: string, now: Date) =>
     Effect.gen(function*() {
       for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
-        if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) {
-          yield* onPlaced(stored)
-          yield* extra.unlink(claimedPath)
-          return stored
-        }
+        if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) return stored
       }
       return yield* noFreeName(name, folders.validated)
     })
@@ -278,12 +269,14 @@ export const makeFileStore = Effect.gen(function*() {
       yield* extra.unlink(stage)
     }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
+  const discardReportStage = (claimedPath: string) =>
+    extra.unlink(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
   const storeReturned = (
     claimedPath: string,
     name: string,
     now: Date,
-    report: (storedName: string) => string,
-    onPlaced = placedNothing
+    report: (storedName: string) => string
   ) =>
     Effect.gen(function*() {
       const stage = reportStage(claimedPath)
@@ -293,7 +286,7 @@ export const makeFileStore = Effect.gen(function*() {
         const dataPath = Path.join(folders.returns, stored)
         const reportPath = Path.join(folders.returns, reportName(stored))
         const taken = yield* fs.exists(dataPath)
-        // Taken, unless placed by an earlier attempt that then failed to unlink (its report is in place too).
+        // Taken, unless by this file, placed by an earlier attempt (its report is in place too).
         if (taken && !(yield* sameFile(claimedPath, dataPath))) continue
         if (!taken) {
           // 1. The report, written whole under the hidden stage name, then linked into place.
@@ -305,9 +298,6 @@ export const makeFileStore = Effect.gen(function*() {
             continue
           }
         }
-        yield* onPlaced(stored)
-        yield* extra.unlink(stage).pipe(Effect.catchIf(isNotFound, () => Effect.void))
-        yield* extra.unlink(claimedPath)
         return stored
       }
       return yield* noFreeName(name, folders.returns)
@@ -322,7 +312,11 @@ export const makeFileStore = Effect.gen(function*() {
     readInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
     storeValid,
-    discardReportStage: (claimedPath) => extra.unlink(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
+    discardReportStage,
+    releaseClaim: (claimedPath, withReport) =>
+      Effect.zipRight(withReport ? discardReportStage(claimedPath) : Effect.void, extra.unlink(claimedPath)).pipe(
+        Effect.catchIf(isNotFound, () => Effect.void)
+      ),
     storeReturned
   })
 })

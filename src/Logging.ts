@@ -14,6 +14,7 @@
  * SIGHUP reopens the files, for logrotate.
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
@@ -38,6 +39,18 @@ export interface LoggingOptions {
   /** how often queued lines are written (at most 1 s) */
   readonly flushEveryMs?: number
 }
+
+/**
+ * When a log line survives the process: `written` completes once every line
+ * logged so far is in the log files (write(2) returned: it survives kill -9,
+ * not a power cut). The pipeline waits for it between placing a file and
+ * removing its claimed name, so a file's outcome line is never lost with the
+ * process (recovery logs the files whose claimed name is left). Files finishing
+ * together share one write. Without the logging layer it completes at once.
+ */
+export class LogSync extends Context.Reference<LogSync>()("customer-json/LogSync", {
+  defaultValue: (): { readonly written: Effect.Effect<void> } => ({ written: Effect.void })
+}) {}
 
 /** One event, masked, ready for any sink. */
 export interface LogEvent {
@@ -125,7 +138,7 @@ class ConsoleSink {
  * The logging layer. Replaces effect's default logger (runMain's pretty logger
  * must be disabled, or every line prints twice) and sets the minimum level.
  */
-export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, Masker> =>
+export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never, Masker> =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const masker = yield* Masker
     const consoleSink = new ConsoleSink()
@@ -174,7 +187,11 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<never, never, 
         consoleSink.append(options.console === "json" ? jsonLine(event, isError) : prettyLine(event, color), isError)
       }
     })
+    // A flush chains after the one in progress and writes whatever is queued by then:
+    // concurrent callers share a write, and one with nothing left to write costs none.
+    const written = Effect.promise(() => Promise.all([app.flush(), ...(debug ? [debug.flush()] : [])]))
     return Layer.mergeAll(
+      Layer.succeed(LogSync, { written: Effect.asVoid(written) }),
       // Whichever logger was installed before (effect's default, or the start-up console logger) goes.
       Logger.remove(startupConsoleLogger),
       Logger.replace(Logger.defaultLogger, logger),

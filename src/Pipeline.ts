@@ -8,22 +8,24 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
 import type { ValidationError } from "./Contract.js"
 import { FileStore } from "./FileStore.js"
-import { errnoCode, FsExtra, isNotFound } from "./FsExtra.js"
+import { FsExtra, isNotFound } from "./FsExtra.js"
 import { Instance } from "./Instance.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { parseProcessingName } from "./Naming.js"
+import { describeIoError, retryIo } from "./IoRetry.js"
 import { Masker } from "./Masker.js"
 import * as Metrics from "./Metrics.js"
 import * as Metric from "effect/Metric"
 import { Notifier } from "./Notifier.js"
+import { Releaser } from "./Releaser.js"
 import { renderReport } from "./Report.js"
 
 /** What was seen of a file that may still be being written. */
@@ -42,6 +44,8 @@ export interface PendingState {
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
   | { readonly _tag: "Gone" }
+  /** recovered, but stored already by the instance that claimed it (which died before releasing it) */
+  | { readonly _tag: "AlreadyStored" }
   /** not a regular file: stays where it is */
   | { readonly _tag: "Ignored"; readonly kind: string }
   /** does not parse yet and was modified within the quiet period */
@@ -66,36 +70,6 @@ export interface PipelineService {
 
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
 
-/** Three retries with jittered exponential backoff, for I/O errors other than "not found". */
-const ioRetry = Schedule.exponential("50 millis", 4).pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(3)),
-  Schedule.whileInput((e: PlatformError) => !isNotFound(e))
-)
-
-const logRetry = (e: PlatformError) =>
-  isNotFound(e) ? Effect.void : Effect.logDebug("I/O error; retrying").pipe(Effect.annotateLogs({ error: describeIoError(e) }))
-
-/**
- * `effect`, retried on I/O errors. The retry machinery (a schedule driver) is
- * built only after a first failure: a call that succeeds, as nearly all do,
- * costs one error handler.
- */
-const retryIo = <A>(effect: Effect.Effect<A, PlatformError>): Effect.Effect<A, PlatformError> =>
-  Effect.catchAll(effect, (first) => {
-    if (isNotFound(first)) return Effect.fail(first)
-    const again: Effect.Effect<A, PlatformError> = Effect.tapError(effect, logRetry)
-    // The schedule starts from the failure already seen: the same delays and count as an eager retry.
-    let replayed = false
-    const replay = Effect.suspend(() => (replayed ? again : ((replayed = true), Effect.fail(first))))
-    return Effect.zipRight(logRetry(first), Effect.retry(replay, ioRetry))
-  })
-
-const describeIoError = (e: PlatformError): string =>
-  e._tag === "SystemError"
-    ? `${e.method} failed: ${errnoCode(e) ?? e.reason}${e.pathOrDescriptor !== undefined ? ` (${e.pathOrDescriptor})` : ""}`
-    : `${e.method} failed: bad argument`
-
 const sameObservation = (a: Observation, b: Observation) =>
   a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
 
@@ -111,27 +85,36 @@ export const makePipeline = Effect.gen(function*() {
   const instance = yield* Instance
   const extra = yield* FsExtra
   const masker = yield* Masker
+  const releaser = yield* Releaser
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
+
+  /** The contract's verdict on a file's content. */
+  const judge = (content: Content, now: Date): { readonly records: number; readonly errors: ReadonlyArray<ValidationError> } => {
+    if (content._tag === "TooLarge") {
+      return {
+        records: 0,
+        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`)
+      }
+    }
+    if (content.parsed._tag !== "Parsed") return { records: 0, errors: fileLevel(describeParseFailure(content.parsed)) }
+    return contract.validate(content.parsed.value, now)
+  }
+
+  /**
+   * The file's outcome line, then its claimed name to the Releaser, which
+   * removes it after the log write that holds the line (so the line survives
+   * kill -9: see Releaser).
+   */
+  const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
+    Effect.zipRight(Effect.logInfo("file processed").pipe(Effect.annotateLogs(fields)), releaser.release(claimedPath, withReport))
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(yield* Clock.currentTimeMillis)
-      let records = 0
-      let errors: ReadonlyArray<ValidationError>
-      if (content._tag === "TooLarge") {
-        errors = fileLevel(
-          `file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`
-        )
-      } else if (content.parsed._tag !== "Parsed") {
-        errors = fileLevel(describeParseFailure(content.parsed))
-      } else {
-        const validation = contract.validate(content.parsed.value, now)
-        records = validation.records
-        errors = validation.errors
-      }
+      const { errors, records } = judge(content, now)
       const route = errors.length === 0
         ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
         : Effect.map(
@@ -143,17 +126,16 @@ export const makePipeline = Effect.gen(function*() {
       const outcome = yield* Effect.uninterruptible(retryIo(route))
       const finishedAt = yield* Clock.currentTimeMillis
       const durationMs = finishedAt - startedAt
-      Metrics.recordRouted(outcome._tag === "Validated" ? "validated" : "returned", records, durationMs / 1000, finishedAt)
-      yield* Effect.logInfo("file processed").pipe(
-        Effect.annotateLogs({
-          file: name,
-          outcome: outcome._tag === "Validated" ? "validated" : "returned",
-          records,
-          duration_ms: durationMs,
-          error_count: errors.length,
-          stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
-        })
-      )
+      const returned = outcome._tag === "Returned"
+      Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
+      yield* logAndRelease(claimedPath, returned, {
+        file: name,
+        outcome: returned ? "returned" : "validated",
+        records,
+        duration_ms: durationMs,
+        error_count: errors.length,
+        stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
+      })
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
           file: name,
@@ -166,6 +148,11 @@ export const makePipeline = Effect.gen(function*() {
       }
       return outcome
     })
+
+  /** A routed file's claimed name is the Releaser's to release; any other outcome ends the claim here. */
+  const releasedByReleaser = (exit: Exit.Exit<Outcome, unknown>) =>
+    exit._tag === "Success" &&
+    (exit.value._tag === "Validated" || exit.value._tag === "Returned" || exit.value._tag === "AlreadyStored")
 
   const failed = (name: string, where: string) => (e: PlatformError) =>
     Effect.gen(function*() {
@@ -225,7 +212,7 @@ export const makePipeline = Effect.gen(function*() {
         return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
           Effect.catchAll(failed(job.name, instance.dir))
         )
-      }).pipe(Effect.ensuring(Effect.sync(() => instance.release(claimedPath))))
+      }).pipe(Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath))))
     }).pipe(
       Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
       Effect.catchAll(failed(job.name, config.dataDir))
@@ -241,23 +228,25 @@ export const makePipeline = Effect.gen(function*() {
       // The same single read as for new files; its fstat also gives the link count.
       const read = yield* retryIo(extra.readRegular(claimedPath, config.maxFileSizeBytes))
       if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
-      // Linked into its destination before the crash: only the unlink was missing.
-      if (Option.getOrElse(read.info.nlink, () => 1) > 1) {
-        // Its report, if any, is in place too: only the stage name is left to clear.
-        yield* retryIo(store.discardReportStage(claimedPath))
-        yield* retryIo(extra.unlink(claimedPath))
-        yield* Effect.logInfo("recovered file was already stored").pipe(Effect.annotateLogs({ file: name }))
-        return { _tag: "Gone" } satisfies Outcome
-      }
       const content: Content = read._tag === "TooLarge"
         ? { _tag: "TooLarge", size: Number(read.info.size) }
         : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+      // Linked into its destination before the crash: only its outcome line (perhaps) and
+      // the unlink were missing. The verdict is the contract's again, as the file is the same.
+      if (Option.getOrElse(read.info.nlink, () => 1) > 1) {
+        const { errors, records } = judge(content, new Date(startedAt))
+        const outcome = errors.length === 0 ? "validated" : "returned"
+        // `already_stored`: the instance that stored it may have written this line before it died.
+        // Its report, if any, is in place too: only the stage name is left to clear.
+        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errors.length, already_stored: true })
+        return { _tag: "AlreadyStored" } satisfies Outcome
+      }
       yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
       return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, content, startedAt)
     }).pipe(
       Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
       Effect.catchAll(failed(name, instance.dir)),
-      Effect.ensuring(Effect.sync(() => instance.release(claimedName)))
+      Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedName)))
     )
   }
 

@@ -257,9 +257,18 @@ describe("daemon --once over the in-memory filesystem", () => {
     memory.volume.linkSync(`${R}/.1795886819898-3_ret.json.report.tmp`, `${R}/ret.json.error.json`)
     memory.volume.linkSync(`${dead}/1795886819898-3_ret.json`, `${R}/ret.json`)
     const app = makeTestApp({ memory })
+    const logs = captureLogs()
     return Effect.gen(function*() {
       const summary = yield* once
       expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
+      // Every file's outcome is logged, the two found stored already (the dead instance may not have) marked so.
+      const processed = logs.lines.filter((l) => l.message === "file processed").map((l) => l.annotations)
+      expect(processed.map((a) => [a.file, a.outcome, a.already_stored ?? false]).sort()).toEqual([
+        ["half.json", "validated", true],
+        ["loose.json", "returned", false],
+        ["recovered.json", "validated", false],
+        ["ret.json", "returned", true]
+      ])
       expect(listing(app.volume, V)).toEqual(["half.json", "recovered.json"])
       expect(listing(app.volume, R)).toEqual(["loose.json", "loose.json.error.json", "ret.json", "ret.json.error.json"])
       expect(app.volume.readdirSync(R)).toHaveLength(4) // no stage left
@@ -268,7 +277,12 @@ describe("daemon --once over the in-memory filesystem", () => {
       expect(app.volume.existsSync(dead)).toBe(false)
       const recovered = JSON.parse(String(app.volume.readFileSync(`${V}/recovered.json`, "utf8")))
       expect(recovered.customer_id).toBe("T-100001")
-    }).pipe(provideToday(app.layer))
+    }).pipe(
+      provideToday(app.layer),
+      Effect.provide(logs.layer),
+      // Once the daemon has stopped, no claimed name is left: the Releaser removed them all.
+      Effect.tap(() => expect(listing(app.volume, P)).toEqual([]))
+    )
   })
 
   it.scoped("does not take the files of a live instance", () => {

@@ -32,6 +32,12 @@ const withStore = <A, E>(
 
 const claimed = "/srv/processing/i1/1-1_a.json"
 
+/** Stores, then releases the claimed name, as the pipeline and the Releaser do. */
+const storeValidAndRelease = (store: FileStore["Type"], path: string, name: string) =>
+  Effect.tap(store.storeValid(path, name, NOW), () => store.releaseClaim(path, false))
+const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string) =>
+  Effect.tap(store.storeReturned(path, name, NOW, report), () => store.releaseClaim(path, true))
+
 describe("FileStore", () => {
   it.effect("creates the five folders and checks they are writable", () => {
     const memory = MemoryFileSystem.make()
@@ -67,7 +73,7 @@ describe("FileStore", () => {
       "/srv/validated/a.json": "old",
       [`/srv/validated/a-${STAMP}.json`]: "older"
     })
-    return withStore(memory, (store) => store.storeValid(claimed, "a.json", NOW)).pipe(
+    return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json")).pipe(
       Effect.map((stored) => {
         expect(stored).toBe(`a-${STAMP}-2.json`)
         expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("old")
@@ -84,7 +90,7 @@ describe("FileStore", () => {
       ...fs,
       link: (from, to) => Effect.zipRight(Effect.sync(() => links.push(to)), fs.link(from, to))
     })
-    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`), { wrapFs }).pipe(
+    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`), { wrapFs }).pipe(
       Effect.map((stored) => {
         expect(stored).toBe("a.json")
         expect(links).toEqual(["/srv/returns/a.json.error.json", "/srv/returns/a.json"])
@@ -116,7 +122,7 @@ describe("FileStore", () => {
     const stage = "/srv/returns/.1-1_a.json.report.tmp"
     const memory = MemoryFileSystem.make({ [claimed]: "bad", [stage]: '{"stored_as":"a.json"}' })
     memory.volume.linkSync(stage, "/srv/returns/a.json.error.json")
-    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}","new":true}`)).pipe(
+    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}","new":true}`)).pipe(
       Effect.map((stored) => {
         expect(stored).toBe("a.json")
         expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
@@ -151,7 +157,7 @@ describe("FileStore", () => {
           })
           : fs.link(from, to)
     })
-    return withStore(memory, (store) => store.storeValid(claimed, "a.json", NOW), { wrapFs }).pipe(
+    return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json"), { wrapFs }).pipe(
       Effect.map((stored) => {
         expect(exdev).toBe(1)
         expect(stored).toBe("a.json")
@@ -162,71 +168,43 @@ describe("FileStore", () => {
     )
   })
 
-  /** FsExtra whose first unlink of `path` fails with EIO, as a flaky share might. */
-  const unlinkFailsOnce = (path: string) => {
-    let failed = false
-    return (extra: FsExtraService): FsExtraService => ({
-      ...extra,
-      unlink: (p) =>
-        p === path && !failed
-          ? Effect.suspend(() => {
-            failed = true
-            return Effect.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "unlink", pathOrDescriptor: p, cause: Object.assign(new Error("EIO"), { code: "EIO" }) }))
-          })
-          : extra.unlink(p)
-    })
-  }
-
-  it.effect("runs onPlaced once the file is in place and before its claimed name goes", () => {
+  it.effect("keeps the claimed name of a stored file until releaseClaim (a crash in between leaves it linked)", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "new" })
-    const seen: Array<string> = []
-    const onPlaced = (stored: string) =>
-      Effect.sync(() => {
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        const stored = yield* store.storeValid(claimed, "a.json", NOW)
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
-        expect(memory.volume.existsSync(claimed)).toBe(true)
-        seen.push(stored)
-      })
-    return withStore(memory, (store) => store.storeValid(claimed, "a.json", NOW, onPlaced)).pipe(
-      Effect.map((stored) => {
-        expect(seen).toEqual([stored])
+        expect(memory.volume.statSync(claimed).nlink).toBe(2)
+        yield* store.releaseClaim(claimed, false)
         expect(memory.volume.existsSync(claimed)).toBe(false)
-      })
-    )
+        // Released already (or by another instance): nothing to do, no error.
+        yield* store.releaseClaim(claimed, false)
+      }))
   })
 
-  it.effect("a retry after the unlink failed stores the file under one name only (validated)", () => {
+  it.effect("storing again a file placed by an earlier attempt finds it in place (validated): one name only", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "new" })
     return withStore(memory, (store) =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(store.storeValid(claimed, "a.json", NOW))
-        expect(error._tag).toBe("SystemError")
-        return yield* store.storeValid(claimed, "a.json", NOW)
-      }), { wrapExtra: unlinkFailsOnce(claimed) }).pipe(
-      Effect.map((stored) => {
-        expect(stored).toBe("a.json")
+        const first = yield* store.storeValid(claimed, "a.json", NOW)
+        const second = yield* store.storeValid(claimed, "a.json", NOW)
+        expect(second).toBe(first)
         expect(memory.volume.readdirSync("/srv/validated")).toEqual(["a.json"])
-        expect(memory.volume.existsSync(claimed)).toBe(false)
-      })
-    )
+      }))
   })
 
-  it.effect("a retry after the unlink failed stores the file and its report once (returns)", () => {
+  it.effect("storing again a returned file placed by an earlier attempt keeps its one report", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "bad" })
-    const placed: Array<string> = []
-    const onPlaced = (stored: string) => Effect.sync(() => void placed.push(stored))
     return withStore(memory, (store) =>
       Effect.gen(function*() {
-        yield* Effect.flip(store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`, onPlaced))
-        return yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`, onPlaced)
-      }), { wrapExtra: unlinkFailsOnce(claimed) }).pipe(
-      Effect.map((stored) => {
-        expect(stored).toBe("a.json")
-        expect(placed).toEqual(["a.json", "a.json"])
+        const first = yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`)
+        const second = yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}","again":true}`)
+        expect(second).toBe(first)
+        yield* store.releaseClaim(claimed, true)
         expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
         expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json"}')
         expect(memory.volume.existsSync(claimed)).toBe(false)
-      })
-    )
+      }))
   })
 
   it.effect("recreates its own processing folder if it was taken away", () => {

@@ -30,7 +30,7 @@ describe("the daemon, end to end", () => {
     daemon = spawnDaemon(root, [], { FS_CALLS: fsCalls })
     await daemon.waitFor(started)
     const local = classifyFilesystem(NFS.statfsSync(root).type).local
-    expect(daemon.output()).toMatch(fsCalls === "auto" && local ? /file system calls.*mode=synchronous/ : /file system calls.*mode=thread-pool/)
+    expect(daemon.output()).toMatch(fsCalls === "auto" && local ? /started.*file_calls=synchronous/ : /started.*file_calls=thread-pool/)
     for (const dir of ["data", "processing", "validated", "returns", "logs"]) {
       expect(NFS.statSync(Path.join(root, dir)).isDirectory()).toBe(true)
     }

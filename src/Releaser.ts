@@ -1,0 +1,69 @@
+/**
+ * The Releaser: removes the claimed names of stored files once their outcome
+ * lines are in the log. A stored file is linked twice, in its destination and
+ * under its claimed name in processing/<instance>/; the claimed name goes only
+ * after the log write that holds the file's "file processed" line. Killed in
+ * between, the file is found linked (nlink > 1) by recovery, which logs its
+ * outcome then: so every file's outcome reaches the log, even under kill -9.
+ *
+ * Workers do not wait for the write: they hand the name over and take the next
+ * file. The Releaser takes whatever has gathered, waits for one log write for
+ * all of it (a group commit), and unlinks. At shutdown it finishes the lot.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import { FileStore } from "./FileStore.js"
+import { Instance } from "./Instance.js"
+import { describeIoError, retryIo } from "./IoRetry.js"
+import { LogSync } from "./Logging.js"
+
+export interface ReleaserService {
+  /** Queues the claimed name of a stored file for removal after the next log write. */
+  readonly release: (claimedPath: string, withReport: boolean) => Effect.Effect<void>
+}
+
+export class Releaser extends Context.Tag("customer-json/Releaser")<Releaser, ReleaserService>() {}
+
+interface Pending {
+  readonly claimedPath: string
+  readonly withReport: boolean
+}
+
+export const makeReleaser = Effect.gen(function*() {
+  const store = yield* FileStore
+  const instance = yield* Instance
+  const logSync = yield* LogSync
+  const queue = yield* Queue.unbounded<Pending>()
+
+  const releaseOne = ({ claimedPath, withReport }: Pending) =>
+    retryIo(store.releaseClaim(claimedPath, withReport)).pipe(
+      // Left linked, the name is recovered later as "stored already" (and logged again, marked so).
+      Effect.catchAll((e) =>
+        Effect.logWarning("could not remove the claimed name of a stored file; it is cleared at the next full listing").pipe(
+          Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) })
+        )
+      ),
+      Effect.ensuring(Effect.sync(() => instance.release(claimedPath)))
+    )
+
+  const releaseBatch = (batch: Iterable<Pending>) =>
+    Effect.zipRight(logSync.written, Effect.forEach(batch, releaseOne, { discard: true }))
+
+  // One batch at a time: names gather in the queue while the log write is on its way.
+  yield* Queue.take(queue).pipe(
+    Effect.flatMap((first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest])),
+    Effect.flatMap((batch) => Effect.uninterruptible(releaseBatch(batch))),
+    Effect.forever,
+    Effect.forkScoped
+  )
+  // At shutdown (after the workers stopped): whatever is left, after one last write.
+  yield* Effect.addFinalizer(() => Effect.flatMap(Queue.takeAll(queue), releaseBatch))
+
+  return Releaser.of({
+    release: (claimedPath, withReport) => Effect.asVoid(Queue.offer(queue, { claimedPath, withReport }))
+  })
+})
+
+export const ReleaserLive = Layer.scoped(Releaser, makeReleaser)
