@@ -26,6 +26,19 @@ import { Pipeline } from "./Pipeline.js"
 import { VERSION } from "./Version.js"
 import { Watcher } from "./Watcher.js"
 
+/** The longest a worker keeps the event loop from its turn (see `worker`). */
+const YIELD_EVERY_MS = 10
+
+/**
+ * Suspends until the event loop has had a turn (I/O callbacks, signals, timers):
+ * `setImmediate` runs after the poll phase. Effect's own yields run as
+ * microtasks, which never let the loop in while fibers have work.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** How soon a file waiting for its writer is read again after an event names it. */
 const EVENT_RECHECK_MS = 50
 
@@ -232,8 +245,16 @@ export const runDaemon = (options: RunOptions) =>
             pending: tracked.get(job.name)?.pending
           }))
 
-    const worker = Effect.forever(
-      Effect.gen(function*() {
+    // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
+    // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,
+    // timers, the health endpoint and the log writes are served during a long backlog too.
+    const worker = Effect.suspend(() => {
+      let lastYield = performance.now()
+      return Effect.forever(Effect.gen(function*() {
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          yield* yieldToEventLoop
+          lastYield = performance.now()
+        }
         const job = yield* Queue.take(queue)
         inFlight++
         status.inFlight = inFlight
@@ -248,8 +269,8 @@ export const runDaemon = (options: RunOptions) =>
             ) : Effect.void
           }))
         )
-      })
-    )
+      }))
+    })
 
     // ------------------------------------------------------------ start-up
     yield* Effect.logInfo("customer-json-processor started").pipe(

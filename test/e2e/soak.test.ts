@@ -79,7 +79,12 @@ describe("crash soak", () => {
     // An instance restarted a moment ago must be up (its signal handlers installed) before the
     // stop: its processing/<host>-<pid>-<random> folder shows it is (the console is off here).
     for (const d of instances) {
-      await waitUntil(() => NFS.readdirSync(Path.join(root, "processing")).some((n) => n.includes(`-${d.child.pid}-`)), 30_000, "an instance to start")
+      await waitUntil(
+        () => d.child.exitCode !== null || NFS.readdirSync(Path.join(root, "processing")).some((n) => n.includes(`-${d.child.pid}-`)),
+        30_000,
+        "an instance to start"
+      )
+      expect(d.child.exitCode, d.output()).toBeNull()
     }
     for (const d of instances) d.child.kill("SIGTERM")
     const codes = await Promise.all(instances.map((d) => d.exited))
