@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
-import { Instance } from "./Instance.js"
+import { Instance, onEveryBeat } from "./Instance.js"
 import { classifyName } from "./Naming.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Notifier } from "./Notifier.js"
@@ -360,11 +360,7 @@ export const runDaemon = (options: RunOptions) =>
 
     // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
     status.phase = "watching"
-    const reaper = instance.adoptOrphans.pipe(
-      Effect.flatMap(adoptClaimed),
-      Effect.ignore,
-      Effect.repeat(Schedule.spaced(config.heartbeatMs))
-    )
+    const reaper = onEveryBeat(config.heartbeatMs, instance.adoptOrphans.pipe(Effect.flatMap(adoptClaimed), Effect.ignore))
     yield* FiberSet.run(workers, reaper)
     yield* FiberSet.run(
       workers,

@@ -11,7 +11,6 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
@@ -48,6 +47,19 @@ export interface InstanceService {
 }
 
 export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
+
+/**
+ * Runs `effect` now and then at every multiple of `ms` on this host's clock:
+ * everything on the heartbeat's rhythm (the heartbeat, the adoption of dead
+ * instances' files) wakes the process once per beat, not once each.
+ */
+export const onEveryBeat = <E, R>(ms: number, effect: Effect.Effect<void, E, R>): Effect.Effect<never, E, R> =>
+  Effect.zipRight(
+    effect,
+    Effect.forever(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.zipRight(Effect.sleep(ms - (now % ms)), effect))
+    )
+  )
 
 const processAlive = (pid: number): boolean => {
   try {
@@ -108,11 +120,7 @@ export const makeInstance = Effect.gen(function*() {
       else yield* writeHeartbeat(true)
     }).pipe(Effect.ignore)
   )
-  yield* writeHeartbeat(false).pipe(
-    Effect.ignore,
-    Effect.repeat(Schedule.spaced(config.heartbeatMs)),
-    Effect.forkScoped
-  )
+  yield* onEveryBeat(config.heartbeatMs, Effect.ignore(writeHeartbeat(false))).pipe(Effect.forkScoped)
 
   // Heartbeat contents as last seen, and since when (by this instance's clock).
   const seen = new Map<string, { readonly content: string; readonly since: number }>()

@@ -21,7 +21,7 @@ import * as Layer from "effect/Layer"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Schedule from "effect/Schedule"
+import * as Queue from "effect/Queue"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import type { ConsoleFormat } from "./Config.js"
@@ -156,17 +156,25 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
     const files = [app, errors, ...(debug ? [debug] : [])]
     const color = options.console === "pretty" && !options.noColor && process.stdout.isTTY === true
 
-    // Only files with queued lines cost a write; an idle daemon's flusher does nothing.
+    // Only files with queued lines cost a write.
     const flushAll = Effect.promise(() => Promise.all(files.filter((f) => f.pending > 0).map((f) => f.flush()))).pipe(
       Effect.zipRight(Effect.sync(() => consoleSink.flush()))
     )
+    // The flusher sleeps until a line is logged, then writes within flushEveryMs: an idle
+    // daemon has no timer of its own here (each wake-up costs CPU on a virtual machine).
+    const logged = yield* Queue.sliding<void>(1)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const f of files) f.close()
         consoleSink.flush()
       })
     )
-    yield* flushAll.pipe(Effect.repeat(Schedule.spaced(options.flushEveryMs ?? 1000)), Effect.forkScoped)
+    yield* Queue.take(logged).pipe(
+      Effect.zipRight(Effect.sleep(options.flushEveryMs ?? 1000)),
+      Effect.zipRight(flushAll),
+      Effect.forever,
+      Effect.forkScoped
+    )
 
     const onHangup = () => {
       for (const f of files) f.reopen()
@@ -177,6 +185,7 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
     )
 
     const logger = Logger.make<unknown, void>((entry) => {
+      logged.unsafeOffer(undefined)
       const event = toEvent(entry, masker)
       const level = entry.logLevel
       if (debug !== undefined) debug.append(jsonLine(event, true))
