@@ -17,10 +17,11 @@ import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
-import { Instance, onEveryBeat } from "./Instance.js"
+import { Instance } from "./Instance.js"
 import { classifyName } from "./Naming.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Notifier } from "./Notifier.js"
+import { onEvery } from "./Rhythm.js"
 import { Status } from "./Status.js"
 import { Pipeline } from "./Pipeline.js"
 import { VERSION } from "./Version.js"
@@ -360,7 +361,7 @@ export const runDaemon = (options: RunOptions) =>
 
     // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
     status.phase = "watching"
-    const reaper = onEveryBeat(config.heartbeatMs, instance.adoptOrphans.pipe(Effect.flatMap(adoptClaimed), Effect.ignore))
+    const reaper = onEvery(config.heartbeatMs, instance.adoptOrphans.pipe(Effect.flatMap(adoptClaimed), Effect.ignore))
     yield* FiberSet.run(workers, reaper)
     yield* FiberSet.run(
       workers,

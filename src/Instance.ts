@@ -17,6 +17,7 @@ import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { FsExtra, isNotFound } from "./FsExtra.js"
 import { parseProcessingName, processingName } from "./Naming.js"
+import { onEvery } from "./Rhythm.js"
 
 export const HEARTBEAT_FILE = ".heartbeat"
 const STALE_AFTER_BEATS = 3
@@ -47,19 +48,6 @@ export interface InstanceService {
 }
 
 export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
-
-/**
- * Runs `effect` now and then at every multiple of `ms` on this host's clock:
- * everything on the heartbeat's rhythm (the heartbeat, the adoption of dead
- * instances' files) wakes the process once per beat, not once each.
- */
-export const onEveryBeat = <E, R>(ms: number, effect: Effect.Effect<void, E, R>): Effect.Effect<never, E, R> =>
-  Effect.zipRight(
-    effect,
-    Effect.forever(
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.zipRight(Effect.sleep(ms - (now % ms)), effect))
-    )
-  )
 
 const processAlive = (pid: number): boolean => {
   try {
@@ -120,7 +108,7 @@ export const makeInstance = Effect.gen(function*() {
       else yield* writeHeartbeat(true)
     }).pipe(Effect.ignore)
   )
-  yield* onEveryBeat(config.heartbeatMs, Effect.ignore(writeHeartbeat(false))).pipe(Effect.forkScoped)
+  yield* onEvery(config.heartbeatMs, Effect.ignore(writeHeartbeat(false))).pipe(Effect.forkScoped)
 
   // Heartbeat contents as last seen, and since when (by this instance's clock).
   const seen = new Map<string, { readonly content: string; readonly since: number }>()

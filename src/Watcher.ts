@@ -9,10 +9,10 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
+import { untilNext } from "./Rhythm.js"
 
 export type Hint =
   /** something happened to this name */
@@ -30,8 +30,9 @@ export const makeWatcher = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const config = yield* AppConfig
 
+  // At multiples of the period, so that listings share wake-ups with the heartbeat (Rhythm).
   const periodic = (ms: number, full: boolean): Stream.Stream<Hint> =>
-    Stream.fromSchedule(Schedule.spaced(ms)).pipe(Stream.as<Hint>({ _tag: "Rescan", full }))
+    Stream.repeatEffect(Effect.as(untilNext(ms), { _tag: "Rescan", full } satisfies Hint as Hint))
 
   // A failed watch asks for a full listing, then watches again after a pause.
   const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
