@@ -342,10 +342,15 @@ export const runDaemon = (options: RunOptions) =>
           Effect.map((info) => ({ name, mtime: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }) })),
           Effect.orElseSucceed(() => ({ name, mtime: 0 }))
         ),
-      { concurrency: 16 }
+      // Through the thread pool (a network filesystem), 16 at a time overlap their round trips;
+      // synchronous calls gain nothing from it and pay for the fibers.
+      { concurrency: fileCalls.mode === "sync" ? 1 : 16 }
     )
     backlog.sort((a, b) => a.mtime - b.mtime)
-    for (const { name } of backlog) yield* consider(name, false, now)
+    // What `consider` does for a name seen for the first time, for the whole backlog at once.
+    const fresh = backlog.filter(({ name }) => !tracked.has(name) && !parked.has(name))
+    for (const { name } of fresh) tracked.set(name, { receivedAt: now, pending: undefined, active: true })
+    yield* Queue.offerAll(queue, fresh.map(({ name }): Job => ({ _tag: "Input", name })))
     for (const name of names) if (classifyName(name) === "other") yield* consider(name, false, now)
 
     if (options.once) {
