@@ -37,7 +37,7 @@ const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
   [0x2011bab0, "exfat"]
 ])
 
-/** A few network filesystems by name, for the log line; anything unknown is treated as remote. */
+/** A few network filesystems by name, for the start-up line; anything unknown is treated as remote. */
 const NETWORK_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
   [0x6969, "nfs"],
   [0xff534d42, "cifs"],
@@ -116,17 +116,14 @@ export const syncFileSystem = (fs: FileSystem.FileSystem): FileSystem.FileSystem
   rename: (from, to) => syncCall("rename", from, () => NFS.renameSync(from, to)),
   link: (from, to) => syncCall("link", from, () => NFS.linkSync(from, to)),
   exists: (path) =>
-    Effect.try({
-      try: () => {
-        try {
-          NFS.accessSync(path, NFS.constants.F_OK)
-          return true
-        } catch (error) {
-          if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT") return false
-          throw error
-        }
-      },
-      catch: (error) => systemError("exists", path, error)
+    Effect.suspend(() => {
+      try {
+        NFS.accessSync(path, NFS.constants.F_OK)
+        return Effect.succeed(true)
+      } catch (error) {
+        const notFound = typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
+        return notFound ? Effect.succeed(false) : Effect.fail(systemError("exists", path, error))
+      }
     }),
   writeFileString: (path, data, options) =>
     syncCall("writeFile", path, () => NFS.writeFileSync(path, data, { flag: options?.flag ?? "w", mode: options?.mode ?? 0o666 }))

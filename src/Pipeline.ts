@@ -1,8 +1,10 @@
 /**
  * The Pipeline: what happens to one file. For a name in the input folder:
- * lstat → size check → read and parse (finished-write check) → atomic claim
- * → validate → route (+ report) → log → notify. For a file already claimed
- * (crash recovery): the same from "read" on.
+ * read (open without following links, fstat, size check, read) and parse
+ * (finished-write check) → atomic claim → validate → route (+ report) → log
+ * → the claimed name to the Releaser → notify. For a file already claimed
+ * (crash recovery): the same from "read" on; one found stored already is
+ * logged and released.
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
