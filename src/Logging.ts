@@ -43,8 +43,8 @@ export interface LoggingOptions {
 /**
  * When a log line survives the process: `written` completes once every line
  * logged so far is in the log files (write(2) returned: it survives kill -9,
- * not a power cut). The pipeline waits for it between placing a file and
- * removing its claimed name, so a file's outcome line is never lost with the
+ * not a power cut). The Releaser waits for it before it removes the claimed
+ * names of stored files, so a file's outcome line is never lost with the
  * process (recovery logs the files whose claimed name is left). Files finishing
  * together share one write. Without the logging layer it completes at once.
  */
