@@ -434,6 +434,27 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("never takes the files of an instance on another host while its heartbeat changes, whatever its clock", () => {
+    const far = `${P}/farhost-8-def`
+    // The other host's beats: only whether the file changes counts, never what time it claims.
+    const beat = (n: number) => JSON.stringify({ host: "farhost", pid: 8, beat: n, clock: "1999-01-01T00:00:00Z" })
+    const memory = MemoryFileSystem.make({
+      [`${far}/${HEARTBEAT_FILE}`]: beat(1),
+      [`${far}/1-1_theirs.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      for (let n = 2; n <= 12; n++) {
+        yield* Effect.sleep("100 millis") // ten beats, each seen changed
+        memory.volume.writeFileSync(`${far}/${HEARTBEAT_FILE}`, beat(n))
+      }
+      yield* Fiber.interrupt(fiber)
+      expect(listing(memory.volume, far)).toEqual(["1-1_theirs.json"])
+      expect(listing(memory.volume, V)).toEqual([])
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("adopts the files of an instance whose heartbeat stops changing", () => {
     const silent = `${P}/farhost-7-abc`
     const memory = MemoryFileSystem.make({
