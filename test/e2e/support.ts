@@ -30,8 +30,21 @@ export const baseEnv = (extra: Record<string, string> = {}): Record<string, stri
   return { ...env, QUIET_PERIOD_MS: "500", MIN_FREE_DISK_MB: "1", ...extra }
 }
 
-export const spawnDaemon = (root: string, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): Daemon => {
-  const child = ChildProcess.spawn(process.execPath, [MAIN, ...args], { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+/**
+ * Starts the built daemon in `root`. With `host`, it runs in a UTS namespace of
+ * its own under that host name (root and util-linux's unshare needed): to this
+ * machine's other instances it is an instance on another host.
+ */
+export const spawnDaemon = (
+  root: string,
+  args: ReadonlyArray<string> = [],
+  env: Record<string, string> = {},
+  options: { readonly host?: string } = {}
+): Daemon => {
+  const [command, commandArgs] = options.host === undefined
+    ? [process.execPath, [MAIN, ...args]]
+    : ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', options.host, process.execPath, MAIN, ...args]]
+  const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   const listeners = new Set<() => void>()
   const onData = (chunk: Buffer) => {

@@ -1,0 +1,93 @@
+/**
+ * Two hosts on one folder tree: an instance in a UTS namespace of its own runs
+ * as host "otherhost", so this host's instance cannot judge it by its process
+ * (as it does instances on its own host) but only by its heartbeat file.
+ * Killed with SIGKILL in the middle of a backlog, its claimed files are
+ * adopted once its heartbeat has stood still for three beats — not before —
+ * and every file ends in validated/ or returns/ exactly once, with its outcome
+ * in one of the two instances' logs.
+ */
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { makeCorpus, sha256 } from "../support/corpus.js"
+import { cleanup, dataFiles, hashCounts, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import type { Daemon } from "./support.js"
+
+const FILES = 3000
+const HEARTBEAT_MS = 500
+const root = makeRoot()
+const daemons: Array<Daemon> = []
+afterAll(async () => {
+  for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL")
+  await Promise.all(daemons.map((d) => d.exited))
+  cleanup(root)
+})
+
+const env = (n: number) => ({
+  WATCH_MODE: "poll",
+  POLL_INTERVAL_MS: "200",
+  HEARTBEAT_MS: String(HEARTBEAT_MS),
+  CONCURRENCY: "8",
+  LOG_DIR: `logs-${n}`,
+  LOG_CONSOLE: "json"
+})
+
+const jsonLines = (dir: string) =>
+  NFS.readdirSync(Path.join(root, dir)).filter((f) => f.startsWith("app.log")).flatMap((f) =>
+    NFS.readFileSync(Path.join(root, dir, f), "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+  )
+
+describe("two hosts on one folder tree", () => {
+  it("a dead instance on another host is recovered from once its heartbeat is stale, each file exactly once", async () => {
+    const corpus = makeCorpus(FILES, 11)
+    NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+    for (const f of corpus) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+
+    // The other host's instance works on the backlog and dies with files claimed.
+    const other = spawnDaemon(root, [], env(0), { host: "otherhost" })
+    daemons.push(other)
+    await waitUntil(() => list(Path.join(root, "validated")).length >= 50, 60_000, "the other host's instance to store files")
+    other.child.kill("SIGKILL")
+    await other.exited
+    const otherDir = list(Path.join(root, "processing")).find((n) => n.startsWith("otherhost-"))
+    expect(otherDir).toBeDefined()
+    const leftClaimed = dataFiles(Path.join(root, "processing", otherDir!)).length
+    expect(leftClaimed).toBeGreaterThan(0)
+    process.stdout.write(`hosts: ${leftClaimed} files left claimed by the dead instance\n`)
+
+    // This host's instance: the rest of the backlog at once, the dead one's files after three beats.
+    const here = spawnDaemon(root, [], env(1))
+    daemons.push(here)
+    await waitUntil(
+      () => list(Path.join(root, "data")).length === 0 && dataFiles(Path.join(root, "processing")).length === 0 &&
+        !NFS.existsSync(Path.join(root, "processing", otherDir!)),
+      60_000,
+      "the backlog and the dead instance's files to be done"
+    )
+    here.child.kill("SIGTERM")
+    expect(await here.exited).toBe(0)
+
+    // Exactly once, byte-identical.
+    const validated = hashCounts([Path.join(root, "validated")])
+    const returned = hashCounts([Path.join(root, "returns")])
+    const wrong = corpus.filter((f) => {
+      const h = sha256(f.content)
+      return (validated.get(h) ?? 0) + (returned.get(h) ?? 0) !== 1 || (f.valid ? validated.get(h) : returned.get(h)) !== 1
+    })
+    expect(wrong.map((f) => f.name)).toEqual([])
+    expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(FILES)
+
+    // Adopted by heartbeat staleness, judged on this instance's own clock: not before three beats.
+    const lines = jsonLines("logs-1")
+    const started = lines.find((l) => l.msg === "customer-json-processor started")
+    const adopted = lines.find((l) => l.msg === "recovered the files of a stopped instance" && l.dead_instance === otherDir)
+    expect(started).toBeDefined()
+    expect(adopted, `${leftClaimed} files were left claimed`).toBeDefined()
+    expect(Date.parse(adopted.ts) - Date.parse(started.ts)).toBeGreaterThanOrEqual(3 * HEARTBEAT_MS)
+
+    // Every file's outcome is in one of the two logs.
+    const logged = new Set([...jsonLines("logs-0"), ...lines].filter((l) => l.msg === "file processed").map((l) => l.file))
+    expect(corpus.filter((f) => !logged.has(f.name)).map((f) => f.name)).toEqual([])
+  }, 180_000)
+})
