@@ -236,15 +236,13 @@ export const runDaemon = (options: RunOptions) =>
         processedSinceListing = true
       })
 
-    const runJob = (job: Job) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        job._tag === "Claimed"
-          ? pipeline.processClaimed(job.name)
-          : pipeline.processInput({
-            name: job.name,
-            receivedAt: tracked.get(job.name)?.receivedAt ?? now,
-            pending: tracked.get(job.name)?.pending
-          }))
+    const runJob = (job: Job): Effect.Effect<Outcome> => {
+      if (job._tag === "Claimed") return pipeline.processClaimed(job.name)
+      const entry = tracked.get(job.name)
+      return entry !== undefined
+        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, pending: entry.pending })
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined }))
+    }
 
     // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
     // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,

@@ -243,6 +243,8 @@ export const makeFileStore = Effect.gen(function*() {
 
   const withdrawStaleReport = (stage: string, claimedPath: string) =>
     Effect.gen(function*() {
+      // Almost always absent (only a crash leaves one): asked cheaply, without an error to build.
+      if (!(yield* fs.exists(stage))) return
       const info = yield* extra.lstat(stage)
       // The report is stale only if the data never followed it; when the claimed file is
       // linked too (an attempt failed after placing both), the report stays.

@@ -16,9 +16,7 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
-import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Queue from "effect/Queue"
@@ -65,7 +63,9 @@ export interface LogEvent {
 const RESERVED = new Set(["ts", "level", "msg", "cause"])
 
 const messageText = (message: unknown): string =>
-  (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
+  typeof message === "string"
+    ? message
+    : (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
 
 const safeJson = (value: unknown): string => {
   try {
@@ -77,10 +77,10 @@ const safeJson = (value: unknown): string => {
 
 export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
   const fields: Record<string, unknown> = {}
-  for (const [key, value] of HashMap.toEntries(options.annotations)) {
+  for (const [key, value] of options.annotations) {
     if (!RESERVED.has(key)) fields[key] = value
   }
-  for (const span of List.toArray(options.spans)) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
+  for (const span of options.spans) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
   return {
     ts: options.date.toISOString(),
     level: options.logLevel,

@@ -35,7 +35,14 @@ export const makeReleaser = Effect.gen(function*() {
   const store = yield* FileStore
   const instance = yield* Instance
   const logSync = yield* LogSync
-  const queue = yield* Queue.unbounded<Pending>()
+  // Names gather here; `wake` holds one signal that there are some.
+  let pending: Array<Pending> = []
+  const wake = yield* Queue.sliding<void>(1)
+  const takeAll = Effect.sync(() => {
+    const batch = pending
+    pending = []
+    return batch
+  })
 
   const releaseOne = ({ claimedPath, withReport }: Pending) =>
     retryIo(store.releaseClaim(claimedPath, withReport)).pipe(
@@ -51,18 +58,22 @@ export const makeReleaser = Effect.gen(function*() {
   const releaseBatch = (batch: Iterable<Pending>) =>
     Effect.zipRight(logSync.written, Effect.forEach(batch, releaseOne, { discard: true }))
 
-  // One batch at a time: names gather in the queue while the log write is on its way.
-  yield* Queue.take(queue).pipe(
-    Effect.flatMap((first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest])),
+  // One batch at a time: names gather while the log write is on its way.
+  yield* Queue.take(wake).pipe(
+    Effect.zipRight(takeAll),
     Effect.flatMap((batch) => Effect.uninterruptible(releaseBatch(batch))),
     Effect.forever,
     Effect.forkScoped
   )
   // At shutdown (after the workers stopped): whatever is left, after one last write.
-  yield* Effect.addFinalizer(() => Effect.flatMap(Queue.takeAll(queue), releaseBatch))
+  yield* Effect.addFinalizer(() => Effect.flatMap(takeAll, releaseBatch))
 
   return Releaser.of({
-    release: (claimedPath, withReport) => Effect.asVoid(Queue.offer(queue, { claimedPath, withReport }))
+    release: (claimedPath, withReport) =>
+      Effect.sync(() => {
+        pending.push({ claimedPath, withReport })
+        if (pending.length === 1) wake.unsafeOffer(undefined)
+      })
   })
 })
 
