@@ -124,6 +124,12 @@ export const runDaemon = (options: RunOptions) =>
         )
       )
 
+    /** Starts tracking a name seen for the first time; its job for the queue. */
+    const track = (name: string, now: number): Job => {
+      tracked.set(name, { receivedAt: now, pending: undefined, active: true })
+      return { _tag: "Input", name }
+    }
+
     /** A name seen in a listing or an event. */
     const consider = (name: string, fromEvent: boolean, now: number) =>
       Effect.gen(function*() {
@@ -142,8 +148,7 @@ export const runDaemon = (options: RunOptions) =>
         }
         if (!fromEvent && parked.has(name)) return false
         parked.delete(name)
-        tracked.set(name, { receivedAt: now, pending: undefined, active: true })
-        yield* enqueue({ _tag: "Input", name })
+        yield* enqueue(track(name, now))
         return true
       })
 
@@ -345,10 +350,9 @@ export const runDaemon = (options: RunOptions) =>
       { concurrency: fileCalls.mode === "sync" ? 1 : 16 }
     )
     backlog.sort((a, b) => a.mtime - b.mtime)
-    // What `consider` does for a name seen for the first time, for the whole backlog at once.
+    // What `consider` does for a name seen for the first time, for the whole backlog in one offer.
     const fresh = backlog.filter(({ name }) => !tracked.has(name) && !parked.has(name))
-    for (const { name } of fresh) tracked.set(name, { receivedAt: now, pending: undefined, active: true })
-    yield* Queue.offerAll(queue, fresh.map(({ name }): Job => ({ _tag: "Input", name })))
+    yield* Queue.offerAll(queue, fresh.map(({ name }) => track(name, now)))
     for (const name of names) if (classifyName(name) === "other") yield* consider(name, false, now)
 
     if (options.once) {

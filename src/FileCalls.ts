@@ -18,7 +18,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import type { Settings } from "./Config.js"
-import { FsExtra, FsExtraNode, FsExtraNodeSync, systemError } from "./FsExtra.js"
+import { FsExtra, FsExtraNode, FsExtraNodeSync, syncCall, systemError } from "./FsExtra.js"
 
 /** statfs(2) `f_type` of the filesystems known to be local (linux/magic.h). */
 const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
@@ -106,9 +106,6 @@ export const detectFileCalls = (config: Settings): Effect.Effect<FileCallsChoice
       // Not knowing is no reason to risk stalling the event loop.
       Effect.orElseSucceed((): FileCallsChoice => ({ mode: "async", reason: "filesystem type unknown (statfs failed)" }))
     )
-
-const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
-  Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
 
 /** Node's FileSystem with the calls on a file's path made synchronously; the rest as it was. */
 export const syncFileSystem = (fs: FileSystem.FileSystem): FileSystem.FileSystem => ({

@@ -247,7 +247,8 @@ const readRegularSync = (path: string, maxBytes: number): Effect.Effect<RegularR
     }
   })
 
-const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
+/** A synchronous filesystem call as an Effect, its errno error mapped as the platform maps it. */
+export const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
   Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
 
 const freeBytesNode = (path: string) =>

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Volume } from "memfs"
 import * as Path from "node:path"
-import { FsExtra, fileInfo, systemError } from "./FsExtra.js"
+import { FsExtra, fileInfo, syncCall, systemError } from "./FsExtra.js"
 import type { FsExtraService, RegularRead, StatsLike } from "./FsExtra.js"
 
 export type MemoryVolume = InstanceType<typeof Volume>
@@ -32,9 +32,6 @@ const call = <A>(method: string, path: string, run: (cb: NodeCallback<A>) => voi
     }
   })
 
-const sync = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
-  Effect.try({ try: run, catch: (err) => systemError(method, path, err) })
-
 const toNumber = (size: FileSystem.SizeInput): number => Number(size)
 
 const makeFile = (volume: MemoryVolume, path: string, fd: number, append: boolean): FileSystem.File => {
@@ -42,28 +39,28 @@ const makeFile = (volume: MemoryVolume, path: string, fd: number, append: boolea
   const file: FileSystem.File = {
     [FileSystem.FileTypeId]: FileSystem.FileTypeId,
     fd: FileSystem.FileDescriptor(fd),
-    stat: sync("stat", path, () => fileInfo(volume.fstatSync(fd) as unknown as StatsLike)),
+    stat: syncCall("stat", path, () => fileInfo(volume.fstatSync(fd) as unknown as StatsLike)),
     seek: (offset, from) =>
       Effect.sync(() => {
         position = from === "start" ? toNumber(offset) : position + toNumber(offset)
       }),
-    sync: sync("sync", path, () => volume.fsyncSync(fd)),
+    sync: syncCall("sync", path, () => volume.fsyncSync(fd)),
     read: (buffer) =>
-      sync("read", path, () => {
+      syncCall("read", path, () => {
         const n = volume.readSync(fd, buffer, 0, buffer.length, position)
         position += n
         return FileSystem.Size(n)
       }),
     readAlloc: (size) =>
-      sync("readAlloc", path, () => {
+      syncCall("readAlloc", path, () => {
         const buffer = new Uint8Array(toNumber(size))
         const n = volume.readSync(fd, buffer, 0, buffer.length, position)
         position += n
         return n === 0 ? Option.none() : Option.some(n === buffer.length ? buffer : buffer.subarray(0, n))
       }),
-    truncate: (length) => sync("truncate", path, () => volume.ftruncateSync(fd, length === undefined ? 0 : toNumber(length))),
+    truncate: (length) => syncCall("truncate", path, () => volume.ftruncateSync(fd, length === undefined ? 0 : toNumber(length))),
     write: (buffer) =>
-      sync("write", path, () => {
+      syncCall("write", path, () => {
         const at = append ? volume.fstatSync(fd).size : position
         const n = volume.writeSync(fd, buffer, 0, buffer.length, Number(at))
         position = Number(at) + n
@@ -80,14 +77,14 @@ let tempCounter = 0
 export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
   const ensureTmp = () => volume.mkdirSync("/tmp", { recursive: true })
   const makeTempDirectory = (options?: FileSystem.MakeTempDirectoryOptions) =>
-    sync("makeTempDirectory", options?.directory ?? "/tmp", () => {
+    syncCall("makeTempDirectory", options?.directory ?? "/tmp", () => {
       ensureTmp()
       return volume.mkdtempSync(Path.join(options?.directory ?? "/tmp", options?.prefix ?? "tmp-")) as string
     })
   const makeTempFile = (options?: FileSystem.MakeTempFileOptions) =>
     Effect.flatMap(makeTempDirectory(options), (dir) => {
       const file = Path.join(dir, `${options?.prefix ?? ""}file${++tempCounter}${options?.suffix ?? ""}`)
-      return sync("makeTempFile", file, () => {
+      return syncCall("makeTempFile", file, () => {
         volume.writeFileSync(file, "")
         return file
       })
@@ -112,18 +109,18 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
     makeTempDirectory,
     makeTempDirectoryScoped: (options) =>
       Effect.acquireRelease(makeTempDirectory(options), (dir) =>
-        Effect.orDie(sync("remove", dir, () => volume.rmSync(dir, { recursive: true, force: true })))
+        Effect.orDie(syncCall("remove", dir, () => volume.rmSync(dir, { recursive: true, force: true })))
       ),
     makeTempFile,
     makeTempFileScoped: (options) =>
       Effect.acquireRelease(makeTempFile(options), (file) =>
-        Effect.orDie(sync("remove", file, () => volume.rmSync(Path.dirname(file), { recursive: true, force: true })))
+        Effect.orDie(syncCall("remove", file, () => volume.rmSync(Path.dirname(file), { recursive: true, force: true })))
       ),
     open: (path, options) => {
       const flag = options?.flag ?? "r"
       return Effect.acquireRelease(
-        sync("open", path, () => volume.openSync(path, flag, options?.mode)),
-        (fd) => Effect.orDie(sync("close", path, () => volume.closeSync(fd)))
+        syncCall("open", path, () => volume.openSync(path, flag, options?.mode)),
+        (fd) => Effect.orDie(syncCall("close", path, () => volume.closeSync(fd)))
       ).pipe(Effect.map((fd) => makeFile(volume, path, fd, flag.startsWith("a"))))
     },
     readDirectory: (path, options) =>
@@ -152,7 +149,7 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
     watch: (path, options) =>
       Stream.asyncScoped<FileSystem.WatchEvent, PlatformError>((emit) =>
         Effect.acquireRelease(
-          sync("watch", path, () =>
+          syncCall("watch", path, () =>
             volume.watch(path, { recursive: options?.recursive ?? false }, (event, filename) => {
               const full = Path.join(path, String(filename))
               // memfs announces a removal before it happens: look once the operation is done.
@@ -191,7 +188,7 @@ export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsEx
   unlink: (path) => call("unlink", path, (cb) => volume.unlink(path, (err) => cb(err))),
   lstat: (path: string) =>
     call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
-  freeBytes: (path: string) => sync("statfs", path, () => {
+  freeBytes: (path: string) => syncCall("statfs", path, () => {
     volume.statSync(path)
     return freeBytes()
   })
