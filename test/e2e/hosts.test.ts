@@ -10,8 +10,8 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { makeCorpus, sha256 } from "../support/corpus.js"
-import { cleanup, dataFiles, hashCounts, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { makeCorpus } from "../support/corpus.js"
+import { appLogLines, cleanup, dataFiles, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"
 
 const FILES = 3000
@@ -19,8 +19,7 @@ const HEARTBEAT_MS = 500
 const root = makeRoot()
 const daemons: Array<Daemon> = []
 afterAll(async () => {
-  for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL")
-  await Promise.all(daemons.map((d) => d.exited))
+  await killAll(daemons)
   cleanup(root)
 })
 
@@ -32,11 +31,6 @@ const env = (n: number) => ({
   LOG_DIR: `logs-${n}`,
   LOG_CONSOLE: "json"
 })
-
-const jsonLines = (dir: string) =>
-  NFS.readdirSync(Path.join(root, dir)).filter((f) => f.startsWith("app.log")).flatMap((f) =>
-    NFS.readFileSync(Path.join(root, dir, f), "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
-  )
 
 describe("two hosts on one folder tree", () => {
   it("a dead instance on another host is recovered from once its heartbeat is stale, each file exactly once", async () => {
@@ -69,25 +63,19 @@ describe("two hosts on one folder tree", () => {
     expect(await here.exited).toBe(0)
 
     // Exactly once, byte-identical.
-    const validated = hashCounts([Path.join(root, "validated")])
-    const returned = hashCounts([Path.join(root, "returns")])
-    const wrong = corpus.filter((f) => {
-      const h = sha256(f.content)
-      return (validated.get(h) ?? 0) + (returned.get(h) ?? 0) !== 1 || (f.valid ? validated.get(h) : returned.get(h)) !== 1
-    })
-    expect(wrong.map((f) => f.name)).toEqual([])
+    expect(misrouted(root, corpus)).toEqual([])
     expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(FILES)
 
     // Adopted by heartbeat staleness, judged on this instance's own clock: not before three beats.
-    const lines = jsonLines("logs-1")
+    const lines = appLogLines(root, "logs-1")
     const started = lines.find((l) => l.msg === "customer-json-processor started")
     const adopted = lines.find((l) => l.msg === "recovered the files of a stopped instance" && l.dead_instance === otherDir)
     expect(started).toBeDefined()
     expect(adopted, `${leftClaimed} files were left claimed`).toBeDefined()
-    expect(Date.parse(adopted.ts) - Date.parse(started.ts)).toBeGreaterThanOrEqual(3 * HEARTBEAT_MS)
+    expect(Date.parse(String(adopted!.ts)) - Date.parse(String(started!.ts))).toBeGreaterThanOrEqual(3 * HEARTBEAT_MS)
 
     // Every file's outcome is in one of the two logs.
-    const logged = new Set([...jsonLines("logs-0"), ...lines].filter((l) => l.msg === "file processed").map((l) => l.file))
+    const logged = new Set([...appLogLines(root, "logs-0"), ...lines].filter((l) => l.msg === "file processed").map((l) => l.file))
     expect(corpus.filter((f) => !logged.has(f.name)).map((f) => f.name)).toEqual([])
   }, 180_000)
 })

@@ -8,8 +8,8 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { makeCorpus, sha256 } from "../support/corpus.js"
-import { cleanup, dataFiles, hashCounts, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { makeCorpus } from "../support/corpus.js"
+import { appLogLines, cleanup, dataFiles, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"
 
 const FILES = 20_000
@@ -17,9 +17,7 @@ const INSTANCES = 4
 const root = makeRoot()
 let instances: Array<Daemon> = []
 afterAll(async () => {
-  // Even when the test fails, no daemon may outlive it.
-  for (const d of instances) if (d.child.exitCode === null) d.child.kill("SIGKILL")
-  await Promise.all(instances.map((d) => d.exited))
+  await killAll(instances)
   cleanup(root)
 })
 
@@ -90,16 +88,7 @@ describe("crash soak", () => {
     const codes = await Promise.all(instances.map((d) => d.exited))
     expect(codes).toEqual(Array(INSTANCES).fill(0))
 
-    const validated = hashCounts([Path.join(root, "validated")])
-    const returned = hashCounts([Path.join(root, "returns")])
-    const wrong: Array<string> = []
-    for (const f of corpus) {
-      const h = sha256(f.content)
-      const v = validated.get(h) ?? 0
-      const r = returned.get(h) ?? 0
-      if (v + r !== 1 || (f.valid ? v : r) !== 1) wrong.push(`${f.name}: validated ${v}, returned ${r}`)
-    }
-    expect(wrong).toEqual([])
+    expect(misrouted(root, corpus)).toEqual([])
     expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(FILES)
     expect(dataFiles(Path.join(root, "processing"))).toEqual([])
     for (const dir of ["validated", "returns"]) expect(NFS.readdirSync(Path.join(root, dir)).filter((n) => n.startsWith("."))).toEqual([])
@@ -109,14 +98,8 @@ describe("crash soak", () => {
     // outcome line, and recovery logs the files found stored but still claimed; so every
     // file has its outcome in the logs, the one matching where it is. A file logged twice
     // (killed between that write and the unlink) is logged again with already_stored.
-    const lines: Array<{ file: string; outcome: string; already_stored?: boolean }> = []
-    for (let n = 0; n < INSTANCES; n++) {
-      for (const name of NFS.readdirSync(Path.join(root, `logs-${n}`)).filter((f) => f.startsWith("app.log"))) {
-        for (const line of NFS.readFileSync(Path.join(root, `logs-${n}`, name), "utf8").split("\n")) {
-          if (line.includes('"msg":"file processed"')) lines.push(JSON.parse(line))
-        }
-      }
-    }
+    const lines = Array.from({ length: INSTANCES }, (_, n) => appLogLines(root, `logs-${n}`)).flat()
+      .filter((l) => l.msg === "file processed") as Array<{ file: string; outcome: string; already_stored?: boolean }>
     const byFile = new Map<string, Array<(typeof lines)[number]>>()
     for (const l of lines) byFile.set(l.file, [...(byFile.get(l.file) ?? []), l])
     const unlogged = corpus.filter((f) => !byFile.has(f.name)).map((f) => f.name)

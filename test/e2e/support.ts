@@ -130,3 +130,32 @@ export const hashCounts = (dirs: ReadonlyArray<string>): Map<string, number> => 
 }
 
 export const cleanup = (root: string) => NFS.rmSync(root, { recursive: true, force: true })
+
+/** Kills (SIGKILL) whichever daemons still run and waits for them: none may outlive a test. */
+export const killAll = async (daemons: ReadonlyArray<Daemon>) => {
+  for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL")
+  await Promise.all(daemons.map((d) => d.exited))
+}
+
+/**
+ * The corpus files not in validated/ (valid) or returns/ (invalid) exactly
+ * once, byte for byte, each with what was found: an empty list when all is well.
+ */
+export const misrouted = (root: string, corpus: ReadonlyArray<{ readonly name: string; readonly content: string; readonly valid: boolean }>) => {
+  const validated = hashCounts([Path.join(root, "validated")])
+  const returned = hashCounts([Path.join(root, "returns")])
+  const wrong: Array<string> = []
+  for (const f of corpus) {
+    const h = sha256(f.content)
+    const v = validated.get(h) ?? 0
+    const r = returned.get(h) ?? 0
+    if (v + r !== 1 || (f.valid ? v : r) !== 1) wrong.push(`${f.name}: validated ${v}, returned ${r}`)
+  }
+  return wrong
+}
+
+/** Every JSON line of the app.log files (rotated ones included) in `root/logDir`. */
+export const appLogLines = (root: string, logDir: string): Array<Record<string, unknown>> =>
+  NFS.readdirSync(Path.join(root, logDir)).filter((f) => f.startsWith("app.log")).flatMap((f) =>
+    NFS.readFileSync(Path.join(root, logDir, f), "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
+  )
