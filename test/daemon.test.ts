@@ -49,6 +49,10 @@ const setToday = Effect.flatMap(TestClock.currentTimeMillis, (t) => (t < TODAY ?
 const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
   Effect.zipRight(setToday, Effect.provide(effect, layer))
 const once = runDaemon({ once: true })
+/** For the tests that run the daemon watching, on real time: its services, logs captured, a bound. */
+const liveOn = (app: { readonly layer: ReturnType<typeof makeTestApp>["layer"] }) =>
+  <A, E>(effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof makeTestApp>["layer"]>>) =>
+    effect.pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
 
 describe("daemon --once over the in-memory filesystem", () => {
   it.scoped("routes valid and invalid files byte for byte and writes reports", () => {
@@ -387,7 +391,7 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(app.volume.readFileSync(`${V}/growing.json`, "utf8")).toBe(whole)
       // about 60 appends, each firing events: far fewer reads
       expect(reads).toBeLessThan(20)
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 
   it.live("in poll mode, finds files by listing", () => {
@@ -399,7 +403,7 @@ describe("daemon watching the in-memory filesystem", () => {
       while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(fiber)
       expect(listing(app.volume, V)).toEqual(["p.json"])
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 
   it.live("tells the Notifier when the disk becomes nearly full, and keeps running", () => {
@@ -415,7 +419,7 @@ describe("daemon watching the in-memory filesystem", () => {
       app.volume.writeFileSync(`${D}/after.json`, fixture("valid-single.json"))
       while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
       yield* Fiber.interrupt(fiber)
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 
   it.live("never takes the files of a live instance on this host, however late its heartbeat", () => {
@@ -431,7 +435,7 @@ describe("daemon watching the in-memory filesystem", () => {
       yield* Fiber.interrupt(fiber)
       expect(listing(memory.volume, busy)).toEqual(["1-1_mine.json"])
       expect(listing(memory.volume, V)).toEqual([])
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 
   it.live("never takes the files of an instance on another host while its heartbeat changes, whatever its clock", () => {
@@ -452,7 +456,7 @@ describe("daemon watching the in-memory filesystem", () => {
       yield* Fiber.interrupt(fiber)
       expect(listing(memory.volume, far)).toEqual(["1-1_theirs.json"])
       expect(listing(memory.volume, V)).toEqual([])
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 
   it.live("adopts the files of an instance whose heartbeat stops changing", () => {
@@ -470,6 +474,6 @@ describe("daemon watching the in-memory filesystem", () => {
       yield* Fiber.interrupt(fiber)
       expect(listing(memory.volume, V)).toEqual(["orphan.json"])
       expect(memory.volume.existsSync(silent)).toBe(false)
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
+    }).pipe(liveOn(app))
   })
 })
