@@ -62,10 +62,25 @@ export interface LogEvent {
 
 const RESERVED = new Set(["ts", "level", "msg", "cause"])
 
+/**
+ * A line's fields carried in its message, `Effect.logInfo("file processed",
+ * logFields({ file, outcome }))`: the same line as with `Effect.annotateLogs`,
+ * for the line logged for every file. Annotating copies the fiber's annotation
+ * map field by field and restores it afterwards, which cost more than writing
+ * the line (docs/PERFORMANCE.md).
+ */
+export class LogFields {
+  constructor(readonly fields: Readonly<Record<string, unknown>>) {}
+}
+
+export const logFields = (fields: Readonly<Record<string, unknown>>): LogFields => new LogFields(fields)
+
+const messageParts = (message: unknown): ReadonlyArray<unknown> => (Array.isArray(message) ? message : [message])
+
 const messageText = (message: unknown): string =>
   typeof message === "string"
     ? message
-    : (Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
+    : messageParts(message).filter((m) => !(m instanceof LogFields)).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
 
 const safeJson = (value: unknown): string => {
   try {
@@ -75,11 +90,27 @@ const safeJson = (value: unknown): string => {
   }
 }
 
-export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
+/**
+ * A line's fields, unmasked: its annotations, then the fields carried in its
+ * message (`logFields`). For a logger of your own (see README, Logging).
+ */
+export const fieldsOf = (options: Pick<Logger.Logger.Options<unknown>, "annotations" | "message">): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
   for (const [key, value] of options.annotations) {
     if (!RESERVED.has(key)) fields[key] = value
   }
+  if (typeof options.message !== "string") {
+    for (const part of messageParts(options.message)) {
+      if (part instanceof LogFields) {
+        for (const key in part.fields) if (!RESERVED.has(key)) fields[key] = part.fields[key]
+      }
+    }
+  }
+  return fields
+}
+
+export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
+  const fields = fieldsOf(options)
   for (const span of options.spans) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
   return {
     ts: options.date.toISOString(),

@@ -23,6 +23,7 @@ import { Instance } from "./Instance.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { parseProcessingName } from "./Naming.js"
 import { describeIoError, retryIo } from "./IoRetry.js"
+import { logFields } from "./Logging.js"
 import { Masker } from "./Masker.js"
 import * as Metrics from "./Metrics.js"
 import * as Metric from "effect/Metric"
@@ -110,7 +111,7 @@ export const makePipeline = Effect.gen(function*() {
    * kill -9: see Releaser).
    */
   const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
-    Effect.zipRight(Effect.logInfo("file processed").pipe(Effect.annotateLogs(fields)), releaser.release(claimedPath, withReport))
+    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>

@@ -10,6 +10,7 @@ import * as Path from "node:path"
 import { runDaemon } from "../src/Daemon.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import { HEARTBEAT_FILE } from "../src/Instance.js"
+import { fieldsOf } from "../src/Logging.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 
@@ -31,8 +32,7 @@ const captureLogs = () => {
     Logger.replace(
       Logger.defaultLogger,
       Logger.make(({ annotations, logLevel, message }) => {
-        const record: Record<string, unknown> = {}
-        for (const [k, v] of annotations) record[k] = v
+        const record = fieldsOf({ annotations, message })
         lines.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
       })
     ),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Layer, LogLevel } from "effect"
+import { Cause, Effect, HashMap, Layer, LogLevel } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/LogFile.js"
-import { jsonLine, LoggingLive, prettyLine } from "../src/Logging.js"
+import { fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/Logging.js"
 import type { LogEvent } from "../src/Logging.js"
 import { Masker } from "../src/Masker.js"
 
@@ -152,6 +152,30 @@ describe("console formats", () => {
       msg: "not a regular file; left where it is",
       file: "my file.json",
       kind: "Directory"
+    })
+  })
+  it("fields carried in the message (logFields): masked, in the order given, after the annotations, never in msg", () => {
+    const dir = tempDir()
+    const line = Effect.logInfo("file processed", logFields({ file: "cust 4111 1111 1111 1111.json", outcome: "returned", msg: "fake", records: 2 }))
+      .pipe(Effect.annotateLogs({ instance: "a", outcome: "overridden" }))
+    return Effect.runPromise(
+      Effect.scoped(
+        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+          Effect.flatMap((ctx) => Effect.provide(line, ctx))
+        )
+      )
+    ).then(() => {
+      const text = read(Path.join(dir, "app.log"))
+      expect(Object.entries(JSON.parse(text) as Record<string, unknown>).slice(2)).toEqual([
+        ["msg", "file processed"],
+        ["instance", "a"],
+        ["outcome", "returned"],
+        ["file", "cust ************1111.json"],
+        ["records", 2]
+      ])
+      expect(text).not.toContain("4111 1111")
+      // and a logger of your own finds them with fieldsOf
+      expect(fieldsOf({ annotations: HashMap.make(["a", 1]), message: ["m", logFields({ b: 2 })] })).toEqual({ a: 1, b: 2 })
     })
   })
   it("an annotation cannot overwrite ts, level or msg", () => {

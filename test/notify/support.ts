@@ -8,6 +8,7 @@ import { AppConfig } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import type { Delivery } from "../../src/Delivery.js"
 import { Masker } from "../../src/Masker.js"
+import { fieldsOf } from "../../src/Logging.js"
 import type { CriticalEvent, RejectedFile } from "../../src/Notifier.js"
 import { Notifier } from "../../src/Notifier.js"
 import { NotifierLive } from "../../src/NotifierLive.js"
@@ -44,8 +45,7 @@ export const notifierRuntime = (
   const logger = Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ annotations, logLevel, message }) => {
-      const record: Record<string, unknown> = {}
-      for (const [k, v] of annotations) record[k] = v
+      const record = fieldsOf({ annotations, message })
       logs.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
     })
   )
