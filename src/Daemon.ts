@@ -202,44 +202,50 @@ export const runDaemon = (options: RunOptions) =>
       )
     )
 
-    const recordOutcome = (job: Job, outcome: Outcome) =>
+    /** A file waiting for its writer: looked at again when its quiet period has passed. */
+    const waitForWriter = (name: string, entry: Tracked, state: PendingState) =>
       Effect.gen(function*() {
-        if (job._tag === "Claimed") claimedTracked.delete(job.name)
-        const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
-        switch (outcome._tag) {
-          case "Validated":
-            summary.validated++
-            break
-          case "Returned":
-            summary.returned++
-            break
-          case "Failed":
-            summary.failed++
-            if (job._tag === "Input") parked.add(job.name)
-            break
-          case "Ignored":
-            parked.add(job.name)
-            yield* warnOnce(job.name, "not a regular file; left where it is", outcome.kind)
-            break
-          case "Pending": {
-            if (entry === undefined) return
-            entry.pending = outcome.state
-            entry.active = false
-            const now = yield* Clock.currentTimeMillis
-            const delay = Math.max(0, outcome.state.since + config.quietPeriodMs - now) + 1
-            yield* Effect.logDebug("file not complete yet; waiting for its writer").pipe(
-              Effect.annotateLogs({ file: job.name, recheck_in_ms: delay })
-            )
-            yield* recheckLater(job.name, entry, delay)
-            return
-          }
-          case "Gone":
-          case "AlreadyStored":
-            break
-        }
-        if (job._tag === "Input") tracked.delete(job.name)
-        processedSinceListing = true
+        entry.pending = state
+        entry.active = false
+        const now = yield* Clock.currentTimeMillis
+        const delay = Math.max(0, state.since + config.quietPeriodMs - now) + 1
+        yield* Effect.logDebug("file not complete yet; waiting for its writer").pipe(
+          Effect.annotateLogs({ file: name, recheck_in_ms: delay })
+        )
+        yield* recheckLater(name, entry, delay)
       })
+
+    /** What a job's outcome does to the counts and to its name; synchronous for a routed file. */
+    const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
+      if (job._tag === "Claimed") claimedTracked.delete(job.name)
+      let then: Effect.Effect<void> = Effect.void
+      switch (outcome._tag) {
+        case "Validated":
+          summary.validated++
+          break
+        case "Returned":
+          summary.returned++
+          break
+        case "Failed":
+          summary.failed++
+          if (job._tag === "Input") parked.add(job.name)
+          break
+        case "Ignored":
+          parked.add(job.name)
+          then = warnOnce(job.name, "not a regular file; left where it is", outcome.kind)
+          break
+        case "Pending": {
+          const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
+          return entry === undefined ? Effect.void : waitForWriter(job.name, entry, outcome.state)
+        }
+        case "Gone":
+        case "AlreadyStored":
+          break
+      }
+      if (job._tag === "Input") tracked.delete(job.name)
+      processedSinceListing = true
+      return then
+    }
 
     const runJob = (job: Job): Effect.Effect<Outcome> => {
       if (job._tag === "Claimed") return pipeline.processClaimed(job.name)
@@ -252,28 +258,26 @@ export const runDaemon = (options: RunOptions) =>
     // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
     // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,
     // timers, the health endpoint and the log writes are served during a long backlog too.
+    const jobDone = Effect.suspend(() => {
+      inFlight--
+      status.inFlight = inFlight
+      return inFlight === 0 && !stopping ? Queue.size(queue).pipe(
+        // Queue.size counts waiting takers as negative.
+        Effect.flatMap((n) => (n <= 0 ? Queue.offer(drained, undefined) : Effect.void))
+      ) : Effect.void
+    })
+    const runOne = Effect.flatMap(Queue.take(queue), (job) => {
+      inFlight++
+      status.inFlight = inFlight
+      return runJob(job).pipe(Effect.flatMap((outcome) => recordOutcome(job, outcome)), Effect.ensuring(jobDone))
+    })
     const worker = Effect.suspend(() => {
       let lastYield = performance.now()
-      return Effect.forever(Effect.gen(function*() {
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          yield* yieldToEventLoop
-          lastYield = performance.now()
-        }
-        const job = yield* Queue.take(queue)
-        inFlight++
-        status.inFlight = inFlight
-        yield* runJob(job).pipe(
-          Effect.flatMap((outcome) => recordOutcome(job, outcome)),
-          Effect.ensuring(Effect.suspend(() => {
-            inFlight--
-            status.inFlight = inFlight
-            return inFlight === 0 && !stopping ? Queue.size(queue).pipe(
-              // Queue.size counts waiting takers as negative.
-              Effect.flatMap((n) => (n <= 0 ? Queue.offer(drained, undefined) : Effect.void))
-            ) : Effect.void
-          }))
-        )
-      }))
+      const handBack = Effect.suspend(() => {
+        if (performance.now() - lastYield <= YIELD_EVERY_MS) return Effect.void
+        return Effect.map(yieldToEventLoop, () => void (lastYield = performance.now()))
+      })
+      return Effect.forever(Effect.zipRight(handBack, runOne))
     })
 
     // ------------------------------------------------------------ start-up
