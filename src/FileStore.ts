@@ -316,7 +316,7 @@ export const makeFileStore = Effect.gen(function*() {
     storeValid,
     discardReportStage,
     releaseClaim: (claimedPath, withReport) =>
-      Effect.zipRight(withReport ? discardReportStage(claimedPath) : Effect.void, extra.unlink(claimedPath)).pipe(
+      (withReport ? Effect.zipRight(discardReportStage(claimedPath), extra.unlink(claimedPath)) : extra.unlink(claimedPath)).pipe(
         Effect.catchIf(isNotFound, () => Effect.void)
       ),
     storeReturned

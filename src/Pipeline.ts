@@ -90,6 +90,9 @@ export const makePipeline = Effect.gen(function*() {
   const masker = yield* Masker
   const releaser = yield* Releaser
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
+  // Read directly, three times per file: `Clock.currentTimeMillis` is a service lookup and a few
+  // fiber steps each time. It is the clock the layer was built with (a TestClock in tests).
+  const clock = yield* Effect.clock
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
@@ -116,7 +119,7 @@ export const makePipeline = Effect.gen(function*() {
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>
     Effect.gen(function*() {
-      const now = new Date(yield* Clock.currentTimeMillis)
+      const now = new Date(clock.unsafeCurrentTimeMillis())
       const { errors, records } = judge(content, now)
       const route = errors.length === 0
         ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
@@ -127,7 +130,7 @@ export const makePipeline = Effect.gen(function*() {
         )
       // A route is a handful of system calls: let it complete rather than stop half-way.
       const outcome = yield* Effect.uninterruptible(retryIo(route))
-      const finishedAt = yield* Clock.currentTimeMillis
+      const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
       Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
@@ -153,9 +156,9 @@ export const makePipeline = Effect.gen(function*() {
     })
 
   /** A routed file's claimed name is the Releaser's to release; any other outcome ends the claim here. */
-  const releasedByReleaser = (exit: Exit.Exit<Outcome, unknown>) =>
-    exit._tag === "Success" &&
-    (exit.value._tag === "Validated" || exit.value._tag === "Returned" || exit.value._tag === "AlreadyStored")
+  const routed = (outcome: Outcome) =>
+    outcome._tag === "Validated" || outcome._tag === "Returned" || outcome._tag === "AlreadyStored"
+  const releasedByReleaser = (exit: Exit.Exit<Outcome, unknown>) => exit._tag === "Success" && routed(exit.value)
 
   const failed = (name: string, where: string) => (e: PlatformError) =>
     Effect.gen(function*() {
@@ -174,7 +177,7 @@ export const makePipeline = Effect.gen(function*() {
 
   const processInput = (job: InputJob): Effect.Effect<Outcome> =>
     Effect.gen(function*() {
-      const startedAt = yield* Clock.currentTimeMillis
+      const startedAt = clock.unsafeCurrentTimeMillis()
       // open (links not followed) + fstat + read + close: the lstat, size check and read in one go.
       const read = yield* retryIo(store.readInput(job.name, config.maxFileSizeBytes))
       if (read._tag === "NotRegular") return { _tag: "Ignored", kind: read.type } satisfies Outcome
@@ -215,10 +218,15 @@ export const makePipeline = Effect.gen(function*() {
         return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
           Effect.catchAll(failed(job.name, instance.dir))
         )
-      }).pipe(Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath))))
+      }).pipe(
+        // One step rather than `onExit`'s several: an interrupted file is only interrupted at shutdown.
+        Effect.matchCauseEffect({
+          onSuccess: (outcome) => Effect.succeed((routed(outcome) || instance.release(claimedPath), outcome)),
+          onFailure: (cause) => Effect.zipRight(Effect.sync(() => instance.release(claimedPath)), Effect.failCause(cause))
+        })
+      )
     }).pipe(
-      Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
-      Effect.catchAll(failed(job.name, config.dataDir))
+      Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(job.name, config.dataDir)(e)))
     )
 
   const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {

@@ -52,7 +52,8 @@ export const makeReleaser = Effect.gen(function*() {
           Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) })
         )
       ),
-      Effect.ensuring(Effect.sync(() => instance.release(claimedPath)))
+      // Not `ensuring`: the batch is uninterruptible, and these few steps per file add up in a backlog.
+      Effect.zipRight(Effect.sync(() => instance.release(claimedPath)))
     )
 
   const releaseBatch = (batch: Iterable<Pending>) =>
