@@ -255,9 +255,6 @@ export const runDaemon = (options: RunOptions) =>
         : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined }))
     }
 
-    // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
-    // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,
-    // timers, the health endpoint and the log writes are served during a long backlog too.
     const jobDone = Effect.suspend(() => {
       inFlight--
       status.inFlight = inFlight
@@ -276,6 +273,9 @@ export const runDaemon = (options: RunOptions) =>
         onFailure: (cause) => Effect.zipRight(jobDone, Effect.failCause(cause))
       })
     })
+    // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
+    // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,
+    // timers, the health endpoint and the log writes are served during a long backlog too.
     const worker = Effect.suspend(() => {
       let lastYield = performance.now()
       const handBack = Effect.suspend(() => {
