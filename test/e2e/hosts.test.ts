@@ -11,7 +11,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeCorpus } from "../support/corpus.js"
-import { appLogLines, cleanup, dataFiles, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, cleanup, dataFiles, instanceEnv, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"
 
 const FILES = 3000
@@ -23,14 +23,7 @@ afterAll(async () => {
   cleanup(root)
 })
 
-const env = (n: number) => ({
-  WATCH_MODE: "poll",
-  POLL_INTERVAL_MS: "200",
-  HEARTBEAT_MS: String(HEARTBEAT_MS),
-  CONCURRENCY: "8",
-  LOG_DIR: `logs-${n}`,
-  LOG_CONSOLE: "json"
-})
+const env = (n: number) => instanceEnv(n, { heartbeatMs: HEARTBEAT_MS, concurrency: 8 }, { LOG_CONSOLE: "json" })
 
 describe("two hosts on one folder tree", () => {
   it("a dead instance on another host is recovered from once its heartbeat is stale, each file exactly once", async () => {

@@ -9,7 +9,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeCorpus } from "../support/corpus.js"
-import { appLogLines, cleanup, dataFiles, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, cleanup, dataFiles, instanceEnv, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"
 
 const FILES = 20_000
@@ -21,15 +21,7 @@ afterAll(async () => {
   cleanup(root)
 })
 
-const env = (n: number) => ({
-  WATCH_MODE: "poll",
-  POLL_INTERVAL_MS: "200",
-  HEARTBEAT_MS: "500",
-  CONCURRENCY: "4",
-  LOG_DIR: `logs-${n}`,
-  LOG_CONSOLE: "off",
-  EMAIL_BATCH_WINDOW_MS: "1000"
-})
+const env = (n: number) => instanceEnv(n, { heartbeatMs: 500, concurrency: 4 }, { LOG_CONSOLE: "off", EMAIL_BATCH_WINDOW_MS: "1000" })
 
 describe("crash soak", () => {
   it(`${INSTANCES} instances, ${FILES} files, one instance killed every 2-5 s: each file exactly once`, async () => {

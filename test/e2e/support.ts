@@ -31,6 +31,24 @@ export const baseEnv = (extra: Record<string, string> = {}): Record<string, stri
 }
 
 /**
+ * Environment for instance `n` of several on one folder tree: polling (fast,
+ * and what shared filesystems use), its own log folder, the given heartbeat
+ * and concurrency, plus `extra`.
+ */
+export const instanceEnv = (
+  n: number,
+  options: { readonly heartbeatMs: number; readonly concurrency: number },
+  extra: Record<string, string> = {}
+): Record<string, string> => ({
+  WATCH_MODE: "poll",
+  POLL_INTERVAL_MS: "200",
+  HEARTBEAT_MS: String(options.heartbeatMs),
+  CONCURRENCY: String(options.concurrency),
+  LOG_DIR: `logs-${n}`,
+  ...extra
+})
+
+/**
  * Starts the built daemon in `root`. With `host`, it runs in a UTS namespace of
  * its own under that host name (root and util-linux's unshare needed): to this
  * machine's other instances it is an instance on another host.
