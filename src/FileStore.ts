@@ -248,9 +248,9 @@ export const makeFileStore = Effect.gen(function*() {
       const info = yield* extra.lstat(stage)
       // The report is stale only if the data never followed it; when the claimed file is
       // linked too (an attempt failed after placing both), the report stays.
-      const dataPlaced = Option.getOrElse(info.nlink, () => 1) > 1 &&
-        Option.getOrElse((yield* extra.lstat(claimedPath)).nlink, () => 1) > 1
-      if (Option.getOrElse(info.nlink, () => 1) > 1 && !dataPlaced) {
+      const reportLinked = Option.getOrElse(info.nlink, () => 1) > 1
+      const dataPlaced = reportLinked && Option.getOrElse((yield* extra.lstat(claimedPath)).nlink, () => 1) > 1
+      if (reportLinked && !dataPlaced) {
         const storedAs = yield* fs.readFileString(stage).pipe(
           Effect.map((text): unknown => JSON.parse(text)),
           Effect.map((report) =>
