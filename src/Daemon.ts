@@ -481,6 +481,8 @@ export const runDaemon = (options: RunOptions) =>
 
     // 1. Files left claimed by instances that are gone (and by an earlier run of this one).
     yield* instance.adoptOrphans.pipe(
+      // Stages left by a crash after their claimed file was released go first.
+      Effect.tap(() => store.sweepStages(instance.dir)),
       Effect.flatMap(adoptClaimed),
       Effect.catchAll((e) => Effect.logWarning("crash recovery could not read the processing folder").pipe(
         Effect.annotateLogs({ error: e.message })

@@ -30,7 +30,7 @@ import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
 import type { Entry, Meta, RegularRead } from "./FsExtra.js"
-import { reportName, storedNameCandidate } from "./Naming.js"
+import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
 export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
@@ -146,6 +146,10 @@ export interface FileStoreService {
   readonly storedAlready: (claimedPath: string) => Effect.Effect<boolean, PlatformError>
   /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
   readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Keeps the full original name of a claim whose name had to be shortened (written before the claim). */
+  readonly noteOriginal: (claimedPath: string, original: string) => Effect.Effect<void, PlatformError>
+  /** The original name of a claimed file: from its name, or from its note when the name was shortened. */
+  readonly originalOf: (claimedPath: string) => Effect.Effect<string | undefined, PlatformError>
   /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
   readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
   /** Stage files in `dir` that belong to no claimed file there (left by a crash after the claimed name was removed). */
@@ -159,6 +163,7 @@ const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
 const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget)$/
+const NOTE_NAME = /^\.(\d+-\d+)\.name$/
 
 export interface Stages {
   readonly data: string
@@ -354,7 +359,7 @@ export const makeFileStore = Effect.gen(function*() {
   // link(2) does not follow a symbolic link it is given, and works for FIFOs and sockets;
   // a folder cannot be linked, and rename onto a taken name could only replace an empty folder.
   const putBack = (claimedPath: string, name: string) =>
-    Effect.flatMap(extra.identify(claimedPath), (meta) =>
+    Effect.flatMap(extra.identify(claimedPath), (meta): Effect.Effect<boolean, PlatformError> =>
       meta.type === "Directory"
         ? extra.identify(inputPath(name)).pipe(
           Effect.as(false),
@@ -362,6 +367,7 @@ export const makeFileStore = Effect.gen(function*() {
         )
         : extra.link(claimedPath, inputPath(name)).pipe(
           Effect.zipRight(extra.unlink(claimedPath)),
+          Effect.zipRight(dropNote(claimedPath)),
           Effect.as(true),
           Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
         ))
@@ -457,7 +463,7 @@ export const makeFileStore = Effect.gen(function*() {
       Effect.gen(function*() {
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
           const stored = storedNameCandidate(name, attempt, now)
-          if (yield* linkInto(staged, Path.join(folders.validated, stored))) return stored
+          if (yield* linkInto(staged, Path.join(folders.validated, literalName(stored)))) return stored
         }
         return yield* noFreeName(name, folders.validated)
       }))
@@ -484,15 +490,16 @@ export const makeFileStore = Effect.gen(function*() {
     return withStage(folders.returns, stages.data, stages.xdata, content, claimedPath, (data) =>
       Effect.gen(function*() {
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-          const stored = storedNameCandidate(name, attempt, now)
-          const dataPath = Path.join(folders.returns, stored)
-          const reportPath = Path.join(folders.returns, reportName(stored))
+          // Names fit NAME_MAX with room for the report's suffix (contract §5).
+          const stored = returnedNameCandidate(name, attempt, now)
+          const dataPath = Path.join(folders.returns, literalName(stored))
+          const reportPath = Path.join(folders.returns, literalName(reportName(stored)))
           // Both names must be free; taken ones are skipped without writing anything.
           if (!(yield* isFree(dataPath)) || !(yield* isFree(reportPath))) continue
           // 1. The report, written whole into its stage, then linked into place (its name noted
           // first, so that after a crash before the data file follows, the report can be withdrawn).
           yield* unlinkIfThere(stages.rtarget)
-          yield* extra.writeNew(stages.rtarget, Buffer.from(reportName(stored)), PROBE_MODE)
+          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PROBE_MODE)
           const reportBytes = Buffer.from(report(stored))
           const placedReport = yield* withStage(
             folders.returns,
@@ -568,6 +575,31 @@ export const makeFileStore = Effect.gen(function*() {
     })
   }
 
+  /** The note beside a shortened claim, if its name says there is one. */
+  const noteOf = (claimedPath: string) => {
+    const parsed = parseProcessingName(Path.basename(claimedPath))
+    return parsed?.shortened === true ? Path.join(Path.dirname(claimedPath), claimSidecarName(parsed.receivedAtMs, parsed.seq)) : undefined
+  }
+
+  const noteOriginal = (claimedPath: string, original: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : Effect.asVoid(extra.writeNew(note, Buffer.from(original), PROBE_MODE))
+  }
+
+  const originalOf = (claimedPath: string) =>
+    Effect.gen(function*() {
+      const parsed = parseProcessingName(Path.basename(claimedPath))
+      const note = noteOf(claimedPath)
+      if (note === undefined) return parsed?.original
+      const read = yield* extra.readRegular(note, 4096).pipe(Effect.catchIf(isNotFound, () => Effect.succeed(undefined)))
+      return read?._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : parsed?.original
+    })
+
+  const dropNote = (claimedPath: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : unlinkIfThere(note)
+  }
+
   const releaseClaim = (claimedPath: string, withReport: boolean) => {
     const stages = stagesOf(claimedPath)
     // The claimed name first: a crash after it leaves only stages (swept later), never a
@@ -576,7 +608,10 @@ export const makeFileStore = Effect.gen(function*() {
       unlinkIfThere(claimedPath),
       Effect.zipRight(
         Effect.forEach(withReport ? [stages.data, stages.report, stages.rtarget] : [stages.data], unlinkIfThere, { discard: true }),
-        remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true })
+        Effect.zipRight(
+          remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
+          dropNote(claimedPath)
+        )
       )
     )
   }
@@ -584,8 +619,12 @@ export const makeFileStore = Effect.gen(function*() {
   const sweepStages = (dir: string) =>
     Effect.gen(function*() {
       const entries = yield* extra.list(dir)
-      const keys = new Set(entries.filter((e) => !e.name.startsWith(".")).map((e) => stageKey(e.name)))
+      const claims = entries.filter((e) => !e.name.startsWith("."))
+      const keys = new Set(claims.map((e) => stageKey(e.name)))
+      const noted = new Set(claims.map((e) => /^\d+-\d+/.exec(e.name)?.[0]))
       for (const entry of entries) {
+        const note = NOTE_NAME.exec(entry.name)
+        if (note !== null && !noted.has(note[1])) yield* unlinkIfThere(Path.join(dir, entry.name))
         const match = STAGE_NAME.exec(entry.name)
         if (match === null || keys.has(match[1]!)) continue
         const path = Path.join(dir, entry.name)
@@ -604,6 +643,8 @@ export const makeFileStore = Effect.gen(function*() {
     claim,
     readClaimed: (claimedPath, maxBytes) => extra.readRegular(claimedPath, maxBytes),
     putBack,
+    noteOriginal,
+    originalOf,
     storeValid,
     storeReturned,
     storedAlready,

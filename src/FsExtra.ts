@@ -34,7 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { bytesFromName, nameFromBytes } from "./Naming.js"
+import { bytesFromName, isPlainName, nameFromBytes } from "./Naming.js"
 
 /** What an `lstat`/`fstat` says, normalised (sizes as numbers, identity as bigint text). */
 export interface Meta {
@@ -401,9 +401,9 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
 
   const list = (dir: string) =>
     Effect.flatMap(p.readdir(dir, false), (entries) => {
-      // Names that are not UTF-8 decode to U+FFFD and name no file; `%` is the escape
-      // character: only then is the folder listed again as bytes (rare, and all of it escaped).
-      const plain = entries.every((e) => typeof e.name === "string" && !e.name.includes("\uFFFD") && !e.name.includes("%"))
+      // Names that are not UTF-8 decode to U+FFFD and name no file; `%` is the escape character,
+      // and control characters are escaped too: only then is the folder listed again as bytes.
+      const plain = entries.every((e) => typeof e.name === "string" && isPlainName(e.name))
       if (plain) return Effect.succeed(entries as ReadonlyArray<Entry>)
       return Effect.map(p.readdir(dir, true), (raw) =>
         raw.map((e): Entry => ({

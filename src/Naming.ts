@@ -158,6 +158,20 @@ export const bytesFromName = (text: string): Buffer => {
  */
 export const logName = (text: string): string => UNSAFE.test(text) ? text.replace(UNSAFE_ALL, escapeChar) : text
 
+/**
+ * Whether a name read as a string from a folder is its own text (valid UTF-8,
+ * no `%`, no control or bidi character): only otherwise must it be read again
+ * as bytes. A name that is not UTF-8 reads as U+FFFD.
+ */
+export const isPlainName = (text: string): boolean => !text.includes("%") && !text.includes("\uFFFD") && !UNSAFE.test(text)
+
+/**
+ * The component to give the file calls (which turn `%XX` back into bytes) for a
+ * file that must be named by this very text: a stored file, whose name is the
+ * escaped text of the original (contract §5).
+ */
+export const literalName = (text: string): string => (text.includes("%") ? text.replaceAll("%", "%25") : text)
+
 // ---------------------------------------------------------------------------
 // Fitting names into NAME_MAX bytes (contract §5 "Long names")
 
@@ -304,58 +318,4 @@ export const parseProcessingName = (name: string): ProcessingName | undefined =>
     original: match[4]!,
     shortened: match[3] === "~"
   }
-}
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true })
-
-/**
- * A name as the folder holds it (bytes) as text: itself when it is UTF-8
- * without `%`, otherwise with every byte of an invalid sequence and every `%`
- * written `%XX`. Reversible by `bytesFromName`.
- */
-export const nameFromBytes = (bytes: Uint8Array): { readonly text: string; readonly escaped: boolean } => {
-  let text: string | undefined
-  try {
-    text = UTF8.decode(bytes)
-  } catch {
-    text = undefined
-  }
-  if (text !== undefined && !text.includes("%")) return { text, escaped: false }
-  let out = ""
-  let i = 0
-  while (i < bytes.length) {
-    const b = bytes[i]!
-    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
-    let ok = len > 0 && i + len <= bytes.length
-    let decoded = ""
-    if (ok) {
-      try {
-        decoded = UTF8.decode(bytes.subarray(i, i + len))
-      } catch {
-        ok = false
-      }
-    }
-    if (ok && decoded !== "%") {
-      out += decoded
-      i += len
-    } else {
-      out += `%${b.toString(16).toUpperCase().padStart(2, "0")}`
-      i += 1
-    }
-  }
-  return { text: out, escaped: true }
-}
-
-/** The bytes of a name given as text by `nameFromBytes`. */
-export const bytesFromName = (text: string): Buffer => {
-  if (!text.includes("%")) return Buffer.from(text)
-  const parts: Array<Buffer> = []
-  let last = 0
-  const re = /%([0-9A-Fa-f]{2})/g
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    parts.push(Buffer.from(text.slice(last, m.index)), Buffer.from([parseInt(m[1]!, 16)]))
-    last = m.index + 3
-  }
-  parts.push(Buffer.from(text.slice(last)))
-  return Buffer.concat(parts)
 }

@@ -251,6 +251,8 @@ export const makePipeline = Effect.gen(function*() {
       }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
       return yield* Effect.gen(function*() {
+        // A name too long for the claim prefix is shortened; its full text is noted first.
+        yield* retryIo(store.noteOriginal(claimedPath, job.name))
         const claimed = yield* retryIo(store.claim(job.name, claimedPath))
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
         // Built only when it will be written: annotating a line costs even when the level drops it.
@@ -282,9 +284,9 @@ export const makePipeline = Effect.gen(function*() {
   const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
     const claimedPath = Path.join(instance.dir, claimedName)
     const parsedName = parseProcessingName(claimedName)
-    const name = parsedName?.original ?? claimedName
     return Effect.gen(function*() {
       instance.hold(claimedName)
+      const name = (yield* store.originalOf(claimedPath)) ?? claimedName
       const startedAt = yield* Clock.currentTimeMillis
       const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes))
       if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
