@@ -1,5 +1,7 @@
 /**
- * The customer record of contract §4 as an `effect/Schema`.
+ * The customer record of contract §4 three ways: an `effect/Schema` (for the
+ * messages), one boolean check (the fast path) and the JSON Schema published
+ * to producers. Differential property tests hold the three together.
  *
  * Every field carries its own message (`override: true`) because Schema's
  * built-in messages quote the input value, and the contract (§6) forbids
@@ -176,8 +178,10 @@ export const makeCustomer = (today: string) =>
     ),
     date_of_birth: Schema.optionalWith(
       string(`must be a real date YYYY-MM-DD from 1900-01-01 to the processing date (${today})`).pipe(
-        Schema.filter((s) => isBirthDate(s, today),
-          message(`must be a real date YYYY-MM-DD from 1900-01-01 to the processing date (${today})`))
+        Schema.filter(
+          (s) => isBirthDate(s, today),
+          message(`must be a real date YYYY-MM-DD from 1900-01-01 to the processing date (${today})`)
+        )
       ),
       { exact: true }
     ),
@@ -282,8 +286,8 @@ export const makeCustomerCheck = (today: string): Check =>
  *
  * The patterns are ECMA-262 regular expressions in Unicode mode (the `u` flag,
  * ajv's default, which 2020-12 recommends): a quantifier counts code points, as
- * the daemon's lengths do. They spell classes out instead of `\s` and `\d`,
- * whose meaning differs between regular-expression engines.
+ * the daemon's lengths do. They spell out whitespace and digits instead of
+ * `\s` and `\d`, whose meaning differs between regular-expression engines.
  */
 
 export const JSON_SCHEMA_DRAFTS = ["draft-07", "2020-12"] as const

@@ -12,7 +12,7 @@ import addFormats from "ajv-formats"
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import type { ValidationError } from "../src/Contract.js"
-import { validateDocument } from "../src/Contract.js"
+import { Contract, validateDocument } from "../src/Contract.js"
 import {
   CONTRACT_SCHEMA_ID,
   CONTRACT_VERSION,
@@ -149,6 +149,9 @@ describe("the printed JSON Schema", () => {
     const now = new Date("2026-11-28T09:30:00Z")
     const report = makeReport({ file: "a.json", storedAs: "a.json", receivedAt: now, processedAt: now, errors: [] })
     expect(report.contract_version).toBe(draft07.schema[CONTRACT_VERSION_KEYWORD])
+    // The Contract service publishes the same schema.
+    expect(Contract.make(MAX_RECORDS).jsonSchema()).toEqual(draft07.schema)
+    expect(Contract.make(MAX_RECORDS).jsonSchema("2020-12")).toEqual(judges[1]!.schema)
   })
 
   it("names every rule it cannot check in its keyword, its description and the field's description", () => {
