@@ -9,7 +9,8 @@
 // every figure. The floor (list, rename, read, JSON.parse, rename; 16 at a
 // time, as bench/floor.mjs) runs on 3,000 small JSON files of the benchmark's
 // corpus, three times, writing the corpus through DIR_A each time. Environment:
-// PROBE_ROUNDS (races per probe, 200), PROBE_FLOOR_FILES (3000), PROBE_FLOOR_RUNS (3; 0: none).
+// PROBE_ROUNDS (races per probe, 200), PROBE_FLOOR_FILES (3000), PROBE_FLOOR_RUNS (3; 0: none),
+// PROBE_DAEMON=1 (also time the built daemon's --once on the same files).
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as FS from "node:fs/promises"
@@ -247,6 +248,21 @@ if (FLOOR_RUNS > 0) {
   const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   line("floor_seconds", runs.map((s) => Number(s.toFixed(2))), `${FLOOR_FILES} files, median ${median(runs).toFixed(2)} s = ${Math.round(FLOOR_FILES / median(runs))} files/s`)
   line("write_corpus_seconds", writes.map((s) => Number(s.toFixed(2))), `${FLOOR_FILES} writeFile calls one after another`)
+}
+
+// 10. The daemon itself on the same 3,000 files: `node dist/main.js --once` in a fresh folder
+// tree on A (default settings but the console off; build first), once.
+if (process.env.PROBE_DAEMON === "1") {
+  const corpus = makeCorpus(FLOOR_FILES, 5)
+  const { a } = await fresh()
+  await FS.mkdir(Path.join(a, "data"))
+  for (const f of corpus) await FS.writeFile(Path.join(a, "data", f.name), f.content)
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATA_DIR|PROCESSING_DIR|VALIDATED_DIR|RETURNS_DIR|LOG_|WATCH_|FS_CALLS|CONCURRENCY)/.test(k)))
+  const t0 = performance.now()
+  const r = ChildProcess.spawnSync(process.execPath, [Path.join(here, "..", "dist", "main.js"), "--once"], { cwd: a, env: { ...env, LOG_CONSOLE: "off" }, encoding: "utf8" })
+  const seconds = (performance.now() - t0) / 1000
+  const stored = NFS.readdirSync(Path.join(a, "validated")).length + NFS.readdirSync(Path.join(a, "returns")).filter((n) => !n.endsWith(".error.json")).length
+  line("daemon_once_seconds", Number(seconds.toFixed(2)), `exit ${r.status}, ${stored} of ${FLOOR_FILES} stored, ${Math.round(FLOOR_FILES / seconds)} files/s`)
 }
 
 // Clean up this run's folders.

@@ -100,18 +100,23 @@ export const useNetfs = (
   kind: NetfsKind,
   options: { readonly beforeTeardown?: () => Promise<void> } = {}
 ): Netfs => {
-  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-${kind}-`))
-  const state: { setup?: Promise<NetfsMounts> } = {}
+  // Made by the first mounts(): a block that vitest skips runs no afterAll, and must leave nothing.
+  const state: { dir?: string; setup?: Promise<NetfsMounts> } = {}
   afterAll(async () => {
     try {
       await options.beforeTeardown?.()
     } finally {
-      // A setup still running (its test timed out) must finish before it can be undone.
-      await state.setup?.catch(() => undefined)
-      await netfsDown(kind, dir)
+      if (state.dir !== undefined) {
+        // A setup still running (its test timed out) must finish before it can be undone.
+        await state.setup?.catch(() => undefined)
+        await netfsDown(kind, state.dir)
+      }
     }
   }, SETUP_TIMEOUT_MS + TEARDOWN_TIMEOUT_MS)
   return {
-    mounts: () => (state.setup ??= netfsUp(kind, dir))
+    mounts: () => {
+      state.dir ??= NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-${kind}-`))
+      return (state.setup ??= netfsUp(kind, state.dir))
+    }
   }
 }
