@@ -138,10 +138,10 @@ describe("sshfs: one share, two mounts, two instances", () => {
       spawnDaemon(a, [], instanceEnv(0, { heartbeatMs: 500, concurrency: 8 }, { LOG_DIR: Path.join(dir, "logs-0") })),
       spawnDaemon(b, [], instanceEnv(1, { heartbeatMs: 500, concurrency: 8 }, { LOG_DIR: Path.join(dir, "logs-1") }))
     )
-    // A daemon that does not refuse would run on: give the refusal 60 s, then stop it.
+    // A daemon that does not refuse would run on: give the refusal 30 s (it comes at start), then stop it.
     const codes = await Promise.all(
       instances.map((d) =>
-        Promise.race([d.exited, sleep(60_000).then(() => "still running after 60 s")])
+        Promise.race([d.exited, sleep(30_000).then(() => "still running after 30 s")])
       )
     )
     await killAll(instances)
