@@ -419,9 +419,10 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
         Effect.gen(function*() {
           const parent = Path.dirname(path)
           if (parent !== path) yield* makeFolder(parent, 0o755)
-          yield* p.mkdir(path, mode).pipe(Effect.catchIf(isAlreadyExists, () => Effect.void))
-          // mkdir's mode is cut by the umask: set the one asked for.
-          yield* p.chmod(path, mode)
+          // mkdir's mode is cut by the umask: set the one asked for, on a folder made here
+          // (one another instance made at the same moment keeps the mode it was given).
+          const made = yield* p.mkdir(path, mode).pipe(Effect.as(true), Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)))
+          if (made) yield* p.chmod(path, mode)
         }))
     )
 
