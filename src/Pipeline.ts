@@ -16,7 +16,7 @@ import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
-import type { ValidationError } from "./Contract.js"
+import type { Validation, ValidationError } from "./Contract.js"
 import { FileStore } from "./FileStore.js"
 import { FsExtra, isNotFound } from "./FsExtra.js"
 import { Instance } from "./Instance.js"
@@ -97,14 +97,15 @@ export const makePipeline = Effect.gen(function*() {
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
   /** The contract's verdict on a file's content. */
-  const judge = (content: Content, now: Date): { readonly records: number; readonly errors: ReadonlyArray<ValidationError> } => {
+  const judge = (content: Content, now: Date): Validation => {
     if (content._tag === "TooLarge") {
       return {
         records: 0,
-        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`)
+        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`),
+        errorCount: 1
       }
     }
-    if (content.parsed._tag !== "Parsed") return { records: 0, errors: fileLevel(describeParseFailure(content.parsed)) }
+    if (content.parsed._tag !== "Parsed") return { records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 }
     return contract.validate(content.parsed.value, now)
   }
 
@@ -120,13 +121,13 @@ export const makePipeline = Effect.gen(function*() {
   const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(clock.unsafeCurrentTimeMillis())
-      const { errors, records } = judge(content, now)
-      const route = errors.length === 0
+      const { errors, errorCount, records } = judge(content, now)
+      const route = errorCount === 0
         ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
         : Effect.map(
           store.storeReturned(claimedPath, name, now, (storedAs) =>
-            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors }, masker.text)),
-          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount: errors.length })
+            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors, errorCount }, masker.text)),
+          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount })
         )
       // A route is a handful of system calls: let it complete rather than stop half-way.
       const outcome = yield* Effect.uninterruptible(retryIo(route))
@@ -139,7 +140,7 @@ export const makePipeline = Effect.gen(function*() {
         outcome: returned ? "returned" : "validated",
         records,
         duration_ms: durationMs,
-        error_count: errors.length,
+        error_count: errorCount,
         stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
       })
       if (outcome._tag === "Returned") {
@@ -148,7 +149,7 @@ export const makePipeline = Effect.gen(function*() {
           storedAs: outcome.storedAs,
           receivedAt: new Date(receivedAt),
           processedAt: now,
-          errorCount: errors.length,
+          errorCount,
           errors: errors.slice(0, 20)
         })
       }
@@ -245,11 +246,11 @@ export const makePipeline = Effect.gen(function*() {
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlink were missing. The verdict is the contract's again, as the file is the same.
       if (Option.getOrElse(read.info.nlink, () => 1) > 1) {
-        const { errors, records } = judge(content, new Date(startedAt))
-        const outcome = errors.length === 0 ? "validated" : "returned"
+        const { errorCount, records } = judge(content, new Date(startedAt))
+        const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
         // Its report, if any, is in place too: only the stage name is left to clear.
-        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errors.length, already_stored: true })
+        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
         return { _tag: "AlreadyStored" } satisfies Outcome
       }
       yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
