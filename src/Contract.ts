@@ -186,9 +186,9 @@ export const validateDocument = (document: unknown, options: ValidateOptions): V
 /**
  * How long validation keeps the event loop before handing it back. Records
  * differ in cost by orders of magnitude (one may hold a million keys), so a
- * slice is bounded by time, read after every record (some 50 ns against at
- * least a microsecond a record); a few milliseconds keeps the hand-backs (a
- * setImmediate each) well under 1% of the work.
+ * slice is bounded by time, read after every record (a fraction of a
+ * microsecond, against microseconds a record); a few milliseconds keeps the
+ * hand-backs (a setImmediate each) well under 1% of the work.
  */
 const SLICE_MS = 4
 
