@@ -6,11 +6,10 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-import { makeCustomer, makeCustomerRules } from "./ContractSchema.js"
+import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
 import { MAX_REPORTED_ERRORS } from "./Report.js"
 
 export interface ValidationError {
@@ -217,19 +216,6 @@ export const validateEffect = (document: unknown, options: ValidateOptions): Eff
     return slice()
   })
 
-/** The contract's JSON Schema (draft 2019-09 as produced by effect's `JSONSchema.make`). */
-export const contractJsonSchema = (maxRecords: number, today: string): object => {
-  const Customer = makeCustomer(today)
-  const document = Schema.Union(
-    Customer,
-    Schema.Array(Customer).pipe(Schema.minItems(1), Schema.maxItems(maxRecords))
-  ).annotations({
-    title: "Customer file",
-    description: "One customer object, or an array of 1 to MAX_RECORDS customer objects"
-  })
-  return JSONSchema.make(document)
-}
-
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
 /** The Contract as a service, so a test or an extension can swap the rules. */
@@ -240,13 +226,14 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly validate: (document: unknown, now: Date) => Validation
     /** in slices of a few milliseconds, handing the event loop a turn between them */
     readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
-    readonly jsonSchema: (now: Date) => object
+    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
   }
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
     validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
     validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now) }),
-    jsonSchema: (now) => contractJsonSchema(maxRecords, todayUtc(now))
+    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft })
   })
   static readonly layer = (maxRecords: number) => Layer.succeed(Contract, Contract.make(maxRecords))
 }

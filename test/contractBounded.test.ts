@@ -253,7 +253,7 @@ describe("a file of 100,000 records with 65 unknown keys each", () => {
       // The report: all counted, 100 listed, and small (the result holds no per-error object beyond them).
       const report = renderReport({ file: "big.json", storedAs: "big.json", receivedAt: NOW, processedAt: NOW, ...judged })
       const parsed = JSON.parse(report) as { error_count: number; errors: Array<unknown> }
-      expect(Object.keys(parsed)).toEqual(["file", "stored_as", "received_at", "processed_at", "error_count", "errors"])
+      expect(Object.keys(parsed)).toEqual(["file", "stored_as", "received_at", "processed_at", "contract_version", "error_count", "errors"])
       expect(parsed.error_count).toBe(7_100_000)
       expect(parsed.errors).toHaveLength(100)
       expect(report.length).toBeLessThan(20_000)
