@@ -158,6 +158,8 @@ export interface FileStoreService {
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
 
+const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
+const STALE_PROBE_MS = 60_000
 const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
 
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
@@ -232,7 +234,24 @@ export const makeFileStore = Effect.gen(function*() {
   const probeWrite = (path: string) =>
     Effect.suspend(() => {
       const probe = Path.join(path, randomName("probe"))
-      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), extra.unlink(probe))
+      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), unlinkIfThere(probe))
+    })
+
+  /**
+   * Probes left by an instance killed mid-probe (kill -9): the daemon's own
+   * regular files under its probe names, older than any probe in progress.
+   */
+  const sweepProbes = (path: string) =>
+    Effect.gen(function*() {
+      const now = Date.now()
+      for (const entry of yield* extra.list(path)) {
+        if (!PROBE_NAME.test(entry.name)) continue
+        const file = Path.join(path, entry.name)
+        const meta = yield* extra.identify(file).pipe(Effect.option)
+        if (Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS) {
+          yield* unlinkIfThere(file)
+        }
+      }
     })
 
   const prepareFolder = ([setting, path]: readonly [string, string]) =>
@@ -258,6 +277,7 @@ export const makeFileStore = Effect.gen(function*() {
         })
       }
       yield* probeWrite(path)
+      yield* sweepProbes(path)
     }).pipe(Effect.catchTags({
       BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
       SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))

@@ -92,17 +92,25 @@ export const makeInstance = Effect.gen(function*() {
   let seq = 0
 
   // In the instance's private folder, readable by the daemon's group only.
+  /**
+   * Written whole under a fresh name, then renamed over the last one: another
+   * host reading through its own mount never sees a half-written (empty) beat.
+   */
+  const putHeartbeat = (content: string) =>
+    Effect.suspend(() => {
+      const temp = Path.join(dir, `.heartbeat.${Crypto.randomBytes(8).toString("hex")}.tmp`)
+      return Effect.zipRight(extra.writeNew(temp, Buffer.from(content), 0o640), extra.rename(temp, heartbeatPath)).pipe(
+        Effect.tapError(() => Effect.ignore(extra.unlink(temp)))
+      )
+    })
+
   const writeHeartbeat = (stopped: boolean) =>
-    fs.writeFileString(
-      heartbeatPath,
-      JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat),
-      { mode: 0o640 }
-    ).pipe(
+    putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)).pipe(
       // Taken for dead by another host and its folder adopted: come back to life.
       Effect.catchIf(isNotFound, () =>
         Effect.zipRight(
           extra.makeFolder(dir, PROCESSING_MODE),
-          fs.writeFileString(heartbeatPath, JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat), { mode: 0o640 })
+          putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
         ))
     )
 
@@ -179,7 +187,7 @@ export const makeInstance = Effect.gen(function*() {
       // Stages first (they keep their names: they are found by the claimed name's hash), so
       // that a claimed file is never here without the stage that says it is stored already.
       for (const name of names) {
-        if (name === HEARTBEAT_FILE || !name.startsWith(".")) continue
+        if (name.startsWith(HEARTBEAT_FILE) || !name.startsWith(".")) continue
         yield* extra.rename(Path.join(path, name), Path.join(dir, name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
       }
       for (const name of names) {
