@@ -92,6 +92,9 @@ const refusedKind = (read: RegularRead): string | undefined =>
     ? "hard-linked file"
     : undefined
 
+/** Batches larger than this are validated in slices (see `judge`). */
+const SLICED_ABOVE_RECORDS = 1000
+
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const store = yield* FileStore
@@ -107,17 +110,24 @@ export const makePipeline = Effect.gen(function*() {
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
-  /** The contract's verdict on a file's content. */
-  const judge = (content: Judged, now: Date): Validation => {
+  /**
+   * The contract's verdict on a file's content. A large batch is validated in
+   * slices that hand the event loop back between them (`validateEffect`), so
+   * one file never holds it for long; small ones, nearly all, in one go.
+   */
+  const judge = (content: Judged, now: Date): Effect.Effect<Validation> => {
     if (content._tag === "TooLarge") {
-      return {
+      return Effect.succeed({
         records: 0,
         errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`),
         errorCount: 1
-      }
+      })
     }
-    if (content.parsed._tag !== "Parsed") return { records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 }
-    return contract.validate(content.parsed.value, now)
+    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
+    const value = content.parsed.value
+    return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
+      ? contract.validateEffect(value, now)
+      : Effect.succeed(contract.validate(value, now))
   }
 
   const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Judged =>
@@ -141,7 +151,7 @@ export const makePipeline = Effect.gen(function*() {
   const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(clock.unsafeCurrentTimeMillis())
-      const { errors, errorCount, records } = judge(judged, now)
+      const { errors, errorCount, records } = yield* judge(judged, now)
       const content = contentOf(judged)
       const route = errorCount === 0
         ? Effect.map(store.storeValid(claimedPath, name, now, content), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
@@ -295,7 +305,7 @@ export const makePipeline = Effect.gen(function*() {
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlinks were missing. The verdict is the contract's again, as the file is the same.
       if (yield* retryIo(store.storedAlready(claimedPath))) {
-        const { errorCount, records } = judge(judged, new Date(startedAt))
+        const { errorCount, records } = yield* judge(judged, new Date(startedAt))
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
         yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
