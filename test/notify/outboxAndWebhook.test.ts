@@ -9,7 +9,7 @@ import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/Not
 import { maskText } from "../../src/Masking.js"
 import { OutboxDelivery } from "../../src/Outbox.js"
 import { WebhookDelivery } from "../../src/WebhookDelivery.js"
-import { waitFor } from "../support/smtp.js"
+import { freePort, waitFor } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -88,6 +88,48 @@ describe("the webhook notifier (extension example)", () => {
     await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
     await waitFor(() => n.outboxFiles().length === 1)
     expect(calls).toBe(1)
+  })
+})
+
+describe("the webhook's secrets", () => {
+  const webhook = WebhookDelivery(2000).pipe(Layer.provide(FetchHttpClient.layer))
+
+  it("a refused connection: the reason says what failed, and no log line, reason or outbox mail holds the URL's path, query or userinfo", async () => {
+    const port = await freePort()
+    const url = `http://hook-user:hook-pass@127.0.0.1:${port}/services/T0KEN1/XyZsEcReT?token=q5ecret`
+    const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: url }, { retryBase: "50 millis", retryFor: "300 millis" })
+    cleanups.push(() => n.dispose())
+    await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
+    const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
+    await waitFor(() => kept() !== undefined, 20_000, "the message in the outbox after the retries")
+    expect(n.outboxFiles()).toHaveLength(1)
+    const retrying = n.logs.filter((l) => l.message === "notification not delivered yet; retrying")
+    expect(retrying.length).toBeGreaterThan(0)
+    expect(retrying[0]!.annotations).toMatchObject({ reason: "request failed (Transport ECONNREFUSED)", target: `webhook http://127.0.0.1:${port}/…` })
+    expect(kept()!.annotations["reason"]).toBe("request failed (Transport ECONNREFUSED)")
+    const everything = JSON.stringify(n.logs) + n.outboxFiles().map((f) => NFS.readFileSync(f, "utf8")).join("")
+    for (const secret of ["hook-user", "hook-pass", "T0KEN1", "XyZsEcReT", "q5ecret", "/services"]) expect(everything).not.toContain(secret)
+  })
+  it("userinfo in the URL is sent as a Basic Authorization header (fetch refuses it in the URL), and the path and query as given", async () => {
+    const seen: Array<{ url: string | undefined; authorization: string | undefined }> = []
+    const server = Http.createServer((req, res) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization })
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(200)
+        res.end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as Net.AddressInfo).port
+    const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: `http://hook-user:h%C3%B6ok%40pass@127.0.0.1:${port}/services/T0KEN1?token=q5ecret` })
+    cleanups.push(() => n.dispose())
+    await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
+    await waitFor(() => seen.length === 1)
+    expect(seen[0]).toEqual({ url: "/services/T0KEN1?token=q5ecret", authorization: `Basic ${Buffer.from("hook-user:höok@pass").toString("base64")}` })
+    await waitFor(() => n.logs.some((l) => l.message === "notification sent"))
+    expect(JSON.stringify(n.logs)).not.toMatch(/hook-user|h%C3%B6ok|T0KEN1|q5ecret/)
   })
 })
 
