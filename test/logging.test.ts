@@ -69,6 +69,51 @@ const sampleLogs = Effect.gen(function*() {
   yield* Effect.logError("it broke", Cause.die(new Error("boom for grace@example.org")))
 })
 
+/** Runs `f` with a umask of 0, so the modes seen are the modes the code asked for; restores the umask after. */
+const withUmask0 = async <A>(f: () => Promise<A>): Promise<A> => {
+  const saved = process.umask(0)
+  try {
+    return await f()
+  } finally {
+    process.umask(saved)
+  }
+}
+const modeOf = (p: string) => NFS.statSync(p).mode & 0o7777
+
+describe("log files are private to the daemon's user and group", () => {
+  it("LogFile creates its file 0640, and so are the files rotation leaves (umask 0)", () =>
+    withUmask0(async () => {
+      const dir = tempDir()
+      const path = Path.join(dir, "app.log")
+      const file = new LogFile({ path, maxBytes: 300, maxFiles: 2, onError: () => {} })
+      for (let i = 0; i < 20; i++) {
+        file.append(`${JSON.stringify({ i, pad: "x".repeat(60) })}\n`)
+        await file.flush()
+      }
+      file.close()
+      expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "app.log.1", "app.log.2"])
+      for (const name of NFS.readdirSync(dir)) expect([name, modeOf(Path.join(dir, name))]).toEqual([name, 0o640])
+    }))
+
+  it("LoggingLive creates the log folder 0750 and app.log, error.log, debug.log 0640 (umask 0)", () =>
+    withUmask0(async () => {
+      const dir = Path.join(tempDir(), "logs")
+      await Effect.runPromise(
+        Effect.scoped(
+          Layer.build(LoggingLive({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+            Effect.flatMap((context) => Effect.provide(sampleLogs, context))
+          )
+        )
+      )
+      expect(modeOf(dir)).toBe(0o750)
+      expect(NFS.readdirSync(dir).sort().map((n) => [n, modeOf(Path.join(dir, n))])).toEqual([
+        ["app.log", 0o640],
+        ["debug.log", 0o640],
+        ["error.log", 0o640]
+      ])
+    }))
+})
+
 const runWithLogging = (dir: string, debug: boolean) =>
   Effect.scoped(
     Layer.build(LoggingLive({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(

@@ -1,13 +1,18 @@
 import { FetchHttpClient } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { NodeFileSystem } from "@effect/platform-node"
+import { FileSystem } from "@effect/platform"
+import { Effect, Exit, Layer } from "effect"
 import { simpleParser } from "mailparser"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Crypto from "node:crypto"
 import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/NotificationMessage.js"
 import { maskText } from "../../src/Masking.js"
-import { OutboxDelivery } from "../../src/Outbox.js"
+import { OutboxDelivery, outboxName, randomLetters, writeNewFile } from "../../src/Outbox.js"
 import { WebhookDelivery } from "../../src/WebhookDelivery.js"
 import { freePort, waitFor } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
@@ -33,6 +38,110 @@ describe("the outbox (default without SMTP_SERVER)", () => {
     expect(n.logs.filter((l) => l.message === "notification written to the outbox").map((l) => l.annotations["path"])).toHaveLength(2)
     // no temporary names left behind
     expect(NFS.readdirSync(`${n.root}/logs/outbox`).every((f) => f.endsWith(".eml"))).toBe(true)
+  })
+})
+
+/** Runs `f` with a umask of 0, so the modes seen are the modes the code asked for; restores the umask after. */
+const withUmask0 = async <A>(f: () => Promise<A>): Promise<A> => {
+  const saved = process.umask(0)
+  try {
+    return await f()
+  } finally {
+    process.umask(saved)
+  }
+}
+const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
+
+describe("the outbox's files: private, exclusive, unpredictable", () => {
+  it("creates the folder 0750 and each .eml 0640 (umask 0), under random names, leaving no temporary file", async () => {
+    await withUmask0(async () => {
+      const n = notifierRuntime(OutboxDelivery)
+      cleanups.push(() => n.dispose())
+      await n.run((notifier) =>
+        Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
+      )
+      await waitFor(() => n.outboxFiles().length === 2)
+      const dir = Path.join(n.root, "logs", "outbox")
+      expect(modeOf(dir)).toBe(0o750)
+      expect(modeOf(Path.join(n.root, "logs"))).toBe(0o750)
+      const names = NFS.readdirSync(dir)
+      expect(names).toHaveLength(2)
+      for (const name of names) {
+        expect(name).toMatch(/^\d{8}T\d{9}Z-critical-[a-p]{32}\.eml$/)
+        expect(modeOf(Path.join(dir, name))).toBe(0o640)
+        expect(NFS.lstatSync(Path.join(dir, name)).nlink).toBe(1)
+      }
+      expect(names[0]!.slice(-37)).not.toBe(names[1]!.slice(-37))
+    })
+  })
+
+  it("names carry 128 random bits as letters: never two alike, never touched by the masker", () => {
+    const at = new Date("2026-11-28T09:30:00.120Z")
+    expect(outboxName(at, "rejected", "a".repeat(32))).toBe(`20261128T093000120Z-rejected-${"a".repeat(32)}.eml`)
+    expect(randomLetters(Uint8Array.from([0x00, 0x0f, 0xf0, 0xff]))).toBe("aaappapp")
+    const seen = new Set<string>()
+    for (let i = 0; i < 2000; i++) {
+      const name = outboxName(at, "critical", randomLetters(Crypto.randomBytes(16)))
+      expect(maskText(name)).toBe(name)
+      seen.add(name)
+    }
+    expect(seen.size).toBe(2000)
+  })
+
+  describe("writeNewFile", () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
+      Effect.runPromiseExit(Effect.provide(effect, NodeFileSystem.layer))
+    const setup = () => {
+      const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-outbox-"))
+      cleanups.push(async () => NFS.rmSync(root, { recursive: true, force: true }))
+      const outbox = Path.join(root, "outbox")
+      const elsewhere = Path.join(root, "elsewhere")
+      NFS.mkdirSync(outbox)
+      NFS.mkdirSync(elsewhere)
+      return { outbox, elsewhere }
+    }
+    const write = (temp: string, path: string) =>
+      run(Effect.flatMap(FileSystem.FileSystem, (fs) => writeNewFile(fs, temp, path, new TextEncoder().encode("mail"), 0o640)))
+
+    it("writes a new file with the given mode (umask 0) and removes the temporary name", async () => {
+      await withUmask0(async () => {
+        const { outbox } = setup()
+        const exit = await write(Path.join(outbox, ".t.tmp"), Path.join(outbox, "m.eml"))
+        expect(Exit.isSuccess(exit)).toBe(true)
+        expect(NFS.readdirSync(outbox)).toEqual(["m.eml"])
+        expect(NFS.readFileSync(Path.join(outbox, "m.eml"), "utf8")).toBe("mail")
+        expect(modeOf(Path.join(outbox, "m.eml"))).toBe(0o640)
+      })
+    })
+
+    it("never writes through a link at the temporary name (dangling or not), nor removes it", async () => {
+      const { outbox, elsewhere } = setup()
+      const existing = Path.join(elsewhere, "existing")
+      NFS.writeFileSync(existing, "keep")
+      for (const target of [Path.join(elsewhere, "created"), existing]) {
+        const temp = Path.join(outbox, ".t.tmp")
+        NFS.rmSync(temp, { force: true })
+        NFS.symlinkSync(target, temp)
+        const exit = await write(temp, Path.join(outbox, "m.eml"))
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(NFS.lstatSync(temp).isSymbolicLink()).toBe(true)
+      }
+      expect(NFS.readdirSync(elsewhere)).toEqual(["existing"])
+      expect(NFS.readFileSync(existing, "utf8")).toBe("keep")
+      expect(NFS.existsSync(Path.join(outbox, "m.eml"))).toBe(false)
+    })
+
+    it("never replaces or follows an entry at the final name, and leaves no temporary file", async () => {
+      const { outbox, elsewhere } = setup()
+      const existing = Path.join(elsewhere, "existing")
+      NFS.writeFileSync(existing, "keep")
+      NFS.symlinkSync(existing, Path.join(outbox, "m.eml"))
+      const exit = await write(Path.join(outbox, ".t.tmp"), Path.join(outbox, "m.eml"))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(NFS.readlinkSync(Path.join(outbox, "m.eml"))).toBe(existing)
+      expect(NFS.readFileSync(existing, "utf8")).toBe("keep")
+      expect(NFS.readdirSync(outbox)).toEqual(["m.eml"])
+    })
   })
 })
 
