@@ -1,8 +1,9 @@
 /**
  * What a notification says, as pure functions: subjects and plain-text
  * bodies for rejected files and critical errors. Every text passes through
- * the masking policy; subjects lose control characters (a file name with
- * CR/LF must not inject a header) and are cut to 150 characters.
+ * the masking policy; subjects lose control and bidirectional characters (a
+ * file name with CR/LF must not inject a header) and are cut to 150
+ * characters; names in bodies show them as `?`.
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 
@@ -21,14 +22,22 @@ export interface Outgoing {
   readonly more: number
 }
 
-/** Strips control characters (CR, LF, TAB, …) and cuts to 150 characters. */
+/**
+ * Control characters (CR, LF, TAB, ESC, C1), line separators, and the
+ * bidirectional marks, overrides and isolates that let a name display
+ * reordered (`invoice\u202Egnp.json` reads as `invoicenosj.png`).
+ */
+const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
+const UNSAFE_RUNS = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]+/g
+
+/** Strips control and bidirectional characters (CR, LF, TAB, U+202E, …) and cuts to 150 characters. */
 export const sanitizeSubject = (subject: string): string => {
-  const clean = subject.replace(/[\u0000-\u001F\u007F-\u009F\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim()
+  const clean = subject.replace(UNSAFE_RUNS, " ").replace(/\s+/g, " ").trim()
   return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 1)}…`
 }
 
-/** A file name as it may appear inside a body line: no line breaks or other controls. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g, "?")
+/** A file name as it may appear inside a body line: no line breaks, other controls or bidirectional characters. */
+const oneLine = (text: string) => text.replace(UNSAFE, "?")
 
 export const rejectedMessage = (
   files: ReadonlyArray<RejectedFile>,

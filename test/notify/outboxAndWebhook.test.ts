@@ -249,6 +249,13 @@ describe("message composition", () => {
     expect(long).toHaveLength(150)
     expect(long.endsWith("…")).toBe(true)
   })
+  it("shows no bidirectional override, isolate or mark of a name in the subject or body", () => {
+    const name = "invoice\u202Egnp\u2066x\u2069\u200F\u061C.json"
+    const m = rejectedMessage([rejected(name)], 0, "returns", maskText)
+    expect(m.subject).toBe("[customer-json] Validation failed: invoice gnp x .json")
+    expect(m.text).toContain("File: invoice?gnp?x???.json")
+    expect(m.subject + m.text).not.toMatch(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/)
+  })
   it("lists at most 20 errors per file and says how many more", () => {
     const m = rejectedMessage([rejected("big.json", 20)].map((f) => ({ ...f, errorCount: 57 })), 0, "returns", maskText)
     expect(m.text.match(/^ {4}\$\[/gm)).toHaveLength(20)
