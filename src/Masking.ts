@@ -93,7 +93,7 @@ const maskRun = (run: string): string => {
   const groups = parts.filter((_, i) => i % 2 === 0)
   const seps = parts.filter((_, i) => i % 2 === 1)
   const covered = new Array<boolean>(groups.length).fill(false)
-  let any = false
+  let found = false
   for (let i = 0; i < groups.length; i++) {
     let candidate = ""
     for (let j = i; j < groups.length; j++) {
@@ -101,11 +101,11 @@ const maskRun = (run: string): string => {
       if (candidate.length > 19) break
       if (candidate.length >= 13 && isCardNumber(candidate)) {
         covered.fill(true, i, j + 1)
-        any = true
+        found = true
       }
     }
   }
-  if (!any) return run
+  if (!found) return run
   let out = ""
   for (let i = 0; i < groups.length;) {
     if (!covered[i]) {
