@@ -11,6 +11,9 @@ beforeEach(() => {
 })
 afterEach(() => cleanup(root))
 
+/** Characters a terminal acts on: C0, DEL, C1, bidi controls, line/paragraph separators. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
 const logLines = (name: string) =>
   NFS.readFileSync(Path.join(root, "logs", name), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
 
@@ -87,24 +90,36 @@ describe("logs, end to end", () => {
     expect(r.stdout).toContain("file=card************1111.json")
   })
 
-  it("a file name cannot forge a console line: control and bidi characters are shown escaped; the logs stay JSON", () => {
+  it("a file name cannot forge a console line; the logs stay one JSON object per line", () => {
     NFS.mkdirSync(Path.join(root, "data"))
     const evil = "evil\u001b[2K\r2026-11-28T09:30:00.000Z \u001b[31mERROR\u001b[0m forged\n\u009b31m\u202egnp.json"
     NFS.writeFileSync(Path.join(root, "data", evil), fixture("valid-single.json"))
     const r = runCli(root, ["--once"], { QUIET_PERIOD_MS: "200" })
     expect(r.status, r.stderr).toBe(0)
-    expect(list(Path.join(root, "validated"))).toEqual([evil])
+    expect(list(Path.join(root, "validated"))).toHaveLength(1)
     // stdout is not a terminal: no colour of the daemon's own, so any control character would be forged
     const console = r.stdout + r.stderr
-    expect(console.replaceAll("\n", "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
-    const processed = console.split("\n").filter((l) => l.includes("file processed"))
-    expect(processed).toHaveLength(1)
-    expect(processed[0]).toContain('file="evil\\u001b[2K\\r2026-11-28T09:30:00.000Z \\u001b[31mERROR\\u001b[0m forged\\n\\u009b31m\\u202egnp.json"')
+    expect(console.replaceAll("\n", "")).not.toMatch(UNSAFE)
     expect(console.split("\n").filter((l) => l.includes("forged"))).toHaveLength(1)
-    // app.log: one JSON object per line, the name intact once parsed
+    expect(console.split("\n").filter((l) => l.includes("file processed"))).toHaveLength(1)
     const raw = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")
-    expect(raw.replaceAll("\n", "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/)
-    expect(logLines("app.log").find((l) => l["msg"] === "file processed")!["file"]).toBe(evil)
+    expect(raw.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    expect(logLines("app.log").find((l) => l["msg"] === "file processed")!["file"]).toBe(list(Path.join(root, "validated"))[0])
+  })
+
+  it("the pretty console shows control and bidi characters of any logged text escaped (a folder setting here)", () => {
+    const odd = "in\u001b[31mred\u202e\u0085x"
+    const r = runCli(root, ["--once"], { DATA_DIR: odd, QUIET_PERIOD_MS: "200" })
+    expect(r.status, r.stderr).toBe(0)
+    const console = r.stdout + r.stderr
+    expect(console.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    const started = console.split("\n").find((l) => l.includes("customer-json-processor started"))!
+    // the folder, inside the fields' JSON, with each character a terminal would act on as its \u escape
+    expect(started).toContain("u001b[31mred\\u202e\\u0085x")
+    // the JSON log has the setting as it is, one object per line
+    const raw = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")
+    expect(raw.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    expect(logLines("app.log").find((l) => l["msg"] === "customer-json-processor started")!["folders"]).toMatchObject({ data: odd })
   })
 
   it("logs start-up settings with secrets redacted, one INFO line per file, and a shutdown summary", () => {
@@ -170,7 +185,9 @@ describe("logs, end to end", () => {
   it("LOG_CONSOLE=json prints JSON Lines on the console", () => {
     const r = runCli(root, ["--once"], { LOG_CONSOLE: "json" })
     expect(r.status).toBe(0)
-    const first = JSON.parse(r.stdout.split("\n")[0]!)
-    expect(first).toMatchObject({ level: "INFO", msg: "customer-json-processor started" })
+    const lines = r.stdout.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>)
+    // The start-up checks' line (what the filesystems guarantee) comes first, then the start.
+    expect(lines[0]).toMatchObject({ level: "INFO", msg: "filesystems checked" })
+    expect(lines[1]).toMatchObject({ level: "INFO", msg: "customer-json-processor started" })
   })
 })
