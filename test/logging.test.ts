@@ -7,6 +7,7 @@ import { LogFile } from "../src/LogFile.js"
 import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/Logging.js"
 import type { LogEvent } from "../src/Logging.js"
 import { Masker } from "../src/Masker.js"
+import { withUmask0 } from "./support/umask.js"
 
 const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
 const read = (p: string) => (NFS.existsSync(p) ? NFS.readFileSync(p, "utf8") : "")
@@ -69,15 +70,6 @@ const sampleLogs = Effect.gen(function*() {
   yield* Effect.logError("it broke", Cause.die(new Error("boom for grace@example.org")))
 })
 
-/** Runs `f` with a umask of 0, so the modes seen are the modes the code asked for; restores the umask after. */
-const withUmask0 = async <A>(f: () => Promise<A>): Promise<A> => {
-  const saved = process.umask(0)
-  try {
-    return await f()
-  } finally {
-    process.umask(saved)
-  }
-}
 const modeOf = (p: string) => NFS.statSync(p).mode & 0o7777
 
 describe("log files are private to the daemon's user and group", () => {

@@ -16,6 +16,7 @@ import { OutboxDelivery, outboxName, randomLetters, writeNewFile } from "../../s
 import { WebhookDelivery } from "../../src/WebhookDelivery.js"
 import { freePort, waitFor } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
+import { withUmask0 } from "../support/umask.js"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -41,15 +42,6 @@ describe("the outbox (default without SMTP_SERVER)", () => {
   })
 })
 
-/** Runs `f` with a umask of 0, so the modes seen are the modes the code asked for; restores the umask after. */
-const withUmask0 = async <A>(f: () => Promise<A>): Promise<A> => {
-  const saved = process.umask(0)
-  try {
-    return await f()
-  } finally {
-    process.umask(saved)
-  }
-}
 const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
 
 describe("the outbox's files: private, exclusive, unpredictable", () => {
