@@ -26,6 +26,7 @@ import type { ConsoleFormat } from "./Config.js"
 import { LogFile } from "./LogFile.js"
 import { Masker } from "./Masker.js"
 import type { MaskerService } from "./Masker.js"
+import { HAS_UNSAFE, UNSAFE_BEYOND_C0, UNSAFE_CHAR, UNSAFE_CHAR_BUT_LF } from "./UnsafeText.js"
 
 export interface LoggingOptions {
   readonly logDir: string
@@ -121,25 +122,10 @@ export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerS
   }
 }
 
-/**
- * Characters a terminal acts on rather than shows: C0 controls, DEL, C1
- * controls (U+009B is a one-character CSI to some terminals), the
- * bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E,
- * U+200F, U+202A–U+202E, U+2066–U+2069), and the Unicode line and paragraph
- * separators. A file name holding them must not recolour, rewrite or reorder
- * what an operator reads.
- */
-const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-/** The same, but for line feeds: for the cause, whose lines are its stack trace. */
-const TERMINAL_UNSAFE_BUT_LF = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-/** What JSON.stringify leaves raw of the above (it escapes C0 itself). */
-const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
-
 const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
 
-/** Shows every character a terminal would act on as its `\uXXXX` escape. */
-export const escapeForTerminal = (text: string): string => text.replace(TERMINAL_UNSAFE, unicodeEscape)
+/** Shows every character a terminal would act on (UnsafeText.ts) as its `\uXXXX` escape: a file name cannot recolour, rewrite or reorder what an operator reads. */
+export const escapeForTerminal = (text: string): string => text.replace(UNSAFE_CHAR, unicodeEscape)
 
 /**
  * One JSON object on one line. JSON.stringify escapes C0 controls; the C1
@@ -154,7 +140,7 @@ export const jsonLine = (event: LogEvent, withCause: boolean): string =>
     msg: event.msg,
     ...event.fields,
     ...(withCause && event.cause !== undefined ? { cause: event.cause } : {})
-  }).replace(JSON_UNSAFE, unicodeEscape) + "\n"
+  }).replace(UNSAFE_BEYOND_C0, unicodeEscape) + "\n"
 
 const COLORS: Record<string, string> = { FATAL: "35", ERROR: "31", WARN: "33", INFO: "32", DEBUG: "90", TRACE: "90" }
 
@@ -174,7 +160,7 @@ export const prettyLine = (event: LogEvent, color: boolean): string => {
   const label = event.level.label.padEnd(5)
   let line = `${event.ts} ${color ? `\u001b[${COLORS[event.level.label] ?? "0"}m${label}\u001b[0m` : label} ${escapeForTerminal(event.msg)}`
   for (const [key, value] of Object.entries(event.fields)) line += ` ${escapeForTerminal(key)}=${formatField(value)}`
-  if (event.cause !== undefined) line += `\n${event.cause.replace(TERMINAL_UNSAFE_BUT_LF, unicodeEscape).replace(/^/gm, "    ")}`
+  if (event.cause !== undefined) line += `\n${event.cause.replace(UNSAFE_CHAR_BUT_LF, unicodeEscape).replace(/^/gm, "    ")}`
   return line + "\n"
 }
 

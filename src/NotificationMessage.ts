@@ -6,6 +6,7 @@
  * characters; names in bodies show them as `?`.
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import { UNSAFE_CHAR, UNSAFE_RUN } from "./UnsafeText.js"
 
 export const FILES_PER_MESSAGE = 100
 export const ERRORS_PER_FILE = 20
@@ -22,22 +23,14 @@ export interface Outgoing {
   readonly more: number
 }
 
-/**
- * Control characters (CR, LF, TAB, ESC, C1), line separators, and the
- * bidirectional marks, overrides and isolates that let a name display
- * reordered (`invoice\u202Egnp.json` reads as `invoicenosj.png`).
- */
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g
-const UNSAFE_RUNS = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]+/g
-
 /** Strips control and bidirectional characters (CR, LF, TAB, U+202E, …) and cuts to 150 characters. */
 export const sanitizeSubject = (subject: string): string => {
-  const clean = subject.replace(UNSAFE_RUNS, " ").replace(/\s+/g, " ").trim()
+  const clean = subject.replace(UNSAFE_RUN, " ").replace(/\s+/g, " ").trim()
   return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 1)}…`
 }
 
 /** A file name as it may appear inside a body line: no line breaks, other controls or bidirectional characters. */
-const oneLine = (text: string) => text.replace(UNSAFE, "?")
+const oneLine = (text: string) => text.replace(UNSAFE_CHAR, "?")
 
 export const rejectedMessage = (
   files: ReadonlyArray<RejectedFile>,
