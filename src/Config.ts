@@ -263,7 +263,10 @@ export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig,
     Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
 }
 
-/** Every setting by its variable name, for the start-up log; secrets shown as `<redacted>`. */
+/**
+ * Every setting by its variable name, for the start-up log: the password as
+ * `<redacted>`, the webhook URL as its scheme, host and port only.
+ */
 export const describeSettings = (s: Settings): Record<string, string | number | boolean> => ({
   DATA_DIR: s.dataDir,
   PROCESSING_DIR: s.processingDir,
@@ -290,23 +293,26 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   LOG_MAX_FILES: s.logMaxFiles,
   EMAIL_SENDER: Option.getOrElse(s.email.sender, () => ""),
   EMAIL_RECEIVER: s.email.receivers.join(","),
-  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: (p) => String(p) }),
+  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: () => "<redacted>" }),
   SMTP_SERVER: Option.getOrElse(s.email.smtpServer, () => ""),
   SMTP_PORT: s.email.smtpPort,
   SMTP_USER: Option.getOrElse(s.email.smtpUser, () => ""),
   SMTP_SECURE: s.email.smtpSecure,
   EMAIL_BATCH_WINDOW_MS: s.email.batchWindowMs,
   EMAIL_MAX_PER_HOUR: s.email.maxPerHour,
-  // A webhook URL often carries a token: only its origin and path are shown.
-  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, {
-    onNone: () => "",
-    onSome: (u) => {
-      try {
-        const url = new URL(u)
-        return `${url.protocol}//${url.host}${url.pathname}${url.search !== "" || url.username !== "" ? " <redacted parts>" : ""}`
-      } catch {
-        return "<redacted>"
-      }
-    }
-  })
+  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, { onNone: () => "", onSome: urlForLog })
 })
+
+/**
+ * A URL as it may be logged: `scheme://host[:port]/…`. A webhook's path, query,
+ * fragment and userinfo often are its credential (`/services/T0/B1/XYZ`,
+ * `?token=`, `user:pass@`), so none of them is ever shown.
+ */
+export const urlForLog = (text: string): string => {
+  try {
+    const url = new URL(text)
+    return `${url.protocol}//${url.host}/…`
+  } catch {
+    return "<redacted>"
+  }
+}
