@@ -47,6 +47,8 @@ export interface Settings {
   readonly watchMode: WatchMode
   /** how the calls on a file's path are made (see FileCalls) */
   readonly fsCalls: "auto" | "sync" | "async"
+  /** store a producer's own file (linked into place) rather than a copy the daemon owns */
+  readonly trustedProducers: boolean
   readonly pollIntervalMs: number
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
@@ -88,6 +90,7 @@ export const DEFAULTS = {
   RESCAN_INTERVAL_MS: "10000",
   WATCH_MODE: "native",
   FS_CALLS: "auto",
+  TRUSTED_PRODUCERS: "false",
   POLL_INTERVAL_MS: "1000",
   SHUTDOWN_TIMEOUT_MS: "10000",
   MIN_FREE_DISK_MB: "100",
@@ -220,6 +223,7 @@ export const parseSettings = (
       rescanIntervalMs: yield* integer(raw, "RESCAN_INTERVAL_MS", 100, 86_400_000),
       watchMode,
       fsCalls,
+      trustedProducers: yield* boolean(raw, "TRUSTED_PRODUCERS"),
       pollIntervalMs: yield* integer(raw, "POLL_INTERVAL_MS", 10, 86_400_000),
       shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
@@ -281,6 +285,7 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   RESCAN_INTERVAL_MS: s.rescanIntervalMs,
   WATCH_MODE: s.watchMode,
   FS_CALLS: s.fsCalls,
+  TRUSTED_PRODUCERS: s.trustedProducers,
   POLL_INTERVAL_MS: s.pollIntervalMs,
   SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
   MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
