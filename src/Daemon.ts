@@ -529,7 +529,14 @@ export const runDaemon = (options: RunOptions) =>
 
     // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
     status.phase = "watching"
-    const reaper = onEvery(config.heartbeatMs, instance.adoptOrphans.pipe(Effect.flatMap(adoptClaimed), Effect.ignore))
+    const reaper = onEvery(
+      config.heartbeatMs,
+      instance.adoptOrphans.pipe(
+        Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir) : Effect.void)),
+        Effect.flatMap(adoptClaimed),
+        Effect.ignore
+      )
+    )
     yield* FiberSet.run(workers, reaper)
     yield* FiberSet.run(
       workers,
