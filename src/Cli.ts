@@ -1,7 +1,7 @@
 /**
  * The command line: `customer-json-processor [--once]` runs the daemon;
  * `validate FILE...` checks files without moving them; `schema [--draft D]` prints the
- * contract's JSON Schema.
+ * contract's JSON Schema; `requeue NAME... | --all` sends returned files through again.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -13,18 +13,22 @@ import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
 import { todayUtc, validateDocument } from "./Contract.js"
 import type { Validation } from "./Contract.js"
 import { runDaemon } from "./Daemon.js"
+import { FileStoreLive } from "./FileStore.js"
 import { NodeFileCalls } from "./FileCalls.js"
 import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./ContractSchema.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { LoggingLive } from "./Logging.js"
 import { Masker } from "./Masker.js"
 import { makeReport } from "./Report.js"
+import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./Requeue.js"
+import type { RequeueEvent, TimeBound } from "./Requeue.js"
 import { VERSION } from "./Version.js"
 
 /** The process should exit with this code; the reason has been reported already. */
@@ -133,6 +137,87 @@ const schema = Command.make("schema", { draft }, ({ draft }) =>
     yield* Console.log(JSON.stringify(contractJsonSchema({ maxRecords: settings.maxRecords, draft }), null, 2))
   })).pipe(Command.withDescription("Print the customer file contract as JSON Schema (MAX_RECORDS from the settings)"))
 
-export const command = daemon.pipe(Command.withSubcommands([validate, schema]))
+const requeueNames = Args.text({ name: "NAME" }).pipe(
+  Args.repeated,
+  Args.withDescription("a returned file, by its name in RETURNS_DIR (as `ls` shows it)")
+)
+const requeueAll = Options.boolean("all").pipe(Options.withDescription("every returned file (or those the time filters select)"))
+const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("print what would move; move nothing"))
+const olderThan = Options.text("older-than").pipe(
+  Options.optional,
+  Options.withDescription("with --all: only files returned before this long ago (30m, 2h, 3d, 1w) or this ISO time")
+)
+const newerThan = Options.text("newer-than").pipe(
+  Options.optional,
+  Options.withDescription("with --all: only files returned after this long ago (30m, 2h, 3d, 1w) or this ISO time")
+)
+
+/** A usage error of `requeue`: said on stderr, exit 64. */
+const usage = (message: string) =>
+  Effect.zipRight(Console.error(`requeue: ${message} (see requeue --help)`), new ExitCode({ code: EXIT.usage }))
+
+const parseBound = (flag: string, text: Option.Option<string>): Effect.Effect<TimeBound | undefined, ExitCode> => {
+  if (Option.isNone(text)) return Effect.succeed(undefined)
+  const bound = parseTimeBound(text.value)
+  return bound === undefined
+    ? usage(`--${flag} takes a duration (30s, 15m, 2h, 3d, 1w) or an ISO time with its zone (2026-11-28T10:00:00Z), not "${Masker.live.text(text.value)}"`)
+    : Effect.succeed(bound)
+}
+
+const requeue = Command.make(
+  "requeue",
+  { names: requeueNames, all: requeueAll, dryRun, olderThan, newerThan },
+  ({ all, dryRun, names, newerThan, olderThan }) =>
+    Effect.gen(function*() {
+      if (names.length === 0 && !all) return yield* usage("give the names of returned files, or --all")
+      if (names.length > 0 && all) return yield* usage("give either names or --all, not both")
+      if (!all && (Option.isSome(olderThan) || Option.isSome(newerThan))) return yield* usage("--older-than and --newer-than select among all returned files: use them with --all")
+      const older = yield* parseBound("older-than", olderThan)
+      const newer = yield* parseBound("newer-than", newerThan)
+      const settings = yield* settingsOrExit
+      const config = Layer.succeed(AppConfig, settings)
+      const layer = RequeueLive.pipe(
+        Layer.provide(FileStoreLive),
+        Layer.provideMerge(NodeFileCalls.pipe(Layer.provide(config))),
+        Layer.provide(config)
+      )
+      const mask = Masker.live.text
+      const inData = (target: string) => Path.join(settings.dataDir, mask(target))
+      const print = (event: RequeueEvent) =>
+        Console.log(
+          event._tag === "Requeued"
+            ? `${event.dryRun ? "would requeue" : "requeued"} ${mask(event.name)} -> ${inData(event.target)}${event.finished ? " (finishing an interrupted requeue)" : ""}`
+            : event._tag === "Skipped"
+            ? `skipped ${mask(event.name)}: ${mask(event.reason)}`
+            : `${event.dryRun ? "would remove" : "removed"} orphan report ${mask(event.report)} (its file was moved already)`
+        )
+      const now = yield* Clock.currentTimeMillis
+      const totals = yield* Effect.flatMap(Requeue, (r) =>
+        r.run({ names, all, dryRun, filter: makeAgeFilter(older, newer, now) }, print)).pipe(
+          Effect.provide(layer),
+          Effect.catchTag("ReturnsUnreadable", (e) => Effect.zipRight(Console.error(e.message), new ExitCode({ code: EXIT.invalid }))),
+          // Each move is logged to app.log like the daemon's lines (masked); the console is kept for the summary.
+          Effect.provide(
+            LoggingLive({
+              logDir: settings.logDir,
+              debug: settings.debug,
+              console: "off",
+              noColor: settings.noColor,
+              maxBytes: settings.logMaxBytes,
+              maxFiles: settings.logMaxFiles
+            }).pipe(Layer.provide(Masker.layer))
+          )
+        )
+      yield* Console.log(
+        `${dryRun ? "would requeue" : "requeued"} ${totals.requeued}, skipped ${totals.skipped}, ` +
+          `orphan reports ${dryRun ? "to remove" : "removed"} ${totals.orphansRemoved}`
+      )
+      if (totals.skipped > 0) return yield* new ExitCode({ code: EXIT.invalid })
+    })
+).pipe(Command.withDescription(
+  "Move returned files back into DATA_DIR under the names they were received with, removing their reports; exit 1 if some could not be moved"
+))
+
+export const command = daemon.pipe(Command.withSubcommands([validate, schema, requeue]))
 
 export const cli = Command.run(command, { name: "customer-json-processor", version: VERSION })

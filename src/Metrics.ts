@@ -50,6 +50,16 @@ export const recordRouted = (outcome: "validated" | "returned", records: number,
   fileSeconds.unsafeUpdate(seconds, [])
   lastSuccessSeconds.unsafeUpdate(atMs / 1000, [])
 }
+/**
+ * Returned files moved back into the input folder by `Requeue`. Per process: the
+ * `requeue` command is a process of its own, so its moves show in its log
+ * (`file requeued`), not in a daemon's /metrics; a process that embeds Requeue
+ * and serves /metrics shows them here.
+ */
+export const filesRequeued = Metric.counter("cjp_files_requeued_total", {
+  description: "Returned files moved back into the input folder (requeue)",
+  incremental: true
+})
 export const notificationsSent = Metric.counter("cjp_notifications_sent_total", { description: "Notifications delivered", incremental: true })
 export const notificationsFailed = Metric.counter("cjp_notifications_failed_total", {
   description: "Notifications that could not be delivered (kept in the outbox)",

@@ -319,3 +319,73 @@ export const parseProcessingName = (name: string): ProcessingName | undefined =>
     shortened: match[3] === "~"
   }
 }
+
+// ---------------------------------------------------------------------------
+// Names of returned files, going back into the input folder (requeue)
+
+// `<stem>-YYYYMMDDTHHMMSSmmmZ[-k]<ext>`: the suffix `storedNameCandidate` inserts before the extension.
+const COLLISION_SUFFIX = /^([\s\S]+)-(\d{8}T\d{9}Z)(?:-(\d+))?(\.[^.]*)?$/
+
+/**
+ * The name a returned file was received with, judged from its stored name
+ * alone: the stored name with its collision suffix (`-YYYYMMDDTHHMMSSmmmZ`,
+ * `-YYYYMMDDTHHMMSSmmmZ-k`, contract §5) removed. For a file whose report is
+ * missing or whose report's `file` is masked; a name the producer gave such a
+ * suffix itself loses it too, and a shortened name stays shortened.
+ */
+export const withoutCollisionSuffix = (stored: string): string => {
+  const match = COLLISION_SUFFIX.exec(stored)
+  return match === null ? stored : `${match[1]!}${match[4] ?? ""}`
+}
+
+/** The stamp of a `YYYYMMDDTHHMMSSmmmZ` suffix as a date; `undefined` when it is no real time. */
+const stampDate = (stamp: string): Date | undefined => {
+  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:` +
+    `${stamp.slice(13, 15)}.${stamp.slice(15, 18)}Z`
+  const date = new Date(iso)
+  return Number.isNaN(date.getTime()) || compactTimestamp(date) !== stamp ? undefined : date
+}
+
+/**
+ * Whether `stored` is a name the daemon would give a returned file received as
+ * `received` (`returnedNameCandidate` for some attempt): how a report's `file`
+ * is told to be the received name, and not a masked one (`************1111`)
+ * nor one written into a report by someone else.
+ */
+export const isReturnedNameOf = (received: string, stored: string): boolean => {
+  if (returnedNameCandidate(received, 0, new Date(0)) === stored) return true
+  const match = COLLISION_SUFFIX.exec(stored)
+  const date = match === null ? undefined : stampDate(match[2]!)
+  if (match === null || date === undefined) return false
+  const attempt = match[3] === undefined ? 1 : Number(match[3])
+  return attempt !== 0 && attempt <= 1_000_000 && returnedNameCandidate(received, attempt, date) === stored
+}
+
+/**
+ * A name the input folder may be given back (requeue): a name the daemon takes
+ * (`*.json`, not hidden), one component, at most NAME_MAX bytes on disk.
+ */
+export const isRequeueableName = (name: string): boolean => {
+  if (classifyName(name) !== "candidate") return false
+  // Judged on the bytes too: `%2F` is a `/` on disk, `%2E` a leading dot.
+  const bytes = bytesFromName(name)
+  return bytes.length <= NAME_MAX && bytes[0] !== 0x2e && !bytes.includes(0x2f) && !bytes.includes(0)
+}
+
+/**
+ * The name to give a returned file back under: the report's `file` when it is
+ * the name the file was received with (see `isReturnedNameOf`), otherwise the
+ * stored name without its collision suffix.
+ */
+export const receivedNameOf = (stored: string, reportFile: string | undefined): string =>
+  reportFile !== undefined && isRequeueableName(reportFile) && isReturnedNameOf(reportFile, stored)
+    ? reportFile
+    : withoutCollisionSuffix(stored)
+
+/**
+ * The n-th name to try in the input folder for a file received as `name`:
+ * attempt 0 is the name itself (whole, as its bytes fit NAME_MAX), then the
+ * collision names of contract §5.
+ */
+export const requeueNameCandidate = (name: string, attempt: number, now: Date): string =>
+  attempt === 0 && bytesFromName(name).length <= NAME_MAX ? name : storedNameCandidate(name, attempt, now)
