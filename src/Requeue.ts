@@ -48,7 +48,11 @@ export const parseTimeBound = (text: string): TimeBound | undefined => {
   if (duration !== null) return { _tag: "Ago", ms: Number(duration[1]) * UNIT_MS[duration[2]!]! }
   if (!ISO_TIME.test(text.trim())) return undefined
   const ms = Date.parse(text.trim())
-  return Number.isFinite(ms) ? { _tag: "At", ms } : undefined
+  // Date.parse rolls 30 February over into March: the calendar date must be itself.
+  const [y, m, d] = text.trim().slice(0, 10).split("-").map(Number) as [number, number, number]
+  const calendar = new Date(Date.UTC(y, m - 1, d))
+  const real = calendar.getUTCFullYear() === y && calendar.getUTCMonth() === m - 1 && calendar.getUTCDate() === d
+  return real && Number.isFinite(ms) ? { _tag: "At", ms } : undefined
 }
 
 /** The instant a bound stands for, at `nowMs`. */
