@@ -227,15 +227,17 @@ export const makeRequeue = Effect.gen(function*() {
           yield* emit({ _tag: "OrphanRemoved", report: storedTextOf(reportComponent), dryRun: request.dryRun })
         }).pipe(Effect.catchAll((e) => skip(storedTextOf(reportComponent), `its file has gone, but the report cannot be removed: ${describeError(e)}`)))
 
-      /** The end of a move: its returns/ name and report go, the move is logged (and written) before it is told. */
+      /** The end of a move (the file is linked into data/ already): logged, then its returns/ name and its report go. */
       const complete = (component: string, reportComponent: string, received: string, target: string, finished: boolean) =>
         Effect.gen(function*() {
-          yield* extra.unlink(Path.join(returns, component)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+          // Logged (and written) while the file still has its returns/ name: a run killed after
+          // this leaves the move for the next run, which logs it again; none goes unlogged.
+          yield* Effect.logInfo("file requeued", logFields({ file: received, stored_as: storedTextOf(component), requeued_as: target, ...(finished ? { finished_earlier_move: true } : {}) }))
+          yield* logSync.written
+          yield* unlinkIfThere(Path.join(returns, component))
           // Only now: a report never goes before its file has left.
           yield* unlinkIfThere(Path.join(returns, reportComponent))
           filesRequeued.unsafeUpdate(1, [])
-          yield* Effect.logInfo("file requeued", logFields({ file: received, stored_as: storedTextOf(component), requeued_as: target, ...(finished ? { finished_earlier_move: true } : {}) }))
-          yield* logSync.written
           requeued++
           yield* emit({ _tag: "Requeued", name: storedTextOf(component), target, finished, dryRun: false })
         })

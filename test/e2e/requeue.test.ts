@@ -1,0 +1,366 @@
+/**
+ * `requeue` end to end, with the built CLI: returned files go back into data/
+ * under the names they were received with, their reports go after them, and
+ * whatever a killed run left is finished by the next one; beside a running
+ * daemon, and as the service user.
+ */
+import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { sha256 } from "../support/corpus.js"
+import type { Daemon } from "./support.js"
+import { appLogLines, baseEnv, cleanup, drop, killAll, list, MAIN, makeRoot, runCli, spawnDaemon, waitUntil } from "./support.js"
+
+const SERVICE = 65534
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+const daemons: Array<Daemon> = []
+const roots: Array<string> = []
+const children: Array<ChildProcess.ChildProcess> = []
+
+afterEach(async () => {
+  await killAll(daemons.splice(0))
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  for (const r of roots.splice(0)) cleanup(r)
+})
+
+const newRoot = () => {
+  const root = makeRoot()
+  roots.push(root)
+  return root
+}
+
+/** An invalid customer file whose bytes are its own (the contract needs more than an id). */
+const invalid = (tag: string) => `[{"customer_id":"${tag}","first_name":"Ann"}]\n`
+
+const dir = (root: string, name: string) => Path.join(root, name)
+const read = (root: string, folder: string, name: string) => NFS.readFileSync(Path.join(root, folder, name), "utf8")
+const reportOf = (root: string, name: string) => JSON.parse(read(root, "returns", `${name}.error.json`)) as Record<string, unknown>
+/** Data files (reports left out) of a folder. */
+const dataNames = (root: string, folder: string) => list(dir(root, folder)).filter((n) => !n.endsWith(".error.json"))
+const reports = (root: string) => list(dir(root, "returns")).filter((n) => n.endsWith(".error.json"))
+
+/** Drops the files and lets `--once` return them. */
+const returnFiles = (root: string, files: Record<string, string>, env: Record<string, string> = {}) => {
+  NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+  for (const [name, content] of Object.entries(files)) drop(root, name, content)
+  const r = runCli(root, ["--once"], { QUIET_PERIOD_MS: "0", ...env })
+  expect(r.status, r.stdout + r.stderr).toBe(0)
+  expect(dataNames(root, "data")).toEqual([])
+}
+
+const requeue = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(root, ["requeue", ...args], env)
+
+const requeuedLines = (root: string) => appLogLines(root, "logs").filter((l) => l.msg === "file requeued")
+
+/** The command as a child process whose output can be watched (a daemon may run meanwhile). */
+const spawnRequeue = (root: string, args: ReadonlyArray<string>) => {
+  const child = ChildProcess.spawn(process.execPath, [MAIN, "requeue", ...args], { cwd: root, env: baseEnv(), stdio: ["ignore", "pipe", "pipe"] })
+  children.push(child)
+  let stdout = ""
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8")
+  })
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8")
+  })
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")))
+  return { child, stdout: () => stdout, exited }
+}
+
+describe("requeue", () => {
+  it("one file: back in data/ under its name, its report gone, logged; the daemon returns it again", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
+    const r = requeue(root, ["a.json"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toBe("requeued a.json -> data/a.json\nrequeued 1, skipped 0, orphan reports removed 0\n")
+    expect(read(root, "data", "a.json")).toBe(invalid("a"))
+    expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json"])
+    expect(requeuedLines(root).map((l) => [l.file, l.stored_as, l.requeued_as])).toEqual([["a.json", "a.json", "a.json"]])
+    // Fixed nothing: returned again, once, with one report.
+    expect(runCli(root, ["--once"], { QUIET_PERIOD_MS: "0" }).status).toBe(0)
+    expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json", "b.json", "b.json.error.json"])
+    expect(read(root, "returns", "a.json")).toBe(invalid("a"))
+  })
+
+  it("several files, given by name or by path in RETURNS_DIR", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b"), "c.json": invalid("c") })
+    const r = requeue(root, ["a.json", "returns/c.json"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout.split("\n").slice(0, 2)).toEqual(["requeued a.json -> data/a.json", "requeued c.json -> data/c.json"])
+    expect(list(dir(root, "data"))).toEqual(["a.json", "c.json"])
+    expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json"])
+  })
+
+  it("--all moves every returned file; --dry-run before it moves nothing", () => {
+    const root = newRoot()
+    const files = Object.fromEntries(["a", "b", "c", "d"].map((n) => [`${n}.json`, invalid(n)]))
+    returnFiles(root, files)
+    const before = list(dir(root, "returns"))
+    const dry = requeue(root, ["--all", "--dry-run"])
+    expect(dry.status).toBe(0)
+    expect(dry.stdout.trim().split("\n")).toEqual([
+      ...Object.keys(files).map((n) => `would requeue ${n} -> data/${n}`),
+      "would requeue 4, skipped 0, orphan reports to remove 0"
+    ])
+    expect(list(dir(root, "returns"))).toEqual(before)
+    expect(list(dir(root, "data"))).toEqual([])
+    expect(requeuedLines(root)).toEqual([])
+
+    const r = requeue(root, ["--all"])
+    expect(r.status).toBe(0)
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("requeued 4, skipped 0, orphan reports removed 0")
+    expect(list(dir(root, "returns"))).toEqual([])
+    for (const [name, content] of Object.entries(files)) expect(read(root, "data", name)).toBe(content)
+    expect(requeuedLines(root)).toHaveLength(4)
+  })
+
+  it("--older-than / --newer-than judge the report's processed_at, or the file's mtime without a report", () => {
+    const root = newRoot()
+    returnFiles(root, { "old.json": invalid("old"), "recent.json": invalid("recent"), "noreport.json": invalid("noreport") })
+    const now = Date.now()
+    const setProcessedAt = (name: string, at: number) => {
+      const report = reportOf(root, name)
+      NFS.writeFileSync(Path.join(root, "returns", `${name}.error.json`), JSON.stringify({ ...report, processed_at: new Date(at).toISOString() }))
+    }
+    setProcessedAt("old.json", now - 3 * 86_400_000)
+    setProcessedAt("recent.json", now - 3_600_000)
+    NFS.unlinkSync(Path.join(root, "returns", "noreport.json.error.json"))
+    const tenDaysAgo = new Date(now - 10 * 86_400_000)
+    NFS.utimesSync(Path.join(root, "returns", "noreport.json"), tenDaysAgo, tenDaysAgo)
+
+    const newer = requeue(root, ["--all", "--newer-than", "2h", "--dry-run"])
+    expect(newer.stdout.trim().split("\n")).toEqual(["would requeue recent.json -> data/recent.json", "would requeue 1, skipped 0, orphan reports to remove 0"])
+    const window = requeue(root, ["--all", "--older-than", "1d", "--newer-than", new Date(now - 5 * 86_400_000).toISOString(), "--dry-run"])
+    expect(window.stdout.trim().split("\n")).toEqual(["would requeue old.json -> data/old.json", "would requeue 1, skipped 0, orphan reports to remove 0"])
+
+    const older = requeue(root, ["--all", "--older-than", "2d"])
+    expect(older.status).toBe(0)
+    expect(older.stdout.trim().split("\n").slice(0, -1).sort()).toEqual([
+      "requeued noreport.json -> data/noreport.json",
+      "requeued old.json -> data/old.json"
+    ])
+    expect(list(dir(root, "data"))).toEqual(["noreport.json", "old.json"])
+    expect(list(dir(root, "returns"))).toEqual(["recent.json", "recent.json.error.json"])
+  })
+
+  it("a name taken in data/ gets the collision suffix; the taken file is untouched", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a") })
+    NFS.writeFileSync(Path.join(root, "data", "a.json"), "a producer's new file")
+    const r = requeue(root, ["a.json"])
+    expect(r.status).toBe(0)
+    const target = /^requeued a\.json -> data\/(a-\d{8}T\d{9}Z\.json)$/m.exec(r.stdout)
+    expect(target, r.stdout).not.toBeNull()
+    expect(read(root, "data", "a.json")).toBe("a producer's new file")
+    expect(read(root, "data", target![1]!)).toBe(invalid("a"))
+    expect(list(dir(root, "returns"))).toEqual([])
+  })
+
+  it("the received name comes from the report, and without one (or masked) from the stored name: a stamped name goes back unstamped", () => {
+    const root = newRoot()
+    // Returned twice under one name: the second is stored with the collision stamp.
+    returnFiles(root, { "x.json": invalid("x1") })
+    returnFiles(root, { "x.json": invalid("x2") })
+    const card = "orders-4111111111111111.json"
+    returnFiles(root, { [card]: invalid("card") })
+    const stamped = list(dir(root, "returns")).find((n) => /^x-\d{8}T\d{9}Z\.json$/.test(n))!
+    expect(stamped).toBeDefined()
+    expect(reportOf(root, card).file).toBe("orders-************1111.json")
+    NFS.unlinkSync(Path.join(root, "returns", `${stamped}.error.json`))
+    NFS.unlinkSync(Path.join(root, "returns", "x.json"))
+    NFS.unlinkSync(Path.join(root, "returns", "x.json.error.json"))
+
+    const r = requeue(root, ["--all"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(list(dir(root, "data")).sort()).toEqual([card, "x.json"].sort())
+    expect(read(root, "data", "x.json")).toBe(invalid("x2"))
+    expect(read(root, "data", card)).toBe(invalid("card"))
+    // Masked on the console and in the log, like every other output.
+    expect(r.stdout).toContain("requeued orders-************1111.json -> data/orders-************1111.json")
+    expect(r.stdout).not.toContain("4111111111111111")
+    expect(NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")).not.toContain("4111111111111111")
+    expect(requeuedLines(root).map((l) => l.file).sort()).toEqual(["orders-************1111.json", "x.json"])
+  })
+
+  it("a name in bytes that are not UTF-8 goes back under its original bytes", () => {
+    const root = newRoot()
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x6a, 0x73, 0x6f, 0x6e]) // café.json in Latin-1
+    NFS.mkdirSync(Path.join(root, "data"))
+    NFS.writeFileSync(Buffer.concat([Buffer.from(Path.join(root, "data") + "/"), latin1]), invalid("latin1"))
+    expect(runCli(root, ["--once"], { QUIET_PERIOD_MS: "0" }).status).toBe(0)
+    expect(list(dir(root, "returns"))).toEqual(["caf%E9.json", "caf%E9.json.error.json"])
+    const r = requeue(root, ["caf%E9.json"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toContain("requeued caf%E9.json -> data/caf%E9.json")
+    const names = NFS.readdirSync(Path.join(root, "data"), { encoding: "buffer" })
+    expect(names).toEqual([latin1])
+    expect(list(dir(root, "returns"))).toEqual([])
+  })
+
+  it("exit 1 naming each file that could not be moved, and why; the others move", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
+    NFS.symlinkSync("/etc/passwd", Path.join(root, "returns", "link.json"))
+    // A second link elsewhere (a daemon still storing it looks like this): not moved.
+    NFS.linkSync(Path.join(root, "returns", "b.json"), Path.join(root, "b-elsewhere"))
+    const r = requeue(root, ["a.json", "b.json", "link.json", "missing.json", "/tmp/a.json", "a.json.error.json"])
+    expect(r.status).toBe(1)
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "requeued a.json -> data/a.json",
+      "skipped b.json: it has 2 links (a daemon may still be storing it); try again in a moment",
+      "skipped link.json: not a regular file (SymbolicLink)",
+      "skipped missing.json: not in the returns folder",
+      `skipped /tmp/a.json: not in the returns folder ${Path.join("returns")}`,
+      "skipped a.json.error.json: it is a report; give its file's name, a.json",
+      "requeued 1, skipped 5, orphan reports removed 0"
+    ])
+    expect(list(dir(root, "data"))).toEqual(["a.json"])
+    expect(NFS.readlinkSync(Path.join(root, "returns", "link.json"))).toBe("/etc/passwd")
+    expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json", "link.json"])
+  })
+
+  it("a report given by name is refused with its file's name", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a") })
+    const r = requeue(root, ["a.json.error.json"])
+    expect(r.status).toBe(1)
+    expect(r.stdout).toContain("skipped a.json.error.json: it is a report; give its file's name, a.json")
+    expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
+  })
+
+  it("bad arguments exit 64 and move nothing", () => {
+    const root = newRoot()
+    returnFiles(root, { "a.json": invalid("a") })
+    for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"]]) {
+      const r = requeue(root, args)
+      expect(r.status, args.join(" ")).toBe(64)
+      expect(r.stderr).toMatch(/^requeue: /)
+      expect(r.stdout).toBe("")
+    }
+    expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
+  })
+
+  it("a crash's leftovers are finished: a file linked into data/ but still in returns/, and an orphan report (by --all and by name)", () => {
+    const root = newRoot()
+    returnFiles(root, { "half.json": invalid("half"), "gone.json": invalid("gone"), "gone2.json": invalid("gone2"), "placing.json": invalid("placing") })
+    // 1. Linked into data/ (under a stamped name), not yet unlinked from returns/.
+    NFS.linkSync(Path.join(root, "returns", "half.json"), Path.join(root, "data", "half-20261128T093000120Z.json"))
+    // 2. Moved, report left behind.
+    NFS.renameSync(Path.join(root, "returns", "gone.json"), Path.join(root, "data", "gone.json"))
+    NFS.renameSync(Path.join(root, "returns", "gone2.json"), Path.join(root, "data", "gone2.json"))
+    // 3. A report whose file is still being placed by a daemon: its private stage holds a second link.
+    NFS.unlinkSync(Path.join(root, "returns", "placing.json"))
+    NFS.linkSync(Path.join(root, "returns", "placing.json.error.json"), Path.join(root, "stage-link"))
+
+    const byName = requeue(root, ["gone2.json"])
+    expect(byName.status).toBe(0)
+    expect(byName.stdout.split("\n")[0]).toBe("removed orphan report gone2.json.error.json (its file was moved already)")
+
+    const r = requeue(root, ["--all"])
+    expect(r.status, r.stdout).toBe(0)
+    expect(r.stdout.trim().split("\n").sort()).toEqual([
+      "removed orphan report gone.json.error.json (its file was moved already)",
+      "requeued 1, skipped 0, orphan reports removed 1",
+      "requeued half.json -> data/half-20261128T093000120Z.json (finishing an interrupted requeue)"
+    ])
+    expect(list(dir(root, "returns"))).toEqual(["placing.json.error.json"])
+    expect(list(dir(root, "data"))).toEqual(["gone.json", "gone2.json", "half-20261128T093000120Z.json"])
+    expect(NFS.statSync(Path.join(root, "data", "half-20261128T093000120Z.json")).nlink).toBe(1)
+  })
+
+  it("kill -9 mid-way, then a rerun: every file in data/ exactly once, nothing left in returns/, no orphan report", async () => {
+    const root = newRoot()
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 800; i++) files[`f${String(i).padStart(4, "0")}.json`] = invalid(`f${i}`)
+    returnFiles(root, files)
+    expect(reports(root)).toHaveLength(800)
+
+    const first = spawnRequeue(root, ["--all"])
+    await waitUntil(() => /^requeued /m.test(first.stdout()), 30_000, "the first requeued line")
+    first.child.kill("SIGKILL")
+    expect(await first.exited).toBe("SIGKILL")
+    const movedBefore = first.stdout().split("\n").filter((l) => l.startsWith("requeued ")).length
+    // Interrupted mid-way, not after the end.
+    expect(movedBefore).toBeLessThan(800)
+    expect(dataNames(root, "returns").length).toBeGreaterThan(0)
+
+    const rerun = requeue(root, ["--all"])
+    expect(rerun.status, rerun.stdout).toBe(0)
+    expect(list(dir(root, "returns"))).toEqual([])
+    expect(list(dir(root, "data"))).toEqual(Object.keys(files).sort())
+    for (const [name, content] of Object.entries(files)) {
+      expect(read(root, "data", name)).toBe(content)
+      expect(NFS.statSync(Path.join(root, "data", name)).nlink).toBe(1)
+    }
+    // Each move logged, whichever run made it: a move the kill cut short after its line is logged again by the run that finishes it.
+    const logged = requeuedLines(root).map((l) => l.file as string)
+    expect(new Set(logged).size).toBe(800)
+    expect(logged.length).toBeGreaterThanOrEqual(800)
+    expect(logged.length).toBeLessThanOrEqual(801)
+  })
+
+  it("beside a running daemon: each file requeued and returned again exactly once, with one report", async () => {
+    const root = newRoot()
+    const env = { WATCH_MODE: "poll", POLL_INTERVAL_MS: "200", QUIET_PERIOD_MS: "200", LOG_CONSOLE: "json" }
+    const d = spawnDaemon(root, [], env)
+    daemons.push(d)
+    await d.waitFor(/customer-json-processor started/, 30_000)
+    const count = 60
+    await waitUntil(() => NFS.existsSync(Path.join(root, "data")), 30_000, "data/")
+    const contents = Array.from({ length: count }, (_, i) => invalid(`live${i}`))
+    contents.forEach((c, i) => drop(root, `live${i}.json`, c))
+    const settled = () => {
+      const data = dataNames(root, "returns")
+      return data.length === count && reports(root).length === count &&
+        data.every((n) => NFS.lstatSync(Path.join(root, "returns", n)).nlink === 1) && dataNames(root, "data").length === 0
+    }
+    await waitUntil(settled, 60_000, "every file returned")
+
+    const run = spawnRequeue(root, ["--all"])
+    expect(await run.exited, run.stdout()).toBe(0)
+    expect(run.stdout()).toContain(`requeued ${count}, skipped 0`)
+    await waitUntil(() => requeuedLines(root).length === count && settled(), 60_000, "every file returned again")
+    // Each file exactly once in returns/, none validated, none left anywhere else.
+    const hashes = dataNames(root, "returns").map((n) => sha256(NFS.readFileSync(Path.join(root, "returns", n))))
+    expect(hashes.sort()).toEqual(contents.map((c) => sha256(c)).sort())
+    expect(list(dir(root, "validated"))).toEqual([])
+    for (const n of dataNames(root, "returns")) expect(reports(root)).toContain(`${n}.error.json`)
+    const returnedLines = appLogLines(root, "logs").filter((l) => l.msg === "file processed" && l.outcome === "returned")
+    expect(returnedLines.length).toBe(2 * count)
+  })
+
+  it.skipIf(!isRoot)("as the service user (uid 65534) on a tree it owns", () => {
+    const root = newRoot()
+    NFS.chmodSync(root, 0o755)
+    for (const folder of ["data", "processing", "validated", "returns", "logs"]) {
+      NFS.mkdirSync(Path.join(root, folder))
+      NFS.chownSync(Path.join(root, folder), SERVICE, SERVICE)
+    }
+    const asService = (args: ReadonlyArray<string>) =>
+      ChildProcess.spawnSync("setpriv", ["--reuid", String(SERVICE), "--regid", String(SERVICE), "--clear-groups", process.execPath, MAIN, ...args], {
+        cwd: root,
+        env: baseEnv({ QUIET_PERIOD_MS: "0" }),
+        encoding: "utf8",
+        timeout: 120_000
+      })
+    for (const n of ["a", "b"]) NFS.writeFileSync(Path.join(root, "data", `${n}.json`), invalid(n), { mode: 0o644 })
+    expect(asService(["--once"]).status).toBe(0)
+    for (const n of list(dir(root, "returns"))) expect(NFS.statSync(Path.join(root, "returns", n)).uid).toBe(SERVICE)
+    const r = asService(["requeue", "--all"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toContain("requeued 2, skipped 0")
+    expect(list(dir(root, "data"))).toEqual(["a.json", "b.json"])
+    expect(list(dir(root, "returns"))).toEqual([])
+    expect(requeuedLines(root)).toHaveLength(2)
+    // A file the service user may not move (root's, in a folder it may not write) is named with the reason.
+    NFS.writeFileSync(Path.join(root, "returns", "root.json"), invalid("root"), { mode: 0o600 })
+    NFS.chownSync(Path.join(root, "returns"), 0, 0)
+    const denied = asService(["requeue", "root.json"])
+    expect(denied.status).toBe(1)
+    expect(denied.stdout).toMatch(/^skipped root\.json: (EPERM|PermissionDenied|EACCES)/m)
+    expect(NFS.existsSync(Path.join(root, "returns", "root.json"))).toBe(true)
+  })
+})
