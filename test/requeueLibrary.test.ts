@@ -1,0 +1,40 @@
+/** Requeue embedded in a process of one's own (here over the in-memory filesystem): the move, its log line and its metric. */
+import { expect, it } from "@effect/vitest"
+import { Effect, Layer, Logger, Metric, TestClock } from "effect"
+import { renderPrometheus } from "../src/Metrics.js"
+import { App, Config, Daemon, FileStore, MemoryFileSystem, Requeue } from "../src/index.js"
+import { fixture } from "./support/fixtures.js"
+
+const requeuedTotal = () => {
+  const line = renderPrometheus(Metric.unsafeSnapshot()).split("\n").find((l) => l.startsWith("cjp_files_requeued_total "))
+  return line === undefined ? 0 : Number(line.split(" ")[1])
+}
+
+it.scoped("a returned file goes back into the input folder, logged as `file requeued` and counted in cjp_files_requeued_total", () => {
+  const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
+  const base = Layer.mergeAll(
+    Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
+    memory.layer
+  )
+  const lines: Array<string> = []
+  const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(JSON.stringify(message))))
+  return Effect.gen(function*() {
+    yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(App.NotifierLogOnly), Layer.provideMerge(base)))
+    expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
+    const before = requeuedTotal()
+    const events: Array<Requeue.RequeueEvent> = []
+    const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
+      r.run({ names: [], all: true, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
+        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provideMerge(base))),
+        Effect.provide(capture)
+      )
+    expect(totals).toEqual({ requeued: 1, skipped: 0, orphansRemoved: 0 })
+    expect(events).toEqual([{ _tag: "Requeued", name: "bad.json", target: "bad.json", finished: false, dryRun: false }])
+    expect(memory.volume.readdirSync("/ret")).toEqual([])
+    expect(memory.volume.readdirSync("/in")).toEqual(["bad.json"])
+    expect(String(memory.volume.readFileSync("/in/bad.json"))).toBe(fixture("invalid-luhn.json"))
+    expect(lines.filter((l) => l.includes("file requeued"))).toHaveLength(1)
+    expect(requeuedTotal()).toBe(before + 1)
+  })
+})
