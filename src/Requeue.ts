@@ -145,7 +145,9 @@ const MAX_NAME_ATTEMPTS = 10_000
 const MAX_REPORT_BYTES = 4 * 1024 * 1024
 
 const describeError = (e: PlatformError): string =>
-  e._tag === "SystemError"
+  errnoCode(e) === "EXDEV"
+    ? "EXDEV: RETURNS_DIR and DATA_DIR are on different filesystems, and requeue moves only by hard link (never a copy that a crash could leave twice)"
+    : e._tag === "SystemError"
     ? `${errnoCode(e) ?? e.reason}${e.syscall ? ` in ${e.syscall}` : ""}${
       e.reason === "PermissionDenied" || errnoCode(e) === "EPERM" ? " (this user may not move it: run as the daemon's user)" : ""
     }`
@@ -286,9 +288,10 @@ export const makeRequeue = Effect.gen(function*() {
               Effect.catchIf((e) => isAlreadyExists(e), () => Effect.succeed("taken" as const))
             )
             if (linked === "taken") continue
-            // Two requeues of one file at once: each sees the other's link; both step back, nothing is doubled.
+            // Two requeues of one file at once: a third link, or the returns/ name gone, is the other's
+            // move; this one steps back (both may, and the file stays for the next run): never two in data/.
             const after = yield* identifyOption(dataPath)
-            if (Option.isSome(after) && after.value.nlink > 2) {
+            if (Option.isNone(after) || after.value.nlink > 2) {
               const placed = yield* identifyOption(targetPath)
               if (Option.isSome(placed) && placed.value.id === meta.value.id) yield* unlinkIfThere(targetPath)
               return yield* skip(stored, "another requeue is moving it at the same time")
@@ -298,7 +301,14 @@ export const makeRequeue = Effect.gen(function*() {
           return yield* skip(stored, `no free name for it in ${data} after ${MAX_NAME_ATTEMPTS} attempts`)
         }).pipe(
           Effect.catchAll((e) =>
-            isNotFound(e) ? skip(storedTextOf(component), "gone from the returns folder meanwhile") : skip(storedTextOf(component), describeError(e))
+            Effect.flatMap(
+              isNotFound(e) ? identifyOption(Path.join(returns, component)).pipe(Effect.orElseSucceed(() => Option.none<Meta>())) : Effect.succeed(Option.none<Meta>()),
+              (still) =>
+                skip(
+                  storedTextOf(component),
+                  !isNotFound(e) ? describeError(e) : Option.isNone(still) ? "gone from the returns folder meanwhile" : `the input folder ${data} is missing`
+                )
+            )
           )
         )
 

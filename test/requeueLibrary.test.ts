@@ -2,7 +2,7 @@
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Metric, TestClock } from "effect"
 import { renderPrometheus } from "../src/Metrics.js"
-import { App, Config, Daemon, FileStore, MemoryFileSystem, Requeue } from "../src/index.js"
+import { App, Config, Daemon, FileStore, FsExtra, MemoryFileSystem, Requeue } from "../src/index.js"
 import { fixture } from "./support/fixtures.js"
 
 const requeuedTotal = () => {
@@ -36,5 +36,34 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
     expect(String(memory.volume.readFileSync("/in/bad.json"))).toBe(fixture("invalid-luhn.json"))
     expect(lines.filter((l) => l.includes("file requeued"))).toHaveLength(1)
     expect(requeuedTotal()).toBe(before + 1)
+  })
+})
+
+it.scoped("two requeues of one file at once: the one that sees the other's link steps back, and the file is never in the input folder twice", () => {
+  const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
+  const config = Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
+  const base = Layer.mergeAll(config, memory.layer)
+  // Another requeue links the same file into /in right after this one does (and has not yet unlinked it).
+  const racing = Layer.effect(
+    FsExtra.FsExtra,
+    Effect.map(FsExtra.FsExtra, (extra): FsExtra.FsExtraService => ({
+      ...extra,
+      link: (from, to) =>
+        Effect.zipRight(extra.link(from, to), from === "/ret/bad.json" && to === "/in/bad.json" ? extra.link(from, "/in/bad-other.json") : Effect.void)
+    }))
+  ).pipe(Layer.provide(memory.layer))
+  return Effect.gen(function*() {
+    yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(App.NotifierLogOnly), Layer.provideMerge(base)))
+    const events: Array<Requeue.RequeueEvent> = []
+    const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
+      r.run({ names: ["bad.json"], all: false, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
+        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provide(Layer.merge(config, racing))))
+      )
+    expect(totals).toEqual({ requeued: 0, skipped: 1, orphansRemoved: 0 })
+    expect(events).toEqual([{ _tag: "Skipped", name: "bad.json", reason: "another requeue is moving it at the same time" }])
+    // Its own link withdrawn; the other's stays (that requeue finishes the move); the report stays until it does.
+    expect(memory.volume.readdirSync("/in")).toEqual(["bad-other.json"])
+    expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
   })
 })

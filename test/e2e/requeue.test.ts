@@ -10,17 +10,19 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
 import type { Daemon } from "./support.js"
-import { appLogLines, baseEnv, cleanup, drop, killAll, list, MAIN, makeRoot, runCli, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, baseEnv, cleanup, drop, killAll, list, MAIN, makeRoot, spawnDaemon, waitUntil } from "./support.js"
 
 const SERVICE = 65534
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 const daemons: Array<Daemon> = []
 const roots: Array<string> = []
 const children: Array<ChildProcess.ChildProcess> = []
+const mounts: Array<string> = []
 
 afterEach(async () => {
   await killAll(daemons.splice(0))
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
   for (const r of roots.splice(0)) cleanup(r)
 })
 
@@ -40,16 +42,41 @@ const reportOf = (root: string, name: string) => JSON.parse(read(root, "returns"
 const dataNames = (root: string, folder: string) => list(dir(root, folder)).filter((n) => !n.endsWith(".error.json"))
 const reports = (root: string) => list(dir(root, "returns")).filter((n) => n.endsWith(".error.json"))
 
+interface Ran {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * The CLI run to completion without blocking this worker (a synchronous spawn of a
+ * few seconds starves vitest's own messages on a busy machine).
+ */
+const runAsync = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, uid?: number) =>
+  new Promise<Ran>((resolve, reject) => {
+    const [command, commandArgs] = uid === undefined
+      ? [process.execPath, [MAIN, ...args]]
+      : ["setpriv", ["--reuid", String(uid), "--regid", String(uid), "--clear-groups", process.execPath, MAIN, ...args]]
+    const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    children.push(child)
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
+    child.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")))
+    child.on("error", reject)
+    child.on("close", (status) => resolve({ status, stdout, stderr }))
+  })
+
 /** Drops the files and lets `--once` return them. */
-const returnFiles = (root: string, files: Record<string, string>, env: Record<string, string> = {}) => {
+const returnFiles = async (root: string, files: Record<string, string>, env: Record<string, string> = {}) => {
   NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
   for (const [name, content] of Object.entries(files)) drop(root, name, content)
-  const r = runCli(root, ["--once"], { QUIET_PERIOD_MS: "0", ...env })
+  const r = await runAsync(root, ["--once"], { QUIET_PERIOD_MS: "0", ...env })
   expect(r.status, r.stdout + r.stderr).toBe(0)
   expect(dataNames(root, "data")).toEqual([])
 }
 
-const requeue = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => runCli(root, ["requeue", ...args], env)
+const requeue = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => runAsync(root, ["requeue", ...args], env)
 
 const requeuedLines = (root: string) => appLogLines(root, "logs").filter((l) => l.msg === "file requeued")
 
@@ -69,37 +96,37 @@ const spawnRequeue = (root: string, args: ReadonlyArray<string>) => {
 }
 
 describe("requeue", () => {
-  it("one file: back in data/ under its name, its report gone, logged; the daemon returns it again", () => {
+  it("one file: back in data/ under its name, its report gone, logged; the daemon returns it again", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
-    const r = requeue(root, ["a.json"])
+    await returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
+    const r = await requeue(root, ["a.json"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(r.stdout).toBe("requeued a.json -> data/a.json\nrequeued 1, skipped 0, orphan reports removed 0\n")
     expect(read(root, "data", "a.json")).toBe(invalid("a"))
     expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json"])
     expect(requeuedLines(root).map((l) => [l.file, l.stored_as, l.requeued_as])).toEqual([["a.json", "a.json", "a.json"]])
     // Fixed nothing: returned again, once, with one report.
-    expect(runCli(root, ["--once"], { QUIET_PERIOD_MS: "0" }).status).toBe(0)
+    expect((await runAsync(root, ["--once"], { QUIET_PERIOD_MS: "0" })).status).toBe(0)
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json", "b.json", "b.json.error.json"])
     expect(read(root, "returns", "a.json")).toBe(invalid("a"))
   })
 
-  it("several files, given by name or by path in RETURNS_DIR", () => {
+  it("several files, given by name or by path in RETURNS_DIR", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b"), "c.json": invalid("c") })
-    const r = requeue(root, ["a.json", "returns/c.json"])
+    await returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b"), "c.json": invalid("c") })
+    const r = await requeue(root, ["a.json", "returns/c.json"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(r.stdout.split("\n").slice(0, 2)).toEqual(["requeued a.json -> data/a.json", "requeued c.json -> data/c.json"])
     expect(list(dir(root, "data"))).toEqual(["a.json", "c.json"])
     expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json"])
   })
 
-  it("--all moves every returned file; --dry-run before it moves nothing", () => {
+  it("--all moves every returned file; --dry-run before it moves nothing", async () => {
     const root = newRoot()
     const files = Object.fromEntries(["a", "b", "c", "d"].map((n) => [`${n}.json`, invalid(n)]))
-    returnFiles(root, files)
+    await returnFiles(root, files)
     const before = list(dir(root, "returns"))
-    const dry = requeue(root, ["--all", "--dry-run"])
+    const dry = await requeue(root, ["--all", "--dry-run"])
     expect(dry.status).toBe(0)
     expect(dry.stdout.trim().split("\n")).toEqual([
       ...Object.keys(files).map((n) => `would requeue ${n} -> data/${n}`),
@@ -109,7 +136,7 @@ describe("requeue", () => {
     expect(list(dir(root, "data"))).toEqual([])
     expect(requeuedLines(root)).toEqual([])
 
-    const r = requeue(root, ["--all"])
+    const r = await requeue(root, ["--all"])
     expect(r.status).toBe(0)
     expect(r.stdout.trim().split("\n").at(-1)).toBe("requeued 4, skipped 0, orphan reports removed 0")
     expect(list(dir(root, "returns"))).toEqual([])
@@ -117,9 +144,9 @@ describe("requeue", () => {
     expect(requeuedLines(root)).toHaveLength(4)
   })
 
-  it("--older-than / --newer-than judge the report's processed_at, or the file's mtime without a report", () => {
+  it("--older-than / --newer-than judge the report's processed_at, or the file's mtime without a report", async () => {
     const root = newRoot()
-    returnFiles(root, { "old.json": invalid("old"), "recent.json": invalid("recent"), "noreport.json": invalid("noreport") })
+    await returnFiles(root, { "old.json": invalid("old"), "recent.json": invalid("recent"), "noreport.json": invalid("noreport") })
     const now = Date.now()
     const setProcessedAt = (name: string, at: number) => {
       const report = reportOf(root, name)
@@ -131,12 +158,13 @@ describe("requeue", () => {
     const tenDaysAgo = new Date(now - 10 * 86_400_000)
     NFS.utimesSync(Path.join(root, "returns", "noreport.json"), tenDaysAgo, tenDaysAgo)
 
-    const newer = requeue(root, ["--all", "--newer-than", "2h", "--dry-run"])
+    const newer = await requeue(root, ["--all", "--newer-than", "2h", "--dry-run"])
+    expect(newer.status, `${newer.stdout}${newer.stderr}`).toBe(0)
     expect(newer.stdout.trim().split("\n")).toEqual(["would requeue recent.json -> data/recent.json", "would requeue 1, skipped 0, orphan reports to remove 0"])
-    const window = requeue(root, ["--all", "--older-than", "1d", "--newer-than", new Date(now - 5 * 86_400_000).toISOString(), "--dry-run"])
+    const window = await requeue(root, ["--all", "--older-than", "1d", "--newer-than", new Date(now - 5 * 86_400_000).toISOString(), "--dry-run"])
     expect(window.stdout.trim().split("\n")).toEqual(["would requeue old.json -> data/old.json", "would requeue 1, skipped 0, orphan reports to remove 0"])
 
-    const older = requeue(root, ["--all", "--older-than", "2d"])
+    const older = await requeue(root, ["--all", "--older-than", "2d"])
     expect(older.status).toBe(0)
     expect(older.stdout.trim().split("\n").slice(0, -1).sort()).toEqual([
       "requeued noreport.json -> data/noreport.json",
@@ -146,11 +174,11 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual(["recent.json", "recent.json.error.json"])
   })
 
-  it("a name taken in data/ gets the collision suffix; the taken file is untouched", () => {
+  it("a name taken in data/ gets the collision suffix; the taken file is untouched", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a") })
+    await returnFiles(root, { "a.json": invalid("a") })
     NFS.writeFileSync(Path.join(root, "data", "a.json"), "a producer's new file")
-    const r = requeue(root, ["a.json"])
+    const r = await requeue(root, ["a.json"])
     expect(r.status).toBe(0)
     const target = /^requeued a\.json -> data\/(a-\d{8}T\d{9}Z\.json)$/m.exec(r.stdout)
     expect(target, r.stdout).not.toBeNull()
@@ -159,13 +187,13 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual([])
   })
 
-  it("the received name comes from the report, and without one (or masked) from the stored name: a stamped name goes back unstamped", () => {
+  it("the received name comes from the report, and without one (or masked) from the stored name: a stamped name goes back unstamped", async () => {
     const root = newRoot()
     // Returned twice under one name: the second is stored with the collision stamp.
-    returnFiles(root, { "x.json": invalid("x1") })
-    returnFiles(root, { "x.json": invalid("x2") })
+    await returnFiles(root, { "x.json": invalid("x1") })
+    await returnFiles(root, { "x.json": invalid("x2") })
     const card = "orders-4111111111111111.json"
-    returnFiles(root, { [card]: invalid("card") })
+    await returnFiles(root, { [card]: invalid("card") })
     const stamped = list(dir(root, "returns")).find((n) => /^x-\d{8}T\d{9}Z\.json$/.test(n))!
     expect(stamped).toBeDefined()
     expect(reportOf(root, card).file).toBe("orders-************1111.json")
@@ -173,7 +201,7 @@ describe("requeue", () => {
     NFS.unlinkSync(Path.join(root, "returns", "x.json"))
     NFS.unlinkSync(Path.join(root, "returns", "x.json.error.json"))
 
-    const r = requeue(root, ["--all"])
+    const r = await requeue(root, ["--all"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(list(dir(root, "data")).sort()).toEqual([card, "x.json"].sort())
     expect(read(root, "data", "x.json")).toBe(invalid("x2"))
@@ -185,14 +213,14 @@ describe("requeue", () => {
     expect(requeuedLines(root).map((l) => l.file).sort()).toEqual(["orders-************1111.json", "x.json"])
   })
 
-  it("a name in bytes that are not UTF-8 goes back under its original bytes", () => {
+  it("a name in bytes that are not UTF-8 goes back under its original bytes", async () => {
     const root = newRoot()
     const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x6a, 0x73, 0x6f, 0x6e]) // café.json in Latin-1
     NFS.mkdirSync(Path.join(root, "data"))
     NFS.writeFileSync(Buffer.concat([Buffer.from(Path.join(root, "data") + "/"), latin1]), invalid("latin1"))
-    expect(runCli(root, ["--once"], { QUIET_PERIOD_MS: "0" }).status).toBe(0)
+    expect((await runAsync(root, ["--once"], { QUIET_PERIOD_MS: "0" })).status).toBe(0)
     expect(list(dir(root, "returns"))).toEqual(["caf%E9.json", "caf%E9.json.error.json"])
-    const r = requeue(root, ["caf%E9.json"])
+    const r = await requeue(root, ["caf%E9.json"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(r.stdout).toContain("requeued caf%E9.json -> data/caf%E9.json")
     const names = NFS.readdirSync(Path.join(root, "data"), { encoding: "buffer" })
@@ -200,13 +228,13 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual([])
   })
 
-  it("exit 1 naming each file that could not be moved, and why; the others move", () => {
+  it("exit 1 naming each file that could not be moved, and why; the others move", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
+    await returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
     NFS.symlinkSync("/etc/passwd", Path.join(root, "returns", "link.json"))
     // A second link elsewhere (a daemon still storing it looks like this): not moved.
     NFS.linkSync(Path.join(root, "returns", "b.json"), Path.join(root, "b-elsewhere"))
-    const r = requeue(root, ["a.json", "b.json", "link.json", "missing.json", "/tmp/a.json", "a.json.error.json"])
+    const r = await requeue(root, ["a.json", "b.json", "link.json", "missing.json", "/tmp/a.json", "a.json.error.json"])
     expect(r.status).toBe(1)
     expect(r.stdout.trim().split("\n")).toEqual([
       "requeued a.json -> data/a.json",
@@ -222,20 +250,20 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual(["b.json", "b.json.error.json", "link.json"])
   })
 
-  it("a report given by name is refused with its file's name", () => {
+  it("a report given by name is refused with its file's name", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a") })
-    const r = requeue(root, ["a.json.error.json"])
+    await returnFiles(root, { "a.json": invalid("a") })
+    const r = await requeue(root, ["a.json.error.json"])
     expect(r.status).toBe(1)
     expect(r.stdout).toContain("skipped a.json.error.json: it is a report; give its file's name, a.json")
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
   })
 
-  it("bad arguments exit 64 and move nothing", () => {
+  it("bad arguments exit 64 and move nothing", async () => {
     const root = newRoot()
-    returnFiles(root, { "a.json": invalid("a") })
+    await returnFiles(root, { "a.json": invalid("a") })
     for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"]]) {
-      const r = requeue(root, args)
+      const r = await requeue(root, args)
       expect(r.status, args.join(" ")).toBe(64)
       expect(r.stderr).toMatch(/^requeue: /)
       expect(r.stdout).toBe("")
@@ -243,9 +271,9 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
   })
 
-  it("a crash's leftovers are finished: a file linked into data/ but still in returns/, and an orphan report (by --all and by name)", () => {
+  it("a crash's leftovers are finished: a file linked into data/ but still in returns/, and an orphan report (by --all and by name)", async () => {
     const root = newRoot()
-    returnFiles(root, { "half.json": invalid("half"), "gone.json": invalid("gone"), "gone2.json": invalid("gone2"), "placing.json": invalid("placing") })
+    await returnFiles(root, { "half.json": invalid("half"), "gone.json": invalid("gone"), "gone2.json": invalid("gone2"), "placing.json": invalid("placing") })
     // 1. Linked into data/ (under a stamped name), not yet unlinked from returns/.
     NFS.linkSync(Path.join(root, "returns", "half.json"), Path.join(root, "data", "half-20261128T093000120Z.json"))
     // 2. Moved, report left behind.
@@ -255,11 +283,11 @@ describe("requeue", () => {
     NFS.unlinkSync(Path.join(root, "returns", "placing.json"))
     NFS.linkSync(Path.join(root, "returns", "placing.json.error.json"), Path.join(root, "stage-link"))
 
-    const byName = requeue(root, ["gone2.json"])
+    const byName = await requeue(root, ["gone2.json"])
     expect(byName.status).toBe(0)
     expect(byName.stdout.split("\n")[0]).toBe("removed orphan report gone2.json.error.json (its file was moved already)")
 
-    const r = requeue(root, ["--all"])
+    const r = await requeue(root, ["--all"])
     expect(r.status, r.stdout).toBe(0)
     expect(r.stdout.trim().split("\n").sort()).toEqual([
       "removed orphan report gone.json.error.json (its file was moved already)",
@@ -275,7 +303,7 @@ describe("requeue", () => {
     const root = newRoot()
     const files: Record<string, string> = {}
     for (let i = 0; i < 800; i++) files[`f${String(i).padStart(4, "0")}.json`] = invalid(`f${i}`)
-    returnFiles(root, files)
+    await returnFiles(root, files)
     expect(reports(root)).toHaveLength(800)
 
     const first = spawnRequeue(root, ["--all"])
@@ -287,7 +315,7 @@ describe("requeue", () => {
     expect(movedBefore).toBeLessThan(800)
     expect(dataNames(root, "returns").length).toBeGreaterThan(0)
 
-    const rerun = requeue(root, ["--all"])
+    const rerun = await requeue(root, ["--all"])
     expect(rerun.status, rerun.stdout).toBe(0)
     expect(list(dir(root, "returns"))).toEqual([])
     expect(list(dir(root, "data"))).toEqual(Object.keys(files).sort())
@@ -332,24 +360,32 @@ describe("requeue", () => {
     expect(returnedLines.length).toBe(2 * count)
   })
 
-  it.skipIf(!isRoot)("as the service user (uid 65534) on a tree it owns", () => {
+  it.skipIf(!isRoot)("RETURNS_DIR on another filesystem (tmpfs): each file named with EXDEV and left where it is", async () => {
+    const root = newRoot()
+    NFS.mkdirSync(Path.join(root, "returns"))
+    const mounted = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", Path.join(root, "returns")], { encoding: "utf8" })
+    expect(mounted.status, mounted.stderr).toBe(0)
+    mounts.push(Path.join(root, "returns"))
+    await returnFiles(root, { "a.json": invalid("a") })
+    const r = await requeue(root, ["--all"])
+    expect(r.status).toBe(1)
+    expect(r.stdout).toContain("skipped a.json: EXDEV: RETURNS_DIR and DATA_DIR are on different filesystems")
+    expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
+    expect(list(dir(root, "data"))).toEqual([])
+  })
+
+  it.skipIf(!isRoot)("as the service user (uid 65534) on a tree it owns", async () => {
     const root = newRoot()
     NFS.chmodSync(root, 0o755)
     for (const folder of ["data", "processing", "validated", "returns", "logs"]) {
       NFS.mkdirSync(Path.join(root, folder))
       NFS.chownSync(Path.join(root, folder), SERVICE, SERVICE)
     }
-    const asService = (args: ReadonlyArray<string>) =>
-      ChildProcess.spawnSync("setpriv", ["--reuid", String(SERVICE), "--regid", String(SERVICE), "--clear-groups", process.execPath, MAIN, ...args], {
-        cwd: root,
-        env: baseEnv({ QUIET_PERIOD_MS: "0" }),
-        encoding: "utf8",
-        timeout: 120_000
-      })
+    const asService = (args: ReadonlyArray<string>) => runAsync(root, args, { QUIET_PERIOD_MS: "0" }, SERVICE)
     for (const n of ["a", "b"]) NFS.writeFileSync(Path.join(root, "data", `${n}.json`), invalid(n), { mode: 0o644 })
-    expect(asService(["--once"]).status).toBe(0)
+    expect((await asService(["--once"])).status).toBe(0)
     for (const n of list(dir(root, "returns"))) expect(NFS.statSync(Path.join(root, "returns", n)).uid).toBe(SERVICE)
-    const r = asService(["requeue", "--all"])
+    const r = await asService(["requeue", "--all"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(r.stdout).toContain("requeued 2, skipped 0")
     expect(list(dir(root, "data"))).toEqual(["a.json", "b.json"])
@@ -358,7 +394,7 @@ describe("requeue", () => {
     // A file the service user may not move (root's, in a folder it may not write) is named with the reason.
     NFS.writeFileSync(Path.join(root, "returns", "root.json"), invalid("root"), { mode: 0o600 })
     NFS.chownSync(Path.join(root, "returns"), 0, 0)
-    const denied = asService(["requeue", "root.json"])
+    const denied = await asService(["requeue", "root.json"])
     expect(denied.status).toBe(1)
     expect(denied.stdout).toMatch(/^skipped root\.json: (EPERM|PermissionDenied|EACCES)/m)
     expect(NFS.existsSync(Path.join(root, "returns", "root.json"))).toBe(true)
