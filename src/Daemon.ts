@@ -225,7 +225,17 @@ export const runDaemon = (options: RunOptions) =>
           yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
         }
         let added = 0
-        for (const entry of entries) if (yield* consider(entry.name, false, now, entry.type)) added++
+        // A folder of many names (ignored ones too) is gone through with the event loop's turns
+        // kept, as the workers keep them: the health endpoint and signals are served meanwhile.
+        let lastYield = performance.now()
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]!
+          if (yield* consider(entry.name, false, now, entry.type)) added++
+          if ((i & 255) === 255 && performance.now() - lastYield > YIELD_EVERY_MS) {
+            yield* yieldToEventLoop
+            lastYield = performance.now()
+          }
+        }
         return added
       })
 
