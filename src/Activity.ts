@@ -41,12 +41,20 @@ export interface OutcomeEntry {
   readonly reason: string | undefined
 }
 
+/**
+ * A critical event and its repeats (the same summary: a health check failing
+ * at every listing is one entry, not a screenful).
+ */
 export interface CriticalEntry {
-  readonly atMs: number
+  readonly firstAtMs: number
+  lastAtMs: number
   readonly summary: string
-  readonly detail: string
-  /** "queued": a notification goes out; "suppressed": notified already this hour, counted in the next one */
-  readonly notification: "queued" | "suppressed"
+  /** the latest occurrence's detail */
+  detail: string
+  /** occurrences so far */
+  count: number
+  /** occurrences for which a notification was queued; the others were notified already that hour (counted in the next one) */
+  notified: number
 }
 
 /**
@@ -93,7 +101,8 @@ export interface ActivitySnapshot {
   readonly totals: Totals
   /** newest first */
   readonly outcomes: ReadonlyArray<OutcomeEntry>
-  readonly criticals: ReadonlyArray<CriticalEntry>
+  /** the most recent occurrence first */
+  readonly criticals: ReadonlyArray<Readonly<CriticalEntry>>
   readonly notifications: ReadonlyArray<Readonly<NotificationEntry>>
   /** the last 60 minutes, oldest first, the current minute last */
   readonly minutes: ReadonlyArray<MinuteCount>
@@ -168,7 +177,7 @@ export interface JobLike {
 export interface ActivityService {
   /** Daemon hook: a job's outcome (validated, returned and failed are kept; the rest is not an outcome) */
   readonly outcome: (job: JobLike, outcome: Outcome) => void
-  /** NotifierLive hook: a critical event, and whether a notification goes out for it */
+  /** NotifierLive hook: a critical event, and whether its notification is suppressed (sent already this hour) */
   readonly critical: (event: CriticalEvent, suppressed: boolean) => void
   /** NotifierLive hook: a step in a message's delivery; `detail` is the target (sending), the error, or the outbox path */
   readonly notification: (message: Outgoing, state: DeliveryState, detail?: string) => void
@@ -219,8 +228,18 @@ export const makeActivity = (now: () => number): ActivityService => {
           return
       }
     },
-    critical: (event, suppressed) =>
-      criticals.push({ atMs: now(), summary: event.summary, detail: event.detail, notification: suppressed ? "suppressed" : "queued" }),
+    critical: (event, suppressed) => {
+      const t = now()
+      const known = criticals.newestFirst().find((c) => c.summary === event.summary)
+      if (known === undefined) {
+        criticals.push({ firstAtMs: t, lastAtMs: t, summary: event.summary, detail: event.detail, count: 1, notified: suppressed ? 0 : 1 })
+        return
+      }
+      known.lastAtMs = t
+      known.detail = event.detail
+      known.count++
+      if (!suppressed) known.notified++
+    },
     notification: (message, state, detail) => {
       const t = now()
       let entry = byMessage.get(message)
@@ -257,7 +276,7 @@ export const makeActivity = (now: () => number): ActivityService => {
       startedAtMs,
       totals: { ...totals },
       outcomes: outcomes.newestFirst(),
-      criticals: criticals.newestFirst(),
+      criticals: criticals.newestFirst().map((c) => ({ ...c })).sort((a, b) => b.lastAtMs - a.lastAtMs),
       notifications: notifications.newestFirst().map((n) => ({ ...n })),
       minutes: minutes.window(now())
     })

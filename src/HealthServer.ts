@@ -118,15 +118,36 @@ export const router = HttpRouter.empty.pipe(
   )
 )
 
+/**
+ * At shutdown, stops listening and drops every open connection before the
+ * platform's own close, which would otherwise wait for them: a browser with
+ * the status page open keeps a spare connection that sends no request, and
+ * Node ends such a one only after its headers timeout (the daemon took 90 s
+ * to exit). Built after the server, so it is released before it.
+ */
+const closeConnectionsFirst = (server: Http.Server) =>
+  Layer.scopedDiscard(
+    Effect.zipRight(
+      HttpServer.HttpServer,
+      Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          server.close()
+          server.closeAllConnections()
+        })
+      )
+    )
+  )
+
 /** The endpoint as configured; no server at all without METRICS_PORT. */
 export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
-      onSome: (port) =>
-        HttpServer.serve(router).pipe(
+      onSome: (port) => {
+        const server = Http.createServer()
+        return Layer.merge(HttpServer.serve(router), closeConnectionsFirst(server)).pipe(
           HttpServer.withLogAddress,
-          Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { port, host: settings.metricsHost })),
+          Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
           Layer.provide(PeerWatch.layer),
           // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
           Layer.catchAll((error) =>
@@ -137,5 +158,6 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
             )
           )
         )
+      }
     }))
 )

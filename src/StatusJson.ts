@@ -76,10 +76,12 @@ export interface StatusJson {
     readonly reason: string | null
   }>
   readonly critical_events: ReadonlyArray<{
-    readonly at: string
+    readonly first_at: string
+    readonly last_at: string
     readonly summary: string
     readonly detail: string
-    readonly notification: "queued" | "suppressed"
+    readonly count: number
+    readonly notified: number
   }>
   readonly notifications: {
     readonly queued_files: number
@@ -176,10 +178,12 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       reason: maskOrNull(o.reason)
     })),
     critical_events: activity.criticals.map((c) => ({
-      at: iso(c.atMs),
+      first_at: iso(c.firstAtMs),
+      last_at: iso(c.lastAtMs),
       summary: cut(mask(c.summary)),
       detail: cut(mask(c.detail)),
-      notification: c.notification
+      count: c.count,
+      notified: c.notified
     })),
     notifications: {
       queued_files: input.notificationsQueued,

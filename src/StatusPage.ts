@@ -66,7 +66,7 @@ ul.events li:last-child{border-bottom:0}
 .empty{color:var(--muted);font-style:italic;padding:6px 0}
 footer{max-width:1240px;margin:0 auto;padding:4px 20px 24px;color:var(--muted);font-size:12px}
 footer a{color:inherit}
-@media (max-width:600px){header,main{padding-left:12px;padding-right:12px}.banner{width:calc(100% - 24px)}.card .big{font-size:24px}.cards{grid-template-columns:repeat(2,1fr)}.grid2{grid-template-columns:1fr}th.opt,td.opt{display:none}th,td{padding:6px 4px}td.name{min-width:96px}}
+@media (max-width:600px){header,main{padding-left:12px;padding-right:12px}.banner{width:calc(100% - 24px)}.card .big{font-size:24px}.cards{grid-template-columns:repeat(2,1fr)}.grid2{grid-template-columns:1fr}th.opt,td.opt{display:none}th,td{padding:6px 4px}th{white-space:normal}td.name{min-width:96px}}
 `
 
 const SCRIPT = `
@@ -229,10 +229,14 @@ const SCRIPT = `
       var li = el("li"), l1 = el("div", "line1");
       l1.appendChild(pill("critical", "bad"));
       l1.appendChild(el("span", "what", c.summary));
-      l1.appendChild(el("span", "small", clock(c.at) + " \\u00b7 " + ago(s, c.at)));
       li.appendChild(l1);
       li.appendChild(el("div", "small", c.detail));
-      li.appendChild(el("div", "small", c.notification === "queued" ? "administrators notified (see Notifications)" : "already notified this hour; counted in the next report"));
+      var when = c.count === 1
+        ? clock(c.first_at) + " \\u00b7 " + ago(s, c.first_at)
+        : c.count + " times since " + clock(c.first_at) + " \\u00b7 last " + ago(s, c.last_at);
+      var told = c.notified === 0 ? "notified earlier this hour" : c.notified === 1 ? "administrators notified" : "administrators notified " + c.notified + " times";
+      if (c.count > c.notified && c.notified > 0) told += "; repeats counted in the next report";
+      li.appendChild(el("div", "small", when + " \\u00b7 " + told));
       list.appendChild(li);
     });
     var notes = clear($("notifications"));
@@ -246,7 +250,7 @@ const SCRIPT = `
       var facts = [clock(n.first_at), n.kind === "critical" ? "critical" : n.files + (n.files === 1 ? " file" : " files") + (n.more > 0 ? " + " + n.more + " more" : "")];
       if (n.target) facts.push("to " + n.target);
       if (n.failed_attempts > 0) facts.push(n.failed_attempts + (n.failed_attempts === 1 ? " failed attempt" : " failed attempts"));
-      if (n.updated_at !== n.first_at) facts.push("updated " + ago(s, n.updated_at));
+      facts.push((n.state === "retrying" ? "last failure " : n.state === "sending" ? "started " : (DELIVERY_TEXT[n.state] || n.state) + " ") + ago(s, n.updated_at));
       li.appendChild(el("div", "small", facts.join(" \\u00b7 ")));
       if (n.error) li.appendChild(el("div", "small why", n.error));
       if (n.outbox_path) li.appendChild(el("div", "small", "outbox: " + n.outbox_path));

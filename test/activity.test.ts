@@ -1,6 +1,6 @@
 /** The status page's memory: the ring, the per-minute counts and the recorder the hooks call. */
 import { describe, expect, it } from "vitest"
-import { makeActivity, MinuteCounter, OUTCOMES_KEPT, Ring } from "../src/Activity.js"
+import { CRITICAL_EVENTS_KEPT, makeActivity, MinuteCounter, OUTCOMES_KEPT, Ring } from "../src/Activity.js"
 import type { Outgoing } from "../src/NotificationMessage.js"
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z")
@@ -170,14 +170,29 @@ describe("the Activity recorder", () => {
     expect(activity.snapshot().notifications[0]!.state).toBe("sent")
   })
 
-  it("records critical events, queued or suppressed", () => {
-    const activity = makeActivity(() => T0)
+  it("records critical events, a repeat of the same one as one entry, most recent first", () => {
+    let t = T0
+    const activity = makeActivity(() => t)
     const at = new Date(T0)
     activity.critical({ summary: "disk nearly full: /data", detail: "only 50 MB free", at }, false)
+    t += 1000
+    activity.critical({ summary: "folder not usable: /returns", detail: "permission denied", at }, false)
+    t += 1000
     activity.critical({ summary: "disk nearly full: /data", detail: "only 40 MB free", at }, true)
+    t += 1000
+    activity.critical({ summary: "disk nearly full: /data", detail: "only 30 MB free", at }, true)
     expect(activity.snapshot().criticals).toEqual([
-      { atMs: T0, summary: "disk nearly full: /data", detail: "only 40 MB free", notification: "suppressed" },
-      { atMs: T0, summary: "disk nearly full: /data", detail: "only 50 MB free", notification: "queued" }
+      { firstAtMs: T0, lastAtMs: T0 + 3000, summary: "disk nearly full: /data", detail: "only 30 MB free", count: 3, notified: 1 },
+      { firstAtMs: T0 + 1000, lastAtMs: T0 + 1000, summary: "folder not usable: /returns", detail: "permission denied", count: 1, notified: 1 }
     ])
+  })
+
+  it("keeps a bounded number of distinct critical events", () => {
+    const activity = makeActivity(() => T0)
+    for (let i = 0; i < 100; i++) activity.critical({ summary: `problem ${i}`, detail: "", at: new Date(T0) }, false)
+    const criticals = activity.snapshot().criticals
+    expect(criticals).toHaveLength(CRITICAL_EVENTS_KEPT)
+    expect(criticals.map((c) => c.summary)).toContain("problem 99")
+    expect(criticals.map((c) => c.summary)).not.toContain("problem 79")
   })
 })

@@ -112,10 +112,12 @@ describe("buildStatus", () => {
       }
     ])
     expect(s.critical_events[0]).toEqual({
-      at: "2026-03-01T10:00:01.000Z",
+      first_at: "2026-03-01T10:00:01.000Z",
+      last_at: "2026-03-01T10:00:01.000Z",
       summary: "file j***@example.com.json could not be processed",
       detail: "card ************1111 in the name",
-      notification: "queued"
+      count: 1,
+      notified: 1
     })
     expect(s.notifications.recent[0]).toMatchObject({
       subject: "Validation failed: order ************1111.json",
@@ -135,7 +137,7 @@ describe("buildStatus", () => {
     const [event] = buildStatus(input({ activity: activity.snapshot() }), mask).critical_events
     expect(event!.detail).toHaveLength(TEXT_MAX)
     expect(event!.detail.endsWith("…")).toBe(true)
-    expect(event!.notification).toBe("suppressed")
+    expect(event!.notified).toBe(0)
   })
 
   it("gives the waiting files, the oldest one's age and the files in flight", () => {
