@@ -27,12 +27,26 @@ import { WatcherLive } from "./Watcher.js"
 
 export const ContractLive = Layer.effect(Contract, Effect.map(AppConfig, (c) => Contract.make(c.maxRecords)))
 
-/** Start-up checks that must pass before the first file: folders usable, disk space. */
+/**
+ * Start-up checks that must pass before the first file: folders usable, disk
+ * space, and filesystems that keep the guarantees routing relies on (logged).
+ */
 export const StartupChecks = Layer.effectDiscard(
   Effect.gen(function*() {
     const store = yield* FileStore
     yield* store.prepareFolders
     yield* store.checkDiskSpace
+    const guarantees = yield* store.probeFilesystems
+    yield* Effect.logInfo("filesystems checked").pipe(
+      Effect.annotateLogs({
+        filesystems: Object.fromEntries(guarantees.map((g) => [g.setting, {
+          link_counts: g.linkCounts,
+          link_refuses_existing_name: g.linkRefusesExisting,
+          stable_identity: g.stableIdentity,
+          atomic_rename: g.atomicRename
+        }]))
+      })
+    )
   })
 )
 

@@ -53,10 +53,11 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
       Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),
       Layer.provideMerge(base)
     )
-    yield* runDaemon({ once }).pipe(
+    const summary = yield* runDaemon({ once }).pipe(
       Effect.provide(layer),
       Effect.catchTags({
         FolderUnusable: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.cantCreate })),
+        FilesystemUnsupported: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.config })),
         DiskSpaceLow: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.tempFail }))
       }),
       // Anything unexpected is logged here, masked and flushed, before the process exits 1.
@@ -75,6 +76,8 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
         }).pipe(Layer.provide(Masker.layer))
       )
     )
+    // `--once`: 0 only when every eligible file was routed; 75 (try again later) when some stay.
+    if (summary.leftBehind > 0) return yield* new ExitCode({ code: EXIT.tempFail })
   })).pipe(Command.withDescription("Validate customer JSON files dropped into DATA_DIR and route them"))
 
 const files = Args.text({ name: "FILE" }).pipe(Args.atLeast(1))

@@ -18,8 +18,14 @@ import { Activity } from "./Activity.js" // status page
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
+import { mayRead } from "./FsExtra.js"
+import type { Entry } from "./FsExtra.js"
+import * as Metrics from "./Metrics.js"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
 import { Instance } from "./Instance.js"
-import { classifyName } from "./Naming.js"
+import { classifyName, parseProcessingName } from "./Naming.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Notifier } from "./Notifier.js"
 import { onEvery } from "./Rhythm.js"
@@ -50,6 +56,8 @@ type Job =
 
 interface Tracked {
   readonly receivedAt: number
+  /** modification time, when the backlog's listing looked already */
+  readonly mtimeMs: number | undefined
   pending: PendingState | undefined
   /** queued or being processed (otherwise it waits for its quiet-period recheck) */
   active: boolean
@@ -59,7 +67,22 @@ export interface Summary {
   validated: number
   returned: number
   failed: number
+  /** files that could not be routed and are still where they were (`--once` exits non-zero) */
+  leftBehind: number
 }
+
+/** A name whose processing failed: tried again after a growing delay, reported once per cause. */
+interface Failing {
+  readonly cause: string
+  readonly attempts: number
+  readonly firstAt: number
+  readonly retryAt: number
+  reportedStuck: boolean
+}
+
+/** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
+export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000 * 2 ** Math.min(attempts - 1, 20))
+
 
 export interface RunOptions {
   /** finish what is there, then return instead of watching */
@@ -78,6 +101,9 @@ export const runDaemon = (options: RunOptions) =>
     const fileCalls = yield* FileCalls
     const activity = yield* Activity // status page
     const startedAt = yield* Clock.currentTimeMillis
+    const clock = yield* Effect.clock
+    const uid = typeof process.getuid === "function" ? process.getuid() : -1
+    const gids = typeof process.getgroups === "function" ? process.getgroups() : []
 
     const queue = yield* Queue.unbounded<Job>()
     const drained = yield* Queue.sliding<void>(1)
@@ -87,7 +113,11 @@ export const runDaemon = (options: RunOptions) =>
     const parked = new Set<string>()
     /** names already warned about, so each is logged once */
     const warned = new Set<string>()
-    const summary: Summary = { validated: 0, returned: 0, failed: 0 }
+    const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
+    /** names that failed: skipped until their retry time, reported once per cause */
+    const failing = new Map<string, Failing>()
+    /** a file failing or waiting for its writer longer than this is reported as stuck (once) */
+    const STUCK_AFTER_MS = 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
     let inFlight = 0
     let stopping = false
     let processedSinceListing = false
@@ -95,6 +125,7 @@ export const runDaemon = (options: RunOptions) =>
     const HEALTH_EVERY = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
 
     status.phase = "starting"
+    status.failing = () => failing.size
     status.waiting = () => {
       let oldest: number | undefined
       for (const t of tracked.values()) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
@@ -127,13 +158,13 @@ export const runDaemon = (options: RunOptions) =>
       )
 
     /** Starts tracking a name seen for the first time; its job for the queue. */
-    const track = (name: string, now: number): Job => {
-      tracked.set(name, { receivedAt: now, pending: undefined, active: true })
+    const track = (name: string, now: number, mtimeMs?: number): Job => {
+      tracked.set(name, { receivedAt: now, mtimeMs, pending: undefined, active: true })
       return { _tag: "Input", name }
     }
 
-    /** A name seen in a listing or an event. */
-    const consider = (name: string, fromEvent: boolean, now: number) =>
+    /** A name seen in a listing (with the type the folder gives) or an event. */
+    const consider = (name: string, fromEvent: boolean, now: number, type: string = "Unknown") =>
       Effect.gen(function*() {
         const kind = classifyName(name)
         if (kind === "silent") return false
@@ -141,6 +172,12 @@ export const runDaemon = (options: RunOptions) =>
           yield* warnOnce(name, "not a .json file; left where it is", "other")
           return false
         }
+        if (type !== "File" && type !== "Unknown") {
+          yield* warnOnce(name, "not a regular file; left where it is", type)
+          return false
+        }
+        const failed = failing.get(name)
+        if (failed !== undefined && now < failed.retryAt) return false
         const known = tracked.get(name)
         if (known !== undefined) {
           // A change to a file waiting for its writer: look again soon (a burst of
@@ -158,7 +195,7 @@ export const runDaemon = (options: RunOptions) =>
       Effect.tapError((e) =>
         Effect.logWarning("listing the input folder failed").pipe(Effect.annotateLogs({ error: e.message }))
       ),
-      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+      Effect.orElseSucceed((): ReadonlyArray<Entry> => [])
     )
 
     const adoptClaimed = (names: ReadonlyArray<string>) =>
@@ -171,19 +208,21 @@ export const runDaemon = (options: RunOptions) =>
     const rescan = (full: boolean) =>
       Effect.gen(function*() {
         processedSinceListing = false
-        const names = yield* listInput
+        const entries = yield* listInput
         const now = yield* Clock.currentTimeMillis
         if (full) {
           // Folder probes and statfs every HEALTH_CHECK_INTERVAL_MS, not at every listing.
           if (fullListings++ % HEALTH_EVERY === 0) yield* healthCheck
           parked.clear()
-          const present = new Set(names)
+          const present = new Set(entries.map((e) => e.name))
           for (const name of warned) if (!present.has(name)) warned.delete(name)
+          for (const name of failing.keys()) if (!present.has(name)) failing.delete(name)
+          yield* reportStuck(now)
           // Files this instance failed to route earlier are tried again.
           yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
         }
         let added = 0
-        for (const name of names) if (yield* consider(name, false, now)) added++
+        for (const entry of entries) if (yield* consider(entry.name, false, now, entry.type)) added++
         return added
       })
 
@@ -217,11 +256,78 @@ export const runDaemon = (options: RunOptions) =>
         yield* recheckLater(name, entry, delay)
       })
 
+    /** Files failing or waiting for their writer for longer than STUCK_AFTER_MS: reported once each. */
+    const reportStuck = (now: number) =>
+      Effect.gen(function*() {
+        let stuck = 0
+        for (const [name, entry] of failing) {
+          if (now - entry.firstAt < STUCK_AFTER_MS) continue
+          stuck++
+          if (entry.reportedStuck) continue
+          entry.reportedStuck = true
+          yield* stuckFile(name, now - entry.firstAt, entry.cause)
+        }
+        for (const [name, entry] of tracked) {
+          if (entry.pending === undefined || now - entry.receivedAt < STUCK_AFTER_MS) continue
+          stuck++
+          if (warned.has(`stuck:${name}`)) continue
+          warned.add(`stuck:${name}`)
+          yield* stuckFile(name, now - entry.receivedAt, "still being written, or not valid JSON and modified again and again")
+        }
+        status.stuck = stuck
+        Metrics.setStuck(stuck)
+      })
+
+    const stuckFile = (name: string, waitedMs: number, cause: string) =>
+      Effect.gen(function*() {
+        yield* Effect.logError("file has been waiting without an outcome").pipe(
+          Effect.annotateLogs({ file: name, waited_s: Math.round(waitedMs / 1000), cause })
+        )
+        yield* notifier.critical({
+          summary: `file ${name} has been waiting without an outcome`,
+          detail: `it has waited ${Math.round(waitedMs / 1000)} s (${cause}); it is tried again until it can be routed`,
+          at: new Date(yield* Clock.currentTimeMillis)
+        })
+      })
+
+    /**
+     * A file that could not be processed: logged at ERROR and notified once per
+     * file and cause, then tried again after a growing delay.
+     */
+    const fileFailed = (job: Job, outcome: Extract<Outcome, { readonly _tag: "Failed" }>) =>
+      Effect.gen(function*() {
+        summary.failed++
+        yield* Metric.increment(Metrics.filesByOutcome("failed"))
+        const now = yield* Clock.currentTimeMillis
+        const before = failing.get(job.name)
+        const attempts = (before?.attempts ?? 0) + 1
+        failing.set(job.name, {
+          cause: outcome.cause,
+          attempts,
+          firstAt: before?.firstAt ?? now,
+          retryAt: now + retryDelayMs(attempts),
+          reportedStuck: before?.reportedStuck ?? false
+        })
+        if (before !== undefined && before.cause === outcome.cause) {
+          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file: job.name, attempts, error: outcome.reason }))
+          return
+        }
+        yield* Effect.logError("file could not be processed; it stays where it is").pipe(
+          Effect.annotateLogs({ file: job.name, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
+        )
+        yield* notifier.critical({
+          summary: `file ${job.name} could not be processed`,
+          detail: outcome.reason,
+          at: new Date(now)
+        })
+      })
+
     /** What a job's outcome does to the counts and to its name; synchronous for a routed file. */
     const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
       if (job._tag === "Claimed") claimedTracked.delete(job.name)
       activity.outcome(job, outcome) // status page
       let then: Effect.Effect<void> = Effect.void
+      if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
       switch (outcome._tag) {
         case "Validated":
           summary.validated++
@@ -230,8 +336,7 @@ export const runDaemon = (options: RunOptions) =>
           summary.returned++
           break
         case "Failed":
-          summary.failed++
-          if (job._tag === "Input") parked.add(job.name)
+          then = fileFailed(job, outcome)
           break
         case "Ignored":
           parked.add(job.name)
@@ -254,9 +359,25 @@ export const runDaemon = (options: RunOptions) =>
       if (job._tag === "Claimed") return pipeline.processClaimed(job.name)
       const entry = tracked.get(job.name)
       return entry !== undefined
-        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, pending: entry.pending })
+        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, mtimeMs: entry.mtimeMs, pending: entry.pending })
         : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined }))
     }
+
+    /**
+     * A defect in one file's job (a bug, a throw in a library) is caught here:
+     * logged at ERROR with its cause, the file left where it is for a later
+     * attempt, and the worker goes on (a FiberSet would drop it silently).
+     */
+    const supervised = (job: Job): Effect.Effect<Outcome> =>
+      Effect.catchAllCause(runJob(job), (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(
+            Effect.logError("unexpected failure processing a file; it is left where it is and tried again later", cause).pipe(
+              Effect.annotateLogs({ file: job.name })
+            ),
+            { _tag: "Failed", reason: `unexpected failure: ${Cause.pretty(cause).split("\n")[0] ?? "defect"}`, cause: "defect" } satisfies Outcome as Outcome
+          ))
 
     const jobDone = Effect.suspend(() => {
       inFlight--
@@ -266,20 +387,29 @@ export const runDaemon = (options: RunOptions) =>
       // each file before the next starts, so this is asked once per file: without an Effect.)
       return Option.getOrElse(queue.unsafeSize(), () => 0) <= 0 ? Queue.offer(drained, undefined) : Effect.void
     })
-    const runOne = Effect.flatMap(Queue.take(queue), (job) => {
+    /** when each worker's current job started (0: none), for the health check's hung-worker test */
+    const busy = new Array<number>(config.concurrency).fill(0)
+    status.busySince = () => {
+      let oldest: number | undefined
+      for (const t of busy) if (t > 0 && (oldest === undefined || t < oldest)) oldest = t
+      return oldest
+    }
+    status.workersWanted = config.concurrency
+    const runOne = (slot: number) => Effect.flatMap(Queue.take(queue), (job) => {
       inFlight++
       status.inFlight = inFlight
+      busy[slot] = clock.unsafeCurrentTimeMillis()
       // Counted out after the job however it ends (a defect included; an interrupted job is
       // only interrupted at shutdown, past waiting for it): one step instead of `ensuring`'s several.
-      return Effect.matchCauseEffect(runJob(job), {
-        onSuccess: (outcome) => Effect.zipRight(recordOutcome(job, outcome), jobDone),
-        onFailure: (cause) => Effect.zipRight(jobDone, Effect.failCause(cause))
+      return Effect.matchCauseEffect(supervised(job), {
+        onSuccess: (outcome) => ((busy[slot] = 0), Effect.zipRight(recordOutcome(job, outcome), jobDone)),
+        onFailure: (cause) => ((busy[slot] = 0), Effect.zipRight(jobDone, Effect.failCause(cause)))
       })
     })
     // With synchronous file calls (FS_CALLS) a worker may never wait for I/O: each hands the
     // event loop back at least every YIELD_EVERY_MS (the loop runs once all have), so signals,
     // timers, the health endpoint and the log writes are served during a long backlog too.
-    const worker = Effect.suspend(() => {
+    const worker = (slot: number) => Effect.suspend(() => {
       let lastYield = performance.now()
       const handBack = Effect.suspend(() => {
         if (performance.now() - lastYield <= YIELD_EVERY_MS) return Effect.void
@@ -287,9 +417,16 @@ export const runDaemon = (options: RunOptions) =>
       })
       // Not `Effect.forever`, which hands the fiber to the scheduler after every file: fairness
       // comes from the runtime's yield every 2048 steps, and the event loop gets its turn above.
-      const loop: Effect.Effect<never> = Effect.zipRight(Effect.zipRight(handBack, runOne), Effect.suspend(() => loop))
+      const loop: Effect.Effect<never> = Effect.zipRight(Effect.zipRight(handBack, runOne(slot)), Effect.suspend(() => loop))
       return loop
-    })
+    }).pipe(
+      // A worker ends only at shutdown; one that dies otherwise is said loudly and fails /healthz.
+      Effect.onExit((exit) =>
+        Effect.zipRight(
+          Effect.sync(() => void status.workersAlive--),
+          Exit.isInterrupted(exit) ? Effect.void : Effect.logError("a worker stopped unexpectedly", Exit.isFailure(exit) ? exit.cause : Cause.empty)
+        )),
+    )
 
     // ------------------------------------------------------------ start-up
     yield* Effect.logInfo("customer-json-processor started").pipe(
@@ -340,10 +477,15 @@ export const runDaemon = (options: RunOptions) =>
       })
     )
 
-    for (let i = 0; i < config.concurrency; i++) yield* FiberSet.run(workers, worker)
+    for (let i = 0; i < config.concurrency; i++) {
+      status.workersAlive++
+      yield* FiberSet.run(workers, worker(i))
+    }
 
     // 1. Files left claimed by instances that are gone (and by an earlier run of this one).
     yield* instance.adoptOrphans.pipe(
+      // Stages left by a crash after their claimed file was released go first.
+      Effect.tap(() => store.sweepStages(instance.dir)),
       Effect.flatMap(adoptClaimed),
       Effect.catchAll((e) => Effect.logWarning("crash recovery could not read the processing folder").pipe(
         Effect.annotateLogs({ error: e.message })
@@ -352,13 +494,14 @@ export const runDaemon = (options: RunOptions) =>
 
     // 2. The backlog, oldest first; from the same listing, other names get their once-only warning.
     const now = yield* Clock.currentTimeMillis
-    const names = yield* listInput
+    const entries = yield* listInput
     const backlog = yield* Effect.forEach(
-      names.filter((name) => classifyName(name) === "candidate"),
-      (name) =>
+      entries.filter((e) => (e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate"),
+      ({ name }) =>
         store.inspectInput(name).pipe(
-          Effect.map((info) => ({ name, mtime: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }) })),
-          Effect.orElseSucceed(() => ({ name, mtime: 0 }))
+          // A file it may not read is looked at again by the pipeline, which says why.
+          Effect.map((info) => ({ name, mtime: info.mtimeMs, file: info.type === "File", readable: mayRead(info, uid, gids) })),
+          Effect.orElseSucceed(() => ({ name, mtime: 0, file: true, readable: true }))
         ),
       // Through the thread pool (a network filesystem), 16 at a time overlap their round trips;
       // synchronous calls gain nothing from it and pay for the fibers.
@@ -366,9 +509,14 @@ export const runDaemon = (options: RunOptions) =>
     )
     backlog.sort((a, b) => a.mtime - b.mtime)
     // What `consider` does for a name seen for the first time, for the whole backlog in one offer.
-    const fresh = backlog.filter(({ name }) => !tracked.has(name) && !parked.has(name))
-    yield* Queue.offerAll(queue, fresh.map(({ name }) => track(name, now)))
-    for (const name of names) if (classifyName(name) === "other") yield* consider(name, false, now)
+    const fresh = backlog.filter(({ file, name }) => file && !tracked.has(name) && !parked.has(name))
+    yield* Queue.offerAll(queue, fresh.map(({ mtime, name, readable }) => track(name, now, readable ? mtime : undefined)))
+    for (const entry of entries) {
+      if (classifyName(entry.name) === "other" || (entry.type !== "File" && entry.type !== "Unknown")) {
+        yield* consider(entry.name, false, now, entry.type)
+      }
+    }
+    for (const { file, name } of backlog) if (!file) yield* consider(name, false, now, "SymbolicLink")
 
     if (options.once) {
       // Done when nothing is tracked and one more listing finds nothing new.
@@ -377,6 +525,15 @@ export const runDaemon = (options: RunOptions) =>
           if ((yield* rescan(false)) === 0) break
         }
         yield* Queue.take(drained)
+      }
+      // Every eligible file routed, or how many stay where they were (the exit code says so).
+      const stillClaimed = yield* instance.claimedFiles.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+      const left = new Set([...failing.keys(), ...stillClaimed.map((n) => parseProcessingName(n)?.original ?? n)])
+      summary.leftBehind = left.size
+      if (summary.leftBehind > 0) {
+        yield* Effect.logError("finished with files that could not be routed; they stay where they are (exit code 75)").pipe(
+          Effect.annotateLogs({ left_behind: summary.leftBehind, files: [...left].slice(0, 20) })
+        )
       }
       return summary
     }

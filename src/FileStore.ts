@@ -1,24 +1,36 @@
 /**
- * The file store: the one module that moves customer files. It guarantees
- *  - no move ever replaces an existing file (link + unlink, never a bare rename onto a name);
- *  - a claim is one atomic rename into this instance's processing folder;
- *  - stored names follow contract §5;
- *  - a report appears whole (written under a hidden temporary name, then linked
- *    into place) and before the data file arrives in the returns folder;
- *  - across filesystems (EXDEV) a move copies, fsyncs, links into place, then unlinks.
+ * The file store: the one module that moves customer files. Producers may
+ * write `data/` and `returns/` and must reach nothing else through them, so:
+ *  - a file is claimed first (one atomic rename of its name into this
+ *    instance's private `processing/<id>/`), then read there without
+ *    following links, and only a regular file with one link is taken;
+ *  - what is stored is a new file the daemon owns, holding exactly the bytes
+ *    that were judged: written into a private stage (`processing/<id>/.<h>.data`,
+ *    created exclusively), then hard-linked into place — `link` never
+ *    replaces an existing name and never follows a link, so no stored name
+ *    is ever overwritten or redirected;
+ *  - a report is staged the same way and linked into place before its data file;
+ *  - across filesystems (EXDEV) the stage is created in the destination folder
+ *    under a random name (O_EXCL, so never through a planted link), its name
+ *    first written to a private journal for crash recovery, and the placed
+ *    name is checked to be that very file;
+ *  - a stored file's claimed name and stages stay until `releaseClaim`: a
+ *    crash in between leaves the stage linked twice (nlink > 1), which
+ *    recovery recognises as "stored already" (so a filesystem without link
+ *    counts is refused at start, see `probeFilesystems`).
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
-import type { RegularRead } from "./FsExtra.js"
-import { reportName, storedNameCandidate } from "./Naming.js"
+import type { Entry, Meta, RegularRead } from "./FsExtra.js"
+import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
 export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
@@ -43,6 +55,26 @@ export class DiskSpaceLow extends Data.TaggedError("DiskSpaceLow")<{
   }
 }
 
+/** A folder's filesystem lacks a guarantee that routing without loss or duplicates relies on. */
+export class FilesystemUnsupported extends Data.TaggedError("FilesystemUnsupported")<{
+  readonly setting: string
+  readonly path: string
+  readonly missing: string
+}> {
+  override get message(): string {
+    return `folder ${this.path} (${this.setting}) is on a filesystem that cannot be used: ${this.missing}`
+  }
+}
+
+/** A name in a producer's folder changed under the daemon while it placed a file (a race by a hostile producer). */
+export class PlacementRaced extends Data.TaggedError("PlacementRaced")<{
+  readonly path: string
+}> {
+  override get message(): string {
+    return `the staged file in ${this.path} was replaced while it was being placed; nothing was stored there`
+  }
+}
+
 export interface Folders {
   readonly data: string
   readonly processing: string
@@ -51,57 +83,126 @@ export interface Folders {
   readonly logs: string
 }
 
+/** What a folder's filesystem was found to guarantee at start. */
+export interface Guarantees {
+  readonly setting: string
+  readonly path: string
+  readonly linkCounts: boolean
+  readonly linkRefusesExisting: boolean
+  readonly stableIdentity: boolean
+  readonly atomicRename: boolean
+}
+
+/** What is stored: the judged bytes, or (a file too large to read) its first `size` bytes copied from the claimed file. */
+export type Content =
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Copy"; readonly size: number }
+
+/**
+ * Modes of what the daemon creates (before the umask, which cannot widen
+ * them): stored files and reports readable by the folder's group, stages and
+ * `processing/` private to the daemon's user and group.
+ */
+export const STORED_FILE_MODE = 0o640
+export const PROCESSING_MODE = 0o750
+const PROBE_MODE = 0o600
+
 /** Safety valve: a name taken this many times in a row means something is wrong. */
 const MAX_NAME_ATTEMPTS = 10_000
-
-let tempSeq = 0
-const tempName = (target: string) => `.${target}.${process.pid}-${++tempSeq}.tmp`
+/** A placement raced this often in a row is given up (and tried again later). */
+const MAX_RACED = 3
 
 export interface FileStoreService {
   readonly folders: Folders
-  /** Creates the five folders if missing and checks each is writable by writing a probe file. */
+  /** Creates the five folders if missing and checks each is usable (a probe file under an unpredictable name). */
   readonly prepareFolders: Effect.Effect<void, FolderUnusable>
   /** Fails if an output folder has less than MIN_FREE_DISK_MB free. */
   readonly checkDiskSpace: Effect.Effect<void, DiskSpaceLow | FolderUnusable>
-  /** Names in the input folder. */
-  readonly listInput: Effect.Effect<ReadonlyArray<string>, PlatformError>
-  /** lstat of an input entry (symbolic links are described, not followed). */
-  readonly inspectInput: (name: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
-  /** Reads an input entry if it is a regular file of at most `maxBytes` (links never followed). */
-  readonly readInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
-  /**
-   * Atomically moves `data/<name>` to `processingPath`. `None` when the file is
-   * gone (another instance claimed it first).
-   */
-  readonly claim: (name: string, processingPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
-  /**
-   * Places a claimed file in the validated folder under a free name (contract
-   * §5); returns that name. The claimed name stays (the file is linked twice)
-   * until `releaseClaim`: a crash in between leaves it with nlink > 1, which
-   * recovery recognises as "stored already".
-   */
-  readonly storeValid: (claimedPath: string, name: string, now: Date) => Effect.Effect<string, PlatformError>
-  /**
-   * Writes the report for the stored name, then places the claimed file beside
-   * it in the returns folder; returns the stored name. As for `storeValid`, the
-   * claimed name (and the report's stage name) stay until `releaseClaim`.
-   */
+  /** What the filesystems of processing/, validated/ and returns/ guarantee; fails where crash recovery would not hold. */
+  readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
+  /** Entries of the input folder. */
+  readonly listInput: Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** lstat of an input entry (links described, not followed). */
+  readonly inspectInput: (name: string) => Effect.Effect<Meta, PlatformError>
+  /** Reads an input entry where it is, without claiming it (a file that may still be being written). */
+  readonly peekInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /** Atomically moves `data/<name>` to `claimedPath`; `None` when it is gone (claimed elsewhere). */
+  readonly claim: (name: string, claimedPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
+  /** Reads a claimed file (links not followed, FIFOs not waited for). */
+  readonly readClaimed: (claimedPath: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /** Gives back a claimed entry the daemon does not take (not a regular file, or hard-linked): `false` if its name was taken meanwhile. */
+  readonly putBack: (claimedPath: string, name: string) => Effect.Effect<boolean, PlatformError>
+  /** Stores `content` in the validated folder under a free name (contract §5); returns that name. */
+  readonly storeValid: (claimedPath: string, name: string, now: Date, content: Content) => Effect.Effect<string, PlatformError | PlacementRaced>
+  /** Places the report for the stored name, then `content` beside it in the returns folder; returns the stored name. */
   readonly storeReturned: (
     claimedPath: string,
     name: string,
     now: Date,
+    content: Content,
     report: (storedName: string) => string
-  ) => Effect.Effect<string, PlatformError>
-  /** Removes the claimed name of a stored file (and the stage name of its report, if it has one). */
+  ) => Effect.Effect<string, PlatformError | PlacementRaced>
+  /** Recovery: whether a claimed file was stored already by an attempt that did not finish (a crash). */
+  readonly storedAlready: (claimedPath: string) => Effect.Effect<boolean, PlatformError>
+  /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
+  readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Keeps the full original name of a claim whose name had to be shortened (written before the claim). */
+  readonly noteOriginal: (claimedPath: string, original: string) => Effect.Effect<void, PlatformError>
+  /** The original name of a claimed file: from its name, or from its note when the name was shortened. */
+  readonly originalOf: (claimedPath: string) => Effect.Effect<string | undefined, PlatformError>
+  /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
   readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
-  /** Forgets the staged report of a claimed file that turned out to be stored already. */
-  readonly discardReportStage: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Stage files in `dir` that belong to no claimed file there (left by a crash after the claimed name was removed). */
+  readonly sweepStages: (dir: string) => Effect.Effect<void, PlatformError>
 }
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
 
+const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
+
+/** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
+const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
+const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget)$/
+const NOTE_NAME = /^\.(\d+-\d+)\.name$/
+
+export interface Stages {
+  readonly data: string
+  readonly report: string
+  /** journals of stages made in a destination folder on another filesystem */
+  readonly xdata: string
+  readonly xreport: string
+  /** the name the report is being linked at, written before it is (to withdraw an orphan report) */
+  readonly rtarget: string
+}
+
+/** Where the stages of a claimed file live (exported for tests that build a crash's leftovers). */
+export const stagesOf = (claimedPath: string): Stages => {
+  const dir = Path.dirname(claimedPath)
+  const key = stageKey(Path.basename(claimedPath))
+  return {
+    data: Path.join(dir, `.${key}.data`),
+    report: Path.join(dir, `.${key}.report`),
+    xdata: Path.join(dir, `.${key}.xdata`),
+    xreport: Path.join(dir, `.${key}.xreport`),
+    rtarget: Path.join(dir, `.${key}.rtarget`)
+  }
+}
+
+/** A stage ready to be linked into place. */
+interface Staged {
+  readonly path: string
+  readonly meta: Meta
+  /** made in the destination folder (another filesystem): the placed name must be checked */
+  readonly remote: boolean
+}
+
+const journalOf = (text: string): { readonly dir: string; readonly name: string } | undefined => {
+  const [dir, name, extra] = text.split("\n")
+  return dir !== undefined && name !== undefined && extra === "" && STAGED_REMOTE.test(name) ? { dir, name } : undefined
+}
+const STAGED_REMOTE = /^\.cjp-stage-[0-9a-f]{32}\.tmp$/
+
 export const makeFileStore = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const extra = yield* FsExtra
   const config = yield* AppConfig
   const folders: Folders = {
@@ -118,28 +219,51 @@ export const makeFileStore = Effect.gen(function*() {
     ["RETURNS_DIR", folders.returns],
     ["LOG_DIR", folders.logs]
   ]
+  const uid = typeof process.getuid === "function" ? process.getuid() : -1
+  /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
+  const remoteFolders = new Set<string>()
 
-  const prepareFolders = Effect.forEach(settings, ([setting, path]) =>
+  const describe = (e: PlatformError) =>
+    e._tag === "SystemError" && (e.reason === "PermissionDenied" || errnoCode(e) === "EPERM")
+      ? `permission denied (user ${uid} must be able to create and remove files there)`
+      : `${errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : "bad argument")}${e._tag === "SystemError" && e.syscall ? ` in ${e.syscall}` : ""}`
+
+  /** Writes and removes a probe file under a name no producer can predict: a planted name cannot fail it. */
+  const probeWrite = (path: string) =>
+    Effect.suspend(() => {
+      const probe = Path.join(path, randomName("probe"))
+      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), extra.unlink(probe))
+    })
+
+  const prepareFolder = ([setting, path]: readonly [string, string]) =>
     Effect.gen(function*() {
-      yield* fs.makeDirectory(path, { recursive: true })
-      const info = yield* fs.stat(path)
+      yield* extra.makeFolder(path, setting === "PROCESSING_DIR" ? PROCESSING_MODE : 0o755)
+      const info = yield* extra.identify(path)
       if (info.type !== "Directory") {
         return yield* new FolderUnusable({ setting, path, reason: "it is not a folder" })
       }
-      const probe = Path.join(path, tempName("write-probe"))
-      yield* fs.writeFileString(probe, "probe", { flag: "wx" })
-      yield* fs.remove(probe)
-    }).pipe(
-      Effect.catchTag("BadArgument", (e) => new FolderUnusable({ setting, path, reason: e.message })),
-      Effect.catchTag("SystemError", (e) =>
-        new FolderUnusable({
+      if (setting === "DATA_DIR" && (info.mode & 0o1000) !== 0 && uid !== 0) {
+        return yield* new FolderUnusable({
           setting,
           path,
-          reason: e.reason === "PermissionDenied"
-            ? "permission denied (the daemon must be able to create and write files there)"
-            : `${errnoCode(e) ?? e.reason}${e.syscall ? ` in ${e.syscall}` : ""}`
-        }))
-    ), { discard: true })
+          reason: "it has the sticky bit (mode 1777-style): only a file's owner may move it, so the daemon cannot take " +
+            "files other users write; remove it (chmod o-t, and o-w) and give producers a shared group with a setgid folder (see README: Producers in other accounts)"
+        })
+      }
+      if (setting === "PROCESSING_DIR" && (info.mode & 0o002) !== 0) {
+        return yield* new FolderUnusable({
+          setting,
+          path,
+          reason: "every user may write it, so a producer could plant files among the claimed ones; make it private to the daemon (chmod 750)"
+        })
+      }
+      yield* probeWrite(path)
+    }).pipe(Effect.catchTags({
+      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
+      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))
+    }))
+
+  const prepareFolders = Effect.forEach(settings, prepareFolder, { discard: true })
 
   const checkDiskSpace = Effect.forEach(
     settings.filter(([setting]) => setting !== "DATA_DIR"),
@@ -162,164 +286,371 @@ export const makeFileStore = Effect.gen(function*() {
     { discard: true }
   )
 
+  /** Links a probe file twice and looks: link counts, identity, `link` and `rename` semantics. */
+  const probeFolder = ([setting, path]: readonly [string, string]) =>
+    Effect.gen(function*() {
+      const a = Path.join(path, randomName("fsprobe"))
+      const b = Path.join(path, randomName("fsprobe"))
+      const c = Path.join(path, randomName("fsprobe"))
+      const cleanUp = Effect.forEach([a, b, c], (p) => Effect.ignore(extra.unlink(p)), { discard: true })
+      return yield* Effect.gen(function*() {
+        const made = yield* extra.writeNew(a, new Uint8Array([1]), PROBE_MODE)
+        yield* extra.link(a, b)
+        const [seenA, seenB] = [yield* extra.identify(a), yield* extra.identify(b)]
+        const linkRefusesExisting = yield* extra.link(a, b).pipe(
+          Effect.as(false),
+          Effect.catchIf(isAlreadyExists, () => Effect.succeed(true))
+        )
+        yield* extra.rename(b, c)
+        const renamed = yield* extra.identify(c)
+        const gone = yield* extra.identify(b).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
+        return {
+          setting,
+          path,
+          linkCounts: seenA.nlink === 2 && seenB.nlink === 2,
+          linkRefusesExisting,
+          stableIdentity: made.id === seenA.id && seenA.id === seenB.id && renamed.id === made.id,
+          atomicRename: gone && renamed.id === made.id
+        } satisfies Guarantees
+      }).pipe(Effect.ensuring(cleanUp))
+    }).pipe(Effect.catchTags({
+      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
+      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: `probing its filesystem failed: ${describe(e)}` }))
+    }))
+
+  const probeFilesystems = Effect.forEach(
+    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
+    (folder) =>
+      Effect.flatMap(probeFolder(folder), (g) =>
+        !g.linkCounts
+          ? Effect.fail(new FilesystemUnsupported({
+            setting: g.setting,
+            path: g.path,
+            missing: "it reports no link counts (a file linked twice shows 1 link: sshfs does this), which crash recovery needs to tell a stored file from one " +
+              "still to store; refusing to start rather than risk storing files twice. Use a filesystem with link counts (local, NFS, GlusterFS)"
+          }))
+          : !g.linkRefusesExisting
+          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "link() replaced an existing name, so stored files could be overwritten" }))
+          : !g.stableIdentity
+          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "a file's identity (device and inode) changed between two looks, so placed files cannot be checked" }))
+          : Effect.succeed(g))
+  )
+
   const inputPath = (name: string) => Path.join(folders.data, name)
 
-  const claim = (name: string, processingPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
-    fs.rename(inputPath(name), processingPath).pipe(
+  const claim = (name: string, claimedPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
+    extra.rename(inputPath(name), claimedPath).pipe(
       Effect.as(Option.some<void>(undefined)),
       Effect.catchIf(isNotFound, () =>
         // Gone from data/ (claimed elsewhere), or our own processing folder is missing
         // (removed by hand, or adopted by an instance that took us for dead): recreate it once.
-        Effect.flatMap(fs.exists(Path.dirname(processingPath)), (dirExists) =>
-          dirExists
+        Effect.flatMap(extra.identify(Path.dirname(claimedPath)).pipe(Effect.option), (dir) =>
+          Option.isSome(dir)
             ? Effect.succeed(Option.none<void>())
             : Effect.zipRight(
-              fs.makeDirectory(Path.dirname(processingPath), { recursive: true }),
-              fs.rename(inputPath(name), processingPath).pipe(
+              extra.makeFolder(Path.dirname(claimedPath), PROCESSING_MODE),
+              extra.rename(inputPath(name), claimedPath).pipe(
                 Effect.as(Option.some<void>(undefined)),
                 Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<void>()))
               )
             )))
     )
 
-  /** Copies across filesystems under a hidden name beside `target`, fsynced, ready to be linked. */
-  const copyBeside = (source: string, target: string) =>
+  // link(2) does not follow a symbolic link it is given, and works for FIFOs and sockets;
+  // a folder cannot be linked, and rename onto a taken name could only replace an empty folder.
+  const putBack = (claimedPath: string, name: string) =>
+    Effect.flatMap(extra.identify(claimedPath), (meta): Effect.Effect<boolean, PlatformError> =>
+      meta.type === "Directory"
+        ? extra.identify(inputPath(name)).pipe(
+          Effect.as(false),
+          Effect.catchIf(isNotFound, () => Effect.as(extra.rename(claimedPath, inputPath(name)), true))
+        )
+        : extra.link(claimedPath, inputPath(name)).pipe(
+          Effect.zipRight(extra.unlink(claimedPath)),
+          Effect.zipRight(dropNote(claimedPath)),
+          Effect.as(true),
+          Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
+        ))
+
+  const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
+  const write = (path: string, content: Content, claimedPath: string) =>
+    content._tag === "Bytes"
+      ? extra.writeNew(path, content.bytes, STORED_FILE_MODE)
+      : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE)
+
+  /** A fresh private stage (one left by an earlier failed attempt is replaced). */
+  const stagePrivately = (stage: string, content: Content, claimedPath: string) =>
+    Effect.zipRight(unlinkIfThere(stage), Effect.map(write(stage, content, claimedPath), (meta): Staged => ({ path: stage, meta, remote: false })))
+
+  /** Reads a journal of a remote stage; `undefined` when there is none or it is not ours. */
+  const readJournal = (journal: string) =>
+    extra.readRegular(journal, 4096).pipe(
+      Effect.map((read) => (read._tag === "Read" ? journalOf(Buffer.from(read.bytes).toString("utf8")) : undefined)),
+      Effect.catchIf(isNotFound, () => Effect.succeed(undefined))
+    )
+
+  /** Removes a remote stage named by a journal, then the journal. */
+  const dropRemote = (journal: string) =>
+    Effect.flatMap(readJournal(journal), (entry) =>
+      Effect.zipRight(
+        entry === undefined ? Effect.void : unlinkIfThere(Path.join(entry.dir, entry.name)),
+        unlinkIfThere(journal)
+      ))
+
+  /** A stage in the destination folder itself (another filesystem), its name journaled first. */
+  const stageRemotely = (dir: string, journal: string, content: Content, claimedPath: string) =>
     Effect.gen(function*() {
-      const temp = Path.join(Path.dirname(target), tempName(Path.basename(target)))
-      yield* fs.copyFile(source, temp)
-      yield* Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync))
-      return temp
+      yield* dropRemote(journal)
+      const name = randomName("stage")
+      yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PROBE_MODE)
+      const meta = yield* write(Path.join(dir, name), content, claimedPath)
+      return { path: Path.join(dir, name), meta, remote: true } satisfies Staged
     })
 
   /**
-   * Puts `source` at `target` unless `target` exists (then `false`): `link`
-   * fails on an existing name where `rename` would replace it. Across
-   * filesystems the source is first copied beside the target and fsynced.
-   * The caller unlinks `source` afterwards.
+   * Links `staged` at `target`: `true` when placed, `false` when the name is
+   * taken. A remote stage sits in a folder a producer may write: the placed
+   * name must turn out to be the very file written, or it is withdrawn.
    */
-  const placeNoReplace = (source: string, target: string): Effect.Effect<boolean, PlatformError> =>
-    fs.link(source, target).pipe(
-      Effect.as(true),
-      // Taken, unless by this very file: placed by an earlier attempt whose claim was not yet released.
-      Effect.catchIf(isAlreadyExists, () => sameFile(source, target)),
-      Effect.catchIf((e) => errnoCode(e) === "EXDEV", () =>
-        Effect.acquireUseRelease(
-          copyBeside(source, target),
-          (temp) =>
-            fs.link(temp, target).pipe(
-              Effect.as(true),
-              Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
-            ),
-          (temp) => extra.unlink(temp).pipe(Effect.ignore)
-        ))
+  const linkInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError | PlacementRaced> =>
+    extra.link(staged.path, target).pipe(
+      Effect.zipRight(
+        staged.remote
+          ? Effect.flatMap(extra.identify(target), (placed) =>
+            placed.id === staged.meta.id
+              ? Effect.succeed(true)
+              : Effect.zipRight(unlinkIfThere(target), Effect.fail(new PlacementRaced({ path: Path.dirname(target) }))))
+          : Effect.succeed(true)
+      ),
+      Effect.catchIf((e) => e._tag === "SystemError" && isAlreadyExists(e), () => Effect.succeed(false))
     )
 
-  /** Whether two names are links to one file (both present, same device and inode). */
-  const sameFile = (a: string, b: string): Effect.Effect<boolean, PlatformError> =>
-    Effect.zipWith(extra.lstat(a), extra.lstat(b), (x, y) =>
-      x.dev === y.dev && Option.isSome(x.ino) && Option.getOrUndefined(x.ino) === Option.getOrUndefined(y.ino)).pipe(
-        Effect.catchIf(isNotFound, () => Effect.succeed(false))
+  const isCrossDevice = (e: PlatformError | PlacementRaced) => e._tag === "SystemError" && errnoCode(e) === "EXDEV"
+
+  /**
+   * Stages `content` for `dir` (privately, or in `dir` when it is on another
+   * filesystem) and runs `place` with it; a raced remote stage is made again.
+   */
+  const withStage = <A>(
+    dir: string,
+    privateStage: string,
+    journal: string,
+    content: Content,
+    claimedPath: string,
+    place: (staged: Staged) => Effect.Effect<A, PlatformError | PlacementRaced>
+  ): Effect.Effect<A, PlatformError | PlacementRaced> => {
+    const remote = (raced: number): Effect.Effect<A, PlatformError | PlacementRaced> =>
+      Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
+        Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
       )
+    if (remoteFolders.has(dir)) return remote(0)
+    return Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place).pipe(
+      Effect.catchIf(isCrossDevice, () =>
+        Effect.zipRight(
+          Effect.zipRight(Effect.sync(() => remoteFolders.add(dir)), unlinkIfThere(privateStage)),
+          remote(0)
+        ))
+    )
+  }
 
   const noFreeName = (name: string, dir: string) =>
     Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
 
-  const storeValid = (claimedPath: string, name: string, now: Date) =>
-    Effect.gen(function*() {
-      for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-        const stored = storedNameCandidate(name, attempt, now)
-        if (yield* placeNoReplace(claimedPath, Path.join(folders.validated, stored))) return stored
-      }
-      return yield* noFreeName(name, folders.validated)
-    })
-
-  /**
-   * The report is staged under a name derived from the claimed file, so that
-   * after a crash between "report linked" and "data linked" the next attempt
-   * finds the stage, sees it is linked (nlink > 1), and withdraws the orphan
-   * report it points to before writing a new one.
-   */
-  const reportStage = (claimedPath: string) => Path.join(folders.returns, `.${Path.basename(claimedPath)}.report.tmp`)
-
-  const withdrawStaleReport = (stage: string, claimedPath: string) =>
-    Effect.gen(function*() {
-      // Almost always absent (only a crash leaves one): asked cheaply, without an error to build.
-      if (!(yield* fs.exists(stage))) return
-      const info = yield* extra.lstat(stage)
-      // The report is stale only if the data never followed it; when the claimed file is
-      // linked too (an attempt failed after placing both), the report stays.
-      const reportLinked = Option.getOrElse(info.nlink, () => 1) > 1
-      const dataPlaced = reportLinked && Option.getOrElse((yield* extra.lstat(claimedPath)).nlink, () => 1) > 1
-      if (reportLinked && !dataPlaced) {
-        const storedAs = yield* fs.readFileString(stage).pipe(
-          Effect.map((text): unknown => JSON.parse(text)),
-          Effect.map((report) =>
-            typeof report === "object" && report !== null && "stored_as" in report && typeof report.stored_as === "string"
-              ? Path.basename(report.stored_as)
-              : undefined
-          ),
-          Effect.orElseSucceed(() => undefined)
-        )
-        if (storedAs !== undefined) {
-          const placed = Path.join(folders.returns, reportName(storedAs))
-          const placedInfo = yield* extra.lstat(placed).pipe(Effect.option)
-          if (Option.isSome(placedInfo) && Option.getOrUndefined(placedInfo.value.ino) === Option.getOrUndefined(info.ino)) {
-            yield* extra.unlink(placed)
-          }
+  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) => {
+    const stages = stagesOf(claimedPath)
+    return withStage(folders.validated, stages.data, stages.xdata, content, claimedPath, (staged) =>
+      Effect.gen(function*() {
+        for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+          const stored = storedNameCandidate(name, attempt, now)
+          if (yield* linkInto(staged, Path.join(folders.validated, literalName(stored)))) return stored
         }
-      }
-      yield* extra.unlink(stage)
-    }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+        return yield* noFreeName(name, folders.validated)
+      }))
+  }
 
-  const discardReportStage = (claimedPath: string) =>
-    extra.unlink(reportStage(claimedPath)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+  const isFree = (path: string) =>
+    extra.identify(path).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
+
+  /** Removes a placed name if it is still the given file (never someone else's file). */
+  const withdraw = (path: string, id: string) =>
+    extra.identify(path).pipe(
+      Effect.flatMap((placed) => (placed.id === id ? extra.unlink(path) : Effect.void)),
+      Effect.catchIf(isNotFound, () => Effect.void)
+    )
 
   const storeReturned = (
     claimedPath: string,
     name: string,
     now: Date,
+    content: Content,
     report: (storedName: string) => string
-  ) =>
-    Effect.gen(function*() {
-      const stage = reportStage(claimedPath)
-      yield* withdrawStaleReport(stage, claimedPath)
-      for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-        const stored = storedNameCandidate(name, attempt, now)
-        const dataPath = Path.join(folders.returns, stored)
-        const reportPath = Path.join(folders.returns, reportName(stored))
-        const taken = yield* fs.exists(dataPath)
-        // Taken, unless by this file, placed by an earlier attempt (its report is in place too).
-        if (taken && !(yield* sameFile(claimedPath, dataPath))) continue
-        if (!taken) {
-          // 1. The report, written whole under the hidden stage name, then linked into place.
-          yield* fs.writeFileString(stage, report(stored))
-          if (!(yield* placeNoReplace(stage, reportPath))) continue
+  ) => {
+    const stages = stagesOf(claimedPath)
+    return withStage(folders.returns, stages.data, stages.xdata, content, claimedPath, (data) =>
+      Effect.gen(function*() {
+        for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+          // Names fit NAME_MAX with room for the report's suffix (contract §5).
+          const stored = returnedNameCandidate(name, attempt, now)
+          const dataPath = Path.join(folders.returns, literalName(stored))
+          const reportPath = Path.join(folders.returns, literalName(reportName(stored)))
+          // Both names must be free; taken ones are skipped without writing anything.
+          if (!(yield* isFree(dataPath)) || !(yield* isFree(reportPath))) continue
+          // 1. The report, written whole into its stage, then linked into place (its name noted
+          // first, so that after a crash before the data file follows, the report can be withdrawn).
+          yield* unlinkIfThere(stages.rtarget)
+          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PROBE_MODE)
+          const reportBytes = Buffer.from(report(stored))
+          const placedReport = yield* withStage(
+            folders.returns,
+            stages.report,
+            stages.xreport,
+            { _tag: "Bytes", bytes: reportBytes },
+            claimedPath,
+            (staged) => Effect.map(linkInto(staged, reportPath), (placed) => (placed ? staged.meta.id : undefined))
+          )
+          if (placedReport === undefined) continue
           // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
-          if (!(yield* placeNoReplace(claimedPath, dataPath))) {
-            yield* extra.unlink(reportPath)
+          // Any failure here (a raced stage, an I/O error) withdraws the report too: a retry starts clean.
+          const placedData = yield* linkInto(data, dataPath).pipe(Effect.tapError(() => withdraw(reportPath, placedReport)))
+          if (!placedData) {
+            yield* withdraw(reportPath, placedReport)
             continue
           }
+          return stored
         }
-        return stored
+        return yield* noFreeName(name, folders.returns)
+      }))
+  }
+
+  /** A remote stage named by a journal that is linked into place (a file the daemon made, linked twice). */
+  const remoteStagePlaced = (journal: string) =>
+    Effect.flatMap(readJournal(journal), (entry) =>
+      entry === undefined
+        ? Effect.succeed(false)
+        : extra.identify(Path.join(entry.dir, entry.name)).pipe(
+          Effect.map((meta) => meta.type === "File" && meta.nlink > 1 && (uid < 0 || meta.uid === uid)),
+          Effect.catchIf(isNotFound, () => Effect.succeed(false))
+        ))
+
+  const linkedTwice = (path: string) =>
+    extra.identify(path).pipe(
+      Effect.map((meta) => meta.type === "File" && meta.nlink > 1),
+      Effect.catchIf(isNotFound, () => Effect.succeed(false))
+    )
+
+  const storedAlready = (claimedPath: string) => {
+    const stages = stagesOf(claimedPath)
+    return Effect.flatMap(linkedTwice(stages.data), (placed) => (placed ? Effect.succeed(true) : remoteStagePlaced(stages.xdata)))
+  }
+
+  /** The report name an attempt was placing, from its private note; `undefined` if none. */
+  const reportTarget = (note: string) =>
+    extra.readRegular(note, 4096).pipe(
+      Effect.map((read) => {
+        if (read._tag !== "Read") return undefined
+        const name = Buffer.from(read.bytes).toString("utf8")
+        return name.length > 0 && !name.includes("/") && name !== "." && name !== ".." ? name : undefined
+      }),
+      Effect.catchIf(isNotFound, () => Effect.succeed(undefined))
+    )
+
+  /** A report linked into place whose data file never followed (a crash between the two): withdrawn. */
+  const withdrawOrphanReport = (stage: string, note: string) =>
+    Effect.gen(function*() {
+      const meta = yield* extra.identify(stage).pipe(Effect.option)
+      if (Option.isNone(meta) || meta.value.type !== "File" || meta.value.nlink < 2) return
+      const target = yield* reportTarget(note)
+      if (target !== undefined) yield* withdraw(Path.join(folders.returns, target), meta.value.id)
+    }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
+  const clearAttempt = (claimedPath: string) => {
+    const stages = stagesOf(claimedPath)
+    return Effect.gen(function*() {
+      yield* withdrawOrphanReport(stages.report, stages.rtarget)
+      const remote = yield* readJournal(stages.xreport)
+      if (remote !== undefined) yield* withdrawOrphanReport(Path.join(remote.dir, remote.name), stages.rtarget)
+      yield* Effect.forEach([stages.data, stages.report, stages.rtarget], unlinkIfThere, { discard: true })
+      yield* Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true })
+    })
+  }
+
+  /** The note beside a shortened claim, if its name says there is one. */
+  const noteOf = (claimedPath: string) => {
+    const parsed = parseProcessingName(Path.basename(claimedPath))
+    return parsed?.shortened === true ? Path.join(Path.dirname(claimedPath), claimSidecarName(parsed.receivedAtMs, parsed.seq)) : undefined
+  }
+
+  const noteOriginal = (claimedPath: string, original: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : Effect.asVoid(extra.writeNew(note, Buffer.from(original), PROBE_MODE))
+  }
+
+  const originalOf = (claimedPath: string) =>
+    Effect.gen(function*() {
+      const parsed = parseProcessingName(Path.basename(claimedPath))
+      const note = noteOf(claimedPath)
+      if (note === undefined) return parsed?.original
+      const read = yield* extra.readRegular(note, 4096).pipe(Effect.catchIf(isNotFound, () => Effect.succeed(undefined)))
+      return read?._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : parsed?.original
+    })
+
+  const dropNote = (claimedPath: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : unlinkIfThere(note)
+  }
+
+  const releaseClaim = (claimedPath: string, withReport: boolean) => {
+    const stages = stagesOf(claimedPath)
+    // The claimed name first: a crash after it leaves only stages (swept later), never a
+    // claimed file without the stage that says it is stored already.
+    return Effect.zipRight(
+      unlinkIfThere(claimedPath),
+      Effect.zipRight(
+        Effect.forEach(withReport ? [stages.data, stages.report, stages.rtarget] : [stages.data], unlinkIfThere, { discard: true }),
+        Effect.zipRight(
+          remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
+          dropNote(claimedPath)
+        )
+      )
+    )
+  }
+
+  const sweepStages = (dir: string) =>
+    Effect.gen(function*() {
+      const entries = yield* extra.list(dir)
+      const claims = entries.filter((e) => !e.name.startsWith("."))
+      const keys = new Set(claims.map((e) => stageKey(e.name)))
+      const noted = new Set(claims.map((e) => /^\d+-\d+/.exec(e.name)?.[0]))
+      for (const entry of entries) {
+        const note = NOTE_NAME.exec(entry.name)
+        if (note !== null && !noted.has(note[1])) yield* unlinkIfThere(Path.join(dir, entry.name))
+        const match = STAGE_NAME.exec(entry.name)
+        if (match === null || keys.has(match[1]!)) continue
+        const path = Path.join(dir, entry.name)
+        yield* match[2] === "xdata" || match[2] === "xreport" ? dropRemote(path) : unlinkIfThere(path)
       }
-      return yield* noFreeName(name, folders.returns)
     })
 
   return FileStore.of({
     folders,
     prepareFolders,
     checkDiskSpace,
-    listInput: fs.readDirectory(folders.data),
-    inspectInput: (name) => extra.lstat(inputPath(name)),
-    readInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
+    probeFilesystems,
+    listInput: extra.list(folders.data),
+    inspectInput: (name) => extra.identify(inputPath(name)),
+    peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
+    readClaimed: (claimedPath, maxBytes) => extra.readRegular(claimedPath, maxBytes),
+    putBack,
+    noteOriginal,
+    originalOf,
     storeValid,
-    discardReportStage,
-    releaseClaim: (claimedPath, withReport) =>
-      (withReport ? Effect.zipRight(discardReportStage(claimedPath), extra.unlink(claimedPath)) : extra.unlink(claimedPath)).pipe(
-        Effect.catchIf(isNotFound, () => Effect.void)
-      ),
-    storeReturned
+    storeReturned,
+    storedAlready,
+    clearAttempt,
+    releaseClaim,
+    sweepStages
   })
 })
 

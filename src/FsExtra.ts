@@ -1,8 +1,29 @@
 /**
- * The two filesystem operations the daemon needs that @effect/platform's
- * `FileSystem` does not offer: `lstat` (contract §1 forbids following
- * symbolic links) and free disk space (`statfs`, for the start-up check).
- * The in-memory layer (MemoryFileSystem) provides its own implementation.
+ * The file operations the daemon makes on customer files, in one place.
+ *
+ * @effect/platform's `FileSystem` takes string paths, follows links and
+ * offers no exclusive create, no `fstat` by descriptor and no `lstat`; the
+ * folders the daemon works in may be writable by producers it must not trust
+ * (issue: hostile producers), and names may be any bytes but `/` and NUL. So
+ * every call on a file's path goes through this service, which is built once
+ * (`makeFsExtra`) over a small set of primitive calls (`FsPrims`) that exist
+ * three times: synchronous Node calls (local filesystems), Node calls through
+ * the thread pool (network filesystems, see FileCalls) and memfs (the
+ * in-memory filesystem for tests).
+ *
+ * The rules every operation here keeps:
+ *  - an existing entry is opened with O_NOFOLLOW | O_NONBLOCK and judged by
+ *    `fstat` on the descriptor (a link is never followed, a FIFO never blocks);
+ *  - a new file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through
+ *    a link, never over an existing name), with an explicit mode, and then
+ *    written through its descriptor only;
+ *  - identity (device and inode) is compared as `bigint` (GlusterFS inode
+ *    numbers exceed 2^53).
+ *
+ * Names: a name that is not valid UTF-8 (or holds `%`) is carried as text
+ * with `%XX` escapes (see Naming's `nameFromBytes`): the last component of
+ * every path given here is such an escaped name and is turned back into its
+ * bytes at the call (`nativePath`).
  */
 import type { PlatformError, SystemErrorReason } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
@@ -12,39 +33,85 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { bytesFromName, isPlainName, nameFromBytes } from "./Naming.js"
+
+/** What an `lstat`/`fstat` says, normalised (sizes as numbers, identity as bigint text). */
+export interface Meta {
+  readonly type: FileSystem.File.Type
+  readonly nlink: number
+  readonly uid: number
+  readonly gid: number
+  readonly mode: number
+  readonly size: number
+  readonly mtimeMs: number
+  /** `dev:ino` from bigint stats: equal only for the same file */
+  readonly id: string
+}
 
 /** What `readRegular` found. */
 export type RegularRead =
   | { readonly _tag: "NotRegular"; readonly type: FileSystem.File.Type }
-  | { readonly _tag: "TooLarge"; readonly info: FileSystem.File.Info }
-  | { readonly _tag: "Read"; readonly info: FileSystem.File.Info; readonly bytes: Uint8Array }
+  | { readonly _tag: "TooLarge"; readonly info: FileSystem.File.Info; readonly meta: Meta }
+  | { readonly _tag: "Read"; readonly info: FileSystem.File.Info; readonly meta: Meta; readonly bytes: Uint8Array }
+
+/** A folder entry: its (escaped) name and its type as the folder says (`Unknown` when it does not). */
+export interface Entry {
+  readonly name: string
+  readonly type: FileSystem.File.Type
+}
 
 export interface FsExtraService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
+  /** `lstat` as `Meta` (bigint identity). */
+  readonly identify: (path: string) => Effect.Effect<Meta, PlatformError>
   /**
    * Reads a regular file without following a symbolic link, in the fewest
-   * system calls (open with O_NOFOLLOW, fstat, read, close): anything but a
-   * regular file, and a file over `maxBytes`, is described and not read.
+   * system calls (open with O_NOFOLLOW | O_NONBLOCK, fstat, read, close):
+   * anything but a regular file, and a file over `maxBytes`, is described and
+   * not read.
    */
   readonly readRegular: (path: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
-  /** Removes one file (a single `unlink`; the platform's `remove` also stats it first). */
+  /**
+   * Creates `path` exclusively (never over an existing name, never through a
+   * link) with `mode`, writes `bytes`, flushes them to disk and returns the
+   * new file's identity. A failed write removes the file again (ENOSPC leaves
+   * nothing behind).
+   */
+  readonly writeNew: (path: string, bytes: Uint8Array, mode: number) => Effect.Effect<Meta, PlatformError>
+  /**
+   * Like `writeNew`, with the first `size` bytes of the regular file `source`
+   * (opened without following links): runs of zeros stay holes, so a sparse
+   * file does not grow, and nothing past `size` is copied.
+   */
+  readonly copyNew: (source: string, size: number, path: string, mode: number) => Effect.Effect<Meta, PlatformError>
+  /** Hard link; fails with AlreadyExists when `to` exists (never replaces). */
+  readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  /** rename(2): atomic; replaces `to` if it exists, so only for names no one else uses. */
+  readonly rename: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  /** Removes one name (a single `unlink`). */
   readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
+  /** The entries of a folder, names escaped where they are not UTF-8. */
+  readonly list: (dir: string) => Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** Creates a folder (and its parents) if missing; gives a folder it creates exactly `mode`. */
+  readonly makeFolder: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
 }
 
 export class FsExtra extends Context.Tag("customer-json/FsExtra")<FsExtra, FsExtraService>() {}
 
+// ------------------------------------------------------------------ errors
+
+/** Node's errno codes as @effect/platform-node labels them (its `handleErrnoException`). */
 const reasonOf = (code: string | undefined): SystemErrorReason => {
   switch (code) {
     case "ENOENT":
       return "NotFound"
     case "EACCES":
-    case "EPERM":
       return "PermissionDenied"
     case "EEXIST":
-    case "ENOTEMPTY":
       return "AlreadyExists"
     case "EISDIR":
     case "ENOTDIR":
@@ -80,8 +147,8 @@ export const systemError = (method: string, path: string, error: unknown): Syste
 }
 
 /**
- * The errno code behind a platform error (`EXDEV`, `ENOSPC`, …): the platform
- * maps several codes to reason `Unknown`, so the code is read from the cause.
+ * The errno code behind a platform error (`EXDEV`, `ENOSPC`, `EPERM`, …): the
+ * platform maps several codes to reason `Unknown`, so the code is read from the cause.
  */
 export const errnoCode = (error: PlatformError): string | undefined => {
   if (error._tag !== "SystemError") return undefined
@@ -98,6 +165,12 @@ export const isNotFound = (error: PlatformError): boolean =>
 export const isAlreadyExists = (error: PlatformError): boolean =>
   error._tag === "SystemError" && (error.reason === "AlreadyExists" || errnoCode(error) === "EEXIST")
 
+/** A synchronous call as an Effect, its errno error mapped as the platform maps it. */
+export const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
+  Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
+
+// ------------------------------------------------------------------ stats
+
 export interface StatsLike {
   isFile(): boolean
   isDirectory(): boolean
@@ -109,21 +182,20 @@ export interface StatsLike {
   readonly mtime: Date
   readonly atime: Date
   readonly birthtime: Date
-  readonly dev: number
-  readonly rdev: number
-  readonly ino: number
-  readonly mode: number
-  readonly nlink: number
-  readonly uid: number
-  readonly gid: number
-  readonly size: number
-  readonly blksize: number
-  readonly blocks: number
+  readonly dev: number | bigint
+  readonly rdev: number | bigint
+  readonly ino: number | bigint
+  readonly mode: number | bigint
+  readonly nlink: number | bigint
+  readonly uid: number | bigint
+  readonly gid: number | bigint
+  readonly size: number | bigint
+  readonly blksize: number | bigint
+  readonly blocks: number | bigint
 }
 
-/** The same `File.Info` the platform builds from Node's `Stats`. */
-export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
-  type: s.isFile()
+const typeOf = (s: Pick<StatsLike, "isFile" | "isDirectory" | "isSymbolicLink" | "isBlockDevice" | "isCharacterDevice" | "isFIFO" | "isSocket">): FileSystem.File.Type =>
+  s.isFile()
     ? "File"
     : s.isDirectory()
     ? "Directory"
@@ -137,149 +209,309 @@ export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
     ? "FIFO"
     : s.isSocket()
     ? "Socket"
-    : "Unknown",
+    : "Unknown"
+
+/** The same `File.Info` the platform builds from Node's `Stats` (bigint stats too). */
+export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
+  type: typeOf(s),
   mtime: Option.fromNullable(s.mtime),
   atime: Option.fromNullable(s.atime),
   birthtime: Option.fromNullable(s.birthtime),
-  dev: s.dev,
-  rdev: Option.fromNullable(s.rdev),
-  ino: Option.fromNullable(s.ino),
-  mode: s.mode,
-  nlink: Option.fromNullable(s.nlink),
-  uid: Option.fromNullable(s.uid),
-  gid: Option.fromNullable(s.gid),
+  dev: Number(s.dev),
+  rdev: Option.some(Number(s.rdev)),
+  ino: Option.some(Number(s.ino)),
+  mode: Number(s.mode),
+  nlink: Option.some(Number(s.nlink)),
+  uid: Option.some(Number(s.uid)),
+  gid: Option.some(Number(s.gid)),
   size: FileSystem.Size(s.size),
-  blksize: Option.map(Option.fromNullable(s.blksize), FileSystem.Size),
-  blocks: Option.fromNullable(s.blocks)
+  blksize: Option.some(FileSystem.Size(s.blksize)),
+  blocks: Option.some(Number(s.blocks))
 })
 
-const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
+export const metaOf = (s: StatsLike): Meta => ({
+  type: typeOf(s),
+  nlink: Number(s.nlink),
+  uid: Number(s.uid),
+  gid: Number(s.gid),
+  mode: Number(s.mode),
+  size: Number(s.size),
+  mtimeMs: s.mtime.getTime(),
+  id: `${String(s.dev)}:${String(s.ino)}`
+})
+
+/**
+ * Whether this process may read a file with these owner and mode bits (pure
+ * given the process's ids): a hint before claiming a file, so that a file
+ * the daemon cannot read is left where its producer can fix it.
+ */
+export const mayRead = (
+  meta: Pick<Meta, "uid" | "gid" | "mode">,
+  uid: number,
+  gids: ReadonlyArray<number>
+): boolean =>
+  uid === 0 || uid < 0 ||
+  (meta.uid === uid ? (meta.mode & 0o400) !== 0 : gids.includes(meta.gid) ? (meta.mode & 0o040) !== 0 : (meta.mode & 0o004) !== 0)
+
+// ------------------------------------------------------------------ names
+
+/**
+ * The path as the kernel must see it: the last component is an escaped name
+ * (Naming's `nameFromBytes`); only one holding `%` can differ from its bytes.
+ */
+export const nativePath = (path: string): string | Buffer => {
+  const base = Path.basename(path)
+  if (!base.includes("%")) return path
+  const dir = path.slice(0, path.length - base.length)
+  return Buffer.concat([Buffer.from(dir), bytesFromName(base)])
+}
+
+// ------------------------------------------------------------------ primitives
+
+/** The system calls everything above is made of; each implementation maps errors with `systemError`. */
+export interface FsPrims {
+  readonly open: (path: string, flags: number, mode: number) => Effect.Effect<number, PlatformError>
+  readonly close: (fd: number) => Effect.Effect<void>
+  readonly fstat: (fd: number, path: string) => Effect.Effect<StatsLike, PlatformError>
+  readonly lstat: (path: string) => Effect.Effect<StatsLike, PlatformError>
+  readonly read: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
+  readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
+  readonly datasync: (fd: number, path: string) => Effect.Effect<void, PlatformError>
+  readonly ftruncate: (fd: number, length: number, path: string) => Effect.Effect<void, PlatformError>
+  readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  readonly rename: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
+  readonly readdir: (dir: string, raw: boolean) => Effect.Effect<ReadonlyArray<{ readonly name: string | Buffer; readonly type: FileSystem.File.Type }>, PlatformError>
+  readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+}
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
+const OPEN_EXISTING = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+const CREATE_NEW = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+const COPY_CHUNK = 1024 * 1024
 
 /** What opening a non-regular entry with O_NOFOLLOW | O_NONBLOCK tells about it, if anything. */
-const notRegularOnOpen = (code: unknown): RegularRead | undefined =>
-  code === "ELOOP"
+const notRegularOnOpen = (error: PlatformError): RegularRead | undefined => {
+  const code = errnoCode(error)
+  return code === "ELOOP"
     ? { _tag: "NotRegular", type: "SymbolicLink" }
     : code === "ENXIO"
     ? { _tag: "NotRegular", type: "Socket" }
     : undefined
+}
 
-const errorCode = (error: unknown): unknown =>
-  typeof error === "object" && error !== null && "code" in error ? error.code : undefined
+const isAllZero = (buffer: Uint8Array, length: number): boolean => {
+  for (let i = 0; i < length; i++) if (buffer[i] !== 0) return false
+  return true
+}
 
-const readRegularNode = (path: string, maxBytes: number) =>
-  Effect.async<RegularRead, PlatformError>((resume) => {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    NFS.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, (openError, fd) => {
-      if (openError) {
-        const described = notRegularOnOpen(openError.code)
-        return resume(described ? Effect.succeed(described) : Effect.fail(systemError("open", path, openError)))
-      }
-      const done = (result: Effect.Effect<RegularRead, PlatformError>) => NFS.close(fd, () => resume(result))
-      NFS.fstat(fd, (statError, stats) => {
-        if (statError) return done(Effect.fail(systemError("fstat", path, statError)))
-        const info = fileInfo(stats)
-        if (!stats.isFile()) return done(Effect.succeed({ _tag: "NotRegular", type: info.type }))
-        if (stats.size > maxBytes) return done(Effect.succeed({ _tag: "TooLarge", info }))
-        // One read of size + 1 bytes also tells whether the file grew since fstat.
-        const first = Buffer.allocUnsafe(stats.size + 1)
-        NFS.read(fd, first, 0, first.length, 0, (readError, n) => {
-          if (readError) return done(Effect.fail(systemError("read", path, readError)))
-          if (n <= stats.size) return done(Effect.succeed({ _tag: "Read", info, bytes: first.subarray(0, n) }))
-          // It grew meanwhile (a writer is still at work): read on to its end.
-          const chunks: Array<Buffer> = [first]
-          let total = n
-          const readMore = () => {
-            const chunk = Buffer.allocUnsafe(65536)
-            NFS.read(fd, chunk, 0, chunk.length, total, (moreError, m) => {
-              if (moreError) return done(Effect.fail(systemError("read", path, moreError)))
-              if (m === 0) return done(Effect.succeed({ _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, bytes: Buffer.concat(chunks) }))
-              chunks.push(chunk.subarray(0, m))
-              total += m
-              if (total > maxBytes) return done(Effect.succeed({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) } }))
-              readMore()
-            })
-          }
-          readMore()
-        })
-      })
-    })
-  })
+/** Every operation of `FsExtraService`, written once over a set of primitives. */
+export const makeFsExtra = (p: FsPrims): FsExtraService => {
+  /** Runs `use` on `path` opened for reading without following a link or blocking; closes it. */
+  const withExisting = <A>(path: string, use: (fd: number) => Effect.Effect<A, PlatformError>) =>
+    Effect.acquireUseRelease(p.open(path, OPEN_EXISTING, 0), use, p.close)
 
-/** The same read in synchronous calls (see FileCalls: for local filesystems). */
-const readRegularSync = (path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
-  Effect.suspend(() => {
-    let fd: number
-    try {
-      fd = NFS.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-    } catch (openError) {
-      const described = notRegularOnOpen(errorCode(openError))
-      return described ? Effect.succeed(described) : Effect.fail(systemError("open", path, openError))
-    }
-    let method = "fstat"
-    try {
-      const stats = NFS.fstatSync(fd)
-      const info = fileInfo(stats)
-      if (!stats.isFile()) return Effect.succeed<RegularRead>({ _tag: "NotRegular", type: info.type })
-      if (stats.size > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info })
-      method = "read"
-      const first = Buffer.allocUnsafe(stats.size + 1)
-      const n = NFS.readSync(fd, first, 0, first.length, 0)
-      if (n <= stats.size) return Effect.succeed<RegularRead>({ _tag: "Read", info, bytes: first.subarray(0, n) })
+  const readAll = (fd: number, path: string, size: number, maxBytes: number) =>
+    Effect.gen(function*() {
+      // One read of size + 1 bytes also tells whether the file grew since fstat.
+      const first = Buffer.allocUnsafe(size + 1)
+      const n = yield* p.read(fd, first, 0, first.length, 0, path)
+      if (n <= size) return { bytes: first.subarray(0, n), total: n }
+      // It grew meanwhile (a writer is still at work): read on to its end, up to the limit.
       const chunks: Array<Buffer> = [first]
       let total = n
-      while (true) {
+      while (total <= maxBytes) {
         const chunk = Buffer.allocUnsafe(65536)
-        const m = NFS.readSync(fd, chunk, 0, chunk.length, total)
-        if (m === 0) return Effect.succeed<RegularRead>({ _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, bytes: Buffer.concat(chunks) })
+        const m = yield* p.read(fd, chunk, 0, chunk.length, total, path)
+        if (m === 0) break
         chunks.push(chunk.subarray(0, m))
         total += m
-        if (total > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) } })
       }
-    } catch (error) {
-      return Effect.fail(systemError(method, path, error))
-    } finally {
-      // As in the asynchronous read, a failing close of a file only read changes nothing.
-      try {
-        NFS.closeSync(fd)
-      } catch {
-        // ignored
-      }
-    }
-  })
+      return { bytes: Buffer.concat(chunks), total }
+    })
 
-/** A synchronous filesystem call as an Effect, its errno error mapped as the platform maps it. */
-export const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
-  Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
-
-const freeBytesNode = (path: string) =>
-  Effect.async<number, PlatformError>((resume) => {
-    NFS.statfs(path, (err, stats) =>
-      resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize))
+  const readRegular = (path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
+    p.open(path, OPEN_EXISTING, 0).pipe(
+      Effect.matchEffect({
+        onFailure: (error) => {
+          const described = notRegularOnOpen(error)
+          return described ? Effect.succeed(described) : Effect.fail(error)
+        },
+        onSuccess: (fd) =>
+          Effect.ensuring(
+            Effect.gen(function*() {
+              const stats = yield* p.fstat(fd, path)
+              const info = fileInfo(stats)
+              const meta = metaOf(stats)
+              if (meta.type !== "File") return { _tag: "NotRegular", type: meta.type } satisfies RegularRead
+              if (meta.size > maxBytes) return { _tag: "TooLarge", info, meta } satisfies RegularRead
+              const { bytes, total } = yield* readAll(fd, path, meta.size, maxBytes)
+              if (total > maxBytes) {
+                return { _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total } } satisfies RegularRead
+              }
+              return total === meta.size
+                ? { _tag: "Read", info, meta, bytes } satisfies RegularRead
+                : { _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total }, bytes } satisfies RegularRead
+            }),
+            p.close(fd)
+          )
+      })
     )
+
+  /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure. */
+  const createWith = (path: string, mode: number, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
+    Effect.flatMap(p.open(path, CREATE_NEW, mode), (fd) =>
+      Effect.gen(function*() {
+        yield* fill(fd)
+        yield* p.datasync(fd, path)
+        return metaOf(yield* p.fstat(fd, path))
+      }).pipe(
+        Effect.ensuring(p.close(fd)),
+        // The name is ours (O_EXCL): nothing half-written stays behind.
+        Effect.tapError(() => Effect.ignore(p.unlink(path)))
+      ))
+
+  const writeFully = (fd: number, bytes: Uint8Array, position: number, path: string): Effect.Effect<void, PlatformError> =>
+    Effect.flatMap(p.write(fd, bytes, 0, bytes.length, position, path), (n) =>
+      n >= bytes.length ? Effect.void : writeFully(fd, bytes.subarray(n), position + n, path))
+
+  const writeNew = (path: string, bytes: Uint8Array, mode: number) =>
+    createWith(path, mode, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
+
+  const copyNew = (source: string, size: number, path: string, mode: number) =>
+    withExisting(source, (from) =>
+      Effect.flatMap(p.fstat(from, source), (stats) =>
+        stats.isFile()
+          ? createWith(path, mode, (to) =>
+            Effect.gen(function*() {
+              const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, size)))
+              let position = 0
+              while (position < size) {
+                const n = yield* p.read(from, chunk, 0, Math.min(chunk.length, size - position), position, source)
+                if (n === 0) break
+                // A run of zeros is left as a hole: a sparse file stays sparse.
+                if (!isAllZero(chunk, n)) yield* writeFully(to, chunk.subarray(0, n), position, path)
+                position += n
+              }
+              yield* p.ftruncate(to, position, path)
+            }))
+          : Effect.fail(systemError("copy", source, { code: "EINVAL", message: "not a regular file" }))))
+
+  const list = (dir: string) =>
+    Effect.flatMap(p.readdir(dir, false), (entries) => {
+      // Names that are not UTF-8 decode to U+FFFD and name no file; `%` is the escape character,
+      // and control characters are escaped too: only then is the folder listed again as bytes.
+      const plain = entries.every((e) => typeof e.name === "string" && isPlainName(e.name))
+      if (plain) return Effect.succeed(entries as ReadonlyArray<Entry>)
+      return Effect.map(p.readdir(dir, true), (raw) =>
+        raw.map((e): Entry => ({
+          name: typeof e.name === "string" ? e.name : nameFromBytes(e.name).text,
+          type: e.type
+        })))
+    })
+
+  const makeFolder = (path: string, mode: number): Effect.Effect<void, PlatformError> =>
+    p.lstat(path).pipe(
+      Effect.asVoid,
+      Effect.catchIf(isNotFound, () =>
+        Effect.gen(function*() {
+          const parent = Path.dirname(path)
+          if (parent !== path) yield* makeFolder(parent, 0o755)
+          yield* p.mkdir(path, mode).pipe(Effect.catchIf(isAlreadyExists, () => Effect.void))
+          // mkdir's mode is cut by the umask: set the one asked for.
+          yield* p.chmod(path, mode)
+        }))
+    )
+
+  return {
+    lstat: (path) => Effect.map(p.lstat(path), fileInfo),
+    identify: (path) => Effect.map(p.lstat(path), metaOf),
+    readRegular,
+    writeNew,
+    copyNew,
+    link: p.link,
+    rename: p.rename,
+    unlink: p.unlink,
+    list,
+    makeFolder,
+    freeBytes: p.freeBytes
+  }
+}
+
+// ------------------------------------------------------------------ Node
+
+const direntType = (d: NFS.Dirent): FileSystem.File.Type =>
+  d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()
+    ? typeOf(d)
+    : "Unknown"
+
+/** Node's calls, synchronous: for folders on a local filesystem (see FileCalls). */
+export const nodeSyncPrims: FsPrims = {
+  open: (path, flags, mode) => syncCall("open", path, () => NFS.openSync(nativePath(path), flags, mode)),
+  close: (fd) => Effect.sync(() => {
+    try {
+      NFS.closeSync(fd)
+    } catch {
+      // A failing close of a file only read, or already flushed, changes nothing.
+    }
+  }),
+  fstat: (fd, path) => syncCall("fstat", path, () => NFS.fstatSync(fd, { bigint: true })),
+  lstat: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true })),
+  read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
+  write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
+  datasync: (fd, path) => syncCall("fdatasync", path, () => NFS.fdatasyncSync(fd)),
+  ftruncate: (fd, length, path) => syncCall("ftruncate", path, () => NFS.ftruncateSync(fd, length)),
+  link: (from, to) => syncCall("link", to, () => NFS.linkSync(nativePath(from), nativePath(to))),
+  rename: (from, to) => syncCall("rename", from, () => NFS.renameSync(nativePath(from), nativePath(to))),
+  unlink: (path) => syncCall("unlink", path, () => NFS.unlinkSync(nativePath(path))),
+  readdir: (dir, raw) =>
+    syncCall("readdir", dir, () =>
+      raw
+        ? NFS.readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) }))
+        : NFS.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, type: direntType(d) }))),
+  mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
+  chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
+  freeBytes: (path) =>
+    Effect.async<number, PlatformError>((resume) => {
+      NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize)))
+    })
+}
+
+/** A Node callback call as an Effect (through libuv's thread pool). */
+const callback = <A>(method: string, path: string, run: (done: (err: NodeJS.ErrnoException | null, value: A) => void) => void) =>
+  Effect.async<A, PlatformError>((resume) => {
+    run((err, value) => resume(err ? Effect.fail(systemError(method, path, err)) : Effect.succeed(value)))
   })
 
-/**
- * FsExtra in synchronous calls, for folders on a local filesystem (see
- * FileCalls); `freeBytes` stays asynchronous (it is not on a file's path).
- */
-export const FsExtraNodeSync: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
-  readRegular: readRegularSync,
-  unlink: (path) => syncCall("unlink", path, () => NFS.unlinkSync(path)),
-  lstat: (path) => syncCall("lstat", path, () => fileInfo(NFS.lstatSync(path))),
-  freeBytes: freeBytesNode
-})
+/** Node's calls through the thread pool: for network filesystems, where one call is a round trip. */
+export const nodeAsyncPrims: FsPrims = {
+  open: (path, flags, mode) => callback("open", path, (done) => NFS.open(nativePath(path), flags, mode, done)),
+  close: (fd) => Effect.async<void>((resume) => NFS.close(fd, () => resume(Effect.void))),
+  fstat: (fd, path) => callback("fstat", path, (done) => NFS.fstat(fd, { bigint: true }, done)),
+  lstat: (path) => callback("lstat", path, (done) => NFS.lstat(nativePath(path), { bigint: true }, done)),
+  read: (fd, buffer, offset, length, position, path) => callback("read", path, (done) => NFS.read(fd, buffer, offset, length, position, done)),
+  write: (fd, buffer, offset, length, position, path) => callback("write", path, (done) => NFS.write(fd, buffer, offset, length, position, done)),
+  datasync: (fd, path) => callback("fdatasync", path, (done) => NFS.fdatasync(fd, (err) => done(err, undefined))),
+  ftruncate: (fd, length, path) => callback("ftruncate", path, (done) => NFS.ftruncate(fd, length, (err) => done(err, undefined))),
+  link: (from, to) => callback("link", to, (done) => NFS.link(nativePath(from), nativePath(to), (err) => done(err, undefined))),
+  rename: (from, to) => callback("rename", from, (done) => NFS.rename(nativePath(from), nativePath(to), (err) => done(err, undefined))),
+  unlink: (path) => callback("unlink", path, (done) => NFS.unlink(nativePath(path), (err) => done(err, undefined))),
+  readdir: (dir, raw) =>
+    raw
+      ? callback<ReadonlyArray<{ readonly name: Buffer; readonly type: FileSystem.File.Type }>>("readdir", dir, (done) =>
+        NFS.readdir(dir, { withFileTypes: true, encoding: "buffer" }, (err, ds) =>
+          done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) })))))
+      : callback<ReadonlyArray<{ readonly name: string; readonly type: FileSystem.File.Type }>>("readdir", dir, (done) =>
+        NFS.readdir(dir, { withFileTypes: true }, (err, ds) => done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d) }))))),
+  mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
+  chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
+  freeBytes: nodeSyncPrims.freeBytes
+}
 
-export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, {
-  readRegular: readRegularNode,
-  unlink: (path) =>
-    Effect.async<void, PlatformError>((resume) => {
-      NFS.unlink(path, (err) => resume(err ? Effect.fail(systemError("unlink", path, err)) : Effect.void))
-    }),
-  lstat: (path) =>
-    Effect.async<FileSystem.File.Info, PlatformError>((resume) => {
-      NFS.lstat(path, (err, stats) =>
-        resume(err ? Effect.fail(systemError("lstat", path, err)) : Effect.succeed(fileInfo(stats)))
-      )
-    }),
-  freeBytes: freeBytesNode
-})
+/** FsExtra in synchronous calls, for folders on a local filesystem (see FileCalls). */
+export const FsExtraNodeSync: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, makeFsExtra(nodeSyncPrims))
+
+/** FsExtra through the thread pool (network filesystems). */
+export const FsExtraNode: Layer.Layer<FsExtra> = Layer.succeed(FsExtra, makeFsExtra(nodeAsyncPrims))

@@ -32,6 +32,7 @@ import { PeerWatch } from "./Peers.js"
 import { Status } from "./Status.js"
 import { buildStatus } from "./StatusJson.js"
 import { NO_CONTENT_CSP, STATUS_PAGE, STATUS_PAGE_CSP } from "./StatusPage.js"
+import type { StatusService } from "./Status.js"
 import { VERSION } from "./Version.js"
 
 /** Headers of the status page and its JSON: never cached (it is live), never sniffed, never framed. */
@@ -42,6 +43,24 @@ const securityHeaders = (csp: string) => ({
   "referrer-policy": "no-referrer",
   "cache-control": "no-store"
 })
+
+/** A job running this long means a hung worker: the daemon is failing, whatever else it says. */
+export const WORKER_STALL_MS = 120_000
+
+/** A worker that died or hangs on one file (pure, over the Status). */
+export const workerProblem = (
+  status: Pick<StatusService, "phase" | "busySince" | "workersAlive" | "workersWanted">,
+  now: number
+): string | undefined => {
+  if (status.phase !== "watching") return undefined
+  if (status.workersAlive < status.workersWanted) {
+    return `${status.workersWanted - status.workersAlive} of ${status.workersWanted} workers have stopped`
+  }
+  const since = status.busySince()
+  return since !== undefined && now - since > WORKER_STALL_MS
+    ? `a worker has been busy with one file for ${Math.round((now - since) / 1000)} s`
+    : undefined
+}
 
 /** What /status.json says now. */
 export const statusJson = Effect.gen(function*() {
@@ -56,8 +75,11 @@ export const statusJson = Effect.gen(function*() {
     version: VERSION,
     instance: { id: instance.id, host: OS.hostname(), pid: process.pid },
     phase: status.phase,
-    healthProblem: status.healthProblem,
+    // as /healthz judges it
+    healthProblem: workerProblem(status, nowMs) ?? status.healthProblem,
     inFlight: status.inFlight,
+    failingFiles: status.failing(),
+    stuckFiles: status.stuck,
     waiting: status.waiting(),
     activity: activity.snapshot(),
     peers: yield* peers.views,
@@ -83,16 +105,22 @@ export const router = HttpRouter.empty.pipe(
       const status = yield* Status
       const instance = yield* Instance
       const waiting = status.waiting()
-      const ok = status.phase === "watching" && status.healthProblem === undefined
+      const now = yield* Clock.currentTimeMillis
+      const problem = workerProblem(status, now) ?? status.healthProblem
+      const ok = status.phase === "watching" && problem === undefined
+      // Files that cannot be read or routed: worth a look, but the daemon itself is fine.
+      const degraded = ok && (status.failing() > 0 || status.stuck > 0)
       return HttpServerResponse.unsafeJson(
         {
-          status: ok ? "ok" : status.healthProblem !== undefined ? "failing" : status.phase,
+          status: degraded ? "degraded" : ok ? "ok" : problem !== undefined ? "failing" : status.phase,
           phase: status.phase,
           instance: instance.id,
           version: VERSION,
           in_flight: status.inFlight,
           waiting: waiting.count,
-          ...(status.healthProblem !== undefined ? { problem: status.healthProblem } : {})
+          failing_files: status.failing(),
+          stuck_files: status.stuck,
+          ...(problem !== undefined ? { problem } : {})
         },
         { status: ok ? 200 : 503, headers: { "x-content-type-options": "nosniff", "cache-control": "no-store" } }
       )
@@ -107,6 +135,7 @@ export const router = HttpRouter.empty.pipe(
       const waiting = status.waiting()
       yield* Metric.set(Metrics.filesInFlight, status.inFlight)
       yield* Metric.set(Metrics.filesWaiting, waiting.count)
+      yield* Metric.set(Metrics.filesFailing, status.failing())
       yield* Metric.set(Metrics.oldestWaitingSeconds, waiting.oldestReceivedAtMs === undefined ? 0 : (now - waiting.oldestReceivedAtMs) / 1000)
       yield* Metric.set(Metrics.instanceInfo(instance.id, VERSION), 1)
       Metrics.registerAll()

@@ -15,7 +15,8 @@ import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
-import { FsExtra, isNotFound } from "./FsExtra.js"
+import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
+import { PROCESSING_MODE } from "./FileStore.js"
 import { parseProcessingName, processingName } from "./Naming.js"
 import { onEvery } from "./Rhythm.js"
 
@@ -59,17 +60,22 @@ const processAlive = (pid: number): boolean => {
   }
 }
 
-const parseHeartbeat = (text: string): Heartbeat | undefined => {
+/** A heartbeat's content, if it is one (a heartbeat caught mid-write reads as unknown; its change still counts as a beat). */
+export const parseHeartbeat = (text: string): Heartbeat | undefined => {
+  let value: unknown
   try {
-    const value: unknown = JSON.parse(text)
-    if (typeof value === "object" && value !== null && "host" in value && "pid" in value) {
-      return value as Heartbeat
-    }
+    value = JSON.parse(text)
   } catch {
-    // A heartbeat caught mid-write reads as unknown; its change still counts as a beat.
+    return undefined
   }
-  return undefined
+  return typeof value === "object" && value !== null && "host" in value && typeof value.host === "string" &&
+      "pid" in value && typeof value.pid === "number" && "beat" in value && typeof value.beat === "number"
+    ? { host: value.host, pid: value.pid, beat: value.beat, ...("stopped" in value && value.stopped === true ? { stopped: true } : {}) }
+    : undefined
 }
+
+/** A heartbeat is a few dozen bytes; anything larger is not one and is not read. */
+const HEARTBEAT_MAX_BYTES = 4096
 
 const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
 
@@ -85,24 +91,26 @@ export const makeInstance = Effect.gen(function*() {
   let beat = 0
   let seq = 0
 
+  // In the instance's private folder, readable by the daemon's group only.
   const writeHeartbeat = (stopped: boolean) =>
     fs.writeFileString(
       heartbeatPath,
-      JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)
+      JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat),
+      { mode: 0o640 }
     ).pipe(
       // Taken for dead by another host and its folder adopted: come back to life.
       Effect.catchIf(isNotFound, () =>
         Effect.zipRight(
-          fs.makeDirectory(dir, { recursive: true }),
-          fs.writeFileString(heartbeatPath, JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
+          extra.makeFolder(dir, PROCESSING_MODE),
+          fs.writeFileString(heartbeatPath, JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat), { mode: 0o640 })
         ))
     )
 
-  yield* fs.makeDirectory(dir, { recursive: true })
+  yield* extra.makeFolder(dir, PROCESSING_MODE)
   yield* writeHeartbeat(false)
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
-      const left = (yield* fs.readDirectory(dir)).filter((n) => n !== HEARTBEAT_FILE)
+      const left = (yield* extra.list(dir)).filter((e) => e.name !== HEARTBEAT_FILE)
       if (left.length === 0) yield* fs.remove(dir, { recursive: true })
       // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
       else yield* writeHeartbeat(true)
@@ -116,7 +124,9 @@ export const makeInstance = Effect.gen(function*() {
   const isDead = (other: string) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const content = yield* fs.readFileString(Path.join(root, other, HEARTBEAT_FILE)).pipe(
+      // Never followed, never waited for (a FIFO), never more than a heartbeat's size.
+      const content = yield* extra.readRegular(Path.join(root, other, HEARTBEAT_FILE), HEARTBEAT_MAX_BYTES).pipe(
+        Effect.map((read) => (read._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : "")),
         Effect.catchIf(isNotFound, () => Effect.succeed(""))
       )
       const heartbeat = parseHeartbeat(content)
@@ -132,30 +142,48 @@ export const makeInstance = Effect.gen(function*() {
       return now - last.since >= STALE_AFTER_BEATS * config.heartbeatMs
     })
 
-  const moveIn = (from: string, name: string) => {
+  /**
+   * Moves a claimed file into `dir` without replacing one there (link, then
+   * unlink; a name taken already gets a fresh one). A file of another user
+   * cannot be linked under protected_hardlinks: it is renamed, its name being
+   * unique to the instance that claimed it.
+   */
+  const moveIn = (from: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> => {
     const parsed = parseProcessingName(name)
-    const target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
-    return fs.rename(from, Path.join(dir, target)).pipe(
+    const fresh = () => processingName(Date.now(), ++seq, parsed?.original ?? name)
+    const target = parsed === undefined ? fresh() : name
+    return extra.link(from, Path.join(dir, target)).pipe(
+      Effect.zipRight(extra.unlink(from)),
       Effect.as([target]),
+      Effect.catchIf(isAlreadyExists, () => moveIn(from, fresh())),
+      Effect.catchIf((e) => errnoCode(e) === "EPERM" || errnoCode(e) === "EXDEV", () =>
+        Effect.as(extra.rename(from, Path.join(dir, target)), [target])),
       Effect.catchIf(isNotFound, () => Effect.succeed([]))
     )
   }
 
   const adoptOrphans = Effect.gen(function*() {
     const adopted: Array<string> = []
-    for (const entry of yield* fs.readDirectory(root)) {
+    for (const { name: entry, type } of yield* extra.list(root)) {
       if (entry === id || entry.startsWith(".")) continue
       const path = Path.join(root, entry)
-      const info = yield* extra.lstat(path).pipe(Effect.option)
-      if (info._tag === "None") continue
-      if (info.value.type === "File") {
+      if (type === "File") {
         adopted.push(...(yield* moveIn(path, entry)))
         continue
       }
-      if (info.value.type !== "Directory" || !(yield* isDead(entry))) continue
-      const names = yield* fs.readDirectory(path).pipe(Effect.catchIf(isNotFound, () => Effect.succeed([])))
+      if (type !== "Directory" || !(yield* isDead(entry))) continue
+      const names = yield* extra.list(path).pipe(
+        Effect.map((entries) => entries.map((e) => e.name)),
+        Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([]))
+      )
+      // Stages first (they keep their names: they are found by the claimed name's hash), so
+      // that a claimed file is never here without the stage that says it is stored already.
       for (const name of names) {
-        if (name === HEARTBEAT_FILE || name.startsWith(".")) continue
+        if (name === HEARTBEAT_FILE || !name.startsWith(".")) continue
+        yield* extra.rename(Path.join(path, name), Path.join(dir, name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      }
+      for (const name of names) {
+        if (name.startsWith(".")) continue
         adopted.push(...(yield* moveIn(Path.join(path, name), name)))
       }
       // Several instances may adopt at once: whoever removes the folder last wins, harmlessly.
@@ -181,7 +209,7 @@ export const makeInstance = Effect.gen(function*() {
     },
     hold: (name) => void active.add(name),
     release: (pathOrName) => void active.delete(Path.basename(pathOrName)),
-    claimedFiles: Effect.map(fs.readDirectory(dir), (names) => names.filter((n) => !n.startsWith(".") && !active.has(n))),
+    claimedFiles: Effect.map(extra.list(dir), (entries) => entries.map((e) => e.name).filter((n) => !n.startsWith(".") && !active.has(n))),
     adoptOrphans
   })
 })

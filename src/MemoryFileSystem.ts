@@ -15,8 +15,9 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Volume } from "memfs"
 import * as Path from "node:path"
-import { FsExtra, fileInfo, syncCall, systemError } from "./FsExtra.js"
-import type { FsExtraService, RegularRead, StatsLike } from "./FsExtra.js"
+import * as NFS from "node:fs"
+import { FsExtra, fileInfo, makeFsExtra as makeFsExtraFrom, nativePath, syncCall, systemError } from "./FsExtra.js"
+import type { FsExtraService, FsPrims, StatsLike } from "./FsExtra.js"
 
 export type MemoryVolume = InstanceType<typeof Volume>
 
@@ -170,29 +171,54 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
   })
 }
 
-/** `FsExtra` over the same volume. memfs reports no real free space, so it can be set. */
-export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsExtraService => ({
-  readRegular: (path, maxBytes) =>
-    Effect.flatMap(
-      call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
-      (info): Effect.Effect<RegularRead, PlatformError> =>
-        info.type !== "File"
-          ? Effect.succeed({ _tag: "NotRegular", type: info.type })
-          : Number(info.size) > maxBytes
-          ? Effect.succeed({ _tag: "TooLarge", info })
-          : Effect.map(
-            call<Uint8Array>("readFile", path, (cb) => volume.readFile(path, (err, data) => cb(err, data === undefined ? undefined : new Uint8Array(data as Buffer)))),
-            (bytes): RegularRead => ({ _tag: "Read", info, bytes })
-          )
-    ),
-  unlink: (path) => call("unlink", path, (cb) => volume.unlink(path, (err) => cb(err))),
-  lstat: (path: string) =>
-    call<FileSystem.File.Info>("lstat", path, (cb) => volume.lstat(path, (err, s) => cb(err, s === undefined ? undefined : fileInfo(s as unknown as StatsLike)))),
-  freeBytes: (path: string) => syncCall("statfs", path, () => {
-    volume.statSync(path)
-    return freeBytes()
-  })
-})
+/**
+ * `FsExtra` over the same volume, from the same operations as on Node (see
+ * FsExtra's `makeFsExtra`) over memfs's synchronous calls. memfs reports no
+ * real free space, so it can be set. memfs follows a link even with
+ * O_NOFOLLOW when opening for reading: the open checks first.
+ */
+export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsExtraService => {
+  const native = (path: string) => nativePath(path) as string
+  const typeOfDirent = (d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileSystem.File.Type =>
+    d.isFile() ? "File" : d.isDirectory() ? "Directory" : d.isSymbolicLink() ? "SymbolicLink" : "Unknown"
+  const prims: FsPrims = {
+    open: (path, flags, mode) =>
+      syncCall("open", path, () => {
+        if ((flags & NFS.constants.O_NOFOLLOW) !== 0 && (flags & NFS.constants.O_CREAT) === 0 && volume.lstatSync(native(path)).isSymbolicLink()) {
+          throw Object.assign(new Error(`ELOOP: too many symbolic links, open '${path}'`), { code: "ELOOP" })
+        }
+        return volume.openSync(native(path), flags, mode)
+      }),
+    close: (fd) => Effect.sync(() => {
+      try {
+        volume.closeSync(fd)
+      } catch {
+        // as on Node: a failing close changes nothing
+      }
+    }),
+    fstat: (fd, path) => syncCall("fstat", path, () => volume.fstatSync(fd, { bigint: true }) as unknown as StatsLike),
+    lstat: (path) => syncCall("lstat", path, () => volume.lstatSync(native(path), { bigint: true }) as unknown as StatsLike),
+    read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => volume.readSync(fd, buffer, offset, length, position)),
+    write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => volume.writeSync(fd, buffer, offset, length, position)),
+    datasync: (fd, path) => syncCall("fdatasync", path, () => volume.fdatasyncSync(fd)),
+    ftruncate: (fd, length, path) => syncCall("ftruncate", path, () => volume.ftruncateSync(fd, length)),
+    link: (from, to) => syncCall("link", to, () => volume.linkSync(native(from), native(to))),
+    rename: (from, to) => syncCall("rename", from, () => volume.renameSync(native(from), native(to))),
+    unlink: (path) => syncCall("unlink", path, () => volume.unlinkSync(native(path))),
+    readdir: (dir, raw) =>
+      syncCall("readdir", dir, () =>
+        (volume.readdirSync(dir, { withFileTypes: true, ...(raw ? { encoding: "buffer" as const } : {}) }) as Array<{ name: string | Buffer; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>)
+          .map((d) => ({ name: raw ? Buffer.from(d.name) : String(d.name), type: typeOfDirent(d) }))),
+    mkdir: (path, mode) => syncCall("mkdir", path, () => void volume.mkdirSync(path, { mode })),
+    chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
+    freeBytes: (path) =>
+      syncCall("statfs", path, () => {
+        volume.statSync(path)
+        return freeBytes()
+      })
+  }
+  return makeFsExtraFrom(prims)
+}
 
 export interface MemoryFileSystem {
   readonly volume: MemoryVolume
@@ -205,8 +231,9 @@ export interface MemoryFileSystem {
 export const make = (files: Record<string, string | Uint8Array> = {}): MemoryFileSystem => {
   const volume = new Volume()
   for (const [path, content] of Object.entries(files)) {
-    volume.mkdirSync(Path.dirname(path), { recursive: true })
-    volume.writeFileSync(path, content)
+    // memfs has no umask: folders and files get the modes a umask of 022 would give.
+    volume.mkdirSync(Path.dirname(path), { recursive: true, mode: 0o755 })
+    volume.writeFileSync(path, content, { mode: 0o644 })
   }
   let free = 1024 ** 4
   return {

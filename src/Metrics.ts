@@ -29,6 +29,14 @@ export const filesWaiting = Metric.gauge("cjp_files_waiting", { description: "Fi
 export const oldestWaitingSeconds = Metric.gauge("cjp_oldest_waiting_file_age_seconds", {
   description: "Age of the oldest waiting file, 0 when none waits"
 })
+export const filesFailing = Metric.gauge("cjp_files_failing", {
+  description: "Files that could not be processed and are tried again later (unreadable, I/O errors)"
+})
+export const filesStuck = Metric.gauge("cjp_files_stuck", {
+  description: "Files that have waited without an outcome for more than three rescans"
+})
+/** Sets the stuck-files gauge (synchronously, from the Daemon's full listing). */
+export const setStuck = (n: number): void => filesStuck.unsafeUpdate(n, [])
 export const lastSuccessSeconds = Metric.gauge("cjp_last_success_timestamp_seconds", {
   description: "Unix time of the last file validated or returned"
 })
@@ -67,6 +75,8 @@ const everySeries: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<ne
   filesInFlight,
   filesWaiting,
   oldestWaitingSeconds,
+  filesFailing,
+  filesStuck,
   lastSuccessSeconds,
   notificationsSent,
   notificationsFailed,

@@ -1,8 +1,14 @@
 /**
  * Pure naming rules: which names in the input folder are taken (contract §1),
- * the names files are stored under (contract §5) and the names of claimed files
- * inside `processing/<instance>/`.
+ * how a name the filesystem hands over as bytes becomes the text the daemon
+ * works with, logs and stores under (contract §5), the names files are stored
+ * under, and the names of claimed files inside `processing/<instance>/`.
+ *
+ * Every name built here is at most NAME_MAX bytes, so that any name Linux
+ * allows in `data/` can be claimed, stored and reported.
  */
+import { isUtf8 } from "node:buffer"
+import { createHash } from "node:crypto"
 
 /** What the watcher should do with a directory entry, judged by its name alone. */
 export type NameClass =
@@ -26,6 +32,211 @@ export const classifyName = (name: string): NameClass => {
   return "other"
 }
 
+// ---------------------------------------------------------------------------
+// Names as bytes (contract §5 "Names that are not plain text")
+
+/** Linux's limit on one name in a directory, in bytes (not characters: `é` is two). */
+export const NAME_MAX = 255
+
+/** The escaped form of a name the filesystem gave as bytes. */
+export interface EscapedName {
+  /** valid UTF-8 text; `bytesFromName(text)` gives the original bytes back */
+  readonly text: string
+  /** whether `text` holds at least one `%XX` escape (false: the bytes decoded as they are) */
+  readonly escaped: boolean
+}
+
+// Characters a name keeps only as `%XX`: they would break or disguise a log line or a
+// terminal. C0 controls, DEL, C1 controls, line/paragraph separators (U+2028–2029) and the
+// bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E–200F,
+// U+202A–202E, U+2066–2069).
+const UNSAFE_CHARS = "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069"
+const UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`, "u")
+// `replace` resets a global expression's position before and after use, so sharing it is safe.
+const UNSAFE_ALL = new RegExp(`[${UNSAFE_CHARS}]`, "gu")
+const PERCENT = 0x25
+
+const ESCAPED_BYTES: ReadonlyArray<string> = Array.from(
+  { length: 256 },
+  (_, byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
+)
+const escapeByte = (byte: number): string => ESCAPED_BYTES[byte]!
+
+const escapeChar = (char: string): string => {
+  let out = ""
+  for (const byte of Buffer.from(char, "utf8")) out += escapeByte(byte)
+  return out
+}
+
+const isContinuation = (byte: number | undefined, low = 0x80, high = 0xbf): boolean =>
+  byte !== undefined && byte >= low && byte <= high
+
+/**
+ * Length of the well-formed UTF-8 sequence starting at `i` (Unicode table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0 if there is none.
+ */
+const sequenceLength = (bytes: Uint8Array, i: number): number => {
+  const lead = bytes[i]!
+  if (lead < 0x80) return 1
+  if (lead >= 0xc2 && lead <= 0xdf) return isContinuation(bytes[i + 1]) ? 2 : 0
+  if (lead >= 0xe0 && lead <= 0xef) {
+    const low = lead === 0xe0 ? 0xa0 : 0x80
+    const high = lead === 0xed ? 0x9f : 0xbf
+    return isContinuation(bytes[i + 1], low, high) && isContinuation(bytes[i + 2]) ? 3 : 0
+  }
+  if (lead >= 0xf0 && lead <= 0xf4) {
+    const low = lead === 0xf0 ? 0x90 : 0x80
+    const high = lead === 0xf4 ? 0x8f : 0xbf
+    return isContinuation(bytes[i + 1], low, high) && isContinuation(bytes[i + 2]) && isContinuation(bytes[i + 3])
+      ? 4
+      : 0
+  }
+  return 0
+}
+
+const escapeBytes = (bytes: Buffer): string => {
+  const parts: Array<string> = []
+  for (let i = 0; i < bytes.length;) {
+    const length = sequenceLength(bytes, i)
+    if (length === 0) {
+      parts.push(escapeByte(bytes[i]!))
+      i += 1
+      continue
+    }
+    const lead = bytes[i]!
+    if (length === 1) {
+      // ASCII: only `%`, C0 controls and DEL are escaped.
+      parts.push(lead === PERCENT || lead < 0x20 || lead === 0x7f ? escapeByte(lead) : String.fromCharCode(lead))
+      i += 1
+      continue
+    }
+    const char = bytes.toString("utf8", i, i + length)
+    parts.push(UNSAFE.test(char) ? escapeChar(char) : char)
+    i += length
+  }
+  return parts.join("")
+}
+
+/**
+ * The text of a name read as bytes (`readdir` with `encoding: "buffer"`). A name that
+ * is valid UTF-8 with no `%` and no control or bidi character is itself, checked in
+ * one pass over the bytes and one over the text; otherwise each byte outside a valid
+ * UTF-8 sequence, each `%`, and each control or bidi character becomes `%XX` (per
+ * byte, upper-case hex). The result is valid UTF-8, safe in a log line, and
+ * `bytesFromName` reverses it exactly for any name (any bytes but `/` and NUL).
+ */
+export const nameFromBytes = (raw: Uint8Array): EscapedName => {
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+  if (!bytes.includes(PERCENT) && isUtf8(bytes)) {
+    const text = bytes.toString("utf8")
+    if (!UNSAFE.test(text)) return { text, escaped: false }
+  }
+  return { text: escapeBytes(bytes), escaped: true }
+}
+
+const ESCAPE = /%([0-9A-Fa-f]{2})/
+
+/**
+ * The bytes a name's text stands for: every `%XX` is the byte XX (either case), the rest
+ * is UTF-8. A `%` not followed by two hex digits is kept as it is (`nameFromBytes` never
+ * writes one; older names written before escaping may hold one).
+ */
+export const bytesFromName = (text: string): Buffer => {
+  if (!text.includes("%")) return Buffer.from(text, "utf8")
+  // split with a capturing group alternates literal text and the escapes' hex digits.
+  const pieces = text.split(new RegExp(ESCAPE.source, "g"))
+  return Buffer.concat(
+    pieces.map((piece, index) => index % 2 === 0 ? Buffer.from(piece, "utf8") : Buffer.of(Number.parseInt(piece, 16)))
+  )
+}
+
+/**
+ * A name as a log line shows it. Names from `nameFromBytes`, and every name built from
+ * them here, are already safe and come back unchanged, so a log shows exactly the stored
+ * name. Any other text (a claim name written before escaping existed) has its control
+ * and bidi characters shown as `%XX`, the same scheme.
+ */
+export const logName = (text: string): string => UNSAFE.test(text) ? text.replace(UNSAFE_ALL, escapeChar) : text
+
+/**
+ * Whether a name read as a string from a folder is its own text (valid UTF-8,
+ * no `%`, no control or bidi character): only otherwise must it be read again
+ * as bytes. A name that is not UTF-8 reads as U+FFFD.
+ */
+export const isPlainName = (text: string): boolean => !text.includes("%") && !text.includes("\uFFFD") && !UNSAFE.test(text)
+
+/**
+ * The component to give the file calls (which turn `%XX` back into bytes) for a
+ * file that must be named by this very text: a stored file, whose name is the
+ * escaped text of the original (contract §5).
+ */
+export const literalName = (text: string): string => (text.includes("%") ? text.replaceAll("%", "%25") : text)
+
+// ---------------------------------------------------------------------------
+// Fitting names into NAME_MAX bytes (contract §5 "Long names")
+
+const REPORT_SUFFIX = ".error.json"
+
+/** The longest name a returned file is stored under, so that its report name fits too. */
+export const RETURNED_NAME_MAX = NAME_MAX - Buffer.byteLength(REPORT_SUFFIX) // 244
+
+/** A name built to fit, and whether the input had to be shortened for it. */
+export interface FittedName {
+  readonly name: string
+  readonly shortened: boolean
+}
+
+const byteLength = (text: string): number => Buffer.byteLength(text, "utf8")
+
+/** `~` and 8 hex digits of the SHA-256 of the whole name: tells apart long names cut to one prefix. */
+export const shortenedMarker = (name: string): string =>
+  `~${createHash("sha256").update(name, "utf8").digest("hex").slice(0, 8)}`
+
+const codePointBytes = (codePoint: number): number =>
+  codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4
+
+/** The longest prefix of `text` within `budget` bytes that splits neither a character nor a `%XX`. */
+const cutToBytes = (text: string, budget: number): string => {
+  let used = 0
+  let end = 0
+  for (const char of text) {
+    const size = codePointBytes(char.codePointAt(0)!)
+    if (used + size > budget) break
+    used += size
+    end += char.length
+  }
+  // A cut inside an escape would leave `%` or `%X`, which no longer decodes to the original byte.
+  const percent = text.lastIndexOf("%", end - 1)
+  if (percent >= 0 && end - percent < 3 && ESCAPE.test(text.slice(percent, percent + 3))) end = percent
+  return text.slice(0, end)
+}
+
+const splitExtension = (name: string): readonly [string, string] => {
+  const dot = name.lastIndexOf(".")
+  return dot <= 0 ? [name, ""] : [name.slice(0, dot), name.slice(dot)]
+}
+
+/**
+ * `<stem><suffix><ext>` within `maxBytes`. When it does not fit, the stem is cut (never
+ * the suffix or the extension) and `~<hash of name>` put after it.
+ */
+const fitWithSuffix = (name: string, suffix: string, maxBytes: number): FittedName => {
+  const [stem, ext] = splitExtension(name)
+  const whole = `${stem}${suffix}${ext}`
+  if (byteLength(whole) <= maxBytes) return { name: whole, shortened: false }
+  const marker = shortenedMarker(name)
+  // An "extension" too long to keep whole is never `.json`: cut it with the stem.
+  const [cutPart, kept] = byteLength(`${marker}${suffix}${ext}`) <= maxBytes ? [stem, ext] : [`${stem}${ext}`, ""]
+  const tail = `${marker}${suffix}${kept}`
+  const budget = maxBytes - byteLength(tail)
+  // Only a limit far below any this daemon uses leaves no room for the tail itself.
+  if (budget < 0) return { name: cutToBytes(tail, maxBytes), shortened: true }
+  return { name: `${cutToBytes(cutPart, budget)}${tail}`, shortened: true }
+}
+
+/** `name` itself when it fits `maxBytes`, otherwise shortened by the rule of contract §5. */
+export const fitName = (name: string, maxBytes: number = NAME_MAX): FittedName => fitWithSuffix(name, "", maxBytes)
+
 const pad = (n: number, width: number): string => String(n).padStart(width, "0")
 
 /** `YYYYMMDDTHHMMSSmmmZ` in UTC, the disambiguating stamp of contract §5. */
@@ -34,43 +245,77 @@ export const compactTimestamp = (date: Date): string =>
   `T${pad(date.getUTCHours(), 2)}${pad(date.getUTCMinutes(), 2)}${pad(date.getUTCSeconds(), 2)}` +
   `${pad(date.getUTCMilliseconds(), 3)}Z`
 
-const splitExtension = (name: string): readonly [string, string] => {
-  const dot = name.lastIndexOf(".")
-  return dot <= 0 ? [name, ""] : [name.slice(0, dot), name.slice(dot)]
-}
-
 /**
  * The n-th name to try when storing `name` (contract §5): attempt 0 is the name
  * itself, attempt 1 inserts the timestamp before the extension, attempt k ≥ 2
- * appends `-k` after the timestamp.
+ * appends `-k` after the timestamp. Each is at most `maxBytes` bytes: NAME_MAX in
+ * the validated folder, RETURNED_NAME_MAX in the returns folder (see
+ * `returnedNameCandidate`), shortened as `fitName` does when needed.
  */
-export const storedNameCandidate = (name: string, attempt: number, now: Date): string => {
-  if (attempt === 0) return name
-  const [stem, ext] = splitExtension(name)
+export const storedNameCandidate = (name: string, attempt: number, now: Date, maxBytes: number = NAME_MAX): string => {
+  if (attempt === 0) return fitName(name, maxBytes).name
   const stamp = compactTimestamp(now)
-  return attempt === 1 ? `${stem}-${stamp}${ext}` : `${stem}-${stamp}-${attempt}${ext}`
+  return fitWithSuffix(name, attempt === 1 ? `-${stamp}` : `-${stamp}-${attempt}`, maxBytes).name
 }
 
-/** The report stored beside `storedName` in the returns folder. */
-export const reportName = (storedName: string): string => `${storedName}.error.json`
+/** The n-th name to try for a returned file: short enough for its report name to fit. */
+export const returnedNameCandidate = (name: string, attempt: number, now: Date): string =>
+  storedNameCandidate(name, attempt, now, RETURNED_NAME_MAX)
+
+/**
+ * The report stored beside `storedName` in the returns folder: `<stored>.error.json`.
+ * A name from `returnedNameCandidate` always leaves room for it; a longer one is
+ * shortened first, so the result never exceeds NAME_MAX.
+ */
+export const reportName = (storedName: string): string =>
+  `${fitName(storedName, RETURNED_NAME_MAX).name}${REPORT_SUFFIX}`
+
+// ---------------------------------------------------------------------------
+// Claimed files in processing/<instance>/
 
 /**
  * A claimed file is kept as `<receivedAtMs>-<seq>_<original name>` in the
  * instance's processing folder: unique within the instance, and it keeps the
- * original name and the time it was received for crash recovery.
+ * original name and the time it was received for crash recovery. When the
+ * original does not fit beside the prefix it is shortened (`fitName`) and the
+ * separator is `~` instead of `_`, so a shortened claim is known as such from its
+ * name alone; the caller keeps the full original elsewhere (`claimSidecarName`).
  */
-export const processingName = (receivedAtMs: number, seq: number, original: string): string =>
-  `${receivedAtMs}-${seq}_${original}`
+export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
+  const prefix = `${receivedAtMs}-${seq}`
+  const fitted = fitName(original, NAME_MAX - byteLength(prefix) - 1)
+  return { name: `${prefix}${fitted.shortened ? "~" : "_"}${fitted.name}`, shortened: fitted.shortened }
+}
 
-const PROCESSING_NAME = /^(\d+)-(\d+)_(.+)$/
+/** The claim name alone (see `claimName`). */
+export const processingName = (receivedAtMs: number, seq: number, original: string): string =>
+  claimName(receivedAtMs, seq, original).name
+
+/**
+ * A short hidden name beside a shortened claim, for the full original name. Hidden
+ * (listings of claimed files skip `.` names) and unique per claim like the claim.
+ */
+export const claimSidecarName = (receivedAtMs: number, seq: number): string => `.${receivedAtMs}-${seq}.name`
+
+// `[\s\S]`: a claim written before escaping existed may hold a newline.
+const PROCESSING_NAME = /^(\d+)-(\d+)([_~])([\s\S]+)$/
 
 export interface ProcessingName {
   readonly receivedAtMs: number
+  readonly seq: number
+  /** the original name, or its shortened form when `shortened` */
   readonly original: string
+  /** the original did not fit: the full name is in the claim's sidecar */
+  readonly shortened: boolean
 }
 
 export const parseProcessingName = (name: string): ProcessingName | undefined => {
   const match = PROCESSING_NAME.exec(name)
   if (match === null) return undefined
-  return { receivedAtMs: Number(match[1]), original: match[3]! }
+  return {
+    receivedAtMs: Number(match[1]),
+    seq: Number(match[2]),
+    original: match[4]!,
+    shortened: match[3] === "~"
+  }
 }

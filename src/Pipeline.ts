@@ -7,6 +7,7 @@
  * logged and released.
  */
 import type { PlatformError } from "@effect/platform/Error"
+import { SystemError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -18,7 +19,9 @@ import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
 import type { ValidationError } from "./Contract.js"
 import { FileStore } from "./FileStore.js"
-import { FsExtra, isNotFound } from "./FsExtra.js"
+import type { Content, PlacementRaced } from "./FileStore.js"
+import { errnoCode, isNotFound, mayRead } from "./FsExtra.js"
+import type { Meta, RegularRead } from "./FsExtra.js"
 import { Instance } from "./Instance.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { parseProcessingName } from "./Naming.js"
@@ -26,7 +29,6 @@ import { describeIoError, retryIo } from "./IoRetry.js"
 import { logFields } from "./Logging.js"
 import { Masker } from "./Masker.js"
 import * as Metrics from "./Metrics.js"
-import * as Metric from "effect/Metric"
 import { Notifier } from "./Notifier.js"
 import { Releaser } from "./Releaser.js"
 import { renderReport } from "./Report.js"
@@ -35,7 +37,7 @@ import { renderReport } from "./Report.js"
 export interface Observation {
   readonly size: number
   readonly mtimeMs: number
-  readonly ino: number
+  readonly id: string
 }
 
 export interface PendingState {
@@ -49,19 +51,21 @@ export type Outcome =
   | { readonly _tag: "Gone" }
   /** recovered, but stored already by the instance that claimed it (which died before releasing it) */
   | { readonly _tag: "AlreadyStored" }
-  /** not a regular file: stays where it is */
+  /** not a regular file with one link: stays where it is */
   | { readonly _tag: "Ignored"; readonly kind: string }
   /** does not parse yet and was modified within the quiet period */
   | { readonly _tag: "Pending"; readonly state: PendingState }
   | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
   | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
   /** an I/O error outlived its retries: the file stays where it is */
-  | { readonly _tag: "Failed"; readonly reason: string }
+  | { readonly _tag: "Failed"; readonly reason: string; readonly cause: string }
 
 export interface InputJob {
   readonly name: string
   /** when the file was first seen (the report's `received_at`) */
   readonly receivedAt: number
+  /** its modification time, when a listing has looked already (the backlog) */
+  readonly mtimeMs?: number | undefined
   readonly pending?: PendingState | undefined
 }
 
@@ -74,11 +78,19 @@ export interface PipelineService {
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
 
 const sameObservation = (a: Observation, b: Observation) =>
-  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.id === b.id
 
-type Content =
+type Judged =
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
   | { readonly _tag: "TooLarge"; readonly size: number }
+
+/** What a claimed entry that is not taken is, for the log. */
+const refusedKind = (read: RegularRead): string | undefined =>
+  read._tag === "NotRegular"
+    ? read.type
+    : read.meta.nlink > 1
+    ? "hard-linked file"
+    : undefined
 
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
@@ -86,7 +98,6 @@ export const makePipeline = Effect.gen(function*() {
   const contract = yield* Contract
   const notifier = yield* Notifier
   const instance = yield* Instance
-  const extra = yield* FsExtra
   const masker = yield* Masker
   const releaser = yield* Releaser
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
@@ -97,7 +108,7 @@ export const makePipeline = Effect.gen(function*() {
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
   /** The contract's verdict on a file's content. */
-  const judge = (content: Content, now: Date): { readonly records: number; readonly errors: ReadonlyArray<ValidationError> } => {
+  const judge = (content: Judged, now: Date): { readonly records: number; readonly errors: ReadonlyArray<ValidationError> } => {
     if (content._tag === "TooLarge") {
       return {
         records: 0,
@@ -108,6 +119,15 @@ export const makePipeline = Effect.gen(function*() {
     return contract.validate(content.parsed.value, now)
   }
 
+  const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Judged =>
+    read._tag === "TooLarge"
+      ? { _tag: "TooLarge", size: read.meta.size }
+      : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+
+  /** What is stored is what was judged: the bytes read, or (too large to read) as many bytes as were judged too large. */
+  const contentOf = (judged: Judged): Content =>
+    judged._tag === "Bytes" ? { _tag: "Bytes", bytes: judged.bytes } : { _tag: "Copy", size: judged.size }
+
   /**
    * The file's outcome line, then its claimed name to the Releaser, which
    * removes it after the log write that holds the line (so the line survives
@@ -117,14 +137,15 @@ export const makePipeline = Effect.gen(function*() {
     Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
-  const finish = (claimedPath: string, name: string, receivedAt: number, content: Content, startedAt: number) =>
+  const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(clock.unsafeCurrentTimeMillis())
-      const { errors, records } = judge(content, now)
+      const { errors, records } = judge(judged, now)
+      const content = contentOf(judged)
       const route = errors.length === 0
-        ? Effect.map(store.storeValid(claimedPath, name, now), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
+        ? Effect.map(store.storeValid(claimedPath, name, now, content), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
         : Effect.map(
-          store.storeReturned(claimedPath, name, now, (storedAs) =>
+          store.storeReturned(claimedPath, name, now, content, (storedAs) =>
             renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors }, masker.text)),
           (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount: errors.length })
         )
@@ -160,65 +181,96 @@ export const makePipeline = Effect.gen(function*() {
     outcome._tag === "Validated" || outcome._tag === "Returned" || outcome._tag === "AlreadyStored"
   const releasedByReleaser = (exit: Exit.Exit<Outcome, unknown>) => exit._tag === "Success" && routed(exit.value)
 
-  const failed = (name: string, where: string) => (e: PlatformError) =>
-    Effect.gen(function*() {
-      const reason = describeIoError(e)
-      yield* Metric.increment(Metrics.filesByOutcome("failed"))
-      yield* Effect.logError("file could not be processed; it stays where it is").pipe(
-        Effect.annotateLogs({ file: name, location: where, error: reason })
-      )
-      yield* notifier.critical({
-        summary: `file ${name} could not be processed`,
-        detail: `${reason}; the file stays in ${where} and is tried again later`,
-        at: new Date(yield* Clock.currentTimeMillis)
-      })
-      return { _tag: "Failed", reason } satisfies Outcome as Outcome
+  /**
+   * An I/O failure that outlived its retries. The Daemon decides what is logged
+   * and notified (once per file and cause, see Daemon's `recordOutcome`).
+   */
+  const failed = (where: string) => (e: PlatformError | PlacementRaced): Effect.Effect<Outcome> =>
+    Effect.succeed({
+      _tag: "Failed",
+      reason: `${e._tag === "PlacementRaced" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
+      cause: e._tag === "PlacementRaced" ? "placement raced" : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
     })
+
+  const processIds = {
+    uid: typeof process.getuid === "function" ? process.getuid() : -1,
+    gids: typeof process.getgroups === "function" ? [...process.getgroups(), ...(typeof process.getgid === "function" ? [process.getgid()] : [])] : []
+  }
+
+  /** A file this process may not read: not claimed, so that its producer can still fix it in data/. */
+  const unreadable = (meta: Meta): Outcome => ({
+    _tag: "Failed",
+    reason: `permission denied: the daemon (uid ${processIds.uid}) may not read it (owner ${meta.uid}, group ${meta.gid}, mode ${
+      (meta.mode & 0o7777).toString(8).padStart(4, "0")
+    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${config.dataDir} and is tried again later`,
+    cause: "EACCES"
+  })
+
+  /** An unreadable file put back into data/: the failure reads as where the file is now. */
+  const placedBack = (e: PlatformError, name: string): PlatformError =>
+    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(config.dataDir, name) }) : e
+
+  /** A claimed entry the daemon does not take: back into data/ (or, if its name was taken meanwhile, left claimed and said so). */
+  const refuse = (claimedPath: string, name: string, kind: string): Effect.Effect<Outcome, PlatformError> =>
+    Effect.flatMap(store.putBack(claimedPath, name), (back) =>
+      back
+        ? Effect.succeed<Outcome>({ _tag: "Ignored", kind })
+        : Effect.succeed<Outcome>({
+          _tag: "Failed",
+          reason: `a ${kind} was claimed but cannot be put back: its name was taken meanwhile; it stays in ${instance.dir}`,
+          cause: "not regular"
+        }))
 
   const processInput = (job: InputJob): Effect.Effect<Outcome> =>
     Effect.gen(function*() {
       const startedAt = clock.unsafeCurrentTimeMillis()
-      // open (links not followed) + fstat + read + close: the lstat, size check and read in one go.
-      const read = yield* retryIo(store.readInput(job.name, config.maxFileSizeBytes))
-      if (read._tag === "NotRegular") return { _tag: "Ignored", kind: read.type } satisfies Outcome
-      const info = read.info
-      const observation: Observation = {
-        size: Number(info.size),
-        mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() }),
-        ino: Option.getOrElse(info.ino, () => 0)
-      }
       // Finished when unchanged for the quiet period as seen here, or when its mtime is that old.
-      const settled = config.quietPeriodMs === 0 ||
-        startedAt - observation.mtimeMs >= config.quietPeriodMs ||
-        (job.pending !== undefined && sameObservation(job.pending.observation, observation) &&
-          startedAt - job.pending.since >= config.quietPeriodMs)
-      const pending: Outcome = {
-        _tag: "Pending",
-        state: job.pending !== undefined && sameObservation(job.pending.observation, observation)
-          ? job.pending
-          : { observation, since: startedAt }
+      let mtimeMs = job.mtimeMs
+      if (mtimeMs === undefined) {
+        const meta = yield* retryIo(store.inspectInput(job.name))
+        if (meta.type !== "File") return { _tag: "Ignored", kind: meta.type } satisfies Outcome
+        if (!mayRead(meta, processIds.uid, processIds.gids)) return unreadable(meta)
+        mtimeMs = meta.mtimeMs
       }
-      let content: Content
-      if (read._tag === "TooLarge") {
-        // Never read into memory; but a file still growing is still being written.
-        if (!settled) return pending
-        content = { _tag: "TooLarge", size: observation.size }
-      } else {
-        const parsed = parseJsonBytes(read.bytes)
-        // A complete JSON document is a finished write; anything else waits for the quiet period.
-        if (parsed._tag !== "Parsed" && !settled) return pending
-        content = { _tag: "Bytes", bytes: read.bytes, parsed }
+      const old = config.quietPeriodMs === 0 || startedAt - mtimeMs >= config.quietPeriodMs
+      if (!old) {
+        // Perhaps still being written: looked at where it is (never followed, never blocking),
+        // and claimed only once it is a complete JSON document or has been quiet long enough.
+        const peek = yield* retryIo(store.peekInput(job.name, config.maxFileSizeBytes))
+        if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
+        const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
+        const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
+        const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
+        const complete = peek._tag === "Read" && parseJsonBytes(peek.bytes)._tag === "Parsed"
+        if (!quiet && !complete && startedAt - observation.mtimeMs < config.quietPeriodMs) {
+          return {
+            _tag: "Pending",
+            state: samePending && job.pending !== undefined ? job.pending : { observation, since: startedAt }
+          } satisfies Outcome
+        }
       }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
       return yield* Effect.gen(function*() {
+        // A name too long for the claim prefix is shortened; its full text is noted first.
+        yield* retryIo(store.noteOriginal(claimedPath, job.name))
         const claimed = yield* retryIo(store.claim(job.name, claimedPath))
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
         // Built only when it will be written: annotating a line costs even when the level drops it.
         if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
-        return yield* finish(claimedPath, job.name, job.receivedAt, content, startedAt).pipe(
-          Effect.catchAll(failed(job.name, instance.dir))
+        // Judged where no producer can reach it: open (links not followed, FIFOs not waited
+        // for) + fstat + read + close, and only a regular file with one link.
+        const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(
+          // A file the daemon may not read goes back where it was: it stays the producer's to fix.
+          Effect.tapError((e) =>
+            e._tag === "SystemError" && e.reason === "PermissionDenied" ? Effect.ignore(store.putBack(claimedPath, job.name)) : Effect.void
+          ),
+          Effect.mapError((e) => (e._tag === "SystemError" && e.reason === "PermissionDenied" ? placedBack(e, job.name) : e))
         )
+        const refused = refusedKind(read)
+        if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
+        return yield* finish(claimedPath, job.name, job.receivedAt, judgedOf(read), startedAt)
       }).pipe(
+        Effect.catchAll((e) => failed(e._tag === "SystemError" && e.reason === "PermissionDenied" ? config.dataDir : instance.dir)(e)),
         // One step rather than `onExit`'s several: an interrupted file is only interrupted at shutdown.
         Effect.matchCauseEffect({
           onSuccess: (outcome) => Effect.succeed((routed(outcome) || instance.release(claimedPath), outcome)),
@@ -226,37 +278,39 @@ export const makePipeline = Effect.gen(function*() {
         })
       )
     }).pipe(
-      Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(job.name, config.dataDir)(e)))
+      Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(config.dataDir)(e)))
     )
 
   const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
     const claimedPath = Path.join(instance.dir, claimedName)
     const parsedName = parseProcessingName(claimedName)
-    const name = parsedName?.original ?? claimedName
     return Effect.gen(function*() {
       instance.hold(claimedName)
+      const name = (yield* store.originalOf(claimedPath)) ?? claimedName
       const startedAt = yield* Clock.currentTimeMillis
-      // The same single read as for new files; its fstat also gives the link count.
-      const read = yield* retryIo(extra.readRegular(claimedPath, config.maxFileSizeBytes))
+      const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes))
       if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
-      const content: Content = read._tag === "TooLarge"
-        ? { _tag: "TooLarge", size: Number(read.info.size) }
-        : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+      const judged = judgedOf(read)
       // Linked into its destination before the crash: only its outcome line (perhaps) and
-      // the unlink were missing. The verdict is the contract's again, as the file is the same.
-      if (Option.getOrElse(read.info.nlink, () => 1) > 1) {
-        const { errors, records } = judge(content, new Date(startedAt))
+      // the unlinks were missing. The verdict is the contract's again, as the file is the same.
+      if (yield* retryIo(store.storedAlready(claimedPath))) {
+        const { errors, records } = judge(judged, new Date(startedAt))
         const outcome = errors.length === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
-        // Its report, if any, is in place too: only the stage name is left to clear.
         yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errors.length, already_stored: true })
         return { _tag: "AlreadyStored" } satisfies Outcome
       }
+      // An attempt that did not finish: its orphan report withdrawn, its stages removed.
+      yield* retryIo(store.clearAttempt(claimedPath))
+      if (read.meta.nlink > 1) {
+        yield* Effect.logWarning("a recovered claimed file is hard-linked elsewhere; it is not taken").pipe(Effect.annotateLogs({ file: name }))
+        return { _tag: "Failed", reason: `hard-linked file; it stays in ${instance.dir}`, cause: "hard-linked" } satisfies Outcome
+      }
       yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
-      return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, content, startedAt)
+      return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, judged, startedAt)
     }).pipe(
-      Effect.catchIf(isNotFound, () => Effect.succeed<Outcome>({ _tag: "Gone" })),
-      Effect.catchAll(failed(name, instance.dir)),
+      Effect.catchIf((e) => e._tag === "SystemError" && isNotFound(e), () => Effect.succeed<Outcome>({ _tag: "Gone" })),
+      Effect.catchAll(failed(instance.dir)),
       Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedName)))
     )
   }

@@ -15,6 +15,15 @@ export interface StatusService {
   waiting: () => { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
   /** the last health check's problem, if it failed */
   healthProblem: string | undefined
+  /** files that could not be processed and are tried again later */
+  failing: () => number
+  /** files reported as waiting without an outcome for too long */
+  stuck: number
+  /** when the longest-running job in flight started (undefined when none runs) */
+  busySince: () => number | undefined
+  /** workers running; fewer than CONCURRENCY means one has died */
+  workersAlive: number
+  workersWanted: number
 }
 
 export class Status extends Context.Tag("customer-json/Status")<Status, StatusService>() {
@@ -22,6 +31,11 @@ export class Status extends Context.Tag("customer-json/Status")<Status, StatusSe
     phase: "starting",
     inFlight: 0,
     waiting: () => ({ count: 0, oldestReceivedAtMs: undefined }),
-    healthProblem: undefined
+    healthProblem: undefined,
+    failing: () => 0,
+    stuck: 0,
+    busySince: () => undefined,
+    workersAlive: 0,
+    workersWanted: 0
   }))
 }

@@ -21,6 +21,10 @@ export interface StatusInput {
   readonly phase: Phase
   readonly healthProblem: string | undefined
   readonly inFlight: number
+  /** files that could not be processed and are tried again later */
+  readonly failingFiles: number
+  /** files waiting without an outcome for too long */
+  readonly stuckFiles: number
   readonly waiting: { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
   readonly activity: ActivitySnapshot
   readonly peers: ReadonlyArray<PeerView>
@@ -42,7 +46,7 @@ export interface StatusJson {
   readonly host: string
   readonly pid: number
   readonly phase: Phase
-  readonly health: "ok" | "failing" | "starting" | "stopping"
+  readonly health: "ok" | "degraded" | "failing" | "starting" | "stopping"
   readonly problem: string | null
   readonly started_at: string
   readonly uptime_s: number
@@ -55,7 +59,13 @@ export interface StatusJson {
     readonly returned: ReadonlyArray<number>
     readonly failed: ReadonlyArray<number>
   }
-  readonly queue: { readonly in_flight: number; readonly waiting: number; readonly oldest_waiting_age_s: number | null }
+  readonly queue: {
+    readonly in_flight: number
+    readonly waiting: number
+    readonly oldest_waiting_age_s: number | null
+    readonly failing_files: number
+    readonly stuck_files: number
+  }
   readonly instances: ReadonlyArray<{
     readonly id: string
     readonly this: boolean
@@ -113,8 +123,15 @@ const sum = (minutes: ReadonlyArray<MinuteCount>): OutcomeCounts =>
     failed: 0
   })
 
-const healthOf = (phase: Phase, problem: string | undefined): StatusJson["health"] =>
-  problem !== undefined ? "failing" : phase === "watching" ? "ok" : phase
+/** As /healthz: files failing or stuck degrade a daemon that is otherwise fine. */
+const healthOf = (input: StatusInput): StatusJson["health"] =>
+  input.healthProblem !== undefined
+    ? "failing"
+    : input.phase !== "watching"
+    ? input.phase
+    : input.failingFiles > 0 || input.stuckFiles > 0
+    ? "degraded"
+    : "ok"
 
 /** This instance first, then the others by id. */
 const instanceOrder = (a: PeerView, b: PeerView) =>
@@ -140,7 +157,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     host: input.instance.host,
     pid: input.instance.pid,
     phase: input.phase,
-    health: healthOf(input.phase, input.healthProblem),
+    health: healthOf(input),
     problem: maskOrNull(input.healthProblem),
     started_at: iso(activity.startedAtMs),
     uptime_s: Math.max(0, Math.floor((nowMs - activity.startedAtMs) / 1000)),
@@ -156,7 +173,9 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     queue: {
       in_flight: input.inFlight,
       waiting: input.waiting.count,
-      oldest_waiting_age_s: input.waiting.oldestReceivedAtMs === undefined ? null : seconds(Math.max(0, nowMs - input.waiting.oldestReceivedAtMs))
+      oldest_waiting_age_s: input.waiting.oldestReceivedAtMs === undefined ? null : seconds(Math.max(0, nowMs - input.waiting.oldestReceivedAtMs)),
+      failing_files: input.failingFiles,
+      stuck_files: input.stuckFiles
     },
     instances: [...peers].sort(instanceOrder).map((p) => ({
       id: p.id,

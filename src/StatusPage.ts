@@ -34,6 +34,7 @@ main{max-width:1240px;margin:0 auto;padding:16px 20px;display:grid;gap:16px}
 .card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em;display:flex;align-items:center;gap:6px}
 .card .big{font-size:30px;font-weight:650;line-height:1.2;margin:4px 0 2px;font-variant-numeric:tabular-nums}
 .card .sub{color:var(--muted);font-size:12.5px}
+.card .sub.trouble{color:var(--warn);font-weight:600}
 .card .sub b{color:var(--fg);font-variant-numeric:tabular-nums}
 .sw{width:10px;height:10px;border-radius:2px;display:inline-block;flex:none}
 .sw.validated{background:var(--ok)}.sw.returned{background:var(--warn)}.sw.failed{background:var(--bad)}.sw.waiting{background:var(--info)}
@@ -114,14 +115,17 @@ const SCRIPT = `
     $("dot").className = "dot " + tone;
     var phase = $("phase");
     phase.className = "pill " + tone;
-    phase.textContent = s.health === "failing" ? "failing" : s.phase;
+    phase.textContent = s.health === "failing" || s.health === "degraded" ? s.health : s.phase;
     set("uptime", dur(s.uptime_s));
     set("version", s.version);
     set("instance", s.instance);
     document.title = (s.health === "ok" ? "" : "\\u26a0 ") + s.phase + (s.queue.waiting > 0 ? " \\u00b7 " + s.queue.waiting + " waiting" : "") + " \\u2014 customer-json-processor";
-    var problem = $("problem");
-    problem.hidden = s.problem === null;
-    if (s.problem !== null) problem.textContent = "Health check failing: " + s.problem;
+    var problem = $("problem"), q = s.queue, trouble = [];
+    if (q.failing_files > 0) trouble.push(q.failing_files + (q.failing_files === 1 ? " file" : " files") + " could not be processed and will be tried again");
+    if (q.stuck_files > 0) trouble.push(q.stuck_files + (q.stuck_files === 1 ? " file has" : " files have") + " been waiting too long without an outcome");
+    problem.hidden = s.problem === null && trouble.length === 0;
+    problem.className = "banner " + (s.problem !== null ? "bad" : "warn");
+    problem.textContent = s.problem !== null ? "Failing: " + s.problem : trouble.join("; ") + " (see the log).";
   }
 
   function cards(s) {
@@ -132,6 +136,9 @@ const SCRIPT = `
     set("q-waiting", fmt(s.queue.waiting));
     set("q-oldest", s.queue.oldest_waiting_age_s === null ? "\\u2014" : dur(s.queue.oldest_waiting_age_s));
     set("q-inflight", fmt(s.queue.in_flight));
+    var stuck = $("q-trouble");
+    stuck.hidden = s.queue.failing_files === 0 && s.queue.stuck_files === 0;
+    set("q-trouble", fmt(s.queue.failing_files) + " failing \\u00b7 " + fmt(s.queue.stuck_files) + " stuck");
     set("last-outcome", s.last_outcome_at === null ? "none yet" : ago(s, s.last_outcome_at));
   }
 
@@ -303,7 +310,7 @@ const BODY = `<header>
 <div class="card"><div class="label"><span class="sw validated"></span>Validated</div><div class="big" id="c-validated">\u2014</div><div class="sub">since start \u00b7 <b id="h-validated">\u2014</b> in the last hour</div></div>
 <div class="card"><div class="label"><span class="sw returned"></span>Returned</div><div class="big" id="c-returned">\u2014</div><div class="sub">since start \u00b7 <b id="h-returned">\u2014</b> in the last hour</div></div>
 <div class="card"><div class="label"><span class="sw failed"></span>Failed</div><div class="big" id="c-failed">\u2014</div><div class="sub">since start \u00b7 <b id="h-failed">\u2014</b> in the last hour</div></div>
-<div class="card"><div class="label"><span class="sw waiting"></span>Waiting</div><div class="big" id="q-waiting">\u2014</div><div class="sub">oldest <b id="q-oldest">\u2014</b> \u00b7 in flight <b id="q-inflight">\u2014</b></div></div>
+<div class="card"><div class="label"><span class="sw waiting"></span>Waiting</div><div class="big" id="q-waiting">\u2014</div><div class="sub">oldest <b id="q-oldest">\u2014</b> \u00b7 in flight <b id="q-inflight">\u2014</b></div><div class="sub trouble" id="q-trouble" hidden></div></div>
 </section>
 <section class="panel"><h2>Throughput, files per minute <span class="legend"><span><i class="sw validated"></i>validated</span><span><i class="sw returned"></i>returned</span><span><i class="sw failed"></i>failed</span></span><span class="aside" id="chart-summary"></span></h2><div id="chart"></div><div class="small">last file <span id="last-outcome">\u2014</span></div></section>
 <section class="panel"><h2>Last 50 outcomes</h2><div class="scroll"><table><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>

@@ -78,7 +78,7 @@ describe("the Activity recorder", () => {
     activity.outcome({ _tag: "Input", name: "a.json" }, { _tag: "Validated", storedAs: "a.json", records: 3 })
     c.advance(1000)
     activity.outcome({ _tag: "Input", name: "b.json" }, { _tag: "Returned", storedAs: "b_20260301T100001Z.json", records: 2, errorCount: 4 })
-    activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO: i/o error" })
+    activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO: i/o error", cause: "EIO" })
     activity.outcome({ _tag: "Input", name: "d.json" }, { _tag: "Gone" })
     activity.outcome({ _tag: "Input", name: "e.json" }, { _tag: "Ignored", kind: "Directory" })
     activity.outcome({ _tag: "Claimed", name: "1700000000000-1_f.json" }, { _tag: "AlreadyStored" })

@@ -9,6 +9,7 @@ import * as OS from "node:os"
 import * as Path from "node:path"
 import { runDaemon } from "../src/Daemon.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import { stagesOf } from "../src/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/Instance.js"
 import { fieldsOf } from "../src/Logging.js"
 import { fixture } from "./support/fixtures.js"
@@ -62,7 +63,7 @@ describe("daemon --once over the in-memory filesystem", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
       const summary = yield* once
-      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
+      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0, leftBehind: 0 })
       expect(app.volume.readFileSync(`${V}/good.json`, "utf8")).toBe(valid)
       expect(app.volume.readFileSync(`${R}/bad.json`, "utf8")).toBe(invalid)
       const report = JSON.parse(String(app.volume.readFileSync(`${R}/bad.json.error.json`, "utf8")))
@@ -122,7 +123,7 @@ describe("daemon --once over the in-memory filesystem", () => {
       yield* TestClock.adjust("2 seconds")
       yield* TestClock.adjust("1 second")
       const summary = yield* Fiber.join(fiber)
-      expect(summary).toEqual({ validated: 1, returned: 0, failed: 0 })
+      expect(summary).toEqual({ validated: 1, returned: 0, failed: 0, leftBehind: 0 })
       expect(app.volume.readFileSync(`${V}/slow.json`, "utf8")).toBe(whole)
     }).pipe(provideToday(app.layer))
   })
@@ -192,7 +193,7 @@ describe("daemon --once over the in-memory filesystem", () => {
     const logs = captureLogs()
     return Effect.gen(function*() {
       const summary = yield* once
-      expect(summary).toEqual({ validated: 0, returned: 0, failed: 0 })
+      expect(summary).toEqual({ validated: 0, returned: 0, failed: 0, leftBehind: 0 })
       expect(logs.lines.filter((l) => l.level === "WARN" || l.level === "ERROR")).toEqual([])
       expect(app.recorded.critical).toEqual([])
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
@@ -205,7 +206,8 @@ describe("daemon --once over the in-memory filesystem", () => {
     let failures = 2
     const app = makeTestApp({
       files: { [`${D}/a.json`]: fixture("valid-single.json") },
-      wrapFs: (fs) => ({ ...fs, link: (from, to) => failures-- > 0 ? Effect.fail(eio("link", to)) : fs.link(from, to) })
+      // (the start-up probe's own links are left alone)
+      wrapExtra: (extra) => ({ ...extra, link: (from, to) => !to.includes(".cjp-fsprobe") && failures-- > 0 ? Effect.fail(eio("link", to)) : extra.link(from, to) })
     })
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(once)
@@ -219,9 +221,9 @@ describe("daemon --once over the in-memory filesystem", () => {
     let attempts = 0
     const app = makeTestApp({
       files: { [`${D}/stuck.json`]: fixture("valid-single.json"), [`${D}/fine.json`]: fixture("invalid-luhn.json") },
-      wrapFs: (fs) => ({
-        ...fs,
-        link: (from, to) => to.startsWith(V) ? Effect.suspend(() => (attempts++, Effect.fail(eio("link", to)))) : fs.link(from, to)
+      wrapExtra: (extra) => ({
+        ...extra,
+        link: (from, to) => to.startsWith(V) && !to.includes(".cjp-fsprobe") ? Effect.suspend(() => (attempts++, Effect.fail(eio("link", to)))) : extra.link(from, to)
       })
     })
     const logs = captureLogs()
@@ -229,15 +231,18 @@ describe("daemon --once over the in-memory filesystem", () => {
       const fiber = yield* Effect.fork(once)
       for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
       const summary = yield* Fiber.join(fiber)
-      expect(summary).toEqual({ validated: 0, returned: 1, failed: 1 })
+      expect(summary).toEqual({ validated: 0, returned: 1, failed: 1, leftBehind: 1 })
       expect(attempts).toBe(4)
       const instanceDir = (app.volume.readdirSync(P) as Array<string>).map(String)
       expect(instanceDir).toHaveLength(1)
       expect(listing(app.volume, Path.join(P, instanceDir[0]!))).toEqual([expect.stringMatching(/_stuck\.json$/)])
       expect(app.recorded.critical.map((c) => c.summary)).toEqual(["file stuck.json could not be processed"])
       const errors = logs.lines.filter((l) => l.level === "ERROR")
-      expect(errors).toHaveLength(1)
+      expect(errors).toHaveLength(2)
       expect(errors[0]!.annotations).toMatchObject({ file: "stuck.json", error: expect.stringContaining("EIO") })
+      // --once says that it leaves a file behind (and exits 75, see the CLI tests)
+      expect(errors[1]!.message).toMatch(/^finished with files that could not be routed/)
+      expect(errors[1]!.annotations).toMatchObject({ left_behind: 1, files: ["stuck.json"] })
       expect(listing(app.volume, R)).toEqual(["fine.json", "fine.json.error.json"])
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
@@ -251,20 +256,25 @@ describe("daemon --once over the in-memory filesystem", () => {
       [`${dead}/1795886819898-2_half.json`]: valid,
       [`${P}/loose.json`]: fixture("invalid-luhn.json")
     })
-    // half.json was linked into validated/ before the crash; only the unlink was missing
+    // half.json was linked into validated/ before the crash (its stage is linked twice); only the unlinks were missing
     memory.volume.mkdirSync(V, { recursive: true })
-    memory.volume.linkSync(`${dead}/1795886819898-2_half.json`, `${V}/half.json`)
-    // and a returned file whose report stage was not cleared yet
+    const half = stagesOf(`${dead}/1795886819898-2_half.json`)
+    memory.volume.writeFileSync(half.data, valid)
+    memory.volume.linkSync(half.data, `${V}/half.json`)
+    // and a returned file placed with its report, whose stages were not cleared yet
     memory.volume.mkdirSync(R, { recursive: true })
     memory.volume.writeFileSync(`${dead}/1795886819898-3_ret.json`, "null")
-    memory.volume.writeFileSync(`${R}/.1795886819898-3_ret.json.report.tmp`, '{"stored_as":"ret.json"}')
-    memory.volume.linkSync(`${R}/.1795886819898-3_ret.json.report.tmp`, `${R}/ret.json.error.json`)
-    memory.volume.linkSync(`${dead}/1795886819898-3_ret.json`, `${R}/ret.json`)
+    const ret = stagesOf(`${dead}/1795886819898-3_ret.json`)
+    memory.volume.writeFileSync(ret.report, '{"stored_as":"ret.json"}')
+    memory.volume.writeFileSync(ret.rtarget, "ret.json.error.json")
+    memory.volume.linkSync(ret.report, `${R}/ret.json.error.json`)
+    memory.volume.writeFileSync(ret.data, "null")
+    memory.volume.linkSync(ret.data, `${R}/ret.json`)
     const app = makeTestApp({ memory })
     const logs = captureLogs()
     return Effect.gen(function*() {
       const summary = yield* once
-      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0 })
+      expect(summary).toEqual({ validated: 1, returned: 1, failed: 0, leftBehind: 0 })
       // Every file's outcome is logged, the two found stored already (the dead instance may not have) marked so.
       const processed = logs.lines.filter((l) => l.message === "file processed").map((l) => l.annotations)
       expect(processed.map((a) => [a.file, a.outcome, a.already_stored ?? false]).sort()).toEqual([
@@ -322,7 +332,9 @@ describe("daemon --once over the in-memory filesystem", () => {
 
 describe("daemon watching the in-memory filesystem", () => {
   it.live("picks up new files from watch events, once each", () => {
-    const app = makeTestApp({ settings: { QUIET_PERIOD_MS: "200", RESCAN_INTERVAL_MS: "100" } })
+    // A quiet period far longer than the pause between late.json's two writes, however busy the
+    // machine: its first, incomplete write must never be judged on its own.
+    const app = makeTestApp({ settings: { QUIET_PERIOD_MS: "5000", RESCAN_INTERVAL_MS: "100" } })
     const logs = captureLogs()
     const valid = fixture("valid-single.json")
     return Effect.gen(function*() {
@@ -339,7 +351,7 @@ describe("daemon watching the in-memory filesystem", () => {
       yield* Effect.sleep("300 millis") // rescans run meanwhile: none may process a file twice
       yield* Fiber.interrupt(fiber)
       const processed = logs.lines.filter((l) => l.message === "file processed")
-      expect(processed).toHaveLength(21)
+      expect(processed.map((l) => l.annotations.file).sort()).toEqual([...Array.from({ length: 20 }, (_, i) => `n${i}.json`), "late.json"].sort())
       expect(listing(app.volume, V)).toHaveLength(21)
       expect(listing(app.volume, R)).toEqual([])
       expect(logs.lines.some((l) => l.message === "customer-json-processor stopped")).toBe(true)

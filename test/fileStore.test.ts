@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../src/Config.js"
 import { FileStore, FileStoreLive } from "../src/FileStore.js"
+import type { Content } from "../src/FileStore.js"
 import { FsExtra } from "../src/FsExtra.js"
 import type { FsExtraService } from "../src/FsExtra.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
@@ -31,20 +32,29 @@ const withStore = <A, E>(
 }
 
 const claimed = "/srv/processing/i1/1-1_a.json"
+const bytes = (text: string): Content => ({ _tag: "Bytes", bytes: Buffer.from(text) })
 
 /** Stores, then releases the claimed name, as the pipeline and the Releaser do. */
-const storeValidAndRelease = (store: FileStore["Type"], path: string, name: string) =>
-  Effect.tap(store.storeValid(path, name, NOW), () => store.releaseClaim(path, false))
-const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string) =>
-  Effect.tap(store.storeReturned(path, name, NOW, report), () => store.releaseClaim(path, true))
+const storeValidAndRelease = (store: FileStore["Type"], path: string, name: string, content: Content = bytes("new")) =>
+  Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, false))
+const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
+  Effect.tap(store.storeReturned(path, name, NOW, content, report), () => store.releaseClaim(path, true))
+
+const all = (volume: MemoryFileSystem.MemoryVolume, dir: string) => (volume.readdirSync(dir) as Array<string>).map(String).sort()
+
+const systemFailure = (method: string, path: string, code: string) =>
+  new SystemError({ reason: "Unknown", module: "FileSystem", method, syscall: method, pathOrDescriptor: path, cause: Object.assign(new Error(`${code}: ${method}`), { code }) })
 
 describe("FileStore", () => {
-  it.effect("creates the five folders and checks they are writable", () => {
+  it.effect("creates the five folders and checks they are usable, leaving no probe behind", () => {
     const memory = MemoryFileSystem.make()
     return withStore(memory, () => Effect.void).pipe(
       Effect.map(() => {
-        for (const dir of Object.values(FOLDERS)) expect(memory.volume.statSync(dir).isDirectory()).toBe(true)
-        expect(listing(memory.volume, FOLDERS.DATA_DIR)).toEqual([])
+        for (const dir of Object.values(FOLDERS)) {
+          expect(memory.volume.statSync(dir).isDirectory()).toBe(true)
+          expect(all(memory.volume, dir)).toEqual([])
+        }
+        expect(memory.volume.statSync(FOLDERS.PROCESSING_DIR).mode & 0o777).toBe(0o750)
       })
     )
   })
@@ -59,11 +69,57 @@ describe("FileStore", () => {
     )
   })
 
+  it.effect("refuses a processing folder every user may write", () => {
+    const memory = MemoryFileSystem.make()
+    memory.volume.mkdirSync("/srv/processing", { recursive: true })
+    memory.volume.chmodSync("/srv/processing", 0o777)
+    return Effect.flip(withStore(memory, () => Effect.void)).pipe(
+      Effect.map((e) => expect(e.message).toMatch(/^folder \/srv\/processing \(PROCESSING_DIR\) is not usable: every user may write it.*chmod 750/))
+    )
+  })
+
   it.effect("refuses to start with too little free disk", () => {
     const memory = MemoryFileSystem.make()
     memory.setFreeBytes(50 * 1024 * 1024)
     return Effect.flip(withStore(memory, (store) => store.checkDiskSpace)).pipe(
       Effect.map((e) => expect(e.message).toMatch(/^only 50 MB free on \/srv\/processing \(PROCESSING_DIR\); MIN_FREE_DISK_MB requires 100 MB$/))
+    )
+  })
+
+  it.effect("finds link counts, identity and link semantics on a filesystem that keeps them", () => {
+    const memory = MemoryFileSystem.make()
+    return withStore(memory, (store) => store.probeFilesystems).pipe(
+      Effect.map((found) => {
+        expect(found.map((g) => g.setting)).toEqual(["PROCESSING_DIR", "VALIDATED_DIR", "RETURNS_DIR"])
+        for (const g of found) expect(g).toMatchObject({ linkCounts: true, linkRefusesExisting: true, stableIdentity: true, atomicRename: true })
+        for (const dir of Object.values(FOLDERS)) expect(all(memory.volume, dir)).toEqual([])
+      })
+    )
+  })
+
+  it.effect("refuses a filesystem without link counts (sshfs), naming the folder", () => {
+    const memory = MemoryFileSystem.make()
+    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+      ...extra,
+      identify: (path) => Effect.map(extra.identify(path), (meta) => (path.startsWith("/srv/validated/") ? { ...meta, nlink: 1 } : meta))
+    })
+    return Effect.flip(withStore(memory, (store) => store.probeFilesystems, { wrapExtra })).pipe(
+      Effect.map((e) => {
+        expect(e._tag).toBe("FilesystemUnsupported")
+        expect(e.message).toMatch(/^folder \/srv\/validated \(VALIDATED_DIR\) is on a filesystem that cannot be used: it reports no link counts/)
+        expect(all(memory.volume, "/srv/validated")).toEqual([])
+      })
+    )
+  })
+
+  it.effect("stores what was judged, never the claimed file itself, in a file of its own", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "changed after it was judged" })
+    return withStore(memory, (store) => store.storeValid(claimed, "a.json", NOW, bytes("judged"))).pipe(
+      Effect.map((stored) => {
+        expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("judged")
+        expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).not.toBe(memory.volume.statSync(claimed).ino)
+        expect(memory.volume.statSync(`/srv/validated/${stored}`).mode & 0o777).toBe(0o640)
+      })
     )
   })
 
@@ -79,25 +135,26 @@ describe("FileStore", () => {
         expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("old")
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
         expect(memory.volume.existsSync(claimed)).toBe(false)
+        expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
       })
     )
   })
 
-  it.effect("puts the report in place before the data file, and never a partial one", () => {
+  it.effect("puts the report in place before the data file, and never a partial one; nothing is staged in returns/", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "bad data" })
     const links: Array<string> = []
-    const wrapFs = (fs: FileSystem.FileSystem): FileSystem.FileSystem => ({
-      ...fs,
-      link: (from, to) => Effect.zipRight(Effect.sync(() => links.push(to)), fs.link(from, to))
+    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+      ...extra,
+      link: (from, to) => Effect.zipRight(Effect.sync(() => links.push(to)), extra.link(from, to))
     })
-    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`), { wrapFs }).pipe(
+    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`, bytes("bad data")), { wrapExtra }).pipe(
       Effect.map((stored) => {
         expect(stored).toBe("a.json")
         expect(links).toEqual(["/srv/returns/a.json.error.json", "/srv/returns/a.json"])
-        expect(listing(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
-        // the temporary report name is hidden and gone
-        expect((memory.volume.readdirSync("/srv/returns") as Array<string>).length).toBe(2)
+        expect(all(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
         expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json"}')
+        expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("bad data")
+        expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
       })
     )
   })
@@ -108,7 +165,7 @@ describe("FileStore", () => {
       "/srv/returns/a.json": "someone else's",
       [`/srv/returns/a-${STAMP}.json.error.json`]: "orphan report"
     })
-    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => s)).pipe(
+    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, bytes("bad"), (s) => s)).pipe(
       Effect.map((stored) => {
         expect(stored).toBe(`a-${STAMP}-2.json`)
         expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("someone else's")
@@ -119,91 +176,131 @@ describe("FileStore", () => {
   })
 
   it.effect("after a crash between report and data, withdraws the orphan report and starts again", () => {
-    const stage = "/srv/returns/.1-1_a.json.report.tmp"
-    const memory = MemoryFileSystem.make({ [claimed]: "bad", [stage]: '{"stored_as":"a.json"}' })
-    memory.volume.linkSync(stage, "/srv/returns/a.json.error.json")
-    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}","new":true}`)).pipe(
-      Effect.map((stored) => {
+    const memory = MemoryFileSystem.make({ [claimed]: "bad" })
+    // The first attempt dies right after placing the report (the data file's link fails for good).
+    let crash = true
+    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+      ...extra,
+      link: (from, to) => (crash && to === "/srv/returns/a.json" ? Effect.die("crash") : extra.link(from, to))
+    })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        yield* Effect.exit(store.storeReturned(claimed, "a.json", NOW, bytes("bad"), (s) => `{"stored_as":"${s}"}`))
+        expect(all(memory.volume, "/srv/returns")).toEqual(["a.json.error.json"])
+        crash = false
+        // Recovery: not stored yet; the orphan report is withdrawn, then the file is stored afresh.
+        expect(yield* store.storedAlready(claimed)).toBe(false)
+        yield* store.clearAttempt(claimed)
+        expect(all(memory.volume, "/srv/returns")).toEqual([])
+        const stored = yield* storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}","new":true}`)
         expect(stored).toBe("a.json")
-        expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+        expect(all(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
         expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json","new":true}')
-      })
-    )
+        expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+      }), { wrapExtra })
   })
 
   it.effect("leaves alone a report that is not its own", () => {
-    const stage = "/srv/returns/.1-1_a.json.report.tmp"
-    // a stage that was never linked: someone else's a.json.error.json must stay
-    const memory = MemoryFileSystem.make({ [claimed]: "bad", [stage]: '{"stored_as":"a.json"}', "/srv/returns/a.json.error.json": "theirs" })
-    return withStore(memory, (store) => store.storeReturned(claimed, "a.json", NOW, (s) => s)).pipe(
-      Effect.map((stored) => {
-        expect(stored).toBe(`a-${STAMP}.json`)
-        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe("theirs")
-        expect(listing(memory.volume, "/srv/returns")).toEqual([`a-${STAMP}.json`, `a-${STAMP}.json.error.json`, "a.json.error.json"])
-      })
-    )
+    const memory = MemoryFileSystem.make({ [claimed]: "bad", "/srv/returns/a.json.error.json": "theirs" })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        yield* store.clearAttempt(claimed)
+        return yield* store.storeReturned(claimed, "a.json", NOW, bytes("bad"), (s) => s)
+      })).pipe(
+        Effect.map((stored) => {
+          expect(stored).toBe(`a-${STAMP}.json`)
+          expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe("theirs")
+          expect(listing(memory.volume, "/srv/returns")).toEqual([`a-${STAMP}.json`, `a-${STAMP}.json.error.json`, "a.json.error.json"])
+        })
+      )
   })
 
-  it.effect("across filesystems (EXDEV) copies, then links into place and unlinks the source", () => {
-    const memory = MemoryFileSystem.make({ [claimed]: "payload" })
-    let exdev = 0
-    const wrapFs = (fs: FileSystem.FileSystem): FileSystem.FileSystem => ({
-      ...fs,
-      link: (from, to) =>
-        from.startsWith("/srv/processing/")
-          ? Effect.suspend(() => {
-            exdev++
-            return Effect.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "link", syscall: "link", pathOrDescriptor: from, cause: Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" }) }))
-          })
-          : fs.link(from, to)
-    })
-    return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json"), { wrapFs }).pipe(
-      Effect.map((stored) => {
-        expect(exdev).toBe(1)
-        expect(stored).toBe("a.json")
-        expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("payload")
-        expect(memory.volume.readdirSync("/srv/validated")).toEqual(["a.json"])
-        expect(memory.volume.existsSync(claimed)).toBe(false)
-      })
-    )
-  })
-
-  it.effect("keeps the claimed name of a stored file until releaseClaim (a crash in between leaves it linked)", () => {
+  it.effect("a crash after placing leaves the stage linked twice: recovery sees it stored already", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "new" })
     return withStore(memory, (store) =>
       Effect.gen(function*() {
-        const stored = yield* store.storeValid(claimed, "a.json", NOW)
+        expect(yield* store.storedAlready(claimed)).toBe(false)
+        const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
-        expect(memory.volume.statSync(claimed).nlink).toBe(2)
+        expect(yield* store.storedAlready(claimed)).toBe(true)
         yield* store.releaseClaim(claimed, false)
         expect(memory.volume.existsSync(claimed)).toBe(false)
+        expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        expect(all(memory.volume, "/srv/validated")).toEqual(["a.json"])
         // Released already (or by another instance): nothing to do, no error.
         yield* store.releaseClaim(claimed, false)
       }))
   })
 
-  it.effect("storing again a file placed by an earlier attempt finds it in place (validated): one name only", () => {
+  const exdevFor = (prefix: string) => (extra: FsExtraService): FsExtraService => ({
+    ...extra,
+    link: (from, to) => (from.startsWith(prefix) && !to.startsWith(prefix) ? Effect.fail(systemFailure("link", from, "EXDEV")) : extra.link(from, to))
+  })
+
+  it.effect("across filesystems (EXDEV) stages in the destination under a random name, journaled, and leaves nothing behind", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "payload" })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("payload"))
+        const hidden = all(memory.volume, "/srv/validated").filter((n) => n.startsWith("."))
+        expect(hidden).toHaveLength(1)
+        expect(hidden[0]).toMatch(/^\.cjp-stage-[0-9a-f]{32}\.tmp$/)
+        // The journal in the private folder names the stage: recovery finds the file stored.
+        expect(yield* store.storedAlready(claimed)).toBe(true)
+        yield* store.releaseClaim(claimed, false)
+        return stored
+      }), { wrapExtra: exdevFor("/srv/processing/") }).pipe(
+        Effect.map((stored) => {
+          expect(stored).toBe("a.json")
+          expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("payload")
+          expect(all(memory.volume, "/srv/validated")).toEqual(["a.json"])
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        })
+      )
+  })
+
+  it.effect("across filesystems, a stage swapped by someone else before it is linked is never stored; a new one is", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "bad", "/srv/elsewhere/secret": "not yours" })
+    let swaps = 0
+    const wrapExtra = (extra: FsExtraService): FsExtraService => {
+      const exdev = exdevFor("/srv/processing/")(extra)
+      return {
+        ...exdev,
+        // A hostile producer replaces the freshly written stage with a file of their own.
+        writeNew: (path, content, mode) =>
+          Effect.tap(extra.writeNew(path, content, mode), () =>
+            Effect.sync(() => {
+              if (path.startsWith("/srv/returns/.cjp-stage-") && swaps++ === 0) {
+                memory.volume.unlinkSync(path)
+                memory.volume.linkSync("/srv/elsewhere/secret", path)
+              }
+            }))
+      }
+    }
+    return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`), { wrapExtra }).pipe(
+      Effect.map((stored) => {
+        expect(swaps).toBeGreaterThan(1)
+        expect(stored).toBe("a.json")
+        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json"}')
+        expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("bad")
+        expect(listing(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+      })
+    )
+  })
+
+  it.effect("sweeps stages whose claimed file is gone, and keeps the others", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "new" })
     return withStore(memory, (store) =>
       Effect.gen(function*() {
-        const first = yield* store.storeValid(claimed, "a.json", NOW)
-        const second = yield* store.storeValid(claimed, "a.json", NOW)
-        expect(second).toBe(first)
-        expect(memory.volume.readdirSync("/srv/validated")).toEqual(["a.json"])
-      }))
-  })
-
-  it.effect("storing again a returned file placed by an earlier attempt keeps its one report", () => {
-    const memory = MemoryFileSystem.make({ [claimed]: "bad" })
-    return withStore(memory, (store) =>
-      Effect.gen(function*() {
-        const first = yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}"}`)
-        const second = yield* store.storeReturned(claimed, "a.json", NOW, (s) => `{"stored_as":"${s}","again":true}`)
-        expect(second).toBe(first)
-        yield* store.releaseClaim(claimed, true)
-        expect(memory.volume.readdirSync("/srv/returns")).toEqual(["a.json", "a.json.error.json"])
-        expect(memory.volume.readFileSync("/srv/returns/a.json.error.json", "utf8")).toBe('{"stored_as":"a.json"}')
-        expect(memory.volume.existsSync(claimed)).toBe(false)
+        yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
+        memory.volume.writeFileSync("/srv/processing/i1/.0123456789abcdef0123456789abcdef.data", "orphan")
+        memory.volume.writeFileSync("/srv/processing/i1/.heartbeat", "{}")
+        yield* store.sweepStages("/srv/processing/i1")
+        const left = all(memory.volume, "/srv/processing/i1")
+        expect(left).toContain(".heartbeat")
+        expect(left).toContain("1-1_a.json")
+        expect(left).not.toContain(".0123456789abcdef0123456789abcdef.data")
+        expect(left.filter((n) => n.endsWith(".data"))).toHaveLength(1)
       }))
   })
 
@@ -224,5 +321,21 @@ describe("FileStore", () => {
         expect((yield* store.claim("a.json", claimed))._tag).toBe("Some")
         expect((yield* store.claim("a.json", claimed + "2"))._tag).toBe("None")
       })).pipe(Effect.map(() => expect(memory.volume.readFileSync(claimed, "utf8")).toBe("{}")))
+  })
+
+  it.effect("puts back a claimed entry it does not take, unless its name was taken meanwhile", () => {
+    const memory = MemoryFileSystem.make({ "/srv/processing/i1/.heartbeat": "" })
+    memory.volume.mkdirSync("/srv/data", { recursive: true })
+    memory.volume.symlinkSync("/etc/passwd", claimed)
+    memory.volume.symlinkSync("/etc/passwd", "/srv/processing/i1/1-2_b.json")
+    memory.volume.writeFileSync("/srv/data/b.json", "new file under that name")
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        expect(yield* store.putBack(claimed, "a.json")).toBe(true)
+        expect(yield* store.putBack("/srv/processing/i1/1-2_b.json", "b.json")).toBe(false)
+        expect(memory.volume.lstatSync("/srv/data/a.json").isSymbolicLink()).toBe(true)
+        expect(memory.volume.existsSync(claimed)).toBe(false)
+        expect(memory.volume.readFileSync("/srv/data/b.json", "utf8")).toBe("new file under that name")
+      }))
   })
 })

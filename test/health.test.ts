@@ -16,7 +16,12 @@ const status: StatusService = {
   phase: "starting",
   inFlight: 2,
   waiting: () => ({ count: 3, oldestReceivedAtMs: Date.now() - 5000 }),
-  healthProblem: undefined
+  healthProblem: undefined,
+  failing: () => 0,
+  stuck: 0,
+  busySince: () => undefined,
+  workersAlive: 8,
+  workersWanted: 8
 }
 const instance = Layer.succeed(Instance, {
   id: "host-1-abc",
@@ -47,12 +52,36 @@ describe("the health endpoint", () => {
     status.phase = "watching"
     const ok = await get("/healthz")
     expect(ok.status).toBe(200)
-    expect(await ok.json()).toEqual({ status: "ok", phase: "watching", instance: "host-1-abc", version: "1.0.0", in_flight: 2, waiting: 3 })
+    expect(await ok.json()).toEqual({
+      status: "ok",
+      phase: "watching",
+      instance: "host-1-abc",
+      version: "1.0.0",
+      in_flight: 2,
+      waiting: 3,
+      failing_files: 0,
+      stuck_files: 0
+    })
     status.healthProblem = "only 50 MB free on returns (RETURNS_DIR); MIN_FREE_DISK_MB requires 100 MB"
     const failing = await get("/healthz")
     expect(failing.status).toBe(503)
     expect(await failing.json()).toMatchObject({ status: "failing", problem: status.healthProblem })
     status.healthProblem = undefined
+    // Files it cannot read: degraded, not failing (the daemon itself is fine).
+    status.failing = () => 2
+    const degraded = await get("/healthz")
+    expect(degraded.status).toBe(200)
+    expect(await degraded.json()).toMatchObject({ status: "degraded", failing_files: 2 })
+    status.failing = () => 0
+    // A worker that died, or hangs on one file, fails the check.
+    status.workersAlive = 7
+    expect(await (await get("/healthz")).json()).toMatchObject({ status: "failing", problem: "1 of 8 workers have stopped" })
+    status.workersAlive = 8
+    status.busySince = () => Date.now() - 10 * 60_000
+    const hung = await get("/healthz")
+    expect(hung.status).toBe(503)
+    expect(await hung.json()).toMatchObject({ status: "failing", problem: expect.stringMatching(/^a worker has been busy with one file for 6\d\d s$/) })
+    status.busySince = () => undefined
     status.phase = "stopping"
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "stopping" })
   })

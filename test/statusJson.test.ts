@@ -22,6 +22,8 @@ const input = (over: Partial<StatusInput> = {}): StatusInput => ({
   phase: "watching",
   healthProblem: undefined,
   inFlight: 0,
+  failingFiles: 0,
+  stuckFiles: 0,
   waiting: { count: 0, oldestReceivedAtMs: undefined },
   activity: emptyActivity(T0),
   peers: [],
@@ -44,7 +46,7 @@ describe("buildStatus", () => {
       uptime_s: 90,
       counts: { since_start: { validated: 0, returned: 0, failed: 0 }, last_hour: { validated: 0, returned: 0, failed: 0 } },
       last_outcome_at: null,
-      queue: { in_flight: 0, waiting: 0, oldest_waiting_age_s: null },
+      queue: { in_flight: 0, waiting: 0, oldest_waiting_age_s: null, failing_files: 0, stuck_files: 0 },
       outcomes: [],
       critical_events: [],
       notifications: { queued_files: 0, recent: [] }
@@ -56,6 +58,9 @@ describe("buildStatus", () => {
 
   it("tells the health as /healthz does", () => {
     expect(buildStatus(input({ phase: "starting" }), mask).health).toBe("starting")
+    expect(buildStatus(input({ failingFiles: 1 }), mask).health).toBe("degraded")
+    expect(buildStatus(input({ stuckFiles: 2 }), mask).health).toBe("degraded")
+    expect(buildStatus(input({ phase: "stopping", stuckFiles: 2 }), mask).health).toBe("stopping")
     expect(buildStatus(input({ phase: "stopping" }), mask).health).toBe("stopping")
     const failing = buildStatus(input({ healthProblem: `folder not usable: returns of ${EMAIL}` }), mask)
     expect(failing.health).toBe("failing")
@@ -70,7 +75,7 @@ describe("buildStatus", () => {
     activity.outcome({ _tag: "Input", name: "a.json" }, { _tag: "Validated", storedAs: "a.json", records: 1 })
     activity.outcome({ _tag: "Input", name: "b.json" }, { _tag: "Returned", storedAs: "b.json", records: 1, errorCount: 2 })
     t += 60_000
-    activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO" })
+    activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO", cause: "EIO" })
     const s = buildStatus(input({ nowMs: t, activity: activity.snapshot() }), mask)
     expect(s.counts.since_start).toEqual({ validated: 2, returned: 1, failed: 1 })
     expect(s.counts.last_hour).toEqual({ validated: 1, returned: 1, failed: 1 })
@@ -85,7 +90,7 @@ describe("buildStatus", () => {
   it("lists outcomes newest first with masked names, and never a card number or an address in clear", () => {
     const activity = makeActivity(() => T0 + 1000)
     activity.outcome({ _tag: "Input", name: `order ${CARD}.json` }, { _tag: "Returned", storedAs: `order ${CARD}_20260301T100001Z.json`, records: 2, errorCount: 3 })
-    activity.outcome({ _tag: "Input", name: `${EMAIL}.json` }, { _tag: "Failed", reason: `EACCES: permission denied, open ${EMAIL}.json` })
+    activity.outcome({ _tag: "Input", name: `${EMAIL}.json` }, { _tag: "Failed", reason: `EACCES: permission denied, open ${EMAIL}.json`, cause: "EACCES" })
     activity.critical({ summary: `file ${EMAIL}.json could not be processed`, detail: `card ${CARD} in the name`, at: new Date(T0) }, false)
     const m: Outgoing = { kind: "rejected", subject: `Validation failed: order ${CARD}.json`, text: "", files: [], more: 0 }
     activity.notification(m, "sending", "smtp 127.0.0.1:25")
@@ -140,9 +145,9 @@ describe("buildStatus", () => {
     expect(event!.notified).toBe(0)
   })
 
-  it("gives the waiting files, the oldest one's age and the files in flight", () => {
-    const s = buildStatus(input({ inFlight: 2, waiting: { count: 7, oldestReceivedAtMs: T0 + 90_000 - 12_345 } }), mask)
-    expect(s.queue).toEqual({ in_flight: 2, waiting: 7, oldest_waiting_age_s: 12.3 })
+  it("gives the waiting files, the oldest one's age, the files in flight, failing and stuck", () => {
+    const s = buildStatus(input({ inFlight: 2, failingFiles: 3, stuckFiles: 1, waiting: { count: 7, oldestReceivedAtMs: T0 + 90_000 - 12_345 } }), mask)
+    expect(s.queue).toEqual({ in_flight: 2, waiting: 7, oldest_waiting_age_s: 12.3, failing_files: 3, stuck_files: 1 })
   })
 
   it("lists this instance first, then the others by id, with their states and ages", () => {

@@ -174,7 +174,7 @@ describe("the Grafana dashboard", () => {
       const byTitle = (title: string) => targets.find((t) => t.panel === title)!.expr
       expect(await value(byTitle("Instances up"))).toBe(1)
       expect(Math.round(await value(byTitle("Validated")))).toBeGreaterThanOrEqual(4)
-      expect(await value(byTitle("Failed"))).toBe(0)
+      expect(await value(byTitle("Failed / failing now"))).toBe(0)
       expect(await value(byTitle("Since last file"))).toBeLessThan(120)
 
       // the variables' queries: the job and the scrape target
