@@ -1,6 +1,6 @@
 /**
  * The command line: `customer-json-processor [--once]` runs the daemon;
- * `validate FILE...` checks files without moving them; `schema` prints the
+ * `validate FILE...` checks files without moving them; `schema [--draft D]` prints the
  * contract's JSON Schema.
  */
 import * as Args from "@effect/cli/Args"
@@ -17,10 +17,11 @@ import * as Path from "node:path"
 import { Activity } from "./Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
-import { contractJsonSchema, todayUtc, validateDocument } from "./Contract.js"
+import { todayUtc, validateDocument } from "./Contract.js"
 import type { ValidationError } from "./Contract.js"
 import { runDaemon } from "./Daemon.js"
 import { NodeFileCalls } from "./FileCalls.js"
+import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./ContractSchema.js"
 import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
 import { LoggingLive } from "./Logging.js"
 import { Masker } from "./Masker.js"
@@ -120,12 +121,17 @@ const validate = Command.make("validate", { files }, ({ files }) =>
     if (invalid > 0) return yield* new ExitCode({ code: EXIT.invalid })
   })).pipe(Command.withDescription("Check files against the contract without moving them; exit 1 if any is invalid"))
 
-const schema = Command.make("schema", {}, () =>
+// Anything but these is a usage error (exit 64), from @effect/cli's own check.
+const draft = Options.choice("draft", JSON_SCHEMA_DRAFTS).pipe(
+  Options.withDefault("draft-07"),
+  Options.withDescription("the JSON Schema dialect: draft-07 (the default) or 2020-12")
+)
+
+const schema = Command.make("schema", { draft }, ({ draft }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
-    const now = new Date(yield* Clock.currentTimeMillis)
-    yield* Console.log(JSON.stringify(contractJsonSchema(settings.maxRecords, todayUtc(now)), null, 2))
-  })).pipe(Command.withDescription("Print the customer file contract as JSON Schema"))
+    yield* Console.log(JSON.stringify(contractJsonSchema({ maxRecords: settings.maxRecords, draft }), null, 2))
+  })).pipe(Command.withDescription("Print the customer file contract as JSON Schema (MAX_RECORDS from the settings)"))
 
 export const command = daemon.pipe(Command.withSubcommands([validate, schema]))
 

@@ -4,11 +4,10 @@
  */
 import * as Context from "effect/Context"
 import * as Either from "effect/Either"
-import * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-import { makeCustomer, makeCustomerCheck } from "./ContractSchema.js"
+import { contractJsonSchema, makeCustomer, makeCustomerCheck } from "./ContractSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
 
 export interface ValidationError {
   /** index of the record in the file (0 for a single object), null for a file-level error */
@@ -134,19 +133,6 @@ export const validateDocument = (document: unknown, options: ValidateOptions): V
   }
 }
 
-/** The contract's JSON Schema (draft 2019-09 as produced by effect's `JSONSchema.make`). */
-export const contractJsonSchema = (maxRecords: number, today: string): object => {
-  const Customer = makeCustomer(today)
-  const document = Schema.Union(
-    Customer,
-    Schema.Array(Customer).pipe(Schema.minItems(1), Schema.maxItems(maxRecords))
-  ).annotations({
-    title: "Customer file",
-    description: "One customer object, or an array of 1 to MAX_RECORDS customer objects"
-  })
-  return JSONSchema.make(document)
-}
-
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
 /** The Contract as a service, so a test or an extension can swap the rules. */
@@ -154,12 +140,13 @@ export class Contract extends Context.Tag("customer-json/Contract")<
   Contract,
   {
     readonly validate: (document: unknown, now: Date) => Validation
-    readonly jsonSchema: (now: Date) => object
+    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
   }
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
     validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
-    jsonSchema: (now) => contractJsonSchema(maxRecords, todayUtc(now))
+    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft })
   })
   static readonly layer = (maxRecords: number) => Layer.succeed(Contract, Contract.make(maxRecords))
 }

@@ -1,5 +1,6 @@
 /** The error report of contract §6, as a pure function. */
 import type { ValidationError } from "./Contract.js"
+import { CONTRACT_VERSION } from "./ContractSchema.js"
 
 export const MAX_REPORTED_ERRORS = 100
 
@@ -20,6 +21,8 @@ export const makeReport = (input: ReportInput, mask: (text: string) => string = 
   stored_as: mask(input.storedAs),
   received_at: input.receivedAt.toISOString(),
   processed_at: input.processedAt.toISOString(),
+  // The rules this report applied; the published JSON Schema carries the same version.
+  contract_version: CONTRACT_VERSION,
   error_count: input.errors.length,
   errors: input.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ record: e.record, path: mask(e.path), message: mask(e.message) }))
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { ValidationError } from "../src/Contract.js"
-import { contractJsonSchema, jsonPathSegment, validateDocument } from "../src/Contract.js"
+import { jsonPathSegment, validateDocument } from "../src/Contract.js"
+import { contractJsonSchema } from "../src/ContractSchema.js"
 import { address, fixtureJson, payment, record } from "./support/fixtures.js"
 
 const options = { maxRecords: 5, today: "2026-11-28" }
@@ -257,7 +258,7 @@ describe("JSONPath", () => {
 
 describe("JSON Schema", () => {
   it("describes the document as one customer or an array of 1 to MAX_RECORDS", () => {
-    const schema = contractJsonSchema(5, "2026-11-28") as Record<string, unknown>
+    const schema = contractJsonSchema({ maxRecords: 5 })
     const text = JSON.stringify(schema)
     expect(schema["anyOf"]).toHaveLength(2)
     expect(text).toContain('"minItems":1')

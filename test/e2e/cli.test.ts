@@ -1,6 +1,7 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { CONTRACT_VERSION } from "../../src/ContractSchema.js"
 import { VERSION } from "../../src/Version.js"
 import { fixturesDir } from "../support/fixtures.js"
 import { cleanup, list, makeRoot, runCli } from "./support.js"
@@ -28,12 +29,31 @@ describe("the command line", () => {
     expect(r.stdout).toContain("schema")
   })
 
-  it("schema prints the contract's JSON Schema", () => {
+  it("schema prints the contract's JSON Schema, draft-07 unless --draft 2020-12, MAX_RECORDS from the settings", () => {
     const r = runCli(root, ["schema"])
     expect(r.status).toBe(0)
     const schema = JSON.parse(r.stdout)
-    expect(schema.$defs.Customer.required).toEqual(["customer_id", "first_name", "last_name", "email", "address", "created_at"])
+    expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#")
+    expect(schema.definitions.Customer.required).toEqual(["customer_id", "first_name", "last_name", "email", "address", "created_at"])
     expect(schema.anyOf[1].maxItems).toBe(100000)
+    expect(schema["x-cjp-contract-version"]).toBe(CONTRACT_VERSION)
+    expect(schema["x-cjp-unchecked-rules"].map((r: { rule: string }) => r.rule)).toContain("card-number-luhn")
+    expect(runCli(root, ["schema", "--draft", "draft-07"]).stdout).toBe(r.stdout)
+
+    const r2020 = runCli(root, ["schema", "--draft", "2020-12"], { MAX_RECORDS: "50" })
+    expect(r2020.status).toBe(0)
+    const schema2020 = JSON.parse(r2020.stdout)
+    expect(schema2020.$schema).toBe("https://json-schema.org/draft/2020-12/schema")
+    // The same rules; only the dialect's words differ.
+    expect(JSON.stringify(schema2020.$defs).replaceAll("#/$defs/", "#/definitions/")).toBe(JSON.stringify(schema.definitions))
+    expect(schema2020.anyOf[1].maxItems).toBe(50)
+  })
+
+  it("schema with an unknown --draft is a usage error", () => {
+    const r = runCli(root, ["schema", "--draft", "2019-09"])
+    expect(r.status).toBe(64)
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain("draft-07, 2020-12")
   })
 
   it("validate checks files without moving them, exit 1 if any is invalid", () => {
@@ -42,6 +62,7 @@ describe("the command line", () => {
     expect(r.status).toBe(1)
     const reports = r.stdout.split(/\n(?=\{)/).map((s) => JSON.parse(s))
     expect(reports.map((x) => [x.file, x.valid, x.error_count])).toEqual([["valid-single.json", true, 0], ["invalid-luhn.json", false, 1]])
+    expect(reports.map((x) => x.contract_version)).toEqual([CONTRACT_VERSION, CONTRACT_VERSION])
     expect(NFS.existsSync(files[0]!)).toBe(true)
     expect(runCli(root, ["validate", files[0]!]).status).toBe(0)
     expect(list(root)).toEqual([])

@@ -126,7 +126,9 @@ describe("logs, end to end", () => {
   it("LOG_CONSOLE=json prints JSON Lines on the console", () => {
     const r = runCli(root, ["--once"], { LOG_CONSOLE: "json" })
     expect(r.status).toBe(0)
-    const first = JSON.parse(r.stdout.split("\n")[0]!)
-    expect(first).toMatchObject({ level: "INFO", msg: "customer-json-processor started" })
+    const lines = r.stdout.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>)
+    // The start-up checks' line (what the filesystems guarantee) comes first, then the start.
+    expect(lines[0]).toMatchObject({ level: "INFO", msg: "filesystems checked" })
+    expect(lines[1]).toMatchObject({ level: "INFO", msg: "customer-json-processor started" })
   })
 })

@@ -104,18 +104,34 @@ export const spawnDaemon = (
 export const runCli = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   ChildProcess.spawnSync(process.execPath, [MAIN, ...args], { cwd: root, env: baseEnv(env), encoding: "utf8", timeout: 120_000 })
 
-export const list = (dir: string): Array<string> =>
-  NFS.existsSync(dir) ? NFS.readdirSync(dir).filter((n) => !n.startsWith(".")).sort() : []
+const isNotFound = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT"
+
+/**
+ * A folder's names; none when it does not exist or goes away while being read
+ * (an instance's processing folder, removed as it stops or is recovered from).
+ */
+const namesIn = (dir: string): Array<string> => {
+  try {
+    return NFS.readdirSync(dir)
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw error
+  }
+}
+
+export const list = (dir: string): Array<string> => namesIn(dir).filter((n) => !n.startsWith(".")).sort()
 
 /** Data files (reports left out) in a folder, recursively for processing/. */
 export const dataFiles = (dir: string): Array<string> => {
-  if (!NFS.existsSync(dir)) return []
   const out: Array<string> = []
-  for (const entry of NFS.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith(".")) continue
-    const full = Path.join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...dataFiles(full))
-    else if (!entry.name.endsWith(".error.json")) out.push(full)
+  for (const name of namesIn(dir)) {
+    if (name.startsWith(".")) continue
+    const full = Path.join(dir, name)
+    // Gone since the listing (claimed, stored or recovered meanwhile): not here any more.
+    const stat = NFS.lstatSync(full, { throwIfNoEntry: false })
+    if (stat === undefined) continue
+    if (stat.isDirectory()) out.push(...dataFiles(full))
+    else if (!name.endsWith(".error.json")) out.push(full)
   }
   return out
 }
@@ -127,11 +143,12 @@ export const drop = (root: string, name: string, content: string | Uint8Array) =
   NFS.renameSync(temp, Path.join(root, "data", name))
 }
 
-export const waitUntil = async (predicate: () => boolean, ms = 30_000, what = "condition") => {
+/** Looks every `everyMs` (25 ms; more where each look lists folders over a network filesystem). */
+export const waitUntil = async (predicate: () => boolean, ms = 30_000, what = "condition", everyMs = 25) => {
   const deadline = Date.now() + ms
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, everyMs))
   }
 }
 

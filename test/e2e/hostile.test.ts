@@ -1,0 +1,216 @@
+/**
+ * Hostile producers (issue: nothing outside the five folders is ever created,
+ * written, read or exposed). The daemon runs as root, as it often does; the
+ * producer is uid 65534 (setpriv) and may write data/ and returns/. For a
+ * while it sprays links at every name the daemon used to make predictably,
+ * races the daemon's new names through inotify, swaps claimed names for links
+ * to a secret, rewrites files it holds open after they were judged, and plants
+ * FIFOs and hard links (test/e2e/support/attacker.mjs). Then:
+ *  - a canary folder outside the tree is untouched, nothing was created there;
+ *  - everything the daemon made is a regular file with one link, no set-id bit;
+ *  - every stored file holds exactly the bytes that were dropped (judged);
+ *  - the secret appears in no output; FIFOs and hard links hung nothing;
+ *  - /healthz answered within a second throughout.
+ * Once on one filesystem, once with validated/ and returns/ on tmpfs mounts
+ * (copies across filesystems stage in the producer's folder).
+ */
+import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "vitest"
+import { sha256 } from "../support/corpus.js"
+import { cleanup, killAll, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import type { Daemon } from "./support.js"
+
+const ATTACKER = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "attacker.mjs")
+const PRODUCER = 65534
+const SECRET = "SECRET-7f3a9c-do-not-leak"
+const ATTACK_MS = 6000
+
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+
+interface Dropped {
+  readonly name: string
+  readonly content: string
+  readonly valid: boolean
+  /** held open and rewritten to REWRITTEN (mode 6777) 300 ms after the drop */
+  readonly held?: boolean
+}
+
+const REWRITTEN = "#!/bin/sh\necho owned\n"
+
+const mounts: Array<string> = []
+const daemons: Array<Daemon> = []
+const roots: Array<string> = []
+
+afterEach(async () => {
+  await killAll(daemons.splice(0))
+  for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
+  for (const r of roots.splice(0)) cleanup(r)
+})
+
+/** Every file under `dir` (recursively), with lstat. */
+const walk = (dir: string): Array<{ path: string; stat: NFS.Stats }> => {
+  const out: Array<{ path: string; stat: NFS.Stats }> = []
+  for (const name of NFS.readdirSync(dir)) {
+    const path = Path.join(dir, name)
+    const stat = NFS.lstatSync(path)
+    out.push({ path, stat })
+    if (stat.isDirectory()) out.push(...walk(path))
+  }
+  return out
+}
+
+const healthProbe = (port: number) => {
+  const latencies: Array<number> = []
+  const failures: Array<string> = []
+  let running = true
+  const loop = async () => {
+    while (running) {
+      const started = Date.now()
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })
+        await response.text()
+        latencies.push(Date.now() - started)
+      } catch (error) {
+        failures.push(`${new Date().toISOString()}: ${String(error)}`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  const done = loop()
+  return { latencies, failures, stop: async () => ((running = false), await done) }
+}
+
+const attack = async (tmpfs: boolean, port: number) => {
+  const root = makeRoot()
+  roots.push(root)
+  NFS.chmodSync(root, 0o755)
+  const canary = Path.join(root, "..", `${Path.basename(root)}-canary`)
+  roots.push(canary)
+  NFS.mkdirSync(canary, { mode: 0o755 })
+  NFS.writeFileSync(Path.join(canary, "target"), "canary\n", { mode: 0o644 })
+  const secret = Path.join(canary, "secret")
+  NFS.writeFileSync(secret, `${SECRET}\n`, { mode: 0o600 })
+  for (const dir of ["data", "processing", "validated", "returns", "logs"]) NFS.mkdirSync(Path.join(root, dir))
+  if (tmpfs) {
+    for (const dir of ["validated", "returns"]) {
+      const r = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", Path.join(root, dir)], { encoding: "utf8" })
+      expect(r.status, r.stderr).toBe(0)
+      mounts.push(Path.join(root, dir))
+    }
+  }
+  for (const dir of ["data", "returns"]) {
+    NFS.chownSync(Path.join(root, dir), PRODUCER, PRODUCER)
+    NFS.chmodSync(Path.join(root, dir), 0o755)
+  }
+
+  const daemon = spawnDaemon(root, [], {
+    WATCH_MODE: "native",
+    RESCAN_INTERVAL_MS: "500",
+    QUIET_PERIOD_MS: "300",
+    CONCURRENCY: "4",
+    METRICS_PORT: String(port),
+    LOG_CONSOLE: "json"
+  })
+  daemons.push(daemon)
+  await daemon.waitFor(/customer-json-processor started/)
+  const health = healthProbe(port)
+
+  const out = Path.join(canary, "..", `${Path.basename(root)}-dropped.json`)
+  roots.push(out)
+  const attacker = ChildProcess.spawn(
+    "setpriv",
+    ["--reuid", String(PRODUCER), "--regid", String(PRODUCER), "--clear-groups", process.execPath, ATTACKER, root, canary, secret, String(ATTACK_MS), out],
+    { stdio: ["ignore", "ignore", "pipe"] }
+  )
+  let attackerErrors = ""
+  attacker.stderr.on("data", (chunk: Buffer) => void (attackerErrors += chunk.toString("utf8")))
+  const status = await new Promise<number | null>((resolve) => attacker.on("exit", (code) => resolve(code)))
+  expect(status, attackerErrors).toBe(0)
+  const dropped = JSON.parse(NFS.readFileSync(out, "utf8")) as Array<Dropped>
+  expect(dropped.length).toBeGreaterThan(100)
+
+  // Every dropped file ends stored once (or, if its claim raced the attacker, is still being retried).
+  const storedCount = () =>
+    walk(Path.join(root, "validated")).filter((f) => f.stat.uid === 0 && !Path.basename(f.path).startsWith(".")).length +
+    walk(Path.join(root, "returns")).filter((f) => f.stat.uid === 0 && !Path.basename(f.path).startsWith(".") && !f.path.endsWith(".error.json")).length
+  await waitUntil(() => storedCount() >= dropped.length, 60_000, `${dropped.length} stored files`).catch((e: unknown) => {
+    throw new Error(`${String(e)} (stored ${storedCount()}); daemon output:\n${daemon.output().slice(-4000)}`)
+  })
+  await new Promise((r) => setTimeout(r, 1500))
+  await health.stop()
+  daemon.child.kill("SIGTERM")
+  expect(await daemon.exited).toBe(0)
+
+  // The canary: nothing created, nothing changed.
+  expect(NFS.readdirSync(canary).sort()).toEqual(["secret", "target"])
+  expect(NFS.readFileSync(Path.join(canary, "target"), "utf8")).toBe("canary\n")
+  expect(NFS.statSync(Path.join(canary, "target")).mode & 0o7777).toBe(0o644)
+
+  // Everything the daemon made (owned by root) is a regular file with one link and no set-id bit.
+  const made = [...walk(Path.join(root, "validated")), ...walk(Path.join(root, "returns")), ...walk(Path.join(root, "processing")), ...walk(Path.join(root, "logs"))]
+    .filter((f) => f.stat.uid === 0)
+  for (const f of made) {
+    if (f.stat.isDirectory()) continue
+    expect(f.stat.isFile(), `${f.path} is a regular file`).toBe(true)
+    expect(f.stat.nlink, `${f.path} has one link`).toBe(1)
+    expect(f.stat.mode & 0o6000, `${f.path} has no set-id bit`).toBe(0)
+  }
+  // No stage or probe of the daemon's is left in the producer's folders.
+  expect(walk(Path.join(root, "returns")).filter((f) => f.stat.uid === 0 && Path.basename(f.path).startsWith("."))).toEqual([])
+
+  // Stored bytes are the judged bytes: each dropped file exactly once, in the right folder.
+  const contents = new Map<string, { validated: number; returned: number }>()
+  for (const [folder, key] of [["validated", "validated"], ["returns", "returned"]] as const) {
+    for (const f of walk(Path.join(root, folder))) {
+      if (f.stat.uid !== 0 || !f.stat.isFile() || f.path.endsWith(".error.json")) continue
+      const h = sha256(NFS.readFileSync(f.path))
+      const entry = contents.get(h) ?? { validated: 0, returned: 0 }
+      entry[key]++
+      contents.set(h, entry)
+    }
+  }
+  // A held file was judged either as dropped or as rewritten (before the daemon took it): it is
+  // stored once either way, and the rewritten script is only ever returned, never validated.
+  const rewritten = contents.get(sha256(REWRITTEN)) ?? { validated: 0, returned: 0 }
+  expect(rewritten.validated).toBe(0)
+  let heldAsDropped = 0
+  const wrong = dropped.filter((d) => {
+    const found = contents.get(sha256(d.content))
+    if (d.held === true && found === undefined) return false
+    if (d.held === true) heldAsDropped++
+    return found === undefined || (d.valid ? found.validated !== 1 || found.returned !== 0 : found.returned !== 1 || found.validated !== 0)
+  })
+  expect(wrong.map((d) => d.name)).toEqual([])
+  expect(heldAsDropped + rewritten.returned).toBe(dropped.filter((d) => d.held === true).length)
+  const storedHashes = new Set([...dropped.map((d) => sha256(d.content)), sha256(REWRITTEN)])
+  for (const [h] of contents) expect(storedHashes.has(h), "a stored file holds bytes that were never dropped").toBe(true)
+  // Every report is a report.
+  for (const f of walk(Path.join(root, "returns"))) {
+    if (f.stat.uid === 0 && f.path.endsWith(".error.json")) expect(JSON.parse(NFS.readFileSync(f.path, "utf8"))).toHaveProperty("error_count")
+  }
+
+  // The secret is nowhere in the daemon's output: stored files, reports, logs, outbox, console.
+  for (const f of made) if (f.stat.isFile()) expect(NFS.readFileSync(f.path, "utf8").includes(SECRET), f.path).toBe(false)
+  expect(daemon.output().includes(SECRET)).toBe(false)
+
+  // Health answered within a second throughout.
+  expect(health.failures).toEqual([])
+  expect(health.latencies.length).toBeGreaterThan(10)
+  expect(Math.max(...health.latencies)).toBeLessThan(1000)
+  return { daemon, dropped }
+}
+
+describe.skipIf(!isRoot)("hostile producers (daemon as root, producer uid 65534)", () => {
+  it("on one filesystem: the producer's control over data/ and returns/ reaches nothing else", async () => {
+    const { daemon } = await attack(false, 19311)
+    // Links, FIFOs and hard links were left where they are, each said once.
+    expect(daemon.output()).toMatch(/"msg":"not a regular file; left where it is"/)
+  }, 120_000)
+
+  it("with validated/ and returns/ on other filesystems (tmpfs): copies staged in the producer's folder are never redirected", async () => {
+    await attack(true, 19312)
+  }, 120_000)
+})
