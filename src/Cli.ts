@@ -18,7 +18,7 @@ import { Activity } from "./Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
 import { todayUtc, validateDocument } from "./Contract.js"
-import type { ValidationError } from "./Contract.js"
+import type { Validation } from "./Contract.js"
 import { runDaemon } from "./Daemon.js"
 import { NodeFileCalls } from "./FileCalls.js"
 import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./ContractSchema.js"
@@ -90,32 +90,34 @@ const validate = Command.make("validate", { files }, ({ files }) =>
     const now = new Date(yield* Clock.currentTimeMillis)
     let invalid = 0
     for (const file of files) {
-      const errors: ReadonlyArray<ValidationError> = yield* fs.stat(file).pipe(
+      const fileLevel = (message: string): Pick<Validation, "errors" | "errorCount"> => ({
+        errors: [{ record: null, path: "$", message }],
+        errorCount: 1
+      })
+      const { errorCount, errors } = yield* fs.stat(file).pipe(
         Effect.flatMap((info) => {
-          if (info.type !== "File") return Effect.succeed([{ record: null, path: "$", message: "not a regular file" }])
+          if (info.type !== "File") return Effect.succeed(fileLevel("not a regular file"))
           if (Number(info.size) > settings.maxFileSizeBytes) {
-            return Effect.succeed([{ record: null, path: "$", message: `file is larger than MAX_FILE_SIZE_MB (${settings.maxFileSizeBytes / 1024 / 1024} MB)` }])
+            return Effect.succeed(fileLevel(`file is larger than MAX_FILE_SIZE_MB (${settings.maxFileSizeBytes / 1024 / 1024} MB)`))
           }
           return Effect.map(fs.readFile(file), (bytes) => {
             const parsed = parseJsonBytes(bytes)
             return parsed._tag === "Parsed"
-              ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now) }).errors
-              : [{ record: null, path: "$", message: describeParseFailure(parsed) }]
+              ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now) })
+              : fileLevel(describeParseFailure(parsed))
           })
         }),
         Effect.catchAll((e) =>
-          Effect.succeed([{
-            record: null,
-            path: "$",
-            message: e._tag === "SystemError" && e.reason === "NotFound" ? "file not found" : `cannot read the file (${e._tag === "SystemError" ? e.reason : "bad argument"})`
-          }])
+          Effect.succeed(fileLevel(
+            e._tag === "SystemError" && e.reason === "NotFound" ? "file not found" : `cannot read the file (${e._tag === "SystemError" ? e.reason : "bad argument"})`
+          ))
         )
       )
-      if (errors.length > 0) invalid++
+      if (errorCount > 0) invalid++
       const name = Path.basename(file)
       yield* Console.log(JSON.stringify(Masker.live.value({
-        valid: errors.length === 0,
-        ...makeReport({ file: name, storedAs: name, receivedAt: now, processedAt: now, errors })
+        valid: errorCount === 0,
+        ...makeReport({ file: name, storedAs: name, receivedAt: now, processedAt: now, errors, errorCount })
       }), null, 2))
     }
     if (invalid > 0) return yield* new ExitCode({ code: EXIT.invalid })

@@ -47,6 +47,8 @@ export interface Settings {
   readonly watchMode: WatchMode
   /** how the calls on a file's path are made (see FileCalls) */
   readonly fsCalls: "auto" | "sync" | "async"
+  /** store a producer's own file (linked into place) rather than a copy the daemon owns */
+  readonly trustedProducers: boolean
   readonly pollIntervalMs: number
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
@@ -88,6 +90,7 @@ export const DEFAULTS = {
   RESCAN_INTERVAL_MS: "10000",
   WATCH_MODE: "native",
   FS_CALLS: "auto",
+  TRUSTED_PRODUCERS: "false",
   POLL_INTERVAL_MS: "1000",
   SHUTDOWN_TIMEOUT_MS: "10000",
   MIN_FREE_DISK_MB: "100",
@@ -220,6 +223,7 @@ export const parseSettings = (
       rescanIntervalMs: yield* integer(raw, "RESCAN_INTERVAL_MS", 100, 86_400_000),
       watchMode,
       fsCalls,
+      trustedProducers: yield* boolean(raw, "TRUSTED_PRODUCERS"),
       pollIntervalMs: yield* integer(raw, "POLL_INTERVAL_MS", 10, 86_400_000),
       shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
       minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
@@ -263,7 +267,10 @@ export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig,
     Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
 }
 
-/** Every setting by its variable name, for the start-up log; secrets shown as `<redacted>`. */
+/**
+ * Every setting by its variable name, for the start-up log: the password as
+ * `<redacted>`, the webhook URL as its scheme, host and port only.
+ */
 export const describeSettings = (s: Settings): Record<string, string | number | boolean> => ({
   DATA_DIR: s.dataDir,
   PROCESSING_DIR: s.processingDir,
@@ -278,6 +285,7 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   RESCAN_INTERVAL_MS: s.rescanIntervalMs,
   WATCH_MODE: s.watchMode,
   FS_CALLS: s.fsCalls,
+  TRUSTED_PRODUCERS: s.trustedProducers,
   POLL_INTERVAL_MS: s.pollIntervalMs,
   SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
   MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
@@ -290,23 +298,26 @@ export const describeSettings = (s: Settings): Record<string, string | number | 
   LOG_MAX_FILES: s.logMaxFiles,
   EMAIL_SENDER: Option.getOrElse(s.email.sender, () => ""),
   EMAIL_RECEIVER: s.email.receivers.join(","),
-  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: (p) => String(p) }),
+  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: () => "<redacted>" }),
   SMTP_SERVER: Option.getOrElse(s.email.smtpServer, () => ""),
   SMTP_PORT: s.email.smtpPort,
   SMTP_USER: Option.getOrElse(s.email.smtpUser, () => ""),
   SMTP_SECURE: s.email.smtpSecure,
   EMAIL_BATCH_WINDOW_MS: s.email.batchWindowMs,
   EMAIL_MAX_PER_HOUR: s.email.maxPerHour,
-  // A webhook URL often carries a token: only its origin and path are shown.
-  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, {
-    onNone: () => "",
-    onSome: (u) => {
-      try {
-        const url = new URL(u)
-        return `${url.protocol}//${url.host}${url.pathname}${url.search !== "" || url.username !== "" ? " <redacted parts>" : ""}`
-      } catch {
-        return "<redacted>"
-      }
-    }
-  })
+  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, { onNone: () => "", onSome: urlForLog })
 })
+
+/**
+ * A URL as it may be logged: `scheme://host[:port]/…`. A webhook's path, query,
+ * fragment and userinfo often are its credential (`/services/T0/B1/XYZ`,
+ * `?token=`, `user:pass@`), so none of them is ever shown.
+ */
+export const urlForLog = (text: string): string => {
+  try {
+    const url = new URL(text)
+    return `${url.protocol}//${url.host}/…`
+  } catch {
+    return "<redacted>"
+  }
+}

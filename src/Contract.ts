@@ -1,13 +1,16 @@
 /**
- * The Contract service: validates a parsed document against contract §3–4
- * and turns every failure into `{ record, path, message }` (contract §6).
+ * The Contract service: validates a parsed document against contract §3–4,
+ * counts every failure and turns the first ones (the report's 100) into
+ * `{ record, path, message }` (contract §6).
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import { contractJsonSchema, makeCustomer, makeCustomerCheck } from "./ContractSchema.js"
+import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
 import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
+import { MAX_REPORTED_ERRORS } from "./Report.js"
 
 export interface ValidationError {
   /** index of the record in the file (0 for a single object), null for a file-level error */
@@ -20,13 +23,18 @@ export interface ValidationError {
 export interface Validation {
   /** the number of records in the file (0 when the file is not a customer document) */
   readonly records: number
+  /** the first errors, in order: at most `maxErrors` (the report's 100) */
   readonly errors: ReadonlyArray<ValidationError>
+  /** every error, listed or not (the report's `error_count`) */
+  readonly errorCount: number
 }
 
 export interface ValidateOptions {
   readonly maxRecords: number
   /** the processing date, UTC `YYYY-MM-DD` */
   readonly today: string
+  /** the most errors listed in `errors` (the others are only counted); default MAX_REPORTED_ERRORS */
+  readonly maxErrors?: number | undefined
 }
 
 const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
@@ -39,18 +47,25 @@ interface Decoder {
   readonly decode: RecordDecoder
   /** the same rules as one boolean check, tried first */
   readonly isValid: (record: unknown) => boolean
+  /** the number of issues `decode` reports, without making them */
+  readonly issueCount: (record: unknown) => number
+  /** the record with at most `keep` unknown keys per object: its first `keep` issues are the record's */
+  readonly trim: (record: unknown, keep: number) => unknown
 }
 
 // One decoder per processing day: building it per file would cost more than decoding.
 let cached: Decoder | undefined
 const decoderFor = (today: string): Decoder => {
   if (cached === undefined || cached.today !== today) {
+    const rules = makeCustomerRules(today)
     cached = {
       today,
       // The issue itself, not a ParseError: an Error object (and its stack trace) per rejected
       // record cost more than the decoding.
       decode: ParseResult.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS),
-      isValid: makeCustomerCheck(today)
+      isValid: rules.check,
+      issueCount: rules.count,
+      trim: rules.trim
     }
   }
   return cached
@@ -91,47 +106,115 @@ const typeName = (value: unknown): string =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-/** Validates one parsed document; pure apart from the per-day decoder cache. */
-export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
+/** A validation under way: `step` validates records until done (`true`) or past `deadline` (`performance.now()`). */
+interface Run {
+  readonly step: (deadline: number) => boolean
+  readonly result: () => Validation
+}
+
+const startValidation = (document: unknown, options: ValidateOptions): Run => {
+  const maxErrors = options.maxErrors ?? MAX_REPORTED_ERRORS
+  const fileLevel = (records: number, message: string): Run => {
+    const validation = { records, errors: maxErrors > 0 ? [fileError(message)] : [], errorCount: 1 }
+    return { step: () => true, result: () => validation }
+  }
+  if (Array.isArray(document)) {
+    if (document.length === 0) {
+      return fileLevel(0, `file contains an empty array; expected 1 to ${options.maxRecords} customer records`)
+    }
+    if (document.length > options.maxRecords) {
+      return fileLevel(document.length, `file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)
+    }
+  } else if (!isPlainObject(document)) {
+    return fileLevel(0, `top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)
+  }
   const decoder = decoderFor(options.today)
   const errors: Array<ValidationError> = []
-  const checkRecord = (record: unknown, index: number, prefix: string, seen: Map<string, number>) => {
-    const result = decoder.isValid(record) ? undefined : decoder.decode(record)
-    if (result !== undefined && Either.isLeft(result)) {
-      for (const issue of ParseResult.ArrayFormatter.formatIssueSync(result.left)) {
-        errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
+  let errorCount = 0
+  const seen = new Map<string, number>()
+  const checkRecord = (record: unknown, index: number, prefix: string) => {
+    if (!decoder.isValid(record)) {
+      const count = decoder.issueCount(record)
+      errorCount += count
+      const room = maxErrors - errors.length
+      // Only records with errors still to list are decoded, trimmed to the issues listed.
+      if (room > 0) {
+        const result = decoder.decode(count > room ? decoder.trim(record, room) : record)
+        if (Either.isLeft(result)) {
+          for (const issue of ParseResult.ArrayFormatter.formatIssueSync(result.left)) {
+            if (errors.length >= maxErrors) break
+            errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
+          }
+        }
       }
     }
     if (isPlainObject(record) && typeof record.customer_id === "string") {
       const first = seen.get(record.customer_id)
       if (first === undefined) seen.set(record.customer_id, index)
-      else errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
-    }
-  }
-
-  if (Array.isArray(document)) {
-    if (document.length === 0) {
-      return { records: 0, errors: [fileError(`file contains an empty array; expected 1 to ${options.maxRecords} customer records`)] }
-    }
-    if (document.length > options.maxRecords) {
-      return {
-        records: document.length,
-        errors: [fileError(`file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)]
+      else {
+        errorCount++
+        if (errors.length < maxErrors) {
+          errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
+        }
       }
     }
-    const seen = new Map<string, number>()
-    for (let i = 0; i < document.length; i++) checkRecord(document[i], i, `$[${i}]`, seen)
-    return { records: document.length, errors }
   }
-  if (isPlainObject(document)) {
-    checkRecord(document, 0, "$", new Map())
-    return { records: 1, errors }
-  }
+  const records = Array.isArray(document) ? document : [document]
+  const prefixOf = Array.isArray(document) ? (i: number) => `$[${i}]` : () => "$"
+  let next = 0
   return {
-    records: 0,
-    errors: [fileError(`top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)]
+    step: (deadline) => {
+      while (next < records.length) {
+        const i = next++
+        checkRecord(records[i], i, prefixOf(i))
+        if (deadline !== Infinity && performance.now() >= deadline) break
+      }
+      return next >= records.length
+    },
+    result: () => ({ records: records.length, errors, errorCount })
   }
 }
+
+/** Validates one parsed document in one go; pure apart from the per-day decoder cache. */
+export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
+  const run = startValidation(document, options)
+  run.step(Infinity)
+  return run.result()
+}
+
+/**
+ * How long validation keeps the event loop before handing it back. Records
+ * differ in cost by orders of magnitude (one may hold a million keys), so a
+ * slice is bounded by time, read after every record (a fraction of a
+ * microsecond, against microseconds a record); a few milliseconds keeps the
+ * hand-backs (a setImmediate each) well under 1% of the work.
+ */
+const SLICE_MS = 4
+
+/**
+ * Suspends until the event loop has had a turn (I/O callbacks: the health
+ * endpoint, signals, timers). `Effect.yieldNow` alone lets other fibers run
+ * but not the loop: Effect's scheduler resumes through microtasks for up to
+ * 2048 turns in a row.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * `validateDocument` in slices of a few milliseconds, handing the event loop
+ * (and other fibers) a turn between them: a file of 100,000 records never
+ * holds the process for its whole validation. A document validated within
+ * one slice costs no hand-back.
+ */
+export const validateEffect = (document: unknown, options: ValidateOptions): Effect.Effect<Validation> =>
+  Effect.suspend(() => {
+    const run = startValidation(document, options)
+    const slice = (): Effect.Effect<Validation> =>
+      run.step(performance.now() + SLICE_MS) ? Effect.succeed(run.result()) : Effect.zipRight(yieldToEventLoop, Effect.suspend(slice))
+    return slice()
+  })
 
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
@@ -139,13 +222,17 @@ export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 export class Contract extends Context.Tag("customer-json/Contract")<
   Contract,
   {
+    /** in one go, holding the event loop for as long as it takes */
     readonly validate: (document: unknown, now: Date) => Validation
+    /** in slices of a few milliseconds, handing the event loop a turn between them */
+    readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
     /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
     readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
   }
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
     validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
+    validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now) }),
     jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft })
   })
   static readonly layer = (maxRecords: number) => Layer.succeed(Contract, Contract.make(maxRecords))

@@ -212,42 +212,104 @@ export type Customer = Schema.Schema.Type<ReturnType<typeof makeCustomer>>
 
 type Check = (value: unknown) => boolean
 
-const str = (predicate: (s: string) => boolean): Check => (v) => typeof v === "string" && predicate(v)
-
-interface Field {
+/**
+ * One rule of the contract, three ways, for values parsed from JSON (whose own
+ * keys are enumerable strings). A differential property test holds all three
+ * to the schema.
+ */
+export interface Rule {
+  /** `true` exactly when the schema decodes the value */
   readonly check: Check
+  /** how many issues the schema reports for the value (ArrayFormatter entries): 0 when it decodes */
+  readonly count: (value: unknown) => number
+  /**
+   * The value with at most `keep` unknown keys in each object the rule knows
+   * (the first ones, in key order), everything else as it is. The schema
+   * reports an object's unknown keys first, in key order, then its fields in
+   * the order declared: the first `keep` issues of the trimmed value are the
+   * first `keep` of the value, at the cost of `keep` issues rather than one per
+   * unknown key.
+   */
+  readonly trim: (value: unknown, keep: number) => unknown
+}
+
+const leaf = (check: Check): Rule => ({ check, count: (v) => (check(v) ? 0 : 1), trim: (v) => v })
+const str = (predicate: (s: string) => boolean): Rule => leaf((v) => typeof v === "string" && predicate(v))
+
+interface Field extends Rule {
   readonly optional: boolean
 }
 
-/** An object with exactly these fields (no others, none missing), each passing its check. */
-const struct = (fields: Record<string, Field>): Check => {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** An object with exactly these fields (no others, none missing), each passing its rule. */
+const struct = (fields: Record<string, Field>): Rule => {
   const names = Object.keys(fields)
   const required = names.filter((n) => !fields[n]!.optional).length
-  return (v) => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return false
-    const record = v as Record<string, unknown>
-    let present = 0
-    for (const key of Object.keys(record)) {
-      const field = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined
-      if (field === undefined || !field.check(record[key])) return false
-      if (!field.optional) present++
+  const fieldOf = (key: string): Field | undefined =>
+    Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined
+  return {
+    // `fieldOf` written out: this runs for every key of every record.
+    check: (v) => {
+      if (!isObject(v)) return false
+      let present = 0
+      for (const key of Object.keys(v)) {
+        const field = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined
+        if (field === undefined || !field.check(v[key])) return false
+        if (!field.optional) present++
+      }
+      return present === required
+    },
+    // Not an object: one issue. Otherwise one per unknown key, one per missing required field,
+    // and the issues of each field present.
+    count: (v) => {
+      if (!isObject(v)) return 1
+      let issues = 0
+      let present = 0
+      for (const key of Object.keys(v)) {
+        const field = fieldOf(key)
+        if (field === undefined) issues++
+        else {
+          issues += field.count(v[key])
+          if (!field.optional) present++
+        }
+      }
+      return issues + required - present
+    },
+    trim: (v, keep) => {
+      if (!isObject(v)) return v
+      const out: Record<string, unknown> = {}
+      let unknown = 0
+      for (const key of Object.keys(v)) {
+        const field = fieldOf(key)
+        if (field === undefined && unknown++ >= keep) continue
+        // defineProperty, not assignment: a "__proto__" key must stay an own key, as JSON.parse made it.
+        Object.defineProperty(out, key, {
+          value: field === undefined ? v[key] : field.trim(v[key], keep),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
+      }
+      return out
     }
-    return present === required
   }
 }
 
-const required = (check: Check): Field => ({ check, optional: false })
-const optional = (check: Check): Field => ({ check, optional: true })
+const required = (rule: Rule): Field => ({ ...rule, optional: false })
+const optional = (rule: Rule): Field => ({ ...rule, optional: true })
 
 /**
- * The same rules as `makeCustomer(today)`, as one boolean check with no
- * allocation: `true` exactly when the schema decodes the value without an
- * issue (a differential property test holds the two together). The Contract
- * runs it first and decodes with the schema only the records it rejects, to
- * produce their messages: most records are valid, and this is some twenty
- * times faster than a decode.
+ * The rules of `makeCustomer(today)` by hand: `check` is `true` exactly when
+ * the schema decodes the value without an issue, with no allocation; `count`
+ * is the number of issues the schema would report, also without allocation.
+ * The Contract runs `check` first and decodes with the schema only the
+ * rejected records whose messages it reports (at most the report's 100
+ * errors), counting the others' issues with `count`: most records are valid,
+ * `check` is some twenty times faster than a decode, and a file of records
+ * with thousands of unknown keys would otherwise make an issue object per key.
  */
-export const makeCustomerCheck = (today: string): Check =>
+export const makeCustomerRules = (today: string): Rule =>
   struct({
     customer_id: required(str((s) => CUSTOMER_ID.test(s))),
     first_name: required(str(isPersonName)),
@@ -268,9 +330,12 @@ export const makeCustomerCheck = (today: string): Check =>
       expiry: required(str(isExpiry))
     })),
     created_at: required(str(isDateTime)),
-    status: optional((v) => v === "active" || v === "inactive" || v === "suspended"),
-    marketing_opt_in: optional((v) => typeof v === "boolean")
+    status: optional(leaf((v) => v === "active" || v === "inactive" || v === "suspended")),
+    marketing_opt_in: optional(leaf((v) => typeof v === "boolean"))
   })
+
+/** The boolean check of `makeCustomerRules(today)`. */
+export const makeCustomerCheck = (today: string): Check => makeCustomerRules(today).check
 
 // ------------------------------------------------- the published JSON Schema
 

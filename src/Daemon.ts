@@ -77,7 +77,6 @@ interface Failing {
   readonly attempts: number
   readonly firstAt: number
   readonly retryAt: number
-  reportedStuck: boolean
 }
 
 /** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
@@ -116,7 +115,7 @@ export const runDaemon = (options: RunOptions) =>
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
     /** names that failed: skipped until their retry time, reported once per cause */
     const failing = new Map<string, Failing>()
-    /** a file failing or waiting for its writer longer than this is reported as stuck (once) */
+    /** a file waiting for its writer longer than this is reported as stuck (once) */
     const STUCK_AFTER_MS = 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
     let inFlight = 0
     let stopping = false
@@ -256,17 +255,11 @@ export const runDaemon = (options: RunOptions) =>
         yield* recheckLater(name, entry, delay)
       })
 
-    /** Files failing or waiting for their writer for longer than STUCK_AFTER_MS: reported once each. */
+    /** Files waiting for their writer (or re-modified again and again) longer than STUCK_AFTER_MS: reported once each. */
     const reportStuck = (now: number) =>
       Effect.gen(function*() {
+        // (Files that failed were reported with their cause already, and have a gauge of their own.)
         let stuck = 0
-        for (const [name, entry] of failing) {
-          if (now - entry.firstAt < STUCK_AFTER_MS) continue
-          stuck++
-          if (entry.reportedStuck) continue
-          entry.reportedStuck = true
-          yield* stuckFile(name, now - entry.firstAt, entry.cause)
-        }
         for (const [name, entry] of tracked) {
           if (entry.pending === undefined || now - entry.receivedAt < STUCK_AFTER_MS) continue
           stuck++
@@ -305,8 +298,7 @@ export const runDaemon = (options: RunOptions) =>
           cause: outcome.cause,
           attempts,
           firstAt: before?.firstAt ?? now,
-          retryAt: now + retryDelayMs(attempts),
-          reportedStuck: before?.reportedStuck ?? false
+          retryAt: now + retryDelayMs(attempts)
         })
         if (before !== undefined && before.cause === outcome.cause) {
           yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file: job.name, attempts, error: outcome.reason }))

@@ -150,6 +150,11 @@ export interface FileStoreService {
   readonly noteOriginal: (claimedPath: string, original: string) => Effect.Effect<void, PlatformError>
   /** The original name of a claimed file: from its name, or from its note when the name was shortened. */
   readonly originalOf: (claimedPath: string) => Effect.Effect<string | undefined, PlatformError>
+  /**
+   * Flushes a stored file's data to disk before its claimed name goes (the
+   * Releaser does it for a whole batch: one journal commit serves them all).
+   */
+  readonly flushStored: (claimedPath: string) => Effect.Effect<void, PlatformError>
   /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
   readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
   /** Stage files in `dir` that belong to no claimed file there (left by a crash after the claimed name was removed). */
@@ -158,6 +163,8 @@ export interface FileStoreService {
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
 
+const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
+const STALE_PROBE_MS = 60_000
 const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
 
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
@@ -220,6 +227,7 @@ export const makeFileStore = Effect.gen(function*() {
     ["LOG_DIR", folders.logs]
   ]
   const uid = typeof process.getuid === "function" ? process.getuid() : -1
+  const trusted = config.trustedProducers
   /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
   const remoteFolders = new Set<string>()
 
@@ -232,7 +240,24 @@ export const makeFileStore = Effect.gen(function*() {
   const probeWrite = (path: string) =>
     Effect.suspend(() => {
       const probe = Path.join(path, randomName("probe"))
-      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), extra.unlink(probe))
+      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), unlinkIfThere(probe))
+    })
+
+  /**
+   * Probes left by an instance killed mid-probe (kill -9): the daemon's own
+   * regular files under its probe names, older than any probe in progress.
+   */
+  const sweepProbes = (path: string) =>
+    Effect.gen(function*() {
+      const now = Date.now()
+      for (const entry of yield* extra.list(path)) {
+        if (!PROBE_NAME.test(entry.name)) continue
+        const file = Path.join(path, entry.name)
+        const meta = yield* extra.identify(file).pipe(Effect.option)
+        if (Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS) {
+          yield* unlinkIfThere(file)
+        }
+      }
     })
 
   const prepareFolder = ([setting, path]: readonly [string, string]) =>
@@ -258,6 +283,7 @@ export const makeFileStore = Effect.gen(function*() {
         })
       }
       yield* probeWrite(path)
+      yield* sweepProbes(path)
     }).pipe(Effect.catchTags({
       BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
       SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))
@@ -374,10 +400,10 @@ export const makeFileStore = Effect.gen(function*() {
 
   const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
-  const write = (path: string, content: Content, claimedPath: string) =>
+  const write = (path: string, content: Content, claimedPath: string, sync = false) =>
     content._tag === "Bytes"
-      ? extra.writeNew(path, content.bytes, STORED_FILE_MODE)
-      : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE)
+      ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
+      : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE, sync)
 
   /** A fresh private stage (one left by an earlier failed attempt is replaced). */
   const stagePrivately = (stage: string, content: Content, claimedPath: string) =>
@@ -404,7 +430,8 @@ export const makeFileStore = Effect.gen(function*() {
       yield* dropRemote(journal)
       const name = randomName("stage")
       yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PROBE_MODE)
-      const meta = yield* write(Path.join(dir, name), content, claimedPath)
+      // Flushed at once: the Releaser's flush knows private stages only.
+      const meta = yield* write(Path.join(dir, name), content, claimedPath, true)
       return { path: Path.join(dir, name), meta, remote: true } satisfies Staged
     })
 
@@ -445,7 +472,15 @@ export const makeFileStore = Effect.gen(function*() {
         Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
       )
     if (remoteFolders.has(dir)) return remote(0)
-    return Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place).pipe(
+    const local = trusted && privateStage.endsWith(".data")
+      ? Effect.flatMap(extra.identify(claimedPath), (meta) =>
+        // The producer's own file, linked into place (TRUSTED_PRODUCERS): where the kernel refuses
+        // (protected_hardlinks: a file of another user), a copy after all.
+        place({ path: claimedPath, meta, remote: false }).pipe(
+          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", () => Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place))
+        ))
+      : Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place)
+    return local.pipe(
       Effect.catchIf(isCrossDevice, () =>
         Effect.zipRight(
           Effect.zipRight(Effect.sync(() => remoteFolders.add(dir)), unlinkIfThere(privateStage)),
@@ -541,7 +576,12 @@ export const makeFileStore = Effect.gen(function*() {
 
   const storedAlready = (claimedPath: string) => {
     const stages = stagesOf(claimedPath)
-    return Effect.flatMap(linkedTwice(stages.data), (placed) => (placed ? Effect.succeed(true) : remoteStagePlaced(stages.xdata)))
+    // (A claimed file itself linked twice was placed as it is, with TRUSTED_PRODUCERS: only then,
+    // as otherwise a claimed file with another link is never taken.)
+    return Effect.flatMap(linkedTwice(stages.data), (placed) =>
+      placed
+        ? Effect.succeed(true)
+        : Effect.flatMap(trusted ? linkedTwice(claimedPath) : Effect.succeed(false), (itself) => (itself ? Effect.succeed(true) : remoteStagePlaced(stages.xdata))))
   }
 
   /** The report name an attempt was placing, from its private note; `undefined` if none. */
@@ -649,6 +689,7 @@ export const makeFileStore = Effect.gen(function*() {
     storeReturned,
     storedAlready,
     clearAttempt,
+    flushStored: (claimedPath) => extra.flush(stagesOf(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
     releaseClaim,
     sweepStages
   })

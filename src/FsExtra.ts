@@ -75,17 +75,19 @@ export interface FsExtraService {
   readonly readRegular: (path: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
   /**
    * Creates `path` exclusively (never over an existing name, never through a
-   * link) with `mode`, writes `bytes`, flushes them to disk and returns the
-   * new file's identity. A failed write removes the file again (ENOSPC leaves
-   * nothing behind).
+   * link) with `mode`, writes `bytes` and returns the new file's identity;
+   * with `sync`, flushed to disk first. A failed write removes the file again
+   * (ENOSPC leaves nothing behind).
    */
-  readonly writeNew: (path: string, bytes: Uint8Array, mode: number) => Effect.Effect<Meta, PlatformError>
+  readonly writeNew: (path: string, bytes: Uint8Array, mode: number, sync?: boolean) => Effect.Effect<Meta, PlatformError>
   /**
    * Like `writeNew`, with the first `size` bytes of the regular file `source`
    * (opened without following links): runs of zeros stay holes, so a sparse
    * file does not grow, and nothing past `size` is copied.
    */
-  readonly copyNew: (source: string, size: number, path: string, mode: number) => Effect.Effect<Meta, PlatformError>
+  readonly copyNew: (source: string, size: number, path: string, mode: number, sync?: boolean) => Effect.Effect<Meta, PlatformError>
+  /** Flushes a file's data to disk (opened without following a link or blocking). */
+  readonly flush: (path: string) => Effect.Effect<void, PlatformError>
   /** Hard link; fails with AlreadyExists when `to` exists (never replaces). */
   readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
   /** rename(2): atomic; replaces `to` if it exists, so only for names no one else uses. */
@@ -361,11 +363,11 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
     )
 
   /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure. */
-  const createWith = (path: string, mode: number, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
+  const createWith = (path: string, mode: number, sync: boolean, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
     Effect.flatMap(p.open(path, CREATE_NEW, mode), (fd) =>
       Effect.gen(function*() {
         yield* fill(fd)
-        yield* p.datasync(fd, path)
+        if (sync) yield* p.datasync(fd, path)
         return metaOf(yield* p.fstat(fd, path))
       }).pipe(
         Effect.ensuring(p.close(fd)),
@@ -377,14 +379,14 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
     Effect.flatMap(p.write(fd, bytes, 0, bytes.length, position, path), (n) =>
       n >= bytes.length ? Effect.void : writeFully(fd, bytes.subarray(n), position + n, path))
 
-  const writeNew = (path: string, bytes: Uint8Array, mode: number) =>
-    createWith(path, mode, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
+  const writeNew = (path: string, bytes: Uint8Array, mode: number, sync = false) =>
+    createWith(path, mode, sync, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
 
-  const copyNew = (source: string, size: number, path: string, mode: number) =>
+  const copyNew = (source: string, size: number, path: string, mode: number, sync = false) =>
     withExisting(source, (from) =>
       Effect.flatMap(p.fstat(from, source), (stats) =>
         stats.isFile()
-          ? createWith(path, mode, (to) =>
+          ? createWith(path, mode, sync, (to) =>
             Effect.gen(function*() {
               const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, size)))
               let position = 0
@@ -419,9 +421,10 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
         Effect.gen(function*() {
           const parent = Path.dirname(path)
           if (parent !== path) yield* makeFolder(parent, 0o755)
-          yield* p.mkdir(path, mode).pipe(Effect.catchIf(isAlreadyExists, () => Effect.void))
-          // mkdir's mode is cut by the umask: set the one asked for.
-          yield* p.chmod(path, mode)
+          // mkdir's mode is cut by the umask: set the one asked for, on a folder made here
+          // (one another instance made at the same moment keeps the mode it was given).
+          const made = yield* p.mkdir(path, mode).pipe(Effect.as(true), Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)))
+          if (made) yield* p.chmod(path, mode)
         }))
     )
 
@@ -431,6 +434,7 @@ export const makeFsExtra = (p: FsPrims): FsExtraService => {
     readRegular,
     writeNew,
     copyNew,
+    flush: (path) => withExisting(path, (fd) => p.datasync(fd, path)),
     link: p.link,
     rename: p.rename,
     unlink: p.unlink,

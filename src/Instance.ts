@@ -15,7 +15,7 @@ import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
-import { errnoCode, FsExtra, isAlreadyExists, isNotFound } from "./FsExtra.js"
+import { FsExtra, isNotFound } from "./FsExtra.js"
 import { PROCESSING_MODE } from "./FileStore.js"
 import { parseProcessingName, processingName } from "./Naming.js"
 import { onEvery } from "./Rhythm.js"
@@ -92,17 +92,25 @@ export const makeInstance = Effect.gen(function*() {
   let seq = 0
 
   // In the instance's private folder, readable by the daemon's group only.
+  /**
+   * Written whole under a fresh name, then renamed over the last one: another
+   * host reading through its own mount never sees a half-written (empty) beat.
+   */
+  const putHeartbeat = (content: string) =>
+    Effect.suspend(() => {
+      const temp = Path.join(dir, `.heartbeat.${Crypto.randomBytes(8).toString("hex")}.tmp`)
+      return Effect.zipRight(extra.writeNew(temp, Buffer.from(content), 0o640), extra.rename(temp, heartbeatPath)).pipe(
+        Effect.tapError(() => Effect.ignore(extra.unlink(temp)))
+      )
+    })
+
   const writeHeartbeat = (stopped: boolean) =>
-    fs.writeFileString(
-      heartbeatPath,
-      JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat),
-      { mode: 0o640 }
-    ).pipe(
+    putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)).pipe(
       // Taken for dead by another host and its folder adopted: come back to life.
       Effect.catchIf(isNotFound, () =>
         Effect.zipRight(
           extra.makeFolder(dir, PROCESSING_MODE),
-          fs.writeFileString(heartbeatPath, JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat), { mode: 0o640 })
+          putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
         ))
     )
 
@@ -143,24 +151,21 @@ export const makeInstance = Effect.gen(function*() {
     })
 
   /**
-   * Moves a claimed file into `dir` without replacing one there (link, then
-   * unlink; a name taken already gets a fresh one). A file of another user
-   * cannot be linked under protected_hardlinks: it is renamed, its name being
-   * unique to the instance that claimed it.
+   * Moves a claimed file into `dir`: one rename, so that of several instances
+   * adopting at once exactly one gets it. `dir` is this instance's own: a name
+   * free there stays free until the rename (only a taken one gets a fresh name).
    */
-  const moveIn = (from: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> => {
-    const parsed = parseProcessingName(name)
-    const fresh = () => processingName(Date.now(), ++seq, parsed?.original ?? name)
-    const target = parsed === undefined ? fresh() : name
-    return extra.link(from, Path.join(dir, target)).pipe(
-      Effect.zipRight(extra.unlink(from)),
-      Effect.as([target]),
-      Effect.catchIf(isAlreadyExists, () => moveIn(from, fresh())),
-      Effect.catchIf((e) => errnoCode(e) === "EPERM" || errnoCode(e) === "EXDEV", () =>
-        Effect.as(extra.rename(from, Path.join(dir, target)), [target])),
-      Effect.catchIf(isNotFound, () => Effect.succeed([]))
-    )
-  }
+  const moveIn = (from: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+    Effect.gen(function*() {
+      const parsed = parseProcessingName(name)
+      let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
+      const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
+      if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
+      return yield* extra.rename(from, Path.join(dir, target)).pipe(
+        Effect.as([target]),
+        Effect.catchIf(isNotFound, () => Effect.succeed([]))
+      )
+    })
 
   const adoptOrphans = Effect.gen(function*() {
     const adopted: Array<string> = []
@@ -179,7 +184,7 @@ export const makeInstance = Effect.gen(function*() {
       // Stages first (they keep their names: they are found by the claimed name's hash), so
       // that a claimed file is never here without the stage that says it is stored already.
       for (const name of names) {
-        if (name === HEARTBEAT_FILE || !name.startsWith(".")) continue
+        if (name.startsWith(HEARTBEAT_FILE) || !name.startsWith(".")) continue
         yield* extra.rename(Path.join(path, name), Path.join(dir, name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
       }
       for (const name of names) {

@@ -4,9 +4,14 @@
  * rotation keeps `name.1` … `name.<maxFiles>`; `reopen` (on SIGHUP) lets an
  * external logrotate move the file away. A write error (disk full, permission)
  * is reported once through `onError` and the lines are dropped: logging never
- * stops the daemon.
+ * stops the daemon. A file it creates has mode 0640 (less under a stricter
+ * umask): the logs name customers' files and are for the daemon's user and
+ * group only.
  */
 import * as NFS from "node:fs"
+
+/** The mode of a log file the daemon creates (rotated files keep it). */
+export const LOG_FILE_MODE = 0o640
 
 export interface LogFileOptions {
   readonly path: string
@@ -114,7 +119,7 @@ export class LogFile {
 
   private open(): void {
     try {
-      this.fd = NFS.openSync(this.options.path, "a")
+      this.fd = NFS.openSync(this.options.path, "a", LOG_FILE_MODE)
       this.size = NFS.fstatSync(this.fd).size
       this.failing = false
     } catch (error) {

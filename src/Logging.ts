@@ -26,6 +26,7 @@ import type { ConsoleFormat } from "./Config.js"
 import { LogFile } from "./LogFile.js"
 import { Masker } from "./Masker.js"
 import type { MaskerService } from "./Masker.js"
+import { HAS_UNSAFE, UNSAFE_BEYOND_C0, UNSAFE_CHAR, UNSAFE_CHAR_BUT_LF } from "./UnsafeText.js"
 
 export interface LoggingOptions {
   readonly logDir: string
@@ -121,6 +122,17 @@ export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerS
   }
 }
 
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+
+/** Shows every character a terminal would act on (UnsafeText.ts) as its `\uXXXX` escape: a file name cannot recolour, rewrite or reorder what an operator reads. */
+export const escapeForTerminal = (text: string): string => text.replace(UNSAFE_CHAR, unicodeEscape)
+
+/**
+ * One JSON object on one line. JSON.stringify escapes C0 controls; the C1
+ * controls, bidirectional and separator characters it leaves are escaped too
+ * (inside a JSON string `\uXXXX` is the same character), so the line is safe
+ * on a console and to `tail -f`, and still parses to the same values.
+ */
 export const jsonLine = (event: LogEvent, withCause: boolean): string =>
   safeJson({
     ts: event.ts,
@@ -128,21 +140,27 @@ export const jsonLine = (event: LogEvent, withCause: boolean): string =>
     msg: event.msg,
     ...event.fields,
     ...(withCause && event.cause !== undefined ? { cause: event.cause } : {})
-  }) + "\n"
+  }).replace(UNSAFE_BEYOND_C0, unicodeEscape) + "\n"
 
 const COLORS: Record<string, string> = { FATAL: "35", ERROR: "31", WARN: "33", INFO: "32", DEBUG: "90", TRACE: "90" }
 
+/** A value quoted (as JSON) when it has spaces, quotes, `=`, `\\` or unsafe characters, so it shows where it ends. */
 const formatField = (value: unknown): string => {
   const text = typeof value === "string" ? value : safeJson(value)
-  return /[\s"=]/.test(text) || text === "" ? JSON.stringify(text) : text
+  const shown = text === "" || /[\s"=\\]/.test(text) || HAS_UNSAFE.test(text) ? JSON.stringify(text) : text
+  return escapeForTerminal(shown)
 }
 
-/** The console's human line: time, level, message, then `key=value` fields. */
+/**
+ * The console's human line: time, level, message, then `key=value` fields.
+ * Everything but the line's own colour codes is escaped (escapeForTerminal):
+ * no message, key or value can end the line, colour it or reorder it.
+ */
 export const prettyLine = (event: LogEvent, color: boolean): string => {
   const label = event.level.label.padEnd(5)
-  let line = `${event.ts} ${color ? `\u001b[${COLORS[event.level.label] ?? "0"}m${label}\u001b[0m` : label} ${event.msg}`
-  for (const [key, value] of Object.entries(event.fields)) line += ` ${key}=${formatField(value)}`
-  if (event.cause !== undefined) line += `\n${event.cause.replace(/^/gm, "    ")}`
+  let line = `${event.ts} ${color ? `\u001b[${COLORS[event.level.label] ?? "0"}m${label}\u001b[0m` : label} ${escapeForTerminal(event.msg)}`
+  for (const [key, value] of Object.entries(event.fields)) line += ` ${escapeForTerminal(key)}=${formatField(value)}`
+  if (event.cause !== undefined) line += `\n${event.cause.replace(UNSAFE_CHAR_BUT_LF, unicodeEscape).replace(/^/gm, "    ")}`
   return line + "\n"
 }
 
@@ -173,9 +191,10 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
   Layer.unwrapScoped(Effect.gen(function*() {
     const masker = yield* Masker
     const consoleSink = new ConsoleSink()
-    const reportOnce = (message: string) => consoleSink.append(`${new Date().toISOString()} WARN  ${message}\n`, true)
+    const reportOnce = (message: string) => consoleSink.append(`${new Date().toISOString()} WARN  ${escapeForTerminal(message)}\n`, true)
     try {
-      NFS.mkdirSync(options.logDir, { recursive: true })
+      // Private to the daemon's user and group (the logs name files and their errors).
+      NFS.mkdirSync(options.logDir, { recursive: true, mode: 0o750 })
     } catch {
       // LogFile reports the failure once, when it cannot open its file
     }

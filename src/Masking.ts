@@ -1,12 +1,14 @@
 /**
- * The masking policy of contract §7 as pure functions. Every line the daemon
- * logs, every report it writes and every notification it sends goes through
- * them (via the Masker service).
+ * The masking policy of contract §7 (revised 2026-11-29) as pure functions.
+ * Every line the daemon logs, every report it writes and every notification
+ * it sends goes through them (via the Masker service).
  *
  *  - a `card_number` value keeps its last four digits (`************1111`);
- *  - a card number in free text (13–19 digits, optionally grouped by single
- *    spaces or `-`, not joined to further letters or digits, Luhn-valid, with
- *    an issuer prefix valid for its length) is masked the same way;
+ *  - a card number in free text (13–19 digits, not joined to further digits,
+ *    optionally grouped by one or two of space, `-`, `.`, `_` between groups,
+ *    Luhn-valid, with an issuer prefix valid for its length) is masked the
+ *    same way, whatever letters or punctuation surround it
+ *    (`card4111111111111111.json` becomes `card************1111.json`);
  *  - an email address in text keeps its first character and its domain;
  *  - a `phone` value keeps its last four digits;
  *  - `cvv`, `cvc`, `password` and `pin` values are never written out.
@@ -65,31 +67,45 @@ export const issuerAllows = (digits: string): boolean => {
 
 export const isCardNumber = (digits: string): boolean => issuerAllows(digits) && luhnValid(digits)
 
-// A maximal run of digit groups separated by single spaces or `-`, not joined to letters or digits.
-const DIGIT_RUN = /(?<![\p{L}\p{N}])\d+(?:[ -]\d+)*(?![\p{L}\p{N}])/gu
+/**
+ * A maximal run of digit groups, consecutive groups joined by one or two of
+ * space, `-`, `.`, `_`, holding at least 13 digits. Being maximal, it is never
+ * joined to further digits; what surrounds it otherwise does not matter (§7).
+ * The regular expression only finds runs long enough to hold a card, so a
+ * text without one costs a single scan.
+ */
+const LONG_DIGIT_RUN = /\d(?:[ ._-]{0,2}\d){12,}/g
+const SEPARATORS = /([ ._-]+)/
 
 /**
  * Masks the card numbers in one run of digit groups. A card may be any span of
  * whole groups ("order 12 4111111111111111" holds one), and spans may overlap
  * when the grouping is ambiguous, so every span of 13–19 digits is tried and
  * every stretch of groups covered by a card is masked as one, keeping only
- * its last four digits.
+ * its last four digits and the separator after it.
  */
 const maskRun = (run: string): string => {
-  const digitCount = run.length - (run.match(/[ -]/g)?.length ?? 0)
-  if (digitCount < 13) return run
-  const parts = run.split(/([ -])/) // [digits, sep, digits, sep, …]
+  const parts = run.split(SEPARATORS) // [digits, sep, digits, sep, …]
+  if (parts.length === 1) {
+    // One group, the common case (a timestamp, a count): a card only if it is one whole.
+    return run.length <= 19 && isCardNumber(run) ? maskDigitsKeepLastFour(run) : run
+  }
   const groups = parts.filter((_, i) => i % 2 === 0)
   const seps = parts.filter((_, i) => i % 2 === 1)
   const covered = new Array<boolean>(groups.length).fill(false)
+  let found = false
   for (let i = 0; i < groups.length; i++) {
     let candidate = ""
     for (let j = i; j < groups.length; j++) {
       candidate += groups[j]
       if (candidate.length > 19) break
-      if (candidate.length >= 13 && isCardNumber(candidate)) covered.fill(true, i, j + 1)
+      if (candidate.length >= 13 && isCardNumber(candidate)) {
+        covered.fill(true, i, j + 1)
+        found = true
+      }
     }
   }
+  if (!found) return run
   let out = ""
   for (let i = 0; i < groups.length;) {
     if (!covered[i]) {
@@ -118,8 +134,7 @@ const maskEmail = (address: string): string => {
 /** Masks card numbers and email addresses anywhere in a text. */
 export const maskText = (text: string): string => {
   // Cheap exits keep the common case (no digit run long enough, no `@`) fast.
-  let out = text
-  if (/\d[\d -]{11,}/.test(out)) out = out.replace(DIGIT_RUN, maskRun)
+  let out = text.replace(LONG_DIGIT_RUN, maskRun)
   if (out.includes("@")) out = out.replace(EMAIL, maskEmail)
   return out
 }

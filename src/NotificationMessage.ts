@@ -1,10 +1,12 @@
 /**
  * What a notification says, as pure functions: subjects and plain-text
  * bodies for rejected files and critical errors. Every text passes through
- * the masking policy; subjects lose control characters (a file name with
- * CR/LF must not inject a header) and are cut to 150 characters.
+ * the masking policy; subjects lose control and bidirectional characters (a
+ * file name with CR/LF must not inject a header) and are cut to 150
+ * characters; names in bodies show them as `?`.
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import { UNSAFE_CHAR, UNSAFE_RUN } from "./UnsafeText.js"
 
 export const FILES_PER_MESSAGE = 100
 export const ERRORS_PER_FILE = 20
@@ -21,14 +23,14 @@ export interface Outgoing {
   readonly more: number
 }
 
-/** Strips control characters (CR, LF, TAB, …) and cuts to 150 characters. */
+/** Strips control and bidirectional characters (CR, LF, TAB, U+202E, …) and cuts to 150 characters. */
 export const sanitizeSubject = (subject: string): string => {
-  const clean = subject.replace(/[\u0000-\u001F\u007F-\u009F\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim()
+  const clean = subject.replace(UNSAFE_RUN, " ").replace(/\s+/g, " ").trim()
   return clean.length <= SUBJECT_MAX ? clean : `${clean.slice(0, SUBJECT_MAX - 1)}…`
 }
 
-/** A file name as it may appear inside a body line: no line breaks or other controls. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001F\u007F-\u009F\u2028\u2029]/g, "?")
+/** A file name as it may appear inside a body line: no line breaks, other controls or bidirectional characters. */
+const oneLine = (text: string) => text.replace(UNSAFE_CHAR, "?")
 
 export const rejectedMessage = (
   files: ReadonlyArray<RejectedFile>,

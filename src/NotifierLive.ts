@@ -97,8 +97,9 @@ export const NotifierLive = (
         return rejectedMessage(files, more, returnsDir, masker.text)
       }
 
+      // The reason may quote a server's reply (addresses, names): masked like the message it goes with.
       const toOutbox = (message: Outgoing, reason: string) =>
-        outbox.write(message, reason).pipe(
+        outbox.write(message, masker.text(reason)).pipe(
           Effect.tapBoth({ onSuccess: (path) => Effect.sync(() => activity.notification(message, "outbox", path)), onFailure: () => Effect.sync(() => activity.notification(message, "lost", reason)) }), // status page
           Effect.flatMap((path) =>
             Effect.logError("notification could not be delivered; it is kept in the outbox").pipe(

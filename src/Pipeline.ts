@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { Contract } from "./Contract.js"
-import type { ValidationError } from "./Contract.js"
+import type { Validation, ValidationError } from "./Contract.js"
 import { FileStore } from "./FileStore.js"
 import type { Content, PlacementRaced } from "./FileStore.js"
 import { errnoCode, isNotFound, mayRead } from "./FsExtra.js"
@@ -92,6 +92,9 @@ const refusedKind = (read: RegularRead): string | undefined =>
     ? "hard-linked file"
     : undefined
 
+/** Batches larger than this are validated in slices (see `judge`). */
+const SLICED_ABOVE_RECORDS = 1000
+
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const store = yield* FileStore
@@ -107,16 +110,24 @@ export const makePipeline = Effect.gen(function*() {
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
-  /** The contract's verdict on a file's content. */
-  const judge = (content: Judged, now: Date): { readonly records: number; readonly errors: ReadonlyArray<ValidationError> } => {
+  /**
+   * The contract's verdict on a file's content. A large batch is validated in
+   * slices that hand the event loop back between them (`validateEffect`), so
+   * one file never holds it for long; small ones, nearly all, in one go.
+   */
+  const judge = (content: Judged, now: Date): Effect.Effect<Validation> => {
     if (content._tag === "TooLarge") {
-      return {
+      return Effect.succeed({
         records: 0,
-        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`)
-      }
+        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`),
+        errorCount: 1
+      })
     }
-    if (content.parsed._tag !== "Parsed") return { records: 0, errors: fileLevel(describeParseFailure(content.parsed)) }
-    return contract.validate(content.parsed.value, now)
+    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
+    const value = content.parsed.value
+    return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
+      ? contract.validateEffect(value, now)
+      : Effect.succeed(contract.validate(value, now))
   }
 
   const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Judged =>
@@ -140,14 +151,14 @@ export const makePipeline = Effect.gen(function*() {
   const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(clock.unsafeCurrentTimeMillis())
-      const { errors, records } = judge(judged, now)
+      const { errors, errorCount, records } = yield* judge(judged, now)
       const content = contentOf(judged)
-      const route = errors.length === 0
+      const route = errorCount === 0
         ? Effect.map(store.storeValid(claimedPath, name, now, content), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
         : Effect.map(
           store.storeReturned(claimedPath, name, now, content, (storedAs) =>
-            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors }, masker.text)),
-          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount: errors.length })
+            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors, errorCount }, masker.text)),
+          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount })
         )
       // A route is a handful of system calls: let it complete rather than stop half-way.
       const outcome = yield* Effect.uninterruptible(retryIo(route))
@@ -160,7 +171,7 @@ export const makePipeline = Effect.gen(function*() {
         outcome: returned ? "returned" : "validated",
         records,
         duration_ms: durationMs,
-        error_count: errors.length,
+        error_count: errorCount,
         stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
       })
       if (outcome._tag === "Returned") {
@@ -169,7 +180,7 @@ export const makePipeline = Effect.gen(function*() {
           storedAs: outcome.storedAs,
           receivedAt: new Date(receivedAt),
           processedAt: now,
-          errorCount: errors.length,
+          errorCount,
           errors: errors.slice(0, 20)
         })
       }
@@ -294,10 +305,10 @@ export const makePipeline = Effect.gen(function*() {
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlinks were missing. The verdict is the contract's again, as the file is the same.
       if (yield* retryIo(store.storedAlready(claimedPath))) {
-        const { errors, records } = judge(judged, new Date(startedAt))
-        const outcome = errors.length === 0 ? "validated" : "returned"
+        const { errorCount, records } = yield* judge(judged, new Date(startedAt))
+        const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
-        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errors.length, already_stored: true })
+        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
         return { _tag: "AlreadyStored" } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.

@@ -9,7 +9,10 @@ export interface ReportInput {
   readonly storedAs: string
   readonly receivedAt: Date
   readonly processedAt: Date
+  /** the first errors (only the first MAX_REPORTED_ERRORS are listed) */
   readonly errors: ReadonlyArray<ValidationError>
+  /** every error, listed or not, when `errors` holds only the first (Validation's `errorCount`) */
+  readonly errorCount?: number | undefined
 }
 
 /**
@@ -23,7 +26,7 @@ export const makeReport = (input: ReportInput, mask: (text: string) => string = 
   processed_at: input.processedAt.toISOString(),
   // The rules this report applied; the published JSON Schema carries the same version.
   contract_version: CONTRACT_VERSION,
-  error_count: input.errors.length,
+  error_count: input.errorCount ?? input.errors.length,
   errors: input.errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ record: e.record, path: mask(e.path), message: mask(e.message) }))
 })
 

@@ -30,15 +30,31 @@ interface MailError {
   readonly message?: unknown
 }
 
-/** Permanent: a 5xx reply or failed authentication. Anything else may pass on a later try. */
-export const classify = (error: unknown): DeliveryError => {
+/**
+ * The password as it travels: as given, and base64-encoded as AUTH LOGIN and
+ * AUTH PLAIN send it. A server's reply may quote any of them.
+ */
+export const passwordForms = (user: string, password: string): ReadonlyArray<string> =>
+  password === ""
+    ? []
+    : [password, Buffer.from(password, "utf8").toString("base64"), Buffer.from(`\u0000${user}\u0000${password}`, "utf8").toString("base64")]
+
+const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)
+
+/**
+ * Permanent: a 5xx reply or failed authentication. Anything else may pass on a
+ * later try. `secrets` (see passwordForms) never appear in the reason, which
+ * is logged and kept in the outbox.
+ */
+export const classify = (error: unknown, secrets: ReadonlyArray<string> = []): DeliveryError => {
   const e = (typeof error === "object" && error !== null ? error : {}) as MailError
   const responseCode = typeof e.responseCode === "number" ? e.responseCode : undefined
   const code = typeof e.code === "string" ? e.code : undefined
   const permanent = (responseCode !== undefined && responseCode >= 500) || code === "EAUTH"
   const detail = responseCode !== undefined ? `SMTP ${responseCode}` : code ?? "error"
   // The server's reply text may quote addresses: the notifier masks what it logs.
-  const text = typeof e.message === "string" ? e.message.split("\n")[0]!.slice(0, 200) : ""
+  const text = typeof e.message === "string" ? withoutSecrets(e.message.split("\n")[0]!, secrets).slice(0, 200) : ""
   return new DeliveryError({ permanent, reason: `${detail}${text !== "" ? `: ${text}` : ""}` })
 }
 
@@ -67,12 +83,14 @@ export const SmtpDelivery = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.L
         // Closing the pool ends idle and busy connections alike, so the process can exit.
         (t) => Effect.sync(() => t.close())
       )
+      const secrets = Option.match(email.password, { onNone: () => [], onSome: (p) => passwordForms(user, Redacted.value(p)) })
+      const fail = (error: unknown) => classify(error, secrets)
       const from = senderOf(settings)
       const to = receiversOf(settings)
       const deliver = (message: Outgoing) =>
         Effect.tryPromise({
           try: () => transport.sendMail({ from, to, subject: message.subject, text: message.text, headers: { "X-Customer-Json-Kind": message.kind } }),
-          catch: classify
+          catch: fail
         }).pipe(
           Effect.timeoutFail({
             duration: timeouts.sendMs,
@@ -80,7 +98,7 @@ export const SmtpDelivery = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.L
           }),
           Effect.asVoid
         )
-      const verify = Effect.tryPromise({ try: () => transport.verify(), catch: classify }).pipe(
+      const verify = Effect.tryPromise({ try: () => transport.verify(), catch: fail }).pipe(
         Effect.timeoutFail({
           duration: timeouts.sendMs,
           onTimeout: () => new DeliveryError({ permanent: false, reason: `no answer within ${timeouts.sendMs} ms` })

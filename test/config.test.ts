@@ -2,7 +2,7 @@ import { PlatformConfigProvider } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
-import { DEFAULTS, loadSettings, parseSettings } from "../src/Config.js"
+import { DEFAULTS, describeSettings, loadSettings, parseSettings, urlForLog } from "../src/Config.js"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 
 const parsed = (raw: Record<string, string>) => Either.getOrThrow(parseSettings(raw))
@@ -112,4 +112,33 @@ describe("loadSettings", () => {
     }).pipe(
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SMTP_PORT", "x"], ["EMAIL_PASSWORD", "s3cret"]])))
     ))
+})
+
+describe("describeSettings (the start-up line)", () => {
+  const SECRET_URL = "https://hook-user:hook-pass@hooks.example.com:8443/services/T0KEN1/B0KEN2/XyZsEcReT?token=q5ecret&sig=abc#frag"
+
+  it("shows a webhook URL as scheme://host[:port]/… only: no path, query, fragment or userinfo", () => {
+    const shown = describeSettings(parsed({ NOTIFY_WEBHOOK_URL: SECRET_URL }))
+    expect(shown["NOTIFY_WEBHOOK_URL"]).toBe("https://hooks.example.com:8443/…")
+    const text = JSON.stringify(shown)
+    for (const secret of ["hook-user", "hook-pass", "T0KEN1", "B0KEN2", "XyZsEcReT", "q5ecret", "sig=", "frag"]) expect(text).not.toContain(secret)
+  })
+
+  it.each([
+    ["http://127.0.0.1:9000/hook?k=v", "http://127.0.0.1:9000/…"],
+    ["https://hooks.example.com", "https://hooks.example.com/…"],
+    ["http://[::1]:8080/x", "http://[::1]:8080/…"],
+    ["https://user@h.example.org/", "https://h.example.org/…"],
+    ["not a url", "<redacted>"]
+  ])("urlForLog(%s) = %s", (url, shown) => {
+    expect(urlForLog(url)).toBe(shown)
+  })
+
+  it("shows the SMTP password as <redacted>, never its value", () => {
+    const settings = Either.getOrThrow(parseSettings({}, Option.some(Redacted.make("pa55-w0rd-xyz"))))
+    const shown = describeSettings(settings)
+    expect(shown["EMAIL_PASSWORD"]).toBe("<redacted>")
+    expect(JSON.stringify(shown)).not.toContain("pa55-w0rd-xyz")
+    expect(describeSettings(parsed({}))["EMAIL_PASSWORD"]).toBe("")
+  })
 })

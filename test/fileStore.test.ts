@@ -338,4 +338,31 @@ describe("FileStore", () => {
         expect(memory.volume.readFileSync("/srv/data/b.json", "utf8")).toBe("new file under that name")
       }))
   })
+
+  it.effect("TRUSTED_PRODUCERS: links the producer's file itself into place; recovery still sees it stored", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "theirs" })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("theirs"))
+        expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).toBe(memory.volume.statSync(claimed).ino)
+        expect(yield* store.storedAlready(claimed)).toBe(true)
+        yield* store.releaseClaim(claimed, false)
+        expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+      }), { settings: { TRUSTED_PRODUCERS: "true" } })
+  })
+
+  it.effect("TRUSTED_PRODUCERS: a file the kernel will not link (protected_hardlinks: EPERM) is copied after all", () => {
+    const memory = MemoryFileSystem.make({ [claimed]: "theirs" })
+    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+      ...extra,
+      link: (from, to) => (from === claimed ? Effect.fail(systemFailure("link", from, "EPERM")) : extra.link(from, to))
+    })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("theirs"))
+        expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("theirs")
+        expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).not.toBe(memory.volume.statSync(claimed).ino)
+        expect(yield* store.storedAlready(claimed)).toBe(true)
+      }), { settings: { TRUSTED_PRODUCERS: "true" }, wrapExtra })
+  })
 })

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, HashMap, Layer, LogLevel } from "effect"
+import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/LogFile.js"
-import { fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/Logging.js"
+import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/Logging.js"
 import type { LogEvent } from "../src/Logging.js"
 import { Masker } from "../src/Masker.js"
+import { withUmask0 } from "./support/umask.js"
 
 const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
 const read = (p: string) => (NFS.existsSync(p) ? NFS.readFileSync(p, "utf8") : "")
@@ -67,6 +68,42 @@ const sampleLogs = Effect.gen(function*() {
   )
   yield* Effect.logWarning("warned")
   yield* Effect.logError("it broke", Cause.die(new Error("boom for grace@example.org")))
+})
+
+const modeOf = (p: string) => NFS.statSync(p).mode & 0o7777
+
+describe("log files are private to the daemon's user and group", () => {
+  it("LogFile creates its file 0640, and so are the files rotation leaves (umask 0)", () =>
+    withUmask0(async () => {
+      const dir = tempDir()
+      const path = Path.join(dir, "app.log")
+      const file = new LogFile({ path, maxBytes: 300, maxFiles: 2, onError: () => {} })
+      for (let i = 0; i < 20; i++) {
+        file.append(`${JSON.stringify({ i, pad: "x".repeat(60) })}\n`)
+        await file.flush()
+      }
+      file.close()
+      expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "app.log.1", "app.log.2"])
+      for (const name of NFS.readdirSync(dir)) expect([name, modeOf(Path.join(dir, name))]).toEqual([name, 0o640])
+    }))
+
+  it("LoggingLive creates the log folder 0750 and app.log, error.log, debug.log 0640 (umask 0)", () =>
+    withUmask0(async () => {
+      const dir = Path.join(tempDir(), "logs")
+      await Effect.runPromise(
+        Effect.scoped(
+          Layer.build(LoggingLive({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+            Effect.flatMap((context) => Effect.provide(sampleLogs, context))
+          )
+        )
+      )
+      expect(modeOf(dir)).toBe(0o750)
+      expect(NFS.readdirSync(dir).sort().map((n) => [n, modeOf(Path.join(dir, n))])).toEqual([
+        ["app.log", 0o640],
+        ["debug.log", 0o640],
+        ["error.log", 0o640]
+      ])
+    }))
 })
 
 const runWithLogging = (dir: string, debug: boolean) =>
@@ -187,5 +224,76 @@ describe("console formats", () => {
         )
       )
     ).then(() => expect(lines(Path.join(dir, "app.log"))[0]).toMatchObject({ msg: "real", level: "INFO" }))
+  })
+})
+
+/** Characters a terminal acts on (contract of prettyLine): C0, DEL, C1, bidi controls, line/paragraph separators. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+const NASTY = ["\u001b[31m", "\u001b]0;title\u0007", "\u009b2K", "\u0085", "\r", "\n", "\t", "\u0000", "\u007f", "\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c", "\u2028", "\u2029"]
+/** Text mixing any characters with the ones a terminal acts on. */
+const hostile = fc.array(fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: "binary", maxLength: 4 })), { maxLength: 12 }).map((p) => p.join(""))
+
+describe("console escaping (hostile file names)", () => {
+  const event = (msg: string, fields: Record<string, unknown>, cause?: string): LogEvent => ({
+    ts: "2026-11-28T09:30:00.000Z",
+    level: LogLevel.Info,
+    msg,
+    fields,
+    cause
+  })
+  const forged = "evil\u001b[2K\r2026-11-28T09:30:00.000Z \u001b[31mERROR\u001b[0m forged\n\u202egnp.json"
+
+  it("pretty: a name cannot end the line, colour it or reorder it; values read back as JSON strings", () => {
+    const line = prettyLine(event(`file processed ${forged}`, { file: forged, [`k${forged}`]: 1 }), false)
+    expect(line.endsWith("\n")).toBe(true)
+    expect(line.slice(0, -1)).not.toMatch(UNSAFE)
+    expect(line).toContain("file processed evil\\u001b[2K\\u000d2026")
+    // a value with unsafe characters is quoted, and the quoted text is the JSON string of the name
+    const shown = /file=("(?:[^"\\]|\\.)*")/.exec(line)![1]!
+    expect(JSON.parse(shown)).toBe(forged)
+  })
+
+  it("pretty, coloured: the only escape sequences are the line's own colour codes", () => {
+    const line = prettyLine(event(forged, { file: forged }), true)
+    expect(line.match(/\u001b/g)).toHaveLength(2)
+    expect(line).toContain("\u001b[32mINFO \u001b[0m")
+  })
+
+  it("pretty: any text in message, key or value is shown escaped, on one line", () => {
+    fc.assert(
+      fc.property(hostile, hostile, hostile, (msg, key, value) => {
+        const line = prettyLine(event(msg, { [key]: value, n: 1 }), true)
+        expect(line.replaceAll(/\u001b\[(32|0)m/g, "").slice(0, -1)).not.toMatch(UNSAFE)
+        expect(line.split("\n")).toHaveLength(2)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("pretty: the cause keeps its lines, indented, with carriage returns and escapes shown", () => {
+    const line = prettyLine(event("it broke", {}, `Error: bad ${forged}\n    at x (file.ts:1:1)`), false)
+    const lines = line.slice(0, -1).split("\n")
+    expect(lines.slice(1).every((l) => l.startsWith("    "))).toBe(true)
+    expect(line.slice(0, -1).replaceAll("\n", "")).not.toMatch(UNSAFE)
+  })
+
+  it("json: one object per line that parses back to the same values, with no raw unsafe character", () => {
+    fc.assert(
+      fc.property(hostile, hostile, hostile, (msg, key, value) => {
+        const e = event(msg, { [key === "ts" || key === "level" || key === "msg" || key === "cause" ? `_${key}` : key]: value }, value)
+        const line = jsonLine(e, true)
+        expect(line.endsWith("\n")).toBe(true)
+        expect(line.slice(0, -1)).not.toMatch(UNSAFE)
+        const parsed = JSON.parse(line) as Record<string, unknown>
+        expect(parsed["msg"]).toBe(msg)
+        expect(parsed["cause"]).toBe(value)
+        expect(Object.values(parsed)).toContain(value)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("escapeForTerminal shows each unsafe character as its \\u escape and leaves the rest", () => {
+    expect(escapeForTerminal("a\u001bb\u009bc\u202ed é ✓")).toBe("a\\u001bb\\u009bc\\u202ed é ✓")
   })
 })

@@ -36,4 +36,11 @@ describe("the error report (contract §6)", () => {
     expect(report.error_count).toBe(150)
     expect(report.errors).toHaveLength(MAX_REPORTED_ERRORS)
   })
+
+  it("counts every error when given the total, with only the first listed (bounded validation)", () => {
+    const report = makeReport({ ...input, errorCount: 7_100_000 })
+    expect(report.error_count).toBe(7_100_000)
+    expect(report.errors).toEqual(input.errors)
+    expect(Object.keys(report)).toEqual(["file", "stored_as", "received_at", "processed_at", "contract_version", "error_count", "errors"])
+  })
 })

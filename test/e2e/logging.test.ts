@@ -11,6 +11,9 @@ beforeEach(() => {
 })
 afterEach(() => cleanup(root))
 
+/** Characters a terminal acts on: C0, DEL, C1, bidi controls, line/paragraph separators. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
 const logLines = (name: string) =>
   NFS.readFileSync(Path.join(root, "logs", name), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
 
@@ -61,6 +64,62 @@ describe("logs, end to end", () => {
     }
     // and the masked forms are there, so the test looked at the right text
     expect(NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")).toContain("customer ************1881 g***@example.com.json")
+  })
+
+  it("masks card numbers joined to letters or punctuation in names (contract §7 revised), in logs, reports and console", () => {
+    NFS.mkdirSync(Path.join(root, "data"))
+    const names = ["card4111111111111111.json", "x_4111.1111.1111.1111_y.json", "acct5555555555554444end.json"]
+    for (const n of names) NFS.writeFileSync(Path.join(root, "data", n), fixture("invalid-luhn.json"))
+    const r = runCli(root, ["--once"], { DEBUG: "true", QUIET_PERIOD_MS: "200" })
+    expect(r.status, r.stderr).toBe(0)
+    const reports = list(Path.join(root, "returns")).filter((n) => n.endsWith(".error.json"))
+    expect(reports).toHaveLength(3)
+    const outputs = [
+      ...allText(Path.join(root, "logs")),
+      ...reports.map((n) => [n, NFS.readFileSync(Path.join(root, "returns", n), "utf8")] as [string, string]),
+      ["stdout", r.stdout] as [string, string],
+      ["stderr", r.stderr] as [string, string]
+    ]
+    for (const [path, text] of outputs) {
+      for (const secret of ["4111111111111111", "4111.1111.1111.1111", "5555555555554444"]) expect(text.includes(secret), `${secret} in ${path}`).toBe(false)
+    }
+    const files = logLines("app.log").filter((l) => l["msg"] === "file processed").map((l) => l["file"]).sort()
+    expect(files).toEqual(["acct************4444end.json", "card************1111.json", "x_************1111_y.json"])
+    const report = JSON.parse(NFS.readFileSync(Path.join(root, "returns", "card4111111111111111.json.error.json"), "utf8")) as Record<string, unknown>
+    expect(report).toMatchObject({ file: "card************1111.json", stored_as: "card************1111.json" })
+    expect(r.stdout).toContain("file=card************1111.json")
+  })
+
+  it("a file name cannot forge a console line; the logs stay one JSON object per line", () => {
+    NFS.mkdirSync(Path.join(root, "data"))
+    const evil = "evil\u001b[2K\r2026-11-28T09:30:00.000Z \u001b[31mERROR\u001b[0m forged\n\u009b31m\u202egnp.json"
+    NFS.writeFileSync(Path.join(root, "data", evil), fixture("valid-single.json"))
+    const r = runCli(root, ["--once"], { QUIET_PERIOD_MS: "200" })
+    expect(r.status, r.stderr).toBe(0)
+    expect(list(Path.join(root, "validated"))).toHaveLength(1)
+    // stdout is not a terminal: no colour of the daemon's own, so any control character would be forged
+    const console = r.stdout + r.stderr
+    expect(console.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    expect(console.split("\n").filter((l) => l.includes("forged"))).toHaveLength(1)
+    expect(console.split("\n").filter((l) => l.includes("file processed"))).toHaveLength(1)
+    const raw = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")
+    expect(raw.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    expect(logLines("app.log").find((l) => l["msg"] === "file processed")!["file"]).toBe(list(Path.join(root, "validated"))[0])
+  })
+
+  it("the pretty console shows control and bidi characters of any logged text escaped (a folder setting here)", () => {
+    const odd = "in\u001b[31mred\u202e\u0085x"
+    const r = runCli(root, ["--once"], { DATA_DIR: odd, QUIET_PERIOD_MS: "200" })
+    expect(r.status, r.stderr).toBe(0)
+    const console = r.stdout + r.stderr
+    expect(console.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    const started = console.split("\n").find((l) => l.includes("customer-json-processor started"))!
+    // the folder, inside the fields' JSON, with each character a terminal would act on as its \u escape
+    expect(started).toContain("u001b[31mred\\u202e\\u0085x")
+    // the JSON log has the setting as it is, one object per line
+    const raw = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")
+    expect(raw.replaceAll("\n", "")).not.toMatch(UNSAFE)
+    expect(logLines("app.log").find((l) => l["msg"] === "customer-json-processor started")!["folders"]).toMatchObject({ data: odd })
   })
 
   it("logs start-up settings with secrets redacted, one INFO line per file, and a shutdown summary", () => {

@@ -57,9 +57,12 @@ export const spawnDaemon = (
   root: string,
   args: ReadonlyArray<string> = [],
   env: Record<string, string> = {},
-  options: { readonly host?: string } = {}
+  options: { readonly host?: string; readonly uid?: number } = {}
 ): Daemon => {
-  const [command, commandArgs] = options.host === undefined
+  const [command, commandArgs] = options.uid !== undefined
+    // As another user (the service user of a deployment), with no supplementary groups.
+    ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), "--clear-groups", process.execPath, MAIN, ...args]]
+    : options.host === undefined
     ? [process.execPath, [MAIN, ...args]]
     : ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', options.host, process.execPath, MAIN, ...args]]
   const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })

@@ -1,16 +1,22 @@
 import { FetchHttpClient } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { NodeFileSystem } from "@effect/platform-node"
+import { FileSystem } from "@effect/platform"
+import { Effect, Exit, Layer } from "effect"
 import { simpleParser } from "mailparser"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Crypto from "node:crypto"
 import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/NotificationMessage.js"
 import { maskText } from "../../src/Masking.js"
-import { OutboxDelivery } from "../../src/Outbox.js"
+import { OutboxDelivery, outboxName, randomLetters, writeNewFile } from "../../src/Outbox.js"
 import { WebhookDelivery } from "../../src/WebhookDelivery.js"
-import { waitFor } from "../support/smtp.js"
+import { freePort, waitFor } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
+import { withUmask0 } from "../support/umask.js"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -33,6 +39,101 @@ describe("the outbox (default without SMTP_SERVER)", () => {
     expect(n.logs.filter((l) => l.message === "notification written to the outbox").map((l) => l.annotations["path"])).toHaveLength(2)
     // no temporary names left behind
     expect(NFS.readdirSync(`${n.root}/logs/outbox`).every((f) => f.endsWith(".eml"))).toBe(true)
+  })
+})
+
+const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
+
+describe("the outbox's files: private, exclusive, unpredictable", () => {
+  it("creates the folder 0750 and each .eml 0640 (umask 0), under random names, leaving no temporary file", async () => {
+    await withUmask0(async () => {
+      const n = notifierRuntime(OutboxDelivery)
+      cleanups.push(() => n.dispose())
+      await n.run((notifier) =>
+        Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
+      )
+      await waitFor(() => n.outboxFiles().length === 2)
+      const dir = Path.join(n.root, "logs", "outbox")
+      expect(modeOf(dir)).toBe(0o750)
+      expect(modeOf(Path.join(n.root, "logs"))).toBe(0o750)
+      const names = NFS.readdirSync(dir)
+      expect(names).toHaveLength(2)
+      for (const name of names) {
+        expect(name).toMatch(/^\d{8}T\d{9}Z-critical-[a-p]{32}\.eml$/)
+        expect(modeOf(Path.join(dir, name))).toBe(0o640)
+        expect(NFS.lstatSync(Path.join(dir, name)).nlink).toBe(1)
+      }
+      expect(names[0]!.slice(-37)).not.toBe(names[1]!.slice(-37))
+    })
+  })
+
+  it("names carry 128 random bits as letters: never two alike, never touched by the masker", () => {
+    const at = new Date("2026-11-28T09:30:00.120Z")
+    expect(outboxName(at, "rejected", "a".repeat(32))).toBe(`20261128T093000120Z-rejected-${"a".repeat(32)}.eml`)
+    expect(randomLetters(Uint8Array.from([0x00, 0x0f, 0xf0, 0xff]))).toBe("aaappapp")
+    const seen = new Set<string>()
+    for (let i = 0; i < 2000; i++) {
+      const name = outboxName(at, "critical", randomLetters(Crypto.randomBytes(16)))
+      expect(maskText(name)).toBe(name)
+      seen.add(name)
+    }
+    expect(seen.size).toBe(2000)
+  })
+
+  describe("writeNewFile", () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
+      Effect.runPromiseExit(Effect.provide(effect, NodeFileSystem.layer))
+    const setup = () => {
+      const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-outbox-"))
+      cleanups.push(async () => NFS.rmSync(root, { recursive: true, force: true }))
+      const outbox = Path.join(root, "outbox")
+      const elsewhere = Path.join(root, "elsewhere")
+      NFS.mkdirSync(outbox)
+      NFS.mkdirSync(elsewhere)
+      return { outbox, elsewhere }
+    }
+    const write = (temp: string, path: string) =>
+      run(Effect.flatMap(FileSystem.FileSystem, (fs) => writeNewFile(fs, temp, path, new TextEncoder().encode("mail"), 0o640)))
+
+    it("writes a new file with the given mode (umask 0) and removes the temporary name", async () => {
+      await withUmask0(async () => {
+        const { outbox } = setup()
+        const exit = await write(Path.join(outbox, ".t.tmp"), Path.join(outbox, "m.eml"))
+        expect(Exit.isSuccess(exit)).toBe(true)
+        expect(NFS.readdirSync(outbox)).toEqual(["m.eml"])
+        expect(NFS.readFileSync(Path.join(outbox, "m.eml"), "utf8")).toBe("mail")
+        expect(modeOf(Path.join(outbox, "m.eml"))).toBe(0o640)
+      })
+    })
+
+    it("never writes through a link at the temporary name (dangling or not), nor removes it", async () => {
+      const { outbox, elsewhere } = setup()
+      const existing = Path.join(elsewhere, "existing")
+      NFS.writeFileSync(existing, "keep")
+      for (const target of [Path.join(elsewhere, "created"), existing]) {
+        const temp = Path.join(outbox, ".t.tmp")
+        NFS.rmSync(temp, { force: true })
+        NFS.symlinkSync(target, temp)
+        const exit = await write(temp, Path.join(outbox, "m.eml"))
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(NFS.lstatSync(temp).isSymbolicLink()).toBe(true)
+      }
+      expect(NFS.readdirSync(elsewhere)).toEqual(["existing"])
+      expect(NFS.readFileSync(existing, "utf8")).toBe("keep")
+      expect(NFS.existsSync(Path.join(outbox, "m.eml"))).toBe(false)
+    })
+
+    it("never replaces or follows an entry at the final name, and leaves no temporary file", async () => {
+      const { outbox, elsewhere } = setup()
+      const existing = Path.join(elsewhere, "existing")
+      NFS.writeFileSync(existing, "keep")
+      NFS.symlinkSync(existing, Path.join(outbox, "m.eml"))
+      const exit = await write(Path.join(outbox, ".t.tmp"), Path.join(outbox, "m.eml"))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(NFS.readlinkSync(Path.join(outbox, "m.eml"))).toBe(existing)
+      expect(NFS.readFileSync(existing, "utf8")).toBe("keep")
+      expect(NFS.readdirSync(outbox)).toEqual(["m.eml"])
+    })
   })
 })
 
@@ -91,12 +192,61 @@ describe("the webhook notifier (extension example)", () => {
   })
 })
 
+describe("the webhook's secrets", () => {
+  const webhook = WebhookDelivery(2000).pipe(Layer.provide(FetchHttpClient.layer))
+
+  it("a refused connection: the reason says what failed, and no log line, reason or outbox mail holds the URL's path, query or userinfo", async () => {
+    const port = await freePort()
+    const url = `http://hook-user:hook-pass@127.0.0.1:${port}/services/T0KEN1/XyZsEcReT?token=q5ecret`
+    const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: url }, { retryBase: "50 millis", retryFor: "300 millis" })
+    cleanups.push(() => n.dispose())
+    await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
+    const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
+    await waitFor(() => kept() !== undefined, 20_000, "the message in the outbox after the retries")
+    expect(n.outboxFiles()).toHaveLength(1)
+    const retrying = n.logs.filter((l) => l.message === "notification not delivered yet; retrying")
+    expect(retrying.length).toBeGreaterThan(0)
+    expect(retrying[0]!.annotations).toMatchObject({ reason: "request failed (Transport ECONNREFUSED)", target: `webhook http://127.0.0.1:${port}/…` })
+    expect(kept()!.annotations["reason"]).toBe("request failed (Transport ECONNREFUSED)")
+    const everything = JSON.stringify(n.logs) + n.outboxFiles().map((f) => NFS.readFileSync(f, "utf8")).join("")
+    for (const secret of ["hook-user", "hook-pass", "T0KEN1", "XyZsEcReT", "q5ecret", "/services"]) expect(everything).not.toContain(secret)
+  })
+  it("userinfo in the URL is sent as a Basic Authorization header (fetch refuses it in the URL), and the path and query as given", async () => {
+    const seen: Array<{ url: string | undefined; authorization: string | undefined }> = []
+    const server = Http.createServer((req, res) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization })
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(200)
+        res.end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as Net.AddressInfo).port
+    const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: `http://hook-user:h%C3%B6ok%40pass@127.0.0.1:${port}/services/T0KEN1?token=q5ecret` })
+    cleanups.push(() => n.dispose())
+    await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
+    await waitFor(() => seen.length === 1)
+    expect(seen[0]).toEqual({ url: "/services/T0KEN1?token=q5ecret", authorization: `Basic ${Buffer.from("hook-user:höok@pass").toString("base64")}` })
+    await waitFor(() => n.logs.some((l) => l.message === "notification sent"))
+    expect(JSON.stringify(n.logs)).not.toMatch(/hook-user|h%C3%B6ok|T0KEN1|q5ecret/)
+  })
+})
+
 describe("message composition", () => {
   it("strips control characters from subjects and cuts them to 150", () => {
     expect(sanitizeSubject("a\r\nBcc: x@y.z\tb\u0000c")).toBe("a Bcc: x@y.z b c")
     const long = sanitizeSubject("y".repeat(400))
     expect(long).toHaveLength(150)
     expect(long.endsWith("…")).toBe(true)
+  })
+  it("shows no bidirectional override, isolate or mark of a name in the subject or body", () => {
+    const name = "invoice\u202Egnp\u2066x\u2069\u200F\u061C.json"
+    const m = rejectedMessage([rejected(name)], 0, "returns", maskText)
+    expect(m.subject).toBe("[customer-json] Validation failed: invoice gnp x .json")
+    expect(m.text).toContain("File: invoice?gnp?x???.json")
+    expect(m.subject + m.text).not.toMatch(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/)
   })
   it("lists at most 20 errors per file and says how many more", () => {
     const m = rejectedMessage([rejected("big.json", 20)].map((f) => ({ ...f, errorCount: 57 })), 0, "returns", maskText)

@@ -85,6 +85,26 @@ describe("email over SMTP", () => {
     expect(n.logs.filter((l) => l.message === "notification not delivered yet; retrying")).toEqual([])
   })
 
+  it("a server reply quoting the password (plain or base64) reaches no log line, reason or outbox mail", async () => {
+    const server = await started({
+      auth: { user: "processor@example.com", pass: "right" },
+      authFailure: (user, pass) => `no such login ${user} / ${pass} / ${Buffer.from(`\u0000${user}\u0000${pass}`).toString("base64")} / ${Buffer.from(pass).toString("base64")}`
+    })
+    const n = smtpNotifier(server, {}, { password: "Wr0ng-s3cret" })
+    await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
+    const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
+    await waitFor(() => kept() !== undefined)
+    expect(kept()!.annotations["reason"]).toMatch(/^SMTP 535: Invalid login: 535 no such login p\*\*\*@example\.com \/ <redacted> \/ <redacted> \/ <redacted>/)
+    // the reason kept with the mail is masked like the mail (the server quoted the login, an address)
+    const kept0 = await simpleParser(NFS.readFileSync(n.outboxFiles()[0]!))
+    expect(kept0.headers.get("x-customer-json-undelivered")).toMatch(/^SMTP 535: Invalid login: 535 no such login p\*\*\*@example\.com \/ <redacted>/)
+    const everything = JSON.stringify(n.logs) + n.outboxFiles().map((f) => NFS.readFileSync(f, "utf8")).join("")
+    expect(everything).not.toContain("processor@example.com /")
+    for (const secret of ["Wr0ng-s3cret", Buffer.from("Wr0ng-s3cret").toString("base64"), Buffer.from("\u0000processor@example.com\u0000Wr0ng-s3cret").toString("base64")]) {
+      expect(everything).not.toContain(secret)
+    }
+  })
+
   it("server down at start, up later: delivered once it is up, and queuing never waits", async () => {
     const port = await freePort()
     const n = smtpNotifier({ port }, {}, { retryBase: "200 millis" })
@@ -161,6 +181,20 @@ describe("email over SMTP", () => {
       expect(all).not.toContain(secret)
     }
     expect(all).toContain("************1111")
+  })
+
+  it("a name with a card number joined to letters (contract §7 revised) is masked in subject, body and every header", async () => {
+    const server = await started()
+    const n = smtpNotifier(server)
+    await n.run((notifier) => notifier.fileRejected(rejected("card4111111111111111.json", 2)))
+    await waitFor(() => server.received.length === 1)
+    const { mail, raw } = server.received[0]!
+    expect(mail.subject).toBe("[customer-json] Validation failed: card************1111.json")
+    expect(mail.text).toContain("File: card************1111.json")
+    expect(mail.text).toContain("Now at:    returns/card************1111.json (report: card************1111.json.error.json)")
+    expect(raw + (mail.text ?? "") + (mail.subject ?? "")).not.toContain("4111111111111111")
+    await waitFor(() => n.logs.some((l) => l.message === "notification sent"))
+    expect(JSON.stringify(n.logs)).not.toContain("4111111111111111")
   })
 
   it("a critical error is sent at once, and the same one at most once an hour", async () => {

@@ -22,6 +22,8 @@ export interface TestSmtp {
 export interface SmtpOptions {
   /** require AUTH PLAIN/LOGIN with these credentials */
   readonly auth?: { readonly user: string; readonly pass: string }
+  /** the text of a failed authentication's 535 reply (default: "Invalid username or password") */
+  readonly authFailure?: (user: string, pass: string) => string
   /** reply 550 to every message */
   readonly reject?: boolean
   /** listen on this port (default: any free one) */
@@ -42,7 +44,7 @@ export const startSmtp = async (options: SmtpOptions = {}): Promise<TestSmtp> =>
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
         return callback(null, { user: auth.username })
       }
-      return callback(new Error("Invalid username or password"))
+      return callback(new Error(options.authFailure?.(auth.username ?? "", auth.password ?? "") ?? "Invalid username or password"))
     },
     onMailFrom(_address, _session, callback) {
       state.attempts++
