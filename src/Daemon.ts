@@ -113,8 +113,12 @@ export const runDaemon = (options: RunOptions) =>
     /** names already warned about, so each is logged once */
     const warned = new Set<string>()
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
-    /** names that failed: skipped until their retry time, reported once per cause */
+    /** names that failed (claimed names too): skipped until their retry time, reported once per cause */
     const failing = new Map<string, Failing>()
+    /** the cause last reported for a file (by its received name) */
+    const reportedCause = new Map<string, string>()
+    /** names reported as waiting without an outcome */
+    const reportedStuck = new Set<string>()
     /** a file waiting for its writer longer than this is reported as stuck (once) */
     const STUCK_AFTER_MS = 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
     let inFlight = 0
@@ -199,7 +203,8 @@ export const runDaemon = (options: RunOptions) =>
 
     const adoptClaimed = (names: ReadonlyArray<string>) =>
       Effect.forEach(names, (name) =>
-        claimedTracked.has(name)
+        // (a claimed file that failed waits for its retry time like any other)
+        claimedTracked.has(name) || (failing.get(name)?.retryAt ?? 0) > clock.unsafeCurrentTimeMillis()
           ? Effect.void
           : Effect.zipRight(Effect.sync(() => claimedTracked.add(name)), enqueue({ _tag: "Claimed", name })), { discard: true })
 
@@ -215,7 +220,8 @@ export const runDaemon = (options: RunOptions) =>
           parked.clear()
           const present = new Set(entries.map((e) => e.name))
           for (const name of warned) if (!present.has(name)) warned.delete(name)
-          for (const name of failing.keys()) if (!present.has(name)) failing.delete(name)
+          for (const name of failing.keys()) if (!present.has(name) && parseProcessingName(name) === undefined) failing.delete(name)
+          for (const name of reportedStuck) if (!present.has(name)) reportedStuck.delete(name)
           yield* reportStuck(now)
           // Files this instance failed to route earlier are tried again.
           yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
@@ -263,8 +269,8 @@ export const runDaemon = (options: RunOptions) =>
         for (const [name, entry] of tracked) {
           if (entry.pending === undefined || now - entry.receivedAt < STUCK_AFTER_MS) continue
           stuck++
-          if (warned.has(`stuck:${name}`)) continue
-          warned.add(`stuck:${name}`)
+          if (reportedStuck.has(name)) continue
+          reportedStuck.add(name)
           yield* stuckFile(name, now - entry.receivedAt, "still being written, or not valid JSON and modified again and again")
         }
         status.stuck = stuck
@@ -300,15 +306,18 @@ export const runDaemon = (options: RunOptions) =>
           firstAt: before?.firstAt ?? now,
           retryAt: now + retryDelayMs(attempts)
         })
-        if (before !== undefined && before.cause === outcome.cause) {
-          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file: job.name, attempts, error: outcome.reason }))
+        // Said once per file and cause, whether the file was tried from data/ or, claimed, from processing/.
+        const file = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+        if (reportedCause.get(file) === outcome.cause) {
+          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file, attempts, error: outcome.reason }))
           return
         }
+        reportedCause.set(file, outcome.cause)
         yield* Effect.logError("file could not be processed; it stays where it is").pipe(
-          Effect.annotateLogs({ file: job.name, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
+          Effect.annotateLogs({ file, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
         )
         yield* notifier.critical({
-          summary: `file ${job.name} could not be processed`,
+          summary: `file ${file} could not be processed`,
           detail: outcome.reason,
           at: new Date(now)
         })
@@ -320,6 +329,9 @@ export const runDaemon = (options: RunOptions) =>
       activity.outcome(job, outcome) // status page
       let then: Effect.Effect<void> = Effect.void
       if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
+      if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
+        reportedCause.delete(job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
+      }
       switch (outcome._tag) {
         case "Validated":
           summary.validated++
@@ -520,7 +532,7 @@ export const runDaemon = (options: RunOptions) =>
       }
       // Every eligible file routed, or how many stay where they were (the exit code says so).
       const stillClaimed = yield* instance.claimedFiles.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-      const left = new Set([...failing.keys(), ...stillClaimed.map((n) => parseProcessingName(n)?.original ?? n)])
+      const left = new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))
       summary.leftBehind = left.size
       if (summary.leftBehind > 0) {
         yield* Effect.logError("finished with files that could not be routed; they stay where they are (exit code 75)").pipe(
@@ -532,7 +544,14 @@ export const runDaemon = (options: RunOptions) =>
 
     // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption.
     status.phase = "watching"
-    const reaper = onEvery(config.heartbeatMs, instance.adoptOrphans.pipe(Effect.flatMap(adoptClaimed), Effect.ignore))
+    const reaper = onEvery(
+      config.heartbeatMs,
+      instance.adoptOrphans.pipe(
+        Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir) : Effect.void)),
+        Effect.flatMap(adoptClaimed),
+        Effect.ignore
+      )
+    )
     yield* FiberSet.run(workers, reaper)
     yield* FiberSet.run(
       workers,

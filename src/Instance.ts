@@ -16,11 +16,14 @@ import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "./Config.js"
 import { FsExtra, isNotFound } from "./FsExtra.js"
-import { PROCESSING_MODE } from "./FileStore.js"
-import { parseProcessingName, processingName } from "./Naming.js"
+import { PROCESSING_MODE, stagesOf } from "./FileStore.js"
+import type { Entry } from "./FsExtra.js"
+import { claimSidecarName, parseProcessingName, processingName } from "./Naming.js"
 import { onEvery } from "./Rhythm.js"
 
 export const HEARTBEAT_FILE = ".heartbeat"
+/** A dead instance's folder, taken over whole and being emptied (see `adoptOrphans`). */
+const ADOPTING = ".adopting-"
 const STALE_AFTER_BEATS = 3
 
 interface Heartbeat {
@@ -118,7 +121,7 @@ export const makeInstance = Effect.gen(function*() {
   yield* writeHeartbeat(false)
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
-      const left = (yield* extra.list(dir)).filter((e) => e.name !== HEARTBEAT_FILE)
+      const left = (yield* extra.list(dir)).filter((e) => !e.name.startsWith(HEARTBEAT_FILE))
       if (left.length === 0) yield* fs.remove(dir, { recursive: true })
       // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
       else yield* writeHeartbeat(true)
@@ -151,51 +154,82 @@ export const makeInstance = Effect.gen(function*() {
     })
 
   /**
-   * Moves a claimed file into `dir`: one rename, so that of several instances
-   * adopting at once exactly one gets it. `dir` is this instance's own: a name
-   * free there stays free until the rename (only a taken one gets a fresh name).
+   * Moves a claimed file from `folder` into `dir` together with its stages and
+   * note (found by its name, so renamed with it if its name is taken here).
    */
-  const moveIn = (from: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+  const moveClaim = (folder: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
     Effect.gen(function*() {
       const parsed = parseProcessingName(name)
       let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
       const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
       if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
-      return yield* extra.rename(from, Path.join(dir, target)).pipe(
+      const from = stagesOf(Path.join(folder, name))
+      const to = stagesOf(Path.join(dir, target))
+      for (const kind of ["data", "report", "xdata", "xreport", "rtarget"] as const) {
+        yield* extra.rename(from[kind], to[kind]).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      }
+      const newParsed = parseProcessingName(target)
+      if (parsed?.shortened === true && newParsed !== undefined) {
+        yield* extra.rename(
+          Path.join(folder, claimSidecarName(parsed.receivedAtMs, parsed.seq)),
+          Path.join(dir, claimSidecarName(newParsed.receivedAtMs, newParsed.seq))
+        ).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      }
+      return yield* extra.rename(Path.join(folder, name), Path.join(dir, target)).pipe(
         Effect.as([target]),
         Effect.catchIf(isNotFound, () => Effect.succeed([]))
       )
     })
 
+  /**
+   * Empties a folder this instance has taken over into `dir`: claimed files
+   * with their stages, then whatever hidden files are left (stages of files
+   * released already: swept later), then the folder. A folder taken over by
+   * an instance that died doing it is inside, as `.adopting-*`: drained too.
+   */
+  const drain = (folder: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+    Effect.gen(function*() {
+      const entries = yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))
+      const adopted: Array<string> = []
+      for (const e of entries) {
+        if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(folder, e.name))))
+      }
+      for (const e of entries) {
+        if (!e.name.startsWith(".") && e.type !== "Directory") adopted.push(...(yield* moveClaim(folder, e.name)))
+      }
+      for (const e of yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))) {
+        if (e.name.startsWith(".") && !e.name.startsWith(HEARTBEAT_FILE) && e.type !== "Directory") {
+          yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+        }
+      }
+      yield* fs.remove(folder, { recursive: true }).pipe(Effect.ignore)
+      return adopted
+    })
+
   const adoptOrphans = Effect.gen(function*() {
     const adopted: Array<string> = []
+    // Taken over by an earlier run of this process's folder and not finished: finish it.
+    for (const e of yield* extra.list(dir)) {
+      if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(dir, e.name))))
+    }
     for (const { name: entry, type } of yield* extra.list(root)) {
       if (entry === id || entry.startsWith(".")) continue
       const path = Path.join(root, entry)
       if (type === "File") {
-        adopted.push(...(yield* moveIn(path, entry)))
+        adopted.push(...(yield* moveClaim(root, entry)))
         continue
       }
       if (type !== "Directory" || !(yield* isDead(entry))) continue
-      const names = yield* extra.list(path).pipe(
-        Effect.map((entries) => entries.map((e) => e.name)),
-        Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<string>>([]))
-      )
-      // Stages first (they keep their names: they are found by the claimed name's hash), so
-      // that a claimed file is never here without the stage that says it is stored already.
-      for (const name of names) {
-        if (name.startsWith(HEARTBEAT_FILE) || !name.startsWith(".")) continue
-        yield* extra.rename(Path.join(path, name), Path.join(dir, name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
-      }
-      for (const name of names) {
-        if (name.startsWith(".")) continue
-        adopted.push(...(yield* moveIn(Path.join(path, name), name)))
-      }
-      // Several instances may adopt at once: whoever removes the folder last wins, harmlessly.
-      yield* fs.remove(path, { recursive: true }).pipe(Effect.ignore)
+      // One rename takes the whole folder: of several instances adopting at once, exactly one
+      // gets it, claimed files and stages together (file by file, they could be split up).
+      const taken = Path.join(dir, `${ADOPTING}${entry}`)
+      const won = yield* extra.rename(path, taken).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
       seen.delete(entry)
+      if (!won) continue
+      const files = yield* drain(taken)
+      adopted.push(...files)
       yield* Effect.logInfo("recovered the files of a stopped instance").pipe(
-        Effect.annotateLogs({ dead_instance: entry, files: names.filter((n) => !n.startsWith(".")).length })
+        Effect.annotateLogs({ dead_instance: entry, files: files.length })
       )
     }
     return adopted
