@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { Activity } from "./Activity.js" // status page
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
@@ -97,6 +98,7 @@ export const runDaemon = (options: RunOptions) =>
     const notifier = yield* Notifier
     const status = yield* Status
     const fileCalls = yield* FileCalls
+    const activity = yield* Activity // status page
     const startedAt = yield* Clock.currentTimeMillis
     const clock = yield* Effect.clock
     const uid = typeof process.getuid === "function" ? process.getuid() : -1
@@ -334,6 +336,7 @@ export const runDaemon = (options: RunOptions) =>
     /** What a job's outcome does to the counts and to its name; synchronous for a routed file. */
     const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
       if (job._tag === "Claimed") claimedTracked.delete(job.name)
+      activity.outcome(job, outcome) // status page
       let then: Effect.Effect<void> = Effect.void
       if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
       if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
