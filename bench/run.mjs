@@ -129,24 +129,27 @@ const backlogAndFloor = async () => {
   // Every corpus is written (and synced) before the first timed run, and nothing is deleted until
   // the last: right after a mass deletion, ext4 skips the freed inodes when allocating new ones,
   // and creating a file (the daemon's reports; the floor creates none) took 350 µs instead of 15.
-  const pairs = Array.from({ length: SIZES.pairs }, () => ({ pipelineRoot: makeRoot("backlog"), floorRoot: makeRoot("floor") }))
-  for (const { pipelineRoot, floorRoot } of pairs) {
+  // Each pair also runs the backlog with TRUSTED_PRODUCERS=true (the producer's file linked into
+  // place rather than a copy the daemon owns): what the safe default costs, side by side.
+  const pairs = Array.from({ length: SIZES.pairs }, () => ({ pipelineRoot: makeRoot("backlog"), floorRoot: makeRoot("floor"), trustedRoot: makeRoot("trusted") }))
+  for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) {
     ;({ bytes, records } = writeCorpus(pipelineRoot, corpus))
     writeCorpus(floorRoot, corpus)
+    writeCorpus(trustedRoot, corpus)
   }
   ChildProcess.execFileSync("sync")
   log(`backlog: ${corpus.length} files, ${records} records, ${(bytes / 1e6).toFixed(1)} MB, ${SIZES.pairs} pair(s) of runs`)
-  for (const { pipelineRoot, floorRoot } of pairs) {
+  for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) {
     const floorSeconds = await timed(process.execPath, [FLOOR, floorRoot], floorRoot, process.env)
     const pipelineSeconds = await timed(process.execPath, [MAIN, "--once"], pipelineRoot, daemonEnv())
+    const trustedSeconds = await timed(process.execPath, [MAIN, "--once"], trustedRoot, daemonEnv({ TRUSTED_PRODUCERS: "true" }))
     const summary = summaryOf(pipelineRoot)
     const routed = countFiles(Path.join(pipelineRoot, "validated")) + countFiles(Path.join(pipelineRoot, "returns"))
     if (routed !== corpus.length) throw new Error(`backlog: ${routed} of ${corpus.length} files routed`)
-    runs.push({ pipeline_seconds: pipelineSeconds, floor_seconds: floorSeconds, peak_rss_mb: summary.max_rss_mb })
+    runs.push({ pipeline_seconds: pipelineSeconds, floor_seconds: floorSeconds, trusted_seconds: trustedSeconds, peak_rss_mb: summary.max_rss_mb })
   }
-  for (const { pipelineRoot, floorRoot } of pairs) {
-    NFS.rmSync(pipelineRoot, { recursive: true, force: true })
-    NFS.rmSync(floorRoot, { recursive: true, force: true })
+  for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) {
+    for (const root of [pipelineRoot, floorRoot, trustedRoot]) NFS.rmSync(root, { recursive: true, force: true })
   }
   const pipelineSeconds = median(runs.map((r) => r.pipeline_seconds))
   const floorSeconds = median(runs.map((r) => r.floor_seconds))
@@ -167,6 +170,11 @@ const backlogAndFloor = async () => {
       seconds: floorSeconds,
       ratio: floorSeconds / pipelineSeconds,
       ratios_by_pair: runs.map((r) => r.floor_seconds / r.pipeline_seconds)
+    },
+    trusted: {
+      seconds: median(runs.map((r) => r.trusted_seconds)),
+      // the safe default's time over TRUSTED_PRODUCERS=true's: what storing a copy costs
+      copy_cost_ratio: pipelineSeconds / median(runs.map((r) => r.trusted_seconds))
     }
   }
 }
@@ -249,11 +257,11 @@ const machine = {
   platform: `${OS.platform()} ${OS.release()}`
 }
 log(`${smoke ? "smoke run" : "full run"} on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}`)
-const { backlog, floor } = await backlogAndFloor()
+const { backlog, floor, trusted } = await backlogAndFloor()
 const lat = await latency()
 const big = await bigFile()
 const quiet = await idle()
-const results = { date: new Date().toISOString(), smoke, machine, backlog, floor, latency: lat, big_file: big, idle: quiet }
+const results = { date: new Date().toISOString(), smoke, machine, backlog, floor, trusted, latency: lat, big_file: big, idle: quiet }
 NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
 NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
 
@@ -261,6 +269,7 @@ const f = (n, d = 1) => Number(n).toFixed(d)
 const rows = [
   ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
   ["floor", `${f(floor.seconds, 2)} s; floor/pipeline = ${f(floor.ratio, 2)} (pairs: ${floor.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`, "≥ 0.5"],
+  ["trusted", `TRUSTED_PRODUCERS=true: ${f(trusted.seconds, 2)} s; the safe default takes ${f(trusted.copy_cost_ratio, 2)}× that (the copy it stores)`, "—"],
   ["latency", `p50 ${f(lat.p50_ms)} ms, p95 ${f(lat.p95_ms)} ms, p99 ${f(lat.p99_ms)} ms, max ${f(lat.max_ms)} ms (${lat.files} files at ${lat.rate_per_s}/s)`, "p50 ≤ 10, p99 ≤ 50 ms"],
   ["big file", `${f(big.megabytes)} MB, ${big.records} records in ${f(big.seconds, 2)} s, peak RSS ${big.peak_rss_mb} MB (${big.outcome})`, "≤ 5 s, ≤ 1 GB"],
   ["idle", `${f(quiet.cpu_seconds, 2)} CPU-s in ${quiet.seconds} s = ${f(quiet.cpu_seconds_per_minute, 2)} CPU-s/min`, "≤ 0.6 CPU-s/min"]

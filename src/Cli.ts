@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
+import { Activity } from "./Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
 import { todayUtc, validateDocument } from "./Contract.js"
@@ -50,7 +51,8 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
     const config = Layer.succeed(AppConfig, settings)
-    const base = Layer.mergeAll(config, Masker.layer, NodeFileCalls.pipe(Layer.provide(config)))
+    // One Activity for the Daemon, the Notifier and the status page.
+    const base = Layer.mergeAll(config, Masker.layer, Activity.layer, NodeFileCalls.pipe(Layer.provide(config)))
     const layer = DaemonServices.pipe(
       // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
       Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),

@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import { Activity } from "./Activity.js" // status page
 import { AppConfig, describeSettings } from "./Config.js"
 import { FileCalls } from "./FileCalls.js"
 import { FileStore } from "./FileStore.js"
@@ -97,6 +98,7 @@ export const runDaemon = (options: RunOptions) =>
     const notifier = yield* Notifier
     const status = yield* Status
     const fileCalls = yield* FileCalls
+    const activity = yield* Activity // status page
     const startedAt = yield* Clock.currentTimeMillis
     const clock = yield* Effect.clock
     const uid = typeof process.getuid === "function" ? process.getuid() : -1
@@ -111,8 +113,12 @@ export const runDaemon = (options: RunOptions) =>
     /** names already warned about, so each is logged once */
     const warned = new Set<string>()
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
-    /** names that failed: skipped until their retry time, reported once per cause */
+    /** names that failed (claimed names too): skipped until their retry time, reported once per cause */
     const failing = new Map<string, Failing>()
+    /** the cause last reported for a file (by its received name) */
+    const reportedCause = new Map<string, string>()
+    /** names reported as waiting without an outcome */
+    const reportedStuck = new Set<string>()
     /** a file waiting for its writer longer than this is reported as stuck (once) */
     const STUCK_AFTER_MS = 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
     let inFlight = 0
@@ -197,7 +203,8 @@ export const runDaemon = (options: RunOptions) =>
 
     const adoptClaimed = (names: ReadonlyArray<string>) =>
       Effect.forEach(names, (name) =>
-        claimedTracked.has(name)
+        // (a claimed file that failed waits for its retry time like any other)
+        claimedTracked.has(name) || (failing.get(name)?.retryAt ?? 0) > clock.unsafeCurrentTimeMillis()
           ? Effect.void
           : Effect.zipRight(Effect.sync(() => claimedTracked.add(name)), enqueue({ _tag: "Claimed", name })), { discard: true })
 
@@ -213,13 +220,24 @@ export const runDaemon = (options: RunOptions) =>
           parked.clear()
           const present = new Set(entries.map((e) => e.name))
           for (const name of warned) if (!present.has(name)) warned.delete(name)
-          for (const name of failing.keys()) if (!present.has(name)) failing.delete(name)
+          for (const name of failing.keys()) if (!present.has(name) && parseProcessingName(name) === undefined) failing.delete(name)
+          for (const name of reportedStuck) if (!present.has(name)) reportedStuck.delete(name)
           yield* reportStuck(now)
           // Files this instance failed to route earlier are tried again.
           yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
         }
         let added = 0
-        for (const entry of entries) if (yield* consider(entry.name, false, now, entry.type)) added++
+        // A folder of many names (ignored ones too) is gone through with the event loop's turns
+        // kept, as the workers keep them: the health endpoint and signals are served meanwhile.
+        let lastYield = performance.now()
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]!
+          if (yield* consider(entry.name, false, now, entry.type)) added++
+          if ((i & 255) === 255 && performance.now() - lastYield > YIELD_EVERY_MS) {
+            yield* yieldToEventLoop
+            lastYield = performance.now()
+          }
+        }
         return added
       })
 
@@ -261,8 +279,8 @@ export const runDaemon = (options: RunOptions) =>
         for (const [name, entry] of tracked) {
           if (entry.pending === undefined || now - entry.receivedAt < STUCK_AFTER_MS) continue
           stuck++
-          if (warned.has(`stuck:${name}`)) continue
-          warned.add(`stuck:${name}`)
+          if (reportedStuck.has(name)) continue
+          reportedStuck.add(name)
           yield* stuckFile(name, now - entry.receivedAt, "still being written, or not valid JSON and modified again and again")
         }
         status.stuck = stuck
@@ -298,15 +316,18 @@ export const runDaemon = (options: RunOptions) =>
           firstAt: before?.firstAt ?? now,
           retryAt: now + retryDelayMs(attempts)
         })
-        if (before !== undefined && before.cause === outcome.cause) {
-          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file: job.name, attempts, error: outcome.reason }))
+        // Said once per file and cause, whether the file was tried from data/ or, claimed, from processing/.
+        const file = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+        if (reportedCause.get(file) === outcome.cause) {
+          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file, attempts, error: outcome.reason }))
           return
         }
+        reportedCause.set(file, outcome.cause)
         yield* Effect.logError("file could not be processed; it stays where it is").pipe(
-          Effect.annotateLogs({ file: job.name, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
+          Effect.annotateLogs({ file, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
         )
         yield* notifier.critical({
-          summary: `file ${job.name} could not be processed`,
+          summary: `file ${file} could not be processed`,
           detail: outcome.reason,
           at: new Date(now)
         })
@@ -315,8 +336,12 @@ export const runDaemon = (options: RunOptions) =>
     /** What a job's outcome does to the counts and to its name; synchronous for a routed file. */
     const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
       if (job._tag === "Claimed") claimedTracked.delete(job.name)
+      activity.outcome(job, outcome) // status page
       let then: Effect.Effect<void> = Effect.void
       if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
+      if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
+        reportedCause.delete(job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
+      }
       switch (outcome._tag) {
         case "Validated":
           summary.validated++
@@ -517,7 +542,7 @@ export const runDaemon = (options: RunOptions) =>
       }
       // Every eligible file routed, or how many stay where they were (the exit code says so).
       const stillClaimed = yield* instance.claimedFiles.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-      const left = new Set([...failing.keys(), ...stillClaimed.map((n) => parseProcessingName(n)?.original ?? n)])
+      const left = new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))
       summary.leftBehind = left.size
       if (summary.leftBehind > 0) {
         yield* Effect.logError("finished with files that could not be routed; they stay where they are (exit code 75)").pipe(

@@ -465,7 +465,10 @@ export const nodeSyncPrims: FsPrims = {
   lstat: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true })),
   read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
   write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
-  datasync: (fd, path) => syncCall("fdatasync", path, () => NFS.fdatasyncSync(fd)),
+  // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.
+  datasync: (fd, path) => Effect.async<void, PlatformError>((resume) => {
+    NFS.fdatasync(fd, (err) => resume(err ? Effect.fail(systemError("fdatasync", path, err)) : Effect.void))
+  }),
   ftruncate: (fd, length, path) => syncCall("ftruncate", path, () => NFS.ftruncateSync(fd, length)),
   link: (from, to) => syncCall("link", to, () => NFS.linkSync(nativePath(from), nativePath(to))),
   rename: (from, to) => syncCall("rename", from, () => NFS.renameSync(nativePath(from), nativePath(to))),

@@ -2,11 +2,15 @@
  * Health and metrics over HTTP, off unless METRICS_PORT is set, bound to
  * METRICS_HOST (127.0.0.1 by default):
  *
- *   GET /healthz  200 {"status":"ok",…} while watching with a passing health
- *                 check; 503 while starting, stopping or failing a check
- *   GET /metrics  Prometheus text exposition of the daemon's effect Metrics
+ *   GET /             the live status page (StatusPage), which refreshes from:
+ *   GET /status.json  phase, counts, throughput, instances, recent outcomes,
+ *                     critical events and notifications (StatusJson)
+ *   GET /healthz      200 {"status":"ok",…} while watching with a passing health
+ *                     check; 503 while starting, stopping or failing a check
+ *   GET /metrics      Prometheus text exposition of the daemon's effect Metrics
  *
- * Anything else is 404. Nothing here reads or changes a file.
+ * Anything else is 404. No request reads or changes a file: the instances'
+ * heartbeats are read by a fiber of their own (PeerWatch).
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -18,12 +22,27 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Http from "node:http"
+import * as OS from "node:os"
+import { Activity } from "./Activity.js"
 import { AppConfig } from "./Config.js"
 import { Instance } from "./Instance.js"
+import { Masker } from "./Masker.js"
 import * as Metrics from "./Metrics.js"
+import { PeerWatch } from "./Peers.js"
 import { Status } from "./Status.js"
+import { buildStatus } from "./StatusJson.js"
+import { NO_CONTENT_CSP, STATUS_PAGE, STATUS_PAGE_CSP } from "./StatusPage.js"
 import type { StatusService } from "./Status.js"
 import { VERSION } from "./Version.js"
+
+/** Headers of the status page and its JSON: never cached (it is live), never sniffed, never framed. */
+const securityHeaders = (csp: string) => ({
+  "content-security-policy": csp,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store"
+})
 
 /** A job running this long means a hung worker: the daemon is failing, whatever else it says. */
 export const WORKER_STALL_MS = 120_000
@@ -43,7 +62,43 @@ export const workerProblem = (
     : undefined
 }
 
+/** What /status.json says now. */
+export const statusJson = Effect.gen(function*() {
+  const status = yield* Status
+  const instance = yield* Instance
+  const activity = yield* Activity
+  const masker = yield* Masker
+  const peers = yield* PeerWatch
+  const nowMs = yield* Clock.currentTimeMillis
+  return buildStatus({
+    nowMs,
+    version: VERSION,
+    instance: { id: instance.id, host: OS.hostname(), pid: process.pid },
+    phase: status.phase,
+    // as /healthz judges it
+    healthProblem: workerProblem(status, nowMs) ?? status.healthProblem,
+    inFlight: status.inFlight,
+    failingFiles: status.failing(),
+    stuckFiles: status.stuck,
+    waiting: status.waiting(),
+    activity: activity.snapshot(),
+    peers: yield* peers.views,
+    notificationsQueued: (yield* Metric.value(Metrics.notificationsQueued)).value
+  }, masker.text)
+})
+
 export const router = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/",
+    Effect.succeed(HttpServerResponse.text(STATUS_PAGE, {
+      contentType: "text/html; charset=utf-8",
+      headers: securityHeaders(STATUS_PAGE_CSP)
+    }))
+  ),
+  HttpRouter.get(
+    "/status.json",
+    Effect.map(statusJson, (body) => HttpServerResponse.unsafeJson(body, { headers: securityHeaders(NO_CONTENT_CSP) }))
+  ),
   HttpRouter.get(
     "/healthz",
     Effect.gen(function*() {
@@ -67,7 +122,7 @@ export const router = HttpRouter.empty.pipe(
           stuck_files: status.stuck,
           ...(problem !== undefined ? { problem } : {})
         },
-        { status: ok ? 200 : 503 }
+        { status: ok ? 200 : 503, headers: { "x-content-type-options": "nosniff", "cache-control": "no-store" } }
       )
     })
   ),
@@ -83,22 +138,46 @@ export const router = HttpRouter.empty.pipe(
       yield* Metric.set(Metrics.filesFailing, status.failing())
       yield* Metric.set(Metrics.oldestWaitingSeconds, waiting.oldestReceivedAtMs === undefined ? 0 : (now - waiting.oldestReceivedAtMs) / 1000)
       yield* Metric.set(Metrics.instanceInfo(instance.id, VERSION), 1)
+      Metrics.registerAll()
       return HttpServerResponse.text(Metrics.renderPrometheus(Metric.unsafeSnapshot()), {
-        contentType: "text/plain; version=0.0.4; charset=utf-8"
+        contentType: "text/plain; version=0.0.4; charset=utf-8",
+        headers: { "x-content-type-options": "nosniff" }
       })
     })
   )
 )
 
+/**
+ * At shutdown, stops listening and drops every open connection before the
+ * platform's own close, which would otherwise wait for them: a browser with
+ * the status page open keeps a spare connection that sends no request, and
+ * Node ends such a one only after its headers timeout (the daemon took 90 s
+ * to exit). Built after the server, so it is released before it.
+ */
+const closeConnectionsFirst = (server: Http.Server) =>
+  Layer.scopedDiscard(
+    Effect.zipRight(
+      HttpServer.HttpServer,
+      Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          server.close()
+          server.closeAllConnections()
+        })
+      )
+    )
+  )
+
 /** The endpoint as configured; no server at all without METRICS_PORT. */
-export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance> = Layer.unwrapEffect(
+export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
-      onSome: (port) =>
-        HttpServer.serve(router).pipe(
+      onSome: (port) => {
+        const server = Http.createServer()
+        return Layer.merge(HttpServer.serve(router), closeConnectionsFirst(server)).pipe(
           HttpServer.withLogAddress,
-          Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { port, host: settings.metricsHost })),
+          Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
+          Layer.provide(PeerWatch.layer),
           // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
           Layer.catchAll((error) =>
             Layer.effectDiscard(
@@ -108,5 +187,6 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
             )
           )
         )
+      }
     }))
 )

@@ -72,6 +72,30 @@ export const instanceInfo = (instance: string, version: string): Metric.Metric.G
     Metric.tagged("version", version)
   )
 
+/**
+ * Every series, so that each appears in /metrics from the start (at 0):
+ * effect registers a metric only when it is first used, and a dashboard or
+ * an alert on `increase(cjp_notifications_failed_total[1h])` should see 0,
+ * not "no data", until the first failure.
+ */
+const everySeries: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<never>) => unknown }> = [
+  ...Object.values(outcomeCounters),
+  recordsProcessed,
+  fileSeconds,
+  filesInFlight,
+  filesWaiting,
+  oldestWaitingSeconds,
+  filesFailing,
+  filesStuck,
+  lastSuccessSeconds,
+  notificationsSent,
+  notificationsFailed,
+  notificationsQueued
+]
+export const registerAll = (): void => {
+  for (const metric of everySeries) metric.unsafeValue([])
+}
+
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
 const labels = (pairs: ReadonlyArray<readonly [string, string]>) =>
   pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`

@@ -17,6 +17,7 @@
  *    cannot be goes to the outbox.
  */
 import type * as Duration from "effect/Duration"
+import { Activity } from "./Activity.js" // status page
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -58,6 +59,7 @@ export const NotifierLive = (
       const delivery = yield* Delivery
       const outbox = yield* Outbox
       const masker = yield* Masker
+      const activity = yield* Activity // status page
       const { batchWindowMs, maxPerHour } = settings.email
       const returnsDir = settings.returnsDir
 
@@ -98,6 +100,7 @@ export const NotifierLive = (
       // The reason may quote a server's reply (addresses, names): masked like the message it goes with.
       const toOutbox = (message: Outgoing, reason: string) =>
         outbox.write(message, masker.text(reason)).pipe(
+          Effect.tapBoth({ onSuccess: (path) => Effect.sync(() => activity.notification(message, "outbox", path)), onFailure: () => Effect.sync(() => activity.notification(message, "lost", reason)) }), // status page
           Effect.flatMap((path) =>
             Effect.logError("notification could not be delivered; it is kept in the outbox").pipe(
               Effect.annotateLogs({ reason: masker.text(reason), path, subject: message.subject, target: delivery.target })
@@ -114,6 +117,7 @@ export const NotifierLive = (
 
       const send = (message: Outgoing) =>
         delivery.deliver(message).pipe(
+          Effect.tapBoth({ onSuccess: () => Effect.sync(() => activity.notification(message, "sent")), onFailure: (e) => Effect.sync(() => activity.notification(message, e.permanent ? "failed" : "retrying", e.reason)) }), // status page
           Effect.tapError((e: DeliveryError) =>
             e.permanent
               ? Effect.void
@@ -140,6 +144,7 @@ export const NotifierLive = (
           const message = nextMessage(t, maxPerHour - sentAt.length)
           yield* Metric.set(Metrics.notificationsQueued, pending.length + overflow)
           sending = message
+          activity.notification(message, "sending", delivery.target) // status page
           yield* send(message)
           sending = undefined
         }
@@ -211,6 +216,7 @@ export const NotifierLive = (
       const critical = (event: CriticalEvent) =>
         Effect.flatMap(now, (t) => {
           const last = criticalSentAt.get(event.summary)
+          activity.critical(event, last !== undefined && t - last < HOUR) // status page
           if (last !== undefined && t - last < HOUR) {
             suppressed.set(event.summary, (suppressed.get(event.summary) ?? 0) + 1)
             return Effect.logDebug("critical notification already sent this hour").pipe(Effect.annotateLogs({ summary: event.summary }))

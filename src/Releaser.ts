@@ -56,8 +56,20 @@ export const makeReleaser = Effect.gen(function*() {
       Effect.zipRight(Effect.sync(() => instance.release(claimedPath)))
     )
 
-  const releaseBatch = (batch: Iterable<Pending>) =>
-    Effect.zipRight(logSync.written, Effect.forEach(batch, releaseOne, { discard: true }))
+  /** Stored files' data on disk before their claimed names go: after the first, each flush finds little to do. */
+  const flushOne = ({ claimedPath }: Pending) =>
+    store.flushStored(claimedPath).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning("could not flush a stored file to disk").pipe(Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) }))
+      )
+    )
+
+  const releaseBatch = (batch: ReadonlyArray<Pending>) =>
+    Effect.zipRight(
+      logSync.written,
+      // (through the thread pool, several at once: the first flush's journal commit serves the rest)
+      Effect.zipRight(Effect.forEach(batch, flushOne, { concurrency: 4, discard: true }), Effect.forEach(batch, releaseOne, { discard: true }))
+    )
 
   // One batch at a time: names gather while the log write is on its way.
   yield* Queue.take(wake).pipe(

@@ -330,6 +330,90 @@ describe("daemon --once over the in-memory filesystem", () => {
   })
 })
 
+describe("nothing stuck without a word (in memory)", () => {
+  it.scoped("a defect in one file's job is logged with its cause, the file stays, the workers go on", () => {
+    let defects = 0
+    const app = makeTestApp({
+      files: {
+        [`${D}/boom.json`]: fixture("valid-single.json"),
+        ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`${D}/ok${i}.json`, fixture("valid-single.json")]))
+      },
+      settings: { CONCURRENCY: "2" },
+      // A bug (a throw in a library) while reading one file, every time it is tried.
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (path, max) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.readRegular(path, max))
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      // With CONCURRENCY=2, a worker lost to the defect would leave the others' files behind.
+      expect(summary).toMatchObject({ validated: 6, failed: 1, leftBehind: 1 })
+      expect(defects).toBeGreaterThan(0)
+      const errors = logs.lines.filter((l) => l.level === "ERROR" && l.message.startsWith("unexpected failure processing a file"))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.annotations).toMatchObject({ file: "boom.json" })
+      expect(listing(app.volume, V)).toHaveLength(6)
+      // left claimed, where a later attempt (a full listing) takes it again
+      const instanceDir = (app.volume.readdirSync(P) as Array<string>).map(String)
+      expect(listing(app.volume, Path.join(P, instanceDir[0]!))).toEqual([expect.stringMatching(/_boom\.json$/)])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  it.live("a file that keeps failing is reported once per cause and tried again after a growing delay, until it succeeds", () => {
+    let failures = 0
+    let healthy = false
+    const eioOnce = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "lstat", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      files: { [`${D}/flaky.json`]: fixture("valid-single.json") },
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "50", WATCH_MODE: "poll", QUIET_PERIOD_MS: "0" },
+      // The claimed file cannot be read (an I/O error), until the disk recovers.
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (path, max) => (path.endsWith("_flaky.json") && !healthy ? Effect.sync(() => failures++).pipe(Effect.flatMap(() => Effect.fail(eioOnce(path)))) : extra.readRegular(path, max))
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("4 seconds")
+      const attempts = failures
+      // One ERROR and one notification for the cause, however many rescans ran (40 or so).
+      const errors = logs.lines.filter((l) => l.level === "ERROR" && l.annotations.file === "flaky.json")
+      expect(errors).toHaveLength(1)
+      expect(app.recorded.critical.filter((c) => c.summary === "file flaky.json could not be processed")).toHaveLength(1)
+      // Tried again, but with growing delays (1 s, 2 s, ...): a handful of attempts, each retried 3 times.
+      expect(attempts).toBeGreaterThanOrEqual(8)
+      expect(attempts).toBeLessThanOrEqual(16)
+      healthy = true
+      while (listing(app.volume, V).length === 0) yield* Effect.sleep("50 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(listing(app.volume, V)).toEqual(["flaky.json"])
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+  })
+
+  it.live("a file still being written after three rescans is reported once as waiting without an outcome", () => {
+    const app = makeTestApp({ settings: { RESCAN_INTERVAL_MS: "100", QUIET_PERIOD_MS: "200", WATCH_MODE: "poll", POLL_INTERVAL_MS: "50" } })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      // A writer that never finishes: a partial document, touched again every 50 ms.
+      for (let i = 0; i < 40; i++) {
+        app.volume.writeFileSync(`${D}/slow.json`, `[{"customer_id": "${"x".repeat(i)}"`)
+        yield* Effect.sleep("50 millis")
+      }
+      yield* Fiber.interrupt(fiber)
+      const stuck = logs.lines.filter((l) => l.message === "file has been waiting without an outcome")
+      expect(stuck).toHaveLength(1)
+      expect(stuck[0]!.annotations).toMatchObject({ file: "slow.json" })
+      expect(app.recorded.critical.map((c) => c.summary)).toEqual(["file slow.json has been waiting without an outcome"])
+      expect(listing(app.volume, D)).toEqual(["slow.json"])
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+  })
+})
+
 describe("daemon watching the in-memory filesystem", () => {
   it.live("picks up new files from watch events, once each", () => {
     // A quiet period far longer than the pause between late.json's two writes, however busy the

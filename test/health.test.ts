@@ -1,10 +1,14 @@
-/** /healthz and /metrics through the router itself, with the daemon's status set by hand. */
+/** /healthz, /metrics, / and /status.json through the router itself, with the daemon's status set by hand. */
 import * as HttpApp from "@effect/platform/HttpApp"
 import { Effect, Layer, Metric } from "effect"
+import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
+import { Activity, makeActivity } from "../src/Activity.js"
 import { router } from "../src/HealthServer.js"
 import { Instance } from "../src/Instance.js"
+import { Masker } from "../src/Masker.js"
 import * as Metrics from "../src/Metrics.js"
+import { PeerWatch } from "../src/Peers.js"
 import { Status } from "../src/Status.js"
 import type { StatusService } from "../src/Status.js"
 
@@ -28,7 +32,17 @@ const instance = Layer.succeed(Instance, {
   claimedFiles: Effect.succeed([]),
   adoptOrphans: Effect.succeed([])
 })
-const { handler, dispose } = HttpApp.toWebHandlerLayer(router, Layer.merge(Layer.succeed(Status, status), instance))
+const activity = makeActivity(Date.now)
+const peers = Layer.succeed(PeerWatch, {
+  views: Effect.succeed([
+    { id: "host-1-abc", host: "host", pid: 1, beat: 4, state: "this" as const, unchangedMs: 1200, problem: undefined },
+    { id: "other-9-def", host: "other", pid: 9, beat: 17, state: "stale" as const, unchangedMs: 16_000, problem: undefined }
+  ])
+})
+const { handler, dispose } = HttpApp.toWebHandlerLayer(
+  router,
+  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity))
+)
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 
 describe("the health endpoint", () => {
@@ -70,6 +84,66 @@ describe("the health endpoint", () => {
     status.busySince = () => undefined
     status.phase = "stopping"
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "stopping" })
+  })
+
+  it("serves the status page with a CSP that allows exactly its own inline style and script", async () => {
+    const page = await get("/")
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(page.headers.get("cache-control")).toBe("no-store")
+    const html = await page.text()
+    const csp = page.headers.get("content-security-policy")!
+    const hash = (text: string) => `'sha256-${Crypto.createHash("sha256").update(text).digest("base64")}'`
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!
+    expect(csp).toContain(`script-src ${hash(script)};`)
+    expect(csp).toContain(`style-src ${hash(style)};`)
+    expect(csp).toMatch(/^default-src 'none';/)
+    expect(csp).toContain("connect-src 'self'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toContain("unsafe")
+    // one script and one style, nothing loaded from elsewhere
+    expect(html.match(/<script/g)).toHaveLength(1)
+    expect(html.match(/<style/g)).toHaveLength(1)
+    expect(html).not.toMatch(/\b(src|href)="(https?:)?\/\//)
+    expect(html).not.toContain("innerHTML")
+    expect(html.length).toBeLessThan(40_000)
+  })
+
+  it("serves /status.json: counts, outcomes with masked names, instances, headers", async () => {
+    status.phase = "watching"
+    activity.outcome({ _tag: "Input", name: "order 4111111111111111.json" }, { _tag: "Returned", storedAs: "order 4111111111111111.json", records: 1, errorCount: 2 })
+    activity.outcome({ _tag: "Input", name: "a.json" }, { _tag: "Validated", storedAs: "a.json", records: 3 })
+    const response = await get("/status.json")
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toContain("application/json")
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(response.headers.get("cache-control")).toBe("no-store")
+    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'")
+    const body = await response.json()
+    expect(body).toMatchObject({
+      phase: "watching",
+      health: "ok",
+      instance: "host-1-abc",
+      counts: { since_start: { validated: 1, returned: 1, failed: 0 }, last_hour: { validated: 1, returned: 1, failed: 0 } },
+      queue: { in_flight: 2, waiting: 3 },
+      outcomes: [
+        { file: "a.json", outcome: "validated", error_count: 0, stored_as: "a.json" },
+        { file: "order ************1111.json", outcome: "returned", error_count: 2, stored_as: "order ************1111.json" }
+      ],
+      instances: [
+        { id: "host-1-abc", this: true, state: "this" },
+        { id: "other-9-def", this: false, state: "stale", unchanged_s: 16 }
+      ]
+    })
+    expect(JSON.stringify(body)).not.toContain("4111111111111111")
+  })
+
+  it("is 404 for anything else, and for other methods", async () => {
+    for (const path of ["/status.js", "/index.html", "/status.html", "/data/a.json", "/..%2fdata"]) expect([path, (await get(path)).status]).toEqual([path, 404])
+    expect((await handler(new Request("http://localhost/status.json", { method: "POST" }))).status).toBe(404)
+    expect((await handler(new Request("http://localhost/", { method: "DELETE" }))).status).toBe(404)
   })
 
   it("reports the waiting files and the oldest one's age in /metrics", async () => {

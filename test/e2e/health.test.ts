@@ -46,7 +46,21 @@ describe("health and metrics over HTTP", () => {
     expect(text).toMatch(/^cjp_last_success_timestamp_seconds \d+/m)
     expect(text).toMatch(/^cjp_instance_info\{instance="[^"]+",version="1\.0\.0"\} 1$/m)
 
-    expect((await fetch(`${base}/`)).status).toBe(404)
+    const page = await fetch(`${base}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(page.headers.get("content-security-policy")).toMatch(/^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-/)
+    const json = await fetch(`${base}/status.json`)
+    expect(json.headers.get("x-content-type-options")).toBe("nosniff")
+    expect(json.headers.get("cache-control")).toBe("no-store")
+    expect(await json.json()).toMatchObject({
+      phase: "watching",
+      counts: { since_start: { validated: 1, returned: 1, failed: 0 } },
+      outcomes: [{ outcome: expect.any(String) }, { outcome: expect.any(String) }]
+    })
+    expect((await fetch(`${base}/index.html`)).status).toBe(404)
+    expect((await fetch(`${base}/status.json`, { method: "POST" })).status).toBe(404)
     expect((await fetch(`${base}/metrics`, { method: "POST" })).status).toBe(404)
     expect((await fetch(`${base}/../data/good.json`)).status).toBe(404)
     daemon.child.kill("SIGTERM")

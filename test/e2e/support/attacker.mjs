@@ -16,6 +16,7 @@ const dropped = [] // { name, content, valid, held? }
 const REWRITTEN = "#!/bin/sh\necho owned\n"
 const held = [] // { fd, name, at }
 let seq = 0
+const swapped = new Set()
 const tryDo = (f) => {
   try {
     f()
@@ -68,7 +69,9 @@ deadline = Date.now() + Number(durationMs)
 // canary; every claimed (vanished) data file comes back as a link to the secret.
 const watchers = [
   FS.watch(returns, (_event, name) => {
-    if (typeof name !== "string" || !name.startsWith(".") || name.startsWith(".write-probe.")) return
+    // (each name once: its own swap is an event too)
+    if (typeof name !== "string" || !name.startsWith(".") || name.startsWith(".write-probe.") || swapped.has(name)) return
+    swapped.add(name)
     const path = Path.join(returns, name)
     tryDo(() => {
       FS.unlinkSync(path)

@@ -1,0 +1,223 @@
+/// <reference lib="dom" />
+/**
+ * The live status page in a real browser: headless Chromium (Debian's
+ * package, installed when missing) loads `/` from the built daemon; files are
+ * dropped, a second instance starts and stops, a folder becomes unusable and
+ * usable again, and the page follows it all through `status.json`. Screenshots
+ * (desktop, light; phone, dark) are written to `$TMPDIR/cjp-status-page/`.
+ */
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import type { Browser, Page } from "puppeteer-core"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { fixture } from "../support/fixtures.js"
+import { ensureChromium, launchChromium } from "../support/chromium.js"
+import { freePort } from "../support/smtp.js"
+import { cleanup, drop, killAll, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import type { Daemon } from "./support.js"
+
+const CARD = "4111111111111111"
+export const SHOTS = Path.join(OS.tmpdir(), "cjp-status-page")
+
+let browser: Browser
+let profile: string
+beforeAll(async () => {
+  ensureChromium()
+  profile = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-chromium-"))
+  browser = await launchChromium(profile)
+}, 1_200_000)
+afterAll(async () => {
+  await browser?.close()
+  if (profile !== undefined) NFS.rmSync(profile, { recursive: true, force: true })
+})
+
+let root: string
+const daemons: Array<Daemon> = []
+beforeEach(() => {
+  root = makeRoot()
+})
+afterEach(async () => {
+  await killAll(daemons.splice(0))
+  cleanup(root)
+})
+
+const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "")
+/** Waits until the page's state (read in the browser) satisfies `predicate`; says what it saw last on timeout. */
+const until = async <A>(page: Page, read: (page: Page) => Promise<A>, predicate: (a: A) => boolean, what: string, ms = 20_000): Promise<A> => {
+  const deadline = Date.now() + ms
+  let last = await read(page)
+  while (!predicate(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`)
+    await new Promise((r) => setTimeout(r, 100))
+    last = await read(page)
+  }
+  return last
+}
+
+const cards = (page: Page) =>
+  page.evaluate(() => {
+    const t = (id: string) => document.getElementById(id)?.textContent ?? ""
+    return { validated: t("c-validated"), returned: t("c-returned"), failed: t("c-failed"), hourValidated: t("h-validated"), waiting: t("q-waiting") }
+  })
+const outcomeRows = (page: Page) =>
+  page.$$eval("#outcomes tr", (rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")))
+const chart = (page: Page) =>
+  page.evaluate(() => {
+    const svg = document.querySelector("#chart svg")
+    return {
+      total: svg?.getAttribute("data-total") ?? null,
+      validatedBars: document.querySelectorAll("#chart rect.bar.validated").length,
+      returnedBars: document.querySelectorAll("#chart rect.bar.returned").length,
+      // the current minute's (or the previous minute's, across a minute boundary) stacked height
+      heights: Array.from(document.querySelectorAll("#chart rect.bar"), (r) => Number(r.getAttribute("height")))
+    }
+  })
+const instanceRows = (page: Page) =>
+  page.$$eval("#instances tr", (rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")))
+
+describe("the status page in a real browser", () => {
+  it("shows the counts, the outcome table, the chart, the instances, critical events and notifications as they change", async () => {
+    const port = await freePort()
+    const env = {
+      METRICS_PORT: String(port),
+      HEARTBEAT_MS: "500",
+      RESCAN_INTERVAL_MS: "500",
+      HEALTH_CHECK_INTERVAL_MS: "500",
+      EMAIL_BATCH_WINDOW_MS: "200"
+    }
+    const daemon = spawnDaemon(root, [], env)
+    daemons.push(daemon)
+    await daemon.waitFor(/Listening on/)
+    const base = `http://127.0.0.1:${port}`
+
+    const page = await browser.newPage()
+    const problems: Array<string> = []
+    page.on("pageerror", (e) => problems.push(`page error: ${String(e)}`))
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warn") problems.push(`console ${m.type()}: ${m.text()}`)
+    })
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`))
+    const requests: Array<string> = []
+    page.on("request", (r) => requests.push(r.url()))
+    await page.setViewport({ width: 1280, height: 900 })
+    const response = await page.goto(`${base}/`, { waitUntil: "load" })
+    expect(response?.status()).toBe(200)
+
+    // Loaded and rendered from status.json: idle, nothing yet.
+    await until(page, (p) => text(p, "#phase"), (t) => t === "watching", "the phase")
+    expect(await cards(page)).toMatchObject({ validated: "0", returned: "0", failed: "0", waiting: "0" })
+    expect(await outcomeRows(page)).toEqual([])
+    expect(await chart(page)).toMatchObject({ total: "0", validatedBars: 0 })
+    expect(await text(page, "#instance")).toMatch(/^[\w.-]+-\d+-[0-9a-f]{6}$/)
+
+    // Files arrive: the counts, the table and the chart follow.
+    for (let i = 1; i <= 3; i++) drop(root, `good-${i}.json`, fixture("valid-batch.json"))
+    drop(root, `order ${CARD}.json`, fixture("invalid-luhn.json"))
+    drop(root, "mixed.json", fixture("invalid-mixed-batch.json"))
+    await waitUntil(() => list(Path.join(root, "validated")).length === 3 && list(Path.join(root, "returns")).length === 4)
+    await until(page, cards, (c) => c.validated === "3" && c.returned === "2", "the counts")
+    expect(await cards(page)).toMatchObject({ failed: "0", hourValidated: "3", waiting: "0" })
+    const rows = await until(page, outcomeRows, (r) => r.length === 5, "five outcome rows")
+    expect(rows.map((r) => r[2]).sort()).toEqual(["returned", "returned", "validated", "validated", "validated"])
+    const card = rows.find((r) => r[1]!.startsWith("order "))!
+    expect(card[1]).toBe("order ************1111.json") // masked like the logs
+    expect(card[3]).toBe("1") // error count
+    expect(card[4]).toMatch(/^order \*{12}1111(_\d{8}T\d{6}Z)?\.json$/) // stored name
+    expect(rows.find((r) => r[1] === "mixed.json")![3]).not.toBe("0")
+    const drawn = await until(page, chart, (c) => c.total === "5", "the chart")
+    expect(drawn.validatedBars).toBeGreaterThanOrEqual(1)
+    expect(drawn.returnedBars).toBeGreaterThanOrEqual(1)
+    expect(drawn.heights.every((h) => h > 0)).toBe(true)
+    expect(await page.evaluate(() => document.body.innerText)).not.toContain(CARD)
+
+    // The rejected files' notification goes out (to the outbox, as configured by default).
+    await until(page, (p) => p.$$eval("#notifications li", (li) => li.map((l) => l.textContent ?? "")), (n) => n.some((t) => t.startsWith("sent")), "a sent notification")
+
+    // A second instance on the same processing folder appears, then leaves.
+    NFS.mkdirSync(Path.join(root, "data-2"))
+    const second = spawnDaemon(root, [], { HEARTBEAT_MS: "500", DATA_DIR: "data-2", LOG_DIR: "logs-2" })
+    daemons.push(second)
+    await second.waitFor(/customer-json-processor started/)
+    const two = await until(page, instanceRows, (r) => r.length === 2 && r.some((c) => c[3] === "alive"), "two instances")
+    expect(two[0]![3]).toBe("this instance")
+    await page.setViewport({ width: 1280, height: 900 })
+    NFS.mkdirSync(SHOTS, { recursive: true })
+    await page.screenshot({ path: Path.join(SHOTS, "desktop-light.png"), fullPage: true })
+    second.child.kill("SIGTERM")
+    expect(await second.exited).toBe(0)
+    await until(page, instanceRows, (r) => r.length === 1, "the second instance gone")
+
+    // A folder that becomes unusable: the health problem, the critical event and its notification.
+    const validated = Path.join(root, "validated")
+    NFS.renameSync(validated, `${validated}.away`)
+    NFS.writeFileSync(validated, "not a folder")
+    await until(page, (p) => text(p, "#phase"), (t) => t === "failing", "the failing phase", 30_000)
+    expect(await page.$eval("#problem", (e) => (e as HTMLElement).hidden)).toBe(false)
+    expect(await text(page, "#problem")).toContain("validated")
+    const critical = await until(page, (p) => p.$$eval("#criticals li", (li) => li.map((l) => l.textContent ?? "")), (c) => c.length >= 1, "a critical event")
+    expect(critical[0]).toContain("folder not usable")
+    // the health check fails at every listing (500 ms here): one entry that counts its repeats
+    const repeated = await until(page, (p) => p.$$eval("#criticals li", (li) => li.map((l) => l.textContent ?? "")), (c) => / times since /.test(c[0] ?? ""), "repeats counted")
+    expect(repeated).toHaveLength(1)
+    await until(
+      page,
+      (p) => p.$$eval("#notifications li", (li) => li.map((l) => l.textContent ?? "")),
+      (n) => n.some((t) => t.includes("CRITICAL") && t.startsWith("sent")),
+      "the critical notification sent"
+    )
+    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }])
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 })
+    await new Promise((r) => setTimeout(r, 3500)) // a refresh at the new width
+    await page.screenshot({ path: Path.join(SHOTS, "phone-dark.png"), fullPage: true })
+    // On a phone the page is not wider than the screen (tables scroll inside their panels).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    NFS.rmSync(validated)
+    NFS.renameSync(`${validated}.away`, validated)
+    await until(page, (p) => text(p, "#phase"), (t) => t === "watching", "watching again", 30_000)
+
+    // The page is self-contained: it asked this daemon only for itself and status.json.
+    expect(new Set(requests.map((u) => new URL(u).pathname))).toEqual(new Set(["/", "/status.json"]))
+    expect(requests.every((u) => u.startsWith(`${base}/`))).toBe(true)
+    expect(problems).toEqual([])
+
+    // The CSP is enforced: a script injected into the page does not run.
+    await page.evaluate(() => {
+      const s = document.createElement("script")
+      s.textContent = "document.body.dataset.injected = 'yes'"
+      document.body.appendChild(s)
+    })
+    expect(await page.evaluate(() => document.body.dataset["injected"] ?? "no")).toBe("no")
+    expect(problems.some((p) => p.includes("Content Security Policy"))).toBe(true)
+    await page.close()
+
+    expect(NFS.statSync(Path.join(SHOTS, "desktop-light.png")).size).toBeGreaterThan(10_000)
+    expect(NFS.statSync(Path.join(SHOTS, "phone-dark.png")).size).toBeGreaterThan(10_000)
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  }, 180_000)
+
+  it("says so when the daemon goes away, and recovers when it is back", async () => {
+    const port = await freePort()
+    const env = { METRICS_PORT: String(port) }
+    const first = spawnDaemon(root, [], env)
+    daemons.push(first)
+    await first.waitFor(/Listening on/)
+    const page = await browser.newPage()
+    await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: "load" })
+    await until(page, (p) => text(p, "#phase"), (t) => t === "watching", "the phase")
+    expect(await page.$eval("#stale", (e) => (e as HTMLElement).hidden)).toBe(true)
+    // The open page's connections do not hold the daemon up (Node would wait ~90 s for an idle spare one).
+    const stoppingAt = Date.now()
+    first.child.kill("SIGTERM")
+    expect(await first.exited).toBe(0)
+    expect(Date.now() - stoppingAt).toBeLessThan(15_000)
+    const banner = await until(page, (p) => p.$eval("#stale", (e) => ((e as HTMLElement).hidden ? "" : e.textContent ?? "")), (t) => t !== "", "the connection-lost banner")
+    expect(banner).toMatch(/^Connection lost: the figures below are from \d+ s ago/)
+    const again = spawnDaemon(root, [], env)
+    daemons.push(again)
+    await again.waitFor(/Listening on/)
+    await until(page, (p) => p.$eval("#stale", (e) => (e as HTMLElement).hidden), (hidden) => hidden, "the banner gone")
+    await page.close()
+  }, 120_000)
+})
