@@ -405,9 +405,22 @@ export const makeFileStore = Effect.gen(function*() {
       ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
       : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE, sync)
 
+  /**
+   * Claimed files whose private data stage this process made, until released:
+   * the flush and the release touch only stages that exist (a failing call
+   * costs an error object per file).
+   */
+  const staged = new Set<string>()
+
   /** A fresh private stage (one left by an earlier failed attempt is replaced). */
-  const stagePrivately = (stage: string, content: Content, claimedPath: string) =>
-    Effect.zipRight(unlinkIfThere(stage), Effect.map(write(stage, content, claimedPath), (meta): Staged => ({ path: stage, meta, remote: false })))
+  const stagePrivately = (stage: string, content: Content, claimedPath: string): Effect.Effect<Staged, PlatformError> =>
+    write(stage, content, claimedPath).pipe(
+      Effect.catchIf(isAlreadyExists, () => Effect.zipRight(unlinkIfThere(stage), write(stage, content, claimedPath))),
+      Effect.map((meta): Staged => {
+        if (stage.endsWith(".data")) staged.add(claimedPath)
+        return { path: stage, meta, remote: false }
+      })
+    )
 
   /** Reads a journal of a remote stage; `undefined` when there is none or it is not ours. */
   const readJournal = (journal: string) =>
@@ -642,12 +655,14 @@ export const makeFileStore = Effect.gen(function*() {
 
   const releaseClaim = (claimedPath: string, withReport: boolean) => {
     const stages = stagesOf(claimedPath)
+    // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere.
+    const data = staged.delete(claimedPath) || !trusted ? [stages.data] : []
     // The claimed name first: a crash after it leaves only stages (swept later), never a
     // claimed file without the stage that says it is stored already.
     return Effect.zipRight(
       unlinkIfThere(claimedPath),
       Effect.zipRight(
-        Effect.forEach(withReport ? [stages.data, stages.report, stages.rtarget] : [stages.data], unlinkIfThere, { discard: true }),
+        Effect.forEach(withReport ? [...data, stages.report, stages.rtarget] : data, unlinkIfThere, { discard: true }),
         Effect.zipRight(
           remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
           dropNote(claimedPath)
@@ -689,7 +704,9 @@ export const makeFileStore = Effect.gen(function*() {
     storeReturned,
     storedAlready,
     clearAttempt,
-    flushStored: (claimedPath) => extra.flush(stagesOf(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)),
+    // (TRUSTED_PRODUCERS: the producer's own file was placed, and its durability is the producer's)
+    flushStored: (claimedPath) =>
+      staged.has(claimedPath) ? extra.flush(stagesOf(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)) : Effect.void,
     releaseClaim,
     sweepStages
   })
