@@ -183,12 +183,15 @@ export const makeFsExtra = (volume: MemoryVolume, freeBytes: () => number): FsEx
     d.isFile() ? "File" : d.isDirectory() ? "Directory" : d.isSymbolicLink() ? "SymbolicLink" : "Unknown"
   const prims: FsPrims = {
     open: (path, flags, mode) =>
-      syncCall("open", path, () => {
-        if ((flags & NFS.constants.O_NOFOLLOW) !== 0 && (flags & NFS.constants.O_CREAT) === 0 && volume.lstatSync(native(path)).isSymbolicLink()) {
-          throw Object.assign(new Error(`ELOOP: too many symbolic links, open '${path}'`), { code: "ELOOP" })
-        }
-        return volume.openSync(native(path), flags, mode)
-      }),
+      Effect.flatMap(
+        (flags & NFS.constants.O_NOFOLLOW) !== 0 && (flags & NFS.constants.O_CREAT) === 0
+          ? syncCall("open", path, () => volume.lstatSync(native(path)).isSymbolicLink())
+          : Effect.succeed(false),
+        (isLink) =>
+          isLink
+            ? Effect.fail(systemError("open", path, { code: "ELOOP", message: `ELOOP: too many symbolic links, open '${path}'` }))
+            : syncCall("open", path, () => volume.openSync(native(path), flags, mode))
+      ),
     close: (fd) => Effect.sync(() => {
       try {
         volume.closeSync(fd)
