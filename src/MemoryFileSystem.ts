@@ -72,10 +72,10 @@ const makeFile = (volume: MemoryVolume, path: string, fd: number, append: boolea
   return file
 }
 
-let tempCounter = 0
-
 /** A `FileSystem` over the given memfs volume. */
 export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
+  // Per filesystem, not per module: names of temporary files unique within this volume.
+  let tempCounter = 0
   const ensureTmp = () => volume.mkdirSync("/tmp", { recursive: true })
   const makeTempDirectory = (options?: FileSystem.MakeTempDirectoryOptions) =>
     syncCall("makeTempDirectory", options?.directory ?? "/tmp", () => {
