@@ -27,18 +27,22 @@ export const customer = (id, random, invalid) => ({
   status: "active"
 })
 
-/** `count` files `{ name, content, valid }`; `records` fixes the records per file (default 1 to 5). */
-export const makeCorpus = (count, seed = 42, records) => {
+/**
+ * `count` files `{ name, content, valid }`, one at a time: a million-file corpus is
+ * written without holding it (`records` fixes the records per file, default 1 to 5).
+ */
+export function* corpusFiles(count, seed = 42, records) {
   const random = prng(seed)
-  const files = []
   for (let i = 0; i < count; i++) {
     const n = records ?? 1 + Math.floor(random() * 5)
     const valid = random() >= 0.1
     const bad = valid ? -1 : Math.floor(random() * n)
     const list = Array.from({ length: n }, (_, r) => customer(`C-${seed}-${i}-${r}`, random, r === bad))
-    files.push({ name: `customers-${String(i).padStart(5, "0")}.json`, content: JSON.stringify(list, null, 2), valid })
+    yield { name: `customers-${String(i).padStart(5, "0")}.json`, content: JSON.stringify(list, null, 2), valid }
   }
-  return files
 }
+
+/** The same files as `corpusFiles`, in an array. */
+export const makeCorpus = (count, seed = 42, records) => [...corpusFiles(count, seed, records)]
 
 export const sha256 = (data) => Crypto.createHash("sha256").update(data).digest("hex")

@@ -1,37 +1,85 @@
 // The benchmark: `npm run bench` (builds first). All scenarios run in one
 // invocation on the same machine, so their ratios hold on a noisy machine.
 //
-//   1. backlog  10,000 files in data/, `node dist/main.js --once`, whole process
-//   2. floor    the same corpus through bench/floor.mjs (list, rename, read,
-//               JSON.parse, rename; 16 at a time): floor time / pipeline time.
-//               Backlog and floor alternate, three pairs; medians are reported
-//   3. latency  the daemon running; files dropped by atomic rename at 100/s
-//               for 30 s; time from the rename into data/ to the file in
-//               validated/ or returns/
-//   4. big      one 50 MB file (100,000 records), --once
-//   5. idle     CPU seconds the daemon uses over 60 s with nothing to do
+//   backlog   10,000 files in data/, `node dist/main.js --once`, whole process;
+//             with the floor: the same corpus through bench/floor.mjs (list,
+//             rename, read, JSON.parse, rename; 16 at a time): floor time /
+//             pipeline time. Backlog and floor alternate, three pairs; medians
+//             are reported
+//   latency   the daemon running; files dropped by atomic rename at 100/s
+//             for 30 s; time from the rename into data/ to the file in
+//             validated/ or returns/
+//   big       one 50 MB file (100,000 records), --once
+//   idle      CPU seconds the daemon uses over 60 s with nothing to do
+//   scaling   backlogs of 10,000 and 100,000 files, --once, default settings:
+//             wall time, files/s, the daemon's peak RSS (its VmHWM read at
+//             exit, bench/peak-rss.cjs), the floor on each; a chart of RSS and
+//             files/s against the backlog (bench/chart.mjs)
+//   scaleout  10,000 files drained by 1 instance vs 2 started together with
+//             --once on the same folders; three alternating trials each,
+//             medians, speed-up = median(1) / median(N); after every trial
+//             every file must be in validated/ or returns/ exactly once and
+//             nothing left in data/ or processing/ (bench/routing.mjs)
 //
-// `--smoke` runs everything small (200 files, 3 s of latency, 2 s idle) and is
-// part of the test suite, which asserts only that it runs and prints its table.
-// Results: a table on stdout and JSON in bench/results/latest.json (or --out FILE).
+// Options (bench/options.mjs):
+//   --only a,b       run only these scenarios (names above; default: all)
+//   --scale N,N,...  the scaling scenario at these backlog sizes (e.g. 1000000;
+//                    not part of a full run); alone, it runs only that scenario
+//   --instances N,.. the scale-out scenario with these instance counts (1 is
+//                    always measured: the baseline); alone, only that scenario
+//   --netfs gluster  the scale-out scenario on a GlusterFS volume mounted twice
+//                    by scripts/netfs.sh (instances split over the two mounts,
+//                    3,000 files, the floor on the same mount); always torn down
+//   --chart FILE     also write the scaling chart to FILE (e.g. docs/scaling.svg)
+//   --out FILE       the JSON results (default bench/results/latest.json for a
+//                    run of every scenario, bench/results/<scenarios>.json for
+//                    a subset, bench/results/smoke.json for --smoke)
+//
+// `--smoke` runs everything small (200 files, 3 s of latency, 2 s idle,
+// scaling at 200 and 400 files, scale-out 1 vs 2 on 200 files, one trial) and
+// is part of the test suite, which asserts only that it runs and prints its
+// table. Results: a table on stdout, JSON in the --out file, and the chart
+// (bench/results/scaling.svg; smoke-scaling.svg beside a smoke run's JSON).
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeCorpus } from "./corpus.mjs"
+import { scalingSvg } from "./chart.mjs"
+import { corpusFiles, makeCorpus } from "./corpus.mjs"
+import { parseOptions, SCENARIOS } from "./options.mjs"
+import { listTree, routingProblems } from "./routing.mjs"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const MAIN = Path.join(here, "..", "dist", "main.js")
 const FLOOR = Path.join(here, "floor.mjs")
-const args = process.argv.slice(2)
-const smoke = args.includes("--smoke")
-const outIndex = args.indexOf("--out")
-const outFile = outIndex >= 0 ? args[outIndex + 1] : Path.join(here, "results", smoke ? "smoke.json" : "latest.json")
+const PEAK_RSS = Path.join(here, "peak-rss.cjs")
+const NETFS = Path.join(here, "..", "scripts", "netfs.sh")
+
+const options = (() => {
+  try {
+    return parseOptions(process.argv.slice(2))
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`)
+    process.exit(2)
+  }
+})()
+const smoke = options.smoke
+const everything = options.only.length === SCENARIOS.length
+const outFile =
+  options.out ?? Path.join(here, "results", smoke ? "smoke.json" : everything ? "latest.json" : `${options.only.join("+")}.json`)
 
 const SIZES = smoke
-  ? { backlog: 200, pairs: 1, latencyRate: 100, latencySeconds: 3, bigRecords: 2_000, idleSeconds: 2 }
-  : { backlog: 10_000, pairs: 3, latencyRate: 100, latencySeconds: 30, bigRecords: 100_000, idleSeconds: 60 }
+  ? {
+      backlog: 200, pairs: 1, latencyRate: 100, latencySeconds: 3, bigRecords: 2_000, idleSeconds: 2,
+      scaling: [200, 400], scaleOutFiles: 200, scaleOutTrials: 1, netfsFiles: 200
+    }
+  : {
+      backlog: 10_000, pairs: 3, latencyRate: 100, latencySeconds: 30, bigRecords: 100_000, idleSeconds: 60,
+      scaling: [10_000, 100_000], scaleOutFiles: 10_000, scaleOutTrials: 3, netfsFiles: 3_000
+    }
+// The baseline of every speed-up is one instance.
+const INSTANCES = [...new Set([1, ...(options.instances ?? [1, 2])])].sort((a, b) => a - b)
 
 const log = (line) => process.stderr.write(`[bench] ${line}\n`)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -39,16 +87,25 @@ const now = () => performance.timeOrigin + performance.now()
 
 const makeRoot = (name) => NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-bench-${name}-`))
 
-const writeCorpus = (root, files) => {
-  NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+/**
+ * Writes `files` (an array or a generator: a million-file corpus is never held)
+ * into data/ under each of `roots`; `expected`, when given, gets each name and
+ * whether the file is valid.
+ */
+const writeCorpus = (roots, files, expected) => {
+  const rootList = Array.isArray(roots) ? roots : [roots]
+  for (const root of rootList) NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
   let bytes = 0
   let records = 0
+  let count = 0
   for (const f of files) {
-    NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+    for (const root of rootList) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
     bytes += Buffer.byteLength(f.content)
     records += (f.content.match(/"customer_id"/g) ?? []).length
+    count++
+    expected?.set(f.name, f.valid)
   }
-  return { bytes, records }
+  return { bytes, records, count }
 }
 
 // The daemon's environment: defaults, except for a console that goes to a file.
@@ -60,23 +117,70 @@ const daemonEnv = (extra = {}) => {
   return { ...env, ...extra }
 }
 
-/** Runs a command to its end with stdout+stderr to a file; returns wall seconds. */
-const timed = (command, commandArgs, cwd, env) =>
+// The processes `timed` is waiting for: an interrupted GlusterFS run stops them before unmounting.
+const children = new Set()
+
+/** Runs a command to its end with stdout+stderr to a file (console.log in cwd); returns wall seconds. */
+const timed = (command, commandArgs, cwd, env, consoleFile = Path.join(cwd, "console.log")) =>
   new Promise((resolve, reject) => {
-    const out = NFS.openSync(Path.join(cwd, "console.log"), "w")
+    const out = NFS.openSync(consoleFile, "w")
     const t0 = now()
     const child = ChildProcess.spawn(command, commandArgs, { cwd, env, stdio: ["ignore", out, out] })
+    children.add(child)
     child.on("error", reject)
     child.on("exit", (code) => {
+      children.delete(child)
       NFS.closeSync(out)
-      if (code !== 0) reject(new Error(`${Path.basename(commandArgs[0])} exited ${code}; see ${cwd}/console.log`))
+      const script = commandArgs.find((a) => /\.m?js$/.test(a)) ?? command
+      if (code !== 0) reject(new Error(`${Path.basename(script)} exited ${code}; see ${consoleFile}`))
       else resolve((now() - t0) / 1000)
     })
   })
 
-const summaryOf = (root) => {
-  const lines = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-  return lines.find((l) => l.msg === "customer-json-processor stopped")
+/**
+ * `node dist/main.js --once` in `cwd`, with bench/peak-rss.cjs preloaded to
+ * record its VmHWM at exit in `peakFile`: `{ seconds, peak_rss_mb }`.
+ */
+const daemonOnce = async (cwd, env, { peakFile = Path.join(cwd, "peak-rss.kb"), consoleFile } = {}) => {
+  NFS.rmSync(peakFile, { force: true })
+  const seconds = await timed(process.execPath, ["--require", PEAK_RSS, MAIN, "--once"], cwd, { ...env, CJP_BENCH_PEAK_FILE: peakFile }, consoleFile)
+  return { seconds, peak_rss_mb: peakMegabytes(peakFile) }
+}
+
+const peakMegabytes = (peakFile) => {
+  if (!NFS.existsSync(peakFile)) throw new Error(`the daemon exited without recording its peak RSS in ${peakFile} (bench/peak-rss.cjs)`)
+  return Math.round(Number(NFS.readFileSync(peakFile, "utf8").trim()) / 1024)
+}
+
+const STOPPED = "customer-json-processor stopped"
+
+/**
+ * The daemon's "stopped" line (its counts and its own max_rss_mb), found from
+ * the end of logs/app.log: a million-file log is never read whole.
+ */
+const summaryOf = (root, logDir = Path.join(root, "logs")) => {
+  const file = Path.join(logDir, "app.log")
+  const size = NFS.statSync(file).size
+  const fd = NFS.openSync(file, "r")
+  try {
+    for (let window = 64 * 1024; ; window *= 4) {
+      const length = Math.min(size, window)
+      const buffer = Buffer.alloc(length)
+      NFS.readSync(fd, buffer, 0, length, size - length)
+      const lines = buffer.toString("utf8").split("\n").filter((l) => l.includes(STOPPED))
+      for (const line of lines.reverse()) {
+        try {
+          const parsed = JSON.parse(line)
+          if (parsed.msg === STOPPED) return parsed
+        } catch {
+          // the first line of the window may be cut: a wider window reads it whole
+        }
+      }
+      if (length === size) throw new Error(`no "${STOPPED}" line in ${file}`)
+    }
+  } finally {
+    NFS.closeSync(fd)
+  }
 }
 
 const countFiles = (dir) => (NFS.existsSync(dir) ? NFS.readdirSync(dir).filter((n) => !n.startsWith(".") && !n.endsWith(".error.json")).length : 0)
@@ -133,9 +237,7 @@ const backlogAndFloor = async () => {
   // place rather than a copy the daemon owns): what the safe default costs, side by side.
   const pairs = Array.from({ length: SIZES.pairs }, () => ({ pipelineRoot: makeRoot("backlog"), floorRoot: makeRoot("floor"), trustedRoot: makeRoot("trusted") }))
   for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) {
-    ;({ bytes, records } = writeCorpus(pipelineRoot, corpus))
-    writeCorpus(floorRoot, corpus)
-    writeCorpus(trustedRoot, corpus)
+    ;({ bytes, records } = writeCorpus([pipelineRoot, floorRoot, trustedRoot], corpus))
   }
   ChildProcess.execFileSync("sync")
   log(`backlog: ${corpus.length} files, ${records} records, ${(bytes / 1e6).toFixed(1)} MB, ${SIZES.pairs} pair(s) of runs`)
@@ -246,6 +348,202 @@ const idle = async () => {
   return { seconds: SIZES.idleSeconds, cpu_seconds: c1 - c0, cpu_seconds_per_minute: ((c1 - c0) * 60) / SIZES.idleSeconds }
 }
 
+// The corpus of the scaling and scale-out scenarios (the backlog's seed: its
+// first 10,000 files are the backlog's).
+const CORPUS_SEED = 2026
+const sync = () => ChildProcess.execFileSync("sync")
+/** A path as the table shows it: relative to the working directory when under it. */
+const shown = (path) => {
+  const relative = Path.relative(process.cwd(), Path.resolve(path))
+  return relative.startsWith("..") || Path.isAbsolute(relative) ? Path.resolve(path) : relative
+}
+const seconds = (t0) => (now() - t0) / 1000
+
+// One run per size, smallest first, each after the floor on its own copy of
+// the same corpus. Every corpus is written (and synced) before the first timed
+// run and deleted after the last, as in backlogAndFloor (ext4's recently
+// deleted inodes); the generator streams, so a million files are never held.
+const scaling = async (sizes) => {
+  const plan = [...new Set(sizes)].sort((a, b) => a - b).map((files) => ({ files, root: makeRoot(`scale-${files}`), floorRoot: makeRoot(`scale-floor-${files}`) }))
+  for (const p of plan) {
+    const t0 = now()
+    Object.assign(p, writeCorpus([p.root, p.floorRoot], corpusFiles(p.files, CORPUS_SEED)))
+    log(`scaling: ${p.files} files (${p.records} records, ${(p.bytes / 1e6).toFixed(1)} MB) written twice (daemon, floor) in ${seconds(t0).toFixed(1)} s`)
+  }
+  sync()
+  const points = []
+  for (const p of plan) {
+    const floorSeconds = await timed(process.execPath, [FLOOR, p.floorRoot], p.floorRoot, process.env)
+    const run = await daemonOnce(p.root, daemonEnv())
+    const routed = countFiles(Path.join(p.root, "validated")) + countFiles(Path.join(p.root, "returns"))
+    if (routed !== p.files) throw new Error(`scaling: ${routed} of ${p.files} files routed (see ${p.root})`)
+    const summary = summaryOf(p.root)
+    log(`scaling: ${p.files} files in ${run.seconds.toFixed(2)} s, peak RSS ${run.peak_rss_mb} MB; floor ${floorSeconds.toFixed(2)} s`)
+    points.push({
+      files: p.files,
+      records: p.records,
+      megabytes: p.bytes / 1e6,
+      seconds: run.seconds,
+      files_per_s: p.files / run.seconds,
+      // VmHWM of the daemon at its exit (bench/peak-rss.cjs)
+      peak_rss_mb: run.peak_rss_mb,
+      // its own figure, in its "stopped" line (the same counter, before its last notifications)
+      daemon_max_rss_mb: summary.max_rss_mb,
+      floor_seconds: floorSeconds,
+      floor_ratio: floorSeconds / run.seconds
+    })
+  }
+  for (const p of plan) for (const root of [p.root, p.floorRoot]) NFS.rmSync(root, { recursive: true, force: true })
+  const first = points[0]
+  const last = points[points.length - 1]
+  return {
+    seed: CORPUS_SEED,
+    settings: "defaults, --once, console to a file",
+    points,
+    // what each further waiting file costs in peak RSS, between the smallest and the largest backlog
+    rss_kb_per_file: points.length > 1 ? ((last.peak_rss_mb - first.peak_rss_mb) * 1024) / (last.files - first.files) : null
+  }
+}
+
+// ------------------------------------------------------------ scale-out
+
+/** Mounts a one-brick GlusterFS volume twice (scripts/netfs.sh): the two mount points. */
+const glusterUp = (dir) => {
+  log(`scale-out: setting up GlusterFS in ${dir} (scripts/netfs.sh gluster-up)`)
+  const mounts = ChildProcess.execFileSync("bash", [NETFS, "gluster-up", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+    .trim()
+    .split("\n")
+  if (mounts.length !== 2) throw new Error(`scripts/netfs.sh gluster-up printed ${mounts.length} mount points, not 2`)
+  return mounts
+}
+
+/** Tears the volume down; a failure is reported, never thrown (it must not hide the run's own error). */
+const glusterDown = (dir) => {
+  log(`scale-out: tearing GlusterFS down (scripts/netfs.sh gluster-down ${dir})`)
+  const down = ChildProcess.spawnSync("bash", [NETFS, "gluster-down", dir], { stdio: ["ignore", "ignore", "inherit"] })
+  if (down.status !== 0) log(`WARNING: scripts/netfs.sh gluster-down ${dir} exited ${down.status}: unmount and delete the volume by hand`)
+}
+
+/**
+ * `cwds.length` instances of `node dist/main.js --once` started together, one
+ * in each of `cwds` (the same tree, through one mount or another): wall
+ * seconds from the first spawn to the last exit, and each one's peak RSS.
+ */
+const instancesOnce = async (cwds, logRoot, extraEnv) => {
+  NFS.mkdirSync(logRoot, { recursive: true })
+  const t0 = now()
+  const settled = await Promise.allSettled(
+    cwds.map((cwd, i) =>
+      daemonOnce(cwd, daemonEnv({ ...extraEnv, LOG_DIR: Path.join(logRoot, `instance-${i + 1}`) }), {
+        peakFile: Path.join(logRoot, `instance-${i + 1}.peak-rss.kb`),
+        consoleFile: Path.join(logRoot, `instance-${i + 1}.console.log`)
+      })
+    )
+  )
+  const failed = settled.find((r) => r.status === "rejected")
+  if (failed) throw failed.reason
+  return { seconds: seconds(t0), peak_rss_mb: settled.map((r) => r.value.peak_rss_mb) }
+}
+
+/**
+ * The routing check after a trial; on a network filesystem the listing through
+ * one mount can show the other's last renames about a second late, so it is
+ * asked again for up to 10 s before the problems count.
+ */
+const checkTree = async (tree, expected, patient) => {
+  const deadline = Date.now() + (patient ? 10_000 : 0)
+  for (;;) {
+    const problems = routingProblems(expected, listTree(tree))
+    if (problems.length === 0 || Date.now() >= deadline) return problems
+    await sleep(500)
+  }
+}
+
+// The same backlog drained by 1 instance and by N started together, trials
+// alternating (1, 2, 1, 2, ...), every tree written before the first trial.
+// After each trial every file must be stored exactly once and nothing left
+// behind: a speed-up that loses or duplicates files is no speed-up.
+const scaleOut = async () => {
+  const gluster = options.netfs === "gluster"
+  const files = gluster ? SIZES.netfsFiles : SIZES.scaleOutFiles
+  const trials = SIZES.scaleOutTrials
+  const local = makeRoot(gluster ? "scaleout-gluster" : "scaleout")
+  const netfsDir = Path.join(local, "netfs")
+  let mounts = [local]
+  let keep = false
+  // An interrupted run still unmounts and deletes the volume, and stops the daemons it started.
+  const onSignal = (signal) => {
+    for (const child of children) child.kill("SIGKILL")
+    if (gluster) glusterDown(netfsDir)
+    process.exit(signal === "SIGINT" ? 130 : 143)
+  }
+  if (gluster) for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, onSignal)
+  try {
+    if (gluster) mounts = glusterUp(netfsDir)
+    const plan = []
+    for (let trial = 1; trial <= trials; trial++) {
+      for (const instances of INSTANCES) plan.push({ trial, instances, tree: `trial-${trial}-n${instances}` })
+    }
+    // The floor on the same mount, once per trial (on a local disk the scaling and backlog scenarios have it).
+    const floors = gluster ? Array.from({ length: trials }, (_, i) => `trial-${i + 1}-floor`) : []
+    const expected = new Map()
+    const t0 = now()
+    writeCorpus([...plan.map((p) => Path.join(mounts[0], p.tree)), ...floors.map((f) => Path.join(mounts[0], f))], corpusFiles(files, CORPUS_SEED), expected)
+    sync()
+    log(`scale-out${gluster ? " on GlusterFS" : ""}: ${files} files × ${plan.length + floors.length} trees written in ${seconds(t0).toFixed(1)} s; instances ${INSTANCES.join(", ")}, ${trials} trial(s) each, alternating`)
+    const runs = []
+    const floorRuns = []
+    for (let trial = 1; trial <= trials; trial++) {
+      if (gluster) {
+        const floorTree = Path.join(mounts[0], `trial-${trial}-floor`)
+        floorRuns.push(await timed(process.execPath, [FLOOR, floorTree], local, process.env, Path.join(local, `trial-${trial}-floor.console.log`)))
+        log(`scale-out: floor on GlusterFS ${floorRuns.at(-1).toFixed(2)} s`)
+      }
+      for (const p of plan.filter((q) => q.trial === trial)) {
+        const logRoot = Path.join(local, `${p.tree}-logs`)
+        // instance i works through mount i mod 2 (one mount on a local disk)
+        const cwds = Array.from({ length: p.instances }, (_, i) => Path.join(mounts[i % mounts.length], p.tree))
+        const run = await instancesOnce(cwds, logRoot, gluster ? { WATCH_MODE: "poll" } : {})
+        const problems = await checkTree(Path.join(mounts[0], p.tree), expected, gluster)
+        if (problems.length > 0) {
+          keep = !gluster
+          throw new Error(
+            `scale-out: after trial ${trial} with ${p.instances} instance(s): ${problems.join("; ")}` +
+              (gluster ? " (the volume is torn down; the logs stay in " + logRoot + ")" : ` (the tree is kept: ${Path.join(local, p.tree)})`)
+          )
+        }
+        log(`scale-out: trial ${trial}, ${p.instances} instance(s): ${run.seconds.toFixed(2)} s, every file stored once`)
+        runs.push({ trial, instances: p.instances, seconds: run.seconds, peak_rss_mb: run.peak_rss_mb })
+      }
+    }
+    const medianOf = (n) => median(runs.filter((r) => r.instances === n).map((r) => r.seconds))
+    const one = medianOf(1)
+    return {
+      filesystem: gluster ? "glusterfs: one brick, two FUSE mounts, instances alternating between them (scripts/netfs.sh)" : "local",
+      files,
+      trials,
+      instances: INSTANCES,
+      // in the order they ran
+      runs,
+      by_instances: INSTANCES.map((n) => ({
+        instances: n,
+        runs_seconds: runs.filter((r) => r.instances === n).map((r) => r.seconds),
+        median_seconds: medianOf(n),
+        files_per_s: files / medianOf(n),
+        speedup: one / medianOf(n),
+        peak_rss_mb: Math.max(...runs.filter((r) => r.instances === n).flatMap((r) => r.peak_rss_mb))
+      })),
+      floor: gluster ? { runs_seconds: floorRuns, median_seconds: median(floorRuns), floor_over_one_instance: median(floorRuns) / one } : null
+    }
+  } finally {
+    if (gluster) {
+      for (const signal of ["SIGINT", "SIGTERM"]) process.off(signal, onSignal)
+      glusterDown(netfsDir)
+    }
+    if (!keep) NFS.rmSync(local, { recursive: true, force: true })
+  }
+}
+
 // ----------------------------------------------------------------------- run
 
 if (!NFS.existsSync(MAIN)) throw new Error("dist/main.js is missing: run `npm run build` first")
@@ -256,25 +554,77 @@ const machine = {
   node: process.version,
   platform: `${OS.platform()} ${OS.release()}`
 }
-log(`${smoke ? "smoke run" : "full run"} on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}`)
-const { backlog, floor, trusted } = await backlogAndFloor()
-const lat = await latency()
-const big = await bigFile()
-const quiet = await idle()
-const results = { date: new Date().toISOString(), smoke, machine, backlog, floor, trusted, latency: lat, big_file: big, idle: quiet }
+const runs = (scenario) => options.only.includes(scenario)
+log(`${smoke ? "smoke run" : "full run"} of ${options.only.join(", ")} on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}`)
+const date = new Date().toISOString()
+const results = { date, smoke, machine, scenarios: options.only }
+if (runs("backlog")) Object.assign(results, await backlogAndFloor())
+if (runs("latency")) results.latency = await latency()
+if (runs("big")) results.big_file = await bigFile()
+if (runs("idle")) results.idle = await idle()
+if (runs("scaling")) {
+  results.scaling = await scaling(options.scale ?? SIZES.scaling)
+  const svg = scalingSvg(results.scaling.points, {
+    subtitle: `${machine.cores} × ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}: node dist/main.js --once, default settings, one run per size`,
+    limits: [
+      { mb: 200, label: "target: ≤ 200 MB at 10k files" },
+      { mb: 256, label: "target: ≤ 256 MB at 1M files" }
+    ]
+  })
+  const charts = [Path.join(Path.dirname(outFile), smoke ? "smoke-scaling.svg" : "scaling.svg"), ...(options.chart ? [options.chart] : [])]
+  for (const chart of charts) {
+    NFS.mkdirSync(Path.dirname(Path.resolve(chart)), { recursive: true })
+    NFS.writeFileSync(chart, svg)
+  }
+  results.scaling.charts = charts.map(shown)
+}
+if (runs("scaleout")) results.scale_out = await scaleOut()
 NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
 NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
 
 const f = (n, d = 1) => Number(n).toFixed(d)
-const rows = [
-  ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
-  ["floor", `${f(floor.seconds, 2)} s; floor/pipeline = ${f(floor.ratio, 2)} (pairs: ${floor.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`, "≥ 0.5"],
-  ["trusted", `TRUSTED_PRODUCERS=true: ${f(trusted.seconds, 2)} s; the safe default takes ${f(trusted.copy_cost_ratio, 2)}× that (the copy it stores)`, "—"],
-  ["latency", `p50 ${f(lat.p50_ms)} ms, p95 ${f(lat.p95_ms)} ms, p99 ${f(lat.p99_ms)} ms, max ${f(lat.max_ms)} ms (${lat.files} files at ${lat.rate_per_s}/s)`, "p50 ≤ 10, p99 ≤ 50 ms"],
-  ["big file", `${f(big.megabytes)} MB, ${big.records} records in ${f(big.seconds, 2)} s, peak RSS ${big.peak_rss_mb} MB (${big.outcome})`, "≤ 5 s, ≤ 1 GB"],
-  ["idle", `${f(quiet.cpu_seconds, 2)} CPU-s in ${quiet.seconds} s = ${f(quiet.cpu_seconds_per_minute, 2)} CPU-s/min`, "≤ 0.6 CPU-s/min"]
-]
-const width = Math.max(...rows.map((r) => r[1].length))
-process.stdout.write(`| scenario | result${" ".repeat(width - 6)} | target |\n|---|${"-".repeat(width + 1)}|---|\n`)
-for (const [name, result, target] of rows) process.stdout.write(`| ${name.padEnd(8)} | ${result.padEnd(width)} | ${target} |\n`)
-process.stdout.write(`results: ${Path.relative(process.cwd(), outFile)}\n`)
+const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+const rows = []
+const { backlog, floor, trusted, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult } = results
+if (backlog) {
+  rows.push(
+    ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
+    ["floor", `${f(floor.seconds, 2)} s; floor/pipeline = ${f(floor.ratio, 2)} (pairs: ${floor.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`, "≥ 0.5"],
+    ["trusted", `TRUSTED_PRODUCERS=true: ${f(trusted.seconds, 2)} s; the safe default takes ${f(trusted.copy_cost_ratio, 2)}× that (the copy it stores)`, "—"]
+  )
+}
+if (lat) rows.push(["latency", `p50 ${f(lat.p50_ms)} ms, p95 ${f(lat.p95_ms)} ms, p99 ${f(lat.p99_ms)} ms, max ${f(lat.max_ms)} ms (${lat.files} files at ${lat.rate_per_s}/s)`, "p50 ≤ 10, p99 ≤ 50 ms"])
+if (big) rows.push(["big file", `${f(big.megabytes)} MB, ${big.records} records in ${f(big.seconds, 2)} s, peak RSS ${big.peak_rss_mb} MB (${big.outcome})`, "≤ 5 s, ≤ 1 GB"])
+if (quiet) rows.push(["idle", `${f(quiet.cpu_seconds, 2)} CPU-s in ${quiet.seconds} s = ${f(quiet.cpu_seconds_per_minute, 2)} CPU-s/min`, "≤ 0.6 CPU-s/min"])
+if (scaled) {
+  for (const p of scaled.points) {
+    rows.push([
+      "scaling",
+      `${count(p.files)} files in ${f(p.seconds, 2)} s: ${f(p.files_per_s, 0)} files/s, peak RSS ${p.peak_rss_mb} MB; floor ${f(p.floor_seconds, 2)} s (floor/pipeline ${f(p.floor_ratio, 2)})`,
+      p.files <= 10_000 ? "RSS ≤ 200 MB" : "RSS ≤ 256 MB (at 1M)"
+    ])
+  }
+  if (scaled.rss_kb_per_file !== null) {
+    rows.push(["scaling", `peak RSS grows ${f(scaled.rss_kb_per_file * 1000, 0)} kB per 1,000 waiting files (${count(scaled.points[0].files)} → ${count(scaled.points.at(-1).files)}); chart: ${scaled.charts.join(", ")}`, "flat"])
+  }
+}
+if (scaleOutResult) {
+  const where = scaleOutResult.floor ? "GlusterFS" : "local disk"
+  const [one, ...more] = scaleOutResult.by_instances
+  for (const n of more) {
+    rows.push([
+      "scale-out",
+      `${where}, ${count(scaleOutResult.files)} files: ${n.instances} instances ${f(n.median_seconds, 2)} s (${n.runs_seconds.map((x) => f(x, 2)).join(", ")}) vs 1 instance ${f(one.median_seconds, 2)} s (${one.runs_seconds.map((x) => f(x, 2)).join(", ")}): speed-up ${f(n.speedup, 2)}×`,
+      scaleOutResult.floor ? "≥ 1× (never slower)" : n.instances === 2 ? "≥ 1.5×" : "≥ the 2-instance speed-up"
+    ])
+  }
+  if (scaleOutResult.floor) {
+    const fl = scaleOutResult.floor
+    rows.push(["scale-out", `floor on the same GlusterFS mount: ${f(fl.median_seconds, 2)} s (${fl.runs_seconds.map((x) => f(x, 2)).join(", ")}); floor / one instance = ${f(fl.floor_over_one_instance, 2)}`, "—"])
+  }
+}
+const nameWidth = Math.max(8, ...rows.map((r) => r[0].length))
+const width = Math.max(6, ...rows.map((r) => r[1].length))
+process.stdout.write(`| ${"scenario".padEnd(nameWidth)} | result${" ".repeat(width - 6)} | target |\n|${"-".repeat(nameWidth + 2)}|${"-".repeat(width + 2)}|---|\n`)
+for (const [name, result, target] of rows) process.stdout.write(`| ${name.padEnd(nameWidth)} | ${result.padEnd(width)} | ${target} |\n`)
+process.stdout.write(`results: ${shown(outFile)}\n`)

@@ -1,0 +1,213 @@
+/**
+ * The benchmark's pure parts: the scaling chart (bench/chart.mjs), the command
+ * line (bench/options.mjs), the exactly-once check of the scale-out scenario
+ * (bench/routing.mjs) and the streaming corpus. No timings.
+ */
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+import { groupDigits, scalingSvg, shortCount } from "../bench/chart.mjs"
+import { corpusFiles, makeCorpus } from "../bench/corpus.mjs"
+import { parseOptions, SCENARIOS } from "../bench/options.mjs"
+import { listTree, routingProblems } from "../bench/routing.mjs"
+import { xmlProblems } from "./support/xmlCheck.js"
+
+describe("the XML check used on the chart", () => {
+  it("accepts well-formed XML", () => {
+    expect(xmlProblems(`<?xml version="1.0"?>\n<a x="1" y='2'><!-- c --><b/>t &amp; &#38; &#x26;<c z="&lt;"></c></a>\n`)).toEqual([])
+  })
+
+  it.each([
+    ["an unclosed element", `<a><b></a>`],
+    ["an element never closed", `<a><b>`],
+    ["a bare ampersand in text", `<a>R&D</a>`],
+    ["a bare ampersand in a value", `<a x="R&D"/>`],
+    ["an unquoted attribute", `<a x=1/>`],
+    ["a < in a value", `<a x="<"/>`],
+    ["an attribute twice", `<a x="1" x="2"/>`],
+    ["two roots", `<a/><b/>`],
+    ["text outside the root", `<a/>stray`],
+    ["an end tag without a start", `</a>`],
+    ["no element at all", `just text`]
+  ])("rejects %s", (_what, xml) => {
+    expect(xmlProblems(xml)).not.toEqual([])
+  })
+})
+
+describe("scalingSvg", () => {
+  const points = [
+    { files: 100_000, files_per_s: 5_570, peak_rss_mb: 283 },
+    { files: 10_000, files_per_s: 4_450.4, peak_rss_mb: 148 },
+    { files: 1_000_000, files_per_s: 4_460, peak_rss_mb: 708.4 }
+  ]
+  const options = { subtitle: "2 × CPU <virtual> & friends", limits: [{ mb: 200, label: "≤ 200 MB" }, { mb: 256, label: "≤ 256 MB" }] }
+  const svg = scalingSvg(points, options)
+
+  it("is well-formed XML with one <svg> root, whatever its text holds", () => {
+    expect(xmlProblems(svg)).toEqual([])
+    expect(svg).toMatch(/^<\?xml[^>]*\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    expect(svg).toContain("2 × CPU &lt;virtual&gt; &amp; friends")
+  })
+
+  it("labels every point with its value, every size on the axis, and the limits", () => {
+    for (const label of ["148 MB", "283 MB", "708 MB", "4,450 files/s", "5,570 files/s", "4,460 files/s", ">10k<", ">100k<", ">1M<", "≤ 200 MB", "≤ 256 MB"]) {
+      expect(svg).toContain(label)
+    }
+    expect(svg).toContain("peak RSS (MB)")
+    expect(svg).toContain("files per second")
+  })
+
+  it("draws two series, the points in order of size, RSS rising with its value", () => {
+    const series = [...svg.matchAll(/<g class="series" data-series="([^"]+)">([\s\S]*?)<\/g>/g)]
+    expect(series.map((s) => s[1])).toEqual(["peak RSS (MB)", "files/s"])
+    const rss = [...(series[0]?.[2] ?? "").matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }))
+    expect(rss).toHaveLength(3)
+    // left to right by size; a larger RSS is drawn higher (smaller y)
+    expect(rss[0]!.x).toBeLessThan(rss[1]!.x)
+    expect(rss[1]!.x).toBeLessThan(rss[2]!.x)
+    expect(rss[0]!.y).toBeGreaterThan(rss[1]!.y)
+    expect(rss[1]!.y).toBeGreaterThan(rss[2]!.y)
+    // log scale: 10k → 100k and 100k → 1M are the same distance
+    expect(rss[1]!.x - rss[0]!.x).toBeCloseTo(rss[2]!.x - rss[1]!.x, 0)
+    expect(series[1]?.[2]).toMatch(/<polyline points="[\d.,]+ [\d.,]+ [\d.,]+"/)
+  })
+
+  it("is a function of the points: their order does not matter", () => {
+    expect(scalingSvg([...points].reverse(), options)).toBe(svg)
+  })
+
+  it("draws one point, or none, as well-formed XML", () => {
+    const one = scalingSvg([{ files: 200, files_per_s: 163, peak_rss_mb: 95 }])
+    expect(xmlProblems(one)).toEqual([])
+    expect(one).toContain("95 MB")
+    expect(one).toContain("163 files/s")
+    const none = scalingSvg([])
+    expect(xmlProblems(none)).toEqual([])
+    expect(none).toContain("no measurements")
+  })
+
+  it("formats counts the same on every machine", () => {
+    expect(groupDigits(1234567)).toBe("1,234,567")
+    expect(groupDigits(999)).toBe("999")
+    expect(shortCount(10_000)).toBe("10k")
+    expect(shortCount(1_000_000)).toBe("1M")
+    expect(shortCount(2_500_000)).toBe("2.5M")
+    expect(shortCount(400)).toBe("400")
+    expect(shortCount(12_345)).toBe("12,345")
+  })
+})
+
+describe("parseOptions", () => {
+  it("runs every scenario by default", () => {
+    expect(parseOptions([])).toEqual({ smoke: false, only: SCENARIOS })
+    expect(parseOptions(["--smoke", "--out", "x.json"])).toEqual({ smoke: true, out: "x.json", only: SCENARIOS })
+  })
+
+  it("--only picks scenarios in their usual order, under the names of the table too", () => {
+    expect(parseOptions(["--only", "scaleout,backlog"]).only).toEqual(["backlog", "scaleout"])
+    expect(parseOptions(["--only", "floor,big-file,scale-out"]).only).toEqual(["backlog", "big", "scaleout"])
+    expect(() => parseOptions(["--only", "backlog,scalling"])).toThrow(/unknown scenario scalling/)
+    expect(() => parseOptions(["--only"])).toThrow(/--only needs a value/)
+  })
+
+  it("--scale and --instances take lists and, without --only, run their scenario alone", () => {
+    expect(parseOptions(["--scale", "1000000"])).toEqual({ smoke: false, scale: [1_000_000], only: ["scaling"] })
+    expect(parseOptions(["--scale", "10_000,100000,1000000"]).scale).toEqual([10_000, 100_000, 1_000_000])
+    expect(parseOptions(["--instances", "1,2,4"])).toEqual({ smoke: false, instances: [1, 2, 4], only: ["scaleout"] })
+    expect(parseOptions(["--netfs", "gluster"]).only).toEqual(["scaleout"])
+    expect(parseOptions(["--scale", "500", "--instances", "2"]).only).toEqual(["scaling", "scaleout"])
+    expect(parseOptions(["--only", "backlog,scaling", "--scale", "500"]).only).toEqual(["backlog", "scaling"])
+  })
+
+  it("refuses what it cannot use, saying how to call it", () => {
+    expect(() => parseOptions(["--scale", "0"])).toThrow(/"0" is not a positive whole number[\s\S]*usage:/)
+    expect(() => parseOptions(["--scale", "1e6"])).toThrow(/"1e6" is not a positive whole number/)
+    expect(() => parseOptions(["--instances"])).toThrow(/--instances needs a value/)
+    expect(() => parseOptions(["--netfs", "nfs"])).toThrow(/"nfs" is not supported/)
+    expect(() => parseOptions(["--scales", "5"])).toThrow(/unknown argument "--scales"/)
+  })
+})
+
+describe("routingProblems", () => {
+  const expected = new Map([
+    ["customers-00000.json", true],
+    ["customers-00001.json", false],
+    ["customers-00002.json", true]
+  ])
+  const clean = {
+    data: [".gitkeep"],
+    validated: ["customers-00000.json", "customers-00002.json", ".gitkeep"],
+    returns: ["customers-00001.json", "customers-00001.json.error.json"],
+    processing: { ".": [], "host-1-abc": [".heartbeat"] }
+  }
+
+  it("finds nothing wrong with a tree where every file is stored once", () => {
+    expect(routingProblems(expected, clean)).toEqual([])
+  })
+
+  it("finds a file missing", () => {
+    expect(routingProblems(expected, { ...clean, validated: ["customers-00000.json"] })).toEqual([
+      "1 of 3 files are in neither validated/ nor returns/: customers-00002.json"
+    ])
+  })
+
+  it("finds a file stored twice, in both folders or under a second name", () => {
+    expect(routingProblems(expected, { ...clean, returns: [...clean.returns, "customers-00000.json"] }).join("\n")).toMatch(
+      /1 files are stored more than once: customers-00000\.json \(validated, returns\)/
+    )
+    expect(routingProblems(expected, { ...clean, validated: [...clean.validated, "customers-00000-1.json"] }).join("\n")).toMatch(
+      /not from the corpus .*customers-00000-1\.json/
+    )
+  })
+
+  it("finds a file in the wrong folder", () => {
+    const swapped = { ...clean, validated: ["customers-00001.json", "customers-00002.json"], returns: ["customers-00000.json"] }
+    expect(routingProblems(expected, swapped).join("\n")).toMatch(/2 files are in the wrong folder: customers-00001\.json \(in validated\), customers-00000\.json \(in returns\)/)
+  })
+
+  it("finds files left in data/ or in an instance's processing folder, stages included", () => {
+    const leftovers = {
+      ...clean,
+      data: ["customers-00003.json"],
+      processing: { ".": ["stray.json"], "host-1-abc": [".heartbeat", "customers-00004.json", `.${"a".repeat(32)}.data`] }
+    }
+    const problems = routingProblems(expected, leftovers).join("\n")
+    expect(problems).toMatch(/1 files are still in data\/: customers-00003\.json/)
+    expect(problems).toMatch(/3 customer files or stages are left in processing\/: .\/stray\.json, host-1-abc\/customers-00004\.json, host-1-abc\/\.a{32}\.data/)
+  })
+
+  it("reads the listings from a real tree", () => {
+    const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-routing-"))
+    try {
+      for (const dir of ["data", "validated", "returns", "processing/host-1-abc"]) NFS.mkdirSync(Path.join(root, dir), { recursive: true })
+      NFS.writeFileSync(Path.join(root, "validated", "customers-00000.json"), "[]")
+      NFS.writeFileSync(Path.join(root, "processing", "host-1-abc", ".heartbeat"), "")
+      NFS.writeFileSync(Path.join(root, "processing", "loose.json"), "[]")
+      const tree = listTree(root)
+      expect(tree).toEqual({
+        data: [],
+        validated: ["customers-00000.json"],
+        returns: [],
+        processing: { ".": ["loose.json"], "host-1-abc": [".heartbeat"] }
+      })
+      expect(listTree(Path.join(root, "absent"))).toEqual({ data: [], validated: [], returns: [], processing: { ".": [] } })
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("corpusFiles", () => {
+  it("yields the files of makeCorpus one at a time", () => {
+    expect([...corpusFiles(300, 9)]).toEqual(makeCorpus(300, 9))
+    expect([...corpusFiles(3, 9, 2)]).toEqual(makeCorpus(3, 9, 2))
+  })
+
+  it("makes each file only when asked (a billion-file corpus starts at once)", () => {
+    const files = corpusFiles(1_000_000_000, 1)
+    const first = files.next()
+    expect(first.done).toBe(false)
+    expect(first.value).toMatchObject({ name: "customers-00000.json" })
+  })
+})
