@@ -468,13 +468,19 @@ const scaleOut = async () => {
   const files = gluster ? SIZES.netfsFiles : SIZES.scaleOutFiles
   const trials = SIZES.scaleOutTrials
   const local = makeRoot(gluster ? "scaleout-gluster" : "scaleout")
-  const netfsDir = Path.join(local, "netfs")
+  // Short: scripts/netfs.sh reads `gluster volume status`, whose table wraps a long brick path
+  // onto two lines (then the brick never looks online).
+  const netfsDir = gluster ? NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-gl-")) : ""
   let mounts = [local]
   let keep = false
   // An interrupted run still unmounts and deletes the volume, and stops the daemons it started.
-  const onSignal = (signal) => {
+  const onSignal = async (signal) => {
+    // the daemons first: a mount with files open only unmounts lazily
+    const exited = [...children].map((child) => new Promise((resolve) => child.once("exit", resolve)))
     for (const child of children) child.kill("SIGKILL")
-    if (gluster) glusterDown(netfsDir)
+    await Promise.race([Promise.all(exited), sleep(5_000)])
+    glusterDown(netfsDir)
+    for (const dir of [netfsDir, local]) NFS.rmSync(dir, { recursive: true, force: true })
     process.exit(signal === "SIGINT" ? 130 : 143)
   }
   if (gluster) for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, onSignal)
@@ -539,6 +545,7 @@ const scaleOut = async () => {
     if (gluster) {
       for (const signal of ["SIGINT", "SIGTERM"]) process.off(signal, onSignal)
       glusterDown(netfsDir)
+      NFS.rmSync(netfsDir, { recursive: true, force: true })
     }
     if (!keep) NFS.rmSync(local, { recursive: true, force: true })
   }
