@@ -342,7 +342,9 @@ describe("nothing stuck without a word (in memory)", () => {
       // A bug (a throw in a library) while reading one file, every time it is tried.
       wrapExtra: (extra) => ({
         ...extra,
-        readRegular: (path, max) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.readRegular(path, max))
+        readRegular: (path, max) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.readRegular(path, max)),
+        // (a fresh file read before its claim is looked at once more after it, without a second read)
+        identify: (path) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.identify(path))
       })
     })
     const logs = captureLogs()

@@ -84,6 +84,18 @@ type Judged =
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
   | { readonly _tag: "TooLarge"; readonly size: number }
 
+/** A fresh file read in the input folder and found complete, before its claim. */
+interface Peeked {
+  readonly bytes: Uint8Array
+  readonly parsed: ReturnType<typeof parseJsonBytes>
+  readonly meta: Meta
+}
+
+/** The claimed entry is the file read before the claim: same inode, size and mtime, a regular file with one link. */
+export const sameFileUnchanged = (before: Meta, claimed: Meta): boolean =>
+  claimed.type === "File" && claimed.nlink === 1 && claimed.id === before.id && claimed.size === before.size &&
+  claimed.mtimeMs === before.mtimeMs
+
 /** What a claimed entry that is not taken is, for the log. */
 const refusedKind = (read: RegularRead): string | undefined =>
   read._tag === "NotRegular"
@@ -244,6 +256,8 @@ export const makePipeline = Effect.gen(function*() {
         mtimeMs = meta.mtimeMs
       }
       const old = config.quietPeriodMs === 0 || startedAt - mtimeMs >= config.quietPeriodMs
+      // A fresh file read whole and complete before its claim: judged from that read (see `afterClaim`).
+      let peeked: Peeked | undefined
       if (!old) {
         // Perhaps still being written: looked at where it is (never followed, never blocking),
         // and claimed only once it is a complete JSON document or has been quiet long enough.
@@ -252,7 +266,9 @@ export const makePipeline = Effect.gen(function*() {
         const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
         const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
         const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
-        const complete = peek._tag === "Read" && parseJsonBytes(peek.bytes)._tag === "Parsed"
+        const parsed = peek._tag === "Read" ? parseJsonBytes(peek.bytes) : undefined
+        const complete = parsed !== undefined && parsed._tag === "Parsed"
+        if (peek._tag === "Read" && parsed !== undefined && complete) peeked = { bytes: peek.bytes, parsed, meta: peek.meta }
         if (!quiet && !complete && startedAt - observation.mtimeMs < config.quietPeriodMs) {
           return {
             _tag: "Pending",
@@ -268,6 +284,14 @@ export const makePipeline = Effect.gen(function*() {
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
         // Built only when it will be written: annotating a line costs even when the level drops it.
         if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+        // Read before the claim, and the claimed entry is that very file, unchanged and with one
+        // link: the bytes judged are those read (and those stored), so a second read adds nothing.
+        if (peeked !== undefined) {
+          const meta = yield* retryIo(store.inspectClaimed(claimedPath))
+          if (sameFileUnchanged(peeked.meta, meta)) {
+            return yield* finish(claimedPath, job.name, job.receivedAt, { _tag: "Bytes", bytes: peeked.bytes, parsed: peeked.parsed }, startedAt)
+          }
+        }
         // Judged where no producer can reach it: open (links not followed, FIFOs not waited
         // for) + fstat + read + close, and only a regular file with one link.
         const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(

@@ -128,6 +128,8 @@ export interface FileStoreService {
   readonly peekInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
   /** Atomically moves `data/<name>` to `claimedPath`; `None` when it is gone (claimed elsewhere). */
   readonly claim: (name: string, claimedPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
+  /** lstat of a claimed entry (links described, not followed). */
+  readonly inspectClaimed: (claimedPath: string) => Effect.Effect<Meta, PlatformError>
   /** Reads a claimed file (links not followed, FIFOs not waited for). */
   readonly readClaimed: (claimedPath: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
   /** Gives back a claimed entry the daemon does not take (not a regular file, or hard-linked): `false` if its name was taken meanwhile. */
@@ -696,6 +698,7 @@ export const makeFileStore = Effect.gen(function*() {
     inspectInput: (name) => extra.identify(inputPath(name)),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
+    inspectClaimed: (claimedPath) => extra.identify(claimedPath),
     readClaimed: (claimedPath, maxBytes) => extra.readRegular(claimedPath, maxBytes),
     putBack,
     noteOriginal,
