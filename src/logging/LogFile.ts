@@ -13,6 +13,9 @@ import * as NFS from "node:fs"
 /** The mode of a log file the daemon creates (rotated files keep it). */
 export const LOG_FILE_MODE = 0o640
 
+const APPEND_FLAGS = NFS.constants.O_WRONLY | NFS.constants.O_APPEND | NFS.constants.O_CREAT | NFS.constants.O_NOFOLLOW |
+  NFS.constants.O_NONBLOCK
+
 export interface LogFileOptions {
   readonly path: string
   /** rotate when the file would grow beyond this many bytes */
@@ -119,8 +122,17 @@ export class LogFile {
 
   private open(): void {
     try {
-      this.fd = NFS.openSync(this.options.path, "a", LOG_FILE_MODE)
-      this.size = NFS.fstatSync(this.fd).size
+      // Never through a link planted at the log's name, never blocked on a FIFO there: only a regular file.
+      const fd = NFS.openSync(this.options.path, APPEND_FLAGS, LOG_FILE_MODE)
+      const stats = NFS.fstatSync(fd)
+      if (!stats.isFile()) {
+        NFS.closeSync(fd)
+        this.fd = undefined
+        this.fail("open", "not a regular file")
+        return
+      }
+      this.fd = fd
+      this.size = stats.size
       this.failing = false
     } catch (error) {
       this.fd = undefined
