@@ -1,6 +1,6 @@
 // Masker throughput: megabytes of log text per second on one core.
 // Run with `npm run bench:masker` (builds first). Not a test: figures only.
-import { maskText } from "../dist/Masking.js"
+import { maskText } from "../dist/masking/Masking.js"
 
 const lines = []
 for (let i = 0; i < 200_000; i++) {

@@ -1,6 +1,6 @@
 /**
  * The application as one composition of layers. Tests build the same graph
- * over the in-memory filesystem by providing their own `FileSystem`/`FsExtra`
+ * over the in-memory filesystem by providing their own `FileSystem`/`FileOps`
  * (see MemoryFileSystem) and, if they like, their own Notifier.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -9,23 +9,22 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
-import { Contract } from "./Contract.js"
-import { FileStore, FileStoreLive } from "./FileStore.js"
-import { InstanceLive } from "./Instance.js"
-import { Masker } from "./Masker.js"
-import { HealthServerLive } from "./HealthServer.js"
-import { Status } from "./Status.js"
-import { Notifier, NotifierLog } from "./Notifier.js"
-import { NotifierLive } from "./NotifierLive.js"
-import { Outbox, OutboxDelivery, OutboxLive } from "./Outbox.js"
-import type { Delivery } from "./Delivery.js"
-import { SmtpDelivery } from "./SmtpDelivery.js"
-import { WebhookDelivery } from "./WebhookDelivery.js"
-import { PipelineLive } from "./Pipeline.js"
-import { ReleaserLive } from "./Releaser.js"
-import { WatcherLive } from "./Watcher.js"
+import { ContractLive } from "./contract/Contract.js"
+import { FileStore, FileStoreLive } from "./files/FileStore.js"
+import { InstanceLive } from "./instances/Instance.js"
+import { Masker, MaskerLive } from "./masking/Masker.js"
+import { HealthServerLive } from "./http/HealthServer.js"
+import { StatusLive } from "./status/Status.js"
+import { Notifier } from "./notify/Notifier.js"
+import { NotifierLive } from "./notify/BatchingNotifier.js"
+import { Outbox, DeliveryOutbox, OutboxLive } from "./notify/Outbox.js"
+import type { Delivery } from "./notify/Delivery.js"
+import { DeliverySmtp } from "./notify/SmtpDelivery.js"
+import { DeliveryWebhook } from "./notify/WebhookDelivery.js"
+import { PipelineLive } from "./daemon/Pipeline.js"
+import { ClaimReleaserLive } from "./files/ClaimReleaser.js"
+import { WatcherLive } from "./daemon/Watcher.js"
 
-export const ContractLive = Layer.effect(Contract, Effect.map(AppConfig, (c) => Contract.make(c.maxRecords)))
 
 /**
  * Start-up checks that must pass before the first file: folders usable, disk
@@ -51,14 +50,14 @@ export const StartupChecks = Layer.effectDiscard(
 )
 
 /**
- * Everything the daemon runs on, given `AppConfig`, `FileSystem`, `FsExtra`
+ * Everything the daemon runs on, given `AppConfig`, `FileSystem`, `FileOps`
  * and a `Notifier` (swap any of them in a test).
  */
 export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
-  Layer.provideMerge(ReleaserLive),
+  Layer.provideMerge(ClaimReleaserLive),
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, Masker.layer, Status.layer))
+  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, MaskerLive, StatusLive))
 )
 
 /**
@@ -69,13 +68,10 @@ export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthSe
 export const NotifierFromConfig: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) => {
     const delivery: Layer.Layer<Delivery, never, AppConfig | Outbox> = Option.isSome(settings.email.webhookUrl)
-      ? WebhookDelivery().pipe(Layer.provide(FetchHttpClient.layer))
+      ? DeliveryWebhook().pipe(Layer.provide(FetchHttpClient.layer))
       : Option.isSome(settings.email.smtpServer)
-      ? SmtpDelivery()
-      : OutboxDelivery
+      ? DeliverySmtp()
+      : DeliveryOutbox
     return NotifierLive().pipe(Layer.provide(delivery), Layer.provideMerge(OutboxLive))
   })
 )
-
-/** Notifications only in the log, for embedding without any delivery. */
-export const NotifierLogOnly = NotifierLog

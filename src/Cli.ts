@@ -15,21 +15,21 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
-import { Activity } from "./Activity.js"
+import { ActivityLive } from "./status/Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
-import { todayUtc, validateDocument } from "./Contract.js"
-import type { Validation } from "./Contract.js"
-import { runDaemon } from "./Daemon.js"
-import { FileStoreLive } from "./FileStore.js"
-import { NodeFileCalls } from "./FileCalls.js"
-import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./ContractSchema.js"
-import { describeParseFailure, parseJsonBytes } from "./JsonText.js"
-import { LoggingLive } from "./Logging.js"
-import { Masker } from "./Masker.js"
-import { makeReport } from "./Report.js"
-import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./Requeue.js"
-import type { RequeueEvent, TimeBound } from "./Requeue.js"
+import { todayUtc, validateDocument } from "./contract/Contract.js"
+import type { Validation } from "./contract/Contract.js"
+import { runDaemon } from "./daemon/Daemon.js"
+import { FileStoreLive } from "./files/FileStore.js"
+import { SyscallModeLive } from "./files/SyscallMode.js"
+import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
+import { describeParseFailure, parseJsonBytes } from "./contract/ParseJson.js"
+import { LoggingLive } from "./logging/Logging.js"
+import { Masker, MaskerLive } from "./masking/Masker.js"
+import { makeReport } from "./contract/ErrorReport.js"
+import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./requeue/Requeue.js"
+import type { RequeueEvent, TimeBound } from "./requeue/Requeue.js"
 import { VERSION } from "./Version.js"
 
 /** The process should exit with this code; the reason has been reported already. */
@@ -52,7 +52,7 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
     const settings = yield* settingsOrExit
     const config = Layer.succeed(AppConfig, settings)
     // One Activity for the Daemon, the Notifier and the status page.
-    const base = Layer.mergeAll(config, Masker.layer, Activity.layer, NodeFileCalls.pipe(Layer.provide(config)))
+    const base = Layer.mergeAll(config, MaskerLive, ActivityLive, SyscallModeLive.pipe(Layer.provide(config)))
     const layer = DaemonServices.pipe(
       // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
       Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),
@@ -78,7 +78,7 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
           noColor: settings.noColor,
           maxBytes: settings.logMaxBytes,
           maxFiles: settings.logMaxFiles
-        }).pipe(Layer.provide(Masker.layer))
+        }).pipe(Layer.provide(MaskerLive))
       )
     )
     // `--once`: 0 only when every eligible file was routed; 75 (try again later) when some stay.
@@ -180,7 +180,7 @@ const requeue = Command.make(
       const config = Layer.succeed(AppConfig, settings)
       const layer = RequeueLive.pipe(
         Layer.provide(FileStoreLive),
-        Layer.provideMerge(NodeFileCalls.pipe(Layer.provide(config))),
+        Layer.provideMerge(SyscallModeLive.pipe(Layer.provide(config))),
         Layer.provide(config)
       )
       const mask = Masker.live.text
@@ -207,7 +207,7 @@ const requeue = Command.make(
               noColor: settings.noColor,
               maxBytes: settings.logMaxBytes,
               maxFiles: settings.logMaxFiles
-            }).pipe(Layer.provide(Masker.layer))
+            }).pipe(Layer.provide(MaskerLive))
           )
         )
       yield* Console.log(

@@ -45,7 +45,7 @@ export interface Settings {
   readonly quietPeriodMs: number
   readonly rescanIntervalMs: number
   readonly watchMode: WatchMode
-  /** how the calls on a file's path are made (see FileCalls) */
+  /** how the calls on a file's path are made (see SyscallMode) */
   readonly fsCalls: "auto" | "sync" | "async"
   /** store a producer's own file (linked into place) rather than a copy the daemon owns */
   readonly trustedProducers: boolean
@@ -256,16 +256,17 @@ export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.gen(f
   return yield* parseSettings(raw, password)
 })
 
-export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {
-  /** Settings from the environment and `.env` (provide the ConfigProvider around it). */
-  static readonly layer: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
-  /** Fixed settings, for tests and embedding: unspecified variables take their defaults. */
-  static readonly layerFrom = (
-    raw: RawSettings,
-    password?: Redacted.Redacted<string>
-  ): Layer.Layer<AppConfig, InvalidConfig> =>
-    Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
-}
+export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {}
+
+/** Settings from the environment and `.env` (provide the ConfigProvider around it). */
+export const AppConfigLive: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
+
+/** Fixed settings, for tests and embedding: unspecified variables take their defaults. */
+export const AppConfigFrom = (
+  raw: RawSettings,
+  password?: Redacted.Redacted<string>
+): Layer.Layer<AppConfig, InvalidConfig> =>
+  Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
 
 /**
  * Every setting by its variable name, for the start-up log: the password as

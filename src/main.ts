@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
-import { ConsoleLoggerLive } from "./Logging.js"
+import { ConsoleLoggerLive } from "./logging/Logging.js"
 
 const program = cli(process.argv).pipe(
   Effect.as(0),

@@ -1,7 +1,7 @@
 /** The status page's memory: the ring, the per-minute counts and the recorder the hooks call. */
 import { describe, expect, it } from "vitest"
-import { CRITICAL_EVENTS_KEPT, makeActivity, MinuteCounter, OUTCOMES_KEPT, Ring } from "../src/Activity.js"
-import type { Outgoing } from "../src/NotificationMessage.js"
+import { CRITICAL_EVENTS_KEPT, makeActivity, MinuteCounter, OUTCOMES_KEPT, Ring } from "../src/status/Activity.js"
+import type { Outgoing } from "../src/notify/NotificationMessage.js"
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z")
 const MIN = 60_000

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import { DEFAULTS, describeSettings, loadSettings, parseSettings, urlForLog } from "../src/Config.js"
-import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
 const parsed = (raw: Record<string, string>) => Either.getOrThrow(parseSettings(raw))
 const problem = (raw: Record<string, string>) => {

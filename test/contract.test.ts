@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
-import type { ValidationError } from "../src/Contract.js"
-import { jsonPathSegment, validateDocument } from "../src/Contract.js"
-import { contractJsonSchema } from "../src/ContractSchema.js"
+import type { ValidationError } from "../src/contract/Contract.js"
+import { jsonPathSegment, validateDocument } from "../src/contract/Contract.js"
+import { contractJsonSchema } from "../src/contract/ContractSchema.js"
 import { address, fixtureJson, payment, record } from "./support/fixtures.js"
 
 const options = { maxRecords: 5, today: "2026-11-28" }

@@ -5,10 +5,10 @@
 // every record collected through the schema) by a differential property test.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Fiber, ParseResult } from "effect"
-import type { ValidationError } from "../src/Contract.js"
-import { Contract, jsonPathSegment, validateDocument, validateEffect } from "../src/Contract.js"
-import { makeCustomer, makeCustomerRules } from "../src/ContractSchema.js"
-import { MAX_REPORTED_ERRORS, renderReport } from "../src/Report.js"
+import type { ValidationError } from "../src/contract/Contract.js"
+import { Contract, jsonPathSegment, validateDocument, validateEffect } from "../src/contract/Contract.js"
+import { makeCustomer, makeCustomerRules } from "../src/contract/ContractSchema.js"
+import { MAX_REPORTED_ERRORS, renderReport } from "../src/contract/ErrorReport.js"
 import { record } from "./support/fixtures.js"
 
 const TODAY = "2026-11-28"

@@ -7,8 +7,8 @@
 // types, missing and unknown fields (cvv, __proto__, constructor) included.
 import { Either, FastCheck as fc, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { validateDocument } from "../src/Contract.js"
-import { makeCustomer, makeCustomerCheck } from "../src/ContractSchema.js"
+import { validateDocument } from "../src/contract/Contract.js"
+import { makeCustomer, makeCustomerCheck } from "../src/contract/ContractSchema.js"
 
 const TODAY = "2026-11-28"
 const decode = Schema.decodeUnknownEither(makeCustomer(TODAY), { errors: "all", onExcessProperty: "error" })

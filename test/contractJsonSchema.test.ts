@@ -11,8 +11,8 @@ import { Ajv2020 } from "ajv/dist/2020.js"
 import addFormats from "ajv-formats"
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ValidationError } from "../src/Contract.js"
-import { Contract, validateDocument } from "../src/Contract.js"
+import type { ValidationError } from "../src/contract/Contract.js"
+import { Contract, validateDocument } from "../src/contract/Contract.js"
 import {
   CONTRACT_SCHEMA_ID,
   CONTRACT_VERSION,
@@ -28,9 +28,9 @@ import {
   makeCustomerCheck,
   UNCHECKED_RULES,
   UNCHECKED_RULES_KEYWORD
-} from "../src/ContractSchema.js"
-import type { JsonObject, JsonSchemaDraft, UncheckedRule } from "../src/ContractSchema.js"
-import { makeReport } from "../src/Report.js"
+} from "../src/contract/ContractSchema.js"
+import type { JsonObject, JsonSchemaDraft, UncheckedRule } from "../src/contract/ContractSchema.js"
+import { makeReport } from "../src/contract/ErrorReport.js"
 import { address, payment, record } from "./support/fixtures.js"
 
 const TODAY = "2026-11-28"

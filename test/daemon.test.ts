@@ -7,11 +7,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { runDaemon } from "../src/Daemon.js"
-import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
-import { stagesOf } from "../src/FileStore.js"
-import { HEARTBEAT_FILE } from "../src/Instance.js"
-import { fieldsOf } from "../src/Logging.js"
+import { runDaemon } from "../src/daemon/Daemon.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import { stagesOf } from "../src/files/FileStore.js"
+import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
+import { fieldsOf } from "../src/logging/Logging.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 
@@ -294,7 +294,7 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(
       provideToday(app.layer),
       Effect.provide(logs.layer),
-      // Once the daemon has stopped, no claimed name is left: the Releaser removed them all.
+      // Once the daemon has stopped, no claimed name is left: the ClaimReleaser removed them all.
       Effect.tap(() => expect(listing(app.volume, P)).toEqual([]))
     )
   })
@@ -342,7 +342,9 @@ describe("nothing stuck without a word (in memory)", () => {
       // A bug (a throw in a library) while reading one file, every time it is tried.
       wrapExtra: (extra) => ({
         ...extra,
-        readRegular: (path, max) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.readRegular(path, max))
+        readRegular: (path, max) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.readRegular(path, max)),
+        // (a fresh file read before its claim is looked at once more after it, without a second read)
+        identify: (path) => (path.endsWith("_boom.json") ? Effect.sync(() => (defects++, undefined)).pipe(Effect.flatMap(() => Effect.dieMessage("library bug"))) : extra.identify(path))
       })
     })
     const logs = captureLogs()

@@ -2,12 +2,12 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { AppConfig } from "../src/Config.js"
-import { FileStore, FileStoreLive } from "../src/FileStore.js"
-import type { Content } from "../src/FileStore.js"
-import { FsExtra } from "../src/FsExtra.js"
-import type { FsExtraService } from "../src/FsExtra.js"
-import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import { AppConfigFrom } from "../src/Config.js"
+import { FileStore, FileStoreLive } from "../src/files/FileStore.js"
+import type { Content } from "../src/files/FileStore.js"
+import { FileOps } from "../src/files/FileOps.js"
+import type { FileOpsService } from "../src/files/FileOps.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS, listing } from "./support/app.js"
 
 const NOW = new Date("2026-11-28T09:30:00.120Z")
@@ -18,23 +18,23 @@ const withStore = <A, E>(
   f: (store: FileStore["Type"]) => Effect.Effect<A, E>,
   options: {
     wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
-    wrapExtra?: (extra: FsExtraService) => FsExtraService
+    wrapExtra?: (extra: FileOpsService) => FileOpsService
     settings?: Record<string, string>
   } = {}
 ) => {
   const fsLayer = Layer.merge(
     Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, options.wrapFs ?? ((fs) => fs))),
-    Layer.effect(FsExtra, Effect.map(FsExtra, options.wrapExtra ?? ((e) => e)))
+    Layer.effect(FileOps, Effect.map(FileOps, options.wrapExtra ?? ((e) => e)))
   ).pipe(Layer.provide(memory.layer))
   return Effect.flatMap(FileStore, (store) => Effect.zipRight(store.prepareFolders, f(store))).pipe(
-    Effect.provide(FileStoreLive.pipe(Layer.provide(Layer.merge(fsLayer, AppConfig.layerFrom({ ...FOLDERS, ...options.settings })))))
+    Effect.provide(FileStoreLive.pipe(Layer.provide(Layer.merge(fsLayer, AppConfigFrom({ ...FOLDERS, ...options.settings })))))
   )
 }
 
 const claimed = "/srv/processing/i1/1-1_a.json"
 const bytes = (text: string): Content => ({ _tag: "Bytes", bytes: Buffer.from(text) })
 
-/** Stores, then releases the claimed name, as the pipeline and the Releaser do. */
+/** Stores, then releases the claimed name, as the pipeline and the ClaimReleaser do. */
 const storeValidAndRelease = (store: FileStore["Type"], path: string, name: string, content: Content = bytes("new")) =>
   Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, false))
 const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
@@ -99,7 +99,7 @@ describe("FileStore", () => {
 
   it.effect("refuses a filesystem without link counts (sshfs), naming the folder", () => {
     const memory = MemoryFileSystem.make()
-    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+    const wrapExtra = (extra: FileOpsService): FileOpsService => ({
       ...extra,
       identify: (path) => Effect.map(extra.identify(path), (meta) => (path.startsWith("/srv/validated/") ? { ...meta, nlink: 1 } : meta))
     })
@@ -143,7 +143,7 @@ describe("FileStore", () => {
   it.effect("puts the report in place before the data file, and never a partial one; nothing is staged in returns/", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "bad data" })
     const links: Array<string> = []
-    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+    const wrapExtra = (extra: FileOpsService): FileOpsService => ({
       ...extra,
       link: (from, to) => Effect.zipRight(Effect.sync(() => links.push(to)), extra.link(from, to))
     })
@@ -179,7 +179,7 @@ describe("FileStore", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "bad" })
     // The first attempt dies right after placing the report (the data file's link fails for good).
     let crash = true
-    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+    const wrapExtra = (extra: FileOpsService): FileOpsService => ({
       ...extra,
       link: (from, to) => (crash && to === "/srv/returns/a.json" ? Effect.die("crash") : extra.link(from, to))
     })
@@ -232,7 +232,7 @@ describe("FileStore", () => {
       }))
   })
 
-  const exdevFor = (prefix: string) => (extra: FsExtraService): FsExtraService => ({
+  const exdevFor = (prefix: string) => (extra: FileOpsService): FileOpsService => ({
     ...extra,
     link: (from, to) => (from.startsWith(prefix) && !to.startsWith(prefix) ? Effect.fail(systemFailure("link", from, "EXDEV")) : extra.link(from, to))
   })
@@ -262,7 +262,7 @@ describe("FileStore", () => {
   it.effect("across filesystems, a stage swapped by someone else before it is linked is never stored; a new one is", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "bad", "/srv/elsewhere/secret": "not yours" })
     let swaps = 0
-    const wrapExtra = (extra: FsExtraService): FsExtraService => {
+    const wrapExtra = (extra: FileOpsService): FileOpsService => {
       const exdev = exdevFor("/srv/processing/")(extra)
       return {
         ...exdev,
@@ -353,7 +353,7 @@ describe("FileStore", () => {
 
   it.effect("TRUSTED_PRODUCERS: a file the kernel will not link (protected_hardlinks: EPERM) is copied after all", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "theirs" })
-    const wrapExtra = (extra: FsExtraService): FsExtraService => ({
+    const wrapExtra = (extra: FileOpsService): FileOpsService => ({
       ...extra,
       link: (from, to) => (from === claimed ? Effect.fail(systemFailure("link", from, "EPERM")) : extra.link(from, to))
     })

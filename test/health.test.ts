@@ -3,14 +3,14 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import { Effect, Layer, Metric } from "effect"
 import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
-import { Activity, makeActivity } from "../src/Activity.js"
-import { router } from "../src/HealthServer.js"
-import { Instance } from "../src/Instance.js"
-import { Masker } from "../src/Masker.js"
-import * as Metrics from "../src/Metrics.js"
-import { PeerWatch } from "../src/Peers.js"
-import { Status } from "../src/Status.js"
-import type { StatusService } from "../src/Status.js"
+import { Activity, makeActivity } from "../src/status/Activity.js"
+import { router } from "../src/http/HealthServer.js"
+import { Instance } from "../src/instances/Instance.js"
+import { MaskerLive } from "../src/masking/Masker.js"
+import * as Metrics from "../src/status/Metrics.js"
+import { PeerWatch } from "../src/instances/Peers.js"
+import { Status } from "../src/status/Status.js"
+import type { StatusService } from "../src/status/Status.js"
 
 const status: StatusService = {
   phase: "starting",
@@ -41,7 +41,7 @@ const peers = Layer.succeed(PeerWatch, {
 })
 const { handler, dispose } = HttpApp.toWebHandlerLayer(
   router,
-  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity))
+  Layer.mergeAll(Layer.succeed(Status, status), instance, MaskerLive, peers, Layer.succeed(Activity, activity))
 )
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 

@@ -13,7 +13,7 @@ it.scoped("a notifier of one's own, plugged into the daemon over the in-memory f
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
   const app = App.DaemonServices.pipe(
     Layer.provideMerge(MyNotifier),
-    Layer.provideMerge(Layer.mergeAll(Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }), memory.layer))
+    Layer.provideMerge(Layer.mergeAll(Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }), memory.layer))
   )
   return Effect.gen(function*() {
     yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))

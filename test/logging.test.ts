@@ -3,10 +3,10 @@ import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { LogFile } from "../src/LogFile.js"
-import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/Logging.js"
-import type { LogEvent } from "../src/Logging.js"
-import { Masker } from "../src/Masker.js"
+import { LogFile } from "../src/logging/LogFile.js"
+import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
+import type { LogEvent } from "../src/logging/Logging.js"
+import { MaskerLive } from "../src/masking/Masker.js"
 import { withUmask0 } from "./support/umask.js"
 
 const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
@@ -92,7 +92,7 @@ describe("log files are private to the daemon's user and group", () => {
       const dir = Path.join(tempDir(), "logs")
       await Effect.runPromise(
         Effect.scoped(
-          Layer.build(LoggingLive({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+          Layer.build(LoggingLive({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
             Effect.flatMap((context) => Effect.provide(sampleLogs, context))
           )
         )
@@ -108,7 +108,7 @@ describe("log files are private to the daemon's user and group", () => {
 
 const runWithLogging = (dir: string, debug: boolean) =>
   Effect.scoped(
-    Layer.build(LoggingLive({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+    Layer.build(LoggingLive({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
       Effect.flatMap((context) => Effect.provide(sampleLogs, context))
     )
   )
@@ -158,7 +158,7 @@ describe("LoggingLive", () => {
       Effect.gen(function*() {
         const context = yield* Layer.build(
           LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5, flushEveryMs: 1000 }).pipe(
-            Layer.provide(Masker.layer)
+            Layer.provide(MaskerLive)
           )
         )
         yield* Effect.provide(Effect.logInfo("soon on disk"), context)
@@ -197,7 +197,7 @@ describe("console formats", () => {
       .pipe(Effect.annotateLogs({ instance: "a", outcome: "overridden" }))
     return Effect.runPromise(
       Effect.scoped(
-        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
           Effect.flatMap((ctx) => Effect.provide(line, ctx))
         )
       )
@@ -219,7 +219,7 @@ describe("console formats", () => {
     const dir = tempDir()
     return Effect.runPromise(
       Effect.scoped(
-        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
+        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
           Effect.flatMap((ctx) => Effect.provide(Effect.logInfo("real").pipe(Effect.annotateLogs({ msg: "fake", level: "x" })), ctx))
         )
       )

@@ -2,7 +2,7 @@
 import { FastCheck as fc } from "effect"
 import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
-import { isCardNumber, issuerAllows, luhnValid, maskDigitsKeepLastFour, maskText, maskValue } from "../src/Masking.js"
+import { isCardNumber, issuerAllows, luhnValid, maskDigitsKeepLastFour, maskText, maskValue } from "../src/masking/Masking.js"
 
 const digit = fc.constantFrom(..."0123456789".split(""))
 const digits = (n: number) => fc.array(digit, { minLength: n, maxLength: n }).map((d) => d.join(""))

@@ -1,12 +1,12 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
-import { FsExtra } from "../src/FsExtra.js"
-import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
+import { FileOps } from "../src/files/FileOps.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
 const withMemory = <A, E>(
   files: Record<string, string>,
-  f: (fs: FileSystem.FileSystem, memory: MemoryFileSystem.MemoryFileSystem) => Effect.Effect<A, E, FsExtra>
+  f: (fs: FileSystem.FileSystem, memory: MemoryFileSystem.MemoryFileSystem) => Effect.Effect<A, E, FileOps>
 ) => {
   const memory = MemoryFileSystem.make(files)
   return Effect.flatMap(FileSystem.FileSystem, (fs) => f(fs, memory)).pipe(Effect.provide(memory.layer))
@@ -41,7 +41,7 @@ describe("MemoryFileSystem", () => {
   it.effect("rename replaces, link does not; lstat sees links", () =>
     withMemory({ "/a/x.json": "x", "/a/y.json": "y" }, (fs) =>
       Effect.gen(function*() {
-        const extra = yield* FsExtra
+        const extra = yield* FileOps
         yield* fs.link("/a/x.json", "/a/z.json")
         expect(Option.getOrThrow((yield* extra.lstat("/a/x.json")).nlink)).toBe(2)
         yield* fs.rename("/a/x.json", "/a/y.json")
@@ -82,7 +82,7 @@ describe("MemoryFileSystem", () => {
     Effect.gen(function*() {
       const memory = MemoryFileSystem.make({ "/x/f": "" })
       memory.setFreeBytes(1234)
-      const free = yield* Effect.flatMap(FsExtra, (e) => e.freeBytes("/x")).pipe(Effect.provide(memory.layer))
+      const free = yield* Effect.flatMap(FileOps, (e) => e.freeBytes("/x")).pipe(Effect.provide(memory.layer))
       expect(free).toBe(1234)
     }))
 })

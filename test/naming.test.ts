@@ -17,7 +17,7 @@ import {
   returnedNameCandidate,
   shortenedMarker,
   storedNameCandidate
-} from "../src/Naming.js"
+} from "../src/files/Naming.js"
 
 const bytesOf = (name: string) => Buffer.byteLength(name, "utf8")
 const sha8 = (name: string) => createHash("sha256").update(name, "utf8").digest("hex").slice(0, 8)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { bytesFromName, classifyName, logName, nameFromBytes } from "../src/Naming.js"
+import { bytesFromName, classifyName, logName, nameFromBytes } from "../src/files/Naming.js"
 
 const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>): Buffer =>
   Buffer.concat(parts.map((part) => typeof part === "string" ? Buffer.from(part, "utf8") : Buffer.from(part)))

@@ -16,7 +16,7 @@ import {
   returnedNameCandidate,
   shortenedMarker,
   storedNameCandidate
-} from "../src/Naming.js"
+} from "../src/files/Naming.js"
 
 const byteLength = (text: string) => Buffer.byteLength(text, "utf8")
 const isValidText = (text: string) => isUtf8(Buffer.from(text, "utf8")) && Buffer.from(text, "utf8").toString("utf8") === text

@@ -5,8 +5,8 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { MAX_HEARTBEAT_BYTES, MAX_PEERS, parseHeartbeat, peerView, processAlive, readHeartbeatText, scanHeartbeats, updateSightings } from "../src/Peers.js"
-import type { PeerContext, Sighting } from "../src/Peers.js"
+import { MAX_HEARTBEAT_BYTES, MAX_PEERS, parseHeartbeat, peerView, processAlive, readHeartbeatText, scanHeartbeats, updateSightings } from "../src/instances/Peers.js"
+import type { PeerContext, Sighting } from "../src/instances/Peers.js"
 
 let root: string
 beforeEach(() => {

@@ -1,6 +1,6 @@
 /** The pure rules of requeue: which name a returned file goes back under, time bounds, the age filter, reports. */
 import { describe, expect, it } from "vitest"
-import { maskText } from "../src/Masking.js"
+import { maskText } from "../src/masking/Masking.js"
 import {
   isRequeueableName,
   isReturnedNameOf,
@@ -10,8 +10,8 @@ import {
   returnedNameCandidate,
   storedNameCandidate,
   withoutCollisionSuffix
-} from "../src/Naming.js"
-import { boundAt, makeAgeFilter, parseTimeBound, passesAgeFilter, reportFacts } from "../src/Requeue.js"
+} from "../src/files/Naming.js"
+import { boundAt, makeAgeFilter, parseTimeBound, passesAgeFilter, reportFacts } from "../src/requeue/Requeue.js"
 
 const AT = new Date("2026-11-28T09:30:00.120Z")
 

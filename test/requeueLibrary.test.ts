@@ -1,8 +1,8 @@
 /** Requeue embedded in a process of one's own (here over the in-memory filesystem): the move, its log line and its metric. */
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Metric, TestClock } from "effect"
-import { renderPrometheus } from "../src/Metrics.js"
-import { App, Config, Daemon, FileStore, FsExtra, MemoryFileSystem, Requeue } from "../src/index.js"
+import { renderPrometheus } from "../src/status/Metrics.js"
+import { App, Config, Daemon, FileStore, FileOps, MemoryFileSystem, Notifier, Requeue } from "../src/index.js"
 import { fixture } from "./support/fixtures.js"
 
 const requeuedTotal = () => {
@@ -13,14 +13,14 @@ const requeuedTotal = () => {
 it.scoped("a returned file goes back into the input folder, logged as `file requeued` and counted in cjp_files_requeued_total", () => {
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
   const base = Layer.mergeAll(
-    Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
+    Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
     memory.layer
   )
   const lines: Array<string> = []
   const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(JSON.stringify(message))))
   return Effect.gen(function*() {
     yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(App.NotifierLogOnly), Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
     const before = requeuedTotal()
     const events: Array<Requeue.RequeueEvent> = []
@@ -41,12 +41,12 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
 
 it.scoped("two requeues of one file at once: the one that sees the other's link steps back, and the file is never in the input folder twice", () => {
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
-  const config = Config.AppConfig.layerFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
+  const config = Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
   const base = Layer.mergeAll(config, memory.layer)
   // Another requeue links the same file into /in right after this one does (and has not yet unlinked it).
   const racing = Layer.effect(
-    FsExtra.FsExtra,
-    Effect.map(FsExtra.FsExtra, (extra): FsExtra.FsExtraService => ({
+    FileOps.FileOps,
+    Effect.map(FileOps.FileOps, (extra): FileOps.FileOpsService => ({
       ...extra,
       link: (from, to) =>
         Effect.zipRight(extra.link(from, to), from === "/ret/bad.json" && to === "/in/bad.json" ? extra.link(from, "/in/bad-other.json") : Effect.void)
@@ -54,7 +54,7 @@ it.scoped("two requeues of one file at once: the one that sees the other's link 
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
     yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(App.NotifierLogOnly), Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: ["bad.json"], all: false, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(

@@ -1,12 +1,12 @@
 /** The status.json builder, directly: a pure function of what the daemon knows. */
 import { describe, expect, it } from "vitest"
-import { makeActivity } from "../src/Activity.js"
-import type { ActivitySnapshot } from "../src/Activity.js"
-import { Masker } from "../src/Masker.js"
-import type { Outgoing } from "../src/NotificationMessage.js"
-import type { PeerView } from "../src/Peers.js"
-import { buildStatus, STATUS_FORMAT, TEXT_MAX } from "../src/StatusJson.js"
-import type { StatusInput } from "../src/StatusJson.js"
+import { makeActivity } from "../src/status/Activity.js"
+import type { ActivitySnapshot } from "../src/status/Activity.js"
+import { Masker } from "../src/masking/Masker.js"
+import type { Outgoing } from "../src/notify/NotificationMessage.js"
+import type { PeerView } from "../src/instances/Peers.js"
+import { buildStatus, STATUS_FORMAT, TEXT_MAX } from "../src/http/StatusJson.js"
+import type { StatusInput } from "../src/http/StatusJson.js"
 
 const T0 = Date.parse("2026-03-01T10:00:00.000Z")
 const CARD = "4111111111111111"

@@ -1,7 +1,7 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { CONTRACT_VERSION } from "../../src/ContractSchema.js"
+import { CONTRACT_VERSION } from "../../src/contract/ContractSchema.js"
 import { VERSION } from "../../src/Version.js"
 import { fixturesDir } from "../support/fixtures.js"
 import { cleanup, list, makeRoot, runCli } from "./support.js"

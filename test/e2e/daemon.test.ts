@@ -1,7 +1,7 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { classifyFilesystem } from "../../src/FileCalls.js"
+import { classifyFilesystem } from "../../src/files/SyscallMode.js"
 import { fixture } from "../support/fixtures.js"
 import { cleanup, drop, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
 import type { Daemon } from "./support.js"

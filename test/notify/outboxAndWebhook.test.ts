@@ -10,10 +10,10 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/NotificationMessage.js"
-import { maskText } from "../../src/Masking.js"
-import { OutboxDelivery, outboxName, randomLetters, writeNewFile } from "../../src/Outbox.js"
-import { WebhookDelivery } from "../../src/WebhookDelivery.js"
+import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/notify/NotificationMessage.js"
+import { maskText } from "../../src/masking/Masking.js"
+import { DeliveryOutbox, outboxName, randomLetters, writeNewFile } from "../../src/notify/Outbox.js"
+import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
 import { freePort, waitFor } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
 import { withUmask0 } from "../support/umask.js"
@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describe("the outbox (default without SMTP_SERVER)", () => {
   it("writes each message as a complete, parseable .eml file and logs where it went", async () => {
-    const n = notifierRuntime(OutboxDelivery)
+    const n = notifierRuntime(DeliveryOutbox)
     cleanups.push(() => n.dispose())
     await n.run((notifier) => Effect.zipRight(notifier.fileRejected(rejected("a.json")), notifier.critical(critical("disk nearly full"))))
     await waitFor(() => n.outboxFiles().length === 2)
@@ -47,7 +47,7 @@ const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
 describe("the outbox's files: private, exclusive, unpredictable", () => {
   it("creates the folder 0750 and each .eml 0640 (umask 0), under random names, leaving no temporary file", async () => {
     await withUmask0(async () => {
-      const n = notifierRuntime(OutboxDelivery)
+      const n = notifierRuntime(DeliveryOutbox)
       cleanups.push(() => n.dispose())
       await n.run((notifier) =>
         Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
@@ -154,7 +154,7 @@ describe("the webhook notifier (extension example)", () => {
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     return { url: `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}/hooks/cjp`, bodies }
   }
-  const webhook = WebhookDelivery(2000).pipe(Layer.provide(FetchHttpClient.layer))
+  const webhook = DeliveryWebhook(2000).pipe(Layer.provide(FetchHttpClient.layer))
 
   it("posts batched, masked JSON", async () => {
     const http = await startHttp(() => 200)
@@ -193,7 +193,7 @@ describe("the webhook notifier (extension example)", () => {
 })
 
 describe("the webhook's secrets", () => {
-  const webhook = WebhookDelivery(2000).pipe(Layer.provide(FetchHttpClient.layer))
+  const webhook = DeliveryWebhook(2000).pipe(Layer.provide(FetchHttpClient.layer))
 
   it("a refused connection: the reason says what failed, and no log line, reason or outbox mail holds the URL's path, query or userinfo", async () => {
     const port = await freePort()

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
-import { SmtpDelivery } from "../../src/SmtpDelivery.js"
+import { DeliverySmtp } from "../../src/notify/SmtpDelivery.js"
 import { freePort, startSilentServer, startSmtp, waitFor } from "../support/smtp.js"
 import type { TestSmtp } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
@@ -15,7 +15,7 @@ afterEach(async () => {
 })
 
 const smtpNotifier = (server: { port: number }, settings: Record<string, string> = {}, options: Parameters<typeof notifierRuntime>[2] = {}) => {
-  const n = notifierRuntime(SmtpDelivery(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port), ...settings }, options)
+  const n = notifierRuntime(DeliverySmtp(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port), ...settings }, options)
   cleanups.push(() => n.dispose())
   return n
 }
@@ -134,7 +134,7 @@ describe("email over SMTP", () => {
   it("a server that never answers: timeouts fire, and shutdown completes within its deadline", async () => {
     const silent = await startSilentServer()
     cleanups.push(() => silent.close())
-    const n = notifierRuntime(SmtpDelivery(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(silent.port), SHUTDOWN_TIMEOUT_MS: "2000" })
+    const n = notifierRuntime(DeliverySmtp(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(silent.port), SHUTDOWN_TIMEOUT_MS: "2000" })
     await n.run((notifier) => notifier.fileRejected(rejected("stuck.json")))
     await waitFor(() => n.logs.some((l) => l.message === "notification not delivered yet; retrying"), 10_000, "a timeout")
     expect(silent.connections()).toBeGreaterThan(0)

@@ -4,15 +4,15 @@ import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effec
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { AppConfig } from "../../src/Config.js"
+import { AppConfig, AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
-import type { Delivery } from "../../src/Delivery.js"
-import { Masker } from "../../src/Masker.js"
-import { fieldsOf } from "../../src/Logging.js"
-import type { CriticalEvent, RejectedFile } from "../../src/Notifier.js"
-import { Notifier } from "../../src/Notifier.js"
-import { NotifierLive } from "../../src/NotifierLive.js"
-import { Outbox, OutboxLive } from "../../src/Outbox.js"
+import type { Delivery } from "../../src/notify/Delivery.js"
+import { MaskerLive } from "../../src/masking/Masker.js"
+import { fieldsOf } from "../../src/logging/Logging.js"
+import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
+import { Notifier } from "../../src/notify/Notifier.js"
+import { NotifierLive } from "../../src/notify/BatchingNotifier.js"
+import { Outbox, OutboxLive } from "../../src/notify/Outbox.js"
 
 export const rejected = (file: string, errors = 1): RejectedFile => ({
   file,
@@ -49,7 +49,7 @@ export const notifierRuntime = (
       logs.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
     })
   )
-  const config = AppConfig.layerFrom(
+  const config = AppConfigFrom(
     {
       LOG_DIR: Path.join(root, "logs"),
       EMAIL_SENDER: "processor@example.com",
@@ -63,7 +63,7 @@ export const notifierRuntime = (
   const layer = NotifierLive({ retryBase: options.retryBase ?? "100 millis", retryFor: options.retryFor ?? "20 seconds" }).pipe(
     Layer.provide(delivery),
     Layer.provideMerge(OutboxLive),
-    Layer.provideMerge(Layer.mergeAll(Masker.layer, config, NodeFileSystem.layer)),
+    Layer.provideMerge(Layer.mergeAll(MaskerLive, config, NodeFileSystem.layer)),
     Layer.provideMerge(Layer.merge(logger, Logger.minimumLogLevel(LogLevel.Debug)))
   )
   const runtime = ManagedRuntime.make(layer)

@@ -1,13 +1,13 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer } from "effect"
 import { DaemonServices } from "../../src/App.js"
-import { AppConfig } from "../../src/Config.js"
+import { AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
-import * as MemoryFileSystem from "../../src/MemoryFileSystem.js"
-import type { CriticalEvent, RejectedFile } from "../../src/Notifier.js"
-import { Notifier } from "../../src/Notifier.js"
-import { FsExtra } from "../../src/FsExtra.js"
-import type { FsExtraService } from "../../src/FsExtra.js"
+import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
+import { Notifier } from "../../src/notify/Notifier.js"
+import { FileOps } from "../../src/files/FileOps.js"
+import type { FileOpsService } from "../../src/files/FileOps.js"
 
 export const FOLDERS = {
   DATA_DIR: "/srv/data",
@@ -39,8 +39,8 @@ export const makeTestApp = (
     readonly memory?: MemoryFileSystem.MemoryFileSystem
     /** wraps the FileSystem, e.g. to inject faults */
     readonly wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
-    /** wraps FsExtra (lstat, readRegular, unlink, free space) */
-    readonly wrapExtra?: (extra: FsExtraService) => FsExtraService
+    /** wraps FileOps (lstat, readRegular, unlink, free space) */
+    readonly wrapExtra?: (extra: FileOpsService) => FileOpsService
   } = {}
 ) => {
   const memory = options.memory ?? MemoryFileSystem.make(options.files ?? {})
@@ -49,9 +49,9 @@ export const makeTestApp = (
   const wrapExtra = options.wrapExtra ?? ((e) => e)
   const fsLayer = Layer.merge(
     Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, wrapFs)),
-    Layer.effect(FsExtra, Effect.map(FsExtra, wrapExtra))
+    Layer.effect(FileOps, Effect.map(FileOps, wrapExtra))
   ).pipe(Layer.provide(memory.layer))
-  const config = AppConfig.layerFrom({ ...FOLDERS, ...options.settings })
+  const config = AppConfigFrom({ ...FOLDERS, ...options.settings })
   const layer = DaemonServices.pipe(
     Layer.provideMerge(notifier.layer),
     Layer.provideMerge(Layer.mergeAll(config, fsLayer))

@@ -1,0 +1,248 @@
+/**
+ * The Contract service: validates a parsed document against contract §3–4,
+ * counts every failure and turns the first ones (the report's 100) into
+ * `{ record, path, message }` (contract §6).
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
+import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
+import { AppConfig } from "../Config.js"
+
+export interface ValidationError {
+  /** index of the record in the file (0 for a single object), null for a file-level error */
+  readonly record: number | null
+  /** JSONPath from the document root */
+  readonly path: string
+  readonly message: string
+}
+
+export interface Validation {
+  /** the number of records in the file (0 when the file is not a customer document) */
+  readonly records: number
+  /** the first errors, in order: at most `maxErrors` (the report's 100) */
+  readonly errors: ReadonlyArray<ValidationError>
+  /** every error, listed or not (the report's `error_count`) */
+  readonly errorCount: number
+}
+
+export interface ValidateOptions {
+  readonly maxRecords: number
+  /** the processing date, UTC `YYYY-MM-DD` */
+  readonly today: string
+  /** the most errors listed in `errors` (the others are only counted); default MAX_REPORTED_ERRORS */
+  readonly maxErrors?: number | undefined
+}
+
+const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
+
+type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseIssue>
+
+interface Decoder {
+  readonly today: string
+  /** the schema's decoder: every issue, for the messages */
+  readonly decode: RecordDecoder
+  /** the same rules as one boolean check, tried first */
+  readonly isValid: (record: unknown) => boolean
+  /** the number of issues `decode` reports, without making them */
+  readonly issueCount: (record: unknown) => number
+  /** the record with at most `keep` unknown keys per object: its first `keep` issues are the record's */
+  readonly trim: (record: unknown, keep: number) => unknown
+}
+
+// One decoder per processing day: building it per file would cost more than decoding.
+let cached: Decoder | undefined
+const decoderFor = (today: string): Decoder => {
+  if (cached === undefined || cached.today !== today) {
+    const rules = makeCustomerRules(today)
+    cached = {
+      today,
+      // The issue itself, not a ParseError: an Error object (and its stack trace) per rejected
+      // record cost more than the decoding.
+      decode: ParseResult.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS),
+      isValid: rules.check,
+      issueCount: rules.count,
+      trim: rules.trim
+    }
+  }
+  return cached
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Appends one segment to a JSONPath, bracket-quoting keys that are not identifiers. */
+export const jsonPathSegment = (key: PropertyKey): string => {
+  if (typeof key === "number") return `[${key}]`
+  const name = String(key)
+  return IDENTIFIER.test(name) ? `.${name}` : `['${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}']`
+}
+
+const UNEXPECTED_MESSAGE = "is not an allowed field"
+const CVV_FIELDS = new Set(["cvv", "cvc"])
+
+const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Missing":
+      return "is required"
+    case "Unexpected": {
+      const last = issue.path[issue.path.length - 1]
+      return typeof last === "string" && CVV_FIELDS.has(last.toLowerCase())
+        ? `${UNEXPECTED_MESSAGE} (a card verification code must never be stored)`
+        : UNEXPECTED_MESSAGE
+    }
+    default:
+      return issue.message
+  }
+}
+
+const fileError = (message: string): ValidationError => ({ record: null, path: "$", message })
+
+const typeName = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "array" : typeof value
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** A validation under way: `step` validates records until done (`true`) or past `deadline` (`performance.now()`). */
+interface Run {
+  readonly step: (deadline: number) => boolean
+  readonly result: () => Validation
+}
+
+const startValidation = (document: unknown, options: ValidateOptions): Run => {
+  const maxErrors = options.maxErrors ?? MAX_REPORTED_ERRORS
+  const fileLevel = (records: number, message: string): Run => {
+    const validation = { records, errors: maxErrors > 0 ? [fileError(message)] : [], errorCount: 1 }
+    return { step: () => true, result: () => validation }
+  }
+  if (Array.isArray(document)) {
+    if (document.length === 0) {
+      return fileLevel(0, `file contains an empty array; expected 1 to ${options.maxRecords} customer records`)
+    }
+    if (document.length > options.maxRecords) {
+      return fileLevel(document.length, `file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)
+    }
+  } else if (!isPlainObject(document)) {
+    return fileLevel(0, `top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)
+  }
+  const decoder = decoderFor(options.today)
+  const errors: Array<ValidationError> = []
+  let errorCount = 0
+  const seen = new Map<string, number>()
+  const checkRecord = (record: unknown, index: number, prefix: string) => {
+    if (!decoder.isValid(record)) {
+      const count = decoder.issueCount(record)
+      errorCount += count
+      const room = maxErrors - errors.length
+      // Only records with errors still to list are decoded, trimmed to the issues listed.
+      if (room > 0) {
+        const result = decoder.decode(count > room ? decoder.trim(record, room) : record)
+        if (Either.isLeft(result)) {
+          for (const issue of ParseResult.ArrayFormatter.formatIssueSync(result.left)) {
+            if (errors.length >= maxErrors) break
+            errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
+          }
+        }
+      }
+    }
+    if (isPlainObject(record) && typeof record.customer_id === "string") {
+      const first = seen.get(record.customer_id)
+      if (first === undefined) seen.set(record.customer_id, index)
+      else {
+        errorCount++
+        if (errors.length < maxErrors) {
+          errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
+        }
+      }
+    }
+  }
+  const records = Array.isArray(document) ? document : [document]
+  const prefixOf = Array.isArray(document) ? (i: number) => `$[${i}]` : () => "$"
+  let next = 0
+  return {
+    step: (deadline) => {
+      while (next < records.length) {
+        const i = next++
+        checkRecord(records[i], i, prefixOf(i))
+        if (deadline !== Infinity && performance.now() >= deadline) break
+      }
+      return next >= records.length
+    },
+    result: () => ({ records: records.length, errors, errorCount })
+  }
+}
+
+/** Validates one parsed document in one go; pure apart from the per-day decoder cache. */
+export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
+  const run = startValidation(document, options)
+  run.step(Infinity)
+  return run.result()
+}
+
+/**
+ * How long validation keeps the event loop before handing it back. Records
+ * differ in cost by orders of magnitude (one may hold a million keys), so a
+ * slice is bounded by time, read after every record (a fraction of a
+ * microsecond, against microseconds a record); a few milliseconds keeps the
+ * hand-backs (a setImmediate each) well under 1% of the work.
+ */
+const SLICE_MS = 4
+
+/**
+ * Suspends until the event loop has had a turn (I/O callbacks: the health
+ * endpoint, signals, timers). `Effect.yieldNow` alone lets other fibers run
+ * but not the loop: Effect's scheduler resumes through microtasks for up to
+ * 2048 turns in a row.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * `validateDocument` in slices of a few milliseconds, handing the event loop
+ * (and other fibers) a turn between them: a file of 100,000 records never
+ * holds the process for its whole validation. A document validated within
+ * one slice costs no hand-back.
+ */
+export const validateEffect = (document: unknown, options: ValidateOptions): Effect.Effect<Validation> =>
+  Effect.suspend(() => {
+    const run = startValidation(document, options)
+    const slice = (): Effect.Effect<Validation> =>
+      run.step(performance.now() + SLICE_MS) ? Effect.succeed(run.result()) : Effect.zipRight(yieldToEventLoop, Effect.suspend(slice))
+    return slice()
+  })
+
+export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
+
+/** The Contract as a service, so a test or an extension can swap the rules. */
+export class Contract extends Context.Tag("customer-json/Contract")<
+  Contract,
+  {
+    /** in one go, holding the event loop for as long as it takes */
+    readonly validate: (document: unknown, now: Date) => Validation
+    /** in slices of a few milliseconds, handing the event loop a turn between them */
+    readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
+    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
+  }
+>() {
+  static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
+    validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
+    validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now) }),
+    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft })
+  })
+}
+
+/** The contract with MAX_RECORDS from the settings. */
+export const ContractLive: Layer.Layer<Contract, never, AppConfig> = Layer.effect(
+  Contract,
+  Effect.map(AppConfig, (c) => Contract.make(c.maxRecords))
+)
+
+/** The contract with a fixed record limit, for tests and embedding. */
+export const ContractWith = (maxRecords: number): Layer.Layer<Contract> => Layer.succeed(Contract, Contract.make(maxRecords))

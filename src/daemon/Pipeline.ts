@@ -1,0 +1,356 @@
+/**
+ * The Pipeline: what happens to one file. For a name in the input folder:
+ * read (open without following links, fstat, size check, read) and parse
+ * (finished-write check) → atomic claim → validate → route (+ report) → log
+ * → the claimed name to the ClaimReleaser → notify. For a file already claimed
+ * (crash recovery): the same from "read" on; one found stored already is
+ * logged and released.
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import { SystemError } from "@effect/platform/Error"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Path from "node:path"
+import { AppConfig } from "../Config.js"
+import { Contract } from "../contract/Contract.js"
+import type { Validation, ValidationError } from "../contract/Contract.js"
+import { FileStore } from "../files/FileStore.js"
+import type { Content, PlacementRaced } from "../files/FileStore.js"
+import { errnoCode, isNotFound, mayRead } from "../files/FileOps.js"
+import type { Meta, RegularRead } from "../files/FileOps.js"
+import { Instance } from "../instances/Instance.js"
+import { describeParseFailure, parseJsonBytes } from "../contract/ParseJson.js"
+import { parseProcessingName } from "../files/Naming.js"
+import { describeIoError, retryIo } from "../files/IoRetry.js"
+import { logFields } from "../logging/Logging.js"
+import { Masker } from "../masking/Masker.js"
+import * as Metrics from "../status/Metrics.js"
+import { Notifier } from "../notify/Notifier.js"
+import { ClaimReleaser } from "../files/ClaimReleaser.js"
+import { renderReport } from "../contract/ErrorReport.js"
+
+/** What was seen of a file that may still be being written. */
+export interface Observation {
+  readonly size: number
+  readonly mtimeMs: number
+  readonly id: string
+}
+
+export interface PendingState {
+  readonly observation: Observation
+  /** when (this instance's clock) the file was first seen in this state */
+  readonly since: number
+}
+
+export type Outcome =
+  /** gone before it could be claimed: another instance took it, or its writer removed it */
+  | { readonly _tag: "Gone" }
+  /** recovered, but stored already by the instance that claimed it (which died before releasing it) */
+  | { readonly _tag: "AlreadyStored" }
+  /** not a regular file with one link: stays where it is */
+  | { readonly _tag: "Ignored"; readonly kind: string }
+  /** does not parse yet and was modified within the quiet period */
+  | { readonly _tag: "Pending"; readonly state: PendingState }
+  | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
+  | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
+  /** an I/O error outlived its retries: the file stays where it is */
+  | { readonly _tag: "Failed"; readonly reason: string; readonly cause: string }
+
+export interface InputJob {
+  readonly name: string
+  /** when the file was first seen (the report's `received_at`) */
+  readonly receivedAt: number
+  /** its modification time, when a listing has looked already (the backlog) */
+  readonly mtimeMs?: number | undefined
+  readonly pending?: PendingState | undefined
+}
+
+export interface PipelineService {
+  readonly processInput: (job: InputJob) => Effect.Effect<Outcome>
+  /** Finishes a file already in this instance's processing folder (crash recovery). */
+  readonly processClaimed: (claimedName: string) => Effect.Effect<Outcome>
+}
+
+export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
+
+const sameObservation = (a: Observation, b: Observation) =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.id === b.id
+
+type Judged =
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
+  | { readonly _tag: "TooLarge"; readonly size: number }
+
+/** A fresh file read in the input folder and found complete, before its claim. */
+interface Peeked {
+  readonly bytes: Uint8Array
+  readonly parsed: ReturnType<typeof parseJsonBytes>
+  readonly meta: Meta
+}
+
+/** The claimed entry is the file read before the claim: same inode, size and mtime, a regular file with one link. */
+export const sameFileUnchanged = (before: Meta, claimed: Meta): boolean =>
+  claimed.type === "File" && claimed.nlink === 1 && claimed.id === before.id && claimed.size === before.size &&
+  claimed.mtimeMs === before.mtimeMs
+
+/** What a claimed entry that is not taken is, for the log. */
+const refusedKind = (read: RegularRead): string | undefined =>
+  read._tag === "NotRegular"
+    ? read.type
+    : read.meta.nlink > 1
+    ? "hard-linked file"
+    : undefined
+
+/** Batches larger than this are validated in slices (see `judge`). */
+const SLICED_ABOVE_RECORDS = 1000
+
+export const makePipeline = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const store = yield* FileStore
+  const contract = yield* Contract
+  const notifier = yield* Notifier
+  const instance = yield* Instance
+  const masker = yield* Masker
+  const releaser = yield* ClaimReleaser
+  const maxMb = config.maxFileSizeBytes / 1024 / 1024
+  // Read directly, three times per file: `Clock.currentTimeMillis` is a service lookup and a few
+  // fiber steps each time. It is the clock the layer was built with (a TestClock in tests).
+  const clock = yield* Effect.clock
+
+  const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
+
+  /**
+   * The contract's verdict on a file's content. A large batch is validated in
+   * slices that hand the event loop back between them (`validateEffect`), so
+   * one file never holds it for long; small ones, nearly all, in one go.
+   */
+  const judge = (content: Judged, now: Date): Effect.Effect<Validation> => {
+    if (content._tag === "TooLarge") {
+      return Effect.succeed({
+        records: 0,
+        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`),
+        errorCount: 1
+      })
+    }
+    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
+    const value = content.parsed.value
+    return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
+      ? contract.validateEffect(value, now)
+      : Effect.succeed(contract.validate(value, now))
+  }
+
+  const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Judged =>
+    read._tag === "TooLarge"
+      ? { _tag: "TooLarge", size: read.meta.size }
+      : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+
+  /** What is stored is what was judged: the bytes read, or (too large to read) as many bytes as were judged too large. */
+  const contentOf = (judged: Judged): Content =>
+    judged._tag === "Bytes" ? { _tag: "Bytes", bytes: judged.bytes } : { _tag: "Copy", size: judged.size }
+
+  /**
+   * The file's outcome line, then its claimed name to the ClaimReleaser, which
+   * removes it after the log write that holds the line (so the line survives
+   * kill -9: see ClaimReleaser).
+   */
+  const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
+    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
+
+  /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
+  const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
+    Effect.gen(function*() {
+      const now = new Date(clock.unsafeCurrentTimeMillis())
+      const { errors, errorCount, records } = yield* judge(judged, now)
+      const content = contentOf(judged)
+      const route = errorCount === 0
+        ? Effect.map(store.storeValid(claimedPath, name, now, content), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
+        : Effect.map(
+          store.storeReturned(claimedPath, name, now, content, (storedAs) =>
+            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors, errorCount }, masker.text)),
+          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount })
+        )
+      // A route is a handful of system calls: let it complete rather than stop half-way.
+      const outcome = yield* Effect.uninterruptible(retryIo(route))
+      const finishedAt = clock.unsafeCurrentTimeMillis()
+      const durationMs = finishedAt - startedAt
+      const returned = outcome._tag === "Returned"
+      Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
+      yield* logAndRelease(claimedPath, returned, {
+        file: name,
+        outcome: returned ? "returned" : "validated",
+        records,
+        duration_ms: durationMs,
+        error_count: errorCount,
+        stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
+      })
+      if (outcome._tag === "Returned") {
+        yield* notifier.fileRejected({
+          file: name,
+          storedAs: outcome.storedAs,
+          receivedAt: new Date(receivedAt),
+          processedAt: now,
+          errorCount,
+          errors: errors.slice(0, 20)
+        })
+      }
+      return outcome
+    })
+
+  /** A routed file's claimed name is the ClaimReleaser's to release; any other outcome ends the claim here. */
+  const routed = (outcome: Outcome) =>
+    outcome._tag === "Validated" || outcome._tag === "Returned" || outcome._tag === "AlreadyStored"
+  const releasedByReleaser = (exit: Exit.Exit<Outcome, unknown>) => exit._tag === "Success" && routed(exit.value)
+
+  /**
+   * An I/O failure that outlived its retries. The Daemon decides what is logged
+   * and notified (once per file and cause, see Daemon's `recordOutcome`).
+   */
+  const failed = (where: string) => (e: PlatformError | PlacementRaced): Effect.Effect<Outcome> =>
+    Effect.succeed({
+      _tag: "Failed",
+      reason: `${e._tag === "PlacementRaced" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
+      cause: e._tag === "PlacementRaced" ? "placement raced" : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
+    })
+
+  const processIds = {
+    uid: typeof process.getuid === "function" ? process.getuid() : -1,
+    gids: typeof process.getgroups === "function" ? [...process.getgroups(), ...(typeof process.getgid === "function" ? [process.getgid()] : [])] : []
+  }
+
+  /** A file this process may not read: not claimed, so that its producer can still fix it in data/. */
+  const unreadable = (meta: Meta): Outcome => ({
+    _tag: "Failed",
+    reason: `permission denied: the daemon (uid ${processIds.uid}) may not read it (owner ${meta.uid}, group ${meta.gid}, mode ${
+      (meta.mode & 0o7777).toString(8).padStart(4, "0")
+    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${config.dataDir} and is tried again later`,
+    cause: "EACCES"
+  })
+
+  /** An unreadable file put back into data/: the failure reads as where the file is now. */
+  const placedBack = (e: PlatformError, name: string): PlatformError =>
+    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(config.dataDir, name) }) : e
+
+  /** A claimed entry the daemon does not take: back into data/ (or, if its name was taken meanwhile, left claimed and said so). */
+  const refuse = (claimedPath: string, name: string, kind: string): Effect.Effect<Outcome, PlatformError> =>
+    Effect.flatMap(store.putBack(claimedPath, name), (back) =>
+      back
+        ? Effect.succeed<Outcome>({ _tag: "Ignored", kind })
+        : Effect.succeed<Outcome>({
+          _tag: "Failed",
+          reason: `a ${kind} was claimed but cannot be put back: its name was taken meanwhile; it stays in ${instance.dir}`,
+          cause: "not regular"
+        }))
+
+  const processInput = (job: InputJob): Effect.Effect<Outcome> =>
+    Effect.gen(function*() {
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      // Finished when unchanged for the quiet period as seen here, or when its mtime is that old.
+      let mtimeMs = job.mtimeMs
+      if (mtimeMs === undefined) {
+        const meta = yield* retryIo(store.inspectInput(job.name))
+        if (meta.type !== "File") return { _tag: "Ignored", kind: meta.type } satisfies Outcome
+        if (!mayRead(meta, processIds.uid, processIds.gids)) return unreadable(meta)
+        mtimeMs = meta.mtimeMs
+      }
+      const old = config.quietPeriodMs === 0 || startedAt - mtimeMs >= config.quietPeriodMs
+      // A fresh file read whole and complete before its claim: judged from that read (see `afterClaim`).
+      let peeked: Peeked | undefined
+      if (!old) {
+        // Perhaps still being written: looked at where it is (never followed, never blocking),
+        // and claimed only once it is a complete JSON document or has been quiet long enough.
+        const peek = yield* retryIo(store.peekInput(job.name, config.maxFileSizeBytes))
+        if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
+        const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
+        const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
+        const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
+        const parsed = peek._tag === "Read" ? parseJsonBytes(peek.bytes) : undefined
+        const complete = parsed !== undefined && parsed._tag === "Parsed"
+        if (peek._tag === "Read" && parsed !== undefined && complete) peeked = { bytes: peek.bytes, parsed, meta: peek.meta }
+        if (!quiet && !complete && startedAt - observation.mtimeMs < config.quietPeriodMs) {
+          return {
+            _tag: "Pending",
+            state: samePending && job.pending !== undefined ? job.pending : { observation, since: startedAt }
+          } satisfies Outcome
+        }
+      }
+      const claimedPath = instance.claimPath(job.name, job.receivedAt)
+      return yield* Effect.gen(function*() {
+        // A name too long for the claim prefix is shortened; its full text is noted first.
+        yield* retryIo(store.noteOriginal(claimedPath, job.name))
+        const claimed = yield* retryIo(store.claim(job.name, claimedPath))
+        if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
+        // Built only when it will be written: annotating a line costs even when the level drops it.
+        if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+        // Read before the claim, and the claimed entry is that very file, unchanged and with one
+        // link: the bytes judged are those read (and those stored), so a second read adds nothing.
+        if (peeked !== undefined) {
+          const meta = yield* retryIo(store.inspectClaimed(claimedPath))
+          if (sameFileUnchanged(peeked.meta, meta)) {
+            return yield* finish(claimedPath, job.name, job.receivedAt, { _tag: "Bytes", bytes: peeked.bytes, parsed: peeked.parsed }, startedAt)
+          }
+        }
+        // Judged where no producer can reach it: open (links not followed, FIFOs not waited
+        // for) + fstat + read + close, and only a regular file with one link.
+        const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(
+          // A file the daemon may not read goes back where it was: it stays the producer's to fix.
+          Effect.tapError((e) =>
+            e._tag === "SystemError" && e.reason === "PermissionDenied" ? Effect.ignore(store.putBack(claimedPath, job.name)) : Effect.void
+          ),
+          Effect.mapError((e) => (e._tag === "SystemError" && e.reason === "PermissionDenied" ? placedBack(e, job.name) : e))
+        )
+        const refused = refusedKind(read)
+        if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
+        return yield* finish(claimedPath, job.name, job.receivedAt, judgedOf(read), startedAt)
+      }).pipe(
+        Effect.catchAll((e) => failed(e._tag === "SystemError" && e.reason === "PermissionDenied" ? config.dataDir : instance.dir)(e)),
+        // One step rather than `onExit`'s several: an interrupted file is only interrupted at shutdown.
+        Effect.matchCauseEffect({
+          onSuccess: (outcome) => Effect.succeed((routed(outcome) || instance.release(claimedPath), outcome)),
+          onFailure: (cause) => Effect.zipRight(Effect.sync(() => instance.release(claimedPath)), Effect.failCause(cause))
+        })
+      )
+    }).pipe(
+      Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(config.dataDir)(e)))
+    )
+
+  const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
+    const claimedPath = Path.join(instance.dir, claimedName)
+    const parsedName = parseProcessingName(claimedName)
+    return Effect.gen(function*() {
+      instance.hold(claimedName)
+      const name = (yield* store.originalOf(claimedPath)) ?? claimedName
+      const startedAt = yield* Clock.currentTimeMillis
+      const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes))
+      if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
+      const judged = judgedOf(read)
+      // Linked into its destination before the crash: only its outcome line (perhaps) and
+      // the unlinks were missing. The verdict is the contract's again, as the file is the same.
+      if (yield* retryIo(store.storedAlready(claimedPath))) {
+        const { errorCount, records } = yield* judge(judged, new Date(startedAt))
+        const outcome = errorCount === 0 ? "validated" : "returned"
+        // `already_stored`: the instance that stored it may have written this line before it died.
+        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
+        return { _tag: "AlreadyStored" } satisfies Outcome
+      }
+      // An attempt that did not finish: its orphan report withdrawn, its stages removed.
+      yield* retryIo(store.clearAttempt(claimedPath))
+      if (read.meta.nlink > 1) {
+        yield* Effect.logWarning("a recovered claimed file is hard-linked elsewhere; it is not taken").pipe(Effect.annotateLogs({ file: name }))
+        return { _tag: "Failed", reason: `hard-linked file; it stays in ${instance.dir}`, cause: "hard-linked" } satisfies Outcome
+      }
+      yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
+      return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, judged, startedAt)
+    }).pipe(
+      Effect.catchIf((e) => e._tag === "SystemError" && isNotFound(e), () => Effect.succeed<Outcome>({ _tag: "Gone" })),
+      Effect.catchAll(failed(instance.dir)),
+      Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedName)))
+    )
+  }
+
+  return Pipeline.of({ processInput, processClaimed })
+})
+
+export const PipelineLive = Layer.effect(Pipeline, makePipeline)

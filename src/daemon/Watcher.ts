@@ -1,0 +1,55 @@
+/**
+ * The Watcher: hints that something changed in the input folder. Events are
+ * only hints (the kernel drops them on overflow and the platform's `fs.watch`
+ * misreports their kind), so the Watcher also asks for full listings: every
+ * RESCAN_INTERVAL_MS, after a watch error, and (in poll mode, for network
+ * filesystems that give no events) every POLL_INTERVAL_MS.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Path from "node:path"
+import { AppConfig } from "../Config.js"
+import { untilNext } from "./AlignedTimers.js"
+
+export type Hint =
+  /** something happened to this name */
+  | { readonly _tag: "Name"; readonly name: string }
+  /** list the folder; `full` also re-examines names set aside earlier */
+  | { readonly _tag: "Rescan"; readonly full: boolean }
+
+export interface WatcherService {
+  readonly hints: Stream.Stream<Hint>
+}
+
+export class Watcher extends Context.Tag("customer-json/Watcher")<Watcher, WatcherService>() {}
+
+export const makeWatcher = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const config = yield* AppConfig
+
+  // At multiples of the period, so that listings share wake-ups with the heartbeat (AlignedTimers).
+  const periodic = (ms: number, full: boolean): Stream.Stream<Hint> =>
+    Stream.repeatEffect(Effect.as(untilNext(ms), { _tag: "Rescan", full } satisfies Hint as Hint))
+
+  // A failed watch asks for a full listing, then watches again after a pause.
+  const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
+    Stream.map((event): Hint => ({ _tag: "Name", name: Path.basename(event.path) })),
+    Stream.catchAll((error) =>
+      Stream.fromEffect(
+        Effect.logWarning("watching the input folder failed; listing it and watching again").pipe(
+          Effect.annotateLogs({ error: error.message }),
+          Effect.as<Hint>({ _tag: "Rescan", full: true })
+        )
+      ).pipe(Stream.concat(Stream.fromEffect(Effect.sleep("1 second")).pipe(Stream.drain)))
+    ),
+    Stream.forever
+  )
+
+  const live = config.watchMode === "native" ? native : periodic(config.pollIntervalMs, false)
+  return Watcher.of({ hints: Stream.merge(live, periodic(config.rescanIntervalMs, true)) })
+})
+
+export const WatcherLive = Layer.effect(Watcher, makeWatcher)

@@ -1,0 +1,93 @@
+/**
+ * The ClaimReleaser: removes the claimed names of stored files once their outcome
+ * lines are in the log. A stored file is linked twice, in its destination and
+ * under its claimed name in processing/<instance>/; the claimed name goes only
+ * after the log write that holds the file's "file processed" line. Killed in
+ * between, the file is found linked (nlink > 1) by recovery, which logs its
+ * outcome then: so every file's outcome reaches the log, even under kill -9.
+ *
+ * Workers do not wait for the write: they hand the name over and take the next
+ * file. The ClaimReleaser takes whatever has gathered, waits for one log write for
+ * all of it (a group commit), and unlinks. At shutdown it finishes the lot.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import { FileStore } from "./FileStore.js"
+import { Instance } from "../instances/Instance.js"
+import { describeIoError, retryIo } from "./IoRetry.js"
+import { LogSync } from "../logging/Logging.js"
+
+export interface ClaimReleaserService {
+  /** Queues the claimed name of a stored file for removal after the next log write. */
+  readonly release: (claimedPath: string, withReport: boolean) => Effect.Effect<void>
+}
+
+export class ClaimReleaser extends Context.Tag("customer-json/ClaimReleaser")<ClaimReleaser, ClaimReleaserService>() {}
+
+interface Pending {
+  readonly claimedPath: string
+  readonly withReport: boolean
+}
+
+export const makeClaimReleaser = Effect.gen(function*() {
+  const store = yield* FileStore
+  const instance = yield* Instance
+  const logSync = yield* LogSync
+  // Names gather here; `wake` holds one signal that there are some.
+  let pending: Array<Pending> = []
+  const wake = yield* Queue.sliding<void>(1)
+  const takeAll = Effect.sync(() => {
+    const batch = pending
+    pending = []
+    return batch
+  })
+
+  const releaseOne = ({ claimedPath, withReport }: Pending) =>
+    retryIo(store.releaseClaim(claimedPath, withReport)).pipe(
+      // Left linked, the name is recovered later as "stored already" (and logged again, marked so).
+      Effect.catchAll((e) =>
+        Effect.logWarning("could not remove the claimed name of a stored file; it is cleared at the next full listing").pipe(
+          Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) })
+        )
+      ),
+      // Not `ensuring`: the batch is uninterruptible, and these few steps per file add up in a backlog.
+      Effect.zipRight(Effect.sync(() => instance.release(claimedPath)))
+    )
+
+  /** Stored files' data on disk before their claimed names go: after the first, each flush finds little to do. */
+  const flushOne = ({ claimedPath }: Pending) =>
+    store.flushStored(claimedPath).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning("could not flush a stored file to disk").pipe(Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) }))
+      )
+    )
+
+  const releaseBatch = (batch: ReadonlyArray<Pending>) =>
+    Effect.zipRight(
+      logSync.written,
+      // (through the thread pool, several at once: the first flush's journal commit serves the rest)
+      Effect.zipRight(Effect.forEach(batch, flushOne, { concurrency: 4, discard: true }), Effect.forEach(batch, releaseOne, { discard: true }))
+    )
+
+  // One batch at a time: names gather while the log write is on its way.
+  yield* Queue.take(wake).pipe(
+    Effect.zipRight(takeAll),
+    Effect.flatMap((batch) => Effect.uninterruptible(releaseBatch(batch))),
+    Effect.forever,
+    Effect.forkScoped
+  )
+  // At shutdown (after the workers stopped): whatever is left, after one last write.
+  yield* Effect.addFinalizer(() => Effect.flatMap(takeAll, releaseBatch))
+
+  return ClaimReleaser.of({
+    release: (claimedPath, withReport) =>
+      Effect.sync(() => {
+        pending.push({ claimedPath, withReport })
+        if (pending.length === 1) wake.unsafeOffer(undefined)
+      })
+  })
+})
+
+export const ClaimReleaserLive = Layer.scoped(ClaimReleaser, makeClaimReleaser)

@@ -1,0 +1,524 @@
+/**
+ * The file operations the daemon makes on customer files, in one place.
+ *
+ * @effect/platform's `FileSystem` takes string paths, follows links and
+ * offers no exclusive create, no `fstat` by descriptor and no `lstat`; the
+ * folders the daemon works in may be writable by producers it must not trust
+ * (issue: hostile producers), and names may be any bytes but `/` and NUL. So
+ * every call on a file's path goes through this service, which is built once
+ * (`makeFileOps`) over a small set of primitive calls (`FsPrims`) that exist
+ * three times: synchronous Node calls (local filesystems), Node calls through
+ * the thread pool (network filesystems, see SyscallMode) and memfs (the
+ * in-memory filesystem for tests).
+ *
+ * The rules every operation here keeps:
+ *  - an existing entry is opened with O_NOFOLLOW | O_NONBLOCK and judged by
+ *    `fstat` on the descriptor (a link is never followed, a FIFO never blocks);
+ *  - a new file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through
+ *    a link, never over an existing name), with an explicit mode, and then
+ *    written through its descriptor only;
+ *  - identity (device and inode) is compared as `bigint` (GlusterFS inode
+ *    numbers exceed 2^53).
+ *
+ * Names: a name that is not valid UTF-8 (or holds `%`) is carried as text
+ * with `%XX` escapes (see Naming's `nameFromBytes`): the last component of
+ * every path given here is such an escaped name and is turned back into its
+ * bytes at the call (`nativePath`).
+ */
+import type { PlatformError, SystemErrorReason } from "@effect/platform/Error"
+import { SystemError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { bytesFromName, isPlainName, nameFromBytes } from "./Naming.js"
+
+/** What an `lstat`/`fstat` says, normalised (sizes as numbers, identity as bigint text). */
+export interface Meta {
+  readonly type: FileSystem.File.Type
+  readonly nlink: number
+  readonly uid: number
+  readonly gid: number
+  readonly mode: number
+  readonly size: number
+  readonly mtimeMs: number
+  /** `dev:ino` from bigint stats: equal only for the same file */
+  readonly id: string
+}
+
+/** What `readRegular` found. */
+export type RegularRead =
+  | { readonly _tag: "NotRegular"; readonly type: FileSystem.File.Type }
+  | { readonly _tag: "TooLarge"; readonly info: FileSystem.File.Info; readonly meta: Meta }
+  | { readonly _tag: "Read"; readonly info: FileSystem.File.Info; readonly meta: Meta; readonly bytes: Uint8Array }
+
+/** A folder entry: its (escaped) name and its type as the folder says (`Unknown` when it does not). */
+export interface Entry {
+  readonly name: string
+  readonly type: FileSystem.File.Type
+}
+
+export interface FileOpsService {
+  /** Like `stat`, but a symbolic link is described, never followed. */
+  readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
+  /** `lstat` as `Meta` (bigint identity). */
+  readonly identify: (path: string) => Effect.Effect<Meta, PlatformError>
+  /**
+   * Reads a regular file without following a symbolic link, in the fewest
+   * system calls (open with O_NOFOLLOW | O_NONBLOCK, fstat, read, close):
+   * anything but a regular file, and a file over `maxBytes`, is described and
+   * not read.
+   */
+  readonly readRegular: (path: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /**
+   * Creates `path` exclusively (never over an existing name, never through a
+   * link) with `mode`, writes `bytes` and returns the new file's identity;
+   * with `sync`, flushed to disk first. A failed write removes the file again
+   * (ENOSPC leaves nothing behind).
+   */
+  readonly writeNew: (path: string, bytes: Uint8Array, mode: number, sync?: boolean) => Effect.Effect<Meta, PlatformError>
+  /**
+   * Like `writeNew`, with the first `size` bytes of the regular file `source`
+   * (opened without following links): runs of zeros stay holes, so a sparse
+   * file does not grow, and nothing past `size` is copied.
+   */
+  readonly copyNew: (source: string, size: number, path: string, mode: number, sync?: boolean) => Effect.Effect<Meta, PlatformError>
+  /** Flushes a file's data to disk (opened without following a link or blocking). */
+  readonly flush: (path: string) => Effect.Effect<void, PlatformError>
+  /** Hard link; fails with AlreadyExists when `to` exists (never replaces). */
+  readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  /** rename(2): atomic; replaces `to` if it exists, so only for names no one else uses. */
+  readonly rename: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  /** Removes one name (a single `unlink`). */
+  readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
+  /** The entries of a folder, names escaped where they are not UTF-8. */
+  readonly list: (dir: string) => Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** Creates a folder (and its parents) if missing; gives a folder it creates exactly `mode`. */
+  readonly makeFolder: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
+  readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+}
+
+export class FileOps extends Context.Tag("customer-json/FileOps")<FileOps, FileOpsService>() {}
+
+// ------------------------------------------------------------------ errors
+
+/** Node's errno codes as @effect/platform-node labels them (its `handleErrnoException`). */
+const reasonOf = (code: string | undefined): SystemErrorReason => {
+  switch (code) {
+    case "ENOENT":
+      return "NotFound"
+    case "EACCES":
+      return "PermissionDenied"
+    case "EEXIST":
+      return "AlreadyExists"
+    case "EISDIR":
+    case "ENOTDIR":
+    case "ELOOP":
+      return "BadResource"
+    case "EBUSY":
+      return "Busy"
+    default:
+      return "Unknown"
+  }
+}
+
+interface ErrnoLike {
+  readonly code?: unknown
+  readonly syscall?: unknown
+  readonly message?: unknown
+}
+
+/** Maps a Node errno error the way @effect/platform-node does, keeping the errno in `cause`. */
+export const systemError = (method: string, path: string, error: unknown): SystemError => {
+  const e = (typeof error === "object" && error !== null ? error : {}) as ErrnoLike
+  const code = typeof e.code === "string" ? e.code : undefined
+  return new SystemError({
+    reason: reasonOf(code),
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: path,
+    ...(typeof e.syscall === "string" ? { syscall: e.syscall } : {}),
+    ...(typeof e.message === "string" ? { description: e.message } : {}),
+    cause: error
+    // The fields are well-typed here; validating them again costs ~50 µs per error.
+  }, { disableValidation: true })
+}
+
+/**
+ * The errno code behind a platform error (`EXDEV`, `ENOSPC`, `EPERM`, …): the
+ * platform maps several codes to reason `Unknown`, so the code is read from the cause.
+ */
+export const errnoCode = (error: PlatformError): string | undefined => {
+  if (error._tag !== "SystemError") return undefined
+  const cause = error.cause
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
+    return cause.code
+  }
+  return undefined
+}
+
+export const isNotFound = (error: PlatformError): boolean =>
+  error._tag === "SystemError" && error.reason === "NotFound"
+
+export const isAlreadyExists = (error: PlatformError): boolean =>
+  error._tag === "SystemError" && (error.reason === "AlreadyExists" || errnoCode(error) === "EEXIST")
+
+/** A synchronous call as an Effect, its errno error mapped as the platform maps it. */
+export const syncCall = <A>(method: string, path: string, run: () => A): Effect.Effect<A, PlatformError> =>
+  Effect.try({ try: run, catch: (error) => systemError(method, path, error) })
+
+// ------------------------------------------------------------------ stats
+
+export interface StatsLike {
+  isFile(): boolean
+  isDirectory(): boolean
+  isSymbolicLink(): boolean
+  isBlockDevice(): boolean
+  isCharacterDevice(): boolean
+  isFIFO(): boolean
+  isSocket(): boolean
+  readonly mtime: Date
+  readonly atime: Date
+  readonly birthtime: Date
+  readonly dev: number | bigint
+  readonly rdev: number | bigint
+  readonly ino: number | bigint
+  readonly mode: number | bigint
+  readonly nlink: number | bigint
+  readonly uid: number | bigint
+  readonly gid: number | bigint
+  readonly size: number | bigint
+  readonly blksize: number | bigint
+  readonly blocks: number | bigint
+}
+
+const typeOf = (s: Pick<StatsLike, "isFile" | "isDirectory" | "isSymbolicLink" | "isBlockDevice" | "isCharacterDevice" | "isFIFO" | "isSocket">): FileSystem.File.Type =>
+  s.isFile()
+    ? "File"
+    : s.isDirectory()
+    ? "Directory"
+    : s.isSymbolicLink()
+    ? "SymbolicLink"
+    : s.isBlockDevice()
+    ? "BlockDevice"
+    : s.isCharacterDevice()
+    ? "CharacterDevice"
+    : s.isFIFO()
+    ? "FIFO"
+    : s.isSocket()
+    ? "Socket"
+    : "Unknown"
+
+/** The same `File.Info` the platform builds from Node's `Stats` (bigint stats too). */
+export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
+  type: typeOf(s),
+  mtime: Option.fromNullable(s.mtime),
+  atime: Option.fromNullable(s.atime),
+  birthtime: Option.fromNullable(s.birthtime),
+  dev: Number(s.dev),
+  rdev: Option.some(Number(s.rdev)),
+  ino: Option.some(Number(s.ino)),
+  mode: Number(s.mode),
+  nlink: Option.some(Number(s.nlink)),
+  uid: Option.some(Number(s.uid)),
+  gid: Option.some(Number(s.gid)),
+  size: FileSystem.Size(s.size),
+  blksize: Option.some(FileSystem.Size(s.blksize)),
+  blocks: Option.some(Number(s.blocks))
+})
+
+export const metaOf = (s: StatsLike): Meta => ({
+  type: typeOf(s),
+  nlink: Number(s.nlink),
+  uid: Number(s.uid),
+  gid: Number(s.gid),
+  mode: Number(s.mode),
+  size: Number(s.size),
+  mtimeMs: s.mtime.getTime(),
+  id: `${String(s.dev)}:${String(s.ino)}`
+})
+
+/**
+ * Whether this process may read a file with these owner and mode bits (pure
+ * given the process's ids): a hint before claiming a file, so that a file
+ * the daemon cannot read is left where its producer can fix it.
+ */
+export const mayRead = (
+  meta: Pick<Meta, "uid" | "gid" | "mode">,
+  uid: number,
+  gids: ReadonlyArray<number>
+): boolean =>
+  uid === 0 || uid < 0 ||
+  (meta.uid === uid ? (meta.mode & 0o400) !== 0 : gids.includes(meta.gid) ? (meta.mode & 0o040) !== 0 : (meta.mode & 0o004) !== 0)
+
+// ------------------------------------------------------------------ names
+
+/**
+ * The path as the kernel must see it: the last component is an escaped name
+ * (Naming's `nameFromBytes`); only one holding `%` can differ from its bytes.
+ */
+export const nativePath = (path: string): string | Buffer => {
+  const base = Path.basename(path)
+  if (!base.includes("%")) return path
+  const dir = path.slice(0, path.length - base.length)
+  return Buffer.concat([Buffer.from(dir), bytesFromName(base)])
+}
+
+// ------------------------------------------------------------------ primitives
+
+/** The system calls everything above is made of; each implementation maps errors with `systemError`. */
+export interface FsPrims {
+  readonly open: (path: string, flags: number, mode: number) => Effect.Effect<number, PlatformError>
+  readonly close: (fd: number) => Effect.Effect<void>
+  readonly fstat: (fd: number, path: string) => Effect.Effect<StatsLike, PlatformError>
+  readonly lstat: (path: string) => Effect.Effect<StatsLike, PlatformError>
+  readonly read: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
+  readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
+  readonly datasync: (fd: number, path: string) => Effect.Effect<void, PlatformError>
+  readonly ftruncate: (fd: number, length: number, path: string) => Effect.Effect<void, PlatformError>
+  readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  readonly rename: (from: string, to: string) => Effect.Effect<void, PlatformError>
+  readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
+  readonly readdir: (dir: string, raw: boolean) => Effect.Effect<ReadonlyArray<{ readonly name: string | Buffer; readonly type: FileSystem.File.Type }>, PlatformError>
+  readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+}
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
+const OPEN_EXISTING = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
+const CREATE_NEW = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+const COPY_CHUNK = 1024 * 1024
+
+/** What opening a non-regular entry with O_NOFOLLOW | O_NONBLOCK tells about it, if anything. */
+const notRegularOnOpen = (error: PlatformError): RegularRead | undefined => {
+  const code = errnoCode(error)
+  return code === "ELOOP"
+    ? { _tag: "NotRegular", type: "SymbolicLink" }
+    : code === "ENXIO"
+    ? { _tag: "NotRegular", type: "Socket" }
+    : undefined
+}
+
+const isAllZero = (buffer: Uint8Array, length: number): boolean => {
+  for (let i = 0; i < length; i++) if (buffer[i] !== 0) return false
+  return true
+}
+
+/** Every operation of `FileOpsService`, written once over a set of primitives. */
+export const makeFileOps = (p: FsPrims): FileOpsService => {
+  /** Runs `use` on `path` opened for reading without following a link or blocking; closes it. */
+  const withExisting = <A>(path: string, use: (fd: number) => Effect.Effect<A, PlatformError>) =>
+    Effect.acquireUseRelease(p.open(path, OPEN_EXISTING, 0), use, p.close)
+
+  const readAll = (fd: number, path: string, size: number, maxBytes: number) =>
+    Effect.gen(function*() {
+      // One read of size + 1 bytes also tells whether the file grew since fstat.
+      const first = Buffer.allocUnsafe(size + 1)
+      const n = yield* p.read(fd, first, 0, first.length, 0, path)
+      if (n <= size) return { bytes: first.subarray(0, n), total: n }
+      // It grew meanwhile (a writer is still at work): read on to its end, up to the limit.
+      const chunks: Array<Buffer> = [first]
+      let total = n
+      while (total <= maxBytes) {
+        const chunk = Buffer.allocUnsafe(65536)
+        const m = yield* p.read(fd, chunk, 0, chunk.length, total, path)
+        if (m === 0) break
+        chunks.push(chunk.subarray(0, m))
+        total += m
+      }
+      return { bytes: Buffer.concat(chunks), total }
+    })
+
+  const readRegular = (path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
+    p.open(path, OPEN_EXISTING, 0).pipe(
+      Effect.matchEffect({
+        onFailure: (error) => {
+          const described = notRegularOnOpen(error)
+          return described ? Effect.succeed(described) : Effect.fail(error)
+        },
+        onSuccess: (fd) =>
+          Effect.ensuring(
+            Effect.gen(function*() {
+              const stats = yield* p.fstat(fd, path)
+              const info = fileInfo(stats)
+              const meta = metaOf(stats)
+              if (meta.type !== "File") return { _tag: "NotRegular", type: meta.type } satisfies RegularRead
+              if (meta.size > maxBytes) return { _tag: "TooLarge", info, meta } satisfies RegularRead
+              const { bytes, total } = yield* readAll(fd, path, meta.size, maxBytes)
+              if (total > maxBytes) {
+                return { _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total } } satisfies RegularRead
+              }
+              return total === meta.size
+                ? { _tag: "Read", info, meta, bytes } satisfies RegularRead
+                : { _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total }, bytes } satisfies RegularRead
+            }),
+            p.close(fd)
+          )
+      })
+    )
+
+  /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure. */
+  const createWith = (path: string, mode: number, sync: boolean, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
+    Effect.flatMap(p.open(path, CREATE_NEW, mode), (fd) =>
+      Effect.gen(function*() {
+        yield* fill(fd)
+        if (sync) yield* p.datasync(fd, path)
+        return metaOf(yield* p.fstat(fd, path))
+      }).pipe(
+        Effect.ensuring(p.close(fd)),
+        // The name is ours (O_EXCL): nothing half-written stays behind.
+        Effect.tapError(() => Effect.ignore(p.unlink(path)))
+      ))
+
+  const writeFully = (fd: number, bytes: Uint8Array, position: number, path: string): Effect.Effect<void, PlatformError> =>
+    Effect.flatMap(p.write(fd, bytes, 0, bytes.length, position, path), (n) =>
+      n >= bytes.length ? Effect.void : writeFully(fd, bytes.subarray(n), position + n, path))
+
+  const writeNew = (path: string, bytes: Uint8Array, mode: number, sync = false) =>
+    createWith(path, mode, sync, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
+
+  const copyNew = (source: string, size: number, path: string, mode: number, sync = false) =>
+    withExisting(source, (from) =>
+      Effect.flatMap(p.fstat(from, source), (stats) =>
+        stats.isFile()
+          ? createWith(path, mode, sync, (to) =>
+            Effect.gen(function*() {
+              const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, size)))
+              let position = 0
+              while (position < size) {
+                const n = yield* p.read(from, chunk, 0, Math.min(chunk.length, size - position), position, source)
+                if (n === 0) break
+                // A run of zeros is left as a hole: a sparse file stays sparse.
+                if (!isAllZero(chunk, n)) yield* writeFully(to, chunk.subarray(0, n), position, path)
+                position += n
+              }
+              yield* p.ftruncate(to, position, path)
+            }))
+          : Effect.fail(systemError("copy", source, { code: "EINVAL", message: "not a regular file" }))))
+
+  const list = (dir: string) =>
+    Effect.flatMap(p.readdir(dir, false), (entries) => {
+      // Names that are not UTF-8 decode to U+FFFD and name no file; `%` is the escape character,
+      // and control characters are escaped too: only then is the folder listed again as bytes.
+      const plain = entries.every((e) => typeof e.name === "string" && isPlainName(e.name))
+      if (plain) return Effect.succeed(entries as ReadonlyArray<Entry>)
+      return Effect.map(p.readdir(dir, true), (raw) =>
+        raw.map((e): Entry => ({
+          name: typeof e.name === "string" ? e.name : nameFromBytes(e.name).text,
+          type: e.type
+        })))
+    })
+
+  const makeFolder = (path: string, mode: number): Effect.Effect<void, PlatformError> =>
+    p.lstat(path).pipe(
+      Effect.asVoid,
+      Effect.catchIf(isNotFound, () =>
+        Effect.gen(function*() {
+          const parent = Path.dirname(path)
+          if (parent !== path) yield* makeFolder(parent, 0o755)
+          // mkdir's mode is cut by the umask: set the one asked for, on a folder made here
+          // (one another instance made at the same moment keeps the mode it was given).
+          const made = yield* p.mkdir(path, mode).pipe(Effect.as(true), Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)))
+          if (made) yield* p.chmod(path, mode)
+        }))
+    )
+
+  return {
+    lstat: (path) => Effect.map(p.lstat(path), fileInfo),
+    identify: (path) => Effect.map(p.lstat(path), metaOf),
+    readRegular,
+    writeNew,
+    copyNew,
+    flush: (path) => withExisting(path, (fd) => p.datasync(fd, path)),
+    link: p.link,
+    rename: p.rename,
+    unlink: p.unlink,
+    list,
+    makeFolder,
+    freeBytes: p.freeBytes
+  }
+}
+
+// ------------------------------------------------------------------ Node
+
+const direntType = (d: NFS.Dirent): FileSystem.File.Type =>
+  d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()
+    ? typeOf(d)
+    : "Unknown"
+
+/** Node's calls, synchronous: for folders on a local filesystem (see SyscallMode). */
+export const nodeSyncPrims: FsPrims = {
+  open: (path, flags, mode) => syncCall("open", path, () => NFS.openSync(nativePath(path), flags, mode)),
+  close: (fd) => Effect.sync(() => {
+    try {
+      NFS.closeSync(fd)
+    } catch {
+      // A failing close of a file only read, or already flushed, changes nothing.
+    }
+  }),
+  fstat: (fd, path) => syncCall("fstat", path, () => NFS.fstatSync(fd, { bigint: true })),
+  lstat: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true })),
+  read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
+  write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
+  // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.
+  datasync: (fd, path) => Effect.async<void, PlatformError>((resume) => {
+    NFS.fdatasync(fd, (err) => resume(err ? Effect.fail(systemError("fdatasync", path, err)) : Effect.void))
+  }),
+  ftruncate: (fd, length, path) => syncCall("ftruncate", path, () => NFS.ftruncateSync(fd, length)),
+  link: (from, to) => syncCall("link", to, () => NFS.linkSync(nativePath(from), nativePath(to))),
+  rename: (from, to) => syncCall("rename", from, () => NFS.renameSync(nativePath(from), nativePath(to))),
+  unlink: (path) => syncCall("unlink", path, () => NFS.unlinkSync(nativePath(path))),
+  readdir: (dir, raw) =>
+    syncCall("readdir", dir, () =>
+      raw
+        ? NFS.readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) }))
+        : NFS.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, type: direntType(d) }))),
+  mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
+  chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
+  freeBytes: (path) =>
+    Effect.async<number, PlatformError>((resume) => {
+      NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize)))
+    })
+}
+
+/** A Node callback call as an Effect (through libuv's thread pool). */
+const callback = <A>(method: string, path: string, run: (done: (err: NodeJS.ErrnoException | null, value: A) => void) => void) =>
+  Effect.async<A, PlatformError>((resume) => {
+    run((err, value) => resume(err ? Effect.fail(systemError(method, path, err)) : Effect.succeed(value)))
+  })
+
+/** Node's calls through the thread pool: for network filesystems, where one call is a round trip. */
+export const nodeAsyncPrims: FsPrims = {
+  open: (path, flags, mode) => callback("open", path, (done) => NFS.open(nativePath(path), flags, mode, done)),
+  close: (fd) => Effect.async<void>((resume) => NFS.close(fd, () => resume(Effect.void))),
+  fstat: (fd, path) => callback("fstat", path, (done) => NFS.fstat(fd, { bigint: true }, done)),
+  lstat: (path) => callback("lstat", path, (done) => NFS.lstat(nativePath(path), { bigint: true }, done)),
+  read: (fd, buffer, offset, length, position, path) => callback("read", path, (done) => NFS.read(fd, buffer, offset, length, position, done)),
+  write: (fd, buffer, offset, length, position, path) => callback("write", path, (done) => NFS.write(fd, buffer, offset, length, position, done)),
+  datasync: (fd, path) => callback("fdatasync", path, (done) => NFS.fdatasync(fd, (err) => done(err, undefined))),
+  ftruncate: (fd, length, path) => callback("ftruncate", path, (done) => NFS.ftruncate(fd, length, (err) => done(err, undefined))),
+  link: (from, to) => callback("link", to, (done) => NFS.link(nativePath(from), nativePath(to), (err) => done(err, undefined))),
+  rename: (from, to) => callback("rename", from, (done) => NFS.rename(nativePath(from), nativePath(to), (err) => done(err, undefined))),
+  unlink: (path) => callback("unlink", path, (done) => NFS.unlink(nativePath(path), (err) => done(err, undefined))),
+  readdir: (dir, raw) =>
+    raw
+      ? callback<ReadonlyArray<{ readonly name: Buffer; readonly type: FileSystem.File.Type }>>("readdir", dir, (done) =>
+        NFS.readdir(dir, { withFileTypes: true, encoding: "buffer" }, (err, ds) =>
+          done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) })))))
+      : callback<ReadonlyArray<{ readonly name: string; readonly type: FileSystem.File.Type }>>("readdir", dir, (done) =>
+        NFS.readdir(dir, { withFileTypes: true }, (err, ds) => done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d) }))))),
+  mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
+  chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
+  freeBytes: nodeSyncPrims.freeBytes
+}
+
+/** FileOps in synchronous calls, for folders on a local filesystem (see SyscallMode). */
+export const FileOpsSync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeSyncPrims))
+
+/** FileOps through the thread pool (network filesystems). */
+export const FileOpsAsync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeAsyncPrims))

@@ -1,0 +1,718 @@
+/**
+ * The file store: the one module that moves customer files. Producers may
+ * write `data/` and `returns/` and must reach nothing else through them, so:
+ *  - a file is claimed first (one atomic rename of its name into this
+ *    instance's private `processing/<id>/`), then read there without
+ *    following links, and only a regular file with one link is taken;
+ *  - what is stored is a new file the daemon owns, holding exactly the bytes
+ *    that were judged: written into a private stage (`processing/<id>/.<h>.data`,
+ *    created exclusively), then hard-linked into place — `link` never
+ *    replaces an existing name and never follows a link, so no stored name
+ *    is ever overwritten or redirected;
+ *  - a report is staged the same way and linked into place before its data file;
+ *  - across filesystems (EXDEV) the stage is created in the destination folder
+ *    under a random name (O_EXCL, so never through a planted link), its name
+ *    first written to a private journal for crash recovery, and the placed
+ *    name is checked to be that very file;
+ *  - a stored file's claimed name and stages stay until `releaseClaim`: a
+ *    crash in between leaves the stage linked twice (nlink > 1), which
+ *    recovery recognises as "stored already" (so a filesystem without link
+ *    counts is refused at start, see `probeFilesystems`).
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Crypto from "node:crypto"
+import * as Path from "node:path"
+import { AppConfig } from "../Config.js"
+import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
+import type { Entry, Meta, RegularRead } from "./FileOps.js"
+import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
+
+/** A folder the daemon needs is missing and cannot be created, or is not writable. */
+export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
+  readonly setting: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `folder ${this.path} (${this.setting}) is not usable: ${this.reason}`
+  }
+}
+
+/** Too little free space on a folder the daemon writes to. */
+export class DiskSpaceLow extends Data.TaggedError("DiskSpaceLow")<{
+  readonly setting: string
+  readonly path: string
+  readonly freeMb: number
+  readonly requiredMb: number
+}> {
+  override get message(): string {
+    return `only ${this.freeMb} MB free on ${this.path} (${this.setting}); MIN_FREE_DISK_MB requires ${this.requiredMb} MB`
+  }
+}
+
+/** A folder's filesystem lacks a guarantee that routing without loss or duplicates relies on. */
+export class FilesystemUnsupported extends Data.TaggedError("FilesystemUnsupported")<{
+  readonly setting: string
+  readonly path: string
+  readonly missing: string
+}> {
+  override get message(): string {
+    return `folder ${this.path} (${this.setting}) is on a filesystem that cannot be used: ${this.missing}`
+  }
+}
+
+/** A name in a producer's folder changed under the daemon while it placed a file (a race by a hostile producer). */
+export class PlacementRaced extends Data.TaggedError("PlacementRaced")<{
+  readonly path: string
+}> {
+  override get message(): string {
+    return `the staged file in ${this.path} was replaced while it was being placed; nothing was stored there`
+  }
+}
+
+export interface Folders {
+  readonly data: string
+  readonly processing: string
+  readonly validated: string
+  readonly returns: string
+  readonly logs: string
+}
+
+/** What a folder's filesystem was found to guarantee at start. */
+export interface Guarantees {
+  readonly setting: string
+  readonly path: string
+  readonly linkCounts: boolean
+  readonly linkRefusesExisting: boolean
+  readonly stableIdentity: boolean
+  readonly atomicRename: boolean
+}
+
+/** What is stored: the judged bytes, or (a file too large to read) its first `size` bytes copied from the claimed file. */
+export type Content =
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Copy"; readonly size: number }
+
+/**
+ * Modes of what the daemon creates (before the umask, which cannot widen
+ * them): stored files and reports readable by the folder's group, stages and
+ * `processing/` private to the daemon's user and group.
+ */
+export const STORED_FILE_MODE = 0o640
+export const PROCESSING_MODE = 0o750
+const PROBE_MODE = 0o600
+
+/** Safety valve: a name taken this many times in a row means something is wrong. */
+const MAX_NAME_ATTEMPTS = 10_000
+/** A placement raced this often in a row is given up (and tried again later). */
+const MAX_RACED = 3
+
+export interface FileStoreService {
+  readonly folders: Folders
+  /** Creates the five folders if missing and checks each is usable (a probe file under an unpredictable name). */
+  readonly prepareFolders: Effect.Effect<void, FolderUnusable>
+  /** Fails if an output folder has less than MIN_FREE_DISK_MB free. */
+  readonly checkDiskSpace: Effect.Effect<void, DiskSpaceLow | FolderUnusable>
+  /** What the filesystems of processing/, validated/ and returns/ guarantee; fails where crash recovery would not hold. */
+  readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
+  /** Entries of the input folder. */
+  readonly listInput: Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** lstat of an input entry (links described, not followed). */
+  readonly inspectInput: (name: string) => Effect.Effect<Meta, PlatformError>
+  /** Reads an input entry where it is, without claiming it (a file that may still be being written). */
+  readonly peekInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /** Atomically moves `data/<name>` to `claimedPath`; `None` when it is gone (claimed elsewhere). */
+  readonly claim: (name: string, claimedPath: string) => Effect.Effect<Option.Option<void>, PlatformError>
+  /** lstat of a claimed entry (links described, not followed). */
+  readonly inspectClaimed: (claimedPath: string) => Effect.Effect<Meta, PlatformError>
+  /** Reads a claimed file (links not followed, FIFOs not waited for). */
+  readonly readClaimed: (claimedPath: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
+  /** Gives back a claimed entry the daemon does not take (not a regular file, or hard-linked): `false` if its name was taken meanwhile. */
+  readonly putBack: (claimedPath: string, name: string) => Effect.Effect<boolean, PlatformError>
+  /** Stores `content` in the validated folder under a free name (contract §5); returns that name. */
+  readonly storeValid: (claimedPath: string, name: string, now: Date, content: Content) => Effect.Effect<string, PlatformError | PlacementRaced>
+  /** Places the report for the stored name, then `content` beside it in the returns folder; returns the stored name. */
+  readonly storeReturned: (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    content: Content,
+    report: (storedName: string) => string
+  ) => Effect.Effect<string, PlatformError | PlacementRaced>
+  /** Recovery: whether a claimed file was stored already by an attempt that did not finish (a crash). */
+  readonly storedAlready: (claimedPath: string) => Effect.Effect<boolean, PlatformError>
+  /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
+  readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Keeps the full original name of a claim whose name had to be shortened (written before the claim). */
+  readonly noteOriginal: (claimedPath: string, original: string) => Effect.Effect<void, PlatformError>
+  /** The original name of a claimed file: from its name, or from its note when the name was shortened. */
+  readonly originalOf: (claimedPath: string) => Effect.Effect<string | undefined, PlatformError>
+  /**
+   * Flushes a stored file's data to disk before its claimed name goes (the
+   * ClaimReleaser does it for a whole batch: one journal commit serves them all).
+   */
+  readonly flushStored: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
+  readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
+  /** Stage files in `dir` that belong to no claimed file there (left by a crash after the claimed name was removed). */
+  readonly sweepStages: (dir: string) => Effect.Effect<void, PlatformError>
+}
+
+export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
+
+const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
+const STALE_PROBE_MS = 60_000
+const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
+
+/** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
+const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
+const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget)$/
+const NOTE_NAME = /^\.(\d+-\d+)\.name$/
+
+export interface Stages {
+  readonly data: string
+  readonly report: string
+  /** journals of stages made in a destination folder on another filesystem */
+  readonly xdata: string
+  readonly xreport: string
+  /** the name the report is being linked at, written before it is (to withdraw an orphan report) */
+  readonly rtarget: string
+}
+
+/** Where the stages of a claimed file live (exported for tests that build a crash's leftovers). */
+export const stagesOf = (claimedPath: string): Stages => {
+  const dir = Path.dirname(claimedPath)
+  const key = stageKey(Path.basename(claimedPath))
+  return {
+    data: Path.join(dir, `.${key}.data`),
+    report: Path.join(dir, `.${key}.report`),
+    xdata: Path.join(dir, `.${key}.xdata`),
+    xreport: Path.join(dir, `.${key}.xreport`),
+    rtarget: Path.join(dir, `.${key}.rtarget`)
+  }
+}
+
+/** A stage ready to be linked into place. */
+interface Staged {
+  readonly path: string
+  readonly meta: Meta
+  /** made in the destination folder (another filesystem): the placed name must be checked */
+  readonly remote: boolean
+}
+
+const journalOf = (text: string): { readonly dir: string; readonly name: string } | undefined => {
+  const [dir, name, extra] = text.split("\n")
+  return dir !== undefined && name !== undefined && extra === "" && STAGED_REMOTE.test(name) ? { dir, name } : undefined
+}
+const STAGED_REMOTE = /^\.cjp-stage-[0-9a-f]{32}\.tmp$/
+
+export const makeFileStore = Effect.gen(function*() {
+  const extra = yield* FileOps
+  const config = yield* AppConfig
+  const folders: Folders = {
+    data: config.dataDir,
+    processing: config.processingDir,
+    validated: config.validatedDir,
+    returns: config.returnsDir,
+    logs: config.logDir
+  }
+  const settings: ReadonlyArray<readonly [string, string]> = [
+    ["DATA_DIR", folders.data],
+    ["PROCESSING_DIR", folders.processing],
+    ["VALIDATED_DIR", folders.validated],
+    ["RETURNS_DIR", folders.returns],
+    ["LOG_DIR", folders.logs]
+  ]
+  const uid = typeof process.getuid === "function" ? process.getuid() : -1
+  const trusted = config.trustedProducers
+  /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
+  const remoteFolders = new Set<string>()
+
+  const describe = (e: PlatformError) =>
+    e._tag === "SystemError" && (e.reason === "PermissionDenied" || errnoCode(e) === "EPERM")
+      ? `permission denied (user ${uid} must be able to create and remove files there)`
+      : `${errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : "bad argument")}${e._tag === "SystemError" && e.syscall ? ` in ${e.syscall}` : ""}`
+
+  /** Writes and removes a probe file under a name no producer can predict: a planted name cannot fail it. */
+  const probeWrite = (path: string) =>
+    Effect.suspend(() => {
+      const probe = Path.join(path, randomName("probe"))
+      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), unlinkIfThere(probe))
+    })
+
+  /**
+   * Probes left by an instance killed mid-probe (kill -9): the daemon's own
+   * regular files under its probe names, older than any probe in progress.
+   */
+  const sweepProbes = (path: string) =>
+    Effect.gen(function*() {
+      const now = Date.now()
+      for (const entry of yield* extra.list(path)) {
+        if (!PROBE_NAME.test(entry.name)) continue
+        const file = Path.join(path, entry.name)
+        const meta = yield* extra.identify(file).pipe(Effect.option)
+        if (Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS) {
+          yield* unlinkIfThere(file)
+        }
+      }
+    })
+
+  const prepareFolder = ([setting, path]: readonly [string, string]) =>
+    Effect.gen(function*() {
+      yield* extra.makeFolder(path, setting === "PROCESSING_DIR" ? PROCESSING_MODE : 0o755)
+      const info = yield* extra.identify(path)
+      if (info.type !== "Directory") {
+        return yield* new FolderUnusable({ setting, path, reason: "it is not a folder" })
+      }
+      if (setting === "DATA_DIR" && (info.mode & 0o1000) !== 0 && uid !== 0) {
+        return yield* new FolderUnusable({
+          setting,
+          path,
+          reason: "it has the sticky bit (mode 1777-style): only a file's owner may move it, so the daemon cannot take " +
+            "files other users write; remove it (chmod o-t, and o-w) and give producers a shared group with a setgid folder (see README: Producers in other accounts)"
+        })
+      }
+      if (setting === "PROCESSING_DIR" && (info.mode & 0o002) !== 0) {
+        return yield* new FolderUnusable({
+          setting,
+          path,
+          reason: "every user may write it, so a producer could plant files among the claimed ones; make it private to the daemon (chmod 750)"
+        })
+      }
+      yield* probeWrite(path)
+      yield* sweepProbes(path)
+    }).pipe(Effect.catchTags({
+      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
+      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))
+    }))
+
+  const prepareFolders = Effect.forEach(settings, prepareFolder, { discard: true })
+
+  const checkDiskSpace = Effect.forEach(
+    settings.filter(([setting]) => setting !== "DATA_DIR"),
+    ([setting, path]) =>
+      extra.freeBytes(path).pipe(
+        Effect.mapError((e) => new FolderUnusable({ setting, path, reason: `cannot read free space: ${e.message}` })),
+        Effect.flatMap((free) =>
+          free < config.minFreeDiskBytes
+            ? Effect.fail(
+              new DiskSpaceLow({
+                setting,
+                path,
+                freeMb: Math.floor(free / 1024 / 1024),
+                requiredMb: Math.ceil(config.minFreeDiskBytes / 1024 / 1024)
+              })
+            )
+            : Effect.void
+        )
+      ),
+    { discard: true }
+  )
+
+  /** Links a probe file twice and looks: link counts, identity, `link` and `rename` semantics. */
+  const probeFolder = ([setting, path]: readonly [string, string]) =>
+    Effect.gen(function*() {
+      const a = Path.join(path, randomName("fsprobe"))
+      const b = Path.join(path, randomName("fsprobe"))
+      const c = Path.join(path, randomName("fsprobe"))
+      const cleanUp = Effect.forEach([a, b, c], (p) => Effect.ignore(extra.unlink(p)), { discard: true })
+      return yield* Effect.gen(function*() {
+        const made = yield* extra.writeNew(a, new Uint8Array([1]), PROBE_MODE)
+        yield* extra.link(a, b)
+        const [seenA, seenB] = [yield* extra.identify(a), yield* extra.identify(b)]
+        const linkRefusesExisting = yield* extra.link(a, b).pipe(
+          Effect.as(false),
+          Effect.catchIf(isAlreadyExists, () => Effect.succeed(true))
+        )
+        yield* extra.rename(b, c)
+        const renamed = yield* extra.identify(c)
+        const gone = yield* extra.identify(b).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
+        return {
+          setting,
+          path,
+          linkCounts: seenA.nlink === 2 && seenB.nlink === 2,
+          linkRefusesExisting,
+          stableIdentity: made.id === seenA.id && seenA.id === seenB.id && renamed.id === made.id,
+          atomicRename: gone && renamed.id === made.id
+        } satisfies Guarantees
+      }).pipe(Effect.ensuring(cleanUp))
+    }).pipe(Effect.catchTags({
+      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
+      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: `probing its filesystem failed: ${describe(e)}` }))
+    }))
+
+  const probeFilesystems = Effect.forEach(
+    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
+    (folder) =>
+      Effect.flatMap(probeFolder(folder), (g) =>
+        !g.linkCounts
+          ? Effect.fail(new FilesystemUnsupported({
+            setting: g.setting,
+            path: g.path,
+            missing: "it reports no link counts (a file linked twice shows 1 link: sshfs does this), which crash recovery needs to tell a stored file from one " +
+              "still to store; refusing to start rather than risk storing files twice. Use a filesystem with link counts (local, NFS, GlusterFS)"
+          }))
+          : !g.linkRefusesExisting
+          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "link() replaced an existing name, so stored files could be overwritten" }))
+          : !g.stableIdentity
+          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "a file's identity (device and inode) changed between two looks, so placed files cannot be checked" }))
+          : Effect.succeed(g))
+  )
+
+  const inputPath = (name: string) => Path.join(folders.data, name)
+
+  const claim = (name: string, claimedPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
+    extra.rename(inputPath(name), claimedPath).pipe(
+      Effect.as(Option.some<void>(undefined)),
+      Effect.catchIf(isNotFound, () =>
+        // Gone from data/ (claimed elsewhere), or our own processing folder is missing
+        // (removed by hand, or adopted by an instance that took us for dead): recreate it once.
+        Effect.flatMap(extra.identify(Path.dirname(claimedPath)).pipe(Effect.option), (dir) =>
+          Option.isSome(dir)
+            ? Effect.succeed(Option.none<void>())
+            : Effect.zipRight(
+              extra.makeFolder(Path.dirname(claimedPath), PROCESSING_MODE),
+              extra.rename(inputPath(name), claimedPath).pipe(
+                Effect.as(Option.some<void>(undefined)),
+                Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<void>()))
+              )
+            )))
+    )
+
+  // link(2) does not follow a symbolic link it is given, and works for FIFOs and sockets;
+  // a folder cannot be linked, and rename onto a taken name could only replace an empty folder.
+  const putBack = (claimedPath: string, name: string) =>
+    Effect.flatMap(extra.identify(claimedPath), (meta): Effect.Effect<boolean, PlatformError> =>
+      meta.type === "Directory"
+        ? extra.identify(inputPath(name)).pipe(
+          Effect.as(false),
+          Effect.catchIf(isNotFound, () => Effect.as(extra.rename(claimedPath, inputPath(name)), true))
+        )
+        : extra.link(claimedPath, inputPath(name)).pipe(
+          Effect.zipRight(extra.unlink(claimedPath)),
+          Effect.zipRight(dropNote(claimedPath)),
+          Effect.as(true),
+          Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
+        ))
+
+  const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
+  const write = (path: string, content: Content, claimedPath: string, sync = false) =>
+    content._tag === "Bytes"
+      ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
+      : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE, sync)
+
+  /**
+   * Claimed files whose private data stage this process made, until released:
+   * the flush and the release touch only stages that exist (a failing call
+   * costs an error object per file).
+   */
+  const staged = new Set<string>()
+
+  /** A fresh private stage (one left by an earlier failed attempt is replaced). */
+  const stagePrivately = (stage: string, content: Content, claimedPath: string): Effect.Effect<Staged, PlatformError> =>
+    write(stage, content, claimedPath).pipe(
+      Effect.catchIf(isAlreadyExists, () => Effect.zipRight(unlinkIfThere(stage), write(stage, content, claimedPath))),
+      Effect.map((meta): Staged => {
+        if (stage.endsWith(".data")) staged.add(claimedPath)
+        return { path: stage, meta, remote: false }
+      })
+    )
+
+  /** Reads a journal of a remote stage; `undefined` when there is none or it is not ours. */
+  const readJournal = (journal: string) =>
+    extra.readRegular(journal, 4096).pipe(
+      Effect.map((read) => (read._tag === "Read" ? journalOf(Buffer.from(read.bytes).toString("utf8")) : undefined)),
+      Effect.catchIf(isNotFound, () => Effect.succeed(undefined))
+    )
+
+  /** Removes a remote stage named by a journal, then the journal. */
+  const dropRemote = (journal: string) =>
+    Effect.flatMap(readJournal(journal), (entry) =>
+      Effect.zipRight(
+        entry === undefined ? Effect.void : unlinkIfThere(Path.join(entry.dir, entry.name)),
+        unlinkIfThere(journal)
+      ))
+
+  /** A stage in the destination folder itself (another filesystem), its name journaled first. */
+  const stageRemotely = (dir: string, journal: string, content: Content, claimedPath: string) =>
+    Effect.gen(function*() {
+      yield* dropRemote(journal)
+      const name = randomName("stage")
+      yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PROBE_MODE)
+      // Flushed at once: the ClaimReleaser's flush knows private stages only.
+      const meta = yield* write(Path.join(dir, name), content, claimedPath, true)
+      return { path: Path.join(dir, name), meta, remote: true } satisfies Staged
+    })
+
+  /**
+   * Links `staged` at `target`: `true` when placed, `false` when the name is
+   * taken. A remote stage sits in a folder a producer may write: the placed
+   * name must turn out to be the very file written, or it is withdrawn.
+   */
+  const linkInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError | PlacementRaced> =>
+    extra.link(staged.path, target).pipe(
+      Effect.zipRight(
+        staged.remote
+          ? Effect.flatMap(extra.identify(target), (placed) =>
+            placed.id === staged.meta.id
+              ? Effect.succeed(true)
+              : Effect.zipRight(unlinkIfThere(target), Effect.fail(new PlacementRaced({ path: Path.dirname(target) }))))
+          : Effect.succeed(true)
+      ),
+      Effect.catchIf((e) => e._tag === "SystemError" && isAlreadyExists(e), () => Effect.succeed(false))
+    )
+
+  const isCrossDevice = (e: PlatformError | PlacementRaced) => e._tag === "SystemError" && errnoCode(e) === "EXDEV"
+
+  /**
+   * Stages `content` for `dir` (privately, or in `dir` when it is on another
+   * filesystem) and runs `place` with it; a raced remote stage is made again.
+   */
+  const withStage = <A>(
+    dir: string,
+    privateStage: string,
+    journal: string,
+    content: Content,
+    claimedPath: string,
+    place: (staged: Staged) => Effect.Effect<A, PlatformError | PlacementRaced>
+  ): Effect.Effect<A, PlatformError | PlacementRaced> => {
+    const remote = (raced: number): Effect.Effect<A, PlatformError | PlacementRaced> =>
+      Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
+        Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
+      )
+    if (remoteFolders.has(dir)) return remote(0)
+    const local = trusted && privateStage.endsWith(".data")
+      ? Effect.flatMap(extra.identify(claimedPath), (meta) =>
+        // The producer's own file, linked into place (TRUSTED_PRODUCERS): where the kernel refuses
+        // (protected_hardlinks: a file of another user), a copy after all.
+        place({ path: claimedPath, meta, remote: false }).pipe(
+          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", () => Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place))
+        ))
+      : Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place)
+    return local.pipe(
+      Effect.catchIf(isCrossDevice, () =>
+        Effect.zipRight(
+          Effect.zipRight(Effect.sync(() => remoteFolders.add(dir)), unlinkIfThere(privateStage)),
+          remote(0)
+        ))
+    )
+  }
+
+  const noFreeName = (name: string, dir: string) =>
+    Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
+
+  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) => {
+    const stages = stagesOf(claimedPath)
+    return withStage(folders.validated, stages.data, stages.xdata, content, claimedPath, (staged) =>
+      Effect.gen(function*() {
+        for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+          const stored = storedNameCandidate(name, attempt, now)
+          if (yield* linkInto(staged, Path.join(folders.validated, literalName(stored)))) return stored
+        }
+        return yield* noFreeName(name, folders.validated)
+      }))
+  }
+
+  const isFree = (path: string) =>
+    extra.identify(path).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
+
+  /** Removes a placed name if it is still the given file (never someone else's file). */
+  const withdraw = (path: string, id: string) =>
+    extra.identify(path).pipe(
+      Effect.flatMap((placed) => (placed.id === id ? extra.unlink(path) : Effect.void)),
+      Effect.catchIf(isNotFound, () => Effect.void)
+    )
+
+  const storeReturned = (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    content: Content,
+    report: (storedName: string) => string
+  ) => {
+    const stages = stagesOf(claimedPath)
+    return withStage(folders.returns, stages.data, stages.xdata, content, claimedPath, (data) =>
+      Effect.gen(function*() {
+        for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+          // Names fit NAME_MAX with room for the report's suffix (contract §5).
+          const stored = returnedNameCandidate(name, attempt, now)
+          const dataPath = Path.join(folders.returns, literalName(stored))
+          const reportPath = Path.join(folders.returns, literalName(reportName(stored)))
+          // Both names must be free; taken ones are skipped without writing anything.
+          if (!(yield* isFree(dataPath)) || !(yield* isFree(reportPath))) continue
+          // 1. The report, written whole into its stage, then linked into place (its name noted
+          // first, so that after a crash before the data file follows, the report can be withdrawn).
+          yield* unlinkIfThere(stages.rtarget)
+          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PROBE_MODE)
+          const reportBytes = Buffer.from(report(stored))
+          const placedReport = yield* withStage(
+            folders.returns,
+            stages.report,
+            stages.xreport,
+            { _tag: "Bytes", bytes: reportBytes },
+            claimedPath,
+            (staged) => Effect.map(linkInto(staged, reportPath), (placed) => (placed ? staged.meta.id : undefined))
+          )
+          if (placedReport === undefined) continue
+          // 2. Then the data file beside it; if its name was taken meanwhile, withdraw the report.
+          // Any failure here (a raced stage, an I/O error) withdraws the report too: a retry starts clean.
+          const placedData = yield* linkInto(data, dataPath).pipe(Effect.tapError(() => withdraw(reportPath, placedReport)))
+          if (!placedData) {
+            yield* withdraw(reportPath, placedReport)
+            continue
+          }
+          return stored
+        }
+        return yield* noFreeName(name, folders.returns)
+      }))
+  }
+
+  /** A remote stage named by a journal that is linked into place (a file the daemon made, linked twice). */
+  const remoteStagePlaced = (journal: string) =>
+    Effect.flatMap(readJournal(journal), (entry) =>
+      entry === undefined
+        ? Effect.succeed(false)
+        : extra.identify(Path.join(entry.dir, entry.name)).pipe(
+          Effect.map((meta) => meta.type === "File" && meta.nlink > 1 && (uid < 0 || meta.uid === uid)),
+          Effect.catchIf(isNotFound, () => Effect.succeed(false))
+        ))
+
+  const linkedTwice = (path: string) =>
+    extra.identify(path).pipe(
+      Effect.map((meta) => meta.type === "File" && meta.nlink > 1),
+      Effect.catchIf(isNotFound, () => Effect.succeed(false))
+    )
+
+  const storedAlready = (claimedPath: string) => {
+    const stages = stagesOf(claimedPath)
+    // (A claimed file itself linked twice was placed as it is, with TRUSTED_PRODUCERS: only then,
+    // as otherwise a claimed file with another link is never taken.)
+    return Effect.flatMap(linkedTwice(stages.data), (placed) =>
+      placed
+        ? Effect.succeed(true)
+        : Effect.flatMap(trusted ? linkedTwice(claimedPath) : Effect.succeed(false), (itself) => (itself ? Effect.succeed(true) : remoteStagePlaced(stages.xdata))))
+  }
+
+  /** The report name an attempt was placing, from its private note; `undefined` if none. */
+  const reportTarget = (note: string) =>
+    extra.readRegular(note, 4096).pipe(
+      Effect.map((read) => {
+        if (read._tag !== "Read") return undefined
+        const name = Buffer.from(read.bytes).toString("utf8")
+        return name.length > 0 && !name.includes("/") && name !== "." && name !== ".." ? name : undefined
+      }),
+      Effect.catchIf(isNotFound, () => Effect.succeed(undefined))
+    )
+
+  /** A report linked into place whose data file never followed (a crash between the two): withdrawn. */
+  const withdrawOrphanReport = (stage: string, note: string) =>
+    Effect.gen(function*() {
+      const meta = yield* extra.identify(stage).pipe(Effect.option)
+      if (Option.isNone(meta) || meta.value.type !== "File" || meta.value.nlink < 2) return
+      const target = yield* reportTarget(note)
+      if (target !== undefined) yield* withdraw(Path.join(folders.returns, target), meta.value.id)
+    }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
+  const clearAttempt = (claimedPath: string) => {
+    const stages = stagesOf(claimedPath)
+    return Effect.gen(function*() {
+      yield* withdrawOrphanReport(stages.report, stages.rtarget)
+      const remote = yield* readJournal(stages.xreport)
+      if (remote !== undefined) yield* withdrawOrphanReport(Path.join(remote.dir, remote.name), stages.rtarget)
+      yield* Effect.forEach([stages.data, stages.report, stages.rtarget], unlinkIfThere, { discard: true })
+      yield* Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true })
+    })
+  }
+
+  /** The note beside a shortened claim, if its name says there is one. */
+  const noteOf = (claimedPath: string) => {
+    const parsed = parseProcessingName(Path.basename(claimedPath))
+    return parsed?.shortened === true ? Path.join(Path.dirname(claimedPath), claimSidecarName(parsed.receivedAtMs, parsed.seq)) : undefined
+  }
+
+  const noteOriginal = (claimedPath: string, original: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : Effect.asVoid(extra.writeNew(note, Buffer.from(original), PROBE_MODE))
+  }
+
+  const originalOf = (claimedPath: string) =>
+    Effect.gen(function*() {
+      const parsed = parseProcessingName(Path.basename(claimedPath))
+      const note = noteOf(claimedPath)
+      if (note === undefined) return parsed?.original
+      const read = yield* extra.readRegular(note, 4096).pipe(Effect.catchIf(isNotFound, () => Effect.succeed(undefined)))
+      return read?._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : parsed?.original
+    })
+
+  const dropNote = (claimedPath: string) => {
+    const note = noteOf(claimedPath)
+    return note === undefined ? Effect.void : unlinkIfThere(note)
+  }
+
+  const releaseClaim = (claimedPath: string, withReport: boolean) => {
+    const stages = stagesOf(claimedPath)
+    // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere.
+    const data = staged.delete(claimedPath) || !trusted ? [stages.data] : []
+    // The claimed name first: a crash after it leaves only stages (swept later), never a
+    // claimed file without the stage that says it is stored already.
+    return Effect.zipRight(
+      unlinkIfThere(claimedPath),
+      Effect.zipRight(
+        Effect.forEach(withReport ? [...data, stages.report, stages.rtarget] : data, unlinkIfThere, { discard: true }),
+        Effect.zipRight(
+          remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
+          dropNote(claimedPath)
+        )
+      )
+    )
+  }
+
+  const sweepStages = (dir: string) =>
+    Effect.gen(function*() {
+      const entries = yield* extra.list(dir)
+      const claims = entries.filter((e) => !e.name.startsWith("."))
+      const keys = new Set(claims.map((e) => stageKey(e.name)))
+      const noted = new Set(claims.map((e) => /^\d+-\d+/.exec(e.name)?.[0]))
+      for (const entry of entries) {
+        const note = NOTE_NAME.exec(entry.name)
+        if (note !== null && !noted.has(note[1])) yield* unlinkIfThere(Path.join(dir, entry.name))
+        const match = STAGE_NAME.exec(entry.name)
+        if (match === null || keys.has(match[1]!)) continue
+        const path = Path.join(dir, entry.name)
+        yield* match[2] === "xdata" || match[2] === "xreport" ? dropRemote(path) : unlinkIfThere(path)
+      }
+    })
+
+  return FileStore.of({
+    folders,
+    prepareFolders,
+    checkDiskSpace,
+    probeFilesystems,
+    listInput: extra.list(folders.data),
+    inspectInput: (name) => extra.identify(inputPath(name)),
+    peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
+    claim,
+    inspectClaimed: (claimedPath) => extra.identify(claimedPath),
+    readClaimed: (claimedPath, maxBytes) => extra.readRegular(claimedPath, maxBytes),
+    putBack,
+    noteOriginal,
+    originalOf,
+    storeValid,
+    storeReturned,
+    storedAlready,
+    clearAttempt,
+    // (TRUSTED_PRODUCERS: the producer's own file was placed, and its durability is the producer's)
+    flushStored: (claimedPath) =>
+      staged.has(claimedPath) ? extra.flush(stagesOf(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)) : Effect.void,
+    releaseClaim,
+    sweepStages
+  })
+})
+
+export const FileStoreLive = Layer.effect(FileStore, makeFileStore)

@@ -1,0 +1,256 @@
+/**
+ * This daemon instance among others on the same folders. Each instance keeps
+ * its claimed files in its own `processing/<id>/` folder beside a heartbeat
+ * file; an instance is dead when its process is gone (same host), when it
+ * stopped cleanly, or when its heartbeat has not changed for three beats as
+ * observed here (hosts' clocks are never compared).
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Crypto from "node:crypto"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { AppConfig } from "../Config.js"
+import { FileOps, isNotFound } from "../files/FileOps.js"
+import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
+import type { Entry } from "../files/FileOps.js"
+import { claimSidecarName, parseProcessingName, processingName } from "../files/Naming.js"
+import { onEvery } from "../daemon/AlignedTimers.js"
+
+export const HEARTBEAT_FILE = ".heartbeat"
+/** A dead instance's folder, taken over whole and being emptied (see `adoptOrphans`). */
+const ADOPTING = ".adopting-"
+const STALE_AFTER_BEATS = 3
+
+interface Heartbeat {
+  readonly host: string
+  readonly pid: number
+  readonly beat: number
+  readonly stopped?: boolean
+}
+
+export interface InstanceService {
+  readonly id: string
+  /** `processing/<id>`: where this instance's claimed files live */
+  readonly dir: string
+  /** A fresh path in `dir` for a file claimed now; it counts as being worked on until `release`. */
+  readonly claimPath: (original: string, receivedAtMs: number) => string
+  /** Marks a claimed file as being worked on (recovery), so no listing hands it out twice. */
+  readonly hold: (claimedName: string) => void
+  readonly release: (claimedPathOrName: string) => void
+  /** Claimed files in `dir` that nothing is working on (left by a failure or an earlier run). */
+  readonly claimedFiles: Effect.Effect<ReadonlyArray<string>, PlatformError>
+  /**
+   * Moves the claimed files of dead instances (and loose files directly in
+   * `processing/`) into `dir`, one atomic rename each; returns their names.
+   */
+  readonly adoptOrphans: Effect.Effect<ReadonlyArray<string>, PlatformError>
+}
+
+export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return typeof error === "object" && error !== null && "code" in error && error.code === "EPERM"
+  }
+}
+
+/** A heartbeat's content, if it is one (a heartbeat caught mid-write reads as unknown; its change still counts as a beat). */
+export const parseHeartbeat = (text: string): Heartbeat | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  return typeof value === "object" && value !== null && "host" in value && typeof value.host === "string" &&
+      "pid" in value && typeof value.pid === "number" && "beat" in value && typeof value.beat === "number"
+    ? { host: value.host, pid: value.pid, beat: value.beat, ...("stopped" in value && value.stopped === true ? { stopped: true } : {}) }
+    : undefined
+}
+
+/** A heartbeat is a few dozen bytes; anything larger is not one and is not read. */
+const HEARTBEAT_MAX_BYTES = 4096
+
+const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
+
+export const makeInstance = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const extra = yield* FileOps
+  const config = yield* AppConfig
+  const host = OS.hostname()
+  const id = `${safeHost(host)}-${process.pid}-${Crypto.randomBytes(3).toString("hex")}`
+  const root = config.processingDir
+  const dir = Path.join(root, id)
+  const heartbeatPath = Path.join(dir, HEARTBEAT_FILE)
+  let beat = 0
+  let seq = 0
+
+  // In the instance's private folder, readable by the daemon's group only.
+  /**
+   * Written whole under a fresh name, then renamed over the last one: another
+   * host reading through its own mount never sees a half-written (empty) beat.
+   */
+  const putHeartbeat = (content: string) =>
+    Effect.suspend(() => {
+      const temp = Path.join(dir, `.heartbeat.${Crypto.randomBytes(8).toString("hex")}.tmp`)
+      return Effect.zipRight(extra.writeNew(temp, Buffer.from(content), 0o640), extra.rename(temp, heartbeatPath)).pipe(
+        Effect.tapError(() => Effect.ignore(extra.unlink(temp)))
+      )
+    })
+
+  const writeHeartbeat = (stopped: boolean) =>
+    putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)).pipe(
+      // Taken for dead by another host and its folder adopted: come back to life.
+      Effect.catchIf(isNotFound, () =>
+        Effect.zipRight(
+          extra.makeFolder(dir, PROCESSING_MODE),
+          putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
+        ))
+    )
+
+  yield* extra.makeFolder(dir, PROCESSING_MODE)
+  yield* writeHeartbeat(false)
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const left = (yield* extra.list(dir)).filter((e) => !e.name.startsWith(HEARTBEAT_FILE))
+      if (left.length === 0) yield* fs.remove(dir, { recursive: true })
+      // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
+      else yield* writeHeartbeat(true)
+    }).pipe(Effect.ignore)
+  )
+  yield* onEvery(config.heartbeatMs, Effect.ignore(writeHeartbeat(false))).pipe(Effect.forkScoped)
+
+  // Heartbeat contents as last seen, and since when (by this instance's clock).
+  const seen = new Map<string, { readonly content: string; readonly since: number }>()
+
+  const isDead = (other: string) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      // Never followed, never waited for (a FIFO), never more than a heartbeat's size.
+      const content = yield* extra.readRegular(Path.join(root, other, HEARTBEAT_FILE), HEARTBEAT_MAX_BYTES).pipe(
+        Effect.map((read) => (read._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : "")),
+        Effect.catchIf(isNotFound, () => Effect.succeed(""))
+      )
+      const heartbeat = parseHeartbeat(content)
+      if (heartbeat?.stopped === true) return true
+      // On this host the process table is the truth: a busy instance whose heartbeat
+      // lags is alive. Heartbeat staleness is for instances on other hosts.
+      if (heartbeat !== undefined && heartbeat.host === host) return !processAlive(heartbeat.pid)
+      const last = seen.get(other)
+      if (last === undefined || last.content !== content) {
+        seen.set(other, { content, since: now })
+        return false
+      }
+      return now - last.since >= STALE_AFTER_BEATS * config.heartbeatMs
+    })
+
+  /**
+   * Moves a claimed file from `folder` into `dir` together with its stages and
+   * note (found by its name, so renamed with it if its name is taken here).
+   */
+  const moveClaim = (folder: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+    Effect.gen(function*() {
+      const parsed = parseProcessingName(name)
+      let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
+      const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
+      if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
+      const from = stagesOf(Path.join(folder, name))
+      const to = stagesOf(Path.join(dir, target))
+      for (const kind of ["data", "report", "xdata", "xreport", "rtarget"] as const) {
+        yield* extra.rename(from[kind], to[kind]).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      }
+      const newParsed = parseProcessingName(target)
+      if (parsed?.shortened === true && newParsed !== undefined) {
+        yield* extra.rename(
+          Path.join(folder, claimSidecarName(parsed.receivedAtMs, parsed.seq)),
+          Path.join(dir, claimSidecarName(newParsed.receivedAtMs, newParsed.seq))
+        ).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      }
+      return yield* extra.rename(Path.join(folder, name), Path.join(dir, target)).pipe(
+        Effect.as([target]),
+        Effect.catchIf(isNotFound, () => Effect.succeed([]))
+      )
+    })
+
+  /**
+   * Empties a folder this instance has taken over into `dir`: claimed files
+   * with their stages, then whatever hidden files are left (stages of files
+   * released already: swept later), then the folder. A folder taken over by
+   * an instance that died doing it is inside, as `.adopting-*`: drained too.
+   */
+  const drain = (folder: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+    Effect.gen(function*() {
+      const entries = yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))
+      const adopted: Array<string> = []
+      for (const e of entries) {
+        if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(folder, e.name))))
+      }
+      for (const e of entries) {
+        if (!e.name.startsWith(".") && e.type !== "Directory") adopted.push(...(yield* moveClaim(folder, e.name)))
+      }
+      for (const e of yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))) {
+        if (e.name.startsWith(".") && !e.name.startsWith(HEARTBEAT_FILE) && e.type !== "Directory") {
+          yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+        }
+      }
+      yield* fs.remove(folder, { recursive: true }).pipe(Effect.ignore)
+      return adopted
+    })
+
+  const adoptOrphans = Effect.gen(function*() {
+    const adopted: Array<string> = []
+    // Taken over by an earlier run of this process's folder and not finished: finish it.
+    for (const e of yield* extra.list(dir)) {
+      if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(dir, e.name))))
+    }
+    for (const { name: entry, type } of yield* extra.list(root)) {
+      if (entry === id || entry.startsWith(".")) continue
+      const path = Path.join(root, entry)
+      if (type === "File") {
+        adopted.push(...(yield* moveClaim(root, entry)))
+        continue
+      }
+      if (type !== "Directory" || !(yield* isDead(entry))) continue
+      // One rename takes the whole folder: of several instances adopting at once, exactly one
+      // gets it, claimed files and stages together (file by file, they could be split up).
+      const taken = Path.join(dir, `${ADOPTING}${entry}`)
+      const won = yield* extra.rename(path, taken).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
+      seen.delete(entry)
+      if (!won) continue
+      const files = yield* drain(taken)
+      adopted.push(...files)
+      yield* Effect.logInfo("recovered the files of a stopped instance").pipe(
+        Effect.annotateLogs({ dead_instance: entry, files: files.length })
+      )
+    }
+    return adopted
+  })
+
+  // Claimed files being worked on right now: a listing of `dir` must not hand them out again.
+  const active = new Set<string>()
+
+  return Instance.of({
+    id,
+    dir,
+    claimPath: (original, receivedAtMs) => {
+      const name = processingName(receivedAtMs, ++seq, original)
+      active.add(name)
+      return Path.join(dir, name)
+    },
+    hold: (name) => void active.add(name),
+    release: (pathOrName) => void active.delete(Path.basename(pathOrName)),
+    claimedFiles: Effect.map(extra.list(dir), (entries) => entries.map((e) => e.name).filter((n) => !n.startsWith(".") && !active.has(n))),
+    adoptOrphans
+  })
+})
+
+export const InstanceLive = Layer.scoped(Instance, makeInstance)

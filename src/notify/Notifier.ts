@@ -1,0 +1,42 @@
+/**
+ * The Notifier: how administrators hear about rejected files and critical
+ * errors. The pipeline only talks to this Tag; the email and webhook layers
+ * plug in here. Notifying never fails and never blocks the caller for long.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { ValidationError } from "../contract/Contract.js"
+
+export interface RejectedFile {
+  readonly file: string
+  readonly storedAs: string
+  readonly receivedAt: Date
+  readonly processedAt: Date
+  readonly errorCount: number
+  readonly errors: ReadonlyArray<ValidationError>
+}
+
+export interface CriticalEvent {
+  /** a short, stable summary: also the key for "at most once an hour" */
+  readonly summary: string
+  readonly detail: string
+  readonly at: Date
+}
+
+export interface NotifierService {
+  readonly fileRejected: (event: RejectedFile) => Effect.Effect<void>
+  readonly critical: (event: CriticalEvent) => Effect.Effect<void>
+}
+
+export class Notifier extends Context.Tag("customer-json/Notifier")<Notifier, NotifierService>() {}
+
+/** Records notifications in the log only: the default until a mail transport is configured. */
+export const NotifierLogOnly: Layer.Layer<Notifier> = Layer.succeed(Notifier, {
+  fileRejected: (event) =>
+    Effect.logInfo("notification: file rejected").pipe(
+      Effect.annotateLogs({ file: event.file, stored_as: event.storedAs, error_count: event.errorCount })
+    ),
+  critical: (event) =>
+    Effect.logError(`notification: CRITICAL: ${event.summary}`).pipe(Effect.annotateLogs({ detail: event.detail }))
+})

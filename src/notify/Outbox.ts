@@ -1,0 +1,126 @@
+/**
+ * The outbox: each message as a complete `.eml` file in `LOG_DIR/outbox/`,
+ * built by nodemailer's MailComposer without sending anything. It is the
+ * default Delivery when no SMTP server is configured, and where a message
+ * goes when it finally cannot be sent, so no notification is lost.
+ *
+ * The folder is created 0750 and each file 0640 (the mails name customers'
+ * files): for the daemon's user and group only. Files are created
+ * exclusively (`wx`: never through a link, never over an existing entry)
+ * under names no one can predict.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import MailComposer from "nodemailer/lib/mail-composer"
+import * as Crypto from "node:crypto"
+import * as Path from "node:path"
+import { AppConfig } from "../Config.js"
+import type { Settings } from "../Config.js"
+import { Delivery, DeliveryError } from "./Delivery.js"
+import type { Outgoing } from "./NotificationMessage.js"
+
+export const OUTBOX_DIR_MODE = 0o750
+export const OUTBOX_FILE_MODE = 0o640
+
+export interface OutboxService {
+  readonly dir: string
+  /** Writes the message; returns the file's path. */
+  readonly write: (message: Outgoing, note?: string) => Effect.Effect<string, DeliveryError>
+}
+
+export class Outbox extends Context.Tag("customer-json/Outbox")<Outbox, OutboxService>() {}
+
+export const senderOf = (settings: Settings) => Option.getOrElse(settings.email.sender, () => "customer-json-processor@localhost")
+export const receiversOf = (settings: Settings) =>
+  settings.email.receivers.length > 0 ? settings.email.receivers.join(", ") : "administrators@localhost"
+
+/** The RFC 5322 message, as nodemailer would send it. */
+export const buildEml = (message: Outgoing, from: string, to: string, date: Date, note?: string): Promise<Buffer> =>
+  new MailComposer({
+    from,
+    to,
+    subject: message.subject,
+    text: message.text,
+    date,
+    headers: { "X-Customer-Json-Kind": message.kind, ...(note !== undefined ? { "X-Customer-Json-Undelivered": note.replace(/[\r\n]+/g, " ") } : {}) }
+  }).compile().build()
+
+/**
+ * 128 random bits as 32 letters `a`–`p`: unpredictable, and without digits, so
+ * the masker never takes part of a name for a card number (contract §7) and
+ * the path in the log line is the file's real one.
+ */
+export const randomLetters = (bytes: Uint8Array): string => {
+  let out = ""
+  for (const b of bytes) out += String.fromCharCode(97 + (b >> 4), 97 + (b & 15))
+  return out
+}
+
+/** `20261128T093000120Z-rejected-<32 random letters>.eml`: sorted by time, unpredictable. */
+export const outboxName = (date: Date, kind: Outgoing["kind"], random: string): string =>
+  `${date.toISOString().replace(/[-:.]/g, "")}-${kind}-${random}.eml`
+
+const alreadyExists = (cause: Cause.Cause<unknown>): boolean =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => false,
+    onSome: (e) => typeof e === "object" && e !== null && "reason" in e && e.reason === "AlreadyExists"
+  })
+
+/**
+ * Writes `data` as a new file at `path`, never over an existing entry nor
+ * through a link: written under the hidden name `temp`, created exclusively
+ * (`wx`, O_CREAT|O_EXCL), then linked to `path` (a link never replaces a
+ * target) and the hidden name removed. A reader never sees half a file.
+ */
+export const writeNewFile = (fs: FileSystem.FileSystem, temp: string, path: string, data: Uint8Array, mode: number) =>
+  fs.writeFile(temp, data, { flag: "wx", mode }).pipe(
+    // A failed write leaves its own temporary file behind, never someone else's entry.
+    Effect.onError((cause) => (alreadyExists(cause) ? Effect.void : Effect.ignore(fs.remove(temp)))),
+    Effect.zipRight(fs.link(temp, path).pipe(Effect.ensuring(Effect.ignore(fs.remove(temp)))))
+  )
+
+const reasonOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "error"
+
+export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Layer.effect(
+  Outbox,
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const settings = yield* AppConfig
+    const dir = Path.join(settings.logDir, "outbox")
+    const write = (message: Outgoing, note?: string) =>
+      Effect.gen(function*() {
+        const now = new Date()
+        const eml = yield* Effect.tryPromise({
+          try: () => buildEml(message, senderOf(settings), receiversOf(settings), now, note),
+          catch: (e) => new DeliveryError({ permanent: false, reason: `cannot compose the message for the outbox (${reasonOf(e)})` })
+        })
+        const random = yield* Effect.sync(() => randomLetters(Crypto.randomBytes(16)))
+        const path = Path.join(dir, outboxName(now, message.kind, random))
+        yield* fs.makeDirectory(dir, { recursive: true, mode: OUTBOX_DIR_MODE }).pipe(
+          Effect.zipRight(writeNewFile(fs, Path.join(dir, `.${random}.tmp`), path, eml, OUTBOX_FILE_MODE)),
+          Effect.mapError((e) => new DeliveryError({ permanent: false, reason: `cannot write to the outbox: ${e.message}` }))
+        )
+        return path
+      })
+    return Outbox.of({ dir, write })
+  })
+)
+
+/** The outbox as the Delivery: what `npm start` uses when no SMTP server is configured. */
+export const DeliveryOutbox: Layer.Layer<Delivery, never, Outbox> = Layer.effect(
+  Delivery,
+  Effect.map(Outbox, (outbox) =>
+    Delivery.of({
+      target: `outbox ${outbox.dir}`,
+      deliver: (message) =>
+        outbox.write(message).pipe(
+          Effect.tap((path) => Effect.logInfo("notification written to the outbox").pipe(Effect.annotateLogs({ path, subject: message.subject })))
+        ),
+      verify: Effect.void
+    }))
+)

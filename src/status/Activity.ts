@@ -1,0 +1,292 @@
+/**
+ * What the daemon has done lately, for the status page (`GET /`, `GET
+ * /status.json`): the last 50 file outcomes, recent critical events and
+ * notifications with their delivery state, totals since start and per-minute
+ * counts for the last hour. Memory is bounded: fixed rings and 60 minute slots.
+ *
+ * Written by one-line hooks (the Daemon records each outcome, NotifierLive
+ * each critical event and delivery step), synchronously: recording a routed
+ * file must stay a few assignments. Names are kept as received and masked
+ * when shown (see StatusJson), like the log lines.
+ *
+ * A `Context.Reference` whose default records nothing, so that embedders and
+ * tests that build the Daemon or the Notifier without it need not provide it.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { CriticalEvent } from "../notify/Notifier.js"
+import type { Outgoing } from "../notify/NotificationMessage.js"
+import { parseProcessingName } from "../files/Naming.js"
+import type { Outcome } from "../daemon/Pipeline.js"
+
+export const OUTCOMES_KEPT = 50
+export const CRITICAL_EVENTS_KEPT = 20
+export const NOTIFICATIONS_KEPT = 20
+export const MINUTES_KEPT = 60
+const MINUTE = 60_000
+
+export type OutcomeKind = "validated" | "returned" | "failed"
+
+export interface OutcomeEntry {
+  readonly atMs: number
+  /** the name it was received with (unmasked: masked when shown) */
+  readonly file: string
+  readonly outcome: OutcomeKind
+  readonly errorCount: number
+  readonly records: number | undefined
+  /** its name in validated/ or returns/ */
+  readonly storedAs: string | undefined
+  /** why it failed (an I/O error outlived its retries) */
+  readonly reason: string | undefined
+}
+
+/**
+ * A critical event and its repeats (the same summary: a health check failing
+ * at every listing is one entry, not a screenful).
+ */
+export interface CriticalEntry {
+  readonly firstAtMs: number
+  lastAtMs: number
+  readonly summary: string
+  /** the latest occurrence's detail */
+  detail: string
+  /** occurrences so far */
+  count: number
+  /** occurrences for which a notification was queued; the others were notified already that hour (counted in the next one) */
+  notified: number
+}
+
+/**
+ * A notification's delivery: `sending` (first attempt under way), `retrying`
+ * (a transient failure; tried again with backoff), `failed` (a permanent
+ * failure, on its way to the outbox), `sent`, `outbox` (kept in the outbox
+ * folder), `lost` (not even the outbox could keep it; its text is in the log).
+ */
+export type DeliveryState = "sending" | "retrying" | "failed" | "sent" | "outbox" | "lost"
+
+export interface NotificationEntry {
+  readonly id: number
+  readonly kind: Outgoing["kind"]
+  readonly subject: string
+  /** files named in it, and failures only counted */
+  readonly files: number
+  readonly more: number
+  readonly firstAtMs: number
+  updatedAtMs: number
+  state: DeliveryState
+  /** attempts that failed so far */
+  failedAttempts: number
+  target: string | undefined
+  error: string | undefined
+  outboxPath: string | undefined
+}
+
+export interface MinuteCount {
+  /** start of the minute, Unix ms */
+  readonly startMs: number
+  readonly validated: number
+  readonly returned: number
+  readonly failed: number
+}
+
+export interface Totals {
+  readonly validated: number
+  readonly returned: number
+  readonly failed: number
+}
+
+export interface ActivitySnapshot {
+  readonly startedAtMs: number
+  readonly totals: Totals
+  /** newest first */
+  readonly outcomes: ReadonlyArray<OutcomeEntry>
+  /** the most recent occurrence first */
+  readonly criticals: ReadonlyArray<Readonly<CriticalEntry>>
+  readonly notifications: ReadonlyArray<Readonly<NotificationEntry>>
+  /** the last 60 minutes, oldest first, the current minute last */
+  readonly minutes: ReadonlyArray<MinuteCount>
+}
+
+/** A fixed-capacity ring: the newest `capacity` items, the oldest overwritten. */
+export class Ring<A> {
+  private readonly items: Array<A> = []
+  private next = 0
+  constructor(readonly capacity: number) {}
+
+  push(item: A): void {
+    if (this.items.length < this.capacity) this.items.push(item)
+    else this.items[this.next] = item
+    this.next = (this.next + 1) % this.capacity
+  }
+
+  get size(): number {
+    return this.items.length
+  }
+
+  /** the items, newest first */
+  newestFirst(): Array<A> {
+    const out: Array<A> = []
+    for (let i = 1; i <= this.items.length; i++) out.push(this.items[(this.next - i + this.capacity) % this.capacity]!)
+    return out
+  }
+}
+
+/**
+ * Counts per minute for the last `MINUTES_KEPT` minutes in fixed slots: slot
+ * `minute % 60` is reused once its minute is more than an hour old.
+ */
+export class MinuteCounter {
+  private readonly minuteOf = new Float64Array(MINUTES_KEPT).fill(-1)
+  private readonly counts = new Uint32Array(MINUTES_KEPT * 3)
+
+  add(atMs: number, kind: OutcomeKind): void {
+    const minute = Math.floor(atMs / MINUTE)
+    const slot = minute % MINUTES_KEPT
+    if (this.minuteOf[slot] !== minute) {
+      this.minuteOf[slot] = minute
+      this.counts.fill(0, slot * 3, slot * 3 + 3)
+    }
+    this.counts[slot * 3 + (kind === "validated" ? 0 : kind === "returned" ? 1 : 2)]! += 1
+  }
+
+  /** the 60 minutes up to and including `nowMs`'s, oldest first; minutes without a file count 0 */
+  window(nowMs: number): Array<MinuteCount> {
+    const current = Math.floor(nowMs / MINUTE)
+    const out: Array<MinuteCount> = []
+    for (let minute = current - MINUTES_KEPT + 1; minute <= current; minute++) {
+      const slot = ((minute % MINUTES_KEPT) + MINUTES_KEPT) % MINUTES_KEPT
+      const live = this.minuteOf[slot] === minute
+      out.push({
+        startMs: minute * MINUTE,
+        validated: live ? this.counts[slot * 3]! : 0,
+        returned: live ? this.counts[slot * 3 + 1]! : 0,
+        failed: live ? this.counts[slot * 3 + 2]! : 0
+      })
+    }
+    return out
+  }
+}
+
+/** A job as the Daemon queues it: a name in the input folder, or a claimed name being recovered. */
+export interface JobLike {
+  readonly _tag: "Input" | "Claimed"
+  readonly name: string
+}
+
+export interface ActivityService {
+  /** Daemon hook: a job's outcome (validated, returned and failed are kept; the rest is not an outcome) */
+  readonly outcome: (job: JobLike, outcome: Outcome) => void
+  /** NotifierLive hook: a critical event, and whether its notification is suppressed (sent already this hour) */
+  readonly critical: (event: CriticalEvent, suppressed: boolean) => void
+  /** NotifierLive hook: a step in a message's delivery; `detail` is the target (sending), the error, or the outbox path */
+  readonly notification: (message: Outgoing, state: DeliveryState, detail?: string) => void
+  readonly snapshot: () => ActivitySnapshot
+}
+
+const emptyTotals: Totals = { validated: 0, returned: 0, failed: 0 }
+
+/** Records nothing: the default when no Activity layer is provided. */
+export const noActivity: ActivityService = {
+  outcome: () => {},
+  critical: () => {},
+  notification: () => {},
+  snapshot: () => ({ startedAtMs: 0, totals: emptyTotals, outcomes: [], criticals: [], notifications: [], minutes: [] })
+}
+
+/** A recorder reading the time from `now` (the layer's clock). */
+export const makeActivity = (now: () => number): ActivityService => {
+  const startedAtMs = now()
+  const outcomes = new Ring<OutcomeEntry>(OUTCOMES_KEPT)
+  const criticals = new Ring<CriticalEntry>(CRITICAL_EVENTS_KEPT)
+  const notifications = new Ring<NotificationEntry>(NOTIFICATIONS_KEPT)
+  // A message object is the same through its retries and its trip to the outbox; weakly held.
+  const byMessage = new WeakMap<Outgoing, NotificationEntry>()
+  const minutes = new MinuteCounter()
+  const totals = { validated: 0, returned: 0, failed: 0 }
+  let nextId = 1
+
+  const add = (job: JobLike, kind: OutcomeKind, fields: Pick<OutcomeEntry, "errorCount" | "records" | "storedAs" | "reason">) => {
+    const atMs = now()
+    totals[kind]++
+    minutes.add(atMs, kind)
+    // A recovered file's claimed name carries the name it was received with.
+    const file = job._tag === "Claimed" ? parseProcessingName(job.name)?.original ?? job.name : job.name
+    outcomes.push({ atMs, file, outcome: kind, ...fields })
+  }
+
+  return {
+    outcome: (job, outcome) => {
+      switch (outcome._tag) {
+        case "Validated":
+          return add(job, "validated", { errorCount: 0, records: outcome.records, storedAs: outcome.storedAs, reason: undefined })
+        case "Returned":
+          return add(job, "returned", { errorCount: outcome.errorCount, records: outcome.records, storedAs: outcome.storedAs, reason: undefined })
+        case "Failed":
+          return add(job, "failed", { errorCount: 0, records: undefined, storedAs: undefined, reason: outcome.reason })
+        default:
+          return
+      }
+    },
+    critical: (event, suppressed) => {
+      const t = now()
+      const known = criticals.newestFirst().find((c) => c.summary === event.summary)
+      if (known === undefined) {
+        criticals.push({ firstAtMs: t, lastAtMs: t, summary: event.summary, detail: event.detail, count: 1, notified: suppressed ? 0 : 1 })
+        return
+      }
+      known.lastAtMs = t
+      known.detail = event.detail
+      known.count++
+      if (!suppressed) known.notified++
+    },
+    notification: (message, state, detail) => {
+      const t = now()
+      let entry = byMessage.get(message)
+      if (entry === undefined) {
+        entry = {
+          id: nextId++,
+          kind: message.kind,
+          subject: message.subject,
+          files: message.files.length,
+          more: message.more,
+          firstAtMs: t,
+          updatedAtMs: t,
+          state,
+          failedAttempts: 0,
+          target: undefined,
+          error: undefined,
+          outboxPath: undefined
+        }
+        byMessage.set(message, entry)
+        notifications.push(entry)
+      }
+      entry.state = state
+      entry.updatedAtMs = t
+      if (state === "sending") entry.target = detail
+      else if (state === "retrying" || state === "failed") {
+        entry.error = detail
+        entry.failedAttempts++
+      } else if (state === "lost") entry.error = detail ?? entry.error
+      else if (state === "outbox") {
+        entry.outboxPath = detail
+      }
+    },
+    snapshot: () => ({
+      startedAtMs,
+      totals: { ...totals },
+      outcomes: outcomes.newestFirst(),
+      criticals: criticals.newestFirst().map((c) => ({ ...c })).sort((a, b) => b.lastAtMs - a.lastAtMs),
+      notifications: notifications.newestFirst().map((n) => ({ ...n })),
+      minutes: minutes.window(now())
+    })
+  }
+}
+
+export class Activity extends Context.Reference<Activity>()("customer-json/Activity", { defaultValue: () => noActivity }) {}
+
+/** One recorder for the daemon's life, on the clock of the layer's context. */
+export const ActivityLive: Layer.Layer<Activity> = Layer.effect(
+  Activity,
+  Effect.map(Effect.clock, (clock): ActivityService => makeActivity(() => clock.unsafeCurrentTimeMillis()))
+)

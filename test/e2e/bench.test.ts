@@ -1,0 +1,84 @@
+/** Keeps the benchmark alive: a smoke run must work and print its table. Timings are never asserted. */
+import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { expect, it } from "vitest"
+import { xmlProblems } from "./support/xmlCheck.js"
+
+const bench = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "run.mjs")
+
+const rowNames = (stdout: string) => [...stdout.matchAll(/^\| ([a-z][a-z -]*?)\s+\|/gm)].map((m) => m[1])
+
+it("npm run bench --smoke runs every scenario and prints its table", () => {
+  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-smoke-"))
+  try {
+    const out = Path.join(dir, "smoke.json")
+    const run = ChildProcess.spawnSync(process.execPath, [bench, "--smoke", "--out", out], { encoding: "utf8", timeout: 240_000 })
+    expect(run.status, run.stderr).toBe(0)
+    for (const scenario of ["backlog", "floor", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(new RegExp(`^\\| ${scenario}\\s+\\|`, "m"))
+    // one scaling row per size and one for the growth; one scale-out row for 2 instances
+    expect(rowNames(run.stdout).filter((n) => n === "scaling")).toHaveLength(3)
+    expect(rowNames(run.stdout).filter((n) => n === "scale-out")).toHaveLength(1)
+    expect(run.stdout).toMatch(/^\| scaling\s+\| 200 files in [\d.]+ s: \d+ files\/s, peak RSS \d+ MB; floor/m)
+    expect(run.stdout).toMatch(/^\| scale-out\s+\| local disk, 200 files: 2 instances [\d.]+ s .* speed-up [\d.]+×\s+\| ≥ 1\.5× \|$/m)
+    const results = JSON.parse(NFS.readFileSync(out, "utf8"))
+    expect(results).toMatchObject({ smoke: true, backlog: { files: 200 }, latency: { files: 300 }, big_file: { records: 2000 } })
+    const point = { files: expect.any(Number), seconds: expect.any(Number), files_per_s: expect.any(Number), peak_rss_mb: expect.any(Number), daemon_max_rss_mb: expect.any(Number), floor_seconds: expect.any(Number) }
+    expect(results.scaling).toMatchObject({ points: [{ ...point, files: 200 }, { ...point, files: 400 }], rss_kb_per_file: expect.any(Number) })
+    // a peak RSS is a real figure (the daemon is a Node process: tens of MB at least)
+    for (const p of results.scaling.points) expect(p.peak_rss_mb).toBeGreaterThan(20)
+    const byInstances = { runs_seconds: [expect.any(Number)], median_seconds: expect.any(Number), files_per_s: expect.any(Number), speedup: expect.any(Number), peak_rss_mb: expect.any(Number) }
+    expect(results.scale_out).toMatchObject({
+      filesystem: "local",
+      files: 200,
+      trials: 1,
+      instances: [1, 2],
+      by_instances: [{ ...byInstances, instances: 1, speedup: 1 }, { ...byInstances, instances: 2 }],
+      floor: null
+    })
+    // the chart beside the JSON
+    const svg = NFS.readFileSync(Path.join(dir, "smoke-scaling.svg"), "utf8")
+    expect(xmlProblems(svg)).toEqual([])
+    for (const p of results.scaling.points) expect(svg).toContain(`${p.peak_rss_mb} MB`)
+  } finally {
+    NFS.rmSync(dir, { recursive: true, force: true })
+  }
+}, 260_000)
+
+it("--only runs a subset; --scale, --instances and --chart set the sizes, the instance counts and a second chart", () => {
+  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-smoke-"))
+  try {
+    const out = Path.join(dir, "subset.json")
+    const chart = Path.join(dir, "docs", "scaling.svg")
+    const run = ChildProcess.spawnSync(
+      process.execPath,
+      [bench, "--smoke", "--only", "scaling,scale-out", "--scale", "150,250", "--instances", "3", "--chart", chart, "--out", out],
+      { encoding: "utf8", timeout: 120_000 }
+    )
+    expect(run.status, run.stderr).toBe(0)
+    expect(new Set(rowNames(run.stdout))).toEqual(new Set(["scenario", "scaling", "scale-out"]))
+    const results = JSON.parse(NFS.readFileSync(out, "utf8"))
+    expect(results.scenarios).toEqual(["scaling", "scaleout"])
+    expect(results).not.toHaveProperty("backlog")
+    expect(results).not.toHaveProperty("latency")
+    expect(results.scaling.points.map((p: { files: number }) => p.files)).toEqual([150, 250])
+    // 1 is always measured: the baseline of the speed-up
+    expect(results.scale_out.by_instances.map((b: { instances: number }) => b.instances)).toEqual([1, 3])
+    expect(run.stdout).toMatch(/^\| scale-out\s+\| local disk, 200 files: 3 instances/m)
+    const svg = NFS.readFileSync(chart, "utf8")
+    expect(svg).toBe(NFS.readFileSync(Path.join(dir, "smoke-scaling.svg"), "utf8"))
+    expect(svg).toContain(">150<")
+    expect(svg).toContain(">250<")
+  } finally {
+    NFS.rmSync(dir, { recursive: true, force: true })
+  }
+}, 140_000)
+
+it("refuses an unknown option before running anything", () => {
+  const run = ChildProcess.spawnSync(process.execPath, [bench, "--smoke", "--only", "everything"], { encoding: "utf8", timeout: 30_000 })
+  expect(run.status).toBe(2)
+  expect(run.stderr).toMatch(/--only: unknown scenario everything; the scenarios are backlog, latency, big, idle, scaling, scaleout/)
+  expect(run.stdout).toBe("")
+})

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest"
+import { CONTRACT_VERSION, contractJsonSchema, CONTRACT_VERSION_KEYWORD } from "../src/contract/ContractSchema.js"
+import { makeReport, MAX_REPORTED_ERRORS, renderReport } from "../src/contract/ErrorReport.js"
+
+const input = {
+  file: "batch-7.json",
+  storedAs: "batch-7-20261128T093000120Z.json",
+  receivedAt: new Date("2026-11-28T09:30:00.120Z"),
+  processedAt: new Date("2026-11-28T09:30:00.135Z"),
+  errors: [
+    { record: 0, path: "$[0].payment.card_number", message: "card number fails the Luhn check (************1112)" },
+    { record: null, path: "$", message: "x" }
+  ]
+}
+
+describe("the error report (contract §6)", () => {
+  it("has every field, in order, and the contract version the published schema carries", () => {
+    const report = makeReport(input)
+    expect(Object.keys(report)).toEqual(["file", "stored_as", "received_at", "processed_at", "contract_version", "error_count", "errors"])
+    expect(report).toEqual({
+      file: "batch-7.json",
+      stored_as: "batch-7-20261128T093000120Z.json",
+      received_at: "2026-11-28T09:30:00.120Z",
+      processed_at: "2026-11-28T09:30:00.135Z",
+      contract_version: CONTRACT_VERSION,
+      error_count: 2,
+      errors: input.errors
+    })
+    expect(report.contract_version).toBe(contractJsonSchema({ maxRecords: 1 })[CONTRACT_VERSION_KEYWORD])
+    expect(JSON.parse(renderReport(input))).toEqual(report)
+  })
+
+  it("lists at most 100 errors and counts them all", () => {
+    const errors = Array.from({ length: 150 }, (_, i) => ({ record: i, path: `$[${i}].email`, message: "m" }))
+    const report = makeReport({ ...input, errors })
+    expect(report.error_count).toBe(150)
+    expect(report.errors).toHaveLength(MAX_REPORTED_ERRORS)
+  })
+
+  it("counts every error when given the total, with only the first listed (bounded validation)", () => {
+    const report = makeReport({ ...input, errorCount: 7_100_000 })
+    expect(report.error_count).toBe(7_100_000)
+    expect(report.errors).toEqual(input.errors)
+    expect(Object.keys(report)).toEqual(["file", "stored_as", "received_at", "processed_at", "contract_version", "error_count", "errors"])
+  })
+})

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as Path from "node:path"
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
+import { chooseMode, classifyFilesystem, detectSyscallMode, syncFileSystem } from "../src/files/SyscallMode.js"
+import { parseSettings } from "../src/Config.js"
+import { FileOps, FileOpsAsync, FileOpsSync, isAlreadyExists, isNotFound } from "../src/files/FileOps.js"
+
+const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
+NFS.writeFileSync(Path.join(dir, "a.json"), '{"a":1}')
+NFS.writeFileSync(Path.join(dir, "empty.json"), "")
+NFS.writeFileSync(Path.join(dir, "big.json"), "x".repeat(2000))
+NFS.symlinkSync(Path.join(dir, "a.json"), Path.join(dir, "link.json"))
+NFS.mkdirSync(Path.join(dir, "dir.json"))
+ChildProcess.execFileSync("mkfifo", [Path.join(dir, "fifo.json")])
+
+// The same behaviour whether the calls go through the thread pool or are made synchronously.
+describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s", (_, layer) => {
+  const readRegular = (name: string, max = 1000) => Effect.flatMap(FileOps, (e) => e.readRegular(Path.join(dir, name), max)).pipe(Effect.provide(layer))
+
+  it.effect("reads a regular file with its info", () =>
+    Effect.map(readRegular("a.json"), (r) => {
+      expect(r._tag).toBe("Read")
+      if (r._tag === "Read") {
+        expect(Buffer.from(r.bytes).toString()).toBe('{"a":1}')
+        expect(Number(r.info.size)).toBe(7)
+      }
+    }))
+  it.effect("reads an empty file", () => Effect.map(readRegular("empty.json"), (r) => expect(r._tag === "Read" && r.bytes.length).toBe(0)))
+  it.effect("never follows a symbolic link", () => Effect.map(readRegular("link.json"), (r) => expect(r).toEqual({ _tag: "NotRegular", type: "SymbolicLink" })))
+  it.effect("describes a folder", () => Effect.map(readRegular("dir.json"), (r) => expect(r).toEqual({ _tag: "NotRegular", type: "Directory" })))
+  it.effect("does not block on a FIFO", () => Effect.map(readRegular("fifo.json"), (r) => expect(r).toEqual({ _tag: "NotRegular", type: "FIFO" })))
+  it.effect("does not read a file over the limit", () => Effect.map(readRegular("big.json", 1000), (r) => expect(r._tag).toBe("TooLarge")))
+  it.effect("fails with NotFound for a missing file", () =>
+    Effect.map(Effect.flip(readRegular("gone.json")), (e) => expect(e).toMatchObject({ _tag: "SystemError", reason: "NotFound" })))
+  it.effect("unlinks one file", () =>
+    Effect.gen(function*() {
+      NFS.writeFileSync(Path.join(dir, "x"), "")
+      yield* Effect.flatMap(FileOps, (e) => e.unlink(Path.join(dir, "x"))).pipe(Effect.provide(layer))
+      expect(NFS.existsSync(Path.join(dir, "x"))).toBe(false)
+    }))
+  it.effect("describes a symbolic link by lstat; unlink of a missing file fails with NotFound", () =>
+    Effect.gen(function*() {
+      const extra = yield* Effect.provide(FileOps, layer)
+      const info = yield* extra.lstat(Path.join(dir, "link.json"))
+      expect(info.type).toBe("SymbolicLink")
+      const missing = yield* Effect.flip(extra.unlink(Path.join(dir, "never-there")))
+      expect(isNotFound(missing)).toBe(true)
+    }))
+})
+
+describe("SyscallMode: synchronous calls on local filesystems only", () => {
+  it("classifies filesystems by their statfs type; anything unknown counts as remote", () => {
+    expect(classifyFilesystem(0xef53)).toEqual({ local: true, name: "ext4" })
+    expect(classifyFilesystem(0x01021994)).toEqual({ local: true, name: "tmpfs" })
+    expect(classifyFilesystem(0x6969)).toEqual({ local: false, name: "nfs" })
+    expect(classifyFilesystem(0xff534d42)).toEqual({ local: false, name: "cifs" })
+    expect(classifyFilesystem(0x12345)).toEqual({ local: false, name: "unknown (0x12345)" })
+  })
+
+  it("is synchronous only when every folder is local, or when forced", () => {
+    const ext4 = { local: true, name: "ext4" }
+    const nfs = { local: false, name: "nfs" }
+    expect(chooseMode("auto", [ext4, ext4])).toEqual({ mode: "sync", reason: "local filesystem: ext4" })
+    expect(chooseMode("auto", [ext4, nfs]).mode).toBe("async")
+    expect(chooseMode("auto", [ext4, nfs]).reason).toContain("nfs")
+    expect(chooseMode("auto", []).mode).toBe("async")
+    expect(chooseMode("sync", [nfs])).toEqual({ mode: "sync", reason: "FS_CALLS=sync" })
+    expect(chooseMode("async", [ext4])).toEqual({ mode: "async", reason: "FS_CALLS=async" })
+  })
+
+  it.effect("detects the filesystem of folders that do not exist yet from their nearest parent", () =>
+    Effect.gen(function*() {
+      const settings = yield* parseSettings({ DATA_DIR: Path.join(dir, "not", "yet", "data"), PROCESSING_DIR: dir, VALIDATED_DIR: dir, RETURNS_DIR: dir, LOG_DIR: dir })
+      const type = NFS.statfsSync(dir).type
+      const choice = yield* detectSyscallMode(settings)
+      expect(choice.mode).toBe(classifyFilesystem(type).local ? "sync" : "async")
+      expect(choice.reason).toContain(classifyFilesystem(type).name)
+    }))
+
+  it.effect("the synchronous FileSystem maps errors as the platform does (never replacing, not found, exists)", () =>
+    Effect.gen(function*() {
+      const fs = syncFileSystem(yield* FileSystem.FileSystem)
+      const a = Path.join(dir, "sync-a"), b = Path.join(dir, "sync-b")
+      yield* fs.writeFileString(a, "one")
+      yield* fs.writeFileString(b, "two")
+      expect(isAlreadyExists(yield* Effect.flip(fs.link(a, b)))).toBe(true)
+      expect(isAlreadyExists(yield* Effect.flip(fs.writeFileString(b, "three", { flag: "wx" })))).toBe(true)
+      expect(NFS.readFileSync(b, "utf8")).toBe("two")
+      expect(yield* fs.exists(a)).toBe(true)
+      yield* fs.rename(a, Path.join(dir, "sync-c"))
+      expect(yield* fs.exists(a)).toBe(false)
+      expect(isNotFound(yield* Effect.flip(fs.rename(a, b)))).toBe(true)
+      expect(isNotFound(yield* Effect.flip(fs.link(a, Path.join(dir, "sync-d"))))).toBe(true)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
