@@ -1,6 +1,6 @@
 // The scaling chart: peak RSS (MB, left axis) and files/s (right axis) against
 // the backlog's size (log scale). A pure function of the points, so it is
-// tested directly (test/benchChart.test.ts); bench/run.mjs writes its text.
+// tested directly (test/benchTools.test.ts); bench/run.mjs writes its text.
 
 const WIDTH = 760
 const HEIGHT = 440

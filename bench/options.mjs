@@ -1,5 +1,5 @@
 // The benchmark's command line, parsed by a pure function (tested in
-// test/benchChart.test.ts). See the top of bench/run.mjs for what each does.
+// test/benchTools.test.ts). See the top of bench/run.mjs for what each does.
 
 /** Scenario names, in the order they run. */
 export const SCENARIOS = ["backlog", "latency", "big", "idle", "scaling", "scaleout"]

@@ -1,11 +1,11 @@
 // After a backlog has been drained (by one instance or several): is every file
 // in validated/ or returns/ exactly once, and nothing left behind? The check
 // is a pure function of the folders' listings (tested in
-// test/benchChart.test.ts); `listTree` reads them.
+// test/benchTools.test.ts); `listTree` reads them.
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 
-// A private stage holds a copy of a customer file (src/FileStore.ts).
+// A private stage holds a copy of a customer file (src/files/FileStore.ts).
 const STAGE = /^\.[0-9a-f]{32}\.(data|report)$/
 const isCustomerName = (name) => !name.startsWith(".") && !name.endsWith(".error.json")
 

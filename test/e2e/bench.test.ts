@@ -5,7 +5,7 @@ import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
-import { xmlProblems } from "./support/xmlCheck.js"
+import { xmlProblems } from "../support/xmlCheck.js"
 
 const bench = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "run.mjs")
 
