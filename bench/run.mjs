@@ -87,6 +87,18 @@ const now = () => performance.timeOrigin + performance.now()
 
 const makeRoot = (name) => NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-bench-${name}-`))
 
+// The big corpora (backlog, scaling, scale-out) are deleted only after the last
+// scenario: on ext4, creating files right after a mass deletion is ten to
+// twenty times slower for minutes (docs/PERFORMANCE.md), and the next
+// scenario would measure the previous one's deletion.
+const toRemove = []
+const removeAtEnd = (...dirs) => toRemove.push(...dirs)
+/** A tree a failure left: kept for inspection (the error names it). */
+const keepForInspection = (dir) => {
+  const at = toRemove.indexOf(dir)
+  if (at >= 0) toRemove.splice(at, 1)
+}
+
 /**
  * Writes `files` (an array or a generator: a million-file corpus is never held)
  * into data/ under each of `roots`; `expected`, when given, gets each name and
@@ -250,9 +262,7 @@ const backlogAndFloor = async () => {
     if (routed !== corpus.length) throw new Error(`backlog: ${routed} of ${corpus.length} files routed`)
     runs.push({ pipeline_seconds: pipelineSeconds, floor_seconds: floorSeconds, trusted_seconds: trustedSeconds, peak_rss_mb: summary.max_rss_mb })
   }
-  for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) {
-    for (const root of [pipelineRoot, floorRoot, trustedRoot]) NFS.rmSync(root, { recursive: true, force: true })
-  }
+  for (const { pipelineRoot, floorRoot, trustedRoot } of pairs) removeAtEnd(pipelineRoot, floorRoot, trustedRoot)
   const pipelineSeconds = median(runs.map((r) => r.pipeline_seconds))
   const floorSeconds = median(runs.map((r) => r.floor_seconds))
   return {
@@ -365,6 +375,7 @@ const seconds = (t0) => (now() - t0) / 1000
 // deleted inodes); the generator streams, so a million files are never held.
 const scaling = async (sizes) => {
   const plan = [...new Set(sizes)].sort((a, b) => a - b).map((files) => ({ files, root: makeRoot(`scale-${files}`), floorRoot: makeRoot(`scale-floor-${files}`) }))
+  for (const p of plan) removeAtEnd(p.root, p.floorRoot)
   for (const p of plan) {
     const t0 = now()
     Object.assign(p, writeCorpus([p.root, p.floorRoot], corpusFiles(p.files, CORPUS_SEED)))
@@ -373,10 +384,19 @@ const scaling = async (sizes) => {
   sync()
   const points = []
   for (const p of plan) {
-    const floorSeconds = await timed(process.execPath, [FLOOR, p.floorRoot], p.floorRoot, process.env)
-    const run = await daemonOnce(p.root, daemonEnv())
+    const floorSeconds = await timed(process.execPath, [FLOOR, p.floorRoot], p.floorRoot, process.env).catch((e) => {
+      keepForInspection(p.floorRoot)
+      throw e
+    })
+    const run = await daemonOnce(p.root, daemonEnv()).catch((e) => {
+      keepForInspection(p.root)
+      throw e
+    })
     const routed = countFiles(Path.join(p.root, "validated")) + countFiles(Path.join(p.root, "returns"))
-    if (routed !== p.files) throw new Error(`scaling: ${routed} of ${p.files} files routed (see ${p.root})`)
+    if (routed !== p.files) {
+      keepForInspection(p.root)
+      throw new Error(`scaling: ${routed} of ${p.files} files routed (see ${p.root})`)
+    }
     const summary = summaryOf(p.root)
     log(`scaling: ${p.files} files in ${run.seconds.toFixed(2)} s, peak RSS ${run.peak_rss_mb} MB; floor ${floorSeconds.toFixed(2)} s`)
     points.push({
@@ -393,7 +413,6 @@ const scaling = async (sizes) => {
       floor_ratio: floorSeconds / run.seconds
     })
   }
-  for (const p of plan) for (const root of [p.root, p.floorRoot]) NFS.rmSync(root, { recursive: true, force: true })
   const first = points[0]
   const last = points[points.length - 1]
   return {
@@ -509,15 +528,16 @@ const scaleOut = async () => {
         const logRoot = Path.join(local, `${p.tree}-logs`)
         // instance i works through mount i mod 2 (one mount on a local disk)
         const cwds = Array.from({ length: p.instances }, (_, i) => Path.join(mounts[i % mounts.length], p.tree))
+        keep = true // until this trial has passed: its logs (and, locally, its tree) are what a failure needs
         const run = await instancesOnce(cwds, logRoot, gluster ? { WATCH_MODE: "poll" } : {})
         const problems = await checkTree(Path.join(mounts[0], p.tree), expected, gluster)
         if (problems.length > 0) {
-          keep = !gluster
           throw new Error(
             `scale-out: after trial ${trial} with ${p.instances} instance(s): ${problems.join("; ")}` +
               (gluster ? " (the volume is torn down; the logs stay in " + logRoot + ")" : ` (the tree is kept: ${Path.join(local, p.tree)})`)
           )
         }
+        keep = false
         log(`scale-out: trial ${trial}, ${p.instances} instance(s): ${run.seconds.toFixed(2)} s, every file stored once`)
         runs.push({ trial, instances: p.instances, seconds: run.seconds, peak_rss_mb: run.peak_rss_mb })
       }
@@ -547,7 +567,7 @@ const scaleOut = async () => {
       glusterDown(netfsDir)
       NFS.rmSync(netfsDir, { recursive: true, force: true })
     }
-    if (!keep) NFS.rmSync(local, { recursive: true, force: true })
+    if (!keep) removeAtEnd(local)
   }
 }
 
@@ -565,27 +585,32 @@ const runs = (scenario) => options.only.includes(scenario)
 log(`${smoke ? "smoke run" : "full run"} of ${options.only.join(", ")} on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}`)
 const date = new Date().toISOString()
 const results = { date, smoke, machine, scenarios: options.only }
-if (runs("backlog")) Object.assign(results, await backlogAndFloor())
-if (runs("latency")) results.latency = await latency()
-if (runs("big")) results.big_file = await bigFile()
-if (runs("idle")) results.idle = await idle()
-if (runs("scaling")) {
-  results.scaling = await scaling(options.scale ?? SIZES.scaling)
-  const svg = scalingSvg(results.scaling.points, {
-    subtitle: `${machine.cores} × ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}: node dist/main.js --once, default settings, one run per size`,
-    limits: [
-      { mb: 200, label: "target: ≤ 200 MB at 10k files" },
-      { mb: 256, label: "target: ≤ 256 MB at 1M files" }
-    ]
-  })
-  const charts = [Path.join(Path.dirname(outFile), smoke ? "smoke-scaling.svg" : "scaling.svg"), ...(options.chart ? [options.chart] : [])]
-  for (const chart of charts) {
-    NFS.mkdirSync(Path.dirname(Path.resolve(chart)), { recursive: true })
-    NFS.writeFileSync(chart, svg)
+try {
+  if (runs("backlog")) Object.assign(results, await backlogAndFloor())
+  if (runs("latency")) results.latency = await latency()
+  if (runs("big")) results.big_file = await bigFile()
+  if (runs("idle")) results.idle = await idle()
+  if (runs("scaling")) {
+    results.scaling = await scaling(options.scale ?? SIZES.scaling)
+    const svg = scalingSvg(results.scaling.points, {
+      subtitle: `${machine.cores} × ${machine.cpu}, Node ${machine.node}, ${date.slice(0, 10)}: node dist/main.js --once, default settings, one run per size`,
+      limits: [
+        { mb: 200, label: "target: ≤ 200 MB at 10k files" },
+        { mb: 256, label: "target: ≤ 256 MB at 1M files" }
+      ]
+    })
+    const charts = [Path.join(Path.dirname(outFile), smoke ? "smoke-scaling.svg" : "scaling.svg"), ...(options.chart ? [options.chart] : [])]
+    for (const chart of charts) {
+      NFS.mkdirSync(Path.dirname(Path.resolve(chart)), { recursive: true })
+      NFS.writeFileSync(chart, svg)
+    }
+    results.scaling.charts = charts.map(shown)
   }
-  results.scaling.charts = charts.map(shown)
+  if (runs("scaleout")) results.scale_out = await scaleOut()
+} finally {
+  if (toRemove.length > 0) log(`removing ${toRemove.length} folder(s) of corpora`)
+  for (const dir of toRemove) NFS.rmSync(dir, { recursive: true, force: true })
 }
-if (runs("scaleout")) results.scale_out = await scaleOut()
 NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
 NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
 
