@@ -585,6 +585,7 @@ const runs = (scenario) => options.only.includes(scenario)
 log(`${smoke ? "smoke run" : "full run"} of ${options.only.join(", ")} on ${machine.cores} × ${machine.cpu}, ${machine.memory_gb} GB, Node ${machine.node}`)
 const date = new Date().toISOString()
 const results = { date, smoke, machine, scenarios: options.only }
+// Results first, then the corpora go (deleting a few hundred thousand files takes minutes).
 try {
   if (runs("backlog")) Object.assign(results, await backlogAndFloor())
   if (runs("latency")) results.latency = await latency()
@@ -607,56 +608,56 @@ try {
     results.scaling.charts = charts.map(shown)
   }
   if (runs("scaleout")) results.scale_out = await scaleOut()
+  NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
+  NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
+
+  const f = (n, d = 1) => Number(n).toFixed(d)
+  const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+  const rows = []
+  const { backlog, floor, trusted, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult } = results
+  if (backlog) {
+    rows.push(
+      ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
+      ["floor", `${f(floor.seconds, 2)} s; floor/pipeline = ${f(floor.ratio, 2)} (pairs: ${floor.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`, "≥ 0.5"],
+      ["trusted", `TRUSTED_PRODUCERS=true: ${f(trusted.seconds, 2)} s; the safe default takes ${f(trusted.copy_cost_ratio, 2)}× that (the copy it stores)`, "—"]
+    )
+  }
+  if (lat) rows.push(["latency", `p50 ${f(lat.p50_ms)} ms, p95 ${f(lat.p95_ms)} ms, p99 ${f(lat.p99_ms)} ms, max ${f(lat.max_ms)} ms (${lat.files} files at ${lat.rate_per_s}/s)`, "p50 ≤ 10, p99 ≤ 50 ms"])
+  if (big) rows.push(["big file", `${f(big.megabytes)} MB, ${big.records} records in ${f(big.seconds, 2)} s, peak RSS ${big.peak_rss_mb} MB (${big.outcome})`, "≤ 5 s, ≤ 1 GB"])
+  if (quiet) rows.push(["idle", `${f(quiet.cpu_seconds, 2)} CPU-s in ${quiet.seconds} s = ${f(quiet.cpu_seconds_per_minute, 2)} CPU-s/min`, "≤ 0.6 CPU-s/min"])
+  if (scaled) {
+    for (const p of scaled.points) {
+      rows.push([
+        "scaling",
+        `${count(p.files)} files in ${f(p.seconds, 2)} s: ${f(p.files_per_s, 0)} files/s, peak RSS ${p.peak_rss_mb} MB; floor ${f(p.floor_seconds, 2)} s (floor/pipeline ${f(p.floor_ratio, 2)})`,
+        p.files <= 10_000 ? "RSS ≤ 200 MB" : "RSS ≤ 256 MB (at 1M)"
+      ])
+    }
+    if (scaled.rss_kb_per_file !== null) {
+      rows.push(["scaling", `peak RSS grows ${f(scaled.rss_kb_per_file * 1000, 0)} kB per 1,000 waiting files (${count(scaled.points[0].files)} → ${count(scaled.points.at(-1).files)}); chart: ${scaled.charts.join(", ")}`, "flat"])
+    }
+  }
+  if (scaleOutResult) {
+    const where = scaleOutResult.floor ? "GlusterFS" : "local disk"
+    const [one, ...more] = scaleOutResult.by_instances
+    for (const n of more) {
+      rows.push([
+        "scale-out",
+        `${where}, ${count(scaleOutResult.files)} files: ${n.instances} instances ${f(n.median_seconds, 2)} s (${n.runs_seconds.map((x) => f(x, 2)).join(", ")}) vs 1 instance ${f(one.median_seconds, 2)} s (${one.runs_seconds.map((x) => f(x, 2)).join(", ")}): speed-up ${f(n.speedup, 2)}×`,
+        scaleOutResult.floor ? "≥ 1× (never slower)" : n.instances === 2 ? "≥ 1.5×" : "≥ the 2-instance speed-up"
+      ])
+    }
+    if (scaleOutResult.floor) {
+      const fl = scaleOutResult.floor
+      rows.push(["scale-out", `floor on the same GlusterFS mount: ${f(fl.median_seconds, 2)} s (${fl.runs_seconds.map((x) => f(x, 2)).join(", ")}); floor / one instance = ${f(fl.floor_over_one_instance, 2)}`, "—"])
+    }
+  }
+  const nameWidth = Math.max(8, ...rows.map((r) => r[0].length))
+  const width = Math.max(6, ...rows.map((r) => r[1].length))
+  process.stdout.write(`| ${"scenario".padEnd(nameWidth)} | result${" ".repeat(width - 6)} | target |\n|${"-".repeat(nameWidth + 2)}|${"-".repeat(width + 2)}|---|\n`)
+  for (const [name, result, target] of rows) process.stdout.write(`| ${name.padEnd(nameWidth)} | ${result.padEnd(width)} | ${target} |\n`)
+  process.stdout.write(`results: ${shown(outFile)}\n`)
 } finally {
   if (toRemove.length > 0) log(`removing ${toRemove.length} folder(s) of corpora`)
   for (const dir of toRemove) NFS.rmSync(dir, { recursive: true, force: true })
 }
-NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
-NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
-
-const f = (n, d = 1) => Number(n).toFixed(d)
-const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
-const rows = []
-const { backlog, floor, trusted, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult } = results
-if (backlog) {
-  rows.push(
-    ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
-    ["floor", `${f(floor.seconds, 2)} s; floor/pipeline = ${f(floor.ratio, 2)} (pairs: ${floor.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`, "≥ 0.5"],
-    ["trusted", `TRUSTED_PRODUCERS=true: ${f(trusted.seconds, 2)} s; the safe default takes ${f(trusted.copy_cost_ratio, 2)}× that (the copy it stores)`, "—"]
-  )
-}
-if (lat) rows.push(["latency", `p50 ${f(lat.p50_ms)} ms, p95 ${f(lat.p95_ms)} ms, p99 ${f(lat.p99_ms)} ms, max ${f(lat.max_ms)} ms (${lat.files} files at ${lat.rate_per_s}/s)`, "p50 ≤ 10, p99 ≤ 50 ms"])
-if (big) rows.push(["big file", `${f(big.megabytes)} MB, ${big.records} records in ${f(big.seconds, 2)} s, peak RSS ${big.peak_rss_mb} MB (${big.outcome})`, "≤ 5 s, ≤ 1 GB"])
-if (quiet) rows.push(["idle", `${f(quiet.cpu_seconds, 2)} CPU-s in ${quiet.seconds} s = ${f(quiet.cpu_seconds_per_minute, 2)} CPU-s/min`, "≤ 0.6 CPU-s/min"])
-if (scaled) {
-  for (const p of scaled.points) {
-    rows.push([
-      "scaling",
-      `${count(p.files)} files in ${f(p.seconds, 2)} s: ${f(p.files_per_s, 0)} files/s, peak RSS ${p.peak_rss_mb} MB; floor ${f(p.floor_seconds, 2)} s (floor/pipeline ${f(p.floor_ratio, 2)})`,
-      p.files <= 10_000 ? "RSS ≤ 200 MB" : "RSS ≤ 256 MB (at 1M)"
-    ])
-  }
-  if (scaled.rss_kb_per_file !== null) {
-    rows.push(["scaling", `peak RSS grows ${f(scaled.rss_kb_per_file * 1000, 0)} kB per 1,000 waiting files (${count(scaled.points[0].files)} → ${count(scaled.points.at(-1).files)}); chart: ${scaled.charts.join(", ")}`, "flat"])
-  }
-}
-if (scaleOutResult) {
-  const where = scaleOutResult.floor ? "GlusterFS" : "local disk"
-  const [one, ...more] = scaleOutResult.by_instances
-  for (const n of more) {
-    rows.push([
-      "scale-out",
-      `${where}, ${count(scaleOutResult.files)} files: ${n.instances} instances ${f(n.median_seconds, 2)} s (${n.runs_seconds.map((x) => f(x, 2)).join(", ")}) vs 1 instance ${f(one.median_seconds, 2)} s (${one.runs_seconds.map((x) => f(x, 2)).join(", ")}): speed-up ${f(n.speedup, 2)}×`,
-      scaleOutResult.floor ? "≥ 1× (never slower)" : n.instances === 2 ? "≥ 1.5×" : "≥ the 2-instance speed-up"
-    ])
-  }
-  if (scaleOutResult.floor) {
-    const fl = scaleOutResult.floor
-    rows.push(["scale-out", `floor on the same GlusterFS mount: ${f(fl.median_seconds, 2)} s (${fl.runs_seconds.map((x) => f(x, 2)).join(", ")}); floor / one instance = ${f(fl.floor_over_one_instance, 2)}`, "—"])
-  }
-}
-const nameWidth = Math.max(8, ...rows.map((r) => r[0].length))
-const width = Math.max(6, ...rows.map((r) => r[1].length))
-process.stdout.write(`| ${"scenario".padEnd(nameWidth)} | result${" ".repeat(width - 6)} | target |\n|${"-".repeat(nameWidth + 2)}|${"-".repeat(width + 2)}|---|\n`)
-for (const [name, result, target] of rows) process.stdout.write(`| ${name.padEnd(nameWidth)} | ${result.padEnd(width)} | ${target} |\n`)
-process.stdout.write(`results: ${shown(outFile)}\n`)
