@@ -168,7 +168,7 @@ const orEmpty = (value: Option.Option<string | number>): string => Option.match(
  * start-up line list them. To add a setting: add it here and to `Settings` and
  * `toSettings`, then run `npm run docs:settings`.
  */
-export const SETTINGS = {
+export const SETTINGS = Object.freeze({
   DATA_DIR: setting({
     group: "folders",
     default: "data",
@@ -325,7 +325,7 @@ export const SETTINGS = {
     group: "http",
     default: "",
     meaning: "serve the status page, `/status.json`, `/healthz` and `/metrics` on this port (off when empty)",
-    rule: `empty or ${wholeRule(1, 65535)}`,
+    rule: `${wholeRule(1, 65535)}, or empty`,
     parse: optional(wholeNumber(1, 65535)),
     show: (s) => orEmpty(s.metricsPort)
   }),
@@ -453,7 +453,7 @@ export const SETTINGS = {
     parse: optional(httpUrl),
     show: (s) => Option.match(s.email.webhookUrl, { onNone: () => "", onSome: urlForLog })
   })
-}
+})
 
 export type VariableName = keyof typeof SETTINGS
 export type RawSettings = Partial<Record<VariableName, string>>
@@ -467,7 +467,7 @@ export const settingEntries: ReadonlyArray<readonly [VariableName, Setting<unkno
 >
 
 /** Every variable's default, as written in `.env` ("" is unset). */
-export const DEFAULTS = Object.fromEntries(settingEntries.map(([name, s]) => [name, s.default])) as {
+export const DEFAULTS = Object.freeze(Object.fromEntries(settingEntries.map(([name, s]) => [name, s.default]))) as {
   readonly [K in VariableName]: string
 }
 
