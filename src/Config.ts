@@ -17,6 +17,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as OS from "node:os"
 
 export type WatchMode = "native" | "poll"
 export type ConsoleFormat = "pretty" | "json" | "off"
@@ -45,6 +46,8 @@ export interface Settings {
   readonly logDir: string
   readonly debug: boolean
   readonly concurrency: number
+  /** daemon processes on these folders under this one; 1 runs the daemon in this process */
+  readonly instances: number
   readonly maxFileSizeBytes: number
   readonly maxRecords: number
   readonly quietPeriodMs: number
@@ -224,6 +227,14 @@ export const SETTINGS = Object.freeze({
     rule: wholeRule(1, 256),
     parse: wholeNumber(1, 256),
     show: (s) => s.concurrency
+  }),
+  INSTANCES: setting({
+    group: "processing",
+    default: "1",
+    meaning: "daemon processes on these folders, started and restarted by this one (every core of one host: `auto`)",
+    rule: "a whole number from 1 to 64, or auto (one per core)",
+    parse: (text) => (text.toLowerCase() === "auto" ? Option.some(OS.availableParallelism()) : wholeNumber(1, 64)(text)),
+    show: (s) => s.instances
   }),
   MAX_FILE_SIZE_MB: setting({
     group: "processing",
@@ -507,6 +518,7 @@ export const toSettings = (v: Values): Either.Either<Settings, { readonly variab
     logDir: v.LOG_DIR,
     debug: v.DEBUG,
     concurrency: v.CONCURRENCY,
+    instances: v.INSTANCES,
     maxFileSizeBytes: v.MAX_FILE_SIZE_MB * MB,
     maxRecords: v.MAX_RECORDS,
     quietPeriodMs: v.QUIET_PERIOD_MS,

@@ -176,6 +176,7 @@ describe("the settings table", () => {
     LOG_DIR: ["/srv/logs", "/srv/logs"],
     DEBUG: ["yes", true],
     CONCURRENCY: ["3", 3],
+    INSTANCES: ["2", 2],
     MAX_FILE_SIZE_MB: ["7", 7],
     MAX_RECORDS: ["12", 12],
     QUIET_PERIOD_MS: ["0", 0],
