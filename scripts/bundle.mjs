@@ -5,9 +5,10 @@
 // The library surface (dist/index.js and the other modules) stays unbundled.
 import * as esbuild from "esbuild"
 
-await esbuild.build({
-  entryPoints: ["src/main.ts"],
-  outfile: "dist/main.js",
+// The daemon's entry point, and the worker thread that judges large files (src/contract/OffThreadJudge.ts).
+for (const [entry, outfile] of [["src/main.ts", "dist/main.js"], ["src/contract/judgeWorker.ts", "dist/judgeWorker.js"]]) await esbuild.build({
+  entryPoints: [entry],
+  outfile,
   bundle: true,
   platform: "node",
   format: "esm",

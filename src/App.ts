@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
+import { OffThreadJudgeLive } from "./contract/OffThreadJudge.js"
 import { ContractLive } from "./contract/Contract.js"
 import { FileStore, FileStoreLive } from "./files/FileStore.js"
 import { InstanceLive } from "./instances/Instance.js"
@@ -57,7 +58,7 @@ export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthSe
   Layer.provideMerge(ClaimReleaserLive),
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, MaskerLive, StatusLive))
+  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, OffThreadJudgeLive, MaskerLive, StatusLive))
 )
 
 /**

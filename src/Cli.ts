@@ -18,9 +18,11 @@ import * as Path from "node:path"
 import { ActivityLive } from "./status/Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
+import type { Settings } from "./Config.js"
 import { todayUtc, validateDocument } from "./contract/Contract.js"
 import type { Validation } from "./contract/Contract.js"
 import { runDaemon } from "./daemon/Daemon.js"
+import { parentGone, runInstancePool } from "./daemon/InstancePool.js"
 import { FileStoreLive } from "./files/FileStore.js"
 import { SyscallModeLive } from "./files/SyscallMode.js"
 import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
@@ -42,14 +44,34 @@ const once = Options.boolean("once").pipe(
   Options.withDescription("finish the files in processing/ and data/, then exit instead of watching")
 )
 
+const stopWithParent = Options.integer("stop-with-parent").pipe(
+  Options.withDescription("stop when process PID, the pool that started this one, is gone (how INSTANCES starts its instances)"),
+  Options.optional
+)
+
 const settingsOrExit = loadSettings.pipe(
   Effect.tapError((e) => Effect.logError(e.message)),
   Effect.mapError(() => new ExitCode({ code: EXIT.config }))
 )
 
-const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
+/** INSTANCES above 1: this process runs that many daemons on the same folders (see InstancePool). */
+const runPool = (settings: Settings, once: boolean) =>
+  Effect.gen(function*() {
+    const script = process.argv[1] ?? "dist/main.js"
+    const code = yield* runInstancePool({
+      count: settings.instances,
+      once,
+      command: [process.execPath, ...process.execArgv, script],
+      // Each instance runs the daemon itself; only the first serves METRICS_PORT.
+      envFor: (index) => ({ INSTANCES: "1", ...(index > 0 ? { METRICS_PORT: "" } : {}) })
+    }).pipe(Effect.scoped)
+    if (code !== 0) return yield* new ExitCode({ code })
+  })
+
+const daemon = Command.make("customer-json-processor", { once, stopWithParent }, ({ once, stopWithParent }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
+    if (settings.instances > 1 && Option.isNone(stopWithParent)) return yield* runPool(settings, once)
     const config = Layer.succeed(AppConfig, settings)
     // One Activity for the Daemon, the Notifier and the status page.
     const base = Layer.mergeAll(config, MaskerLive, ActivityLive, SyscallModeLive.pipe(Layer.provide(config)))
@@ -58,7 +80,11 @@ const daemon = Command.make("customer-json-processor", { once }, ({ once }) =>
       Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),
       Layer.provideMerge(base)
     )
-    const summary = yield* runDaemon({ once }).pipe(
+    // An instance of a pool stops, as on SIGTERM, when the pool's process is gone.
+    const run = Option.isSome(stopWithParent)
+      ? Effect.raceFirst(runDaemon({ once }), Effect.zipRight(parentGone(stopWithParent.value), Effect.interrupt))
+      : runDaemon({ once })
+    const summary = yield* run.pipe(
       Effect.provide(layer),
       Effect.catchTags({
         FolderUnusable: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.cantCreate })),

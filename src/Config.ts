@@ -1,10 +1,15 @@
 /**
- * Every setting of the daemon, read once at start through effect's `Config`
- * (environment first, then `.env` in the working directory). The rest of the
- * program reads the parsed `Settings` from the `AppConfig` service; nothing
- * else looks at the environment.
+ * Every setting of the daemon, declared once in `SETTINGS` (variable name,
+ * default, meaning, rule, how it shows in the start-up line) and read at start
+ * through effect's `Config` (environment first, then `.env` in the working
+ * directory). The rest of the program reads the parsed `Settings` from the
+ * `AppConfig` service; nothing else looks at the environment. README's settings
+ * table and `.env.example` are generated from `SETTINGS` (`npm run docs:settings`,
+ * src/SettingsDocs.ts); a test fails when they are out of date.
  */
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -12,6 +17,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as OS from "node:os"
 
 export type WatchMode = "native" | "poll"
 export type ConsoleFormat = "pretty" | "json" | "off"
@@ -40,6 +46,8 @@ export interface Settings {
   readonly logDir: string
   readonly debug: boolean
   readonly concurrency: number
+  /** daemon processes on these folders under this one; 1 runs the daemon in this process */
+  readonly instances: number
   readonly maxFileSizeBytes: number
   readonly maxRecords: number
   readonly quietPeriodMs: number
@@ -65,196 +73,532 @@ export interface Settings {
   readonly email: EmailSettings
 }
 
-/** A setting with a bad value; the message names the variable and what it expects. */
+/**
+ * A setting with a bad value: the message names the variable, what it must be
+ * and the value given (never a secret's).
+ */
 export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
   readonly variable: string
   readonly expected: string
+  /** the text given, when there is one and it may be shown */
+  readonly given: Option.Option<string>
 }> {
   override get message(): string {
-    return `invalid configuration: ${this.variable} must be ${this.expected}`
+    const given = Option.match(this.given, { onNone: () => "", onSome: (text) => `, not ${quoteGiven(text)}` })
+    return `invalid configuration: ${this.variable} must be ${this.expected}${given}`
   }
 }
 
-/** Every variable the daemon reads, with its default (documented in README and .env.example). */
-export const DEFAULTS = {
-  DATA_DIR: "data",
-  PROCESSING_DIR: "processing",
-  VALIDATED_DIR: "validated",
-  RETURNS_DIR: "returns",
-  LOG_DIR: "logs",
-  DEBUG: "false",
-  CONCURRENCY: "8",
-  MAX_FILE_SIZE_MB: "50",
-  MAX_RECORDS: "100000",
-  QUIET_PERIOD_MS: "2000",
-  RESCAN_INTERVAL_MS: "10000",
-  WATCH_MODE: "native",
-  FS_CALLS: "auto",
-  TRUSTED_PRODUCERS: "false",
-  POLL_INTERVAL_MS: "1000",
-  SHUTDOWN_TIMEOUT_MS: "10000",
-  MIN_FREE_DISK_MB: "100",
-  HEARTBEAT_MS: "5000",
-  HEALTH_CHECK_INTERVAL_MS: "60000",
-  METRICS_PORT: "",
-  METRICS_HOST: "127.0.0.1",
-  LOG_CONSOLE: "pretty",
-  LOG_MAX_SIZE_MB: "10",
-  LOG_MAX_FILES: "5",
-  NO_COLOR: "",
-  EMAIL_SENDER: "",
-  EMAIL_RECEIVER: "",
-  SMTP_SERVER: "",
-  SMTP_PORT: "587",
-  SMTP_USER: "",
-  SMTP_SECURE: "",
-  EMAIL_BATCH_WINDOW_MS: "10000",
-  EMAIL_MAX_PER_HOUR: "30",
-  NOTIFY_WEBHOOK_URL: ""
-} as const
+/** At most 80 characters of a bad value, as a JSON string: it shows where it ends (the logger escapes and masks the rest). */
+const quoteGiven = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)
 
-export type VariableName = keyof typeof DEFAULTS
-export type RawSettings = Partial<Record<VariableName, string>>
+/** How a setting shows in the start-up line. */
+export type Shown = string | number | boolean
 
-type Parsed<A> = Either.Either<A, InvalidConfig>
+/** Where a setting is listed in README and `.env.example`. */
+export type SettingGroup = "folders" | "processing" | "http" | "logs" | "notifications"
 
-const bad = (variable: string, expected: string) => Either.left(new InvalidConfig({ variable, expected }))
-
-const text = (raw: RawSettings, name: VariableName): string => {
-  const value = raw[name]
-  return value === undefined || value.trim() === "" ? DEFAULTS[name] : value.trim()
+/** One setting: everything about it, in one place. */
+export interface Setting<A> {
+  readonly group: SettingGroup
+  /** the value as written in `.env`; "" is unset */
+  readonly default: string
+  /** the default as README says it, when it depends on another setting */
+  readonly defaultText?: string
+  /** what it does, in one line (README and `.env.example`) */
+  readonly meaning: string
+  /** what a value must be, completing "NAME must be …" */
+  readonly rule: string
+  /** read through `Config.redacted`, never echoed in an error, shown redacted */
+  readonly secret: boolean
+  /** the value from its trimmed text (the default when unset or blank); None when the text breaks the rule */
+  readonly parse: (text: string) => Option.Option<A>
+  /** the value in the start-up line */
+  readonly show: (settings: Settings) => Shown
 }
 
-const directory = (raw: RawSettings, name: VariableName): Parsed<string> => {
-  const value = text(raw, name)
-  return value.includes("\0") ? bad(name, "a folder path") : Either.right(value)
-}
+const setting = <A>(spec: Omit<Setting<A>, "secret"> & { readonly secret?: boolean }): Setting<A> => ({ secret: false, ...spec })
 
-const integer = (raw: RawSettings, name: VariableName, min: number, max: number): Parsed<number> => {
-  const value = text(raw, name)
-  if (!/^\d+$/.test(value)) return bad(name, `a whole number from ${min} to ${max}`)
-  const n = Number(value)
-  return n < min || n > max ? bad(name, `a whole number from ${min} to ${max}`) : Either.right(n)
-}
+// ------------------------------------------------------------------ rules (pure)
 
-const positiveNumber = (raw: RawSettings, name: VariableName, max: number): Parsed<number> => {
-  const value = text(raw, name)
-  const n = Number(value)
-  return /^\d+(\.\d+)?$/.test(value) && n > 0 && n <= max ? Either.right(n) : bad(name, `a number above 0 and at most ${max}`)
-}
-
-const boolean = (raw: RawSettings, name: VariableName): Parsed<boolean> => {
-  const value = text(raw, name).toLowerCase()
-  if (["true", "1", "yes", "on"].includes(value)) return Either.right(true)
-  if (["false", "0", "no", "off"].includes(value)) return Either.right(false)
-  return bad(name, "true or false")
-}
+const MB = 1024 * 1024
 
 /** The same address rule as the contract's email field, minus the length nuance. */
 const ADDRESS = /^[^\s@]+@[^\s@.-][^\s@]*\.[^\s@]*[^\s@.-]$/
 
-const optionalAddress = (raw: RawSettings, name: VariableName): Parsed<Option.Option<string>> => {
-  const value = text(raw, name)
-  if (value === "") return Either.right(Option.none())
-  return ADDRESS.test(value) ? Either.right(Option.some(value)) : bad(name, "an email address (name@example.com)")
+/** Digits only: no sign, no decimals, no `0x`, no exponent (which `Number` would all take). */
+export const wholeNumber = (min: number, max: number) => (text: string): Option.Option<number> =>
+  /^\d+$/.test(text) ? Option.filter(Option.some(Number(text)), (n) => n >= min && n <= max) : Option.none()
+
+const wholeRule = (min: number, max: number) => `a whole number from ${min} to ${max}`
+
+export const positiveNumber = (max: number) => (text: string): Option.Option<number> =>
+  /^\d+(\.\d+)?$/.test(text) ? Option.filter(Option.some(Number(text)), (n) => n > 0 && n <= max) : Option.none()
+
+export const flag = (text: string): Option.Option<boolean> => {
+  const value = text.toLowerCase()
+  if (["true", "1", "yes", "on"].includes(value)) return Option.some(true)
+  if (["false", "0", "no", "off"].includes(value)) return Option.some(false)
+  return Option.none()
 }
 
-const addressList = (raw: RawSettings, name: VariableName): Parsed<ReadonlyArray<string>> => {
-  const value = text(raw, name)
-  if (value === "") return Either.right([])
-  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "")
-  return list.every((a) => ADDRESS.test(a))
-    ? Either.right(list)
-    : bad(name, "an email address or a comma-separated list of them")
+/** One of a few words, in any case. */
+export const oneOf = <const W extends string>(...words: ReadonlyArray<W>) => (text: string): Option.Option<W> =>
+  Option.fromNullable(words.find((w) => w === text.toLowerCase()))
+
+/** Empty is None; anything else must pass `parse`. */
+export const optional = <A>(parse: (text: string) => Option.Option<A>) => (text: string): Option.Option<Option.Option<A>> =>
+  text === "" ? Option.some(Option.none()) : Option.map(parse(text), Option.some)
+
+const folder = (text: string): Option.Option<string> => (text.includes("\0") ? Option.none() : Option.some(text))
+const anyText = (text: string): Option.Option<string> => Option.some(text)
+const address = (text: string): Option.Option<string> => (ADDRESS.test(text) ? Option.some(text) : Option.none())
+
+export const addressList = (text: string): Option.Option<ReadonlyArray<string>> => {
+  const list = text.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  return list.every((a) => ADDRESS.test(a)) ? Option.some(list) : Option.none()
 }
 
-const MB = 1024 * 1024
+const hostName = (text: string): Option.Option<string> => (/[\s/@:]/.test(text) ? Option.none() : Option.some(text))
+const httpUrl = (text: string): Option.Option<string> => (/^https?:\/\/[^\s/]+/i.test(text) ? Option.some(text) : Option.none())
 
-/** Parses the raw variables; pure, so each rule is tested directly. */
+const orEmpty = (value: Option.Option<string | number>): string => Option.match(value, { onNone: () => "", onSome: String })
+
+// ------------------------------------------------------------------ the table
+
+/**
+ * Every variable the daemon reads, in the order README, `.env.example` and the
+ * start-up line list them. To add a setting: add it here and to `Settings` and
+ * `toSettings`, then run `npm run docs:settings`.
+ */
+export const SETTINGS = Object.freeze({
+  DATA_DIR: setting({
+    group: "folders",
+    default: "data",
+    meaning: "input folder",
+    rule: "a folder path",
+    parse: folder,
+    show: (s) => s.dataDir
+  }),
+  PROCESSING_DIR: setting({
+    group: "folders",
+    default: "processing",
+    meaning: "claimed files, one subfolder per instance",
+    rule: "a folder path",
+    parse: folder,
+    show: (s) => s.processingDir
+  }),
+  VALIDATED_DIR: setting({
+    group: "folders",
+    default: "validated",
+    meaning: "valid files",
+    rule: "a folder path",
+    parse: folder,
+    show: (s) => s.validatedDir
+  }),
+  RETURNS_DIR: setting({
+    group: "folders",
+    default: "returns",
+    meaning: "invalid files and their `.error.json` reports",
+    rule: "a folder path",
+    parse: folder,
+    show: (s) => s.returnsDir
+  }),
+  LOG_DIR: setting({
+    group: "folders",
+    default: "logs",
+    meaning: "log files",
+    rule: "a folder path",
+    parse: folder,
+    show: (s) => s.logDir
+  }),
+  DEBUG: setting({
+    group: "processing",
+    default: "false",
+    meaning: "also log claims, retries and quiet-period waits",
+    rule: "true or false",
+    parse: flag,
+    show: (s) => s.debug
+  }),
+  CONCURRENCY: setting({
+    group: "processing",
+    default: "8",
+    meaning: "files processed at the same time",
+    rule: wholeRule(1, 256),
+    parse: wholeNumber(1, 256),
+    show: (s) => s.concurrency
+  }),
+  INSTANCES: setting({
+    group: "processing",
+    default: "1",
+    meaning: "daemon processes on these folders, started and restarted by this one (every core of one host: `auto`)",
+    rule: "a whole number from 1 to 64, or auto (one per core)",
+    parse: (text) => (text.toLowerCase() === "auto" ? Option.some(OS.availableParallelism()) : wholeNumber(1, 64)(text)),
+    show: (s) => s.instances
+  }),
+  MAX_FILE_SIZE_MB: setting({
+    group: "processing",
+    default: "50",
+    meaning: "larger files are returned unread, as a file-level error",
+    rule: wholeRule(1, 1024 * 1024),
+    parse: wholeNumber(1, 1024 * 1024),
+    show: (s) => s.maxFileSizeBytes / MB
+  }),
+  MAX_RECORDS: setting({
+    group: "processing",
+    default: "100000",
+    meaning: "most records one file may hold",
+    rule: wholeRule(1, 100_000_000),
+    parse: wholeNumber(1, 100_000_000),
+    show: (s) => s.maxRecords
+  }),
+  QUIET_PERIOD_MS: setting({
+    group: "processing",
+    default: "2000",
+    meaning: "a file that does not parse as JSON yet is returned as malformed only after it stayed unmodified this long (its writer may still be writing)",
+    rule: wholeRule(0, 86_400_000),
+    parse: wholeNumber(0, 86_400_000),
+    show: (s) => s.quietPeriodMs
+  }),
+  RESCAN_INTERVAL_MS: setting({
+    group: "processing",
+    default: "10000",
+    meaning: "a full listing of `DATA_DIR` this often, whatever the watcher reports",
+    rule: wholeRule(100, 86_400_000),
+    parse: wholeNumber(100, 86_400_000),
+    show: (s) => s.rescanIntervalMs
+  }),
+  WATCH_MODE: setting({
+    group: "processing",
+    default: "native",
+    meaning: "`native` (filesystem events) or `poll` (list `DATA_DIR` every `POLL_INTERVAL_MS`: for network filesystems, which deliver no events)",
+    rule: "native or poll",
+    parse: oneOf("native", "poll"),
+    show: (s) => s.watchMode
+  }),
+  POLL_INTERVAL_MS: setting({
+    group: "processing",
+    default: "1000",
+    meaning: "listing interval in `poll` mode",
+    rule: wholeRule(10, 86_400_000),
+    parse: wholeNumber(10, 86_400_000),
+    show: (s) => s.pollIntervalMs
+  }),
+  FS_CALLS: setting({
+    group: "processing",
+    default: "auto",
+    meaning: "how the calls on a file's path are made: `auto` (synchronous when all five folders are on a local filesystem, through the thread pool otherwise), `sync` or `async`",
+    rule: "auto, sync or async",
+    parse: oneOf("auto", "sync", "async"),
+    show: (s) => s.fsCalls
+  }),
+  TRUSTED_PRODUCERS: setting({
+    group: "processing",
+    default: "false",
+    meaning: "`false`: store a copy the daemon owns of exactly the bytes it judged; `true`: link the producer's own file into place (faster; only for producers you trust not to rewrite a file they still hold open)",
+    rule: "true or false",
+    parse: flag,
+    show: (s) => s.trustedProducers
+  }),
+  SHUTDOWN_TIMEOUT_MS: setting({
+    group: "processing",
+    default: "10000",
+    meaning: "on SIGTERM or SIGINT, files in flight get this long to finish",
+    rule: wholeRule(0, 3_600_000),
+    parse: wholeNumber(0, 3_600_000),
+    show: (s) => s.shutdownTimeoutMs
+  }),
+  MIN_FREE_DISK_MB: setting({
+    group: "processing",
+    default: "100",
+    meaning: "the start fails with less free space on an output folder",
+    rule: wholeRule(0, 1024 * 1024 * 1024),
+    parse: wholeNumber(0, 1024 * 1024 * 1024),
+    show: (s) => s.minFreeDiskBytes / MB
+  }),
+  HEARTBEAT_MS: setting({
+    group: "processing",
+    default: "5000",
+    meaning: "each instance touches its heartbeat this often; one silent for three beats is taken for dead and its claimed files are recovered by the others",
+    rule: wholeRule(100, 3_600_000),
+    parse: wholeNumber(100, 3_600_000),
+    show: (s) => s.heartbeatMs
+  }),
+  HEALTH_CHECK_INTERVAL_MS: setting({
+    group: "processing",
+    default: "60000",
+    meaning: "while running, folders are probed and free space checked this often; a failure is logged and notified as critical",
+    rule: wholeRule(100, 86_400_000),
+    parse: wholeNumber(100, 86_400_000),
+    show: (s) => s.healthCheckIntervalMs
+  }),
+  METRICS_PORT: setting({
+    group: "http",
+    default: "",
+    meaning: "serve the status page, `/status.json`, `/healthz` and `/metrics` on this port (off when empty)",
+    rule: `${wholeRule(1, 65535)}, or empty`,
+    parse: optional(wholeNumber(1, 65535)),
+    show: (s) => orEmpty(s.metricsPort)
+  }),
+  METRICS_HOST: setting({
+    group: "http",
+    default: "127.0.0.1",
+    meaning: "address the endpoint binds to",
+    rule: "an address",
+    parse: anyText,
+    show: (s) => s.metricsHost
+  }),
+  LOG_CONSOLE: setting({
+    group: "logs",
+    default: "pretty",
+    meaning: "console output: `pretty` (a human line per event, its nested fields on indented lines), `json`, or `off`",
+    rule: "pretty, json or off",
+    parse: oneOf("pretty", "json", "off"),
+    show: (s) => s.logConsole
+  }),
+  LOG_MAX_SIZE_MB: setting({
+    group: "logs",
+    default: "10",
+    meaning: "a log file is rotated when it would grow beyond this (decimals allowed)",
+    rule: `a number above 0 and at most ${1024 * 1024}`,
+    parse: positiveNumber(1024 * 1024),
+    show: (s) => s.logMaxBytes / MB
+  }),
+  LOG_MAX_FILES: setting({
+    group: "logs",
+    default: "5",
+    meaning: "rotated files kept per log (`app.log.1` … `app.log.5`)",
+    rule: wholeRule(0, 1000),
+    parse: wholeNumber(0, 1000),
+    show: (s) => s.logMaxFiles
+  }),
+  NO_COLOR: setting({
+    group: "logs",
+    default: "",
+    meaning: "any non-empty value turns console colours off (https://no-color.org)",
+    rule: "empty or any text",
+    parse: (text) => Option.some(text !== ""),
+    show: (s) => s.noColor
+  }),
+  EMAIL_SENDER: setting({
+    group: "notifications",
+    default: "",
+    meaning: "sender address of notifications; required with `SMTP_SERVER`",
+    rule: "an email address (name@example.com)",
+    parse: optional(address),
+    show: (s) => orEmpty(s.email.sender)
+  }),
+  EMAIL_RECEIVER: setting({
+    group: "notifications",
+    default: "",
+    meaning: "one address or a comma-separated list; required with `SMTP_SERVER`",
+    rule: "an email address or a comma-separated list of them",
+    parse: addressList,
+    show: (s) => s.email.receivers.join(",")
+  }),
+  EMAIL_PASSWORD: setting({
+    group: "notifications",
+    default: "",
+    meaning: "SMTP password (kept `Redacted`, never logged)",
+    rule: "any text",
+    secret: true,
+    parse: (text) => Option.some(text === "" ? Option.none() : Option.some(Redacted.make(text))),
+    show: (s) => (Option.isSome(s.email.password) ? "<redacted>" : "")
+  }),
+  SMTP_SERVER: setting({
+    group: "notifications",
+    default: "",
+    meaning: "SMTP host; with it empty, each message is written as an `.eml` file to `LOG_DIR/outbox/` instead",
+    rule: "a host name or address, without scheme or port",
+    parse: optional(hostName),
+    show: (s) => orEmpty(s.email.smtpServer)
+  }),
+  SMTP_PORT: setting({
+    group: "notifications",
+    default: "587",
+    meaning: "SMTP port",
+    rule: wholeRule(1, 65535),
+    parse: wholeNumber(1, 65535),
+    show: (s) => s.email.smtpPort
+  }),
+  SMTP_USER: setting({
+    group: "notifications",
+    default: "",
+    defaultText: "`EMAIL_SENDER`",
+    meaning: "SMTP login name; `EMAIL_SENDER` when empty",
+    rule: "any text",
+    parse: optional(anyText),
+    show: (s) => orEmpty(s.email.smtpUser)
+  }),
+  SMTP_SECURE: setting({
+    group: "notifications",
+    default: "",
+    defaultText: "true on port 465",
+    meaning: "`true`: TLS from the first byte; empty: true on port 465, otherwise STARTTLS when the server offers it",
+    rule: "true or false",
+    parse: optional(flag),
+    show: (s) => s.email.smtpSecure
+  }),
+  EMAIL_BATCH_WINDOW_MS: setting({
+    group: "notifications",
+    default: "10000",
+    meaning: "failures within this window of the first one go out as one message",
+    rule: wholeRule(0, 3_600_000),
+    parse: wholeNumber(0, 3_600_000),
+    show: (s) => s.email.batchWindowMs
+  }),
+  EMAIL_MAX_PER_HOUR: setting({
+    group: "notifications",
+    default: "30",
+    meaning: "at most this many messages an hour; the excess rolls into the next one",
+    rule: wholeRule(1, 100_000),
+    parse: wholeNumber(1, 100_000),
+    show: (s) => s.email.maxPerHour
+  }),
+  NOTIFY_WEBHOOK_URL: setting({
+    group: "notifications",
+    default: "",
+    meaning: "post notifications as JSON to this URL instead of emailing them (`user:password@` in it is sent as Basic auth; logged as `scheme://host[:port]/…` only)",
+    rule: "an http:// or https:// URL",
+    secret: true,
+    parse: optional(httpUrl),
+    show: (s) => Option.match(s.email.webhookUrl, { onNone: () => "", onSome: urlForLog })
+  })
+})
+
+export type VariableName = keyof typeof SETTINGS
+export type RawSettings = Partial<Record<VariableName, string>>
+
+/** Each variable's value once parsed, before `toSettings` shapes them. */
+type Values = { readonly [K in VariableName]: (typeof SETTINGS)[K] extends Setting<infer A> ? A : never }
+
+/** Every setting by name (typed keys; `Object.entries` would lose them). */
+export const settingEntries: ReadonlyArray<readonly [VariableName, Setting<unknown>]> = Object.entries(SETTINGS) as Array<
+  [VariableName, Setting<unknown>]
+>
+
+/** Every variable's default, as written in `.env` ("" is unset). */
+export const DEFAULTS = Object.freeze(Object.fromEntries(settingEntries.map(([name, s]) => [name, s.default]))) as {
+  readonly [K in VariableName]: string
+}
+
+// ------------------------------------------------------------------ reading
+
+/**
+ * One variable through `Config`: trimmed, blank taken as unset (so `NAME=` in
+ * `.env` means the default), the default, then its rule. The error is the rule
+ * itself, at the variable's path; a secret goes through `Config.redacted`.
+ */
+const settingConfig = <A>(name: string, spec: Setting<A>): Config.Config<A> => {
+  const text: Config.Config<string> = spec.secret ? Config.map(Config.redacted(Config.string()), Redacted.value) : Config.string()
+  return text.pipe(
+    Config.map((t) => t.trim()),
+    Config.mapOrFail((t) => (t === "" ? Either.left(ConfigError.MissingData([], "blank")) : Either.right(t))),
+    Config.withDefault(spec.default),
+    Config.mapOrFail((t) => Either.fromOption(spec.parse(t), () => ConfigError.InvalidData([], spec.rule))),
+    Config.nested(name)
+  )
+}
+
+const valuesConfig = Config.all(
+  Object.fromEntries(settingEntries.map(([name, spec]) => [name, settingConfig(name, spec)]))
+) as Config.Config<Values>
+
+/** The rules that join two settings; a problem is named by the variable to change. */
+export const toSettings = (v: Values): Either.Either<Settings, { readonly variable: VariableName; readonly expected: string }> => {
+  if (Option.isSome(v.SMTP_SERVER)) {
+    if (Option.isNone(v.EMAIL_SENDER)) return Either.left({ variable: "EMAIL_SENDER", expected: "set when SMTP_SERVER is set" })
+    if (v.EMAIL_RECEIVER.length === 0) return Either.left({ variable: "EMAIL_RECEIVER", expected: "set when SMTP_SERVER is set" })
+  }
+  return Either.right({
+    dataDir: v.DATA_DIR,
+    processingDir: v.PROCESSING_DIR,
+    validatedDir: v.VALIDATED_DIR,
+    returnsDir: v.RETURNS_DIR,
+    logDir: v.LOG_DIR,
+    debug: v.DEBUG,
+    concurrency: v.CONCURRENCY,
+    instances: v.INSTANCES,
+    maxFileSizeBytes: v.MAX_FILE_SIZE_MB * MB,
+    maxRecords: v.MAX_RECORDS,
+    quietPeriodMs: v.QUIET_PERIOD_MS,
+    rescanIntervalMs: v.RESCAN_INTERVAL_MS,
+    watchMode: v.WATCH_MODE,
+    fsCalls: v.FS_CALLS,
+    trustedProducers: v.TRUSTED_PRODUCERS,
+    pollIntervalMs: v.POLL_INTERVAL_MS,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    minFreeDiskBytes: v.MIN_FREE_DISK_MB * MB,
+    heartbeatMs: v.HEARTBEAT_MS,
+    healthCheckIntervalMs: v.HEALTH_CHECK_INTERVAL_MS,
+    metricsPort: v.METRICS_PORT,
+    metricsHost: v.METRICS_HOST,
+    logConsole: v.LOG_CONSOLE,
+    logMaxBytes: Math.round(v.LOG_MAX_SIZE_MB * MB),
+    logMaxFiles: v.LOG_MAX_FILES,
+    noColor: v.NO_COLOR,
+    email: {
+      sender: v.EMAIL_SENDER,
+      receivers: v.EMAIL_RECEIVER,
+      password: v.EMAIL_PASSWORD,
+      smtpServer: v.SMTP_SERVER,
+      smtpPort: v.SMTP_PORT,
+      smtpUser: v.SMTP_USER,
+      smtpSecure: Option.getOrElse(v.SMTP_SECURE, () => v.SMTP_PORT === 465),
+      batchWindowMs: v.EMAIL_BATCH_WINDOW_MS,
+      maxPerHour: v.EMAIL_MAX_PER_HOUR,
+      // Read through Config.redacted like the password; `Settings` keeps it as text for its users (WebhookDelivery, App).
+      webhookUrl: v.NOTIFY_WEBHOOK_URL
+    }
+  })
+}
+
+/** All settings as one `Config`: each variable by its rule, then the rules that join two of them. */
+export const settingsConfig: Config.Config<Settings> = Config.mapOrFail(valuesConfig, (v) =>
+  Either.mapLeft(toSettings(v), (p) => ConfigError.InvalidData([p.variable], p.expected)))
+
+/** The first problem in a `ConfigError` (a bad value is reported alone, on one line). */
+const firstProblem = (error: ConfigError.ConfigError): { readonly variable: string; readonly expected: string } => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return firstProblem(error.left)
+    case "InvalidData":
+      return { variable: error.path.join("."), expected: error.message }
+    case "MissingData":
+      return { variable: error.path.join("."), expected: "set" }
+    case "SourceUnavailable":
+    case "Unsupported":
+      return { variable: error.path.join(".") || "the configuration", expected: `readable (${error.message})` }
+  }
+}
+
+const isVariable = (name: string): name is VariableName => Object.hasOwn(SETTINGS, name)
+
+/** The text a variable was given, for the error line: never a secret's, nothing when blank. */
+const givenText = (variable: string): Effect.Effect<Option.Option<string>> =>
+  isVariable(variable) && !SETTINGS[variable].secret
+    ? Config.option(Config.string(variable)).pipe(
+      Effect.map(Option.filter((t) => t.trim() !== "")),
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
+    : Effect.succeed(Option.none())
+
+/** Reads every variable from the current `ConfigProvider` and parses them. */
+export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.catchAll(settingsConfig, (error) => {
+  const { expected, variable } = firstProblem(error)
+  return Effect.flatMap(givenText(variable), (given) => new InvalidConfig({ variable, expected, given }))
+})
+
+/** Parses fixed variables (unspecified ones take their defaults), for tests and embedding. */
 export const parseSettings = (
   raw: RawSettings,
   password: Option.Option<Redacted.Redacted<string>> = Option.none()
-): Either.Either<Settings, InvalidConfig> =>
-  Either.gen(function*() {
-    const watchMode = text(raw, "WATCH_MODE").toLowerCase()
-    if (watchMode !== "native" && watchMode !== "poll") return yield* bad("WATCH_MODE", "native or poll")
-    const fsCalls = text(raw, "FS_CALLS").toLowerCase()
-    if (fsCalls !== "auto" && fsCalls !== "sync" && fsCalls !== "async") return yield* bad("FS_CALLS", "auto, sync or async")
-    const logConsole = text(raw, "LOG_CONSOLE").toLowerCase()
-    if (logConsole !== "pretty" && logConsole !== "json" && logConsole !== "off") {
-      return yield* bad("LOG_CONSOLE", "pretty, json or off")
-    }
-    const smtpServer = text(raw, "SMTP_SERVER")
-    const smtpPort = yield* integer(raw, "SMTP_PORT", 1, 65535)
-    const secureText = text(raw, "SMTP_SECURE")
-    const webhook = text(raw, "NOTIFY_WEBHOOK_URL")
-    if (webhook !== "" && !/^https?:\/\/[^\s/]+/i.test(webhook)) {
-      return yield* bad("NOTIFY_WEBHOOK_URL", "an http:// or https:// URL")
-    }
-    if (/[\s/@:]/.test(smtpServer)) return yield* bad("SMTP_SERVER", "a host name or address, without scheme or port")
-    const smtpUser = text(raw, "SMTP_USER")
-    const email: EmailSettings = {
-      sender: yield* optionalAddress(raw, "EMAIL_SENDER"),
-      receivers: yield* addressList(raw, "EMAIL_RECEIVER"),
-      password,
-      smtpServer: smtpServer === "" ? Option.none() : Option.some(smtpServer),
-      smtpPort,
-      smtpUser: smtpUser === "" ? Option.none() : Option.some(smtpUser),
-      smtpSecure: secureText === "" ? smtpPort === 465 : yield* boolean(raw, "SMTP_SECURE"),
-      batchWindowMs: yield* integer(raw, "EMAIL_BATCH_WINDOW_MS", 0, 3_600_000),
-      maxPerHour: yield* integer(raw, "EMAIL_MAX_PER_HOUR", 1, 100_000),
-      webhookUrl: webhook === "" ? Option.none() : Option.some(webhook)
-    }
-    if (Option.isSome(email.smtpServer)) {
-      if (Option.isNone(email.sender)) return yield* bad("EMAIL_SENDER", "set when SMTP_SERVER is set")
-      if (email.receivers.length === 0) return yield* bad("EMAIL_RECEIVER", "set when SMTP_SERVER is set")
-    }
-    return {
-      dataDir: yield* directory(raw, "DATA_DIR"),
-      processingDir: yield* directory(raw, "PROCESSING_DIR"),
-      validatedDir: yield* directory(raw, "VALIDATED_DIR"),
-      returnsDir: yield* directory(raw, "RETURNS_DIR"),
-      logDir: yield* directory(raw, "LOG_DIR"),
-      debug: yield* boolean(raw, "DEBUG"),
-      concurrency: yield* integer(raw, "CONCURRENCY", 1, 256),
-      maxFileSizeBytes: (yield* integer(raw, "MAX_FILE_SIZE_MB", 1, 1024 * 1024)) * MB,
-      maxRecords: yield* integer(raw, "MAX_RECORDS", 1, 100_000_000),
-      quietPeriodMs: yield* integer(raw, "QUIET_PERIOD_MS", 0, 86_400_000),
-      rescanIntervalMs: yield* integer(raw, "RESCAN_INTERVAL_MS", 100, 86_400_000),
-      watchMode,
-      fsCalls,
-      trustedProducers: yield* boolean(raw, "TRUSTED_PRODUCERS"),
-      pollIntervalMs: yield* integer(raw, "POLL_INTERVAL_MS", 10, 86_400_000),
-      shutdownTimeoutMs: yield* integer(raw, "SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
-      minFreeDiskBytes: (yield* integer(raw, "MIN_FREE_DISK_MB", 0, 1024 * 1024 * 1024)) * MB,
-      heartbeatMs: yield* integer(raw, "HEARTBEAT_MS", 100, 3_600_000),
-      healthCheckIntervalMs: yield* integer(raw, "HEALTH_CHECK_INTERVAL_MS", 100, 86_400_000),
-      metricsPort: text(raw, "METRICS_PORT") === "" ? Option.none() : Option.some(yield* integer(raw, "METRICS_PORT", 1, 65535)),
-      metricsHost: text(raw, "METRICS_HOST"),
-      logConsole,
-      logMaxBytes: Math.round((yield* positiveNumber(raw, "LOG_MAX_SIZE_MB", 1024 * 1024)) * MB),
-      logMaxFiles: yield* integer(raw, "LOG_MAX_FILES", 0, 1000),
-      // https://no-color.org: set to a non-empty value
-      noColor: (raw.NO_COLOR ?? "") !== "",
-      email
-    } satisfies Settings
-  })
-
-/** Reads every variable from the current `ConfigProvider` and parses them. */
-export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.gen(function*() {
-  const names = Object.keys(DEFAULTS) as Array<VariableName>
-  const raw: RawSettings = {}
-  for (const name of names) {
-    const value = yield* Config.option(Config.string(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-    if (Option.isSome(value)) raw[name] = value.value
-  }
-  // Read as Redacted from the start, so no error text can ever carry it.
-  const password = yield* Config.option(Config.redacted("EMAIL_PASSWORD")).pipe(
-    Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>()),
-    Effect.map(Option.filter((p) => Redacted.value(p) !== ""))
-  )
-  return yield* parseSettings(raw, password)
-})
+): Effect.Effect<Settings, InvalidConfig> => {
+  const entries = Object.entries(raw).filter((e): e is [string, string] => e[1] !== undefined)
+  const secret = Option.match(password, { onNone: () => [], onSome: (p) => [["EMAIL_PASSWORD", Redacted.value(p)] as [string, string]] })
+  return Effect.withConfigProvider(loadSettings, ConfigProvider.fromMap(new Map([...entries, ...secret])))
+}
 
 export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {}
 
@@ -265,49 +609,15 @@ export const AppConfigLive: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect
 export const AppConfigFrom = (
   raw: RawSettings,
   password?: Redacted.Redacted<string>
-): Layer.Layer<AppConfig, InvalidConfig> =>
-  Layer.effect(AppConfig, parseSettings(raw, password === undefined ? Option.none() : Option.some(password)))
+): Layer.Layer<AppConfig, InvalidConfig> => Layer.effect(AppConfig, parseSettings(raw, Option.fromNullable(password)))
 
 /**
- * Every setting by its variable name, for the start-up log: the password as
- * `<redacted>`, the webhook URL as its scheme, host and port only.
+ * Every setting by its variable name, in the table's order, for the start-up
+ * log: the password as `<redacted>`, the webhook URL as its scheme, host and
+ * port only.
  */
-export const describeSettings = (s: Settings): Record<string, string | number | boolean> => ({
-  DATA_DIR: s.dataDir,
-  PROCESSING_DIR: s.processingDir,
-  VALIDATED_DIR: s.validatedDir,
-  RETURNS_DIR: s.returnsDir,
-  LOG_DIR: s.logDir,
-  DEBUG: s.debug,
-  CONCURRENCY: s.concurrency,
-  MAX_FILE_SIZE_MB: s.maxFileSizeBytes / MB,
-  MAX_RECORDS: s.maxRecords,
-  QUIET_PERIOD_MS: s.quietPeriodMs,
-  RESCAN_INTERVAL_MS: s.rescanIntervalMs,
-  WATCH_MODE: s.watchMode,
-  FS_CALLS: s.fsCalls,
-  TRUSTED_PRODUCERS: s.trustedProducers,
-  POLL_INTERVAL_MS: s.pollIntervalMs,
-  SHUTDOWN_TIMEOUT_MS: s.shutdownTimeoutMs,
-  MIN_FREE_DISK_MB: s.minFreeDiskBytes / MB,
-  HEARTBEAT_MS: s.heartbeatMs,
-  HEALTH_CHECK_INTERVAL_MS: s.healthCheckIntervalMs,
-  METRICS_PORT: Option.getOrElse(Option.map(s.metricsPort, String), () => ""),
-  METRICS_HOST: s.metricsHost,
-  LOG_CONSOLE: s.logConsole,
-  LOG_MAX_SIZE_MB: s.logMaxBytes / MB,
-  LOG_MAX_FILES: s.logMaxFiles,
-  EMAIL_SENDER: Option.getOrElse(s.email.sender, () => ""),
-  EMAIL_RECEIVER: s.email.receivers.join(","),
-  EMAIL_PASSWORD: Option.match(s.email.password, { onNone: () => "", onSome: () => "<redacted>" }),
-  SMTP_SERVER: Option.getOrElse(s.email.smtpServer, () => ""),
-  SMTP_PORT: s.email.smtpPort,
-  SMTP_USER: Option.getOrElse(s.email.smtpUser, () => ""),
-  SMTP_SECURE: s.email.smtpSecure,
-  EMAIL_BATCH_WINDOW_MS: s.email.batchWindowMs,
-  EMAIL_MAX_PER_HOUR: s.email.maxPerHour,
-  NOTIFY_WEBHOOK_URL: Option.match(s.email.webhookUrl, { onNone: () => "", onSome: urlForLog })
-})
+export const describeSettings = (s: Settings): Record<string, Shown> =>
+  Object.fromEntries(settingEntries.map(([name, spec]) => [name, spec.show(s)]))
 
 /**
  * A URL as it may be logged: `scheme://host[:port]/…`. A webhook's path, query,

@@ -2,12 +2,13 @@ import { PlatformConfigProvider } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
-import { DEFAULTS, describeSettings, loadSettings, parseSettings, urlForLog } from "../src/Config.js"
+import { describeSettings, loadSettings, parseSettings, SETTINGS, settingEntries, urlForLog } from "../src/Config.js"
+import type { RawSettings, VariableName } from "../src/Config.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
-const parsed = (raw: Record<string, string>) => Either.getOrThrow(parseSettings(raw))
-const problem = (raw: Record<string, string>) => {
-  const result = parseSettings(raw)
+const parsed = (raw: RawSettings) => Effect.runSync(parseSettings(raw))
+const problem = (raw: RawSettings) => {
+  const result = Effect.runSync(Effect.either(parseSettings(raw)))
   if (Either.isRight(result)) throw new Error("expected a problem")
   return result.left.message
 }
@@ -79,10 +80,32 @@ describe("parseSettings", () => {
     expect(parsed({}).email).toMatchObject({ batchWindowMs: 10_000, maxPerHour: 30 })
   })
 
-  it("documents every variable in .env.example", async () => {
-    const { readFileSync } = await import("node:fs")
-    const example = readFileSync(new URL("../.env.example", import.meta.url), "utf8")
-    for (const name of [...Object.keys(DEFAULTS), "EMAIL_PASSWORD"]) expect(example).toContain(`${name}=`)
+  it("says the value given, quoted and cut at 80 characters; a blank value is the default", () => {
+    expect(problem({ CONCURRENCY: "abc" })).toBe('invalid configuration: CONCURRENCY must be a whole number from 1 to 256, not "abc"')
+    // as given, spaces and all: the quotes show where it ends
+    expect(problem({ WATCH_MODE: " inotify " })).toBe('invalid configuration: WATCH_MODE must be native or poll, not " inotify "')
+    expect(problem({ DATA_DIR: `a\0${"b".repeat(100)}` })).toMatch(/^invalid configuration: DATA_DIR must be a folder path, not "a\\u0000b{78}…"$/)
+    // a rule joining two settings names the one to set, with nothing given
+    expect(problem({ SMTP_SERVER: "mail.example.com", EMAIL_RECEIVER: "a@x.org" })).toBe(
+      "invalid configuration: EMAIL_SENDER must be set when SMTP_SERVER is set"
+    )
+    expect(parsed({ CONCURRENCY: "  ", WATCH_MODE: "", SMTP_PORT: " 25 " })).toMatchObject({ concurrency: 8, watchMode: "native", email: { smtpPort: 25 } })
+  })
+
+  it("never echoes a secret's value in its error", () => {
+    const message = problem({ NOTIFY_WEBHOOK_URL: "ftp://user:hunter2@hooks.example.com/T0KEN" })
+    expect(message).toBe("invalid configuration: NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+    expect(message).not.toContain("hunter2")
+  })
+
+  it("reports the first bad value of several, on one line", () => {
+    const message = problem({ CONCURRENCY: "x", LOG_CONSOLE: "loud" })
+    expect(message).toContain("CONCURRENCY must be")
+    expect(message).not.toContain("LOG_CONSOLE")
+  })
+
+  it("rejects what Number() would take but a person did not mean", () => {
+    for (const text of ["0x10", "1e2", "+8", "-8", "8.0", "Infinity"]) expect(problem({ CONCURRENCY: text })).toContain("CONCURRENCY must be")
   })
 })
 
@@ -135,10 +158,72 @@ describe("describeSettings (the start-up line)", () => {
   })
 
   it("shows the SMTP password as <redacted>, never its value", () => {
-    const settings = Either.getOrThrow(parseSettings({}, Option.some(Redacted.make("pa55-w0rd-xyz"))))
+    const settings = Effect.runSync(parseSettings({}, Option.some(Redacted.make("pa55-w0rd-xyz"))))
     const shown = describeSettings(settings)
     expect(shown["EMAIL_PASSWORD"]).toBe("<redacted>")
     expect(JSON.stringify(shown)).not.toContain("pa55-w0rd-xyz")
     expect(describeSettings(parsed({}))["EMAIL_PASSWORD"]).toBe("")
+  })
+})
+
+describe("the settings table", () => {
+  /** A value other than the default for every setting, and how the start-up line shows it. */
+  const SAMPLES: Record<VariableName, readonly [given: string, shown: string | number | boolean]> = {
+    DATA_DIR: ["/srv/in", "/srv/in"],
+    PROCESSING_DIR: ["/srv/p", "/srv/p"],
+    VALIDATED_DIR: ["/srv/ok", "/srv/ok"],
+    RETURNS_DIR: ["/srv/ret", "/srv/ret"],
+    LOG_DIR: ["/srv/logs", "/srv/logs"],
+    DEBUG: ["yes", true],
+    CONCURRENCY: ["3", 3],
+    INSTANCES: ["2", 2],
+    MAX_FILE_SIZE_MB: ["7", 7],
+    MAX_RECORDS: ["12", 12],
+    QUIET_PERIOD_MS: ["0", 0],
+    RESCAN_INTERVAL_MS: ["500", 500],
+    WATCH_MODE: ["POLL", "poll"],
+    POLL_INTERVAL_MS: ["20", 20],
+    FS_CALLS: ["sync", "sync"],
+    TRUSTED_PRODUCERS: ["on", true],
+    SHUTDOWN_TIMEOUT_MS: ["1500", 1500],
+    MIN_FREE_DISK_MB: ["0", 0],
+    HEARTBEAT_MS: ["250", 250],
+    HEALTH_CHECK_INTERVAL_MS: ["1000", 1000],
+    METRICS_PORT: ["9464", "9464"],
+    METRICS_HOST: ["::1", "::1"],
+    LOG_CONSOLE: ["json", "json"],
+    LOG_MAX_SIZE_MB: ["0.5", 0.5],
+    LOG_MAX_FILES: ["0", 0],
+    NO_COLOR: ["1", true],
+    EMAIL_SENDER: ["from@example.com", "from@example.com"],
+    EMAIL_RECEIVER: ["a@example.com, b@example.org", "a@example.com,b@example.org"],
+    EMAIL_PASSWORD: ["pa55-w0rd-xyz", "<redacted>"],
+    SMTP_SERVER: ["mail.example.com", "mail.example.com"],
+    SMTP_PORT: ["2525", 2525],
+    SMTP_USER: ["robot", "robot"],
+    SMTP_SECURE: ["true", true],
+    EMAIL_BATCH_WINDOW_MS: ["0", 0],
+    EMAIL_MAX_PER_HOUR: ["5", 5],
+    NOTIFY_WEBHOOK_URL: ["https://hooks.example.com/T0KEN?x=1", "https://hooks.example.com/…"]
+  }
+
+  it("reads every setting into Settings and shows it back in the start-up line, in the table's order", () => {
+    const raw = Object.fromEntries(Object.entries(SAMPLES).map(([name, [given]]) => [name, given]))
+    const shown = describeSettings(parsed(raw))
+    expect(Object.keys(shown)).toEqual(Object.keys(SETTINGS))
+    expect(shown).toEqual(Object.fromEntries(Object.entries(SAMPLES).map(([name, [, show]]) => [name, show])))
+  })
+
+  it("every default keeps its own rule, and every rule rejects something", () => {
+    const defaults = describeSettings(parsed({}))
+    for (const [name, spec] of settingEntries) {
+      expect(spec.parse(spec.default)._tag, name).toBe("Some")
+      expect(spec.meaning, name).not.toContain("\n")
+      expect(typeof defaults[name], name).not.toBe("undefined")
+    }
+    // the rules that reject nothing are the ones said to take any text
+    const lenient = settingEntries.filter(([, spec]) => spec.parse("\u0000 not a valid value @:/ -1 x")._tag === "Some").map(([name]) => name)
+    expect(lenient.sort()).toEqual(["EMAIL_PASSWORD", "METRICS_HOST", "NO_COLOR", "SMTP_USER"])
+    for (const name of lenient) expect(SETTINGS[name].rule).toMatch(/any text|an address/)
   })
 })

@@ -182,6 +182,53 @@ describe("console formats", () => {
     expect(prettyLine(event, false)).toBe('2026-11-28T09:30:00.000Z WARN  not a regular file; left where it is file="my file.json" kind=Directory\n')
     expect(prettyLine(event, true)).toContain("\u001b[33mWARN \u001b[0m")
   })
+  it("pretty: nested fields (the start-up line's folders and settings) as key=value on indented lines, never escaped JSON", () => {
+    const started: LogEvent = {
+      ts: "2026-11-28T09:30:00.000Z",
+      level: LogLevel.Info,
+      msg: "customer-json-processor started",
+      fields: {
+        version: "1.0.0",
+        folders: { data: "data", returns: "/srv/my returns" },
+        mode: "daemon",
+        settings: { DATA_DIR: "data", DEBUG: false, CONCURRENCY: 8, METRICS_PORT: "", EMAIL_RECEIVER: "a@x.org,b@y.org", EMAIL_PASSWORD: "<redacted>" },
+        files: ["a.json", "b c.json"],
+        filesystems: [{ folder: "data", type: "ext4" }, { folder: "returns", type: "nfs", options: { local: false } }],
+        empty: {}
+      },
+      cause: undefined
+    }
+    expect(prettyLine(started, false)).toBe([
+      "2026-11-28T09:30:00.000Z INFO  customer-json-processor started version=1.0.0 mode=daemon empty={}",
+      "    folders:",
+      "      data=data",
+      '      returns="/srv/my returns"',
+      "    settings:",
+      "      DATA_DIR=data",
+      "      DEBUG=false",
+      "      CONCURRENCY=8",
+      '      METRICS_PORT=""',
+      "      EMAIL_RECEIVER=a@x.org,b@y.org",
+      "      EMAIL_PASSWORD=<redacted>",
+      "    files:",
+      "      - a.json",
+      '      - "b c.json"',
+      "    filesystems:",
+      "      -",
+      "        folder=data",
+      "        type=ext4",
+      "      -",
+      "        folder=returns",
+      "        type=nfs",
+      "        options:",
+      "          local=false",
+      ""
+    ].join("\n"))
+  })
+  it("pretty: the cause comes after the nested fields", () => {
+    const line = prettyLine({ ...event, fields: { folders: { data: "in" } }, cause: "Error: boom" }, false)
+    expect(line.split("\n").slice(1)).toEqual(["    folders:", "      data=in", "    Error: boom", ""])
+  })
   it("json: the same fields as the files", () => {
     expect(JSON.parse(jsonLine(event, false))).toEqual({
       ts: "2026-11-28T09:30:00.000Z",
@@ -265,6 +312,22 @@ describe("console escaping (hostile file names)", () => {
         const line = prettyLine(event(msg, { [key]: value, n: 1 }), true)
         expect(line.replaceAll(/\u001b\[(32|0)m/g, "").slice(0, -1)).not.toMatch(UNSAFE)
         expect(line.split("\n")).toHaveLength(2)
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("pretty: any text in a nested field's keys and values is shown escaped, one entry per line", () => {
+    fc.assert(
+      fc.property(hostile, hostile, hostile, (msg, key, value) => {
+        const line = prettyLine(event(msg, { settings: { [`k${key}`]: value, inner: { [`k${key}`]: value } }, list: [value] }), true)
+        const lines = line.replaceAll(/\u001b\[(32|0)m/g, "").slice(0, -1).split("\n")
+        expect(lines).toHaveLength(7)
+        for (const l of lines) expect(l).not.toMatch(UNSAFE)
+        // each value reads back as itself (quoted as a JSON string when it needs quotes)
+        const shown = lines[2]!.slice(lines[2]!.indexOf("=", `      k${escapeForTerminal(key)}`.length) + 1)
+        expect(shown.startsWith('"') ? JSON.parse(shown) : shown).toBe(value)
+        expect(lines[6]!.startsWith("      - ")).toBe(true)
       }),
       { numRuns: 500 }
     )

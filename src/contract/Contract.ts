@@ -229,12 +229,15 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
     /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
     readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
+    /** present for the built-in rules: what a worker thread needs to apply them too (see OffThreadJudge) */
+    readonly builtIn?: { readonly maxRecords: number }
   }
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
     validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
     validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now) }),
-    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft })
+    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft }),
+    builtIn: { maxRecords }
   })
 }
 

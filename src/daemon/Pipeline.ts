@@ -16,7 +16,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { Contract } from "../contract/Contract.js"
+import { Contract, todayUtc } from "../contract/Contract.js"
+import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
 import type { Validation, ValidationError } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
 import type { Content, PlacementRaced } from "../files/FileStore.js"
@@ -82,12 +83,13 @@ const sameObservation = (a: Observation, b: Observation) =>
 
 type Judged =
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
+  /** a large file, parsed and validated off the event loop (OffThreadJudge) */
+  | { readonly _tag: "Verdict"; readonly bytes: Uint8Array; readonly complete: boolean; readonly validation: Validation }
   | { readonly _tag: "TooLarge"; readonly size: number }
 
 /** A fresh file read in the input folder and found complete, before its claim. */
 interface Peeked {
-  readonly bytes: Uint8Array
-  readonly parsed: ReturnType<typeof parseJsonBytes>
+  readonly judged: Judged
   readonly meta: Meta
 }
 
@@ -115,6 +117,7 @@ export const makePipeline = Effect.gen(function*() {
   const instance = yield* Instance
   const masker = yield* Masker
   const releaser = yield* ClaimReleaser
+  const offThread = yield* OffThreadJudge
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
   // Read directly, three times per file: `Clock.currentTimeMillis` is a service lookup and a few
   // fiber steps each time. It is the clock the layer was built with (a TestClock in tests).
@@ -135,6 +138,7 @@ export const makePipeline = Effect.gen(function*() {
         errorCount: 1
       })
     }
+    if (content._tag === "Verdict") return Effect.succeed(content.validation)
     if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
     const value = content.parsed.value
     return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
@@ -142,14 +146,27 @@ export const makePipeline = Effect.gen(function*() {
       : Effect.succeed(contract.validate(value, now))
   }
 
-  const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Judged =>
-    read._tag === "TooLarge"
-      ? { _tag: "TooLarge", size: read.meta.size }
-      : { _tag: "Bytes", bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+  /** Parsed here, or (a large file, the built-in contract) parsed and validated in a worker thread. */
+  const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Effect.Effect<Judged> => {
+    if (read._tag === "TooLarge") return Effect.succeed({ _tag: "TooLarge", size: read.meta.size })
+    const bytes = read.bytes
+    if (bytes.length < OFF_THREAD_BYTES || contract.builtIn === undefined) {
+      return Effect.succeed({ _tag: "Bytes", bytes, parsed: parseJsonBytes(bytes) })
+    }
+    const today = todayUtc(new Date(clock.unsafeCurrentTimeMillis()))
+    return Effect.map(
+      offThread.judge({ bytes, maxRecords: contract.builtIn.maxRecords, today }),
+      ({ complete, validation }): Judged => ({ _tag: "Verdict", bytes, complete, validation })
+    )
+  }
+
+  /** A complete JSON document (its writer is done with it, whatever its verdict). */
+  const isComplete = (judged: Judged): boolean =>
+    judged._tag === "Verdict" ? judged.complete : judged._tag === "Bytes" && judged.parsed._tag === "Parsed"
 
   /** What is stored is what was judged: the bytes read, or (too large to read) as many bytes as were judged too large. */
   const contentOf = (judged: Judged): Content =>
-    judged._tag === "Bytes" ? { _tag: "Bytes", bytes: judged.bytes } : { _tag: "Copy", size: judged.size }
+    judged._tag === "TooLarge" ? { _tag: "Copy", size: judged.size } : { _tag: "Bytes", bytes: judged.bytes }
 
   /**
    * The file's outcome line, then its claimed name to the ClaimReleaser, which
@@ -266,9 +283,9 @@ export const makePipeline = Effect.gen(function*() {
         const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
         const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
         const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
-        const parsed = peek._tag === "Read" ? parseJsonBytes(peek.bytes) : undefined
-        const complete = parsed !== undefined && parsed._tag === "Parsed"
-        if (peek._tag === "Read" && parsed !== undefined && complete) peeked = { bytes: peek.bytes, parsed, meta: peek.meta }
+        const judged = peek._tag === "Read" ? yield* judgedOf(peek) : undefined
+        const complete = judged !== undefined && isComplete(judged)
+        if (judged !== undefined && complete) peeked = { judged, meta: peek.meta }
         if (!quiet && !complete && startedAt - observation.mtimeMs < config.quietPeriodMs) {
           return {
             _tag: "Pending",
@@ -289,7 +306,7 @@ export const makePipeline = Effect.gen(function*() {
         if (peeked !== undefined) {
           const meta = yield* retryIo(store.inspectClaimed(claimedPath))
           if (sameFileUnchanged(peeked.meta, meta)) {
-            return yield* finish(claimedPath, job.name, job.receivedAt, { _tag: "Bytes", bytes: peeked.bytes, parsed: peeked.parsed }, startedAt)
+            return yield* finish(claimedPath, job.name, job.receivedAt, peeked.judged, startedAt)
           }
         }
         // Judged where no producer can reach it: open (links not followed, FIFOs not waited
@@ -303,7 +320,7 @@ export const makePipeline = Effect.gen(function*() {
         )
         const refused = refusedKind(read)
         if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
-        return yield* finish(claimedPath, job.name, job.receivedAt, judgedOf(read), startedAt)
+        return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
       }).pipe(
         Effect.catchAll((e) => failed(e._tag === "SystemError" && e.reason === "PermissionDenied" ? config.dataDir : instance.dir)(e)),
         // One step rather than `onExit`'s several: an interrupted file is only interrupted at shutdown.
@@ -325,7 +342,7 @@ export const makePipeline = Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
       const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes))
       if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
-      const judged = judgedOf(read)
+      const judged = yield* judgedOf(read)
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlinks were missing. The verdict is the contract's again, as the file is the same.
       if (yield* retryIo(store.storedAlready(claimedPath))) {

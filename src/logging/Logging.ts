@@ -6,7 +6,8 @@
  *   logs/error.log  ERROR and above, JSON Lines with the full cause and stack
  *   logs/debug.log  DEBUG and above, JSON Lines, only when DEBUG=true
  *   console         INFO and above (DEBUG too when DEBUG=true): `pretty`
- *                   (one human line, coloured on a TTY unless NO_COLOR),
+ *                   (one human line, coloured on a TTY unless NO_COLOR; nested
+ *                   fields on indented `key=value` lines),
  *                   `json`, or `off` (LOG_CONSOLE)
  *
  * Lines are queued and written in batches at least every second, and
@@ -151,15 +152,52 @@ const formatField = (value: unknown): string => {
   return escapeForTerminal(shown)
 }
 
+/** A non-empty plain object or array (the masker gives no other kind): shown on lines of its own. */
+const isNested = (value: unknown): value is Readonly<Record<string, unknown>> | ReadonlyArray<unknown> =>
+  typeof value === "object" && value !== null && (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0)
+
+/** Deeper than this, a value is shown as one quoted JSON text (the masker stops deeper still). */
+const MAX_NESTING = 4
+
 /**
- * The console's human line: time, level, message, then `key=value` fields.
- * Everything but the line's own colour codes is escaped (escapeForTerminal):
- * no message, key or value can end the line, colour it or reorder it.
+ * A nested field on indented lines: `name:`, then each entry as `key=value`
+ * (an array's items as `- value`), nested ones further in. Keys and values
+ * are shown as on the first line (formatField), so nothing can end a line.
+ */
+const nestedLines = (
+  label: string,
+  value: Readonly<Record<string, unknown>> | ReadonlyArray<unknown>,
+  indent: string,
+  depth: number
+): Array<string> => {
+  const lines = [label === "-" ? `${indent}-` : `${indent}${label}:`]
+  const inner = `${indent}  `
+  const isList = Array.isArray(value)
+  const entries: ReadonlyArray<readonly [string, unknown]> = isList ? value.map((v) => ["-", v] as const) : Object.entries(value)
+  for (const [key, v] of entries) {
+    const name = isList ? "-" : escapeForTerminal(key)
+    if (isNested(v) && depth < MAX_NESTING) lines.push(...nestedLines(name, v, inner, depth + 1))
+    else lines.push(isList ? `${inner}- ${formatField(v)}` : `${inner}${name}=${formatField(v)}`)
+  }
+  return lines
+}
+
+/**
+ * The console's human line: time, level, message, then `key=value` fields;
+ * a nested field (the start-up line's `folders` and `settings`) follows on
+ * indented lines of `key=value`, never as escaped JSON. Everything but the
+ * line's own colour codes is escaped (escapeForTerminal): no message, key or
+ * value can end a line, colour it or reorder it.
  */
 export const prettyLine = (event: LogEvent, color: boolean): string => {
   const label = event.level.label.padEnd(5)
   let line = `${event.ts} ${color ? `\u001b[${COLORS[event.level.label] ?? "0"}m${label}\u001b[0m` : label} ${escapeForTerminal(event.msg)}`
-  for (const [key, value] of Object.entries(event.fields)) line += ` ${escapeForTerminal(key)}=${formatField(value)}`
+  const nested: Array<string> = []
+  for (const [key, value] of Object.entries(event.fields)) {
+    if (isNested(value)) nested.push(...nestedLines(escapeForTerminal(key), value, "    ", 1))
+    else line += ` ${escapeForTerminal(key)}=${formatField(value)}`
+  }
+  for (const l of nested) line += `\n${l}`
   if (event.cause !== undefined) line += `\n${event.cause.replace(UNSAFE_CHAR_BUT_LF, unicodeEscape).replace(/^/gm, "    ")}`
   return line + "\n"
 }

@@ -74,6 +74,16 @@ describe("the command line", () => {
     const lines = (r.stdout + r.stderr).trim().split("\n")
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain("CONCURRENCY must be a whole number from 1 to 256")
+    expect(lines[0]).toMatch(/ ERROR .*, not "lots"$/)
+  })
+
+  it("a bad secret setting is named but its value never shown, exit 78", () => {
+    const r = runCli(root, ["--once"], { NOTIFY_WEBHOOK_URL: "ftp://bot:hunter2@hooks.example.com/T0KEN" })
+    expect(r.status).toBe(78)
+    const lines = (r.stdout + r.stderr).trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/ ERROR .*NOTIFY_WEBHOOK_URL must be an http:\/\/ or https:\/\/ URL$/)
+    for (const secret of ["hunter2", "T0KEN", "bot"]) expect(lines[0]).not.toContain(secret)
   })
 
   it("reads .env in the working directory, the environment winning", () => {

@@ -113,9 +113,8 @@ describe("logs, end to end", () => {
     expect(r.status, r.stderr).toBe(0)
     const console = r.stdout + r.stderr
     expect(console.replaceAll("\n", "")).not.toMatch(UNSAFE)
-    const started = console.split("\n").find((l) => l.includes("customer-json-processor started"))!
-    // the folder, inside the fields' JSON, with each character a terminal would act on as its \u escape
-    expect(started).toContain("u001b[31mred\\u202e\\u0085x")
+    // the folder on its own indented line of the start-up line's `folders`, quoted, each character a terminal would act on as its \u escape
+    expect(console.split("\n")).toContain('      data="in\\u001b[31mred\\u202e\\u0085x"')
     // the JSON log has the setting as it is, one object per line
     const raw = NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")
     expect(raw.replaceAll("\n", "")).not.toMatch(UNSAFE)
@@ -132,6 +131,12 @@ describe("logs, end to end", () => {
     const started = app.find((l) => l["msg"] === "customer-json-processor started")!
     expect(started).toMatchObject({ level: "INFO", version: "1.0.0", watch_mode: "native", folders: { data: "data", returns: "returns" } })
     expect(started["settings"]).toMatchObject({ CONCURRENCY: 8, EMAIL_PASSWORD: "<redacted>", QUIET_PERIOD_MS: 500 })
+    // the pretty console: the settings as NAME=value on indented lines, no escaped JSON
+    expect(r.stdout).toMatch(/^ {4}settings:\n {6}DATA_DIR=data\n/m)
+    expect(r.stdout).toMatch(/^ {6}CONCURRENCY=8$/m)
+    expect(r.stdout).toMatch(/^ {6}EMAIL_PASSWORD=<redacted>$/m)
+    expect(r.stdout).not.toContain("\\\"")
+    expect(r.stdout).not.toContain("pa55-w0rd-xyz")
     const processed = app.filter((l) => l["msg"] === "file processed")
     expect(processed.map((l) => [l["file"], l["outcome"], l["records"], l["error_count"]]).sort()).toEqual([
       ["a.json", "validated", 1, 0],
