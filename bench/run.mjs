@@ -44,7 +44,7 @@ import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { scalingSvg } from "./chart.mjs"
 import { corpusFiles, makeCorpus } from "./corpus.mjs"
 import { parseOptions, SCENARIOS } from "./options.mjs"
@@ -121,11 +121,11 @@ const writeCorpus = (roots, files, expected) => {
 }
 
 // The daemon's environment: defaults, except for a console that goes to a file.
+// Every variable the daemon reads (SETTINGS of src/Config.ts, from the build) is
+// removed, so that what the shell exports (INSTANCES, FS_CALLS, ...) changes nothing.
 const daemonEnv = (extra = {}) => {
   const env = { ...process.env }
-  for (const key of Object.keys(env)) {
-    if (/^(DATA_DIR|PROCESSING_DIR|VALIDATED_DIR|RETURNS_DIR|LOG_DIR|DEBUG|CONCURRENCY|MAX_|QUIET_|RESCAN_|WATCH_|POLL_|SHUTDOWN_|MIN_FREE|HEARTBEAT|EMAIL_|SMTP_|LOG_|NOTIFY_)/.test(key)) delete env[key]
-  }
+  for (const key of SETTING_NAMES) delete env[key]
   return { ...env, ...extra }
 }
 
@@ -574,6 +574,7 @@ const scaleOut = async () => {
 // ----------------------------------------------------------------------- run
 
 if (!NFS.existsSync(MAIN)) throw new Error("dist/main.js is missing: run `npm run build` first")
+const SETTING_NAMES = Object.keys((await import(pathToFileURL(Path.join(here, "..", "dist", "Config.js")).href)).SETTINGS)
 const machine = {
   cpu: OS.cpus()[0]?.model ?? "unknown",
   cores: OS.cpus().length,

@@ -14,9 +14,13 @@ const bench = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "
  * vitest's fixed 60 s RPC timeout ends the run with "Timeout calling
  * onTaskUpdate" although every test passed (vitest-dev/vitest#8164).
  */
-const runBench = (args: ReadonlyArray<string>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+const runBench = (
+  args: ReadonlyArray<string>,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<{ status: number | null; stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(process.execPath, [bench, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    const child = ChildProcess.spawn(process.execPath, [bench, ...args], { stdio: ["ignore", "pipe", "pipe"], env })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
@@ -72,7 +76,10 @@ it("--only runs a subset; --scale, --instances and --chart set the sizes, the in
   try {
     const out = Path.join(dir, "subset.json")
     const chart = Path.join(dir, "docs", "scaling.svg")
-    const run = await runBench(["--smoke", "--only", "scaling,scale-out", "--scale", "150,250", "--instances", "3", "--chart", chart, "--out", out], 120_000)
+    // The daemons run on defaults whatever the shell exports: with these they would fail or look elsewhere.
+    const shell = { ...process.env, INSTANCES: "not-a-number", DATA_DIR: Path.join(dir, "elsewhere") }
+    const args = ["--smoke", "--only", "scaling,scale-out", "--scale", "150,250", "--instances", "3", "--chart", chart, "--out", out]
+    const run = await runBench(args, 120_000, shell)
     expect(run.status, run.stderr).toBe(0)
     expect(new Set(rowNames(run.stdout))).toEqual(new Set(["scenario", "scaling", "scale-out"]))
     const results = JSON.parse(NFS.readFileSync(out, "utf8"))
