@@ -4,43 +4,21 @@
  */
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import { Effect, Fiber, Layer, TestClock } from "effect"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
-import { fieldsOf } from "../src/logging/Logging.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
+import { captureLogs } from "./support/logs.js"
 
 const D = FOLDERS.DATA_DIR
 const V = FOLDERS.VALIDATED_DIR
 const R = FOLDERS.RETURNS_DIR
 const P = FOLDERS.PROCESSING_DIR
-
-interface LogLine {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Record<string, unknown>
-}
-
-/** Captures log lines (the app's annotations included) instead of printing them. */
-const captureLogs = () => {
-  const lines: Array<LogLine> = []
-  const layer = Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ annotations, logLevel, message }) => {
-        const record = fieldsOf({ annotations, message })
-        lines.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
-      })
-    ),
-    Logger.minimumLogLevel(LogLevel.Debug)
-  )
-  return { lines, layer }
-}
 
 // The TestClock starts at 1970, before any birth date; processing happens "today" in 2026.
 // (The real mtimes memfs gives files lie after this, so only observed quiet periods count.)

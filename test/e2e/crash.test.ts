@@ -7,7 +7,8 @@ import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { CorpusFile } from "../support/corpus.js"
 import { makeCorpus, sha256 } from "../support/corpus.js"
-import { cleanup, dataFiles, hashCounts, list, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { cleanup, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { dataFiles, hashCounts, list } from "../support/folders.js"
 
 const COUNT = 2000
 const corpus: Array<CorpusFile> = makeCorpus(COUNT, 7)

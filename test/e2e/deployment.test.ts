@@ -9,7 +9,9 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { makeCorpus, sha256 } from "../support/corpus.js"
 import { fixture } from "../support/fixtures.js"
-import { appLogLines, cleanup, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, cleanup, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { list, misrouted } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const SERVICE = 65534

@@ -11,7 +11,9 @@ import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
-import { cleanup, drop, killAll, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const DASHBOARD_PATH = new URL("../../deploy/grafana/customer-json-processor.json", import.meta.url)

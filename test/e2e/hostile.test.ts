@@ -20,7 +20,8 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import { cleanup, killAll, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const ATTACKER = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "attacker.mjs")

@@ -14,7 +14,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { fixture } from "../support/fixtures.js"
 import { ensureChromium, launchChromium } from "../support/chromium.js"
 import { freePort } from "../support/smtp.js"
-import { cleanup, drop, killAll, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const CARD = "4111111111111111"
