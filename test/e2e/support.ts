@@ -4,6 +4,8 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { afterEach, beforeEach } from "vitest"
+import { freePort } from "../support/smtp.js"
 
 export const MAIN = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 
@@ -126,3 +128,48 @@ export const appLogLines = (root: string, logDir: string): Array<Record<string, 
   NFS.readdirSync(Path.join(root, logDir)).filter((f) => f.startsWith("app.log")).flatMap((f) =>
     NFS.readFileSync(Path.join(root, logDir, f), "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
   )
+
+/**
+ * What a test file's tests start and make, undone after each test: daemons
+ * still running are killed (and awaited), mounts lazily unmounted (last first),
+ * folder trees removed. Call once at the top of a test file.
+ */
+export const cleanUpAfterEach = () => {
+  const daemons: Array<Daemon> = []
+  const roots: Array<string> = []
+  const mounts: Array<string> = []
+  afterEach(async () => {
+    await killAll(daemons.splice(0))
+    for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
+    for (const r of roots.splice(0)) cleanup(r)
+  })
+  return { daemons, roots, mounts }
+}
+
+/**
+ * A fresh folder tree for each test (`root()`), cleaned up after it, and
+ * `startDaemon`: the daemon in that tree with its HTTP endpoint on a free
+ * loopback port (or METRICS_PORT as given), once it listens.
+ */
+export const daemonPerTest = () => {
+  const { daemons, roots } = cleanUpAfterEach()
+  const current: Array<string> = []
+  beforeEach(() => {
+    const root = makeRoot()
+    roots.push(root)
+    current.splice(0, current.length, root)
+  })
+  const root = (): string => {
+    const r = current[0]
+    if (r === undefined) throw new Error("root() is only there inside a test")
+    return r
+  }
+  const startDaemon = async (env: Record<string, string> = {}) => {
+    const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
+    const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
+    daemons.push(daemon)
+    await daemon.waitFor(/Listening on/)
+    return { daemon, port, base: `http://127.0.0.1:${port}` }
+  }
+  return { root, daemons, startDaemon }
+}
