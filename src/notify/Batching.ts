@@ -13,7 +13,6 @@
  *    once an hour: repeats while one waits are counted on it, repeats after it
  *    went out are counted in the next one.
  */
-import * as List from "effect/List"
 import { FILES_PER_MESSAGE } from "./NotificationMessage.js"
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 
@@ -31,24 +30,36 @@ export interface FileQueue {
   /** index of the first file of `front` still waiting */
   readonly start: number
   /** newer files, newest first */
-  readonly back: List.List<RejectedFile>
+  readonly back: Stack
   readonly size: number
 }
 
-const emptyFiles: FileQueue = { front: [], start: 0, back: List.nil(), size: 0 }
+/** An immutable stack: a new file is one small object, sharing the rest. */
+type Stack = { readonly file: RejectedFile; readonly below: Stack } | undefined
 
-const enqueue = (q: FileQueue, file: RejectedFile): FileQueue => ({ ...q, back: List.prepend(q.back, file), size: q.size + 1 })
+/** The stack's files, oldest first. */
+const oldestFirst = (stack: Stack, count: number): Array<RejectedFile> => {
+  const out = new Array<RejectedFile>(count)
+  let i = count
+  for (let s = stack; s !== undefined; s = s.below) out[--i] = s.file
+  return out
+}
+
+const emptyFiles: FileQueue = { front: [], start: 0, back: undefined, size: 0 }
+
+const enqueue = (q: FileQueue, file: RejectedFile): FileQueue => ({ front: q.front, start: q.start, back: { file, below: q.back }, size: q.size + 1 })
 
 /** The oldest `n` files and the queue without them. */
 const dequeue = (q: FileQueue, n: number): readonly [ReadonlyArray<RejectedFile>, FileQueue] => {
   // Too few at the front: the newer files join it (each file moves there once).
-  const front = q.front.length - q.start >= n || List.isNil(q.back)
+  const waitingInFront = q.front.length - q.start
+  const front = waitingInFront >= n || q.back === undefined
     ? q
-    : { front: [...q.front.slice(q.start), ...List.toArray(List.reverse(q.back))], start: 0, back: List.nil<RejectedFile>(), size: q.size }
+    : { front: [...q.front.slice(q.start), ...oldestFirst(q.back, q.size - waitingInFront)], start: 0, back: undefined, size: q.size }
   const taken = front.front.slice(front.start, front.start + n)
   const start = front.start + taken.length
   // Only what is taken is copied; the rest of `front` is shared until it is used up.
-  return [taken, start >= front.front.length && List.isNil(front.back) ? emptyFiles : { ...front, start, size: front.size - taken.length }]
+  return [taken, start >= front.front.length && front.back === undefined ? emptyFiles : { ...front, start, size: front.size - taken.length }]
 }
 
 export interface QueuedCritical {
@@ -92,12 +103,10 @@ export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.f
 /** Rejected files waiting, named or counted (the `notifications_queued` gauge). */
 export const queued = (s: BatchState): number => s.files.size + s.overflow
 
-export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState => ({
-  ...s,
-  files: s.files.size < MAX_QUEUED_FILES ? enqueue(s.files, file) : s.files,
-  overflow: s.files.size < MAX_QUEUED_FILES ? s.overflow : s.overflow + 1,
-  firstPendingAt: s.firstPendingAt ?? t
-})
+export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState =>
+  s.files.size < MAX_QUEUED_FILES
+    ? { ...s, files: enqueue(s.files, file), firstPendingAt: s.firstPendingAt ?? t }
+    : { ...s, overflow: s.overflow + 1, firstPendingAt: s.firstPendingAt ?? t }
 
 /** Queues a critical event, or counts it when the same summary went out less than an hour ago (`suppressed`). */
 export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { readonly state: BatchState; readonly suppressed: boolean } => {
