@@ -11,7 +11,8 @@ import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
 import { OffThreadJudgeLive } from "./contract/OffThreadJudge.js"
 import { ContractLive } from "./contract/Contract.js"
-import { FileStore, FileStoreLive } from "./files/FileStore.js"
+import { FileStoreLive } from "./files/FileStore.js"
+import { FolderChecks, FolderChecksLive } from "./files/FolderChecks.js"
 import { InstanceLive } from "./instances/Instance.js"
 import { Masker, MaskerLive } from "./masking/Masker.js"
 import { HealthServerLive } from "./http/HealthServer.js"
@@ -33,10 +34,10 @@ import { WatcherLive } from "./daemon/Watcher.js"
  */
 export const StartupChecks = Layer.effectDiscard(
   Effect.gen(function*() {
-    const store = yield* FileStore
-    yield* store.prepareFolders
-    yield* store.checkDiskSpace
-    const guarantees = yield* store.probeFilesystems
+    const checks = yield* FolderChecks
+    yield* checks.prepareFolders
+    yield* checks.checkDiskSpace
+    const guarantees = yield* checks.probeFilesystems
     yield* Effect.logInfo("filesystems checked").pipe(
       Effect.annotateLogs({
         filesystems: Object.fromEntries(guarantees.map((g) => [g.setting, {
@@ -58,6 +59,7 @@ export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthSe
   Layer.provideMerge(ClaimReleaserLive),
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
+  Layer.provideMerge(FolderChecksLive),
   Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, OffThreadJudgeLive, MaskerLive, StatusLive))
 )
 

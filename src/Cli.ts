@@ -19,7 +19,7 @@ import { ActivityLive } from "./status/Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
 import type { Settings } from "./Config.js"
-import { todayUtc, validateDocument } from "./contract/Contract.js"
+import { makeDecoders, todayUtc, validateDocument } from "./contract/Contract.js"
 import type { Validation } from "./contract/Contract.js"
 import { runDaemon } from "./daemon/Daemon.js"
 import { parentGone, runInstancePool } from "./daemon/InstancePool.js"
@@ -119,6 +119,7 @@ const validate = Command.make("validate", { files }, ({ files }) =>
     const fs = yield* FileSystem.FileSystem
     const now = new Date(yield* Clock.currentTimeMillis)
     let invalid = 0
+    const decoders = makeDecoders()
     for (const file of files) {
       const fileLevel = (message: string): Pick<Validation, "errors" | "errorCount"> => ({
         errors: [{ record: null, path: "$", message }],
@@ -133,7 +134,7 @@ const validate = Command.make("validate", { files }, ({ files }) =>
           return Effect.map(fs.readFile(file), (bytes) => {
             const parsed = parseJsonBytes(bytes)
             return parsed._tag === "Parsed"
-              ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now) })
+              ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now), decoders })
               : fileLevel(describeParseFailure(parsed))
           })
         }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { ValidationError } from "../src/contract/Contract.js"
-import { jsonPathSegment, validateDocument } from "../src/contract/Contract.js"
+import { jsonPathSegment, makeDecoders, validateDocument } from "../src/contract/Contract.js"
 import { contractJsonSchema } from "../src/contract/ContractSchema.js"
 import { address, fixtureJson, payment, record } from "./support/fixtures.js"
 
@@ -265,5 +265,20 @@ describe("JSON Schema", () => {
     expect(text).toContain('"maxItems":5')
     expect(text).toContain('"additionalProperties":false')
     expect(text).toContain('"customer_id"')
+  })
+})
+
+describe("decoders: one per processing day, held by whoever validates (no module state)", () => {
+  it("keeps the day's decoder, builds the next day's, and validates as a fresh one does", () => {
+    const decoders = makeDecoders()
+    const day1 = decoders("2026-11-28")
+    expect(decoders("2026-11-28")).toBe(day1)
+    const day2 = decoders("2026-11-29")
+    expect(day2).not.toBe(day1)
+    expect(day2.today).toBe("2026-11-29")
+    // another holder's decoders are its own
+    expect(makeDecoders()("2026-11-29")).not.toBe(day2)
+    const doc = [record({}), record({ customer_id: "C 1", email: "x" })]
+    expect(validateDocument(doc, { ...options, decoders })).toEqual(validateDocument(doc, options))
   })
 })

@@ -10,6 +10,7 @@ import { Contract, jsonPathSegment, validateDocument, validateEffect } from "../
 import { makeCustomer, makeCustomerRules } from "../src/contract/ContractSchema.js"
 import { MAX_REPORTED_ERRORS, renderReport } from "../src/contract/ErrorReport.js"
 import { record } from "./support/fixtures.js"
+import { Entries, toJson } from "./support/jsonText.js"
 
 const TODAY = "2026-11-28"
 const NOW = new Date(`${TODAY}T12:00:00Z`)
@@ -65,17 +66,6 @@ const collectAll = (document: unknown, maxRecords: number): { records: number; e
 }
 
 // ------------------------------------------------------------ generated files
-
-/** An object kept as its entries in order, so that JSON text can hold "__proto__" as a key. */
-class Entries {
-  constructor(readonly entries: ReadonlyArray<readonly [string, unknown]>) {}
-}
-const toJson = (value: unknown): string =>
-  value instanceof Entries
-    ? `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`
-    : Array.isArray(value)
-    ? `[${value.map(toJson).join(",")}]`
-    : JSON.stringify(value)
 
 const anyJson = fc.jsonValue({ maxDepth: 2 })
 const value = (good: ReadonlyArray<unknown>, bad: ReadonlyArray<unknown>) =>

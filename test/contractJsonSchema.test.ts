@@ -32,6 +32,7 @@ import {
 import type { JsonObject, JsonSchemaDraft, UncheckedRule } from "../src/contract/ContractSchema.js"
 import { makeReport } from "../src/contract/ErrorReport.js"
 import { address, payment, record } from "./support/fixtures.js"
+import { Entries, toJson } from "./support/jsonText.js"
 
 const TODAY = "2026-11-28"
 const MAX_RECORDS = 3
@@ -403,17 +404,7 @@ describe("every character in every text position", () => {
 
 // ------------------------------------------------------------- generated files
 
-/** A generated object, kept as its entries so keys like __proto__ reach the JSON text as written. */
-class Entries {
-  constructor(readonly entries: ReadonlyArray<readonly [string, unknown]>) {}
-}
 const absent = Symbol("absent")
-const toJson = (value: unknown): string =>
-  value instanceof Entries
-    ? `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`
-    : Array.isArray(value)
-    ? `[${value.map(toJson).join(",")}]`
-    : JSON.stringify(value)
 
 const WHITESPACE = [" ", "\t", "\n", "\r", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff"]
 const SPACES_NOT_CONTROL = [" ", "\u00a0", "\u2003", "\u3000", "\ufeff"]

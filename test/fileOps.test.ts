@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer, Option } from "effect"
+import type { PlatformError } from "@effect/platform/Error"
+import type { SystemError } from "@effect/platform/Error"
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
@@ -8,7 +10,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { chooseMode, classifyFilesystem, detectSyscallMode, syncFileSystem } from "../src/files/SyscallMode.js"
 import { parseSettings } from "../src/Config.js"
-import { FileOps, FileOpsAsync, FileOpsSync, isAlreadyExists, isNotFound } from "../src/files/FileOps.js"
+import { errnoCode, fileInfo, FileOps, FileOpsAsync, FileOpsSync, isAlreadyExists, isNotFound, systemError } from "../src/files/FileOps.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
 NFS.writeFileSync(Path.join(dir, "a.json"), '{"a":1}')
@@ -96,5 +98,76 @@ describe("SyscallMode: synchronous calls on local filesystems only", () => {
       expect(yield* fs.exists(a)).toBe(false)
       expect(isNotFound(yield* Effect.flip(fs.rename(a, b)))).toBe(true)
       expect(isNotFound(yield* Effect.flip(fs.link(a, Path.join(dir, "sync-d"))))).toBe(true)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+// The platform's own mapper (internal to @effect/platform-node-shared): loaded by path, so an upgrade that
+// changes how errno codes are labelled fails here rather than drifting from FileOps' copy.
+const platformMapper = async () => {
+  const url = new URL("../node_modules/@effect/platform-node-shared/dist/esm/internal/error.js", import.meta.url).href
+  const mod = (await import(url)) as { handleErrnoException: (module: string, method: string) => (err: NodeJS.ErrnoException, args: [string]) => SystemError }
+  return mod.handleErrnoException
+}
+
+describe("FileOps' error mapping and file info agree with @effect/platform's", () => {
+  it("labels every errno code as the platform does (EPERM, ENOTEMPTY, EXDEV stay Unknown; EACCES is PermissionDenied), keeping syscall and message", async () => {
+    const handle = await platformMapper()
+    const codes = Object.keys(OS.constants.errno)
+    expect(codes).toEqual(expect.arrayContaining(["EPERM", "EACCES", "ENOTEMPTY", "EXDEV", "ENOENT", "EEXIST", "ELOOP", "EBUSY", "EISDIR", "ENOTDIR"]))
+    for (const code of codes) {
+      const err = Object.assign(new Error(`${code}: failed, link '/x'`), { code, syscall: "link" }) as NodeJS.ErrnoException
+      const theirs = handle("FileSystem", "link")(err, ["/x"])
+      const ours = systemError("link", "/x", err)
+      expect({ code, reason: ours.reason, syscall: ours.syscall, description: ours.description, path: ours.pathOrDescriptor, module: ours.module })
+        .toEqual({ code, reason: theirs.reason, syscall: theirs.syscall, description: theirs.description, path: theirs.pathOrDescriptor, module: theirs.module })
+      expect(ours.cause).toBe(err)
+    }
+    expect(systemError("link", "/x", { code: "EACCES" }).reason).toBe("PermissionDenied")
+    expect(systemError("link", "/x", { code: "EPERM" }).reason).toBe("Unknown")
+  })
+
+  it.effect("real failures: the platform's FileSystem and FileOps give the same reason for the same errno", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const ops = yield* FileOps
+      const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-errmap-"))
+      const file = Path.join(root, "f"), folder = Path.join(root, "d"), full = Path.join(root, "full")
+      NFS.writeFileSync(file, "x")
+      NFS.mkdirSync(folder)
+      NFS.mkdirSync(full)
+      NFS.writeFileSync(Path.join(full, "inside"), "")
+      const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, PlatformError>, Effect.Effect<unknown, PlatformError>]> = [
+        ["ENOENT", fs.link(Path.join(root, "missing"), Path.join(root, "m2")), ops.link(Path.join(root, "missing"), Path.join(root, "m2"))],
+        ["EEXIST", fs.link(file, folder), ops.link(file, folder)],
+        ["EPERM", fs.link(folder, Path.join(root, "d2")), ops.link(folder, Path.join(root, "d2"))],
+        ["ENOTDIR", fs.rename(Path.join(file, "x"), Path.join(root, "y")), ops.rename(Path.join(file, "x"), Path.join(root, "y"))],
+        ["ENOTEMPTY", fs.rename(folder, full), ops.rename(folder, full)],
+        ["EISDIR", fs.rename(file, folder), ops.rename(file, folder)]
+      ]
+      for (const [code, platform, mine] of cases) {
+        const theirs = yield* Effect.flip(platform)
+        const ours = yield* Effect.flip(mine)
+        expect([code, errnoCode(theirs), errnoCode(ours)]).toEqual([code, code, code])
+        expect([code, ours._tag === "SystemError" && ours.reason]).toEqual([code, theirs._tag === "SystemError" && theirs.reason])
+      }
+      NFS.rmSync(root, { recursive: true, force: true })
+    }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, FileOpsSync))))
+
+  it.effect("fileInfo builds the platform's File.Info from the same stats (number and bigint)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      for (const name of ["a.json", "dir.json", "fifo.json"]) {
+        const path = Path.join(dir, name)
+        const theirs = yield* fs.stat(path)
+        expect(fileInfo(NFS.statSync(path))).toEqual(theirs)
+        // Node's bigint stats build their Dates from nanoseconds, truncated: the times may differ by up to 1 ms (rounded, not truncated, in number stats).
+        const times = ["mtime", "atime", "birthtime"] as const
+        const big = fileInfo(NFS.statSync(path, { bigint: true }))
+        const withoutTimes = (info: FileSystem.File.Info) => ({ ...info, mtime: undefined, atime: undefined, birthtime: undefined })
+        expect(withoutTimes(big)).toEqual(withoutTimes(theirs))
+        for (const t of times) {
+          expect(Math.abs(Option.getOrThrow(big[t]).getTime() - Option.getOrThrow(theirs[t]).getTime())).toBeLessThanOrEqual(1)
+        }
+      }
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

@@ -36,13 +36,15 @@ export interface ValidateOptions {
   readonly today: string
   /** the most errors listed in `errors` (the others are only counted); default MAX_REPORTED_ERRORS */
   readonly maxErrors?: number | undefined
+  /** the decoders to use (see `makeDecoders`); without, the day's decoder is built for this call */
+  readonly decoders?: Decoders | undefined
 }
 
 const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
 
 type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseIssue>
 
-interface Decoder {
+export interface Decoder {
   readonly today: string
   /** the schema's decoder: every issue, for the messages */
   readonly decode: RecordDecoder
@@ -54,22 +56,33 @@ interface Decoder {
   readonly trim: (record: unknown, keep: number) => unknown
 }
 
-// One decoder per processing day: building it per file would cost more than decoding.
-let cached: Decoder | undefined
-const decoderFor = (today: string): Decoder => {
-  if (cached === undefined || cached.today !== today) {
-    const rules = makeCustomerRules(today)
-    cached = {
-      today,
-      // The issue itself, not a ParseError: an Error object (and its stack trace) per rejected
-      // record cost more than the decoding.
-      decode: ParseResult.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS),
-      isValid: rules.check,
-      issueCount: rules.count,
-      trim: rules.trim
-    }
+const buildDecoder = (today: string): Decoder => {
+  const rules = makeCustomerRules(today)
+  return {
+    today,
+    // The issue itself, not a ParseError: an Error object (and its stack trace) per rejected
+    // record cost more than the decoding.
+    decode: ParseResult.decodeUnknownEither(makeCustomer(today), DECODE_OPTIONS),
+    isValid: rules.check,
+    issueCount: rules.count,
+    trim: rules.trim
   }
-  return cached
+}
+
+/** The decoder for a processing day (`YYYY-MM-DD`). */
+export type Decoders = (today: string) => Decoder
+
+/**
+ * Decoders that keep the current day's: building one (about half a
+ * millisecond) per file would cost more than decoding it. Each Contract (and
+ * each caller that validates many documents) holds its own.
+ */
+export const makeDecoders = (): Decoders => {
+  let cached: Decoder | undefined
+  return (today) => {
+    if (cached === undefined || cached.today !== today) cached = buildDecoder(today)
+    return cached
+  }
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -129,7 +142,7 @@ const startValidation = (document: unknown, options: ValidateOptions): Run => {
   } else if (!isPlainObject(document)) {
     return fileLevel(0, `top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)
   }
-  const decoder = decoderFor(options.today)
+  const decoder = (options.decoders ?? buildDecoder)(options.today)
   const errors: Array<ValidationError> = []
   let errorCount = 0
   const seen = new Map<string, number>()
@@ -176,7 +189,7 @@ const startValidation = (document: unknown, options: ValidateOptions): Run => {
   }
 }
 
-/** Validates one parsed document in one go; pure apart from the per-day decoder cache. */
+/** Validates one parsed document in one go (pass `decoders` when validating many). */
 export const validateDocument = (document: unknown, options: ValidateOptions): Validation => {
   const run = startValidation(document, options)
   run.step(Infinity)
@@ -233,12 +246,15 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly builtIn?: { readonly maxRecords: number }
   }
 >() {
-  static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => ({
-    validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now) }),
-    validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now) }),
-    jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft }),
-    builtIn: { maxRecords }
-  })
+  static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => {
+    const decoders = makeDecoders()
+    return {
+      validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now), decoders }),
+      validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now), decoders }),
+      jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft }),
+      builtIn: { maxRecords }
+    }
+  }
 }
 
 /** The contract with MAX_RECORDS from the settings. */

@@ -451,6 +451,16 @@ const direntType = (d: NFS.Dirent): FileSystem.File.Type =>
     ? typeOf(d)
     : "Unknown"
 
+/**
+ * statfs(2) on the filesystem holding `path` (free space here, the filesystem
+ * type in SyscallMode): through the thread pool, as it may wait on a network
+ * filesystem.
+ */
+export const statfs = (path: string): Effect.Effect<NFS.StatsFs, PlatformError> =>
+  Effect.async<NFS.StatsFs, PlatformError>((resume) => {
+    NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats)))
+  })
+
 /** Node's calls, synchronous: for folders on a local filesystem (see SyscallMode). */
 export const nodeSyncPrims: FsPrims = {
   open: (path, flags, mode) => syncCall("open", path, () => NFS.openSync(nativePath(path), flags, mode)),
@@ -480,10 +490,7 @@ export const nodeSyncPrims: FsPrims = {
         : NFS.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, type: direntType(d) }))),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
   chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
-  freeBytes: (path) =>
-    Effect.async<number, PlatformError>((resume) => {
-      NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats.bavail * stats.bsize)))
-    })
+  freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)
 }
 
 /** A Node callback call as an Effect (through libuv's thread pool). */

@@ -17,7 +17,7 @@
  *  - a stored file's claimed name and stages stay until `releaseClaim`: a
  *    crash in between leaves the stage linked twice (nlink > 1), which
  *    recovery recognises as "stored already" (so a filesystem without link
- *    counts is refused at start, see `probeFilesystems`).
+ *    counts is refused at start, see FolderChecks' `probeFilesystems`).
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
@@ -30,41 +30,13 @@ import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
 import type { Entry, Meta, RegularRead } from "./FileOps.js"
+import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
+import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
 
-/** A folder the daemon needs is missing and cannot be created, or is not writable. */
-export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
-  readonly setting: string
-  readonly path: string
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `folder ${this.path} (${this.setting}) is not usable: ${this.reason}`
-  }
-}
-
-/** Too little free space on a folder the daemon writes to. */
-export class DiskSpaceLow extends Data.TaggedError("DiskSpaceLow")<{
-  readonly setting: string
-  readonly path: string
-  readonly freeMb: number
-  readonly requiredMb: number
-}> {
-  override get message(): string {
-    return `only ${this.freeMb} MB free on ${this.path} (${this.setting}); MIN_FREE_DISK_MB requires ${this.requiredMb} MB`
-  }
-}
-
-/** A folder's filesystem lacks a guarantee that routing without loss or duplicates relies on. */
-export class FilesystemUnsupported extends Data.TaggedError("FilesystemUnsupported")<{
-  readonly setting: string
-  readonly path: string
-  readonly missing: string
-}> {
-  override get message(): string {
-    return `folder ${this.path} (${this.setting}) is on a filesystem that cannot be used: ${this.missing}`
-  }
-}
+// The folder checks' errors and modes, where callers of the store found them before.
+export { DiskSpaceLow, FilesystemUnsupported, FolderUnusable, PROCESSING_MODE } from "./FolderChecks.js"
+export type { Folders, Guarantees } from "./FolderChecks.js"
 
 /** A name in a producer's folder changed under the daemon while it placed a file (a race by a hostile producer). */
 export class PlacementRaced extends Data.TaggedError("PlacementRaced")<{
@@ -75,23 +47,7 @@ export class PlacementRaced extends Data.TaggedError("PlacementRaced")<{
   }
 }
 
-export interface Folders {
-  readonly data: string
-  readonly processing: string
-  readonly validated: string
-  readonly returns: string
-  readonly logs: string
-}
 
-/** What a folder's filesystem was found to guarantee at start. */
-export interface Guarantees {
-  readonly setting: string
-  readonly path: string
-  readonly linkCounts: boolean
-  readonly linkRefusesExisting: boolean
-  readonly stableIdentity: boolean
-  readonly atomicRename: boolean
-}
 
 /** What is stored: the judged bytes, or (a file too large to read) its first `size` bytes copied from the claimed file. */
 export type Content =
@@ -104,8 +60,6 @@ export type Content =
  * `processing/` private to the daemon's user and group.
  */
 export const STORED_FILE_MODE = 0o640
-export const PROCESSING_MODE = 0o750
-const PROBE_MODE = 0o600
 
 /** Safety valve: a name taken this many times in a row means something is wrong. */
 const MAX_NAME_ATTEMPTS = 10_000
@@ -165,9 +119,6 @@ export interface FileStoreService {
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
 
-const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
-const STALE_PROBE_MS = 60_000
-const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
 
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
@@ -214,155 +165,12 @@ const STAGED_REMOTE = /^\.cjp-stage-[0-9a-f]{32}\.tmp$/
 export const makeFileStore = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
-  const folders: Folders = {
-    data: config.dataDir,
-    processing: config.processingDir,
-    validated: config.validatedDir,
-    returns: config.returnsDir,
-    logs: config.logDir
-  }
-  const settings: ReadonlyArray<readonly [string, string]> = [
-    ["DATA_DIR", folders.data],
-    ["PROCESSING_DIR", folders.processing],
-    ["VALIDATED_DIR", folders.validated],
-    ["RETURNS_DIR", folders.returns],
-    ["LOG_DIR", folders.logs]
-  ]
+  const checks = yield* makeFolderChecks
+  const folders = checks.folders
   const uid = typeof process.getuid === "function" ? process.getuid() : -1
   const trusted = config.trustedProducers
   /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
   const remoteFolders = new Set<string>()
-
-  const describe = (e: PlatformError) =>
-    e._tag === "SystemError" && (e.reason === "PermissionDenied" || errnoCode(e) === "EPERM")
-      ? `permission denied (user ${uid} must be able to create and remove files there)`
-      : `${errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : "bad argument")}${e._tag === "SystemError" && e.syscall ? ` in ${e.syscall}` : ""}`
-
-  /** Writes and removes a probe file under a name no producer can predict: a planted name cannot fail it. */
-  const probeWrite = (path: string) =>
-    Effect.suspend(() => {
-      const probe = Path.join(path, randomName("probe"))
-      return Effect.zipRight(extra.writeNew(probe, new Uint8Array(0), PROBE_MODE), unlinkIfThere(probe))
-    })
-
-  /**
-   * Probes left by an instance killed mid-probe (kill -9): the daemon's own
-   * regular files under its probe names, older than any probe in progress.
-   */
-  const sweepProbes = (path: string) =>
-    Effect.gen(function*() {
-      const now = Date.now()
-      for (const entry of yield* extra.list(path)) {
-        if (!PROBE_NAME.test(entry.name)) continue
-        const file = Path.join(path, entry.name)
-        const meta = yield* extra.identify(file).pipe(Effect.option)
-        if (Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS) {
-          yield* unlinkIfThere(file)
-        }
-      }
-    })
-
-  const prepareFolder = ([setting, path]: readonly [string, string]) =>
-    Effect.gen(function*() {
-      yield* extra.makeFolder(path, setting === "PROCESSING_DIR" ? PROCESSING_MODE : 0o755)
-      const info = yield* extra.identify(path)
-      if (info.type !== "Directory") {
-        return yield* new FolderUnusable({ setting, path, reason: "it is not a folder" })
-      }
-      if (setting === "DATA_DIR" && (info.mode & 0o1000) !== 0 && uid !== 0) {
-        return yield* new FolderUnusable({
-          setting,
-          path,
-          reason: "it has the sticky bit (mode 1777-style): only a file's owner may move it, so the daemon cannot take " +
-            "files other users write; remove it (chmod o-t, and o-w) and give producers a shared group with a setgid folder (see README: Producers in other accounts)"
-        })
-      }
-      if (setting === "PROCESSING_DIR" && (info.mode & 0o002) !== 0) {
-        return yield* new FolderUnusable({
-          setting,
-          path,
-          reason: "every user may write it, so a producer could plant files among the claimed ones; make it private to the daemon (chmod 750)"
-        })
-      }
-      yield* probeWrite(path)
-      yield* sweepProbes(path)
-    }).pipe(Effect.catchTags({
-      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
-      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))
-    }))
-
-  const prepareFolders = Effect.forEach(settings, prepareFolder, { discard: true })
-
-  const checkDiskSpace = Effect.forEach(
-    settings.filter(([setting]) => setting !== "DATA_DIR"),
-    ([setting, path]) =>
-      extra.freeBytes(path).pipe(
-        Effect.mapError((e) => new FolderUnusable({ setting, path, reason: `cannot read free space: ${e.message}` })),
-        Effect.flatMap((free) =>
-          free < config.minFreeDiskBytes
-            ? Effect.fail(
-              new DiskSpaceLow({
-                setting,
-                path,
-                freeMb: Math.floor(free / 1024 / 1024),
-                requiredMb: Math.ceil(config.minFreeDiskBytes / 1024 / 1024)
-              })
-            )
-            : Effect.void
-        )
-      ),
-    { discard: true }
-  )
-
-  /** Links a probe file twice and looks: link counts, identity, `link` and `rename` semantics. */
-  const probeFolder = ([setting, path]: readonly [string, string]) =>
-    Effect.gen(function*() {
-      const a = Path.join(path, randomName("fsprobe"))
-      const b = Path.join(path, randomName("fsprobe"))
-      const c = Path.join(path, randomName("fsprobe"))
-      const cleanUp = Effect.forEach([a, b, c], (p) => Effect.ignore(extra.unlink(p)), { discard: true })
-      return yield* Effect.gen(function*() {
-        const made = yield* extra.writeNew(a, new Uint8Array([1]), PROBE_MODE)
-        yield* extra.link(a, b)
-        const [seenA, seenB] = [yield* extra.identify(a), yield* extra.identify(b)]
-        const linkRefusesExisting = yield* extra.link(a, b).pipe(
-          Effect.as(false),
-          Effect.catchIf(isAlreadyExists, () => Effect.succeed(true))
-        )
-        yield* extra.rename(b, c)
-        const renamed = yield* extra.identify(c)
-        const gone = yield* extra.identify(b).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
-        return {
-          setting,
-          path,
-          linkCounts: seenA.nlink === 2 && seenB.nlink === 2,
-          linkRefusesExisting,
-          stableIdentity: made.id === seenA.id && seenA.id === seenB.id && renamed.id === made.id,
-          atomicRename: gone && renamed.id === made.id
-        } satisfies Guarantees
-      }).pipe(Effect.ensuring(cleanUp))
-    }).pipe(Effect.catchTags({
-      BadArgument: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: e.message })),
-      SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: `probing its filesystem failed: ${describe(e)}` }))
-    }))
-
-  const probeFilesystems = Effect.forEach(
-    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
-    (folder) =>
-      Effect.flatMap(probeFolder(folder), (g) =>
-        !g.linkCounts
-          ? Effect.fail(new FilesystemUnsupported({
-            setting: g.setting,
-            path: g.path,
-            missing: "it reports no link counts (a file linked twice shows 1 link: sshfs does this), which crash recovery needs to tell a stored file from one " +
-              "still to store; refusing to start rather than risk storing files twice. Use a filesystem with link counts (local, NFS, GlusterFS)"
-          }))
-          : !g.linkRefusesExisting
-          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "link() replaced an existing name, so stored files could be overwritten" }))
-          : !g.stableIdentity
-          ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "a file's identity (device and inode) changed between two looks, so placed files cannot be checked" }))
-          : Effect.succeed(g))
-  )
 
   const inputPath = (name: string) => Path.join(folders.data, name)
 
@@ -444,7 +252,7 @@ export const makeFileStore = Effect.gen(function*() {
     Effect.gen(function*() {
       yield* dropRemote(journal)
       const name = randomName("stage")
-      yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PROBE_MODE)
+      yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PRIVATE_FILE_MODE)
       // Flushed at once: the ClaimReleaser's flush knows private stages only.
       const meta = yield* write(Path.join(dir, name), content, claimedPath, true)
       return { path: Path.join(dir, name), meta, remote: true } satisfies Staged
@@ -549,7 +357,7 @@ export const makeFileStore = Effect.gen(function*() {
           // 1. The report, written whole into its stage, then linked into place (its name noted
           // first, so that after a crash before the data file follows, the report can be withdrawn).
           yield* unlinkIfThere(stages.rtarget)
-          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PROBE_MODE)
+          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PRIVATE_FILE_MODE)
           const reportBytes = Buffer.from(report(stored))
           const placedReport = yield* withStage(
             folders.returns,
@@ -638,7 +446,7 @@ export const makeFileStore = Effect.gen(function*() {
 
   const noteOriginal = (claimedPath: string, original: string) => {
     const note = noteOf(claimedPath)
-    return note === undefined ? Effect.void : Effect.asVoid(extra.writeNew(note, Buffer.from(original), PROBE_MODE))
+    return note === undefined ? Effect.void : Effect.asVoid(extra.writeNew(note, Buffer.from(original), PRIVATE_FILE_MODE))
   }
 
   const originalOf = (claimedPath: string) =>
@@ -691,9 +499,10 @@ export const makeFileStore = Effect.gen(function*() {
 
   return FileStore.of({
     folders,
-    prepareFolders,
-    checkDiskSpace,
-    probeFilesystems,
+    // The folder checks have their own module (FolderChecks); kept here for callers of the store.
+    prepareFolders: checks.prepareFolders,
+    checkDiskSpace: checks.checkDiskSpace,
+    probeFilesystems: checks.probeFilesystems,
     listInput: extra.list(folders.data),
     inspectInput: (name) => extra.identify(inputPath(name)),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),

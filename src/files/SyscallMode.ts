@@ -18,7 +18,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import type { Settings } from "../Config.js"
-import { FileOps, FileOpsAsync, FileOpsSync, syncCall, systemError } from "./FileOps.js"
+import { errnoCode, FileOps, FileOpsAsync, FileOpsSync, statfs, syncCall, systemError } from "./FileOps.js"
 
 /** statfs(2) `f_type` of the filesystems known to be local (linux/magic.h). */
 const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
@@ -84,16 +84,17 @@ export const chooseMode = (setting: Settings["fsCalls"], kinds: ReadonlyArray<Fi
 }
 
 /** The statfs type of the filesystem that holds (or will hold, once created) `path`. */
-const filesystemType = (path: string): Effect.Effect<number, PlatformError> =>
-  Effect.async<number, PlatformError>((resume) => {
-    const attempt = (candidate: string) =>
-      NFS.statfs(candidate, (err, stats) => {
-        const parent = Path.dirname(candidate)
-        if (err && err.code === "ENOENT" && parent !== candidate) return attempt(parent)
-        resume(err ? Effect.fail(systemError("statfs", candidate, err)) : Effect.succeed(stats.type))
-      })
-    attempt(Path.resolve(path))
-  })
+const filesystemType = (path: string): Effect.Effect<number, PlatformError> => {
+  const attempt = (candidate: string): Effect.Effect<number, PlatformError> =>
+    statfs(candidate).pipe(
+      Effect.map((stats) => stats.type),
+      Effect.catchIf(
+        (e) => errnoCode(e) === "ENOENT" && Path.dirname(candidate) !== candidate,
+        () => attempt(Path.dirname(candidate))
+      )
+    )
+  return attempt(Path.resolve(path))
+}
 
 export const detectSyscallMode = (config: Settings): Effect.Effect<SyscallModeChoice> =>
   config.fsCalls !== "auto"

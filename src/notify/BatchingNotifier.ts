@@ -17,28 +17,24 @@
  *    cannot be goes to the outbox.
  */
 import type * as Duration from "effect/Duration"
-import { Activity } from "../status/Activity.js" // status page
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { AppConfig } from "../Config.js"
-import { Delivery } from "./Delivery.js"
-import type { DeliveryError } from "./Delivery.js"
 import { Masker } from "../masking/Masker.js"
-import { criticalMessage, FILES_PER_MESSAGE, rejectedMessage } from "./NotificationMessage.js"
+import { Activity } from "../status/Activity.js" // status page
+import * as Metrics from "../status/Metrics.js"
+import * as Batching from "./Batching.js"
+import { Delivery } from "./Delivery.js"
+import { criticalMessage, rejectedMessage } from "./NotificationMessage.js"
 import type { Outgoing } from "./NotificationMessage.js"
-import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 import { Notifier } from "./Notifier.js"
 import { Outbox } from "./Outbox.js"
-import * as Metrics from "../status/Metrics.js"
-import * as Metric from "effect/Metric"
-
-const HOUR = 3_600_000
-/** Rejected files kept to be named; beyond this they are only counted. */
-const MAX_QUEUED_FILES = 100_000
 
 export interface NotifierOptions {
   /** first retry delay (doubles each time, jittered) */
@@ -48,6 +44,9 @@ export interface NotifierOptions {
 }
 
 export const DEFAULT_NOTIFIER_OPTIONS: NotifierOptions = { retryBase: "2 seconds", retryFor: "15 minutes" }
+
+/** How one message is sent: retried while running; at shutdown one attempt within what is left of the deadline. */
+type SendPolicy = { readonly _tag: "Retrying" } | { readonly _tag: "Within"; readonly millis: number }
 
 export const NotifierLive = (
   options: NotifierOptions = DEFAULT_NOTIFIER_OPTIONS
@@ -61,41 +60,19 @@ export const NotifierLive = (
       const masker = yield* Masker
       const activity = yield* Activity // status page
       const { batchWindowMs, maxPerHour } = settings.email
-      const returnsDir = settings.returnsDir
-
-      const pending: Array<RejectedFile> = []
-      let overflow = 0
-      let firstPendingAt: number | undefined
-      const criticals: Array<{ event: CriticalEvent; repeats: number }> = []
-      const criticalSentAt = new Map<string, number>()
-      const suppressed = new Map<string, number>()
-      const sentAt: Array<number> = []
-      let sending: Outgoing | undefined
-      const wake = yield* Queue.sliding<void>(1)
-
       const now = Clock.currentTimeMillis
 
-      const allowanceWait = (t: number): number => {
-        while (sentAt.length > 0 && sentAt[0]! <= t - HOUR) sentAt.shift()
-        return sentAt.length < maxPerHour ? 0 : sentAt[0]! + HOUR - t
-      }
+      const state = yield* Ref.make(Batching.initial)
+      /** The message being sent, if any: sent again at shutdown when its sending is interrupted. */
+      const inFlight = yield* Ref.make<Outgoing | undefined>(undefined)
+      const wake = yield* Queue.sliding<void>(1)
 
-      const hasWork = () => criticals.length > 0 || pending.length > 0 || overflow > 0
+      const format = (next: Batching.Next): Outgoing =>
+        next._tag === "Critical"
+          ? criticalMessage(next.event, next.repeats, masker.text)
+          : rejectedMessage(next.files, next.more, settings.returnsDir, masker.text)
 
-      /** The next message to send; `allowanceLeft` is how many more may go out this hour after it. */
-      const nextMessage = (t: number, allowanceLeft: number): Outgoing => {
-        const critical = criticals.shift()
-        if (critical !== undefined) {
-          criticalSentAt.set(critical.event.summary, t)
-          return criticalMessage(critical.event, critical.repeats, masker.text)
-        }
-        const files = pending.splice(0, FILES_PER_MESSAGE)
-        // Counted now, named later: the rest waits for the next allowed message.
-        const more = overflow + (allowanceLeft <= 0 ? pending.length : 0)
-        overflow = 0
-        if (pending.length === 0) firstPendingAt = undefined
-        return rejectedMessage(files, more, returnsDir, masker.text)
-      }
+      const gaugeQueued = Effect.flatMap(Ref.get(state), (s) => Metric.set(Metrics.notificationsQueued, Batching.queued(s)))
 
       // The reason may quote a server's reply (addresses, names): masked like the message it goes with.
       const toOutbox = (message: Outgoing, reason: string) =>
@@ -115,17 +92,24 @@ export const NotifierLive = (
 
       const retrying = Schedule.exponential(options.retryBase, 2).pipe(Schedule.jittered, Schedule.upTo(options.retryFor))
 
-      const send = (message: Outgoing) =>
-        delivery.deliver(message).pipe(
-          Effect.tapBoth({ onSuccess: () => Effect.sync(() => activity.notification(message, "sent")), onFailure: (e) => Effect.sync(() => activity.notification(message, e.permanent ? "failed" : "retrying", e.reason)) }), // status page
-          Effect.tapError((e: DeliveryError) =>
-            e.permanent
+      /** The one send path: deliver, retry or bound it as the policy says, and keep what fails in the outbox. */
+      const send = (message: Outgoing, policy: SendPolicy) => {
+        const retries = policy._tag === "Retrying"
+        const attempt = delivery.deliver(message).pipe(
+          Effect.tapBoth({ onSuccess: () => Effect.sync(() => activity.notification(message, "sent")), onFailure: (e) => Effect.sync(() => activity.notification(message, e.permanent || !retries ? "failed" : "retrying", e.reason)) }), // status page
+          Effect.tapError((e) =>
+            e.permanent || !retries
               ? Effect.void
               : Effect.logWarning("notification not delivered yet; retrying").pipe(
                 Effect.annotateLogs({ reason: masker.text(e.reason), target: delivery.target, subject: message.subject })
               )
-          ),
-          Effect.retry({ schedule: retrying, while: (e) => !e.permanent }),
+          )
+        )
+        const delivered: Effect.Effect<void, { readonly reason: string }> = policy._tag === "Retrying"
+          ? Effect.retry(attempt, { schedule: retrying, while: (e) => !e.permanent })
+          : Effect.timeoutFail(attempt, { duration: policy.millis, onTimeout: () => ({ reason: "shutdown deadline reached" }) })
+        return Effect.sync(() => activity.notification(message, "sending", delivery.target)).pipe( // status page
+          Effect.zipRight(delivered),
           Effect.matchEffect({
             onFailure: (e) => Effect.zipRight(Metric.increment(Metrics.notificationsFailed), toOutbox(message, e.reason)),
             onSuccess: () =>
@@ -134,32 +118,31 @@ export const NotifierLive = (
               )
           })
         )
+      }
 
-      const drain = Effect.gen(function*() {
-        while (hasWork()) {
-          const wait = allowanceWait(yield* now)
+      /** Sends what waits, one message at a time, as the hour's allowance lets it. */
+      const drain: Effect.Effect<void> = Effect.gen(function*() {
+        while (Batching.hasWork(yield* Ref.get(state))) {
+          const wait = Batching.allowanceWait(yield* Ref.get(state), maxPerHour, yield* now)
           if (wait > 0) yield* Effect.sleep(wait)
           const t = yield* now
-          sentAt.push(t)
-          const message = nextMessage(t, maxPerHour - sentAt.length)
-          yield* Metric.set(Metrics.notificationsQueued, pending.length + overflow)
-          sending = message
-          activity.notification(message, "sending", delivery.target) // status page
-          yield* send(message)
-          sending = undefined
+          const message = format(yield* Ref.modify(state, (s) => Batching.takeNext(s, maxPerHour, t)))
+          yield* gaugeQueued
+          yield* Ref.set(inFlight, message)
+          yield* send(message, { _tag: "Retrying" })
+          yield* Ref.set(inFlight, undefined)
         }
       })
 
+      // Critical errors go at once; rejected files wait out the batch window from the first.
       const loop = Effect.forever(
-        Effect.gen(function*() {
-          yield* Queue.take(wake)
-          // Critical errors go at once; rejected files wait out the batch window from the first.
-          if (criticals.length === 0 && firstPendingAt !== undefined) {
-            const wait = firstPendingAt + batchWindowMs - (yield* now)
-            if (wait > 0) yield* Effect.sleep(wait)
-          }
-          yield* drain
-        })
+        Queue.take(wake).pipe(
+          Effect.zipRight(Effect.flatMap(Effect.zip(Ref.get(state), now), ([s, t]) => {
+            const wait = Batching.batchWait(s, batchWindowMs, t)
+            return wait > 0 ? Effect.sleep(wait) : Effect.void
+          })),
+          Effect.zipRight(drain)
+        )
       )
 
       yield* delivery.verify.pipe(
@@ -177,59 +160,43 @@ export const NotifierLive = (
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           yield* Fiber.interrupt(sender)
-          const interrupted = sending
-          const deadline = (yield* now) + settings.shutdownTimeoutMs
-          const messages: Array<Outgoing> = interrupted !== undefined ? [interrupted] : []
-          while (hasWork()) {
-            const t = yield* now
-            messages.push(nextMessage(t, allowanceWait(t) === 0 ? 1 : 0))
-          }
+          const start = yield* now
+          const deadline = start + settings.shutdownTimeoutMs
+          const interrupted = yield* Ref.get(inFlight)
+          const waiting = yield* Ref.modify(state, (s) => Batching.takeAll(s, maxPerHour, start))
+          const messages = [...(interrupted !== undefined ? [interrupted] : []), ...waiting.map(format)]
           for (const message of messages) {
-            const left = deadline - (yield* now)
-            if (left <= 0 || allowanceWait(yield* now) > 0) {
+            const t = yield* now
+            if (t >= deadline || Batching.allowanceWait(yield* Ref.get(state), maxPerHour, t) > 0) {
               yield* toOutbox(message, "not sent before shutdown")
               continue
             }
-            sentAt.push(yield* now)
-            yield* delivery.deliver(message).pipe(
-              Effect.timeoutFail({ duration: left, onTimeout: () => ({ reason: "shutdown deadline reached" }) }),
-              Effect.matchEffect({
-                onFailure: (e) => toOutbox(message, e.reason),
-                onSuccess: () => Effect.logInfo("notification sent").pipe(Effect.annotateLogs({ target: delivery.target, subject: message.subject }))
-              })
-            )
+            yield* Ref.update(state, (s) => Batching.recordSent(s, t))
+            yield* send(message, { _tag: "Within", millis: deadline - t })
           }
         })
       )
 
-      const fileRejected = (event: RejectedFile) =>
-        Effect.flatMap(now, (t) =>
-          Effect.zipRight(
-            Effect.sync(() => {
-              if (pending.length < MAX_QUEUED_FILES) pending.push(event)
-              else overflow++
-              if (firstPendingAt === undefined) firstPendingAt = t
-            }),
-            Queue.offer(wake, undefined)
-          ).pipe(Effect.zipRight(Metric.set(Metrics.notificationsQueued, pending.length + overflow))))
+      const fileRejected: Notifier["Type"]["fileRejected"] = (event) =>
+        Effect.flatMap(now, (t) => Ref.update(state, (s) => Batching.addRejected(s, event, t))).pipe(
+          Effect.zipRight(Queue.offer(wake, undefined)),
+          Effect.zipRight(gaugeQueued)
+        )
 
-      const critical = (event: CriticalEvent) =>
-        Effect.flatMap(now, (t) => {
-          const last = criticalSentAt.get(event.summary)
-          activity.critical(event, last !== undefined && t - last < HOUR) // status page
-          if (last !== undefined && t - last < HOUR) {
-            suppressed.set(event.summary, (suppressed.get(event.summary) ?? 0) + 1)
-            return Effect.logDebug("critical notification already sent this hour").pipe(Effect.annotateLogs({ summary: event.summary }))
-          }
-          const queued = criticals.find((c) => c.event.summary === event.summary)
-          if (queued !== undefined) queued.repeats++
-          else {
-            criticals.push({ event, repeats: suppressed.get(event.summary) ?? 0 })
-            suppressed.delete(event.summary)
-          }
-          return Queue.offer(wake, undefined)
-        })
+      const critical: Notifier["Type"]["critical"] = (event) =>
+        Effect.flatMap(now, (t) => Ref.modify(state, (s) => {
+          const { state: next, suppressed } = Batching.addCritical(s, event, t)
+          return [suppressed, next]
+        })).pipe(
+          Effect.tap((suppressed) => Effect.sync(() => activity.critical(event, suppressed))), // status page
+          Effect.flatMap((suppressed) =>
+            suppressed
+              ? Effect.logDebug("critical notification already sent this hour").pipe(Effect.annotateLogs({ summary: event.summary }))
+              : Queue.offer(wake, undefined)
+          ),
+          Effect.asVoid
+        )
 
-      return Notifier.of({ fileRejected, critical: (e) => Effect.asVoid(critical(e)) })
+      return Notifier.of({ fileRejected, critical })
     })
   )

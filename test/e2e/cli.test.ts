@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { CONTRACT_VERSION } from "../../src/contract/ContractSchema.js"
 import { VERSION } from "../../src/Version.js"
 import { fixturesDir } from "../support/fixtures.js"
-import { cleanup, list, makeRoot, runCli } from "./support.js"
+import { cleanup, makeRoot, runCli } from "./support.js"
+import { list } from "../support/folders.js"
 
 let root: string
 beforeEach(() => {

@@ -3,7 +3,9 @@ import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { classifyFilesystem } from "../../src/files/SyscallMode.js"
 import { fixture } from "../support/fixtures.js"
-import { cleanup, drop, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, makeRoot, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 let root: string

@@ -6,24 +6,17 @@
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { makeCorpus, sha256 } from "../support/corpus.js"
 import { fixture } from "../support/fixtures.js"
-import { appLogLines, cleanup, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
-import type { Daemon } from "./support.js"
+import { appLogLines, cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
+import { list, misrouted } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 
 const SERVICE = 65534
 const fixtures = { validSingle: fixture("valid-single.json"), invalidLuhn: fixture("invalid-luhn.json") }
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
-const daemons: Array<Daemon> = []
-const roots: Array<string> = []
-const mounts: Array<string> = []
-
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
-  for (const r of roots.splice(0)) cleanup(r)
-})
+const { daemons, roots, mounts } = cleanUpAfterEach()
 
 /** A folder tree as the README's "Producers in other accounts" sets it up: folders the service user owns. */
 const serviceTree = () => {

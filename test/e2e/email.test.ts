@@ -5,7 +5,9 @@ import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort, startSmtp } from "../support/smtp.js"
-import { cleanup, drop, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, makeRoot, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 
 let root: string
 const cleanups: Array<() => Promise<void>> = []

@@ -8,11 +8,12 @@
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
-import { cleanup, drop, killAll, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
-import type { Daemon } from "./support.js"
+import { daemonPerTest, drop } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 
 const DASHBOARD_PATH = new URL("../../deploy/grafana/customer-json-processor.json", import.meta.url)
 
@@ -54,23 +55,7 @@ export const metricNames = (expr: string): Array<string> =>
 const exposedNames = (text: string) =>
   new Set(text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(l)![0]))
 
-let root: string
-const daemons: Array<Daemon> = []
-beforeEach(() => {
-  root = makeRoot()
-})
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  cleanup(root)
-})
-
-const startDaemon = async (env: Record<string, string> = {}) => {
-  const port = await freePort()
-  const daemon = spawnDaemon(root, [], { METRICS_PORT: String(port), ...env })
-  daemons.push(daemon)
-  await daemon.waitFor(/Listening on/)
-  return { daemon, port }
-}
+const { root, startDaemon } = daemonPerTest()
 
 describe("the Grafana dashboard", () => {
   it("is an importable dashboard over a Prometheus data source chosen at import", () => {
@@ -114,7 +99,7 @@ describe("the Grafana dashboard", () => {
     }
     const { port } = await startDaemon()
     const promPort = await freePort()
-    const promDir = Path.join(root, "prometheus")
+    const promDir = Path.join(root(), "prometheus")
     NFS.mkdirSync(promDir)
     NFS.writeFileSync(
       Path.join(promDir, "prometheus.yml"),
@@ -157,9 +142,9 @@ describe("the Grafana dashboard", () => {
       }
       // Scraped at 0 before the first file (the series exist from the start), so that increase() sees the files.
       await waitFor("scrapes before any file", () => validatedSeen(0, 2))
-      for (let i = 0; i < 4; i++) drop(root, `good-${i}.json`, fixture("valid-batch.json"))
-      drop(root, "bad.json", fixture("invalid-luhn.json"))
-      await waitUntil(() => list(Path.join(root, "validated")).length === 4 && list(Path.join(root, "returns")).length === 2)
+      for (let i = 0; i < 4; i++) drop(root(), `good-${i}.json`, fixture("valid-batch.json"))
+      drop(root(), "bad.json", fixture("invalid-luhn.json"))
+      await waitUntil(() => list(Path.join(root(), "validated")).length === 4 && list(Path.join(root(), "returns")).length === 2)
       await waitFor("scrapes after the files", async () => (await validatedSeen(4, 3)) && (await query('cjp_files_processed_total{outcome="validated"} offset 2s')).data.result[0]?.value[1] === "4")
 
       // Grafana's variables as they are with "All" selected and a short range

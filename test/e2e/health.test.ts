@@ -2,7 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
-import { cleanup, drop, list, makeRoot, runCli, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import * as Path from "node:path"
 
 let root: string

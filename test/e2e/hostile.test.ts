@@ -18,10 +18,10 @@ import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import { cleanup, killAll, makeRoot, spawnDaemon, waitUntil } from "./support.js"
-import type { Daemon } from "./support.js"
+import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
+import { waitUntil } from "../support/wait.js"
 
 const ATTACKER = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "attacker.mjs")
 const PRODUCER = 65534
@@ -40,15 +40,7 @@ interface Dropped {
 
 const REWRITTEN = "#!/bin/sh\necho owned\n"
 
-const mounts: Array<string> = []
-const daemons: Array<Daemon> = []
-const roots: Array<string> = []
-
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
-  for (const r of roots.splice(0)) cleanup(r)
-})
+const { daemons, roots, mounts } = cleanUpAfterEach()
 
 /** Every file under `dir` (recursively), with lstat. */
 const walk = (dir: string): Array<{ path: string; stat: NFS.Stats }> => {

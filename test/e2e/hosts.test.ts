@@ -11,7 +11,9 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeCorpus } from "../support/corpus.js"
-import { appLogLines, cleanup, dataFiles, instanceEnv, killAll, list, makeRoot, misrouted, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, cleanup, instanceEnv, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { dataFiles, list, misrouted } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const FILES = 3000

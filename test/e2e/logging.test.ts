@@ -3,7 +3,9 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
-import { cleanup, drop, list, makeRoot, runCli, spawnDaemon, waitUntil } from "./support.js"
+import { cleanup, drop, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 
 let root: string
 beforeEach(() => {

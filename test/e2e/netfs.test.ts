@@ -19,7 +19,9 @@ import { describe, expect, it } from "vitest"
 import { makeCorpus } from "../support/corpus.js"
 import type { CorpusFile } from "../support/corpus.js"
 import { useNetfs } from "../support/netfs.js"
-import { appLogLines, dataFiles, instanceEnv, killAll, list, misrouted, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, instanceEnv, killAll, spawnDaemon } from "./support.js"
+import { dataFiles, list, misrouted } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 import type { Daemon } from "./support.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

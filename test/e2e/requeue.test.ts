@@ -10,7 +10,9 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
 import type { Daemon } from "./support.js"
-import { appLogLines, baseEnv, cleanup, drop, killAll, list, MAIN, makeRoot, spawnDaemon, waitUntil } from "./support.js"
+import { appLogLines, baseEnv, cleanup, drop, killAll, MAIN, makeRoot, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
 
 const SERVICE = 65534
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0

@@ -10,12 +10,12 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import type { Browser, Page } from "puppeteer-core"
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { ensureChromium, launchChromium } from "../support/chromium.js"
-import { freePort } from "../support/smtp.js"
-import { cleanup, drop, killAll, list, makeRoot, spawnDaemon, waitUntil } from "./support.js"
-import type { Daemon } from "./support.js"
+import { daemonPerTest, drop, spawnDaemon } from "./support.js"
+import { list } from "../support/folders.js"
+import { waitUntil, within } from "../support/wait.js"
 
 const CARD = "4111111111111111"
 export const SHOTS = Path.join(OS.tmpdir(), "cjp-status-page")
@@ -32,15 +32,7 @@ afterAll(async () => {
   if (profile !== undefined) NFS.rmSync(profile, { recursive: true, force: true })
 })
 
-let root: string
-const daemons: Array<Daemon> = []
-beforeEach(() => {
-  root = makeRoot()
-})
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  cleanup(root)
-})
+const { root, daemons, startDaemon } = daemonPerTest()
 
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? "")
 /** Waits until the page's state (read in the browser) satisfies `predicate`; says what it saw last on timeout. */
@@ -78,18 +70,12 @@ const instanceRows = (page: Page) =>
 
 describe("the status page in a real browser", () => {
   it("shows the counts, the outcome table, the chart, the instances, critical events and notifications as they change", async () => {
-    const port = await freePort()
-    const env = {
-      METRICS_PORT: String(port),
+    const { daemon, base } = await startDaemon({
       HEARTBEAT_MS: "500",
       RESCAN_INTERVAL_MS: "500",
       HEALTH_CHECK_INTERVAL_MS: "500",
       EMAIL_BATCH_WINDOW_MS: "200"
-    }
-    const daemon = spawnDaemon(root, [], env)
-    daemons.push(daemon)
-    await daemon.waitFor(/Listening on/)
-    const base = `http://127.0.0.1:${port}`
+    })
 
     const page = await browser.newPage()
     const problems: Array<string> = []
@@ -112,10 +98,10 @@ describe("the status page in a real browser", () => {
     expect(await text(page, "#instance")).toMatch(/^[\w.-]+-\d+-[0-9a-f]{6}$/)
 
     // Files arrive: the counts, the table and the chart follow.
-    for (let i = 1; i <= 3; i++) drop(root, `good-${i}.json`, fixture("valid-batch.json"))
-    drop(root, `order ${CARD}.json`, fixture("invalid-luhn.json"))
-    drop(root, "mixed.json", fixture("invalid-mixed-batch.json"))
-    await waitUntil(() => list(Path.join(root, "validated")).length === 3 && list(Path.join(root, "returns")).length === 4)
+    for (let i = 1; i <= 3; i++) drop(root(), `good-${i}.json`, fixture("valid-batch.json"))
+    drop(root(), `order ${CARD}.json`, fixture("invalid-luhn.json"))
+    drop(root(), "mixed.json", fixture("invalid-mixed-batch.json"))
+    await waitUntil(() => list(Path.join(root(), "validated")).length === 3 && list(Path.join(root(), "returns")).length === 4)
     await until(page, cards, (c) => c.validated === "3" && c.returned === "2", "the counts")
     expect(await cards(page)).toMatchObject({ failed: "0", hourValidated: "3", waiting: "0" })
     const rows = await until(page, outcomeRows, (r) => r.length === 5, "five outcome rows")
@@ -135,8 +121,8 @@ describe("the status page in a real browser", () => {
     await until(page, (p) => p.$$eval("#notifications li", (li) => li.map((l) => l.textContent ?? "")), (n) => n.some((t) => t.startsWith("sent")), "a sent notification")
 
     // A second instance on the same processing folder appears, then leaves.
-    NFS.mkdirSync(Path.join(root, "data-2"))
-    const second = spawnDaemon(root, [], { HEARTBEAT_MS: "500", DATA_DIR: "data-2", LOG_DIR: "logs-2" })
+    NFS.mkdirSync(Path.join(root(), "data-2"))
+    const second = spawnDaemon(root(), [], { HEARTBEAT_MS: "500", DATA_DIR: "data-2", LOG_DIR: "logs-2" })
     daemons.push(second)
     await second.waitFor(/customer-json-processor started/)
     const two = await until(page, instanceRows, (r) => r.length === 2 && r.some((c) => c[3] === "alive"), "two instances")
@@ -149,7 +135,7 @@ describe("the status page in a real browser", () => {
     await until(page, instanceRows, (r) => r.length === 1, "the second instance gone")
 
     // A folder that becomes unusable: the health problem, the critical event and its notification.
-    const validated = Path.join(root, "validated")
+    const validated = Path.join(root(), "validated")
     NFS.renameSync(validated, `${validated}.away`)
     NFS.writeFileSync(validated, "not a folder")
     await until(page, (p) => text(p, "#phase"), (t) => t === "failing", "the failing phase", 30_000)
@@ -198,25 +184,18 @@ describe("the status page in a real browser", () => {
   }, 180_000)
 
   it("says so when the daemon goes away, and recovers when it is back", async () => {
-    const port = await freePort()
-    const env = { METRICS_PORT: String(port) }
-    const first = spawnDaemon(root, [], env)
-    daemons.push(first)
-    await first.waitFor(/Listening on/)
+    const { daemon: first, port, base } = await startDaemon()
     const page = await browser.newPage()
-    await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: "load" })
+    await page.goto(`${base}/`, { waitUntil: "load" })
     await until(page, (p) => text(p, "#phase"), (t) => t === "watching", "the phase")
     expect(await page.$eval("#stale", (e) => (e as HTMLElement).hidden)).toBe(true)
     // The open page's connections do not hold the daemon up (Node would wait ~90 s for an idle spare one).
-    const stoppingAt = Date.now()
     first.child.kill("SIGTERM")
-    expect(await first.exited).toBe(0)
-    expect(Date.now() - stoppingAt).toBeLessThan(15_000)
+    expect(await within(15_000, "stopping with a page open", first.exited)).toBe(0)
     const banner = await until(page, (p) => p.$eval("#stale", (e) => ((e as HTMLElement).hidden ? "" : e.textContent ?? "")), (t) => t !== "", "the connection-lost banner")
     expect(banner).toMatch(/^Connection lost: the figures below are from \d+ s ago/)
-    const again = spawnDaemon(root, [], env)
-    daemons.push(again)
-    await again.waitFor(/Listening on/)
+    // on the same port, as a restarted service would be
+    await startDaemon({ METRICS_PORT: String(port) })
     await until(page, (p) => p.$eval("#stale", (e) => (e as HTMLElement).hidden), (hidden) => hidden, "the banner gone")
     await page.close()
   }, 120_000)

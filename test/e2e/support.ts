@@ -4,7 +4,8 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { sha256 } from "../support/corpus.js"
+import { afterEach, beforeEach } from "vitest"
+import { freePort } from "../support/smtp.js"
 
 export const MAIN = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
 
@@ -107,64 +108,11 @@ export const spawnDaemon = (
 export const runCli = (root: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   ChildProcess.spawnSync(process.execPath, [MAIN, ...args], { cwd: root, env: baseEnv(env), encoding: "utf8", timeout: 120_000 })
 
-const isNotFound = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT"
-
-/**
- * A folder's names; none when it does not exist or goes away while being read
- * (an instance's processing folder, removed as it stops or is recovered from).
- */
-const namesIn = (dir: string): Array<string> => {
-  try {
-    return NFS.readdirSync(dir)
-  } catch (error) {
-    if (isNotFound(error)) return []
-    throw error
-  }
-}
-
-export const list = (dir: string): Array<string> => namesIn(dir).filter((n) => !n.startsWith(".")).sort()
-
-/** Data files (reports left out) in a folder, recursively for processing/. */
-export const dataFiles = (dir: string): Array<string> => {
-  const out: Array<string> = []
-  for (const name of namesIn(dir)) {
-    if (name.startsWith(".")) continue
-    const full = Path.join(dir, name)
-    // Gone since the listing (claimed, stored or recovered meanwhile): not here any more.
-    const stat = NFS.lstatSync(full, { throwIfNoEntry: false })
-    if (stat === undefined) continue
-    if (stat.isDirectory()) out.push(...dataFiles(full))
-    else if (!name.endsWith(".error.json")) out.push(full)
-  }
-  return out
-}
-
 /** Drops a file the way producers should: write under `.tmp`, then rename. */
 export const drop = (root: string, name: string, content: string | Uint8Array) => {
   const temp = Path.join(root, "data", `${name}.tmp`)
   NFS.writeFileSync(temp, content)
   NFS.renameSync(temp, Path.join(root, "data", name))
-}
-
-/** Looks every `everyMs` (25 ms; more where each look lists folders over a network filesystem). */
-export const waitUntil = async (predicate: () => boolean, ms = 30_000, what = "condition", everyMs = 25) => {
-  const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-}
-
-/** Content hash → how many times it appears among the data files of the given folders. */
-export const hashCounts = (dirs: ReadonlyArray<string>): Map<string, number> => {
-  const counts = new Map<string, number>()
-  for (const dir of dirs) {
-    for (const file of dataFiles(dir)) {
-      const h = sha256(NFS.readFileSync(file))
-      counts.set(h, (counts.get(h) ?? 0) + 1)
-    }
-  }
-  return counts
 }
 
 export const cleanup = (root: string) => NFS.rmSync(root, { recursive: true, force: true })
@@ -175,25 +123,53 @@ export const killAll = async (daemons: ReadonlyArray<Daemon>) => {
   await Promise.all(daemons.map((d) => d.exited))
 }
 
-/**
- * The corpus files not in validated/ (valid) or returns/ (invalid) exactly
- * once, byte for byte, each with what was found: an empty list when all is well.
- */
-export const misrouted = (root: string, corpus: ReadonlyArray<{ readonly name: string; readonly content: string; readonly valid: boolean }>) => {
-  const validated = hashCounts([Path.join(root, "validated")])
-  const returned = hashCounts([Path.join(root, "returns")])
-  const wrong: Array<string> = []
-  for (const f of corpus) {
-    const h = sha256(f.content)
-    const v = validated.get(h) ?? 0
-    const r = returned.get(h) ?? 0
-    if (v + r !== 1 || (f.valid ? v : r) !== 1) wrong.push(`${f.name}: validated ${v}, returned ${r}`)
-  }
-  return wrong
-}
-
 /** Every JSON line of the app.log files (rotated ones included) in `root/logDir`. */
 export const appLogLines = (root: string, logDir: string): Array<Record<string, unknown>> =>
   NFS.readdirSync(Path.join(root, logDir)).filter((f) => f.startsWith("app.log")).flatMap((f) =>
     NFS.readFileSync(Path.join(root, logDir, f), "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
   )
+
+/**
+ * What a test file's tests start and make, undone after each test: daemons
+ * still running are killed (and awaited), mounts lazily unmounted (last first),
+ * folder trees removed. Call once at the top of a test file.
+ */
+export const cleanUpAfterEach = () => {
+  const daemons: Array<Daemon> = []
+  const roots: Array<string> = []
+  const mounts: Array<string> = []
+  afterEach(async () => {
+    await killAll(daemons.splice(0))
+    for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
+    for (const r of roots.splice(0)) cleanup(r)
+  })
+  return { daemons, roots, mounts }
+}
+
+/**
+ * A fresh folder tree for each test (`root()`), cleaned up after it, and
+ * `startDaemon`: the daemon in that tree with its HTTP endpoint on a free
+ * loopback port (or METRICS_PORT as given), once it listens.
+ */
+export const daemonPerTest = () => {
+  const { daemons, roots } = cleanUpAfterEach()
+  const current: Array<string> = []
+  beforeEach(() => {
+    const root = makeRoot()
+    roots.push(root)
+    current.splice(0, current.length, root)
+  })
+  const root = (): string => {
+    const r = current[0]
+    if (r === undefined) throw new Error("root() is only there inside a test")
+    return r
+  }
+  const startDaemon = async (env: Record<string, string> = {}) => {
+    const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
+    const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
+    daemons.push(daemon)
+    await daemon.waitFor(/Listening on/)
+    return { daemon, port, base: `http://127.0.0.1:${port}` }
+  }
+  return { root, daemons, startDaemon }
+}

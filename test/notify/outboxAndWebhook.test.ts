@@ -14,7 +14,8 @@ import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/not
 import { maskText } from "../../src/masking/Masking.js"
 import { DeliveryOutbox, outboxName, randomLetters, writeNewFile } from "../../src/notify/Outbox.js"
 import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
-import { freePort, waitFor } from "../support/smtp.js"
+import { freePort } from "../support/smtp.js"
+import { waitUntil } from "../support/wait.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
 import { withUmask0 } from "../support/umask.js"
 
@@ -28,7 +29,7 @@ describe("the outbox (default without SMTP_SERVER)", () => {
     const n = notifierRuntime(DeliveryOutbox)
     cleanups.push(() => n.dispose())
     await n.run((notifier) => Effect.zipRight(notifier.fileRejected(rejected("a.json")), notifier.critical(critical("disk nearly full"))))
-    await waitFor(() => n.outboxFiles().length === 2)
+    await waitUntil(() => n.outboxFiles().length === 2)
     const mails = await Promise.all(n.outboxFiles().map((f) => simpleParser(NFS.readFileSync(f))))
     expect(mails.map((m) => m.subject).sort()).toEqual(["[customer-json] CRITICAL: disk nearly full", "[customer-json] Validation failed: a.json"])
     for (const m of mails) {
@@ -52,7 +53,7 @@ describe("the outbox's files: private, exclusive, unpredictable", () => {
       await n.run((notifier) =>
         Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
       )
-      await waitFor(() => n.outboxFiles().length === 2)
+      await waitUntil(() => n.outboxFiles().length === 2)
       const dir = Path.join(n.root, "logs", "outbox")
       expect(modeOf(dir)).toBe(0o750)
       expect(modeOf(Path.join(n.root, "logs"))).toBe(0o750)
@@ -161,7 +162,7 @@ describe("the webhook notifier (extension example)", () => {
     const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: http.url })
     cleanups.push(() => n.dispose())
     await n.run((notifier) => Effect.forEach(["one.json", "two 4111111111111111.json"], (f) => notifier.fileRejected(rejected(f)), { discard: true }))
-    await waitFor(() => http.bodies.length === 1)
+    await waitUntil(() => http.bodies.length === 1)
     const body = http.bodies[0]!
     expect(body).toMatchObject({ kind: "rejected", subject: "[customer-json] 2 files failed validation", more: 0 })
     expect(body["files"]).toEqual([
@@ -177,7 +178,7 @@ describe("the webhook notifier (extension example)", () => {
     const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: http.url })
     cleanups.push(() => n.dispose())
     await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
-    await waitFor(() => http.bodies.length === 1)
+    await waitUntil(() => http.bodies.length === 1)
     expect(calls).toBe(3)
   })
 
@@ -187,7 +188,7 @@ describe("the webhook notifier (extension example)", () => {
     const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: http.url })
     cleanups.push(() => n.dispose())
     await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
-    await waitFor(() => n.outboxFiles().length === 1)
+    await waitUntil(() => n.outboxFiles().length === 1)
     expect(calls).toBe(1)
   })
 })
@@ -202,7 +203,7 @@ describe("the webhook's secrets", () => {
     cleanups.push(() => n.dispose())
     await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
     const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
-    await waitFor(() => kept() !== undefined, 20_000, "the message in the outbox after the retries")
+    await waitUntil(() => kept() !== undefined, 20_000, "the message in the outbox after the retries")
     expect(n.outboxFiles()).toHaveLength(1)
     const retrying = n.logs.filter((l) => l.message === "notification not delivered yet; retrying")
     expect(retrying.length).toBeGreaterThan(0)
@@ -227,9 +228,9 @@ describe("the webhook's secrets", () => {
     const n = notifierRuntime(webhook, { NOTIFY_WEBHOOK_URL: `http://hook-user:h%C3%B6ok%40pass@127.0.0.1:${port}/services/T0KEN1?token=q5ecret` })
     cleanups.push(() => n.dispose())
     await n.run((notifier) => notifier.fileRejected(rejected("r.json")))
-    await waitFor(() => seen.length === 1)
+    await waitUntil(() => seen.length === 1)
     expect(seen[0]).toEqual({ url: "/services/T0KEN1?token=q5ecret", authorization: `Basic ${Buffer.from("hook-user:höok@pass").toString("base64")}` })
-    await waitFor(() => n.logs.some((l) => l.message === "notification sent"))
+    await waitUntil(() => n.logs.some((l) => l.message === "notification sent"))
     expect(JSON.stringify(n.logs)).not.toMatch(/hook-user|h%C3%B6ok|T0KEN1|q5ecret/)
   })
 })

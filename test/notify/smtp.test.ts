@@ -4,7 +4,8 @@ import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import { DeliverySmtp } from "../../src/notify/SmtpDelivery.js"
-import { freePort, startSilentServer, startSmtp, waitFor } from "../support/smtp.js"
+import { freePort, startSilentServer, startSmtp } from "../support/smtp.js"
+import { waitUntil, within } from "../support/wait.js"
 import type { TestSmtp } from "../support/smtp.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
 
@@ -31,7 +32,7 @@ describe("email over SMTP", () => {
     const server = await started()
     const n = smtpNotifier(server)
     await n.run((notifier) => notifier.fileRejected(rejected("batch-7.json", 2)))
-    await waitFor(() => server.received.length === 1)
+    await waitUntil(() => server.received.length === 1)
     const { mail, rcptTo } = server.received[0]!
     expect(mail.subject).toBe("[customer-json] Validation failed: batch-7.json")
     expect([...rcptTo].sort()).toEqual(["admin@example.com", "ops@example.com"])
@@ -49,7 +50,7 @@ describe("email over SMTP", () => {
     const n = smtpNotifier(server)
     const files = Array.from({ length: 500 }, (_, i) => `f${String(i).padStart(3, "0")}.json`)
     await n.run((notifier) => Effect.forEach(files, (f) => notifier.fileRejected(rejected(f)), { discard: true }))
-    await waitFor(() => names(server).length === 500)
+    await waitUntil(() => names(server).length === 500)
     expect(server.received.length).toBeLessThanOrEqual(6)
     expect(names(server).sort()).toEqual(files)
     expect(server.received[0]!.mail.subject).toMatch(/^\[customer-json\] \d+ files failed validation$/)
@@ -59,7 +60,7 @@ describe("email over SMTP", () => {
     const server = await started()
     const n = smtpNotifier(server, { EMAIL_MAX_PER_HOUR: "2" })
     await n.run((notifier) => Effect.forEach(Array.from({ length: 250 }, (_, i) => `r${i}.json`), (f) => notifier.fileRejected(rejected(f)), { discard: true }))
-    await waitFor(() => server.received.length === 2)
+    await waitUntil(() => server.received.length === 2)
     await new Promise((r) => setTimeout(r, 500))
     expect(server.received).toHaveLength(2)
     expect(names(server)).toHaveLength(200)
@@ -72,7 +73,7 @@ describe("email over SMTP", () => {
     const server = await started({ auth: { user: "processor@example.com", pass: "s3cret-pw" } })
     const n = smtpNotifier(server, {}, { password: "s3cret-pw" })
     await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
-    await waitFor(() => server.received.length === 1)
+    await waitUntil(() => server.received.length === 1)
     expect(server.received[0]!.user).toBe("processor@example.com")
     expect(JSON.stringify(n.logs)).not.toContain("s3cret-pw")
   })
@@ -81,7 +82,7 @@ describe("email over SMTP", () => {
     const server = await started({ auth: { user: "processor@example.com", pass: "right" } })
     const n = smtpNotifier(server, {}, { password: "wrong" })
     await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
-    await waitFor(() => n.outboxFiles().length === 1)
+    await waitUntil(() => n.outboxFiles().length === 1)
     expect(n.logs.filter((l) => l.message === "notification not delivered yet; retrying")).toEqual([])
   })
 
@@ -93,7 +94,7 @@ describe("email over SMTP", () => {
     const n = smtpNotifier(server, {}, { password: "Wr0ng-s3cret" })
     await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
     const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
-    await waitFor(() => kept() !== undefined)
+    await waitUntil(() => kept() !== undefined)
     expect(kept()!.annotations["reason"]).toMatch(/^SMTP 535: Invalid login: 535 no such login p\*\*\*@example\.com \/ <redacted> \/ <redacted> \/ <redacted>/)
     // the reason kept with the mail is masked like the mail (the server quoted the login, an address)
     const kept0 = await simpleParser(NFS.readFileSync(n.outboxFiles()[0]!))
@@ -108,12 +109,12 @@ describe("email over SMTP", () => {
   it("server down at start, up later: delivered once it is up, and queuing never waits", async () => {
     const port = await freePort()
     const n = smtpNotifier({ port }, {}, { retryBase: "200 millis" })
-    const t0 = Date.now()
-    await n.run((notifier) => Effect.forEach(["x.json", "y.json"], (f) => notifier.fileRejected(rejected(f)), { discard: true }))
-    expect(Date.now() - t0).toBeLessThan(1000) // generous: the caller only queues
+    // Queuing returns while the server is still down (it is started only after): the caller never waits for delivery.
+    await within(10_000, "queuing two rejected files", n.run((notifier) => Effect.forEach(["x.json", "y.json"], (f) => notifier.fileRejected(rejected(f)), { discard: true })))
+    expect(n.logs.some((l) => l.message === "notification sent")).toBe(false)
     await new Promise((r) => setTimeout(r, 1200))
     const server = await started({ port })
-    await waitFor(() => server.received.length === 1, 30_000, "delivery after the server came up")
+    await waitUntil(() => server.received.length === 1, 30_000, "delivery after the server came up")
     expect(names(server).sort()).toEqual(["x.json", "y.json"])
     expect(n.logs.some((l) => l.message === "notification not delivered yet; retrying")).toBe(true)
     expect(n.logs.some((l) => l.message === "notification target not reachable at start; notifications will be retried" && l.level === "WARN")).toBe(true)
@@ -123,7 +124,7 @@ describe("email over SMTP", () => {
     const server = await started({ reject: true })
     const n = smtpNotifier(server)
     await n.run((notifier) => notifier.fileRejected(rejected("refused.json")))
-    await waitFor(() => n.outboxFiles().length === 1)
+    await waitUntil(() => n.outboxFiles().length === 1)
     await new Promise((r) => setTimeout(r, 500))
     expect(server.attempts).toBe(1)
     const mail = await simpleParser(NFS.readFileSync(n.outboxFiles()[0]!))
@@ -136,19 +137,19 @@ describe("email over SMTP", () => {
     cleanups.push(() => silent.close())
     const n = notifierRuntime(DeliverySmtp(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(silent.port), SHUTDOWN_TIMEOUT_MS: "2000" })
     await n.run((notifier) => notifier.fileRejected(rejected("stuck.json")))
-    await waitFor(() => n.logs.some((l) => l.message === "notification not delivered yet; retrying"), 10_000, "a timeout")
+    await waitUntil(() => n.logs.some((l) => l.message === "notification not delivered yet; retrying"), 10_000, "a timeout")
     expect(silent.connections()).toBeGreaterThan(0)
-    const t0 = Date.now()
-    await n.dispose()
-    expect(Date.now() - t0).toBeLessThan(2000 + 2000)
+    // SHUTDOWN_TIMEOUT_MS is 2 s: the bound is generous, the point is that a silent server cannot hold shutdown up.
+    await within(2000 + 10_000, "shutdown against a silent server", n.dispose())
     expect(n.outboxFiles()).toHaveLength(1)
+    expect(n.logs.some((l) => l.message === "notification sent")).toBe(false)
   })
 
   it("a file name carrying CR LF cannot add a header or a recipient", async () => {
     const server = await started()
     const n = smtpNotifier(server)
     await n.run((notifier) => notifier.fileRejected(rejected("evil.json\r\nBcc: attacker@example.com\r\nX-Evil: 1")))
-    await waitFor(() => server.received.length === 1)
+    await waitUntil(() => server.received.length === 1)
     const { mail, raw, rcptTo } = server.received[0]!
     expect([...rcptTo].sort()).toEqual(["admin@example.com", "ops@example.com"])
     expect(mail.bcc).toBeUndefined()
@@ -162,7 +163,7 @@ describe("email over SMTP", () => {
     const server = await started()
     const n = smtpNotifier(server)
     await n.run((notifier) => notifier.fileRejected(rejected(`${"x".repeat(300)}.json`)))
-    await waitFor(() => server.received.length === 1)
+    await waitUntil(() => server.received.length === 1)
     expect(server.received[0]!.mail.subject!.length).toBe(150)
   })
 
@@ -175,7 +176,7 @@ describe("email over SMTP", () => {
         notifier.critical(critical("move failed for 5555-5555-5555-4444.json", "owner grace@example.org, card 378282246310005"))
       )
     )
-    await waitFor(() => server.received.length === 2)
+    await waitUntil(() => server.received.length === 2)
     const all = server.received.map((r) => r.raw + (r.mail.text ?? "") + (r.mail.subject ?? "")).join("\n")
     for (const secret of ["4111 1111 1111 1111", "4111111111111111", "ada@example.com", "5555-5555-5555-4444", "grace@example.org", "378282246310005"]) {
       expect(all).not.toContain(secret)
@@ -187,13 +188,13 @@ describe("email over SMTP", () => {
     const server = await started()
     const n = smtpNotifier(server)
     await n.run((notifier) => notifier.fileRejected(rejected("card4111111111111111.json", 2)))
-    await waitFor(() => server.received.length === 1)
+    await waitUntil(() => server.received.length === 1)
     const { mail, raw } = server.received[0]!
     expect(mail.subject).toBe("[customer-json] Validation failed: card************1111.json")
     expect(mail.text).toContain("File: card************1111.json")
     expect(mail.text).toContain("Now at:    returns/card************1111.json (report: card************1111.json.error.json)")
     expect(raw + (mail.text ?? "") + (mail.subject ?? "")).not.toContain("4111111111111111")
-    await waitFor(() => n.logs.some((l) => l.message === "notification sent"))
+    await waitUntil(() => n.logs.some((l) => l.message === "notification sent"))
     expect(JSON.stringify(n.logs)).not.toContain("4111111111111111")
   })
 
@@ -201,7 +202,7 @@ describe("email over SMTP", () => {
     const server = await started()
     const n = smtpNotifier(server, { EMAIL_BATCH_WINDOW_MS: "60000" })
     await n.run((notifier) => notifier.critical(critical("returns/ is not writable")))
-    await waitFor(() => server.received.length === 1, 5000, "the critical message, without waiting for the batch window")
+    await waitUntil(() => server.received.length === 1, 5000, "the critical message, without waiting for the batch window")
     await n.run((notifier) => Effect.zipRight(notifier.critical(critical("returns/ is not writable")), notifier.critical(critical("returns/ is not writable"))))
     await new Promise((r) => setTimeout(r, 500))
     expect(server.received).toHaveLength(1)

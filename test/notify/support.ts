@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import type { Duration } from "effect"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
@@ -8,7 +8,7 @@ import { AppConfig, AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import type { Delivery } from "../../src/notify/Delivery.js"
 import { MaskerLive } from "../../src/masking/Masker.js"
-import { fieldsOf } from "../../src/logging/Logging.js"
+import { captureLogs } from "../support/logs.js"
 import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
 import { NotifierLive } from "../../src/notify/BatchingNotifier.js"
@@ -25,12 +25,6 @@ export const rejected = (file: string, errors = 1): RejectedFile => ({
 
 export const critical = (summary: string, detail = "details"): CriticalEvent => ({ summary, detail, at: new Date("2026-11-28T10:00:00Z") })
 
-export interface LogLine {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Record<string, unknown>
-}
-
 /**
  * The live Notifier over a given Delivery layer, with the outbox in a
  * temporary folder, fast retries, and the log captured.
@@ -41,14 +35,7 @@ export const notifierRuntime = (
   options: { password?: string; retryBase?: Duration.DurationInput; retryFor?: Duration.DurationInput } = {}
 ) => {
   const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-notify-"))
-  const logs: Array<LogLine> = []
-  const logger = Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ annotations, logLevel, message }) => {
-      const record = fieldsOf({ annotations, message })
-      logs.push({ level: logLevel.label, message: String(Array.isArray(message) ? message[0] : message), annotations: record })
-    })
-  )
+  const { lines: logs, layer: logger } = captureLogs()
   const config = AppConfigFrom(
     {
       LOG_DIR: Path.join(root, "logs"),
@@ -64,7 +51,7 @@ export const notifierRuntime = (
     Layer.provide(delivery),
     Layer.provideMerge(OutboxLive),
     Layer.provideMerge(Layer.mergeAll(MaskerLive, config, NodeFileSystem.layer)),
-    Layer.provideMerge(Layer.merge(logger, Logger.minimumLogLevel(LogLevel.Debug)))
+    Layer.provideMerge(logger)
   )
   const runtime = ManagedRuntime.make(layer)
   const run = <A>(f: (notifier: Notifier["Type"]) => Effect.Effect<A>) => runtime.runPromise(Effect.flatMap(Notifier, f))

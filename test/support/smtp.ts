@@ -115,11 +115,3 @@ export const freePort = async (): Promise<number> => {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
 }
-
-export const waitFor = async (predicate: () => boolean, ms = 20_000, what = "condition") => {
-  const deadline = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

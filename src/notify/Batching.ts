@@ -1,0 +1,188 @@
+/**
+ * What the notifier decides, as pure functions over an immutable state:
+ * which rejected files and critical events wait to be sent, how long the
+ * batch window and the hourly rate limit make the next message wait, and
+ * what the next message holds. BatchingNotifier keeps one such state in a
+ * `Ref` and does the sending; every rule is here and tested directly.
+ *
+ *  - Rejected files are named, up to FILES_PER_MESSAGE a message, in arrival
+ *    order; beyond MAX_QUEUED_FILES waiting they are only counted.
+ *  - When the hour's allowance runs out, the last allowed message counts
+ *    every file still waiting ("and N more"); they are named again later.
+ *  - A critical event goes before any rejected file; the same summary at most
+ *    once an hour: repeats while one waits are counted on it, repeats after it
+ *    went out are counted in the next one.
+ */
+import { FILES_PER_MESSAGE } from "./NotificationMessage.js"
+import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+
+export const HOUR_MS = 3_600_000
+/** Rejected files kept to be named; beyond this they are only counted. */
+export const MAX_QUEUED_FILES = 100_000
+
+/**
+ * Rejected files waiting: appended at the back, taken in batches from the
+ * front, each in amortised constant time (a burst of 100 000 rejections must
+ * not cost a copy per file).
+ */
+export interface FileQueue {
+  readonly front: ReadonlyArray<RejectedFile>
+  /** index of the first file of `front` still waiting */
+  readonly start: number
+  /** newer files, newest first */
+  readonly back: Stack
+  readonly size: number
+}
+
+/** An immutable stack: a new file is one small object, sharing the rest. */
+type Stack = { readonly file: RejectedFile; readonly below: Stack } | undefined
+
+/** The stack's files, oldest first. */
+const oldestFirst = (stack: Stack, count: number): Array<RejectedFile> => {
+  const out = new Array<RejectedFile>(count)
+  let i = count
+  for (let s = stack; s !== undefined; s = s.below) out[--i] = s.file
+  return out
+}
+
+const emptyFiles: FileQueue = { front: [], start: 0, back: undefined, size: 0 }
+
+const enqueue = (q: FileQueue, file: RejectedFile): FileQueue => ({ front: q.front, start: q.start, back: { file, below: q.back }, size: q.size + 1 })
+
+/** The oldest `n` files and the queue without them. */
+const dequeue = (q: FileQueue, n: number): readonly [ReadonlyArray<RejectedFile>, FileQueue] => {
+  // Too few at the front: the newer files join it (each file moves there once).
+  const waitingInFront = q.front.length - q.start
+  const front = waitingInFront >= n || q.back === undefined
+    ? q
+    : { front: [...q.front.slice(q.start), ...oldestFirst(q.back, q.size - waitingInFront)], start: 0, back: undefined, size: q.size }
+  const taken = front.front.slice(front.start, front.start + n)
+  const start = front.start + taken.length
+  // Only what is taken is copied; the rest of `front` is shared until it is used up.
+  return [taken, start >= front.front.length && front.back === undefined ? emptyFiles : { ...front, start, size: front.size - taken.length }]
+}
+
+export interface QueuedCritical {
+  readonly event: CriticalEvent
+  /** occurrences of the same summary counted on this message */
+  readonly repeats: number
+}
+
+export interface BatchState {
+  readonly files: FileQueue
+  /** rejected files counted but no longer named */
+  readonly overflow: number
+  /** when the oldest waiting file arrived: the batch window runs from it */
+  readonly firstPendingAt: number | undefined
+  readonly criticals: ReadonlyArray<QueuedCritical>
+  /** when each summary last went out */
+  readonly criticalSentAt: ReadonlyMap<string, number>
+  /** repeats of a summary since it last went out, for its next message */
+  readonly suppressed: ReadonlyMap<string, number>
+  /** when the messages of the last hour went out, oldest first */
+  readonly sentAt: ReadonlyArray<number>
+}
+
+export const initial: BatchState = {
+  files: emptyFiles,
+  overflow: 0,
+  firstPendingAt: undefined,
+  criticals: [],
+  criticalSentAt: new Map(),
+  suppressed: new Map(),
+  sentAt: []
+}
+
+/** The next message's content, before formatting. */
+export type Next =
+  | { readonly _tag: "Critical"; readonly event: CriticalEvent; readonly repeats: number }
+  | { readonly _tag: "Rejected"; readonly files: ReadonlyArray<RejectedFile>; readonly more: number }
+
+export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.files.size > 0 || s.overflow > 0
+
+/** Rejected files waiting, named or counted (the `notifications_queued` gauge). */
+export const queued = (s: BatchState): number => s.files.size + s.overflow
+
+export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState =>
+  s.files.size < MAX_QUEUED_FILES
+    ? { ...s, files: enqueue(s.files, file), firstPendingAt: s.firstPendingAt ?? t }
+    : { ...s, overflow: s.overflow + 1, firstPendingAt: s.firstPendingAt ?? t }
+
+/** Queues a critical event, or counts it when the same summary went out less than an hour ago (`suppressed`). */
+export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { readonly state: BatchState; readonly suppressed: boolean } => {
+  const key = event.summary
+  const last = s.criticalSentAt.get(key)
+  if (last !== undefined && t - last < HOUR_MS) {
+    return { state: { ...s, suppressed: new Map(s.suppressed).set(key, (s.suppressed.get(key) ?? 0) + 1) }, suppressed: true }
+  }
+  if (s.criticals.some((c) => c.event.summary === key)) {
+    return { state: { ...s, criticals: s.criticals.map((c) => c.event.summary === key ? { ...c, repeats: c.repeats + 1 } : c) }, suppressed: false }
+  }
+  const suppressed = new Map(s.suppressed)
+  suppressed.delete(key)
+  return { state: { ...s, criticals: [...s.criticals, { event, repeats: s.suppressed.get(key) ?? 0 }], suppressed }, suppressed: false }
+}
+
+const lastHour = (sentAt: ReadonlyArray<number>, t: number): ReadonlyArray<number> => {
+  const from = sentAt.findIndex((at) => at > t - HOUR_MS)
+  return from === 0 ? sentAt : from < 0 ? [] : sentAt.slice(from)
+}
+
+/** Milliseconds until the hour's allowance lets another message out (0: now). */
+export const allowanceWait = (s: BatchState, maxPerHour: number, t: number): number => {
+  const recent = lastHour(s.sentAt, t)
+  return recent.length < maxPerHour ? 0 : recent[0]! + HOUR_MS - t
+}
+
+/** Milliseconds the batch window still holds rejected files back (a waiting critical event goes at once). */
+export const batchWait = (s: BatchState, windowMs: number, t: number): number =>
+  s.criticals.length > 0 || s.firstPendingAt === undefined ? 0 : Math.max(0, s.firstPendingAt + windowMs - t)
+
+/** Records a message going out at `t` against the hour's allowance. */
+export const recordSent = (s: BatchState, t: number): BatchState => ({ ...s, sentAt: [...lastHour(s.sentAt, t), t] })
+
+/**
+ * The next message at `t`: a critical event first, otherwise the oldest
+ * rejected files. When `allowanceLeft` (messages the hour still lets out
+ * after this one) is none, the files still waiting are counted in it (and
+ * stay queued, to be named later).
+ */
+const nextOf = (s: BatchState, t: number, allowanceLeft: number): readonly [Next, BatchState] => {
+  const [critical, ...criticals] = s.criticals
+  if (critical !== undefined) {
+    return [
+      { _tag: "Critical", event: critical.event, repeats: critical.repeats },
+      { ...s, criticals, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }
+    ]
+  }
+  const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)
+  const more = s.overflow + (allowanceLeft <= 0 ? rest.size : 0)
+  return [
+    { _tag: "Rejected", files, more },
+    { ...s, files: rest, overflow: 0, firstPendingAt: rest.size === 0 ? undefined : s.firstPendingAt }
+  ]
+}
+
+/** Takes the next message going out at `t` (once `allowanceWait` is 0), counted against the hour's allowance. */
+export const takeNext = (s: BatchState, maxPerHour: number, t: number): readonly [Next, BatchState] => {
+  const sent = recordSent(s, t)
+  return nextOf(sent, t, maxPerHour - sent.sentAt.length)
+}
+
+/**
+ * At shutdown: every message still waiting, in order, and the state without
+ * them. None is counted against the allowance yet (each is, when it goes
+ * out); when none is left this hour, each message also counts the files
+ * still waiting after it.
+ */
+export const takeAll = (s: BatchState, maxPerHour: number, t: number): readonly [ReadonlyArray<Next>, BatchState] => {
+  const allowanceLeft = allowanceWait(s, maxPerHour, t) === 0 ? 1 : 0
+  const out: Array<Next> = []
+  let state = s
+  while (hasWork(state)) {
+    const [next, after] = nextOf(state, t, allowanceLeft)
+    out.push(next)
+    state = after
+  }
+  return [out, state]
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Batching from "../../src/notify/Batching.js"
+import type { BatchState } from "../../src/notify/Batching.js"
+import { critical, rejected } from "./support.js"
+
+const HOUR = Batching.HOUR_MS
+const addFiles = (s: BatchState, names: ReadonlyArray<string>, t: number) => names.reduce((acc, n) => Batching.addRejected(acc, rejected(n), t), s)
+const names = (n: number, prefix = "f") => Array.from({ length: n }, (_, i) => `${prefix}${i}.json`)
+const fileNames = (next: Batching.Next) => (next._tag === "Rejected" ? next.files.map((f) => f.file) : [])
+
+describe("Batching: the notifier's decisions as pure functions", () => {
+  it("the batch window runs from the first waiting file; a waiting critical event goes at once", () => {
+    const s = addFiles(Batching.initial, ["a.json"], 1000)
+    expect(Batching.batchWait(Batching.initial, 150, 1000)).toBe(0)
+    expect(Batching.batchWait(s, 150, 1000)).toBe(150)
+    expect(Batching.batchWait(addFiles(s, ["b.json"], 1100), 150, 1100)).toBe(50)
+    expect(Batching.batchWait(s, 150, 2000)).toBe(0)
+    expect(Batching.batchWait(Batching.addCritical(s, critical("disk"), 1000).state, 150, 1000)).toBe(0)
+  })
+
+  it("names files in arrival order, 100 a message, and the window restarts once all are named", () => {
+    let s = addFiles(Batching.initial, names(250), 0)
+    const seen: Array<string> = []
+    let messages = 0
+    while (Batching.hasWork(s)) {
+      const [next, after] = Batching.takeNext(s, 100, 10 + messages)
+      expect(next).toMatchObject({ _tag: "Rejected", more: 0 })
+      seen.push(...fileNames(next))
+      s = after
+      messages++
+    }
+    expect(messages).toBe(3)
+    expect(seen).toEqual(names(250))
+    expect(s.firstPendingAt).toBeUndefined()
+    // files arriving between batches keep their order behind those already waiting
+    let t = addFiles(Batching.initial, names(150, "a"), 0)
+    const [first, rest] = Batching.takeNext(t, 100, 1)
+    t = addFiles(rest, names(20, "b"), 2)
+    const [second] = Batching.takeNext(t, 100, 3)
+    expect(fileNames(first)).toEqual(names(100, "a"))
+    expect(fileNames(second)).toEqual([...names(150, "a").slice(100), ...names(20, "b")])
+  })
+
+  it("rate limit: the hour's last allowed message counts what still waits; the next comes an hour after the first", () => {
+    let s = addFiles(Batching.initial, names(350), 0)
+    const [m1, s1] = Batching.takeNext(s, 2, 0)
+    expect(m1).toMatchObject({ _tag: "Rejected", more: 0 })
+    expect(Batching.allowanceWait(s1, 2, 10)).toBe(0)
+    const [m2, s2] = Batching.takeNext(s1, 2, 10)
+    // 150 still wait after this one: counted in it, and named later
+    expect(m2).toMatchObject({ _tag: "Rejected", more: 150 })
+    expect(Batching.queued(s2)).toBe(150)
+    expect(Batching.allowanceWait(s2, 2, 20)).toBe(HOUR - 20)
+    expect(Batching.allowanceWait(s2, 2, HOUR + 1)).toBe(0)
+    s = s2
+    const [m3] = Batching.takeNext(s, 2, HOUR + 1)
+    expect(fileNames(m3)).toEqual(names(350).slice(200, 300))
+  })
+
+  it("beyond MAX_QUEUED_FILES files are counted, not named, and the count goes in the next message", () => {
+    let s = Batching.initial
+    for (let i = 0; i < Batching.MAX_QUEUED_FILES + 3; i++) s = Batching.addRejected(s, rejected(`f${i}.json`), 0)
+    expect(Batching.queued(s)).toBe(Batching.MAX_QUEUED_FILES + 3)
+    const [next, after] = Batching.takeNext(s, 1000, 0)
+    expect(next).toMatchObject({ _tag: "Rejected", more: 3 })
+    expect(Batching.queued(after)).toBe(Batching.MAX_QUEUED_FILES - 100)
+  })
+
+  it("critical events: first in line; the same summary once an hour, repeats counted on the waiting or the next message", () => {
+    let s = addFiles(Batching.initial, ["a.json"], 0)
+    s = Batching.addCritical(s, critical("disk full"), 0).state
+    s = Batching.addCritical(s, critical("disk full"), 1).state
+    const [first, s1] = Batching.takeNext(s, 10, 2)
+    expect(first).toMatchObject({ _tag: "Critical", repeats: 1 })
+    const again = Batching.addCritical(s1, critical("disk full"), 3)
+    expect(again.suppressed).toBe(true)
+    const twice = Batching.addCritical(again.state, critical("disk full"), 4)
+    expect(twice.suppressed).toBe(true)
+    const later = Batching.addCritical(twice.state, critical("disk full"), 2 + HOUR)
+    expect(later.suppressed).toBe(false)
+    const [, s2] = Batching.takeNext(later.state, 10, 2 + HOUR)
+    const [critNext] = Batching.takeNext(later.state, 10, 2 + HOUR)
+    expect(critNext).toMatchObject({ _tag: "Critical", repeats: 2 })
+    expect(Batching.takeNext(s2, 10, 3 + HOUR)[0]).toMatchObject({ _tag: "Rejected" })
+  })
+
+  it("at shutdown every waiting message is taken in order, none counted against the allowance until it goes out", () => {
+    const s = Batching.addCritical(addFiles(Batching.initial, names(150), 0), critical("x"), 0).state
+    const [all, after] = Batching.takeAll(s, 5, 1)
+    expect(all.map((m) => m._tag)).toEqual(["Critical", "Rejected", "Rejected"])
+    expect(all.flatMap(fileNames)).toEqual(names(150))
+    expect(all.map((m) => (m._tag === "Rejected" ? m.more : -1))).toEqual([-1, 0, 0])
+    expect(Batching.hasWork(after)).toBe(false)
+    expect(after.sentAt).toEqual([])
+    // with the allowance spent, each message counts the files still waiting after it
+    const spent = Batching.recordSent(addFiles(Batching.initial, names(150), 0), 0)
+    const [late] = Batching.takeAll(spent, 1, 1)
+    expect(late.map((m) => (m._tag === "Rejected" ? m.more : -1))).toEqual([50, 0])
+  })
+})
