@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
 import { ConsoleLoggerLive } from "./logging/Logging.js"
+import { NameWatchLive } from "./files/NameWatch.js"
 
 const program = cli(process.argv).pipe(
   Effect.as(0),
@@ -20,7 +21,7 @@ const program = cli(process.argv).pipe(
       // The environment wins over `.env`; a missing `.env` is fine.
       PlatformConfigProvider.layerDotEnvAdd(".env"),
       ConsoleLoggerLive
-    ).pipe(Layer.provideMerge(NodeContext.layer))
+    ).pipe(Layer.provideMerge(NodeContext.layer.pipe(Layer.provide(NameWatchLive))))
   )
 )
 

@@ -1,0 +1,44 @@
+/**
+ * Watching a folder for names only. The daemon takes a watch event as a hint
+ * that a name may have changed, nothing more (see daemon/Watcher.ts), but
+ * @effect/platform's Node watcher makes a `stat` through the thread pool for
+ * every created or removed name, to tell the kinds apart, and ends the stream
+ * when that `stat` fails otherwise than "not found". A producer spraying
+ * names (or links that loop) then costs the daemon a system call, a fiber and
+ * an error per name, and can stop its watching. This backend hands the name
+ * on as it comes, as an `Update`, and fails only when the watch itself does.
+ * It is provided to the Node filesystem layer in main.ts. Under a flood of
+ * more names than it holds, names are dropped, as the kernel drops events:
+ * the periodic full listing finds their files.
+ */
+import { SystemError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+
+const watchNames = (path: string, options?: FileSystem.WatchOptions): Stream.Stream<FileSystem.WatchEvent, SystemError> =>
+  Stream.asyncScoped<FileSystem.WatchEvent, SystemError>((emit) =>
+    Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const watcher = NFS.watch(path, { recursive: options?.recursive ?? false }, (_event, name) => {
+            if (name !== null) void emit.single(FileSystem.WatchEventUpdate({ path: Path.join(path, name) }))
+          })
+          watcher.on("error", (error) => {
+            void emit.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error }))
+          })
+          return watcher
+        },
+        catch: (error) => new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error })
+      }),
+      (watcher) => Effect.sync(() => watcher.close())
+    ), { bufferSize: 16_384, strategy: "dropping" })
+
+/** Watch events as names only, for the Node filesystem layer (a folder; anything else as the platform does it). */
+export const NameWatchLive: Layer.Layer<FileSystem.WatchBackend> = Layer.succeed(FileSystem.WatchBackend, {
+  register: (path, info, options) => (info.type === "Directory" ? Option.some(watchNames(path, options)) : Option.none())
+})
