@@ -21,7 +21,8 @@ const status: StatusService = {
   stuck: 0,
   busySince: () => undefined,
   workersAlive: 8,
-  workersWanted: 8
+  workersWanted: 8,
+  intakePeak: 0
 }
 const instance = Layer.succeed(Instance, {
   id: "host-1-abc",

@@ -17,7 +17,7 @@ import { Status } from "../status/Status.js"
 import { VERSION } from "../Version.js"
 import { onEvery } from "./AlignedTimers.js"
 import { makeHealthCheck } from "./HealthCheck.js"
-import { makeIntake } from "./Intake.js"
+import { defaultLimits, makeIntake } from "./Intake.js"
 import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
 import { makeWorkerPool } from "./WorkerPool.js"
@@ -28,6 +28,8 @@ export type { Job, Summary } from "./Intake.js"
 export interface RunOptions {
   /** finish what is there, then return instead of watching */
   readonly once: boolean
+  /** most names of the input folder held at once (default: see Intake's `defaultLimits`) */
+  readonly window?: number
 }
 
 export const runDaemon = (options: RunOptions) =>
@@ -60,7 +62,7 @@ export const runDaemon = (options: RunOptions) =>
       })
     )
 
-    const intake = yield* makeIntake
+    const intake = yield* makeIntake(defaultLimits(config.concurrency, options.window))
     const healthCheck = yield* makeHealthCheck
     // Graceful stop runs before the workers are interrupted (finalizers run in reverse).
     yield* Effect.addFinalizer(() => stop)
@@ -104,11 +106,10 @@ export const runDaemon = (options: RunOptions) =>
       return yield* finishOnce(intake.summary, intake.leftBehind)
     }
 
-    // 3. Live hints: events, polls, periodic and drain-time listings, orphan adoption;
+    // 3. Live hints: events, polls, periodic listings, orphan adoption;
     //    folder probes and statfs every HEALTH_CHECK_INTERVAL_MS (at a full listing).
     status.phase = "watching"
     yield* Effect.forkScoped(onEvery(config.heartbeatMs, intake.adoptOrphans))
-    yield* Effect.forkScoped(intake.relistWhenDrained)
     const healthEvery = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
     let fullListings = 0
     yield* Stream.runForEach(watcher.hints, (hint) =>

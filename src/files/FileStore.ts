@@ -29,7 +29,7 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
-import type { Entry, Meta, RegularRead } from "./FileOps.js"
+import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
@@ -122,6 +122,8 @@ export interface FileStoreService {
   readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
   /** Entries of the input folder. */
   readonly listInput: Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** The input folder, to be read a piece at a time (the caller closes it). */
+  readonly listInputPieces: Effect.Effect<Listing, PlatformError>
   /** lstat of an input entry (links described, not followed). */
   readonly inspectInput: (name: string) => Effect.Effect<Meta, PlatformError>
   /** Reads an input entry where it is, without claiming it (a file that may still be being written). */
@@ -693,6 +695,7 @@ export const makeFileStore = Effect.gen(function*() {
     checkDiskSpace,
     probeFilesystems,
     listInput: extra.list(folders.data),
+    listInputPieces: Effect.suspend(() => extra.listPieces(folders.data)),
     inspectInput: (name) => extra.identify(inputPath(name)),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
