@@ -31,7 +31,8 @@ const instance = Layer.succeed(Instance, {
   hold: () => {},
   release: () => {},
   claimedFiles: Effect.succeed([]),
-  adoptOrphans: Effect.succeed([])
+  adoptOrphans: Effect.succeed([]),
+  share: Effect.succeed({ rank: 0, count: 1 })
 })
 const activity = makeActivity(Date.now)
 const peers = Layer.succeed(PeerWatch, {

@@ -11,6 +11,7 @@ import { defaultLimits } from "../src/daemon/Intake.js"
 import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
 import { Status } from "../src/status/Status.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import type { MemoryVolume } from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { fixture } from "./support/fixtures.js"
@@ -114,6 +115,55 @@ describe("intake: memory independent of the backlog", () => {
       expect(new Set(claims.order).size).toBe(301)
     }).pipe(Effect.provide(app.layer), Effect.provide(captureWarnings().layer), Effect.timeout("60 seconds"))
   }, 70_000)
+})
+
+describe("intake: instances cooperate", () => {
+  it.scoped("three instances on one backlog take mostly disjoint shares: everything routed once, none lost, few lost races", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 900; i++) files[`${D}/s${i}.json`] = VALID
+    const memory = MemoryFileSystem.make(files)
+    const P = FOLDERS.PROCESSING_DIR
+    const apps = [0, 1, 2].map(() => {
+      const claimed: Array<string> = []
+      /** names this instance went for and found gone (taken by another): lstat or claim */
+      const lost: Array<string> = []
+      const app = makeTestApp({
+        memory,
+        settings: { CONCURRENCY: "4", QUIET_PERIOD_MS: "0" },
+        wrapExtra: (extra) => ({
+          ...extra,
+          identify: (p) =>
+            extra.identify(p).pipe(Effect.tapErrorTag("SystemError", (e) =>
+              Effect.sync(() => void (e.reason === "NotFound" && p.startsWith(`${D}/`) && lost.push(Path.basename(p)))))),
+          rename: (from, to) =>
+            extra.rename(from, to).pipe(
+              Effect.tap(() => Effect.sync(() => void (from.startsWith(`${D}/`) && to.startsWith(`${P}/`) && claimed.push(Path.basename(from))))),
+              Effect.tapErrorTag("SystemError", (e) =>
+                Effect.sync(() => void (e.reason === "NotFound" && from.startsWith(`${D}/`) && lost.push(Path.basename(from)))))
+            )
+        })
+      })
+      return { app, claimed, lost }
+    })
+    return Effect.gen(function*() {
+      yield* setToday
+      // Each instance's folder exists before any backlog starts (as with instances started together).
+      const summaries = yield* Effect.all(apps.map(({ app }) => Effect.provide(runDaemon({ once: true, window: 50 }), app.layer)), { concurrency: 3 })
+      expect(summaries.reduce((n, s) => n + s.validated, 0)).toBe(900)
+      expect(summaries.every((s) => s.failed === 0 && s.leftBehind === 0)).toBe(true)
+      expect(listing(memory.volume, V)).toEqual(Object.keys(files).map((f) => Path.basename(f)).sort())
+      expect(listing(memory.volume, D)).toEqual([])
+      // Claimed sets are disjoint (the atomic claim), and each instance took a share.
+      const all = apps.flatMap((a) => a.claimed)
+      expect(new Set(all).size).toBe(900)
+      expect(all).toHaveLength(900)
+      for (const a of apps) expect(a.claimed.length).toBeGreaterThan(150)
+      // Spread over the listing, instances seldom go for a name another one took (in the same
+      // order, without shares, they lose about 1,700 races here: nearly two per file).
+      const lost = apps.reduce((n, a) => n + a.lost.length, 0)
+      expect(lost).toBeLessThan(900 / 5)
+    })
+  }, 120_000)
 })
 
 describe("intake: big folders stay cheap", () => {

@@ -35,7 +35,8 @@ import { Notifier } from "../notify/Notifier.js"
 import { Activity } from "../status/Activity.js"
 import * as Metrics from "../status/Metrics.js"
 import { Status } from "../status/Status.js"
-import { makeNameMarks, trimOldest } from "./NameMarks.js"
+import type { Share } from "../instances/Instance.js"
+import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
@@ -174,6 +175,13 @@ export const makeIntake = (
     /** the next pass asked for: none, light, or full (a full listing also re-examines parked names) */
     let requested: "none" | "light" | "full" = "none"
     let filling = false
+    // Several instances on one folder tree: a pass first takes this instance's share of the
+    // names (by name hash, see NameMarks's `inShare`), then, once that is done, what is left
+    // of the others' (`stealing`): instances do not race for the same names in the same order.
+    let share: Share = { rank: 0, count: 1 }
+    let othersSkipped = 0
+    let stealDue = false
+    let stealing = false
 
     status.intakePeak = 0
     status.failing = () => failing.size
@@ -181,7 +189,7 @@ export const makeIntake = (
       let oldest: number | undefined
       for (const t of tracked.values()) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
       // Names the pass in progress has not reached yet are not held: estimated from the last pass.
-      const unread = listing === undefined ? 0 : Math.max(0, candidatesLastPass - candidatesThisPass)
+      const unread = listing === undefined || stealing ? 0 : Math.max(0, candidatesLastPass - candidatesThisPass)
       if (unread > 0 && (oldest === undefined || passStartedAt < oldest)) oldest = passStartedAt
       return { count: tracked.size + unread, oldestReceivedAtMs: oldest }
     }
@@ -233,6 +241,8 @@ export const makeIntake = (
     const admitListed = (name: string, type: string, now: number, warnings: Array<Warning>): boolean => {
       const kind = classifyName(name)
       if (kind === "silent") return false
+      // The second sweep of a pass: only candidates left over from the others' shares.
+      if (stealing && (kind !== "candidate" || (type !== "File" && type !== "Unknown"))) return false
       if (kind === "other") {
         if (markWarned(name)) warnings.push([name, "not a .json file; left where it is", "other"])
         return false
@@ -241,7 +251,11 @@ export const makeIntake = (
         if (markWarned(name)) warnings.push([name, "not a regular file; left where it is", type])
         return false
       }
-      candidatesThisPass++
+      if (!stealing) candidatesThisPass++
+      if (!stealing && share.count > 1 && !inShare(name, share.rank, share.count)) {
+        othersSkipped++
+        return false
+      }
       const failed = failing.get(name)
       if (failed !== undefined) {
         failed.seenPass = pass
@@ -276,6 +290,9 @@ export const makeIntake = (
       passAdded = 0
       candidatesThisPass = 0
       unwarnedThisPass = 0
+      othersSkipped = 0
+      stealDue = false
+      stealing = false
       if (passFull) {
         parked.clear()
         yield* reportStuck(passStartedAt)
@@ -286,13 +303,34 @@ export const makeIntake = (
         Effect.tapError(listingFailed),
         Effect.orElseSucceed(() => undefined)
       )
-      if (listing === undefined) yield* endPass
+      if (listing === undefined) yield* endSweep
     })
 
-    /** The pass has read the whole folder: what it did not see again is forgotten (after a full pass). */
-    const endPass = Effect.gen(function*() {
+    /** The second sweep of a pass, over what is left of the others' shares. */
+    const openStealSweep = Effect.gen(function*() {
+      stealDue = false
+      stealing = true
+      listing = yield* store.listInputPieces.pipe(
+        Effect.tapError(listingFailed),
+        Effect.orElseSucceed(() => undefined)
+      )
+      if (listing === undefined) yield* endSweep
+    })
+
+    /**
+     * A sweep has read the whole folder. After this instance's share, a sweep
+     * for the names left of the others' is due (once this share is done);
+     * otherwise the pass ends: what it did not see again is forgotten (after a
+     * full pass).
+     */
+    const endSweep = Effect.gen(function*() {
       if (listing !== undefined) yield* listing.close
       listing = undefined
+      if (!stealing && othersSkipped > 0) {
+        stealDue = true
+        return
+      }
+      stealing = false
       candidatesLastPass = candidatesThisPass
       lastPassAdded = passAdded
       passesEnded++
@@ -316,10 +354,19 @@ export const makeIntake = (
     const fillLoop = Effect.gen(function*() {
       let lastYield = performance.now()
       const warnings: Array<Warning> = []
+      // Instances come and go: this one's share is looked up again at every refill (one small listing).
+      if (!stealing) share = yield* instance.share
       while (tracked.size < window) {
         if (listing === undefined) {
+          if (stealDue) {
+            // Only once this instance's share is done: the others are still at theirs meanwhile.
+            if (tracked.size > 0) return
+            yield* openStealSweep
+            continue
+          }
           if (requested === "none") return
           yield* openPass
+          if (!stealing) share = yield* instance.share
           continue
         }
         const piece = yield* listing.next(Math.min(PIECE, window - tracked.size)).pipe(
@@ -327,7 +374,7 @@ export const makeIntake = (
           Effect.orElseSucceed(() => [])
         )
         if (piece.length === 0) {
-          yield* endPass
+          yield* endSweep
           continue
         }
         const now = clock.unsafeCurrentTimeMillis()
@@ -365,7 +412,7 @@ export const makeIntake = (
         }
         // While a pass runs, a new name waits for it or for the pass after it (it may not be
         // taken before names that pass has yet to reach); likewise when the window is full.
-        if (listing !== undefined || tracked.size >= window) return requestPass(false)
+        if (listing !== undefined || stealDue || tracked.size >= window) return requestPass(false)
         const now = clock.unsafeCurrentTimeMillis()
         const failed = failing.get(name)
         if (failed !== undefined && now < failed.retryAt) return
@@ -488,7 +535,7 @@ export const makeIntake = (
         tracked.delete(job.name)
         if (reportedStuck.size > 0) reportedStuck.delete(job.name)
       }
-      return tracked.size <= refillAt && (listing !== undefined || requested !== "none") ? Effect.zipRight(then, fill) : then
+      return tracked.size <= refillAt && (listing !== undefined || requested !== "none" || stealDue) ? Effect.zipRight(then, fill) : then
     }
 
     const runJob = (job: Job): Effect.Effect<Outcome> => {
@@ -560,10 +607,14 @@ export const makeIntake = (
         while (true) {
           if (tracked.size === 0 && claimedTracked.size === 0 && inFlight() === 0 && (yield* Queue.size(queue)) <= 0) {
             const ended = passesEnded
-            if (listing === undefined) requestPass(false)
+            if (listing === undefined && !stealDue) requestPass(false)
             yield* fill
-            if (listing === undefined && passesEnded > ended && lastPassAdded === 0 && tracked.size === 0) return
-            if (tracked.size > 0) continue
+            if (listing === undefined && !stealDue && passesEnded > ended && lastPassAdded === 0 && tracked.size === 0) return
+            // Nothing came of it yet (a sweep of the others' shares found nothing): look again.
+            if (tracked.size === 0 && claimedTracked.size === 0 && inFlight() === 0 && (yield* Queue.size(queue)) <= 0) {
+              yield* yieldToEventLoop // (a filler running elsewhere gets its turn)
+              continue
+            }
           }
           yield* Queue.take(drained)
         }
