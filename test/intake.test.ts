@@ -10,6 +10,7 @@ import { runDaemon } from "../src/daemon/Daemon.js"
 import { defaultLimits } from "../src/daemon/Intake.js"
 import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
+import { shareOf } from "../src/instances/Instance.js"
 import { Status } from "../src/status/Status.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import type { MemoryVolume } from "../src/testing/MemoryFileSystem.js"
@@ -206,6 +207,15 @@ describe("intake helpers (pure)", () => {
         expect(owners).toHaveLength(1)
       }
     }
+  })
+
+  it("an instance's share: its rank among the instance folders of processing/, sorted", () => {
+    const dir = (name: string) => ({ name, type: "Directory" as const })
+    const entries = [dir("host-b"), dir("host-a"), dir(".adopting-x"), { name: "loose.json", type: "File" as const }, dir("host-c")]
+    expect(shareOf("host-a", entries)).toEqual({ rank: 0, count: 3 })
+    expect(shareOf("host-c", entries)).toEqual({ rank: 2, count: 3 })
+    // Not there (its folder was adopted meanwhile): it takes everything, as if alone.
+    expect(shareOf("host-z", entries)).toEqual({ rank: 0, count: 1 })
   })
 
   it("name marks remember up to their cap, then say full; names not seen again are forgotten", () => {

@@ -38,29 +38,10 @@ export const runDaemon = (options: RunOptions) =>
     const instance = yield* Instance
     const watcher = yield* Watcher
     const status = yield* Status
-    const fileCalls = yield* SyscallMode
     const startedAt = yield* Clock.currentTimeMillis
     status.phase = "starting"
 
-    yield* Effect.logInfo("customer-json-processor started").pipe(
-      Effect.annotateLogs({
-        version: VERSION,
-        instance: instance.id,
-        mode: options.once ? "once" : "daemon",
-        watch_mode: config.watchMode,
-        // synchronous on local filesystems, through the thread pool otherwise (FS_CALLS)
-        file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
-        file_calls_reason: fileCalls.reason,
-        folders: {
-          data: config.dataDir,
-          processing: config.processingDir,
-          validated: config.validatedDir,
-          returns: config.returnsDir,
-          logs: config.logDir
-        },
-        settings: describeSettings(config)
-      })
-    )
+    yield* announce(options, instance.id)
 
     const intake = yield* makeIntake(defaultLimits(config.concurrency, options.window))
     const healthCheck = yield* makeHealthCheck
@@ -132,4 +113,30 @@ const finishOnce = (summary: Summary, leftBehind: Effect.Effect<ReadonlyArray<st
       )
     }
     return summary
+  })
+
+/** The start-up line: version, instance, mode, how file calls are made, folders and settings. */
+const announce = (options: RunOptions, instanceId: string) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const fileCalls = yield* SyscallMode
+    yield* Effect.logInfo("customer-json-processor started").pipe(
+      Effect.annotateLogs({
+        version: VERSION,
+        instance: instanceId,
+        mode: options.once ? "once" : "daemon",
+        watch_mode: config.watchMode,
+        // synchronous on local filesystems, through the thread pool otherwise (FS_CALLS)
+        file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
+        file_calls_reason: fileCalls.reason,
+        folders: {
+          data: config.dataDir,
+          processing: config.processingDir,
+          validated: config.validatedDir,
+          returns: config.returnsDir,
+          logs: config.logDir
+        },
+        settings: describeSettings(config)
+      })
+    )
   })

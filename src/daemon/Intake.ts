@@ -281,7 +281,7 @@ export const makeIntake = (
     const listingFailed = (e: { readonly message: string }) =>
       Effect.logWarning("listing the input folder failed").pipe(Effect.annotateLogs({ error: e.message }))
 
-    /** Starts the pass asked for: a full one first re-examines parked names, reports stuck files, retries claimed ones. */
+    /** Starts the pass asked for (a full one re-examines parked names). */
     const openPass = Effect.gen(function*() {
       passFull = requested === "full"
       requested = "none"
@@ -293,12 +293,7 @@ export const makeIntake = (
       othersSkipped = 0
       stealDue = false
       stealing = false
-      if (passFull) {
-        parked.clear()
-        yield* reportStuck(passStartedAt)
-        // Files this instance failed to route earlier are tried again.
-        yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
-      }
+      if (passFull) parked.clear()
       listing = yield* store.listInputPieces.pipe(
         Effect.tapError(listingFailed),
         Effect.orElseSucceed(() => undefined)
@@ -625,9 +620,20 @@ export const makeIntake = (
       return [...new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))]
     })
 
+    /**
+     * A full listing's other duties, at once rather than when its pass starts
+     * (a pass in progress over a large backlog may last minutes): files waiting
+     * too long are reported, and claimed files this instance failed to route
+     * earlier are tried again.
+     */
+    const periodicDuties = Effect.gen(function*() {
+      yield* reportStuck(clock.unsafeCurrentTimeMillis())
+      yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
+    })
+
     const hint = (h: Hint): Effect.Effect<void> =>
       h._tag === "Rescan"
-        ? Effect.zipRight(Effect.sync(() => requestPass(h.full)), fill)
+        ? Effect.zipRight(h.full ? periodicDuties : Effect.void, Effect.zipRight(Effect.sync(() => requestPass(h.full)), fill))
         : hintName(h.name)
 
     return {
