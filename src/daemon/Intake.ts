@@ -350,19 +350,22 @@ export const makeIntake = (
       let lastYield = performance.now()
       const warnings: Array<Warning> = []
       // Instances come and go: this one's share is looked up again at every refill (one small listing).
-      if (!stealing) share = yield* instance.share
+      let shareFresh = false
       while (tracked.size < window) {
         if (listing === undefined) {
           if (stealDue) {
-            // Only once this instance's share is done: the others are still at theirs meanwhile.
-            if (tracked.size > 0) return
+            // Only once this instance's share is taken (nothing queued): the others are still at theirs meanwhile.
+            if (Option.getOrElse(queue.unsafeSize(), () => 0) > 0) return
             yield* openStealSweep
             continue
           }
           if (requested === "none") return
           yield* openPass
-          if (!stealing) share = yield* instance.share
           continue
+        }
+        if (!stealing && !shareFresh) {
+          share = yield* instance.share
+          shareFresh = true
         }
         const piece = yield* listing.next(Math.min(PIECE, window - tracked.size)).pipe(
           Effect.tapError(listingFailed),
