@@ -58,6 +58,9 @@ const many = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-pieces-"))
 for (let i = 0; i < 700; i++) NFS.writeFileSync(Path.join(many, `f${i}.json`), "{}")
 NFS.writeFileSync(Buffer.concat([Buffer.from(many + "/caf"), Buffer.from([0xe9]), Buffer.from(".json")]), "{}")
 NFS.mkdirSync(Path.join(many, "sub"))
+// Valid UTF-8 that holds U+FFFD itself, and a name with the escape character.
+NFS.writeFileSync(Path.join(many, "real\uFFFD.json"), "{}")
+NFS.writeFileSync(Path.join(many, "50%.json"), "{}")
 
 describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s listPieces", (_, layer) => {
   it.effect("reads a folder in pieces of at most the size asked, every entry once, names escaped as `list` escapes them", () =>
@@ -80,10 +83,12 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
       yield* listing.close // twice is harmless
       expect(yield* listing.next(10)).toEqual([])
       expect(Math.max(...pieces)).toBe(100)
-      expect(names).toHaveLength(702)
+      expect(names).toHaveLength(704)
       const whole = yield* ops.list(many)
       expect([...names].sort()).toEqual(whole.map((e) => e.name).sort())
       expect(names).toContain("caf%E9.json")
+      expect(names.filter((n) => n.startsWith("real"))).toHaveLength(1)
+      expect(names).toContain("50%25.json")
       expect(types.get("sub")).toBe("Directory")
       expect(types.get("f1.json")).toBe("File")
     }))
