@@ -55,6 +55,50 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
     }))
 })
 
+// A folder of many names, one of them not UTF-8: read in pieces, it gives what a whole listing gives.
+const many = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-pieces-"))
+for (let i = 0; i < 700; i++) NFS.writeFileSync(Path.join(many, `f${i}.json`), "{}")
+NFS.writeFileSync(Buffer.concat([Buffer.from(many + "/caf"), Buffer.from([0xe9]), Buffer.from(".json")]), "{}")
+NFS.mkdirSync(Path.join(many, "sub"))
+// Valid UTF-8 that holds U+FFFD itself, and a name with the escape character.
+NFS.writeFileSync(Path.join(many, "real\uFFFD.json"), "{}")
+NFS.writeFileSync(Path.join(many, "50%.json"), "{}")
+
+describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s listPieces", (_, layer) => {
+  it.effect("reads a folder in pieces of at most the size asked, every entry once, names escaped as `list` escapes them", () =>
+    Effect.gen(function*() {
+      const ops = yield* Effect.provide(FileOps, layer)
+      const listing = yield* ops.listPieces(many)
+      const pieces: Array<number> = []
+      const names: Array<string> = []
+      const types = new Map<string, string>()
+      while (true) {
+        const piece = yield* listing.next(100)
+        if (piece.length === 0) break
+        pieces.push(piece.length)
+        for (const e of piece) {
+          names.push(e.name)
+          types.set(e.name, e.type)
+        }
+      }
+      yield* listing.close
+      yield* listing.close // twice is harmless
+      expect(yield* listing.next(10)).toEqual([])
+      expect(Math.max(...pieces)).toBe(100)
+      expect(names).toHaveLength(704)
+      const whole = yield* ops.list(many)
+      expect([...names].sort()).toEqual(whole.map((e) => e.name).sort())
+      expect(names).toContain("caf%E9.json")
+      expect(names.filter((n) => n.startsWith("real"))).toHaveLength(1)
+      expect(names).toContain("50%25.json")
+      expect(types.get("sub")).toBe("Directory")
+      expect(types.get("f1.json")).toBe("File")
+    }))
+  it.effect("fails with NotFound for a missing folder", () =>
+    Effect.map(Effect.flip(Effect.flatMap(Effect.provide(FileOps, layer), (ops) => ops.listPieces(Path.join(many, "missing")))), (e) =>
+      expect(isNotFound(e)).toBe(true)))
+})
+
 describe("SyscallMode: synchronous calls on local filesystems only", () => {
   it("classifies filesystems by their statfs type; anything unknown counts as remote", () => {
     expect(classifyFilesystem(0xef53)).toEqual({ local: true, name: "ext4" })

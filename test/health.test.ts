@@ -21,7 +21,8 @@ const status: StatusService = {
   stuck: 0,
   busySince: () => undefined,
   workersAlive: 8,
-  workersWanted: 8
+  workersWanted: 8,
+  intakePeak: 0
 }
 const instance = Layer.succeed(Instance, {
   id: "host-1-abc",
@@ -30,7 +31,8 @@ const instance = Layer.succeed(Instance, {
   hold: () => {},
   release: () => {},
   claimedFiles: Effect.succeed([]),
-  adoptOrphans: Effect.succeed([])
+  adoptOrphans: Effect.succeed([]),
+  share: Effect.succeed({ rank: 0, count: 1 })
 })
 const activity = makeActivity(Date.now)
 const peers = Layer.succeed(PeerWatch, {

@@ -85,4 +85,26 @@ describe("MemoryFileSystem", () => {
       const free = yield* Effect.flatMap(FileOps, (e) => e.freeBytes("/x")).pipe(Effect.provide(memory.layer))
       expect(free).toBe(1234)
     }))
+
+  it.effect("reads a folder in pieces (listPieces), every entry once", () =>
+    Effect.gen(function*() {
+      const files: Record<string, string> = {}
+      for (let i = 0; i < 250; i++) files[`/d/n${i}.json`] = "{}"
+      const memory = MemoryFileSystem.make(files)
+      memory.volume.mkdirSync("/d/sub")
+      const ops = yield* Effect.provide(FileOps, memory.layer)
+      const listing = yield* ops.listPieces("/d")
+      const pieces: Array<ReadonlyArray<{ readonly name: string; readonly type: string }>> = []
+      while (true) {
+        const piece = yield* listing.next(64)
+        if (piece.length === 0) break
+        pieces.push(piece)
+      }
+      yield* listing.close
+      expect(pieces.map((p) => p.length)).toEqual([64, 64, 64, 59])
+      const whole = yield* ops.list("/d")
+      const byName = (a: { readonly name: string }, b: { readonly name: string }) => (a.name < b.name ? -1 : 1)
+      expect([...pieces.flat()].sort(byName)).toEqual([...whole].sort(byName))
+      expect(whole.find((e) => e.name === "sub")?.type).toBe("Directory")
+    }))
 })

@@ -61,6 +61,14 @@ export interface Entry {
   readonly type: FileSystem.File.Type
 }
 
+/** A folder being read in pieces (`FileOps.listPieces`): memory for one piece, not for the folder. */
+export interface Listing {
+  /** Up to `max` more entries (at least one while any are left); empty at the end. */
+  readonly next: (max: number) => Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** Releases the folder handle; later `next` calls return nothing. */
+  readonly close: Effect.Effect<void>
+}
+
 export interface FileOpsService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
@@ -96,6 +104,12 @@ export interface FileOpsService {
   readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
   /** The entries of a folder, names escaped where they are not UTF-8. */
   readonly list: (dir: string) => Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /**
+   * Opens a folder to be read a piece at a time (opendir(3)), names escaped
+   * where they are not UTF-8 (names come as bytes): a folder of a million
+   * names costs the memory of one piece. The caller closes it.
+   */
+  readonly listPieces: (dir: string) => Effect.Effect<Listing, PlatformError>
   /** Creates a folder (and its parents) if missing; gives a folder it creates exactly `mode`. */
   readonly makeFolder: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
@@ -284,10 +298,24 @@ export interface FsPrims {
   readonly rename: (from: string, to: string) => Effect.Effect<void, PlatformError>
   readonly unlink: (path: string) => Effect.Effect<void, PlatformError>
   readonly readdir: (dir: string, raw: boolean) => Effect.Effect<ReadonlyArray<{ readonly name: string | Buffer; readonly type: FileSystem.File.Type }>, PlatformError>
+  /** opendir(3), names as text or (`raw`) as bytes: `read(max)` gives up to `max` entries, none at the end. */
+  readonly opendir: (dir: string, raw: boolean) => Effect.Effect<RawDir, PlatformError>
   readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
 }
+
+/** An open folder as the primitives give it. */
+export interface RawDir {
+  readonly read: (max: number) => Effect.Effect<ReadonlyArray<{ readonly name: string | Buffer; readonly type: FileSystem.File.Type }>, PlatformError>
+  readonly close: Effect.Effect<void>
+}
+
+/** Entries the kernel hands over per getdents call when a folder is read in pieces. */
+export const DIR_BUFFER_ENTRIES = 256
+// Node gives a Dir's names as Buffers with encoding "buffer", which its types do not list.
+const RAW_DIR_OPTIONS: NFS.OpenDirOptions = { encoding: "buffer" as unknown as BufferEncoding, bufferSize: DIR_BUFFER_ENTRIES }
+const TEXT_DIR_OPTIONS: NFS.OpenDirOptions = { bufferSize: DIR_BUFFER_ENTRIES }
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = NFS.constants
 const OPEN_EXISTING = O_RDONLY | O_NOFOLLOW | O_NONBLOCK
@@ -414,6 +442,65 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
         })))
     })
 
+  /**
+   * Names are read as text, three times cheaper than as bytes. Text that holds
+   * U+FFFD may stand for bytes that are not UTF-8, which it cannot name: such
+   * names are held back, and only then is the folder read a second time, as
+   * bytes, for the names whose bytes do not decode cleanly. So every entry
+   * comes once, and a folder of plain names is read once, as text.
+   */
+  const listPieces = (dir: string): Effect.Effect<Listing, PlatformError> =>
+    Effect.map(p.opendir(dir, false), (text): Listing => {
+      let current: RawDir | undefined = text
+      let raw = false
+      let withheld = false
+      const close = Effect.suspend(() => {
+        const open = current
+        current = undefined
+        return open === undefined ? Effect.void : open.close
+      })
+      const entryOf = (name: string | Buffer, type: FileSystem.File.Type): Entry | undefined => {
+        if (typeof name !== "string") {
+          const decoded = name.toString("utf8")
+          // As bytes: only the names the text reading held back.
+          return decoded.includes("\uFFFD") ? { name: nameFromBytes(name).text, type } : undefined
+        }
+        if (name.includes("\uFFFD")) {
+          withheld = true
+          return undefined
+        }
+        return { name: isPlainName(name) ? name : nameFromBytes(Buffer.from(name, "utf8")).text, type }
+      }
+      const next = (max: number): Effect.Effect<ReadonlyArray<Entry>, PlatformError> =>
+        Effect.suspend(() => {
+          const open = current
+          if (open === undefined) return Effect.succeed([])
+          return Effect.flatMap(open.read(Math.max(1, max)), (entries) => {
+            if (entries.length === 0) {
+              current = undefined
+              return Effect.zipRight(
+                open.close,
+                !raw && withheld
+                  ? Effect.flatMap(p.opendir(dir, true), (bytes) => {
+                    raw = true
+                    current = bytes
+                    return next(max)
+                  })
+                  : Effect.succeed([])
+              )
+            }
+            const out: Array<Entry> = []
+            for (const e of entries) {
+              const entry = entryOf(e.name, e.type)
+              if (entry !== undefined) out.push(entry)
+            }
+            // A piece of only withheld names: read on (an empty piece means the end).
+            return out.length > 0 ? Effect.succeed(out) : next(max)
+          })
+        })
+      return { next, close }
+    })
+
   const makeFolder = (path: string, mode: number): Effect.Effect<void, PlatformError> =>
     p.lstat(path).pipe(
       Effect.asVoid,
@@ -439,6 +526,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
     rename: p.rename,
     unlink: p.unlink,
     list,
+    listPieces,
     makeFolder,
     freeBytes: p.freeBytes
   }
@@ -488,6 +576,29 @@ export const nodeSyncPrims: FsPrims = {
       raw
         ? NFS.readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) }))
         : NFS.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, type: direntType(d) }))),
+  opendir: (dir, raw) =>
+    syncCall("opendir", dir, () => {
+      const handle = NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS)
+      return {
+        read: (max) =>
+          syncCall("readdir", dir, () => {
+            const out: Array<{ name: string | Buffer; type: FileSystem.File.Type }> = []
+            while (out.length < max) {
+              const d = handle.readSync()
+              if (d === null) break
+              out.push({ name: d.name, type: direntType(d) })
+            }
+            return out
+          }),
+        close: Effect.sync(() => {
+          try {
+            handle.closeSync()
+          } catch {
+            // closed already: nothing to release
+          }
+        })
+      }
+    }),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
   chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
   freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)
@@ -519,6 +630,30 @@ export const nodeAsyncPrims: FsPrims = {
           done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) })))))
       : callback<ReadonlyArray<{ readonly name: string; readonly type: FileSystem.File.Type }>>("readdir", dir, (done) =>
         NFS.readdir(dir, { withFileTypes: true }, (err, ds) => done(err, err ? [] : ds.map((d) => ({ name: d.name, type: direntType(d) }))))),
+  opendir: (dir, raw) =>
+    Effect.map(
+      callback<NFS.Dir>("opendir", dir, (done) => NFS.opendir(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS, done)),
+      (handle): RawDir => {
+        // One entry per callback (served from the handle's buffer of DIR_BUFFER_ENTRIES, so a
+        // round trip to the filesystem only every DIR_BUFFER_ENTRIES entries).
+        const one = callback<NFS.Dirent | null>("readdir", dir, (done) => handle.read(done))
+        return {
+          read: (max) =>
+            Effect.gen(function*() {
+              const out: Array<{ name: string | Buffer; type: FileSystem.File.Type }> = []
+              while (out.length < max) {
+                const d = yield* one
+                if (d === null) break
+                out.push({ name: d.name, type: direntType(d) })
+              }
+              return out
+            }),
+          close: Effect.async<void>((resume) => {
+            handle.close(() => resume(Effect.void))
+          })
+        }
+      }
+    ),
   mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
   chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
   freeBytes: nodeSyncPrims.freeBytes

@@ -29,7 +29,7 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
-import type { Entry, Meta, RegularRead } from "./FileOps.js"
+import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
@@ -76,6 +76,8 @@ export interface FileStoreService {
   readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
   /** Entries of the input folder. */
   readonly listInput: Effect.Effect<ReadonlyArray<Entry>, PlatformError>
+  /** The input folder, to be read a piece at a time (the caller closes it). */
+  readonly listInputPieces: Effect.Effect<Listing, PlatformError>
   /** lstat of an input entry (links described, not followed). */
   readonly inspectInput: (name: string) => Effect.Effect<Meta, PlatformError>
   /** Reads an input entry where it is, without claiming it (a file that may still be being written). */
@@ -504,6 +506,7 @@ export const makeFileStore = Effect.gen(function*() {
     checkDiskSpace: checks.checkDiskSpace,
     probeFilesystems: checks.probeFilesystems,
     listInput: extra.list(folders.data),
+    listInputPieces: Effect.suspend(() => extra.listPieces(folders.data)),
     inspectInput: (name) => extra.identify(inputPath(name)),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,

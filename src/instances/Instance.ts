@@ -49,6 +49,26 @@ export interface InstanceService {
    * `processing/`) into `dir`, one atomic rename each; returns their names.
    */
   readonly adoptOrphans: Effect.Effect<ReadonlyArray<string>, PlatformError>
+  /**
+   * This instance's place among the instances on the folder tree: `count`
+   * instance folders in `processing/` (live ones, and dead ones until they are
+   * adopted), `rank` the place of this one's id among them in sorted order.
+   * The same on every instance that lists the folder at the same moment;
+   * `{ rank: 0, count: 1 }` when the folder cannot be read.
+   */
+  readonly share: Effect.Effect<Share>
+}
+
+export interface Share {
+  readonly rank: number
+  readonly count: number
+}
+
+/** The share of instance `id` given the entries of `processing/` (pure). */
+export const shareOf = (id: string, entries: ReadonlyArray<Entry>): Share => {
+  const ids = entries.filter((e) => e.type === "Directory" && !e.name.startsWith(".")).map((e) => e.name).sort()
+  const rank = ids.indexOf(id)
+  return rank < 0 ? { rank: 0, count: 1 } : { rank, count: ids.length }
 }
 
 export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
@@ -249,7 +269,8 @@ export const makeInstance = Effect.gen(function*() {
     hold: (name) => void active.add(name),
     release: (pathOrName) => void active.delete(Path.basename(pathOrName)),
     claimedFiles: Effect.map(extra.list(dir), (entries) => entries.map((e) => e.name).filter((n) => !n.startsWith(".") && !active.has(n))),
-    adoptOrphans
+    adoptOrphans,
+    share: Effect.map(extra.list(root), (entries) => shareOf(id, entries)).pipe(Effect.orElseSucceed((): Share => ({ rank: 0, count: 1 })))
   })
 })
 

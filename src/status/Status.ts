@@ -24,6 +24,8 @@ export interface StatusService {
   /** workers running; fewer than CONCURRENCY means one has died */
   workersAlive: number
   workersWanted: number
+  /** the most names of the input folder the intake has held at once (bounded by its window) */
+  intakePeak: number
 }
 
 export class Status extends Context.Tag("customer-json/Status")<Status, StatusService>() {}
@@ -37,5 +39,6 @@ export const StatusLive: Layer.Layer<Status> = Layer.sync(Status, (): StatusServ
     stuck: 0,
     busySince: () => undefined,
     workersAlive: 0,
-    workersWanted: 0
+    workersWanted: 0,
+    intakePeak: 0
 }))

@@ -212,6 +212,29 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
       syncCall("readdir", dir, () =>
         (volume.readdirSync(dir, { withFileTypes: true, ...(raw ? { encoding: "buffer" as const } : {}) }) as Array<{ name: string | Buffer; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>)
           .map((d) => ({ name: raw ? Buffer.from(d.name) : String(d.name), type: typeOfDirent(d) }))),
+    opendir: (dir, raw) =>
+      syncCall("opendir", dir, () => {
+        const handle = volume.opendirSync(dir, raw ? { encoding: "buffer" } : {})
+        return {
+          read: (max) =>
+            syncCall("readdir", dir, () => {
+              const out: Array<{ name: string | Buffer; type: FileSystem.File.Type }> = []
+              while (out.length < max) {
+                const d = handle.readSync()
+                if (d === null) break
+                out.push({ name: raw ? Buffer.from(d.name as unknown as Uint8Array) : String(d.name), type: typeOfDirent(d) })
+              }
+              return out
+            }),
+          close: Effect.sync(() => {
+            try {
+              handle.closeSync()
+            } catch {
+              // closed already
+            }
+          })
+        }
+      }),
     mkdir: (path, mode) => syncCall("mkdir", path, () => void volume.mkdirSync(path, { mode })),
     chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
     freeBytes: (path) =>

@@ -1,0 +1,661 @@
+/**
+ * The intake: which names of the input folder (and of this instance's
+ * processing folder) go to the workers, and when.
+ *
+ * Memory does not grow with the backlog. The input folder is read in pieces
+ * (`listPieces`, opendir) by *passes*: a pass reads the folder from start to
+ * end, but only as fast as the workers take names, so at most `window` names
+ * are held at once (queued, being processed, or waiting for their writer);
+ * as workers finish, the window is refilled from the pass in progress. A new
+ * pass starts when one is asked for (the backlog at start, a periodic or
+ * poll listing, an event that came while a pass was running) and the last one
+ * has ended. So every file seen in one pass is taken before any file first
+ * seen in a later pass: no file waits more than one pass behind newer ones.
+ *
+ * A name is tracked from the moment it is queued until its outcome, so the
+ * same file seen twice (event + listing) is processed once. Names it must
+ * leave alone are warned about once each (up to a cap, then counted in one
+ * line), parked names are skipped by light listings, and files that failed
+ * wait for their retry time, their cause reported once; all of these are
+ * bounded too (see `IntakeLimits`).
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import { AppConfig } from "../Config.js"
+import type { Listing } from "../files/FileOps.js"
+import { FileStore } from "../files/FileStore.js"
+import { classifyName, parseProcessingName } from "../files/Naming.js"
+import { Instance } from "../instances/Instance.js"
+import { Notifier } from "../notify/Notifier.js"
+import { Activity } from "../status/Activity.js"
+import * as Metrics from "../status/Metrics.js"
+import { Status } from "../status/Status.js"
+import type { Share } from "../instances/Instance.js"
+import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
+import type { Outcome, PendingState } from "./Pipeline.js"
+import { Pipeline } from "./Pipeline.js"
+import type { Hint } from "./Watcher.js"
+import { yieldToEventLoop, YIELD_EVERY_MS } from "./WorkerPool.js"
+
+/** How soon a file waiting for its writer is read again after an event names it. */
+const EVENT_RECHECK_MS = 50
+/** Most names read from the folder at a time. */
+const PIECE = 256
+
+export type Job =
+  | { readonly _tag: "Input"; readonly name: string }
+  | { readonly _tag: "Claimed"; readonly name: string }
+
+export interface Summary {
+  validated: number
+  returned: number
+  failed: number
+  /** files that could not be routed and are still where they were (`--once` exits non-zero) */
+  leftBehind: number
+}
+
+/** How much the intake keeps at most. */
+export interface IntakeLimits {
+  /** names of the input folder held at once (queued, in flight, or waiting for their writer) */
+  readonly window: number
+  /** names remembered as warned about (the rest are counted in one line per full listing) */
+  readonly warned: number
+  /** files remembered as failing with their retry time and reported cause (the oldest forgotten first) */
+  readonly failing: number
+}
+
+/** The default limits: a few thousand names, more with a larger CONCURRENCY. */
+export const defaultLimits = (concurrency: number, window?: number): IntakeLimits => {
+  const w = Math.max(1, window ?? Math.max(2048, 64 * concurrency))
+  return { window: w, warned: Math.max(1024, 4 * w), failing: Math.max(1024, w) }
+}
+
+interface Tracked {
+  readonly receivedAt: number
+  pending: PendingState | undefined
+  /** queued or being processed (otherwise it waits for its quiet-period recheck) */
+  active: boolean
+}
+
+/** A name whose processing failed: tried again after a growing delay, reported once per cause. */
+interface Failing {
+  readonly cause: string
+  readonly attempts: number
+  readonly firstAt: number
+  readonly retryAt: number
+  /** the last pass that listed it (a name no full listing sees any more is forgotten) */
+  seenPass: number
+}
+
+/** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
+export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000 * 2 ** Math.min(attempts - 1, 20))
+
+export interface IntakeService {
+  /** The next job for a worker (waits for one). */
+  readonly take: Effect.Effect<Job>
+  /** Runs a job through the pipeline with what the intake knows of its file. */
+  readonly run: (job: Job) => Effect.Effect<Outcome>
+  /** What a job's outcome does to the counts and to its name; refills the window. */
+  readonly record: (job: Job, outcome: Outcome) => Effect.Effect<void>
+  /** A job's outcome after a defect. */
+  readonly defect: (reason: string) => Outcome
+  /** Called by the pool when its last job in flight ends. */
+  readonly onIdle: Effect.Effect<void>
+  /** Files left claimed by instances that are gone (and by an earlier run of this one). */
+  readonly recover: Effect.Effect<void>
+  /** The backlog: a first full pass over the input folder. */
+  readonly backlog: Effect.Effect<void>
+  /** A hint from the Watcher. */
+  readonly hint: (hint: Hint) => Effect.Effect<void>
+  /** Adopts the files of instances that died meanwhile. */
+  readonly adoptOrphans: Effect.Effect<void>
+  /** `--once`: waits until nothing is held, queued or in flight, and one more listing finds nothing new. */
+  readonly untilDone: (inFlight: () => number) => Effect.Effect<void>
+  /** Names that could not be routed and stay where they are (their input names). */
+  readonly leftBehind: Effect.Effect<ReadonlyArray<string>>
+  /** Stops handing out jobs (waiting workers are interrupted). */
+  readonly shutdown: Effect.Effect<void>
+  readonly summary: Summary
+}
+
+export const makeIntake = (
+  limits: IntakeLimits
+): Effect.Effect<IntakeService, never, AppConfig | FileStore | Instance | Pipeline | Notifier | Status | Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const store = yield* FileStore
+    const instance = yield* Instance
+    const pipeline = yield* Pipeline
+    const notifier = yield* Notifier
+    const status = yield* Status
+    const activity = yield* Activity // status page
+    const clock = yield* Effect.clock
+    const window = limits.window
+    /** refilled when this many names are held or fewer (pieces, not single names) */
+    const refillAt = window - Math.min(PIECE, Math.ceil(window / 4))
+
+    const queue = yield* Queue.unbounded<Job>()
+    const drained = yield* Queue.sliding<void>(1)
+    /** the names of the input folder held now: at most `window` */
+    const tracked = new Map<string, Tracked>()
+    const claimedTracked = new Set<string>()
+    /** names the pipeline found not regular: skipped by light listings until an event or a full listing (at most `window`) */
+    const parked = new Set<string>()
+    /** names already warned about, so each is logged once */
+    const warned = makeNameMarks(limits.warned)
+    const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
+    /** names that failed (claimed names too): skipped until their retry time */
+    const failing = new Map<string, Failing>()
+    /** the cause last reported for a file (by its received name) */
+    const reportedCause = new Map<string, string>()
+    /** held names reported as waiting without an outcome */
+    const reportedStuck = new Set<string>()
+    /** a file waiting for its writer longer than this is reported as stuck (once) */
+    const STUCK_AFTER_MS = 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
+
+    // The pass in progress (`listing` open) or the last one.
+    let listing: Listing | undefined
+    let pass = 0
+    let passFull = false
+    let passStartedAt = 0
+    let passAdded = 0
+    let passesEnded = 0
+    let lastPassAdded = 0
+    /** candidates seen by the pass in progress, and by the last complete one (the waiting estimate) */
+    let candidatesThisPass = 0
+    let candidatesLastPass = 0
+    /** names left without a warning of their own in this pass (warned-about names past the cap) */
+    let unwarnedThisPass = 0
+    let unwarnedSaid = 0
+    /** the next pass asked for: none, light, or full (a full listing also re-examines parked names) */
+    let requested: "none" | "light" | "full" = "none"
+    let filling = false
+    // Several instances on one folder tree: a pass first takes this instance's share of the
+    // names (by name hash, see NameMarks's `inShare`), then, once that is done, what is left
+    // of the others' (`stealing`): instances do not race for the same names in the same order.
+    let share: Share = { rank: 0, count: 1 }
+    let othersSkipped = 0
+    let stealDue = false
+    let stealing = false
+
+    status.intakePeak = 0
+    status.failing = () => failing.size
+    status.waiting = () => {
+      let oldest: number | undefined
+      for (const t of tracked.values()) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
+      // Names the pass in progress has not reached yet are not held: estimated from the last pass.
+      const unread = listing === undefined || stealing ? 0 : Math.max(0, candidatesLastPass - candidatesThisPass)
+      if (unread > 0 && (oldest === undefined || passStartedAt < oldest)) oldest = passStartedAt
+      return { count: tracked.size + unread, oldestReceivedAtMs: oldest }
+    }
+
+    const rechecks = yield* FiberMap.make<string>()
+
+    const warning = (name: string, message: string, kind: string) =>
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ file: name, kind }))
+
+    /** Warns about a name once (while there is room to remember it); false when it was said already or is counted instead. */
+    const markWarned = (name: string): boolean => {
+      const result = warned.mark(name, pass)
+      if (result === "full") unwarnedThisPass++
+      return result === "new"
+    }
+
+    const warnOnce = (name: string, message: string, kind: string) =>
+      Effect.suspend(() => (markWarned(name) ? warning(name, message, kind) : Effect.void))
+
+    const enqueue = (job: Job) => Queue.offer(queue, job)
+
+    /** (Re)schedules the next look at a file waiting for its writer; replaces an earlier timer. */
+    const recheckLater = (name: string, entry: Tracked, delay: number) =>
+      FiberMap.run(
+        rechecks,
+        name,
+        Effect.sleep(delay).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            entry.active = true
+          })),
+          Effect.zipRight(enqueue({ _tag: "Input", name }))
+        )
+      )
+
+    /** Starts holding a name; its job for the queue. */
+    const track = (name: string, now: number): Job => {
+      tracked.set(name, { receivedAt: now, pending: undefined, active: true })
+      if (tracked.size > status.intakePeak) status.intakePeak = tracked.size
+      return { _tag: "Input", name }
+    }
+
+    type Warning = readonly [name: string, message: string, kind: string]
+
+    /**
+     * A name read by a listing: queued when it is a candidate not held, not
+     * parked and not waiting for its retry time. Synchronous (a piece of names
+     * costs no Effect per name); warnings are collected into `warnings`.
+     */
+    const admitListed = (name: string, type: string, now: number, warnings: Array<Warning>): boolean => {
+      const kind = classifyName(name)
+      if (kind === "silent") return false
+      // The second sweep of a pass: only candidates left over from the others' shares.
+      if (stealing && (kind !== "candidate" || (type !== "File" && type !== "Unknown"))) return false
+      if (kind === "other") {
+        if (markWarned(name)) warnings.push([name, "not a .json file; left where it is", "other"])
+        return false
+      }
+      if (type !== "File" && type !== "Unknown") {
+        if (markWarned(name)) warnings.push([name, "not a regular file; left where it is", type])
+        return false
+      }
+      if (!stealing) candidatesThisPass++
+      if (!stealing && share.count > 1 && !inShare(name, share.rank, share.count)) {
+        othersSkipped++
+        return false
+      }
+      const failed = failing.get(name)
+      if (failed !== undefined) {
+        failed.seenPass = pass
+        if (now < failed.retryAt) return false
+      }
+      if (tracked.has(name) || parked.has(name)) return false
+      queue.unsafeOffer(track(name, now))
+      passAdded++
+      return true
+    }
+
+    const adoptClaimed = (names: ReadonlyArray<string>) =>
+      Effect.forEach(names, (name) =>
+        // (a claimed file that failed waits for its retry time like any other)
+        claimedTracked.has(name) || (failing.get(name)?.retryAt ?? 0) > clock.unsafeCurrentTimeMillis()
+          ? Effect.void
+          : Effect.zipRight(Effect.sync(() => claimedTracked.add(name)), enqueue({ _tag: "Claimed", name })), { discard: true })
+
+    const requestPass = (full: boolean) => {
+      requested = full ? "full" : requested === "none" ? "light" : requested
+    }
+
+    const listingFailed = (e: { readonly message: string }) =>
+      Effect.logWarning("listing the input folder failed").pipe(Effect.annotateLogs({ error: e.message }))
+
+    /** Starts the pass asked for (a full one re-examines parked names). */
+    const openPass = Effect.gen(function*() {
+      passFull = requested === "full"
+      requested = "none"
+      pass++
+      passStartedAt = clock.unsafeCurrentTimeMillis()
+      passAdded = 0
+      candidatesThisPass = 0
+      unwarnedThisPass = 0
+      othersSkipped = 0
+      stealDue = false
+      stealing = false
+      if (passFull) parked.clear()
+      listing = yield* store.listInputPieces.pipe(
+        Effect.tapError(listingFailed),
+        Effect.orElseSucceed(() => undefined)
+      )
+      if (listing === undefined) yield* endSweep
+    })
+
+    /** The second sweep of a pass, over what is left of the others' shares. */
+    const openStealSweep = Effect.gen(function*() {
+      stealDue = false
+      stealing = true
+      listing = yield* store.listInputPieces.pipe(
+        Effect.tapError(listingFailed),
+        Effect.orElseSucceed(() => undefined)
+      )
+      if (listing === undefined) yield* endSweep
+    })
+
+    /**
+     * A sweep has read the whole folder. After this instance's share, a sweep
+     * for the names left of the others' is due (once this share is done);
+     * otherwise the pass ends: what it did not see again is forgotten (after a
+     * full pass).
+     */
+    const endSweep = Effect.gen(function*() {
+      if (listing !== undefined) yield* listing.close
+      listing = undefined
+      if (!stealing && othersSkipped > 0) {
+        stealDue = true
+        return
+      }
+      stealing = false
+      candidatesLastPass = candidatesThisPass
+      lastPassAdded = passAdded
+      passesEnded++
+      if (!passFull) return
+      warned.forgetBefore(pass)
+      for (const [name, f] of failing) if (f.seenPass < pass && parseProcessingName(name) === undefined) failing.delete(name)
+      if (unwarnedThisPass > 0 && unwarnedThisPass !== unwarnedSaid) {
+        yield* Effect.logWarning("more names are left where they are (not .json files, or not regular files) than are warned about one by one").pipe(
+          Effect.annotateLogs({ not_warned_about: unwarnedThisPass, warned_about: warned.size() })
+        )
+      }
+      unwarnedSaid = unwarnedThisPass
+    })
+
+    /**
+     * Fills the window from the pass in progress (starting the pass asked for
+     * when none is): reads pieces until `window` names are held or the folder
+     * is read. A folder of many names (ignored ones too) is gone through with
+     * the event loop's turns kept, as the workers keep them.
+     */
+    const fillLoop = Effect.gen(function*() {
+      let lastYield = performance.now()
+      const warnings: Array<Warning> = []
+      // Instances come and go: this one's share is looked up again at every refill (one small listing).
+      let shareFresh = false
+      while (tracked.size < window) {
+        if (listing === undefined) {
+          if (stealDue) {
+            // Only once this instance's share is taken (nothing queued): the others are still at theirs meanwhile.
+            if (Option.getOrElse(queue.unsafeSize(), () => 0) > 0) return
+            yield* openStealSweep
+            continue
+          }
+          if (requested === "none") return
+          yield* openPass
+          continue
+        }
+        if (!stealing && !shareFresh) {
+          share = yield* instance.share
+          shareFresh = true
+        }
+        const piece = yield* listing.next(Math.min(PIECE, window - tracked.size)).pipe(
+          Effect.tapError(listingFailed),
+          Effect.orElseSucceed(() => [])
+        )
+        if (piece.length === 0) {
+          yield* endSweep
+          continue
+        }
+        const now = clock.unsafeCurrentTimeMillis()
+        for (const entry of piece) admitListed(entry.name, entry.type, now, warnings)
+        if (warnings.length > 0) {
+          yield* Effect.forEach(warnings, ([name, message, kind]) => warning(name, message, kind), { discard: true })
+          warnings.length = 0
+        }
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          yield* yieldToEventLoop
+          lastYield = performance.now()
+        }
+      }
+    })
+
+    /** One filler at a time; a call while one runs returns at once (the running one goes on until the window is full). */
+    const fill = Effect.suspend(() => {
+      if (filling) return Effect.void
+      filling = true
+      return Effect.ensuring(fillLoop, Effect.sync(() => void (filling = false)))
+    })
+
+    /** A name an event named. */
+    const hintName = (name: string) =>
+      Effect.gen(function*() {
+        const kind = classifyName(name)
+        if (kind === "silent") return
+        if (kind === "other") return yield* warnOnce(name, "not a .json file; left where it is", "other")
+        const known = tracked.get(name)
+        if (known !== undefined) {
+          // A change to a file waiting for its writer: look again soon (a burst of
+          // events from one writer costs one read), not only when the quiet period ends.
+          if (!known.active) yield* recheckLater(name, known, EVENT_RECHECK_MS)
+          return
+        }
+        // While a pass runs, a new name waits for it or for the pass after it (it may not be
+        // taken before names that pass has yet to reach); likewise when the window is full.
+        if (listing !== undefined || stealDue || tracked.size >= window) return requestPass(false)
+        const now = clock.unsafeCurrentTimeMillis()
+        const failed = failing.get(name)
+        if (failed !== undefined && now < failed.retryAt) return
+        parked.delete(name)
+        yield* enqueue(track(name, now))
+      })
+
+    /** A file waiting for its writer: looked at again when its quiet period has passed. */
+    const waitForWriter = (name: string, entry: Tracked, state: PendingState) =>
+      Effect.gen(function*() {
+        entry.pending = state
+        entry.active = false
+        const now = yield* Clock.currentTimeMillis
+        const delay = Math.max(0, state.since + config.quietPeriodMs - now) + 1
+        yield* Effect.logDebug("file not complete yet; waiting for its writer").pipe(
+          Effect.annotateLogs({ file: name, recheck_in_ms: delay })
+        )
+        yield* recheckLater(name, entry, delay)
+      })
+
+    /** Files waiting for their writer (or re-modified again and again) longer than STUCK_AFTER_MS: reported once each. */
+    const reportStuck = (now: number) =>
+      Effect.gen(function*() {
+        // (Files that failed were reported with their cause already, and have a gauge of their own.)
+        let stuck = 0
+        for (const [name, entry] of tracked) {
+          if (entry.pending === undefined || now - entry.receivedAt < STUCK_AFTER_MS) continue
+          stuck++
+          if (reportedStuck.has(name)) continue
+          reportedStuck.add(name)
+          yield* stuckFile(name, now - entry.receivedAt, "still being written, or not valid JSON and modified again and again")
+        }
+        status.stuck = stuck
+        Metrics.setStuck(stuck)
+      })
+
+    const stuckFile = (name: string, waitedMs: number, cause: string) =>
+      Effect.gen(function*() {
+        yield* Effect.logError("file has been waiting without an outcome").pipe(
+          Effect.annotateLogs({ file: name, waited_s: Math.round(waitedMs / 1000), cause })
+        )
+        yield* notifier.critical({
+          summary: `file ${name} has been waiting without an outcome`,
+          detail: `it has waited ${Math.round(waitedMs / 1000)} s (${cause}); it is tried again until it can be routed`,
+          at: new Date(yield* Clock.currentTimeMillis)
+        })
+      })
+
+    /**
+     * A file that could not be processed: logged at ERROR and notified once per
+     * file and cause, then tried again after a growing delay.
+     */
+    const fileFailed = (job: Job, outcome: Extract<Outcome, { readonly _tag: "Failed" }>) =>
+      Effect.gen(function*() {
+        summary.failed++
+        yield* Metric.increment(Metrics.filesByOutcome("failed"))
+        const now = yield* Clock.currentTimeMillis
+        const before = failing.get(job.name)
+        const attempts = (before?.attempts ?? 0) + 1
+        failing.delete(job.name) // re-inserted last: the oldest failures are forgotten first
+        failing.set(job.name, {
+          cause: outcome.cause,
+          attempts,
+          firstAt: before?.firstAt ?? now,
+          retryAt: now + retryDelayMs(attempts),
+          seenPass: pass
+        })
+        trimOldest(failing, limits.failing)
+        // Said once per file and cause, whether the file was tried from data/ or, claimed, from processing/.
+        const file = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+        if (reportedCause.get(file) === outcome.cause) {
+          yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file, attempts, error: outcome.reason }))
+          return
+        }
+        reportedCause.delete(file)
+        reportedCause.set(file, outcome.cause)
+        trimOldest(reportedCause, limits.failing)
+        yield* Effect.logError("file could not be processed; it stays where it is").pipe(
+          Effect.annotateLogs({ file, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
+        )
+        yield* notifier.critical({
+          summary: `file ${file} could not be processed`,
+          detail: outcome.reason,
+          at: new Date(now)
+        })
+      })
+
+    /** What a job's outcome does to the counts and to its name; synchronous for a routed file unless the window is refilled. */
+    const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
+      if (job._tag === "Claimed") claimedTracked.delete(job.name)
+      activity.outcome(job, outcome) // status page
+      let then: Effect.Effect<void> = Effect.void
+      if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
+      if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
+        reportedCause.delete(job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
+      }
+      switch (outcome._tag) {
+        case "Validated":
+          summary.validated++
+          break
+        case "Returned":
+          summary.returned++
+          break
+        case "Failed":
+          then = fileFailed(job, outcome)
+          break
+        case "Ignored":
+          if (parked.size < window) parked.add(job.name)
+          then = warnOnce(job.name, "not a regular file; left where it is", outcome.kind)
+          break
+        case "Pending": {
+          const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
+          return entry === undefined ? Effect.void : waitForWriter(job.name, entry, outcome.state)
+        }
+        case "Gone":
+        case "AlreadyStored":
+          break
+      }
+      if (job._tag === "Input") {
+        tracked.delete(job.name)
+        if (reportedStuck.size > 0) reportedStuck.delete(job.name)
+      }
+      return tracked.size <= refillAt && (listing !== undefined || requested !== "none" || stealDue) ? Effect.zipRight(then, fill) : then
+    }
+
+    const runJob = (job: Job): Effect.Effect<Outcome> => {
+      if (job._tag === "Claimed") return pipeline.processClaimed(job.name)
+      const entry = tracked.get(job.name)
+      return entry !== undefined
+        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, pending: entry.pending })
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined }))
+    }
+
+    const defect = (reason: string): Outcome => ({ _tag: "Failed", reason: `unexpected failure: ${reason}`, cause: "defect" })
+
+    const onIdle = Effect.suspend(() =>
+      // The size counts waiting takers as negative. (With synchronous file calls a worker finishes
+      // each file before the next starts, so this is asked once per file: without an Effect.)
+      Option.getOrElse(queue.unsafeSize(), () => 0) <= 0 ? Queue.offer(drained, undefined) : Effect.void
+    )
+
+    const recover = instance.adoptOrphans.pipe(
+      // Stages left by a crash after their claimed file was released go first.
+      Effect.tap(() => store.sweepStages(instance.dir)),
+      Effect.flatMap(adoptClaimed),
+      Effect.catchAll((e) =>
+        Effect.logWarning("crash recovery could not read the processing folder").pipe(
+          Effect.annotateLogs({ error: e.message })
+        )
+      )
+    )
+
+    /**
+     * Counts the candidates of the input folder once, beside the first pass, so
+     * that the waiting estimate is right from the start (the first pass of a
+     * large backlog lasts as long as the backlog).
+     */
+    const countBacklog = Effect.acquireUseRelease(
+      store.listInputPieces,
+      (counting) =>
+        Effect.gen(function*() {
+          let count = 0
+          let lastYield = performance.now()
+          while (true) {
+            const piece = yield* counting.next(PIECE)
+            if (piece.length === 0) break
+            for (const e of piece) if ((e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate") count++
+            if (performance.now() - lastYield > YIELD_EVERY_MS) {
+              yield* yieldToEventLoop
+              lastYield = performance.now()
+            }
+          }
+          // Only while the first pass runs: once it has ended, its own count is newer.
+          if (passesEnded === 0) candidatesLastPass = count
+        }),
+      (counting) => counting.close
+    ).pipe(Effect.ignore)
+
+    const scope = yield* Effect.scope
+    // The pass in progress is closed at the end, whatever state it is in.
+    yield* Effect.addFinalizer(() => Effect.suspend(() => (listing === undefined ? Effect.void : listing.close)))
+
+    const backlog = Effect.gen(function*() {
+      requestPass(true)
+      yield* fill
+      if (listing !== undefined) yield* Effect.forkIn(countBacklog, scope)
+    })
+
+    const untilDone = (inFlight: () => number) =>
+      Effect.gen(function*() {
+        // Done when nothing is held and one more listing finds nothing new.
+        while (true) {
+          if (tracked.size === 0 && claimedTracked.size === 0 && inFlight() === 0 && (yield* Queue.size(queue)) <= 0) {
+            const ended = passesEnded
+            if (listing === undefined && !stealDue) requestPass(false)
+            yield* fill
+            if (listing === undefined && !stealDue && passesEnded > ended && lastPassAdded === 0 && tracked.size === 0) return
+            // Nothing came of it yet (a sweep of the others' shares found nothing): look again.
+            if (tracked.size === 0 && claimedTracked.size === 0 && inFlight() === 0 && (yield* Queue.size(queue)) <= 0) {
+              yield* yieldToEventLoop // (a filler running elsewhere gets its turn)
+              continue
+            }
+          }
+          yield* Queue.take(drained)
+        }
+      })
+
+    const leftBehind = Effect.gen(function*() {
+      const stillClaimed = yield* instance.claimedFiles.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+      return [...new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))]
+    })
+
+    /**
+     * A full listing's other duties, at once rather than when its pass starts
+     * (a pass in progress over a large backlog may last minutes): files waiting
+     * too long are reported, and claimed files this instance failed to route
+     * earlier are tried again.
+     */
+    const periodicDuties = Effect.gen(function*() {
+      yield* reportStuck(clock.unsafeCurrentTimeMillis())
+      yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
+    })
+
+    const hint = (h: Hint): Effect.Effect<void> =>
+      h._tag === "Rescan"
+        ? Effect.zipRight(h.full ? periodicDuties : Effect.void, Effect.zipRight(Effect.sync(() => requestPass(h.full)), fill))
+        : hintName(h.name)
+
+    return {
+      take: Queue.take(queue),
+      run: runJob,
+      record: recordOutcome,
+      defect,
+      onIdle,
+      recover,
+      backlog,
+      hint,
+      adoptOrphans: instance.adoptOrphans.pipe(
+        Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir) : Effect.void)),
+        Effect.flatMap(adoptClaimed),
+        Effect.ignore
+      ),
+      untilDone,
+      leftBehind,
+      shutdown: Queue.shutdown(queue),
+      summary
+    } satisfies IntakeService
+  })

@@ -1,0 +1,154 @@
+/**
+ * The worker pool: CONCURRENCY workers, each taking one job at a time from the
+ * intake and running it, with the count of jobs in flight, draining at
+ * shutdown and supervision (a defect in one job is logged at ERROR and
+ * survived).
+ *
+ * This module is the daemon's per-file hot path, and the one place its speed
+ * tricks live; each is explained once here:
+ *  1. The worker loop is a hand-made `zipRight`/`suspend` chain rather than
+ *     `Effect.forever`, which hands the fiber to the scheduler after every
+ *     file. Fairness comes from the runtime's yield every 2048 steps.
+ *  2. With synchronous file calls (FS_CALLS) a worker may never wait for I/O:
+ *     each hands the event loop back (`yieldToEventLoop`, a `setImmediate`) at
+ *     least every YIELD_EVERY_MS, so signals, timers, the health endpoint and
+ *     log writes are served during a long backlog. Effect's own yields are
+ *     microtasks, which never let the loop in while fibers have work.
+ *  3. A job is counted out with one `matchCauseEffect` instead of `ensuring`'s
+ *     several steps: an interrupted job is only interrupted at shutdown, after
+ *     the pool has stopped waiting for it.
+ *  4. The busy-since times sit in a plain array indexed by worker, and the
+ *     in-flight count in a local: both are read synchronously by the status
+ *     endpoint and written without an Effect per file.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Schedule from "effect/Schedule"
+import { Status } from "../status/Status.js"
+
+/** The longest a worker keeps the event loop from its turn. */
+export const YIELD_EVERY_MS = 10
+
+/**
+ * Suspends until the event loop has had a turn (I/O callbacks, signals, timers):
+ * `setImmediate` runs after the poll phase.
+ */
+export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+export interface WorkerPoolOptions<J, O> {
+  readonly concurrency: number
+  /** the next job (waits for one; interrupted or failing at shutdown) */
+  readonly take: Effect.Effect<J>
+  readonly run: (job: J) => Effect.Effect<O>
+  /** what a job's outcome does (counts, names); runs on the worker, before it takes the next job */
+  readonly record: (job: J, outcome: O) => Effect.Effect<void>
+  /** the outcome that stands for a defect in a job (the file stays where it is) */
+  readonly defect: (job: J, cause: Cause.Cause<never>) => O
+  /** the name a job's log lines carry */
+  readonly nameOf: (job: J) => string
+  /** called when the last job in flight ends (and the pool is not stopping) */
+  readonly onIdle: Effect.Effect<void>
+}
+
+export interface WorkerPool {
+  readonly inFlight: () => number
+  /**
+   * Stops counting idleness, then waits up to `timeoutMs` for the jobs in flight
+   * to finish; true when they all did.
+   */
+  readonly drain: (timeoutMs: number) => Effect.Effect<boolean>
+}
+
+export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.Effect<WorkerPool, never, Status | Scope.Scope> =>
+  Effect.gen(function*() {
+    const status = yield* Status
+    const clock = yield* Effect.clock
+    const workers = yield* FiberSet.make()
+    let inFlight = 0
+    let stopping = false
+
+    /**
+     * A defect in one file's job (a bug, a throw in a library) is caught here:
+     * logged at ERROR with its cause, the file left where it is for a later
+     * attempt, and the worker goes on (a FiberSet would drop it silently).
+     */
+    const supervised = (job: J): Effect.Effect<O> =>
+      Effect.catchAllCause(options.run(job), (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(
+            Effect.logError("unexpected failure processing a file; it is left where it is and tried again later", cause).pipe(
+              Effect.annotateLogs({ file: options.nameOf(job) })
+            ),
+            options.defect(job, cause as Cause.Cause<never>)
+          ))
+
+    const jobDone = Effect.suspend(() => {
+      inFlight--
+      status.inFlight = inFlight
+      return inFlight > 0 || stopping ? Effect.void : options.onIdle
+    })
+
+    /** when each worker's current job started (0: none), for the health check's hung-worker test */
+    const busy = new Array<number>(options.concurrency).fill(0)
+    status.busySince = () => {
+      let oldest: number | undefined
+      for (const t of busy) if (t > 0 && (oldest === undefined || t < oldest)) oldest = t
+      return oldest
+    }
+    status.workersWanted = options.concurrency
+
+    const runOne = (slot: number) =>
+      Effect.flatMap(options.take, (job) => {
+        inFlight++
+        status.inFlight = inFlight
+        busy[slot] = clock.unsafeCurrentTimeMillis()
+        return Effect.matchCauseEffect(supervised(job), {
+          onSuccess: (outcome) => ((busy[slot] = 0), Effect.zipRight(options.record(job, outcome), jobDone)),
+          onFailure: (cause) => ((busy[slot] = 0), Effect.zipRight(jobDone, Effect.failCause(cause)))
+        })
+      })
+
+    const worker = (slot: number) =>
+      Effect.suspend(() => {
+        let lastYield = performance.now()
+        const handBack = Effect.suspend(() => {
+          if (performance.now() - lastYield <= YIELD_EVERY_MS) return Effect.void
+          return Effect.map(yieldToEventLoop, () => void (lastYield = performance.now()))
+        })
+        const loop: Effect.Effect<never> = Effect.zipRight(Effect.zipRight(handBack, runOne(slot)), Effect.suspend(() => loop))
+        return loop
+      }).pipe(
+        // A worker ends only at shutdown; one that dies otherwise is said loudly and fails /healthz.
+        Effect.onExit((exit) =>
+          Effect.zipRight(
+            Effect.sync(() => void status.workersAlive--),
+            Exit.isInterrupted(exit) ? Effect.void : Effect.logError("a worker stopped unexpectedly", Exit.isFailure(exit) ? exit.cause : Cause.empty)
+          )
+        )
+      )
+
+    for (let i = 0; i < options.concurrency; i++) {
+      status.workersAlive++
+      yield* FiberSet.run(workers, worker(i))
+    }
+
+    const drain = (timeoutMs: number) =>
+      Effect.suspend(() => {
+        stopping = true
+        return Effect.sync(() => inFlight).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n === 0 }),
+          Effect.timeoutOption(timeoutMs),
+          Effect.map(Option.isSome)
+        )
+      })
+
+    return { inFlight: () => inFlight, drain }
+  })

@@ -1,0 +1,246 @@
+/**
+ * The intake over the in-memory filesystem: memory bounded by its window
+ * whatever the backlog, every file routed once, the order of a listing kept,
+ * and warnings about ignored names bounded too. Plus its pure helpers.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import * as Path from "node:path"
+import { runDaemon } from "../src/daemon/Daemon.js"
+import { defaultLimits } from "../src/daemon/Intake.js"
+import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
+import { parseProcessingName } from "../src/files/Naming.js"
+import { shareOf } from "../src/instances/Instance.js"
+import { Status } from "../src/status/Status.js"
+import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import type { MemoryVolume } from "../src/testing/MemoryFileSystem.js"
+import { FOLDERS, listing, makeTestApp } from "./support/app.js"
+import { fixture } from "./support/fixtures.js"
+
+const D = FOLDERS.DATA_DIR
+const V = FOLDERS.VALIDATED_DIR
+const TODAY = Date.parse("2026-11-28T00:00:00Z")
+// Set before the layers start (as in daemon.test.ts): moving the clock 56 years later would replay every heartbeat.
+const setToday = Effect.flatMap(TestClock.currentTimeMillis, (t) => (t < TODAY ? TestClock.setTime(TODAY) : Effect.void))
+const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
+  Effect.zipRight(setToday, Effect.provide(effect, layer))
+const VALID = fixture("valid-single.json")
+
+/** The names of a folder in the order a listing (opendir) gives them. */
+const listingOrder = (volume: MemoryVolume, dir: string): Array<string> => {
+  const handle = volume.opendirSync(dir)
+  const names: Array<string> = []
+  for (let d = handle.readSync(); d !== null; d = handle.readSync()) names.push(String(d.name))
+  handle.closeSync()
+  return names
+}
+
+/** The original names of the files claimed, in the order they were claimed (read once claimed). */
+const claimOrder = () => {
+  const order: Array<string> = []
+  const wrapExtra = (extra: Parameters<NonNullable<Parameters<typeof makeTestApp>[0]>["wrapExtra"] & {}>[0]) => ({
+    ...extra,
+    readRegular: (p: string, max: number) =>
+      Effect.tap(extra.readRegular(p, max), () =>
+        Effect.sync(() => {
+          const parsed = parseProcessingName(Path.basename(p))
+          if (parsed !== undefined && p.startsWith(FOLDERS.PROCESSING_DIR)) order.push(parsed.original)
+        }))
+  })
+  return { order, wrapExtra }
+}
+
+/** Log lines at WARN, captured. */
+const captureWarnings = () => {
+  const lines: Array<{ readonly message: string; readonly annotations: Record<string, unknown> }> = []
+  const layer = Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ annotations, logLevel, message }) => {
+        if (logLevel.label !== "WARN") return
+        const fields: Record<string, unknown> = {}
+        for (const [k, v] of annotations) fields[k] = v
+        lines.push({ message: String(Array.isArray(message) ? message[0] : message), annotations: fields })
+      })
+    ),
+    Logger.minimumLogLevel(LogLevel.Debug)
+  )
+  return { lines, layer }
+}
+
+describe("intake: memory independent of the backlog", () => {
+  it.scoped("with 20,000 files waiting and a window of 100, never holds more than 100 names; every file routed once", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 20_000; i++) files[`${D}/f${i}.json`] = VALID
+    const app = makeTestApp({ files, settings: { CONCURRENCY: "8", QUIET_PERIOD_MS: "0" } })
+    return Effect.gen(function*() {
+      const summary = yield* runDaemon({ once: true, window: 100 })
+      const status = yield* Status
+      expect(summary).toEqual({ validated: 20_000, returned: 0, failed: 0, leftBehind: 0 })
+      expect(status.intakePeak).toBeGreaterThan(0)
+      expect(status.intakePeak).toBeLessThanOrEqual(100)
+      expect(listing(app.volume, V)).toHaveLength(20_000)
+      expect(new Set(listing(app.volume, V)).size).toBe(20_000)
+      expect(listing(app.volume, D)).toEqual([])
+    }).pipe(provideToday(app.layer))
+  }, 240_000)
+
+  it.scoped("takes the names of a pass in the order the listing gives them", () => {
+    const files: Record<string, string> = {}
+    // Inserted in an order that sorting would change: the listing's order is what counts.
+    for (let i = 0; i < 600; i++) files[`${D}/n${(i * 7919) % 600}.json`] = VALID
+    const claims = claimOrder()
+    const app = makeTestApp({ files, settings: { CONCURRENCY: "1", QUIET_PERIOD_MS: "0" }, wrapExtra: claims.wrapExtra })
+    const expected = listingOrder(app.volume, D)
+    return Effect.gen(function*() {
+      const summary = yield* runDaemon({ once: true, window: 25 })
+      expect(summary.validated).toBe(600)
+      expect(claims.order).toEqual(expected)
+      expect((yield* Status).intakePeak).toBeLessThanOrEqual(25)
+    }).pipe(provideToday(app.layer))
+  }, 60_000)
+
+  it.live("a file that arrives during a pass goes after every file of that pass", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 300; i++) files[`${D}/old${i}.json`] = VALID
+    const claims = claimOrder()
+    const app = makeTestApp({ files, settings: { CONCURRENCY: "1", QUIET_PERIOD_MS: "0", RESCAN_INTERVAL_MS: "200" }, wrapExtra: claims.wrapExtra })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false, window: 10 }))
+      while (claims.order.length < 20) yield* Effect.sleep("5 millis")
+      app.volume.writeFileSync(`${D}/new.json`, VALID)
+      while (listing(app.volume, V).length < 301) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(claims.order).toHaveLength(301)
+      expect(claims.order[300]).toBe("new.json")
+      expect(new Set(claims.order).size).toBe(301)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureWarnings().layer), Effect.timeout("60 seconds"))
+  }, 70_000)
+})
+
+describe("intake: instances cooperate", () => {
+  it.scoped("three instances on one backlog take mostly disjoint shares: everything routed once, none lost, few lost races", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 900; i++) files[`${D}/s${i}.json`] = VALID
+    const memory = MemoryFileSystem.make(files)
+    const P = FOLDERS.PROCESSING_DIR
+    const apps = [0, 1, 2].map(() => {
+      const claimed: Array<string> = []
+      /** names this instance went for and found gone (taken by another): lstat or claim */
+      const lost: Array<string> = []
+      const app = makeTestApp({
+        memory,
+        settings: { CONCURRENCY: "4", QUIET_PERIOD_MS: "0" },
+        wrapExtra: (extra) => ({
+          ...extra,
+          identify: (p) =>
+            extra.identify(p).pipe(Effect.tapErrorTag("SystemError", (e) =>
+              Effect.sync(() => void (e.reason === "NotFound" && p.startsWith(`${D}/`) && lost.push(Path.basename(p)))))),
+          rename: (from, to) =>
+            extra.rename(from, to).pipe(
+              Effect.tap(() => Effect.sync(() => void (from.startsWith(`${D}/`) && to.startsWith(`${P}/`) && claimed.push(Path.basename(from))))),
+              Effect.tapErrorTag("SystemError", (e) =>
+                Effect.sync(() => void (e.reason === "NotFound" && from.startsWith(`${D}/`) && lost.push(Path.basename(from)))))
+            )
+        })
+      })
+      return { app, claimed, lost }
+    })
+    return Effect.gen(function*() {
+      yield* setToday
+      // Each instance's folder exists before any backlog starts (as with instances started together).
+      const summaries = yield* Effect.all(apps.map(({ app }) => Effect.provide(runDaemon({ once: true, window: 50 }), app.layer)), { concurrency: 3 })
+      expect(summaries.reduce((n, s) => n + s.validated, 0)).toBe(900)
+      expect(summaries.every((s) => s.failed === 0 && s.leftBehind === 0)).toBe(true)
+      expect(listing(memory.volume, V)).toEqual(Object.keys(files).map((f) => Path.basename(f)).sort())
+      expect(listing(memory.volume, D)).toEqual([])
+      // Claimed sets are disjoint (the atomic claim), and each instance took a share.
+      const all = apps.flatMap((a) => a.claimed)
+      expect(new Set(all).size).toBe(900)
+      expect(all).toHaveLength(900)
+      for (const a of apps) expect(a.claimed.length).toBeGreaterThan(150)
+      // Spread over the listing, instances seldom go for a name another one took (in the same
+      // order, without shares, they lose about 1,700 races here: nearly two per file).
+      const lost = apps.reduce((n, a) => n + a.lost.length, 0)
+      expect(lost).toBeLessThan(900 / 5)
+    })
+  }, 120_000)
+})
+
+describe("intake: big folders stay cheap", () => {
+  it.live("3,000 ignored names: warnings up to the cap, then one line for the rest, not repeated by later listings", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 3000; i++) files[`${D}/note${i}.txt`] = "x"
+    files[`${D}/a.json`] = VALID
+    const app = makeTestApp({ files, settings: { RESCAN_INTERVAL_MS: "100", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30" } })
+    const logs = captureWarnings()
+    const cap = defaultLimits(8, 10).warned
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false, window: 10 }))
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("800 millis") // many full and light listings meanwhile
+      yield* Fiber.interrupt(fiber)
+      const perName = logs.lines.filter((l) => l.message === "not a .json file; left where it is")
+      expect(cap).toBe(1024)
+      expect(perName).toHaveLength(cap)
+      expect(new Set(perName.map((l) => l.annotations["file"])).size).toBe(cap)
+      const summaries = logs.lines.filter((l) => l.message.startsWith("more names are left where they are"))
+      expect(summaries.map((l) => l.annotations["not_warned_about"])).toEqual([3000 - cap])
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+  }, 40_000)
+})
+
+describe("intake helpers (pure)", () => {
+  it("nameHash is stable and spreads names", () => {
+    expect(nameHash("a.json")).toBe(nameHash("a.json"))
+    expect(nameHash("a.json")).not.toBe(nameHash("b.json"))
+    const buckets = [0, 0, 0, 0]
+    for (let i = 0; i < 4000; i++) buckets[nameHash(`file-${i}.json`) % 4]!++
+    for (const b of buckets) expect(b).toBeGreaterThan(800)
+  })
+
+  it("inShare gives each name to exactly one of the instances", () => {
+    for (let i = 0; i < 500; i++) {
+      const name = `n${i}.json`
+      for (const count of [1, 2, 3, 5]) {
+        const owners = Array.from({ length: count }, (_, rank) => rank).filter((rank) => inShare(name, rank, count))
+        expect(owners).toHaveLength(1)
+      }
+    }
+  })
+
+  it("an instance's share: its rank among the instance folders of processing/, sorted", () => {
+    const dir = (name: string) => ({ name, type: "Directory" as const })
+    const entries = [dir("host-b"), dir("host-a"), dir(".adopting-x"), { name: "loose.json", type: "File" as const }, dir("host-c")]
+    expect(shareOf("host-a", entries)).toEqual({ rank: 0, count: 3 })
+    expect(shareOf("host-c", entries)).toEqual({ rank: 2, count: 3 })
+    // Not there (its folder was adopted meanwhile): it takes everything, as if alone.
+    expect(shareOf("host-z", entries)).toEqual({ rank: 0, count: 1 })
+  })
+
+  it("name marks remember up to their cap, then say full; names not seen again are forgotten", () => {
+    const marks = makeNameMarks(3)
+    expect(marks.mark("a", 1)).toBe("new")
+    expect(marks.mark("a", 1)).toBe("known")
+    expect(marks.mark("b", 1)).toBe("new")
+    expect(marks.mark("c", 1)).toBe("new")
+    expect(marks.mark("d", 1)).toBe("full")
+    expect(marks.mark("a", 2)).toBe("known")
+    marks.forgetBefore(2)
+    expect(marks.size()).toBe(1)
+    expect(marks.has("a")).toBe(true)
+    expect(marks.mark("d", 2)).toBe("new")
+  })
+
+  it("trimOldest keeps the newest entries", () => {
+    const map = new Map([["a", 1], ["b", 2], ["c", 3]])
+    trimOldest(map, 2)
+    expect([...map.keys()]).toEqual(["b", "c"])
+  })
+
+  it("the default window is a few thousand names, more with a larger CONCURRENCY", () => {
+    expect(defaultLimits(8).window).toBe(2048)
+    expect(defaultLimits(256).window).toBe(16384)
+    expect(defaultLimits(8, 100).window).toBe(100)
+  })
+})
