@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as NFS from "node:fs"
 import * as WorkerThreads from "node:worker_threads"
 import { judgeBytes } from "./JudgeBytes.js"
@@ -54,15 +55,22 @@ export const OffThreadJudgeLive: Layer.Layer<OffThreadJudge> = Layer.scoped(
       yield* Effect.logWarning("the worker script judgeWorker.js was not found; large files are judged on the main thread")
       return onThisThread
     }
-    const pool = yield* Worker.makePool<JudgeRequest, JudgedBytes, never>({
-      minSize: 0,
-      maxSize: 1,
-      concurrency: 1,
-      timeToLive: "1 minute"
-    }).pipe(Effect.provide(NodeWorker.layer(() => new WorkerThreads.Worker(script.value))))
+    // Made on the first large file, in the layer's scope: a daemon that never sees one starts no thread.
+    const scope = yield* Effect.scope
+    const pool = yield* Effect.cached(
+      Worker.makePool<JudgeRequest, JudgedBytes, never>({
+        minSize: 0,
+        maxSize: 1,
+        concurrency: 1,
+        timeToLive: "1 minute"
+      }).pipe(
+        Effect.provide(NodeWorker.layer(() => new WorkerThreads.Worker(script.value))),
+        Scope.extend(scope)
+      )
+    )
     return {
       judge: (request: JudgeRequest) =>
-        pool.executeEffect(request).pipe(
+        Effect.flatMap(pool, (workers) => workers.executeEffect(request)).pipe(
           Effect.catchAll((error) =>
             Effect.logWarning("the worker thread could not judge a large file; it is judged on the main thread").pipe(
               Effect.annotateLogs({ error: error.message }),
@@ -71,12 +79,5 @@ export const OffThreadJudgeLive: Layer.Layer<OffThreadJudge> = Layer.scoped(
           )
         )
     } satisfies OffThreadJudgeService
-  }).pipe(
-    Effect.catchAll((error) =>
-      Effect.as(
-        Effect.logWarning("no worker thread for large files; they are judged on the main thread").pipe(Effect.annotateLogs({ error: error.message })),
-        onThisThread
-      )
-    )
-  )
+  })
 )
