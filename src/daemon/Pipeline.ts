@@ -323,11 +323,8 @@ export const makePipeline = Effect.gen(function*() {
         return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
       }).pipe(
         Effect.catchAll((e) => failed(e._tag === "SystemError" && e.reason === "PermissionDenied" ? config.dataDir : instance.dir)(e)),
-        // One step rather than `onExit`'s several: an interrupted file is only interrupted at shutdown.
-        Effect.matchCauseEffect({
-          onSuccess: (outcome) => Effect.succeed((routed(outcome) || instance.release(claimedPath), outcome)),
-          onFailure: (cause) => Effect.zipRight(Effect.sync(() => instance.release(claimedPath)), Effect.failCause(cause))
-        })
+        // The claim ends here unless the ClaimReleaser has the file (routed), whatever the exit.
+        Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
       )
     }).pipe(
       Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(config.dataDir)(e)))

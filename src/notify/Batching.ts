@@ -17,8 +17,12 @@ import { FILES_PER_MESSAGE } from "./NotificationMessage.js"
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 
 export const HOUR_MS = 3_600_000
-/** Rejected files kept to be named; beyond this they are only counted. */
-export const MAX_QUEUED_FILES = 100_000
+/**
+ * Rejected files kept to be named; beyond this they are only counted. About
+ * what an hour of messages names at the default rate (30 × 100): a partner's
+ * backlog of a million files must not keep a hundred thousand in memory.
+ */
+export const MAX_QUEUED_FILES = 3_000
 
 /**
  * Rejected files waiting: appended at the back, taken in batches from the
