@@ -13,6 +13,7 @@
  */
 import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
@@ -41,6 +42,9 @@ export const gravestExitCode = (codes: ReadonlyArray<number>): number => {
 
 /** An instance that exits by itself: 0 is a clean stop (a signal to the whole group); 78 and 73 would fail again. */
 export const shouldRestart = (code: number): boolean => code !== 0 && code !== 78 && code !== 73
+
+/** An instance that ran this long before it failed is restarted as after a first failure. */
+const STEADY_MS = 60_000
 
 /** Delay before restarting an instance that failed `failures` times in a row. */
 export const restartDelayMs = (failures: number): number => Math.min(60_000, 1000 * 2 ** Math.min(Math.max(failures - 1, 0), 10))
@@ -75,6 +79,7 @@ const supervise = (options: InstancePoolOptions, index: number, pids: Pids) =>
   Effect.gen(function*() {
     let failures = 0
     while (true) {
+      const startedAt = yield* Clock.currentTimeMillis
       const code = yield* runOnce(options, index, pids).pipe(
         Effect.catchAll((error) =>
           Effect.as(Effect.logError("an instance could not be started").pipe(Effect.annotateLogs({ instance: index + 1, error: error.message })), 1)
@@ -86,7 +91,8 @@ const supervise = (options: InstancePoolOptions, index: number, pids: Pids) =>
         }
         return code
       }
-      failures++
+      // An instance that ran a while before failing starts its count afresh.
+      failures = (yield* Clock.currentTimeMillis) - startedAt > STEADY_MS ? 1 : failures + 1
       const delay = restartDelayMs(failures)
       yield* Effect.logError("an instance failed; it is restarted").pipe(
         Effect.annotateLogs({ instance: index + 1, exit_code: code, restart_in_ms: delay })
