@@ -92,6 +92,14 @@ export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileS
     const fs = yield* FileSystem.FileSystem
     const settings = yield* AppConfig
     const dir = Path.join(settings.logDir, "outbox")
+    // The outbox and any missing folder above it, one level at a time: Node's recursive mkdir never
+    // returns when the working folder was deleted under the daemon (it retries "." on the thread pool
+    // for ever); a plain mkdir fails there at once, and the message waits for its next try.
+    const makeLevel = (path: string) =>
+      fs.makeDirectory(path, { mode: OUTBOX_DIR_MODE }).pipe(
+        Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void)
+      )
+    const makeOutboxFolder = Effect.forEach(folderLevels(dir), makeLevel, { discard: true })
     const write = (message: Outgoing, note?: string) =>
       Effect.gen(function*() {
         const now = new Date()
@@ -101,7 +109,7 @@ export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileS
         })
         const random = yield* Effect.sync(() => randomLetters(Crypto.randomBytes(16)))
         const path = Path.join(dir, outboxName(now, message.kind, random))
-        yield* fs.makeDirectory(dir, { recursive: true, mode: OUTBOX_DIR_MODE }).pipe(
+        yield* makeOutboxFolder.pipe(
           Effect.zipRight(writeNewFile(fs, Path.join(dir, `.${random}.tmp`), path, eml, OUTBOX_FILE_MODE)),
           Effect.mapError((e) => new DeliveryError({ permanent: false, reason: `cannot write to the outbox: ${e.message}` }))
         )
@@ -110,6 +118,13 @@ export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileS
     return Outbox.of({ dir, write })
   })
 )
+
+/** A folder and those above it, outermost first (`a/b/c`: `a`, `a/b`, `a/b/c`; `/` and `.` left out). */
+export const folderLevels = (dir: string): ReadonlyArray<string> => {
+  const levels: Array<string> = []
+  for (let path = Path.normalize(dir); path !== Path.dirname(path); path = Path.dirname(path)) levels.unshift(path)
+  return levels
+}
 
 /** The outbox as the Delivery: what `npm start` uses when no SMTP server is configured. */
 export const DeliveryOutbox: Layer.Layer<Delivery, never, Outbox> = Layer.effect(
