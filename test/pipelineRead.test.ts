@@ -103,3 +103,28 @@ describe("a fresh file is judged from one read", () => {
     }).pipe(provideToday(app.layer))
   })
 })
+
+describe("--once on a filesystem whose listings lag", () => {
+  it.scoped("a claimed name a listing shows but that is not there is not counted as left behind", () => {
+    // As GlusterFS does through a FUSE mount: a name unlinked a moment ago can still be listed.
+    const ghost = "1795981363948-7_gone.json"
+    let listedGhost = 0
+    const app = makeTestApp({
+      files: { [`${D}/a.json`]: fixture("valid-single.json") },
+      wrapExtra: (ops) => ({
+        ...ops,
+        list: (dir) =>
+          Effect.map(ops.list(dir), (entries) => {
+            if (!dir.startsWith(`${FOLDERS.PROCESSING_DIR}/`)) return entries
+            listedGhost++
+            return [...entries, { name: ghost, type: "File" as const }]
+          })
+      })
+    })
+    return Effect.gen(function*() {
+      const summary = yield* runDaemon({ once: true })
+      expect(listedGhost).toBeGreaterThan(0)
+      expect(summary).toMatchObject({ validated: 1, failed: 0, leftBehind: 0 })
+    }).pipe(provideToday(app.layer))
+  })
+})

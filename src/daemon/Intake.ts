@@ -26,7 +26,9 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
+import { isNotFound } from "../files/FileOps.js"
 import type { Listing } from "../files/FileOps.js"
 import { FileStore } from "../files/FileStore.js"
 import { classifyName, parseProcessingName } from "../files/Naming.js"
@@ -618,8 +620,19 @@ export const makeIntake = (
         }
       })
 
+    /** A claimed name that is there: a network filesystem's listing may still show one released a moment ago. */
+    const stillThere = (name: string) =>
+      store.inspectClaimed(Path.join(instance.dir, name)).pipe(
+        Effect.as(true),
+        Effect.catchIf(isNotFound, () => Effect.succeed(false)),
+        Effect.orElseSucceed(() => true)
+      )
+
     const leftBehind = Effect.gen(function*() {
-      const stillClaimed = yield* instance.claimedFiles.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+      const stillClaimed = yield* instance.claimedFiles.pipe(
+        Effect.flatMap((names) => Effect.filter(names, stillThere)),
+        Effect.orElseSucceed((): ReadonlyArray<string> => [])
+      )
       return [...new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))]
     })
 
