@@ -625,7 +625,8 @@ export const makeIntake = (
       store.inspectClaimed(Path.join(instance.dir, name)).pipe(
         Effect.as(true),
         Effect.catchIf(isNotFound, () => Effect.succeed(false)),
-        Effect.orElseSucceed(() => true)
+        // Anything else (even a defect): it may be there, so it is reported as left behind.
+        Effect.catchAllCause(() => Effect.succeed(true))
       )
 
     const leftBehind = Effect.gen(function*() {
