@@ -20,18 +20,13 @@ import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
 import type { Entry } from "../files/FileOps.js"
 import { claimSidecarName, parseProcessingName, processingName } from "../files/Naming.js"
 import { onEvery } from "../daemon/AlignedTimers.js"
+import { parseHeartbeat } from "./Heartbeat.js"
+import type { Heartbeat } from "./Heartbeat.js"
 
 export const HEARTBEAT_FILE = ".heartbeat"
 /** A dead instance's folder, taken over whole and being emptied (see `adoptOrphans`). */
 const ADOPTING = ".adopting-"
 const STALE_AFTER_BEATS = 3
-
-interface Heartbeat {
-  readonly host: string
-  readonly pid: number
-  readonly beat: number
-  readonly stopped?: boolean
-}
 
 export interface InstanceService {
   readonly id: string
@@ -81,20 +76,6 @@ const processAlive = (pid: number): boolean => {
     // EPERM: it exists but belongs to someone else.
     return typeof error === "object" && error !== null && "code" in error && error.code === "EPERM"
   }
-}
-
-/** A heartbeat's content, if it is one (a heartbeat caught mid-write reads as unknown; its change still counts as a beat). */
-export const parseHeartbeat = (text: string): Heartbeat | undefined => {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  return typeof value === "object" && value !== null && "host" in value && typeof value.host === "string" &&
-      "pid" in value && typeof value.pid === "number" && "beat" in value && typeof value.beat === "number"
-    ? { host: value.host, pid: value.pid, beat: value.beat, ...("stopped" in value && value.stopped === true ? { stopped: true } : {}) }
-    : undefined
 }
 
 /** A heartbeat is a few dozen bytes; anything larger is not one and is not read. */

@@ -18,11 +18,12 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
+import { parseHeartbeat as parseOne } from "./Heartbeat.js"
+import type { Heartbeat } from "./Heartbeat.js"
 import { HEARTBEAT_FILE, Instance } from "./Instance.js"
 import { onEvery } from "../daemon/AlignedTimers.js"
 
@@ -41,14 +42,6 @@ export class HeartbeatUnreadable extends Data.TaggedError("HeartbeatUnreadable")
   }
 }
 
-const Heartbeat = Schema.Struct({
-  host: Schema.String,
-  pid: Schema.Number,
-  beat: Schema.Number,
-  stopped: Schema.optional(Schema.Boolean)
-})
-export type Heartbeat = typeof Heartbeat.Type
-const decodeHeartbeat = Schema.decodeUnknownOption(Heartbeat)
 
 const codeOf = (error: unknown): string =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "error"
@@ -86,10 +79,7 @@ export const readHeartbeatText = (path: string): Effect.Effect<Option.Option<str
 
 /** A heartbeat's content as JSON of the heartbeat's shape; `None` for anything else (a write caught half-way included). */
 export const parseHeartbeat = (text: string): Effect.Effect<Option.Option<Heartbeat>> =>
-  Effect.try(() => JSON.parse(text) as unknown).pipe(
-    Effect.map(decodeHeartbeat),
-    Effect.orElseSucceed(() => Option.none<Heartbeat>())
-  )
+  Effect.sync(() => Option.fromNullable(parseOne(text)))
 
 /** What this instance last saw of another's heartbeat. */
 export interface Sighting {
