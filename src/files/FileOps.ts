@@ -311,6 +311,34 @@ export interface RawDir {
   readonly close: Effect.Effect<void>
 }
 
+/**
+ * A folder opened synchronously (Node's `Dir` or memfs's) as a RawDir: up to
+ * `max` entries per read, each turned into a name and type by `entry`.
+ */
+export const syncRawDir = <D>(
+  dir: string,
+  handle: { readonly readSync: () => D | null; readonly closeSync: () => void },
+  entry: (d: D) => { readonly name: string | Buffer; readonly type: FileSystem.File.Type }
+): RawDir => ({
+  read: (max) =>
+    syncCall("readdir", dir, () => {
+      const out: Array<{ readonly name: string | Buffer; readonly type: FileSystem.File.Type }> = []
+      while (out.length < max) {
+        const d = handle.readSync()
+        if (d === null) break
+        out.push(entry(d))
+      }
+      return out
+    }),
+  close: Effect.sync(() => {
+    try {
+      handle.closeSync()
+    } catch {
+      // closed already: nothing to release
+    }
+  })
+})
+
 /** Entries the kernel hands over per getdents call when a folder is read in pieces. */
 export const DIR_BUFFER_ENTRIES = 256
 // Node gives a Dir's names as Buffers with encoding "buffer", which its types do not list.
@@ -577,28 +605,8 @@ export const nodeSyncPrims: FsPrims = {
         ? NFS.readdirSync(dir, { withFileTypes: true, encoding: "buffer" }).map((d) => ({ name: d.name, type: direntType(d as unknown as NFS.Dirent) }))
         : NFS.readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, type: direntType(d) }))),
   opendir: (dir, raw) =>
-    syncCall("opendir", dir, () => {
-      const handle = NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS)
-      return {
-        read: (max) =>
-          syncCall("readdir", dir, () => {
-            const out: Array<{ name: string | Buffer; type: FileSystem.File.Type }> = []
-            while (out.length < max) {
-              const d = handle.readSync()
-              if (d === null) break
-              out.push({ name: d.name, type: direntType(d) })
-            }
-            return out
-          }),
-        close: Effect.sync(() => {
-          try {
-            handle.closeSync()
-          } catch {
-            // closed already: nothing to release
-          }
-        })
-      }
-    }),
+    syncCall("opendir", dir, () =>
+      syncRawDir(dir, NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS), (d) => ({ name: d.name, type: direntType(d) }))),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
   chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
   freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)

@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import { Volume } from "memfs"
 import * as Path from "node:path"
 import * as NFS from "node:fs"
-import { FileOps, fileInfo, makeFileOps as makeFileOpsFrom, nativePath, syncCall, systemError } from "../files/FileOps.js"
+import { FileOps, fileInfo, makeFileOps as makeFileOpsFrom, nativePath, syncCall, syncRawDir, systemError } from "../files/FileOps.js"
 import type { FileOpsService, FsPrims, StatsLike } from "../files/FileOps.js"
 
 export type MemoryVolume = InstanceType<typeof Volume>
@@ -213,28 +213,11 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
         (volume.readdirSync(dir, { withFileTypes: true, ...(raw ? { encoding: "buffer" as const } : {}) }) as Array<{ name: string | Buffer; isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>)
           .map((d) => ({ name: raw ? Buffer.from(d.name) : String(d.name), type: typeOfDirent(d) }))),
     opendir: (dir, raw) =>
-      syncCall("opendir", dir, () => {
-        const handle = volume.opendirSync(dir, raw ? { encoding: "buffer" } : {})
-        return {
-          read: (max) =>
-            syncCall("readdir", dir, () => {
-              const out: Array<{ name: string | Buffer; type: FileSystem.File.Type }> = []
-              while (out.length < max) {
-                const d = handle.readSync()
-                if (d === null) break
-                out.push({ name: raw ? Buffer.from(d.name as unknown as Uint8Array) : String(d.name), type: typeOfDirent(d) })
-              }
-              return out
-            }),
-          close: Effect.sync(() => {
-            try {
-              handle.closeSync()
-            } catch {
-              // closed already
-            }
-          })
-        }
-      }),
+      syncCall("opendir", dir, () =>
+        syncRawDir(dir, volume.opendirSync(dir, raw ? { encoding: "buffer" } : {}), (d) => ({
+          name: raw ? Buffer.from(d.name as unknown as Uint8Array) : String(d.name),
+          type: typeOfDirent(d)
+        }))),
     mkdir: (path, mode) => syncCall("mkdir", path, () => void volume.mkdirSync(path, { mode })),
     chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
     freeBytes: (path) =>
