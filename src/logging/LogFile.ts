@@ -44,7 +44,7 @@ export class LogFile {
     return this.queue.length
   }
 
-  /** Writes what is queued; calls never overlap, so lines keep their order. */
+  /** Writes what is queued; calls never overlap, so lines keep their order. Never rejects: a failed write goes to `onError` (so `Effect.promise` is the right wrapper). */
   flush(): Promise<void> {
     this.writing = this.writing.then(() => this.writeQueued())
     return this.writing
