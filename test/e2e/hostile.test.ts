@@ -201,10 +201,13 @@ const attack = async (tmpfs: boolean, port: number) => {
       contents.set(h, entry)
     }
   }
-  // A held file was judged either as dropped or as rewritten (before the daemon took it): it is
-  // stored once either way, and the rewritten script is only ever returned, never validated.
+  // A held file was judged as dropped, as rewritten, or (read between the attacker's truncate and
+  // its write) empty: it is stored once in any case, and the rewritten script and the empty file
+  // are only ever returned, never validated.
   const rewritten = contents.get(sha256(REWRITTEN)) ?? { validated: 0, returned: 0 }
+  const emptied = contents.get(sha256("")) ?? { validated: 0, returned: 0 }
   expect(rewritten.validated).toBe(0)
+  expect(emptied.validated).toBe(0)
   let heldAsDropped = 0
   const wrong = dropped.filter((d) => {
     const found = contents.get(sha256(d.content))
@@ -213,8 +216,8 @@ const attack = async (tmpfs: boolean, port: number) => {
     return found === undefined || (d.valid ? found.validated !== 1 || found.returned !== 0 : found.returned !== 1 || found.validated !== 0)
   })
   expect(wrong.map((d) => d.name)).toEqual([])
-  expect(heldAsDropped + rewritten.returned).toBe(dropped.filter((d) => d.held === true).length)
-  const storedHashes = new Set([...dropped.map((d) => sha256(d.content)), sha256(REWRITTEN)])
+  expect(heldAsDropped + rewritten.returned + emptied.returned).toBe(dropped.filter((d) => d.held === true).length)
+  const storedHashes = new Set([...dropped.map((d) => sha256(d.content)), sha256(REWRITTEN), sha256("")])
   for (const [h] of contents) expect(storedHashes.has(h), "a stored file holds bytes that were never dropped").toBe(true)
   // Every report is a report.
   for (const f of walk(Path.join(root, "returns"))) {
