@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { AppConfigFrom } from "../src/Config.js"
 import { FileStoreLive } from "../src/files/FileStore.js"
 import { Instance, InstanceLive } from "../src/instances/Instance.js"
 import { LogSync } from "../src/logging/Logging.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
-import { ClaimReleaser, ClaimReleaserLive } from "../src/files/ClaimReleaser.js"
+import { ClaimReleaser, ClaimReleaserLive, MAX_PENDING } from "../src/files/ClaimReleaser.js"
 import { FOLDERS } from "./support/app.js"
 
 /** A validated file; storedClaim links it under a claimed name, as a stored file is. */
@@ -27,6 +27,15 @@ const storedClaim = (memory: MemoryFileSystem.MemoryFileSystem) =>
     memory.volume.linkSync("/srv/validated/a.json", claimed)
     return claimed
   })
+
+/** Claims `count` names for the instance, each a link of validated/a.json, as stored files are. */
+const storedClaims = (memory: MemoryFileSystem.MemoryFileSystem, count: number) =>
+  Effect.map(Instance, (instance) =>
+    Array.from({ length: count }, (_, i) => {
+      const claimed = instance.claimPath(`f${i}.json`, i + 1)
+      memory.volume.linkSync("/srv/validated/a.json", claimed)
+      return claimed
+    }))
 
 const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
@@ -65,5 +74,31 @@ describe("ClaimReleaser", () => {
       yield* Scope.close(scope, Exit.void)
       expect(memory.volume.existsSync(claimed)).toBe(false)
       expect(writes).toBeGreaterThanOrEqual(1)
+    }))
+
+  it.scoped("makes a worker wait once MAX_PENDING names wait for the next batch, so a backlog's claimed names never pile up", () =>
+    Effect.gen(function*() {
+      const memory = setUp()
+      const gate = yield* Deferred.make<void>()
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(releaserLayer(memory, Deferred.await(gate)), scope)
+      const releaser = Context.get(context, ClaimReleaser)
+      // The first batch (one name) waits for its log write; MAX_PENDING more gather behind it.
+      const claims = yield* Effect.provide(storedClaims(memory, MAX_PENDING + 1), context)
+      yield* releaser.release(claims[0]!, false)
+      yield* settle
+      for (const claimed of claims.slice(1, MAX_PENDING)) yield* releaser.release(claimed, false)
+      const last = yield* Effect.fork(releaser.release(claims[MAX_PENDING]!, false))
+      yield* settle
+      // The MAX_PENDING-th waiting name: its worker waits, nothing is released yet.
+      expect(yield* Fiber.poll(last)).toEqual(Option.none())
+      expect(claims.every((c) => memory.volume.existsSync(c))).toBe(true)
+      // The log write done: the first batch is released and the next one taken, which lets the worker go on.
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(last)
+      const left = () => claims.filter((c) => memory.volume.existsSync(c))
+      for (let round = 0; round < 200 && left().length > 0; round++) yield* settle
+      expect(claims.filter((c) => memory.volume.existsSync(c))).toEqual([])
+      yield* Scope.close(scope, Exit.void)
     }))
 })

@@ -9,6 +9,12 @@
  * Workers do not wait for the write: they hand the name over and take the next
  * file. The ClaimReleaser takes whatever has gathered, waits for one log write for
  * all of it (a group commit), and unlinks. At shutdown it finishes the lot.
+ *
+ * Workers outrun it in a backlog (its flushes and unlinks are most of a file's
+ * system calls), so at most `MAX_PENDING` names wait for the next batch: a worker
+ * handing over one more waits until the batch is taken. Without that bound the
+ * claimed names of a whole backlog piled up in memory (and in processing/)
+ * until the end of the run.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -26,6 +32,9 @@ export interface ClaimReleaserService {
 
 export class ClaimReleaser extends Context.Tag("customer-json/ClaimReleaser")<ClaimReleaser, ClaimReleaserService>() {}
 
+/** Claimed names waiting for the next batch before `release` makes its caller wait. */
+export const MAX_PENDING = 1024
+
 interface Pending {
   readonly claimedPath: string
   readonly withReport: boolean
@@ -38,9 +47,12 @@ export const makeClaimReleaser = Effect.gen(function*() {
   // Names gather here; `wake` holds one signal that there are some.
   let pending: Array<Pending> = []
   const wake = yield* Queue.sliding<void>(1)
+  // Open while fewer than MAX_PENDING names wait; workers handing over more wait on it.
+  const room = yield* Effect.makeLatch(true)
   const takeAll = Effect.sync(() => {
     const batch = pending
     pending = []
+    room.unsafeOpen()
     return batch
   })
 
@@ -83,9 +95,12 @@ export const makeClaimReleaser = Effect.gen(function*() {
 
   return ClaimReleaser.of({
     release: (claimedPath, withReport) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         pending.push({ claimedPath, withReport })
         if (pending.length === 1) wake.unsafeOffer(undefined)
+        if (pending.length < MAX_PENDING) return Effect.void
+        room.unsafeClose()
+        return room.await
       })
   })
 })
