@@ -53,6 +53,31 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
       const missing = yield* Effect.flip(extra.unlink(Path.join(dir, "never-there")))
       expect(isNotFound(missing)).toBe(true)
     }))
+  it.effect("creates a new file exclusively with its mode and tells its identity; never over a name or through a link", () =>
+    Effect.gen(function*() {
+      const extra = yield* Effect.provide(FileOps, layer)
+      const sub = NFS.mkdtempSync(Path.join(dir, "new-"))
+      const made = yield* extra.writeNew(Path.join(sub, "n.json"), Buffer.from("hello"), 0o640)
+      const stats = NFS.lstatSync(Path.join(sub, "n.json"), { bigint: true })
+      expect(NFS.readFileSync(Path.join(sub, "n.json"), "utf8")).toBe("hello")
+      expect(stats.mode & 0o777n).toBe(0o640n & ~BigInt(process.umask()))
+      expect(made).toMatchObject({ type: "File", size: 5, nlink: 1, id: `${stats.dev}:${stats.ino}` })
+      const taken = yield* Effect.flip(extra.writeNew(Path.join(sub, "n.json"), Buffer.from("other"), 0o640))
+      expect(isAlreadyExists(taken)).toBe(true)
+      expect(NFS.readFileSync(Path.join(sub, "n.json"), "utf8")).toBe("hello")
+      NFS.symlinkSync(Path.join(sub, "target.json"), Path.join(sub, "via-link.json"))
+      const throughLink = yield* Effect.flip(extra.writeNew(Path.join(sub, "via-link.json"), Buffer.from("x"), 0o640))
+      expect(throughLink._tag).toBe("SystemError")
+      expect(NFS.existsSync(Path.join(sub, "target.json"))).toBe(false)
+      // A name that is not UTF-8 travels escaped and is written and read as its bytes.
+      const raw = Buffer.concat([Buffer.from(sub + "/caf"), Buffer.from([0xe9]), Buffer.from(".json")])
+      yield* extra.writeNew(Path.join(sub, "caf%E9.json"), Buffer.from("{}"), 0o640)
+      expect(NFS.readFileSync(raw, "utf8")).toBe("{}")
+      const back = yield* extra.readRegular(Path.join(sub, "caf%E9.json"), 100)
+      expect(back._tag === "Read" && Buffer.from(back.bytes).toString()).toBe("{}")
+      const missingDir = yield* Effect.flip(extra.writeNew(Path.join(sub, "no-such-dir", "x.json"), Buffer.from("x"), 0o640))
+      expect(isNotFound(missingDir)).toBe(true)
+    }))
 })
 
 // A folder of many names, one of them not UTF-8: read in pieces, it gives what a whole listing gives.

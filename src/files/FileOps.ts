@@ -303,6 +303,27 @@ export interface FsPrims {
   readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+  /** The same calls as plain functions, where they are synchronous anyway (see `DirectPrims`). */
+  readonly direct?: DirectPrims
+}
+
+/**
+ * The hot path's one trick in this module: where the primitives are Node's
+ * synchronous calls (local filesystems, see SyscallMode), a file's read and a new file's write
+ * run as straight-line code inside one `Effect.suspend` instead of a dozen
+ * effects (open, fstat, read, close, each with its own fiber steps). The steps
+ * and rules are those of `readRegular` and `createWith` below, which the
+ * thread-pool primitives and memfs use; the tests run both. These throw Node's errno
+ * errors, mapped with `systemError` where they are caught, as by `syncCall`.
+ */
+export interface DirectPrims {
+  readonly open: (path: string, flags: number, mode: number) => number
+  /** never fails: a failing close of a file only read, or already written whole, changes nothing */
+  readonly close: (fd: number) => void
+  readonly fstat: (fd: number) => StatsLike
+  readonly read: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
+  readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
+  readonly unlink: (path: string) => void
 }
 
 /** An open folder as the primitives give it. */
@@ -418,6 +439,85 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
       })
     )
 
+  /** `readAll` in direct calls. */
+  const readAllDirect = (d: DirectPrims, fd: number, size: number, maxBytes: number) => {
+    const first = Buffer.allocUnsafe(size + 1)
+    const n = d.read(fd, first, 0, first.length, 0)
+    if (n <= size) return { bytes: first.subarray(0, n), total: n }
+    const chunks: Array<Buffer> = [first]
+    let total = n
+    while (total <= maxBytes) {
+      const chunk = Buffer.allocUnsafe(65536)
+      const m = d.read(fd, chunk, 0, chunk.length, total)
+      if (m === 0) break
+      chunks.push(chunk.subarray(0, m))
+      total += m
+    }
+    return { bytes: Buffer.concat(chunks), total }
+  }
+
+  /** `readRegular` in direct calls (see `DirectPrims`): the same steps and answers. */
+  const readRegularDirect = (d: DirectPrims, path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
+    Effect.suspend(() => {
+      let fd: number
+      try {
+        fd = d.open(path, OPEN_EXISTING, 0)
+      } catch (error) {
+        const failure = systemError("open", path, error)
+        const described = notRegularOnOpen(failure)
+        return described ? Effect.succeed(described) : Effect.fail(failure)
+      }
+      let method = "fstat"
+      try {
+        const stats = d.fstat(fd)
+        const info = fileInfo(stats)
+        const meta = metaOf(stats)
+        if (meta.type !== "File") return Effect.succeed<RegularRead>({ _tag: "NotRegular", type: meta.type })
+        if (meta.size > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info, meta })
+        method = "read"
+        const { bytes, total } = readAllDirect(d, fd, meta.size, maxBytes)
+        if (total > maxBytes) {
+          return Effect.succeed<RegularRead>({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total } })
+        }
+        return Effect.succeed<RegularRead>(
+          total === meta.size
+            ? { _tag: "Read", info, meta, bytes }
+            : { _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total }, bytes }
+        )
+      } catch (error) {
+        return Effect.fail(systemError(method, path, error))
+      } finally {
+        d.close(fd)
+      }
+    })
+
+  /** `writeNew` without a flush, in direct calls (see `DirectPrims`): the same steps, and nothing half-written stays. */
+  const writeNewDirect = (d: DirectPrims, path: string, bytes: Uint8Array, mode: number): Effect.Effect<Meta, PlatformError> =>
+    Effect.suspend(() => {
+      let fd: number
+      try {
+        fd = d.open(path, CREATE_NEW, mode)
+      } catch (error) {
+        return Effect.fail(systemError("open", path, error))
+      }
+      let method = "write"
+      try {
+        for (let written = 0; written < bytes.length;) written += d.write(fd, bytes, written, bytes.length - written, written)
+        method = "fstat"
+        const meta = metaOf(d.fstat(fd))
+        d.close(fd)
+        return Effect.succeed(meta)
+      } catch (error) {
+        d.close(fd)
+        try {
+          d.unlink(path)
+        } catch {
+          // The name is ours (O_EXCL); if it cannot go, the next attempt's exclusive create says so.
+        }
+        return Effect.fail(systemError(method, path, error))
+      }
+    })
+
   /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure. */
   const createWith = (path: string, mode: number, sync: boolean, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
     Effect.flatMap(p.open(path, CREATE_NEW, mode), (fd) =>
@@ -435,8 +535,11 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
     Effect.flatMap(p.write(fd, bytes, 0, bytes.length, position, path), (n) =>
       n >= bytes.length ? Effect.void : writeFully(fd, bytes.subarray(n), position + n, path))
 
+  const direct = p.direct
   const writeNew = (path: string, bytes: Uint8Array, mode: number, sync = false) =>
-    createWith(path, mode, sync, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
+    direct !== undefined && !sync
+      ? writeNewDirect(direct, path, bytes, mode)
+      : createWith(path, mode, sync, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
 
   const copyNew = (source: string, size: number, path: string, mode: number, sync = false) =>
     withExisting(source, (from) =>
@@ -546,7 +649,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
   return {
     lstat: (path) => Effect.map(p.lstat(path), fileInfo),
     identify: (path) => Effect.map(p.lstat(path), metaOf),
-    readRegular,
+    readRegular: direct !== undefined ? (path, maxBytes) => readRegularDirect(direct, path, maxBytes) : readRegular,
     writeNew,
     copyNew,
     flush: (path) => withExisting(path, (fd) => p.datasync(fd, path)),
@@ -577,8 +680,25 @@ export const statfs = (path: string): Effect.Effect<NFS.StatsFs, PlatformError> 
     NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats)))
   })
 
+/** Node's synchronous calls as `DirectPrims`. */
+const nodeDirect: DirectPrims = {
+  open: (path, flags, mode) => NFS.openSync(nativePath(path), flags, mode),
+  close: (fd) => {
+    try {
+      NFS.closeSync(fd)
+    } catch {
+      // A failing close of a file only read, or already written whole, changes nothing.
+    }
+  },
+  fstat: (fd) => NFS.fstatSync(fd, { bigint: true }),
+  read: (fd, buffer, offset, length, position) => NFS.readSync(fd, buffer, offset, length, position),
+  write: (fd, buffer, offset, length, position) => NFS.writeSync(fd, buffer, offset, length, position),
+  unlink: (path) => NFS.unlinkSync(nativePath(path))
+}
+
 /** Node's calls, synchronous: for folders on a local filesystem (see SyscallMode). */
 export const nodeSyncPrims: FsPrims = {
+  direct: nodeDirect,
   open: (path, flags, mode) => syncCall("open", path, () => NFS.openSync(nativePath(path), flags, mode)),
   close: (fd) => Effect.sync(() => {
     try {
