@@ -24,12 +24,12 @@ ChildProcess.execFileSync("mkfifo", [Path.join(dir, "fifo.json")])
 describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s", (_, layer) => {
   const readRegular = (name: string, max = 1000) => Effect.flatMap(FileOps, (e) => e.readRegular(Path.join(dir, name), max)).pipe(Effect.provide(layer))
 
-  it.effect("reads a regular file with its info", () =>
+  it.effect("reads a regular file with its size", () =>
     Effect.map(readRegular("a.json"), (r) => {
       expect(r._tag).toBe("Read")
       if (r._tag === "Read") {
         expect(Buffer.from(r.bytes).toString()).toBe('{"a":1}')
-        expect(Number(r.info.size)).toBe(7)
+        expect(r.meta.size).toBe(7)
       }
     }))
   it.effect("reads an empty file", () => Effect.map(readRegular("empty.json"), (r) => expect(r._tag === "Read" && r.bytes.length).toBe(0)))

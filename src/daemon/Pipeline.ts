@@ -119,8 +119,7 @@ export const makePipeline = Effect.gen(function*() {
   const releaser = yield* ClaimReleaser
   const offThread = yield* OffThreadJudge
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
-  // Read directly, three times per file: `Clock.currentTimeMillis` is a service lookup and a few
-  // fiber steps each time. It is the clock the layer was built with (a TestClock in tests).
+  // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
   const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]

@@ -20,6 +20,27 @@
  *  4. The busy-since times sit in a plain array indexed by worker, and the
  *     in-flight count in a local: both are read synchronously by the status
  *     endpoint and written without an Effect per file.
+ *
+ * The rest of a file's path keeps five more, each marked at its site with
+ * "hot path N, see WorkerPool":
+ *  5. FileOps' `DirectPrims`: on Node's synchronous calls (local filesystems)
+ *     a file's read and a new file's write are straight-line code in one
+ *     `Effect.suspend`, with the same steps and answers as the composed
+ *     effects the thread pool and memfs use (a dozen fiber steps less each).
+ *  6. The per-file log line carries its fields in its message (Logging's
+ *     `logFields`) instead of `Effect.annotateLogs`, which copies the fiber's
+ *     annotation map and restores it; loggers of one's own read the fields with
+ *     Logging's `fieldsOf`.
+ *  7. The Pipeline reads the clock it was built with directly
+ *     (`clock.unsafeCurrentTimeMillis`): `Clock.currentTimeMillis` is a service
+ *     lookup and several steps, three times per file. Tests still control it
+ *     (a TestClock is the clock the layer was built with).
+ *  8. The FileStore remembers which claims it staged (the flush and the release
+ *     touch only stages that exist: a failing call builds an error object) and
+ *     a claim's stage paths (a sha-256 and five paths), both bounded.
+ *  9. `retryIo` builds its schedule only after a first failure, and the
+ *     ClaimReleaser counts a released name out without `ensuring`: a call that
+ *     succeeds, as nearly all do, costs one error handler.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

@@ -64,7 +64,7 @@ export const makeClaimReleaser = Effect.gen(function*() {
           Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) })
         )
       ),
-      // Not `ensuring`: the batch is uninterruptible, and these few steps per file add up in a backlog.
+      // Not `ensuring` (hot path 9, see WorkerPool): the batch is uninterruptible.
       Effect.zipRight(Effect.sync(() => instance.release(claimedPath)))
     )
 

@@ -52,8 +52,8 @@ export interface Meta {
 /** What `readRegular` found. */
 export type RegularRead =
   | { readonly _tag: "NotRegular"; readonly type: FileSystem.File.Type }
-  | { readonly _tag: "TooLarge"; readonly info: FileSystem.File.Info; readonly meta: Meta }
-  | { readonly _tag: "Read"; readonly info: FileSystem.File.Info; readonly meta: Meta; readonly bytes: Uint8Array }
+  | { readonly _tag: "TooLarge"; readonly meta: Meta }
+  | { readonly _tag: "Read"; readonly meta: Meta; readonly bytes: Uint8Array }
 
 /** A folder entry: its (escaped) name and its type as the folder says (`Unknown` when it does not). */
 export interface Entry {
@@ -308,13 +308,11 @@ export interface FsPrims {
 }
 
 /**
- * The hot path's one trick in this module: where the primitives are Node's
- * synchronous calls (local filesystems, see SyscallMode), a file's read and a new file's write
- * run as straight-line code inside one `Effect.suspend` instead of a dozen
- * effects (open, fstat, read, close, each with its own fiber steps). The steps
- * and rules are those of `readRegular` and `createWith` below, which the
- * thread-pool primitives and memfs use; the tests run both. These throw Node's errno
- * errors, mapped with `systemError` where they are caught, as by `syncCall`.
+ * The same calls as plain functions, for Node's synchronous calls: a file's
+ * read and a new file's write as straight-line code (hot path 5, see
+ * WorkerPool). Steps and rules are those of `readRegular` and `createWith`
+ * below, which the thread pool and memfs use; the tests run both. These throw
+ * Node's errno errors, mapped with `systemError` where they are caught.
  */
 export interface DirectPrims {
   readonly open: (path: string, flags: number, mode: number) => number
@@ -421,18 +419,12 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
         onSuccess: (fd) =>
           Effect.ensuring(
             Effect.gen(function*() {
-              const stats = yield* p.fstat(fd, path)
-              const info = fileInfo(stats)
-              const meta = metaOf(stats)
+              const meta = metaOf(yield* p.fstat(fd, path))
               if (meta.type !== "File") return { _tag: "NotRegular", type: meta.type } satisfies RegularRead
-              if (meta.size > maxBytes) return { _tag: "TooLarge", info, meta } satisfies RegularRead
+              if (meta.size > maxBytes) return { _tag: "TooLarge", meta } satisfies RegularRead
               const { bytes, total } = yield* readAll(fd, path, meta.size, maxBytes)
-              if (total > maxBytes) {
-                return { _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total } } satisfies RegularRead
-              }
-              return total === meta.size
-                ? { _tag: "Read", info, meta, bytes } satisfies RegularRead
-                : { _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total }, bytes } satisfies RegularRead
+              if (total > maxBytes) return { _tag: "TooLarge", meta: { ...meta, size: total } } satisfies RegularRead
+              return { _tag: "Read", meta: total === meta.size ? meta : { ...meta, size: total }, bytes } satisfies RegularRead
             }),
             p.close(fd)
           )
@@ -469,21 +461,13 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
       }
       let method = "fstat"
       try {
-        const stats = d.fstat(fd)
-        const info = fileInfo(stats)
-        const meta = metaOf(stats)
+        const meta = metaOf(d.fstat(fd))
         if (meta.type !== "File") return Effect.succeed<RegularRead>({ _tag: "NotRegular", type: meta.type })
-        if (meta.size > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", info, meta })
+        if (meta.size > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", meta })
         method = "read"
         const { bytes, total } = readAllDirect(d, fd, meta.size, maxBytes)
-        if (total > maxBytes) {
-          return Effect.succeed<RegularRead>({ _tag: "TooLarge", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total } })
-        }
-        return Effect.succeed<RegularRead>(
-          total === meta.size
-            ? { _tag: "Read", info, meta, bytes }
-            : { _tag: "Read", info: { ...info, size: FileSystem.Size(total) }, meta: { ...meta, size: total }, bytes }
-        )
+        if (total > maxBytes) return Effect.succeed<RegularRead>({ _tag: "TooLarge", meta: { ...meta, size: total } })
+        return Effect.succeed<RegularRead>({ _tag: "Read", meta: total === meta.size ? meta : { ...meta, size: total }, bytes })
       } catch (error) {
         return Effect.fail(systemError(method, path, error))
       } finally {

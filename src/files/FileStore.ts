@@ -220,17 +220,13 @@ export const makeFileStore = Effect.gen(function*() {
       ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
       : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE, sync)
 
-  /**
-   * Claimed files whose private data stage this process made, until released:
-   * the flush and the release touch only stages that exist (a failing call
-   * costs an error object per file).
-   */
+  /** Claimed files whose private data stage this process made, until released (hot path 8, see WorkerPool). */
   const staged = new Set<string>()
 
   /**
    * A claim's stages, worked out once while it is stored, flushed and released
-   * (a hash and five paths, otherwise made three times per file). Bounded: past
-   * MAX_KNOWN_STAGES claims the memo starts again (claims that fail keep theirs).
+   * (hot path 8, see WorkerPool). Past MAX_KNOWN_STAGES claims the memo starts
+   * again (claims that fail keep theirs).
    */
   const knownStages = new Map<string, Stages>()
   const stagesFor = (claimedPath: string): Stages => {

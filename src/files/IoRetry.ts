@@ -24,8 +24,7 @@ const logRetry = (e: Failure) =>
 
 /**
  * `effect`, retried on I/O errors. The retry machinery (a schedule driver) is
- * built only after a first failure: a call that succeeds, as nearly all do,
- * costs one error handler.
+ * built only after a first failure (hot path 9, see WorkerPool).
  */
 export const retryIo = <A, E extends Failure>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.catchAll(effect, (first) => {
