@@ -131,19 +131,22 @@ export const appLogLines = (root: string, logDir: string): Array<Record<string, 
 
 /**
  * What a test file's tests start and make, undone after each test: daemons
- * still running are killed (and awaited), mounts lazily unmounted (last first),
- * folder trees removed. Call once at the top of a test file.
+ * still running are killed (and awaited), other processes killed, mounts
+ * lazily unmounted (last first), folder trees removed. Call once at the top
+ * of a test file.
  */
 export const cleanUpAfterEach = () => {
   const daemons: Array<Daemon> = []
+  const children: Array<ChildProcess.ChildProcess> = []
   const roots: Array<string> = []
   const mounts: Array<string> = []
   afterEach(async () => {
     await killAll(daemons.splice(0))
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
     for (const r of roots.splice(0)) cleanup(r)
   })
-  return { daemons, roots, mounts }
+  return { daemons, children, roots, mounts }
 }
 
 /**
