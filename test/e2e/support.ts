@@ -150,23 +150,31 @@ export const cleanUpAfterEach = () => {
 }
 
 /**
- * A fresh folder tree for each test (`root()`), cleaned up after it, and
- * `startDaemon`: the daemon in that tree with its HTTP endpoint on a free
- * loopback port (or METRICS_PORT as given), once it listens.
+ * A fresh folder tree for each test, `root()` inside it, removed after it: by
+ * a `cleanUpAfterEach` of its own, or by the one whose `roots` are given.
  */
-export const daemonPerTest = () => {
-  const { daemons, roots } = cleanUpAfterEach()
+export const rootPerTest = (roots: Array<string> = cleanUpAfterEach().roots) => {
   const current: Array<string> = []
   beforeEach(() => {
     const root = makeRoot()
     roots.push(root)
     current.splice(0, current.length, root)
   })
-  const root = (): string => {
+  return (): string => {
     const r = current[0]
     if (r === undefined) throw new Error("root() is only there inside a test")
     return r
   }
+}
+
+/**
+ * A fresh folder tree for each test (`root()`), cleaned up after it, and
+ * `startDaemon`: the daemon in that tree with its HTTP endpoint on a free
+ * loopback port (or METRICS_PORT as given), once it listens.
+ */
+export const daemonPerTest = () => {
+  const { daemons, roots } = cleanUpAfterEach()
+  const root = rootPerTest(roots)
   const startDaemon = async (env: Record<string, string> = {}) => {
     const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
     const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
