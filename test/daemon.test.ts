@@ -14,19 +14,13 @@ import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { captureLogs } from "./support/logs.js"
+import { provideToday, setToday } from "./support/today.js"
 
 const D = FOLDERS.DATA_DIR
 const V = FOLDERS.VALIDATED_DIR
 const R = FOLDERS.RETURNS_DIR
 const P = FOLDERS.PROCESSING_DIR
 
-// The TestClock starts at 1970, before any birth date; processing happens "today" in 2026.
-// (The real mtimes memfs gives files lie after this, so only observed quiet periods count.)
-// Set before the layers start: moving the clock 56 years later would replay every heartbeat.
-const TODAY = Date.parse("2026-11-28T00:00:00Z")
-const setToday = Effect.flatMap(TestClock.currentTimeMillis, (t) => (t < TODAY ? TestClock.setTime(TODAY) : Effect.void))
-const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
-  Effect.zipRight(setToday, Effect.provide(effect, layer))
 const once = runDaemon({ once: true })
 /** For the tests that run the daemon watching, on real time: its services, logs captured, a bound. */
 const liveOn = (app: { readonly layer: ReturnType<typeof makeTestApp>["layer"] }) =>

@@ -4,7 +4,7 @@
  * and warnings about ignored names bounded too. Plus its pure helpers.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, LogLevel, TestClock } from "effect"
+import { Effect, Fiber } from "effect"
 import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { defaultLimits } from "../src/daemon/Intake.js"
@@ -16,14 +16,11 @@ import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import type { MemoryVolume } from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { fixture } from "./support/fixtures.js"
+import { captureLogs } from "./support/logs.js"
+import { provideToday, setToday } from "./support/today.js"
 
 const D = FOLDERS.DATA_DIR
 const V = FOLDERS.VALIDATED_DIR
-const TODAY = Date.parse("2026-11-28T00:00:00Z")
-// Set before the layers start (as in daemon.test.ts): moving the clock 56 years later would replay every heartbeat.
-const setToday = Effect.flatMap(TestClock.currentTimeMillis, (t) => (t < TODAY ? TestClock.setTime(TODAY) : Effect.void))
-const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
-  Effect.zipRight(setToday, Effect.provide(effect, layer))
 const VALID = fixture("valid-single.json")
 
 /** The names of a folder in the order a listing (opendir) gives them. */
@@ -48,24 +45,6 @@ const claimOrder = () => {
         }))
   })
   return { order, wrapExtra }
-}
-
-/** Log lines at WARN, captured. */
-const captureWarnings = () => {
-  const lines: Array<{ readonly message: string; readonly annotations: Record<string, unknown> }> = []
-  const layer = Layer.merge(
-    Logger.replace(
-      Logger.defaultLogger,
-      Logger.make(({ annotations, logLevel, message }) => {
-        if (logLevel.label !== "WARN") return
-        const fields: Record<string, unknown> = {}
-        for (const [k, v] of annotations) fields[k] = v
-        lines.push({ message: String(Array.isArray(message) ? message[0] : message), annotations: fields })
-      })
-    ),
-    Logger.minimumLogLevel(LogLevel.Debug)
-  )
-  return { lines, layer }
 }
 
 describe("intake: memory independent of the backlog", () => {
@@ -114,7 +93,7 @@ describe("intake: memory independent of the backlog", () => {
       expect(claims.order).toHaveLength(301)
       expect(claims.order[300]).toBe("new.json")
       expect(new Set(claims.order).size).toBe(301)
-    }).pipe(Effect.provide(app.layer), Effect.provide(captureWarnings().layer), Effect.timeout("60 seconds"))
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("60 seconds"))
   }, 70_000)
 })
 
@@ -173,18 +152,19 @@ describe("intake: big folders stay cheap", () => {
     for (let i = 0; i < 3000; i++) files[`${D}/note${i}.txt`] = "x"
     files[`${D}/a.json`] = VALID
     const app = makeTestApp({ files, settings: { RESCAN_INTERVAL_MS: "100", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30" } })
-    const logs = captureWarnings()
+    const logs = captureLogs()
     const cap = defaultLimits(8, 10).warned
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(runDaemon({ once: false, window: 10 }))
       while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
       yield* Effect.sleep("800 millis") // many full and light listings meanwhile
       yield* Fiber.interrupt(fiber)
-      const perName = logs.lines.filter((l) => l.message === "not a .json file; left where it is")
+      const warnings = logs.lines.filter((l) => l.level === "WARN")
+      const perName = warnings.filter((l) => l.message === "not a .json file; left where it is")
       expect(cap).toBe(1024)
       expect(perName).toHaveLength(cap)
       expect(new Set(perName.map((l) => l.annotations["file"])).size).toBe(cap)
-      const summaries = logs.lines.filter((l) => l.message.startsWith("more names are left where they are"))
+      const summaries = warnings.filter((l) => l.message.startsWith("more names are left where they are"))
       expect(summaries.map((l) => l.annotations["not_warned_about"])).toEqual([3000 - cap])
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
   }, 40_000)

@@ -1,8 +1,9 @@
 /** The README's "adding a service layer" example, through the package's public surface. */
 import { expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect, Layer } from "effect"
 import { App, Config, Daemon, MemoryFileSystem, Notifier } from "../src/index.js"
 import { fixture } from "./support/fixtures.js"
+import { setToday } from "./support/today.js"
 
 it.scoped("a notifier of one's own, plugged into the daemon over the in-memory filesystem", () => {
   const seen: Array<string> = []
@@ -16,7 +17,7 @@ it.scoped("a notifier of one's own, plugged into the daemon over the in-memory f
     Layer.provideMerge(Layer.mergeAll(Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }), memory.layer))
   )
   return Effect.gen(function*() {
-    yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
+    yield* setToday
     const summary = yield* Effect.provide(Daemon.runDaemon({ once: true }), app)
     expect(summary.returned).toBe(1)
     expect(seen).toEqual(["rejected bad.json: 1 errors"])

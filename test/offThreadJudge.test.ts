@@ -3,13 +3,14 @@
  * main thread, while the daemon's event loop keeps turning.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect } from "effect"
 import { judgeBytes } from "../src/contract/JudgeBytes.js"
 import { OFF_THREAD_BYTES, OffThreadJudge, OffThreadJudgeLive } from "../src/contract/OffThreadJudge.js"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
+import { provideToday, TODAY_DATE } from "./support/today.js"
 
-const today = "2026-11-28"
+const today = TODAY_DATE
 const record = (i: number, extra: Record<string, unknown> = {}) => ({
   customer_id: `C-${i}`,
   first_name: "Ada",
@@ -63,12 +64,10 @@ describe("OffThreadJudge", () => {
 })
 
 describe("the daemon judges a large file off the event loop", () => {
-  const TODAY = Date.parse("2026-11-28T00:00:00Z")
   it.scoped("routes a large invalid file with the same report as the main thread would write", () => {
     const app = makeTestApp({ files: { [`${FOLDERS.DATA_DIR}/big.json`]: invalidBig } })
     return Effect.gen(function*() {
-      yield* TestClock.setTime(TODAY)
-      const summary = yield* Effect.provide(runDaemon({ once: true }), app.layer)
+      const summary = yield* runDaemon({ once: true })
       expect(summary.returned).toBe(1)
       expect(listing(app.volume, FOLDERS.RETURNS_DIR)).toEqual(["big.json", "big.json.error.json"])
       const report = JSON.parse(String(app.volume.readFileSync(`${FOLDERS.RETURNS_DIR}/big.json.error.json`, "utf8")))
@@ -76,6 +75,6 @@ describe("the daemon judges a large file off the event loop", () => {
       expect(report.error_count).toBe(expected.validation.errorCount)
       expect(report.errors).toHaveLength(100)
       expect(Buffer.from(app.volume.readFileSync(`${FOLDERS.RETURNS_DIR}/big.json`) as Buffer).equals(Buffer.from(invalidBig))).toBe(true)
-    }).pipe(Effect.provide(Layer.empty))
+    }).pipe(provideToday(app.layer))
   })
 })

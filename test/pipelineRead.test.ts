@@ -5,21 +5,19 @@
  * no producer can reach it. Either way the bytes stored are the bytes judged.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock } from "effect"
+import { Effect } from "effect"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { sameFileUnchanged } from "../src/daemon/Pipeline.js"
 import type { FileOpsService, Meta } from "../src/files/FileOps.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { fixture } from "./support/fixtures.js"
+import { provideToday } from "./support/today.js"
 
 const D = FOLDERS.DATA_DIR
 const V = FOLDERS.VALIDATED_DIR
 const R = FOLDERS.RETURNS_DIR
 
-// memfs gives files real mtimes, later than this: every file is fresh, so it is read before its claim.
-const TODAY = Date.parse("2026-11-28T00:00:00Z")
-const provideToday = <R>(layer: Layer.Layer<R, unknown>) => <A, E>(effect: Effect.Effect<A, E, R>) =>
-  Effect.zipRight(TestClock.setTime(TODAY), Effect.provide(effect, layer))
+// Every daemon here runs under provideToday: memfs gives files real mtimes, later than TODAY, so every file is fresh and read before its claim.
 
 const meta = (over: Partial<Meta> = {}): Meta => ({
   type: "File",

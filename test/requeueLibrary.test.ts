@@ -1,9 +1,11 @@
 /** Requeue embedded in a process of one's own (here over the in-memory filesystem): the move, its log line and its metric. */
 import { expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, Metric, TestClock } from "effect"
+import { Effect, Layer, Metric } from "effect"
 import { renderPrometheus } from "../src/status/Metrics.js"
 import { App, Config, Daemon, FileStore, FileOps, MemoryFileSystem, Notifier, Requeue } from "../src/index.js"
 import { fixture } from "./support/fixtures.js"
+import { captureLogs } from "./support/logs.js"
+import { setToday } from "./support/today.js"
 
 const requeuedTotal = () => {
   const line = renderPrometheus(Metric.unsafeSnapshot()).split("\n").find((l) => l.startsWith("cjp_files_requeued_total "))
@@ -16,10 +18,9 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
     Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
     memory.layer
   )
-  const lines: Array<string> = []
-  const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(JSON.stringify(message))))
+  const logs = captureLogs()
   return Effect.gen(function*() {
-    yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
+    yield* setToday
     yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
     const before = requeuedTotal()
@@ -27,14 +28,14 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: [], all: true, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
         Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provideMerge(base))),
-        Effect.provide(capture)
+        Effect.provide(logs.layer)
       )
     expect(totals).toEqual({ requeued: 1, skipped: 0, orphansRemoved: 0 })
     expect(events).toEqual([{ _tag: "Requeued", name: "bad.json", target: "bad.json", finished: false, dryRun: false }])
     expect(memory.volume.readdirSync("/ret")).toEqual([])
     expect(memory.volume.readdirSync("/in")).toEqual(["bad.json"])
     expect(String(memory.volume.readFileSync("/in/bad.json"))).toBe(fixture("invalid-luhn.json"))
-    expect(lines.filter((l) => l.includes("file requeued"))).toHaveLength(1)
+    expect(logs.lines.filter((l) => l.message.includes("file requeued"))).toHaveLength(1)
     expect(requeuedTotal()).toBe(before + 1)
   })
 })
@@ -53,7 +54,7 @@ it.scoped("two requeues of one file at once: the one that sees the other's link 
     }))
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
-    yield* TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))
+    yield* setToday
     yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>

@@ -11,7 +11,6 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -25,14 +24,6 @@ import type { Outgoing } from "./NotificationMessage.js"
 
 export const OUTBOX_DIR_MODE = 0o750
 export const OUTBOX_FILE_MODE = 0o640
-
-export interface OutboxService {
-  readonly dir: string
-  /** Writes the message; returns the file's path. */
-  readonly write: (message: Outgoing, note?: string) => Effect.Effect<string, DeliveryError>
-}
-
-export class Outbox extends Context.Tag("customer-json/Outbox")<Outbox, OutboxService>() {}
 
 export const senderOf = (settings: Settings) => Option.getOrElse(settings.email.sender, () => "customer-json-processor@localhost")
 export const receiversOf = (settings: Settings) =>
@@ -86,9 +77,9 @@ export const writeNewFile = (fs: FileSystem.FileSystem, temp: string, path: stri
 const reasonOf = (error: unknown): string =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "error"
 
-export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Layer.effect(
-  Outbox,
-  Effect.gen(function*() {
+/** The outbox folder, `dir`, and `write`, which stores a message there and returns the file's path. */
+export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
+  effect: Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const settings = yield* AppConfig
     const dir = Path.join(settings.logDir, "outbox")
@@ -100,7 +91,7 @@ export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileS
         Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void)
       )
     const makeOutboxFolder = Effect.forEach(folderLevels(dir), makeLevel, { discard: true })
-    const write = (message: Outgoing, note?: string) =>
+    const write = (message: Outgoing, note?: string): Effect.Effect<string, DeliveryError> =>
       Effect.gen(function*() {
         const now = new Date()
         const eml = yield* Effect.tryPromise({
@@ -115,9 +106,11 @@ export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileS
         )
         return path
       })
-    return Outbox.of({ dir, write })
+    return { dir, write }
   })
-)
+}) {}
+
+export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Outbox.Default
 
 /** A folder and those above it, outermost first (`a/b/c`: `a`, `a/b`, `a/b/c`; `/` and `.` left out). */
 export const folderLevels = (dir: string): ReadonlyArray<string> => {

@@ -16,7 +16,6 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -130,16 +129,6 @@ export class ReturnsUnreadable extends Data.TaggedError("ReturnsUnreadable")<{ r
   }
 }
 
-export interface RequeueService {
-  /** Moves the files asked for, calling `emit` for each line as it happens. */
-  readonly run: (
-    request: RequeueRequest,
-    emit: (event: RequeueEvent) => Effect.Effect<void>
-  ) => Effect.Effect<RequeueTotals, ReturnsUnreadable>
-}
-
-export class Requeue extends Context.Tag("customer-json/Requeue")<Requeue, RequeueService>() {}
-
 /** Safety valve, as in the file store: a name taken this often in a row means something is wrong. */
 const MAX_NAME_ATTEMPTS = 10_000
 const MAX_REPORT_BYTES = 4 * 1024 * 1024
@@ -193,7 +182,8 @@ export const makeRequeue = Effect.gen(function*() {
       return meta.value.nlink === 1 ? "orphan" as const : "report placed" as const
     })
 
-  const run = (request: RequeueRequest, emit: (event: RequeueEvent) => Effect.Effect<void>) =>
+  /** Moves the files asked for, calling `emit` for each line as it happens. */
+  const run = (request: RequeueRequest, emit: (event: RequeueEvent) => Effect.Effect<void>): Effect.Effect<RequeueTotals, ReturnsUnreadable> =>
     Effect.gen(function*() {
       const now = new Date(yield* Clock.currentTimeMillis)
       const logSync = yield* LogSync
@@ -350,7 +340,10 @@ export const makeRequeue = Effect.gen(function*() {
       return { requeued, skipped, orphansRemoved } satisfies RequeueTotals
     })
 
-  return Requeue.of({ run })
+  return { run }
 })
 
-export const RequeueLive: Layer.Layer<Requeue, never, FileStore | FileOps> = Layer.effect(Requeue, makeRequeue)
+/** Returned files back into the input folder: `run`. */
+export class Requeue extends Effect.Service<Requeue>()("customer-json/Requeue", { effect: makeRequeue }) {}
+
+export const RequeueLive: Layer.Layer<Requeue, never, FileStore | FileOps> = Requeue.Default

@@ -4,40 +4,36 @@
  */
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import type { CorpusFile } from "../support/corpus.js"
 import { makeCorpus, sha256 } from "../support/corpus.js"
-import { cleanup, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { rootPerTest, runCli, spawnDaemon } from "./support.js"
 import { dataFiles, hashCounts, list, misrouted } from "../support/folders.js"
 import { within } from "../support/wait.js"
 
 const COUNT = 2000
 const corpus: Array<CorpusFile> = makeCorpus(COUNT, 7)
-let root: string
+const root = rootPerTest()
 
 const writeBacklog = () => {
-  NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
-  for (const f of corpus) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+  NFS.mkdirSync(Path.join(root(), "data"), { recursive: true })
+  for (const f of corpus) NFS.writeFileSync(Path.join(root(), "data", f.name), f.content)
 }
 
 /** Every input is in validated/ (valid) or returns/ (invalid) exactly once, byte for byte, and nothing is left over. */
 const expectAllRoutedOnce = () => {
-  expect(misrouted(root, corpus)).toEqual([])
-  expect(dataFiles(Path.join(root, "validated")).length + dataFiles(Path.join(root, "returns")).length).toBe(COUNT)
-  expect(dataFiles(Path.join(root, "processing"))).toEqual([])
-  expect(list(Path.join(root, "data"))).toEqual([])
+  expect(misrouted(root(), corpus)).toEqual([])
+  expect(dataFiles(Path.join(root(), "validated")).length + dataFiles(Path.join(root(), "returns")).length).toBe(COUNT)
+  expect(dataFiles(Path.join(root(), "processing"))).toEqual([])
+  expect(list(Path.join(root(), "data"))).toEqual([])
   // one report per returned file
-  const reports = list(Path.join(root, "returns")).filter((n) => n.endsWith(".error.json"))
+  const reports = list(Path.join(root(), "returns")).filter((n) => n.endsWith(".error.json"))
   expect(reports.length).toBe(corpus.filter((f) => !f.valid).length)
   // and no staged report or copy left behind
-  for (const dir of ["validated", "returns"]) expect(NFS.readdirSync(Path.join(root, dir)).filter((n) => n.startsWith("."))).toEqual([])
+  for (const dir of ["validated", "returns"]) expect(NFS.readdirSync(Path.join(root(), dir)).filter((n) => n.startsWith("."))).toEqual([])
 }
 
-beforeEach(() => {
-  root = makeRoot()
-  writeBacklog()
-})
-afterEach(() => cleanup(root))
+beforeEach(writeBacklog)
 
 const processedCount = (output: string) => (output.match(/file processed/g) ?? []).length
 
@@ -47,7 +43,7 @@ const processedCount = (output: string) => (output.match(/file processed/g) ?? [
  * look too late), with a deadline. The folder is made first, so it can be watched.
  */
 const storedAtLeast = (n: number, ms = 30_000) => {
-  const dir = Path.join(root, "validated")
+  const dir = Path.join(root(), "validated")
   NFS.mkdirSync(dir, { recursive: true })
   return new Promise<void>((resolve, reject) => {
     const done = (error?: Error) => {
@@ -67,34 +63,34 @@ const storedAtLeast = (n: number, ms = 30_000) => {
 
 describe("stopping and crashing in the middle of a 2,000-file backlog", () => {
   it("SIGTERM: exits 0 within the shutdown timeout, every file in exactly one folder, and --once finishes the rest", async () => {
-    const daemon = spawnDaemon(root, [], { CONCURRENCY: "4", SHUTDOWN_TIMEOUT_MS: "5000" })
+    const daemon = spawnDaemon(root(), [], { CONCURRENCY: "4", SHUTDOWN_TIMEOUT_MS: "5000" })
     await storedAtLeast(3)
     daemon.child.kill("SIGTERM")
     // Within SHUTDOWN_TIMEOUT_MS (5 s); the bound is generous, for a loaded machine.
     expect(await within(5000 + 15_000, "stopping on SIGTERM", daemon.exited)).toBe(0)
     expect(processedCount(daemon.output())).toBeLessThan(COUNT)
     // Every input is in exactly one place: not lost, not copied.
-    const everywhere = hashCounts(["data", "processing", "validated", "returns"].map((d) => Path.join(root, d)))
+    const everywhere = hashCounts(["data", "processing", "validated", "returns"].map((d) => Path.join(root(), d)))
     for (const f of corpus) expect(everywhere.get(sha256(f.content)), f.name).toBe(1)
-    const rest = runCli(root, ["--once"])
+    const rest = runCli(root(), ["--once"])
     expect(rest.status).toBe(0)
     expectAllRoutedOnce()
   })
 
   it("kill -9, then a restart: every file ends in validated/ or returns/ exactly once, byte-identical", async () => {
-    const daemon = spawnDaemon(root, [], { CONCURRENCY: "8" })
+    const daemon = spawnDaemon(root(), [], { CONCURRENCY: "8" })
     await storedAtLeast(20)
     daemon.child.kill("SIGKILL")
     await daemon.exited
-    expect(list(Path.join(root, "data")).length).toBeGreaterThan(0)
-    const restart = runCli(root, ["--once"])
+    expect(list(Path.join(root(), "data")).length).toBeGreaterThan(0)
+    const restart = runCli(root(), ["--once"])
     expect(restart.status, restart.stdout + restart.stderr).toBe(0)
     expectAllRoutedOnce()
   })
 
   it("two instances on one backlog process each file exactly once", async () => {
-    const a = spawnDaemon(root, ["--once"], { CONCURRENCY: "4" })
-    const b = spawnDaemon(root, ["--once"], { CONCURRENCY: "4" })
+    const a = spawnDaemon(root(), ["--once"], { CONCURRENCY: "4" })
+    const b = spawnDaemon(root(), ["--once"], { CONCURRENCY: "4" })
     expect(await a.exited).toBe(0)
     expect(await b.exited).toBe(0)
     expect(processedCount(a.output()) + processedCount(b.output())).toBe(COUNT)

@@ -5,17 +5,11 @@
  * working folder; the outbox used to call it for the critical mail.
  */
 import * as NFS from "node:fs"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { folderLevels } from "../../src/notify/Outbox.js"
-import { cleanup, killAll, makeRoot, spawnDaemon } from "./support.js"
-import type { Daemon } from "./support.js"
+import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
 
-const daemons: Array<Daemon> = []
-const roots: Array<string> = []
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  for (const root of roots.splice(0)) cleanup(root)
-})
+const { daemons, roots } = cleanUpAfterEach()
 
 /** CPU seconds a process has used (user + system), from /proc. */
 const cpuSeconds = (pid: number): number => {

@@ -2,21 +2,17 @@
 import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort, startSmtp } from "../support/smtp.js"
-import { cleanup, drop, makeRoot, spawnDaemon } from "./support.js"
+import { drop, rootPerTest, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 
-let root: string
+const root = rootPerTest()
 const cleanups: Array<() => Promise<void>> = []
-beforeEach(() => {
-  root = makeRoot()
-})
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
-  cleanup(root)
 })
 
 const smtpEnv = (port: number) => ({
@@ -31,9 +27,9 @@ describe("the daemon's email", () => {
   it("emails the administrators about an invalid file", async () => {
     const server = await startSmtp()
     cleanups.push(() => server.close())
-    const daemon = spawnDaemon(root, [], smtpEnv(server.port))
+    const daemon = spawnDaemon(root(), [], smtpEnv(server.port))
     await daemon.waitFor(/customer-json-processor started/)
-    drop(root, "bad.json", fixture("invalid-luhn.json"))
+    drop(root(), "bad.json", fixture("invalid-luhn.json"))
     await waitUntil(() => server.received.length === 1, 20_000, "the email")
     const mail = server.received[0]!.mail
     expect(mail.subject).toBe("[customer-json] Validation failed: bad.json")
@@ -46,16 +42,16 @@ describe("the daemon's email", () => {
 
   it("keeps processing with the mail server down, and keeps the messages in the outbox at shutdown", async () => {
     const port = await freePort()
-    const daemon = spawnDaemon(root, [], { ...smtpEnv(port), SHUTDOWN_TIMEOUT_MS: "2000" })
+    const daemon = spawnDaemon(root(), [], { ...smtpEnv(port), SHUTDOWN_TIMEOUT_MS: "2000" })
     await daemon.waitFor(/customer-json-processor started/)
-    for (let i = 0; i < 20; i++) drop(root, `bad-${i}.json`, fixture("invalid-luhn.json"))
-    drop(root, "good.json", fixture("valid-single.json"))
-    await waitUntil(() => list(Path.join(root, "returns")).length === 40 && list(Path.join(root, "validated")).length === 1, 20_000, "all files routed")
+    for (let i = 0; i < 20; i++) drop(root(), `bad-${i}.json`, fixture("invalid-luhn.json"))
+    drop(root(), "good.json", fixture("valid-single.json"))
+    await waitUntil(() => list(Path.join(root(), "returns")).length === 40 && list(Path.join(root(), "validated")).length === 1, 20_000, "all files routed")
     const t0 = Date.now()
     daemon.child.kill("SIGTERM")
     expect(await daemon.exited).toBe(0)
     expect(Date.now() - t0).toBeLessThan(2000 * 2 + 3000)
-    const outbox = Path.join(root, "logs", "outbox")
+    const outbox = Path.join(root(), "logs", "outbox")
     const mails = await Promise.all(NFS.readdirSync(outbox).filter((n) => n.endsWith(".eml")).map((n) => simpleParser(NFS.readFileSync(Path.join(outbox, n)))))
     const named = mails.flatMap((m) => [...(m.text ?? "").matchAll(/^File: (.*)$/gm)].map((x) => x[1]))
     expect(named.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `bad-${i}.json`).sort())

@@ -1,28 +1,24 @@
 /** The health and metrics endpoint of the running daemon. */
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
-import { cleanup, drop, makeRoot, runCli, spawnDaemon } from "./support.js"
+import { drop, rootPerTest, runCli, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 import * as Path from "node:path"
 
-let root: string
-beforeEach(() => {
-  root = makeRoot()
-})
-afterEach(() => cleanup(root))
+const root = rootPerTest()
 
 describe("health and metrics over HTTP", () => {
   it("serves /healthz and Prometheus /metrics on 127.0.0.1, 404 for anything else", async () => {
     const port = await freePort()
-    const daemon = spawnDaemon(root, [], { METRICS_PORT: String(port) })
+    const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port) })
     await daemon.waitFor(/customer-json-processor started/)
     const base = `http://127.0.0.1:${port}`
     await waitUntil(() => daemon.output().includes("Listening on"), 10_000, "the endpoint")
-    drop(root, "good.json", fixture("valid-batch.json"))
-    drop(root, "bad.json", fixture("invalid-luhn.json"))
-    await waitUntil(() => list(Path.join(root, "returns")).length === 2 && list(Path.join(root, "validated")).length === 1)
+    drop(root(), "good.json", fixture("valid-batch.json"))
+    drop(root(), "bad.json", fixture("invalid-luhn.json"))
+    await waitUntil(() => list(Path.join(root(), "returns")).length === 2 && list(Path.join(root(), "validated")).length === 1)
 
     let health = await fetch(`${base}/healthz`)
     for (let i = 0; i < 50 && health.status !== 200; i++) {
@@ -70,10 +66,10 @@ describe("health and metrics over HTTP", () => {
   })
 
   it("is off without METRICS_PORT, and a bad METRICS_PORT stops the start", () => {
-    const r = runCli(root, ["--once"], { METRICS_PORT: "http" })
+    const r = runCli(root(), ["--once"], { METRICS_PORT: "http" })
     expect(r.status).toBe(78)
     expect(r.stderr).toContain("METRICS_PORT must be a whole number from 1 to 65535")
-    const ok = runCli(root, ["--once"])
+    const ok = runCli(root(), ["--once"])
     expect(ok.stdout).not.toContain("Listening on")
   })
 })

@@ -2,23 +2,17 @@
  * INSTANCES=N: one process runs N daemons on the same folders, restarts one
  * that fails, stops them all when stopped, and none outlives it.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import type { CorpusFile } from "../support/corpus.js"
 import { makeCorpus } from "../support/corpus.js"
-import { cleanup, killAll, makeRoot, spawnDaemon } from "./support.js"
+import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
 import { misrouted } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
-import type { Daemon } from "./support.js"
 import { gravestExitCode, restartDelayMs, shouldRestart } from "../../src/daemon/InstancePool.js"
 
-const roots: Array<string> = []
-const daemons: Array<Daemon> = []
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  for (const root of roots.splice(0)) cleanup(root)
-})
+const { daemons, roots } = cleanUpAfterEach()
 
 const rootWith = (corpus: ReadonlyArray<CorpusFile>) => {
   const root = makeRoot()

@@ -7,26 +7,15 @@
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import type { Daemon } from "./support.js"
-import { appLogLines, baseEnv, cleanup, drop, killAll, MAIN, makeRoot, spawnDaemon } from "./support.js"
+import { appLogLines, baseEnv, cleanUpAfterEach, drop, MAIN, makeRoot, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 
 const SERVICE = 65534
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
-const daemons: Array<Daemon> = []
-const roots: Array<string> = []
-const children: Array<ChildProcess.ChildProcess> = []
-const mounts: Array<string> = []
-
-afterEach(async () => {
-  await killAll(daemons.splice(0))
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
-  for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
-  for (const r of roots.splice(0)) cleanup(r)
-})
+const { daemons, children, roots, mounts } = cleanUpAfterEach()
 
 const newRoot = () => {
   const root = makeRoot()

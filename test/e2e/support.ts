@@ -131,19 +131,40 @@ export const appLogLines = (root: string, logDir: string): Array<Record<string, 
 
 /**
  * What a test file's tests start and make, undone after each test: daemons
- * still running are killed (and awaited), mounts lazily unmounted (last first),
- * folder trees removed. Call once at the top of a test file.
+ * still running are killed (and awaited), other processes killed, mounts
+ * lazily unmounted (last first), folder trees removed. Call once at the top
+ * of a test file.
  */
 export const cleanUpAfterEach = () => {
   const daemons: Array<Daemon> = []
+  const children: Array<ChildProcess.ChildProcess> = []
   const roots: Array<string> = []
   const mounts: Array<string> = []
   afterEach(async () => {
     await killAll(daemons.splice(0))
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
     for (const m of mounts.splice(0).reverse()) ChildProcess.spawnSync("umount", ["-l", m])
     for (const r of roots.splice(0)) cleanup(r)
   })
-  return { daemons, roots, mounts }
+  return { daemons, children, roots, mounts }
+}
+
+/**
+ * A fresh folder tree for each test, `root()` inside it, removed after it: by
+ * a `cleanUpAfterEach` of its own, or by the one whose `roots` are given.
+ */
+export const rootPerTest = (roots: Array<string> = cleanUpAfterEach().roots) => {
+  const current: Array<string> = []
+  beforeEach(() => {
+    const root = makeRoot()
+    roots.push(root)
+    current.splice(0, current.length, root)
+  })
+  return (): string => {
+    const r = current[0]
+    if (r === undefined) throw new Error("root() is only there inside a test")
+    return r
+  }
 }
 
 /**
@@ -153,17 +174,7 @@ export const cleanUpAfterEach = () => {
  */
 export const daemonPerTest = () => {
   const { daemons, roots } = cleanUpAfterEach()
-  const current: Array<string> = []
-  beforeEach(() => {
-    const root = makeRoot()
-    roots.push(root)
-    current.splice(0, current.length, root)
-  })
-  const root = (): string => {
-    const r = current[0]
-    if (r === undefined) throw new Error("root() is only there inside a test")
-    return r
-  }
+  const root = rootPerTest(roots)
   const startDaemon = async (env: Record<string, string> = {}) => {
     const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
     const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
