@@ -67,9 +67,7 @@ const RESERVED = new Set(["ts", "level", "msg", "cause"])
 /**
  * A line's fields carried in its message, `Effect.logInfo("file processed",
  * logFields({ file, outcome }))`: the same line as with `Effect.annotateLogs`,
- * for the line logged for every file. Annotating copies the fiber's annotation
- * map field by field and restores it afterwards, which cost more than writing
- * the line (docs/PERFORMANCE.md).
+ * for the line logged for every file (hot path 6, see WorkerPool).
  */
 export class LogFields {
   constructor(readonly fields: Readonly<Record<string, unknown>>) {}
