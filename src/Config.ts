@@ -632,3 +632,19 @@ export const urlForLog = (text: string): string => {
     return "<redacted>"
   }
 }
+
+/**
+ * libuv's thread pool flushes stored files (`fdatasync`, as many at once as it
+ * has threads: flushes that wait together share a journal commit) and makes
+ * every file call on a network filesystem. Node sizes it from
+ * UV_THREADPOOL_SIZE at its first use, which for an ES module entry point is
+ * before any of its code runs: so it is set in the environment (the systemd
+ * unit sets 16; `.env` is too late), never by the daemon. Node's default is 4.
+ */
+export const threadPoolSizeOf = (value: string | undefined): number => {
+  const given = value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : 0
+  return given > 0 ? Math.min(given, 1024) : 4
+}
+
+/** The thread pool's size, as libuv took it from the environment. */
+export const threadPoolSize = (): number => threadPoolSizeOf(process.env["UV_THREADPOOL_SIZE"])

@@ -2,7 +2,7 @@ import { PlatformConfigProvider } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
-import { describeSettings, loadSettings, parseSettings, SETTINGS, settingEntries, urlForLog } from "../src/Config.js"
+import { describeSettings, loadSettings, parseSettings, SETTINGS, settingEntries, threadPoolSizeOf, urlForLog } from "../src/Config.js"
 import type { RawSettings, VariableName } from "../src/Config.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 
@@ -225,5 +225,20 @@ describe("the settings table", () => {
     const lenient = settingEntries.filter(([, spec]) => spec.parse("\u0000 not a valid value @:/ -1 x")._tag === "Some").map(([name]) => name)
     expect(lenient.sort()).toEqual(["EMAIL_PASSWORD", "METRICS_HOST", "NO_COLOR", "SMTP_USER"])
     for (const name of lenient) expect(SETTINGS[name].rule).toMatch(/any text|an address/)
+  })
+})
+
+describe("threadPoolSizeOf: the thread pool's size as libuv takes it from UV_THREADPOOL_SIZE", () => {
+  it("is Node's default, 4, when unset or not a positive whole number", () => {
+    expect(threadPoolSizeOf(undefined)).toBe(4)
+    expect(threadPoolSizeOf("")).toBe(4)
+    expect(threadPoolSizeOf("0")).toBe(4)
+    expect(threadPoolSizeOf("lots")).toBe(4)
+    expect(threadPoolSizeOf("-3")).toBe(4)
+  })
+  it("is the number given, at most libuv's 1024", () => {
+    expect(threadPoolSizeOf("16")).toBe(16)
+    expect(threadPoolSizeOf(" 8 ")).toBe(8)
+    expect(threadPoolSizeOf("5000")).toBe(1024)
   })
 })

@@ -24,6 +24,7 @@ import { FileStore } from "./FileStore.js"
 import { Instance } from "../instances/Instance.js"
 import { describeIoError, retryIo } from "./IoRetry.js"
 import { LogSync } from "../logging/Logging.js"
+import { threadPoolSize } from "../Config.js"
 
 export interface ClaimReleaserService {
   /** Queues the claimed name of a stored file for removal after the next log write. */
@@ -44,6 +45,7 @@ export const makeClaimReleaser = Effect.gen(function*() {
   const store = yield* FileStore
   const instance = yield* Instance
   const logSync = yield* LogSync
+  const flushes = threadPoolSize()
   // Names gather here; `wake` holds one signal that there are some.
   let pending: Array<Pending> = []
   const wake = yield* Queue.sliding<void>(1)
@@ -79,8 +81,9 @@ export const makeClaimReleaser = Effect.gen(function*() {
   const releaseBatch = (batch: ReadonlyArray<Pending>) =>
     Effect.zipRight(
       logSync.written,
-      // (through the thread pool, several at once: the first flush's journal commit serves the rest)
-      Effect.zipRight(Effect.forEach(batch, flushOne, { concurrency: 4, discard: true }), Effect.forEach(batch, releaseOne, { discard: true }))
+      // Through the thread pool, as many at once as it has threads: flushes that wait together
+      // share one journal commit.
+      Effect.zipRight(Effect.forEach(batch, flushOne, { concurrency: flushes, discard: true }), Effect.forEach(batch, releaseOne, { discard: true }))
     )
 
   // One batch at a time: names gather while the log write is on its way.

@@ -37,6 +37,11 @@ describe("deploy/customer-json-processor.service", () => {
     expect(setting("ExecReload")[0]).toContain("kill -HUP")
   })
 
+  it("gives the thread pool sixteen threads (the daemon cannot size it itself), before the operator's file may change it", () => {
+    expect(setting("Environment")).toContain("UV_THREADPOOL_SIZE=16")
+    expect(unit.indexOf("Environment=UV_THREADPOOL_SIZE")).toBeLessThan(unit.indexOf("EnvironmentFile="))
+  })
+
   it("is hardened and may write only the five folders", () => {
     for (const key of ["NoNewPrivileges", "PrivateTmp"]) expect(setting(key)).toEqual(["true"])
     expect(setting("ProtectSystem")).toEqual(["strict"])
