@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AppConfigFrom } from "../src/Config.js"
 import { FolderChecks, FolderChecksLive } from "../src/files/FolderChecks.js"
+import { FileOps } from "../src/files/FileOps.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS } from "./support/app.js"
 
@@ -27,6 +28,40 @@ describe("FolderChecks: the folder checks as a service of their own", () => {
         for (const dir of Object.values(FOLDERS)) expect(memory.volume.statSync(dir).isDirectory()).toBe(true)
         // a probe still in progress (recent) and a name that is not a probe's stay
         expect((memory.volume.readdirSync(FOLDERS.VALIDATED_DIR) as Array<string>).map(String).sort()).toEqual([FRESH, ".cjp-probe-planted.tmp"])
+      })
+    )
+  })
+
+  it.effect("sweeps a folder of thousands of names in pieces, never listing it whole", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 3000; i++) files[`${FOLDERS.DATA_DIR}/f${i}.json`] = "{}"
+    const stale = [0, 1500, 2999].map((i) => `.cjp-probe-${i.toString(16).padStart(32, "0")}.tmp`)
+    for (const name of stale) files[`${FOLDERS.DATA_DIR}/${name}`] = ""
+    const memory = MemoryFileSystem.make(files)
+    const old = new Date(Date.now() - 10 * 60_000)
+    for (const name of stale) memory.volume.utimesSync(`${FOLDERS.DATA_DIR}/${name}`, old, old)
+    let largestPiece = 0
+    // The in-memory FileOps, with whole listings refused and the pieces measured.
+    const watched = Layer.effect(
+      FileOps,
+      Effect.map(FileOps, (ops) => ({
+        ...ops,
+        list: (dir: string) => Effect.dieMessage(`listed ${dir} whole`),
+        listPieces: (dir: string) =>
+          Effect.map(ops.listPieces(dir), (listing) => ({
+            ...listing,
+            next: (max: number) => Effect.tap(listing.next(max), (piece) => Effect.sync(() => (largestPiece = Math.max(largestPiece, piece.length))))
+          }))
+      }))
+    ).pipe(Layer.provide(memory.layer))
+    return Effect.flatMap(FolderChecks, (checks) => checks.prepareFolders).pipe(
+      Effect.provide(FolderChecksLive.pipe(Layer.provide(Layer.mergeAll(memory.layer, watched, AppConfigFrom(FOLDERS))))),
+      Effect.map(() => {
+        const left = (memory.volume.readdirSync(FOLDERS.DATA_DIR) as Array<string>).map(String)
+        expect(left.filter((n) => n.startsWith(".cjp-probe"))).toEqual([])
+        expect(left.length).toBe(3000)
+        expect(largestPiece).toBeGreaterThan(0)
+        expect(largestPiece).toBeLessThanOrEqual(1024)
       })
     )
   })

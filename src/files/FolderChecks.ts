@@ -81,6 +81,8 @@ export const PRIVATE_FILE_MODE = 0o600
 
 /** A name for a file of the daemon's own that no producer can predict: a planted name cannot get in its way. */
 export const randomName = (prefix: string) => `.cjp-${prefix}-${Crypto.randomBytes(16).toString("hex")}.tmp`
+/** Names read at a time when a folder is swept for left-over probes. */
+const SWEEP_PIECE = 1024
 const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
 /** A probe older than this is left over from an instance killed mid-probe. */
 const STALE_PROBE_MS = 60_000
@@ -137,17 +139,27 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
    * regular files under its probe names, older than any probe in progress.
    */
   const sweepProbes = (path: string) =>
-    Effect.gen(function*() {
-      const now = Date.now()
-      for (const entry of yield* extra.list(path)) {
-        if (!PROBE_NAME.test(entry.name)) continue
-        const file = Path.join(path, entry.name)
-        const meta = yield* extra.identify(file).pipe(Effect.option)
-        if (Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS) {
-          yield* unlinkIfThere(file)
-        }
-      }
-    })
+    Effect.acquireUseRelease(
+      extra.listPieces(path),
+      // In pieces: data/ or validated/ may hold a million names, which must never be held at once.
+      (listing) =>
+        Effect.gen(function*() {
+          const now = Date.now()
+          for (let piece = yield* listing.next(SWEEP_PIECE); piece.length > 0; piece = yield* listing.next(SWEEP_PIECE)) {
+            for (const entry of piece) {
+              if (!PROBE_NAME.test(entry.name)) continue
+              const file = Path.join(path, entry.name)
+              const meta = yield* extra.identify(file).pipe(Effect.option)
+              if (
+                Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS
+              ) {
+                yield* unlinkIfThere(file)
+              }
+            }
+          }
+        }),
+      (listing) => listing.close
+    )
 
   const prepareFolder = ([setting, path]: readonly [string, string]) =>
     Effect.gen(function*() {
