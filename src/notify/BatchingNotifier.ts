@@ -75,13 +75,19 @@ export const NotifierLive = (
       const gaugeQueued = Effect.flatMap(Ref.get(state), (s) => Metric.set(Metrics.notificationsQueued, Batching.queued(s)))
 
       // The reason may quote a server's reply (addresses, names): masked like the message it goes with.
-      const toOutbox = (message: Outgoing, reason: string) =>
+      /**
+       * Keeps a message in the outbox: at ERROR when its delivery failed; at WARN when it was
+       * only held back (EMAIL_MAX_PER_HOUR) as the daemon stopped, which is the policy working.
+       */
+      const toOutbox = (message: Outgoing, reason: string, heldBack = false) =>
         outbox.write(message, masker.text(reason)).pipe(
           Effect.tapBoth({ onSuccess: (path) => Effect.sync(() => activity.notification(message, "outbox", path)), onFailure: () => Effect.sync(() => activity.notification(message, "lost", reason)) }), // status page
           Effect.flatMap((path) =>
-            Effect.logError("notification could not be delivered; it is kept in the outbox").pipe(
-              Effect.annotateLogs({ reason: masker.text(reason), path, subject: message.subject, target: delivery.target })
-            )
+            (heldBack
+              ? Effect.logWarning("notification held back by EMAIL_MAX_PER_HOUR when the daemon stopped; it is kept in the outbox")
+              : Effect.logError("notification could not be delivered; it is kept in the outbox")).pipe(
+                Effect.annotateLogs({ reason: masker.text(reason), path, subject: message.subject, target: delivery.target })
+              )
           ),
           Effect.catchAll((e) =>
             Effect.logError("notification could not be delivered nor kept in the outbox").pipe(
@@ -167,8 +173,12 @@ export const NotifierLive = (
           const messages = [...(interrupted !== undefined ? [interrupted] : []), ...waiting.map(format)]
           for (const message of messages) {
             const t = yield* now
-            if (t >= deadline || Batching.allowanceWait(yield* Ref.get(state), maxPerHour, t) > 0) {
-              yield* toOutbox(message, "not sent before shutdown")
+            if (t >= deadline) {
+              yield* toOutbox(message, "not sent before shutdown: SHUTDOWN_TIMEOUT_MS ran out")
+              continue
+            }
+            if (Batching.allowanceWait(yield* Ref.get(state), maxPerHour, t) > 0) {
+              yield* toOutbox(message, `over EMAIL_MAX_PER_HOUR (${maxPerHour}) at shutdown`, true)
               continue
             }
             yield* Ref.update(state, (s) => Batching.recordSent(s, t))

@@ -69,6 +69,23 @@ describe("email over SMTP", () => {
     expect(server.received[1]!.mail.subject).toBe("[customer-json] 150 files failed validation")
   })
 
+  it("at shutdown, a message held back by EMAIL_MAX_PER_HOUR goes to the outbox with a WARN, not an ERROR", async () => {
+    const server = await started()
+    const n = smtpNotifier(server, { EMAIL_MAX_PER_HOUR: "1" })
+    await n.run((notifier) => notifier.critical(critical("first")))
+    await waitUntil(() => server.received.length === 1)
+    // The hour's one message is gone: the next waits for the allowance, and the daemon stops meanwhile.
+    await n.run((notifier) => notifier.critical(critical("second")))
+    await n.dispose()
+    expect(server.received).toHaveLength(1)
+    expect(n.outboxFiles()).toHaveLength(1)
+    expect(NFS.readFileSync(n.outboxFiles()[0]!, "utf8")).toContain("second")
+    const held = n.logs.filter((l) => l.message.startsWith("notification held back by EMAIL_MAX_PER_HOUR"))
+    expect(held.map((l) => l.level)).toEqual(["WARN"])
+    expect(held[0]!.annotations["reason"]).toBe("over EMAIL_MAX_PER_HOUR (1) at shutdown")
+    expect(n.logs.filter((l) => l.level === "ERROR")).toEqual([])
+  })
+
   it("authenticates with EMAIL_PASSWORD (AUTH PLAIN/LOGIN required)", async () => {
     const server = await started({ auth: { user: "processor@example.com", pass: "s3cret-pw" } })
     const n = smtpNotifier(server, {}, { password: "s3cret-pw" })
