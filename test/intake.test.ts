@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
-import { defaultLimits } from "../src/daemon/Intake.js"
+import { defaultLimits, FOLDER_QUIET_MS } from "../src/daemon/Intake.js"
 import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
 import { shareOf } from "../src/instances/Instance.js"
@@ -166,6 +166,37 @@ describe("intake: big folders stay cheap", () => {
       expect(new Set(perName.map((l) => l.annotations["file"])).size).toBe(cap)
       const summaries = warnings.filter((l) => l.message.startsWith("more names are left where they are"))
       expect(summaries.map((l) => l.annotations["not_warned_about"])).toEqual([3000 - cap])
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+  }, 40_000)
+})
+
+describe("intake: polls of an unchanged folder", () => {
+  it.live("do not read its names again (full listings still do), and a new file is still found by the next poll", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 3000; i++) files[`${D}/note${i}.txt`] = "x"
+    let listings = 0
+    const app = makeTestApp({
+      files,
+      settings: { RESCAN_INTERVAL_MS: "500", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "0" },
+      wrapExtra: (extra) => ({ ...extra, listPieces: (dir) => Effect.tap(extra.listPieces(dir), () => Effect.sync(() => void (dir === D && listings++))) })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false, window: 10 }))
+      // Once the folder has been quiet for FOLDER_QUIET_MS, a second of polls every 30 ms...
+      yield* Effect.sleep(`${FOLDER_QUIET_MS + 700} millis`)
+      const before = listings
+      yield* Effect.sleep("1 second")
+      const during = listings - before
+      // ...reads the folder only for the full listings (every 500 ms), not for some 33 polls.
+      expect(during).toBeGreaterThanOrEqual(1)
+      expect(during).toBeLessThanOrEqual(4)
+      // A new file changes the folder: the next poll reads it and routes the file.
+      app.volume.writeFileSync(`${D}/new.json`, VALID)
+      const arrived = Date.now()
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      expect(Date.now() - arrived).toBeLessThan(400)
+      yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
   }, 40_000)
 })

@@ -48,6 +48,8 @@ import { yieldToEventLoop, YIELD_EVERY_MS } from "./WorkerPool.js"
 const EVENT_RECHECK_MS = 50
 /** Most names read from the folder at a time. */
 const PIECE = 256
+/** How long the input folder must have been unchanged for a light pass to be skipped (see `folderAtLastPass`). */
+export const FOLDER_QUIET_MS = 2000
 
 export type Job =
   | { readonly _tag: "Input"; readonly name: string }
@@ -184,6 +186,19 @@ export const makeIntake = (
     let othersSkipped = 0
     let stealDue = false
     let stealing = false
+    /**
+     * The input folder as it was when the last pass began (identity,
+     * modification time, size, links), if it had not changed for
+     * FOLDER_QUIET_MS by then. A light pass (a poll, or a name hinted during a
+     * pass) while the folder is still the same, the last pass added nothing and
+     * no file is failing would read every name again to find nothing: it is
+     * counted as done without a listing (with 100,000 ignored names in data/,
+     * polls once a second cost a fifth of a core). The quiet margin is what
+     * makes "the same" sure: any change after that pass began falls at least
+     * FOLDER_QUIET_MS after the recorded time, beyond any timestamp granularity.
+     * Full listings (RESCAN_INTERVAL_MS) are never skipped.
+     */
+    let folderAtLastPass: string | undefined
 
     status.intakePeak = 0
     status.failing = () => failing.size
@@ -283,8 +298,21 @@ export const makeIntake = (
     const listingFailed = (e: { readonly message: string }) =>
       Effect.logWarning("listing the input folder failed").pipe(Effect.annotateLogs({ error: e.message }))
 
-    /** Starts the pass asked for (a full one re-examines parked names). */
+    /** The input folder's stamp, when it has been quiet for FOLDER_QUIET_MS (else, or unreadable, `undefined`). */
+    const quietFolderStamp = Effect.map(Effect.option(store.inspectInputFolder), (meta) =>
+      Option.isSome(meta) && clock.unsafeCurrentTimeMillis() - meta.value.mtimeMs >= FOLDER_QUIET_MS
+        ? `${meta.value.id} ${meta.value.mtimeMs} ${meta.value.size} ${meta.value.nlink}`
+        : undefined)
+
+    /** Starts the pass asked for (a full one re-examines parked names), or finds that a light one has nothing to read. */
     const openPass = Effect.gen(function*() {
+      const stamp = yield* quietFolderStamp
+      if (requested === "light" && stamp !== undefined && stamp === folderAtLastPass && lastPassAdded === 0 && failing.size === 0) {
+        requested = "none"
+        passesEnded++
+        return
+      }
+      folderAtLastPass = stamp
       passFull = requested === "full"
       requested = "none"
       pass++

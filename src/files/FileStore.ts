@@ -80,6 +80,8 @@ export interface FileStoreService {
   readonly listInputPieces: Effect.Effect<Listing, PlatformError>
   /** lstat of an input entry (links described, not followed). */
   readonly inspectInput: (name: string) => Effect.Effect<Meta, PlatformError>
+  /** lstat of the input folder itself (whether anything was added, removed or renamed since a listing) */
+  readonly inspectInputFolder: Effect.Effect<Meta, PlatformError>
   /** Reads an input entry where it is, without claiming it (a file that may still be being written). */
   readonly peekInput: (name: string, maxBytes: number) => Effect.Effect<RegularRead, PlatformError>
   /** Atomically moves `data/<name>` to `claimedPath`; `None` when it is gone (claimed elsewhere). */
@@ -523,6 +525,7 @@ export const makeFileStore = Effect.gen(function*() {
     listInput: extra.list(folders.data),
     listInputPieces: Effect.suspend(() => extra.listPieces(folders.data)),
     inspectInput: (name) => extra.identify(inputPath(name)),
+    inspectInputFolder: Effect.suspend(() => extra.identify(folders.data)),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
     inspectClaimed: (claimedPath) => extra.identify(claimedPath),
