@@ -219,6 +219,15 @@ free_port() {
   die "no free TCP port found on 127.0.0.1"
 }
 
+# Every sshd reading DIR's config (one whose pid file was not written yet included).
+stop_sshds_of() {
+  local state="$1" pid
+  for pid in $(pgrep -f -- "-f $state/sshd_config" 2>/dev/null || true); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$state/sshd_config" && stop_pid "$pid"
+  done
+  return 0
+}
+
 sshd_ours_running() {
   local state="$1"
   [ -f "$state/sshd.pid" ] && pid_alive "$(cat "$state/sshd.pid")"
@@ -279,12 +288,14 @@ sshfs_up() {
     port="$(free_port)"
     write_sshd_config "$state" "$port"
     "$sshd" -t -f "$state/sshd_config" >&2 || die "sshd rejects its configuration $state/sshd_config"
-    # The port can be taken between the check and the bind: try another.
-    if "$sshd" -f "$state/sshd_config" -E "$state/sshd.log" && retry_for 10 port_in_use "$port" && sshd_ours_running "$state"; then
+    # The port can be taken between the check and the bind: try another. sshd listens
+    # before it writes its pid file, so the pid file is waited for too.
+    if "$sshd" -f "$state/sshd_config" -E "$state/sshd.log" && retry_for 10 port_in_use "$port" && retry_for 10 sshd_ours_running "$state"; then
       started=1
       break
     fi
     [ -f "$state/sshd.pid" ] && stop_pid "$(cat "$state/sshd.pid")"
+    stop_sshds_of "$state"
     say "sshd did not start on port $port (attempt $attempt): $(tail -n 3 "$state/sshd.log" 2>/dev/null | tr '\n' ' ')"
   done
   [ "$started" = 1 ] || die "could not start sshd on 127.0.0.1 (see $state/sshd.log)"
@@ -318,6 +329,7 @@ sshfs_down() {
       stop_pid "$pid"
     fi
   fi
+  stop_sshds_of "$state"
   rm -rf "$state"
   rmdir "$dir/mnt-a" "$dir/mnt-b" 2>/dev/null || true
 }
