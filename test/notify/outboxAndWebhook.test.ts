@@ -53,7 +53,9 @@ describe("the outbox's files: private, exclusive, unpredictable", () => {
       await n.run((notifier) =>
         Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
       )
-      await waitUntil(() => n.outboxFiles().length === 2)
+      // Written once logged: the .eml is linked into place, then its temporary name removed.
+      await waitUntil(() => n.logs.filter((l) => l.message === "notification written to the outbox").length === 2)
+      expect(n.outboxFiles()).toHaveLength(2)
       const dir = Path.join(n.root, "logs", "outbox")
       expect(modeOf(dir)).toBe(0o750)
       expect(modeOf(Path.join(n.root, "logs"))).toBe(0o750)
