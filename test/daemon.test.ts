@@ -4,7 +4,7 @@
  */
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, TestClock } from "effect"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { retryDelayMs, runDaemon } from "../src/daemon/Daemon.js"
@@ -555,4 +555,60 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(memory.volume.existsSync(silent)).toBe(false)
     }).pipe(liveOn(app))
   })
+})
+
+describe("stopping (in memory)", () => {
+  /**
+   * A daemon whose storing of `a.json` in validated/ (or, with `atRead`, whose read of
+   * `a.json`) waits for `gate`; `entered` says it is waiting.
+   */
+  const gated = (settings: Record<string, string>, atRead = false) =>
+    Effect.gen(function*() {
+      const entered = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const wait = Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(gate))
+      const app = makeTestApp({
+        files: { [`${D}/a.json`]: fixture("valid-single.json") },
+        settings,
+        wrapExtra: (extra) => ({
+          ...extra,
+          link: (from, to) => (!atRead && to.startsWith(V) && !to.includes(".cjp-fsprobe") ? Effect.zipRight(wait, extra.link(from, to)) : extra.link(from, to)),
+          readRegular: (path, max) => (atRead && path.endsWith("a.json") ? Effect.zipRight(wait, extra.readRegular(path, max)) : extra.readRegular(path, max))
+        })
+      })
+      return { app, entered, gate }
+    })
+
+  it.live("a file in flight at a stop finishes before the workers are interrupted", () =>
+    Effect.gen(function*() {
+      const { app, entered, gate } = yield* gated({ SHUTDOWN_TIMEOUT_MS: "10000" })
+      const logs = captureLogs()
+      const daemon = yield* Effect.fork(runDaemon({ once: false }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer)))
+      yield* Deferred.await(entered)
+      // The stop begins while a.json is being stored; the store goes on a moment later.
+      const stopping = yield* Effect.fork(Fiber.interrupt(daemon))
+      yield* Effect.sleep("200 millis")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(stopping)
+      expect(listing(app.volume, V)).toEqual(["a.json"])
+      expect(listing(app.volume, D)).toEqual([])
+      expect(logs.lines.filter((l) => l.message === "file processed").map((l) => l.annotations.file)).toEqual(["a.json"])
+      expect(logs.lines.some((l) => l.message.startsWith("shutdown timeout reached"))).toBe(false)
+    }).pipe(Effect.timeout("20 seconds")))
+
+  it.live("a file that does not finish within SHUTDOWN_TIMEOUT_MS is interrupted, and stays for the next start", () =>
+    Effect.gen(function*() {
+      const { app, entered } = yield* gated({ SHUTDOWN_TIMEOUT_MS: "300" }, true)
+      const logs = captureLogs()
+      const daemon = yield* Effect.fork(runDaemon({ once: false }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer)))
+      yield* Deferred.await(entered)
+      // (the gate never opens: the stop must not wait for the read beyond the timeout)
+      yield* Fiber.interrupt(daemon)
+      expect(logs.lines.some((l) => l.message.startsWith("shutdown timeout reached"))).toBe(true)
+      expect(logs.lines.some((l) => l.message === "customer-json-processor stopped")).toBe(true)
+      expect(listing(app.volume, V)).toEqual([])
+      // still in data/ (or, had it been claimed, in processing/): exactly once
+      const claimed = (app.volume.readdirSync(P, { recursive: true }) as Array<unknown>).map(String).filter((n) => n.endsWith("a.json"))
+      expect(listing(app.volume, D).length + claimed.length).toBe(1)
+    }).pipe(Effect.timeout("20 seconds")))
 })

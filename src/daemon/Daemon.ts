@@ -45,8 +45,6 @@ export const runDaemon = (options: RunOptions) =>
 
     const intake = yield* makeIntake(defaultLimits(config.concurrency, options.window))
     const healthCheck = yield* makeHealthCheck
-    // Graceful stop runs before the workers are interrupted (finalizers run in reverse).
-    yield* Effect.addFinalizer(() => stop)
     const pool = yield* makeWorkerPool({
       concurrency: config.concurrency,
       take: intake.take,
@@ -76,6 +74,9 @@ export const runDaemon = (options: RunOptions) =>
         })
       )
     })
+    // Added after the pool's own finalizer, so it runs before it (finalizers run in reverse):
+    // files in flight finish before the workers are interrupted.
+    yield* Effect.addFinalizer(() => stop)
 
     // 1. Files left claimed by instances that are gone (and by an earlier run of this one).
     yield* intake.recover

@@ -166,6 +166,8 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
         stopping = true
         return Effect.sync(() => inFlight).pipe(
           Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n === 0 }),
+          // (a stop runs as a finalizer, where nothing is interruptible: the wait must be, to time out)
+          Effect.interruptible,
           Effect.timeoutOption(timeoutMs),
           Effect.map(Option.isSome)
         )
