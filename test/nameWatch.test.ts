@@ -1,6 +1,7 @@
 /**
  * The Node filesystem's watch with the NameWatch backend: names as they come,
- * no `stat` per name, and a link that loops in the folder stops nothing.
+ * no `stat` per name, and a link that loops in the folder stops nothing; the
+ * names of one turn of the event loop come as one chunk, each name once.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -44,5 +45,37 @@ describe("NameWatch", () => {
       NFS.unlinkSync(Path.join(dir, "f1.json"))
       const [event] = Chunk.toReadonlyArray(yield* Fiber.join(kinds).pipe(Effect.timeout("10 seconds")))
       expect(event?._tag).toBe("Update")
+    }).pipe(Effect.provide(fsWithNames)))
+
+  it.scopedLive("hands on a burst of events as few chunks, each name once (one fiber per chunk, not per event)", () =>
+    Effect.gen(function*() {
+      const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-namewatch-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
+      const fs = yield* FileSystem.FileSystem
+      const chunks: Array<ReadonlyArray<string>> = []
+      const names = new Set<string>()
+      const seen = yield* fs.watch(dir).pipe(
+        Stream.mapChunks((chunk) => {
+          const batch = Chunk.toReadonlyArray(Chunk.map(chunk, (event) => Path.basename(event.path)))
+          chunks.push(batch)
+          for (const name of batch) names.add(name)
+          return Chunk.of(names.size)
+        }),
+        Stream.takeUntil((count) => count >= 1000),
+        Stream.runDrain,
+        Effect.fork
+      )
+      yield* Effect.sleep("100 millis")
+      // 500 names, each written, renamed and touched in one synchronous burst: 1,500+ events.
+      for (let i = 0; i < 500; i++) {
+        NFS.writeFileSync(Path.join(dir, `.f${i}.part`), "{}")
+        NFS.renameSync(Path.join(dir, `.f${i}.part`), Path.join(dir, `f${i}.json`))
+        NFS.utimesSync(Path.join(dir, `f${i}.json`), new Date(), new Date())
+      }
+      yield* Fiber.join(seen).pipe(Effect.timeout("10 seconds"))
+      expect(names.size).toBe(1000)
+      // Far fewer chunks than events, and no name twice within one.
+      expect(chunks.length).toBeLessThan(100)
+      for (const batch of chunks) expect(new Set(batch).size).toBe(batch.length)
     }).pipe(Effect.provide(fsWithNames)))
 })

@@ -42,7 +42,7 @@ import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
-import { yieldToEventLoop, YIELD_EVERY_MS } from "./WorkerPool.js"
+import { yieldToEventLoop } from "./SliceScheduler.js"
 
 /** How soon a file waiting for its writer is read again after an event names it. */
 const EVENT_RECHECK_MS = 50
@@ -374,10 +374,9 @@ export const makeIntake = (
      * Fills the window from the pass in progress (starting the pass asked for
      * when none is): reads pieces until `window` names are held or the folder
      * is read. A folder of many names (ignored ones too) is gone through with
-     * the event loop's turns kept, as the workers keep them.
+     * the event loop's turns kept (the daemon's SliceScheduler sees to that).
      */
     const fillLoop = Effect.gen(function*() {
-      let lastYield = performance.now()
       const warnings: Array<Warning> = []
       // Instances come and go: this one's share is looked up again at every refill (one small listing).
       let shareFresh = false
@@ -410,10 +409,6 @@ export const makeIntake = (
         if (warnings.length > 0) {
           yield* Effect.forEach(warnings, ([name, message, kind]) => warning(name, message, kind), { discard: true })
           warnings.length = 0
-        }
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          yield* yieldToEventLoop
-          lastYield = performance.now()
         }
       }
     })
@@ -603,15 +598,10 @@ export const makeIntake = (
       (counting) =>
         Effect.gen(function*() {
           let count = 0
-          let lastYield = performance.now()
           while (true) {
             const piece = yield* counting.next(PIECE)
             if (piece.length === 0) break
             for (const e of piece) if ((e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate") count++
-            if (performance.now() - lastYield > YIELD_EVERY_MS) {
-              yield* yieldToEventLoop
-              lastYield = performance.now()
-            }
           }
           // Only while the first pass runs: once it has ended, its own count is newer.
           if (passesEnded === 0) candidatesLastPass = count

@@ -9,11 +9,12 @@
  *  1. The worker loop is a hand-made `zipRight`/`suspend` chain rather than
  *     `Effect.forever`, which hands the fiber to the scheduler after every
  *     file. Fairness comes from the runtime's yield every 2048 steps.
- *  2. With synchronous file calls (FS_CALLS) a worker may never wait for I/O:
- *     each hands the event loop back (`yieldToEventLoop`, a `setImmediate`) at
- *     least every YIELD_EVERY_MS, so signals, timers, the health endpoint and
- *     log writes are served during a long backlog. Effect's own yields are
- *     microtasks, which never let the loop in while fibers have work.
+ *  2. With synchronous file calls (FS_CALLS) a worker may never wait for I/O,
+ *     and Effect's own yields are microtasks, which never let the event loop
+ *     in while fibers have work: the daemon runs on its SliceScheduler, which
+ *     gives the loop its turn at least every YIELD_EVERY_MS of fiber work, so
+ *     signals, timers, the health endpoint and log writes are served during a
+ *     long backlog or a flood of watch events.
  *  3. A job is counted out with one `matchCauseEffect` instead of `ensuring`'s
  *     several steps: an interrupted job is only interrupted at shutdown, after
  *     the pool has stopped waiting for it.
@@ -50,18 +51,6 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
 import { Status } from "../status/Status.js"
-
-/** The longest a worker keeps the event loop from its turn. */
-export const YIELD_EVERY_MS = 10
-
-/**
- * Suspends until the event loop has had a turn (I/O callbacks, signals, timers):
- * `setImmediate` runs after the poll phase.
- */
-export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 export interface WorkerPoolOptions<J, O> {
   readonly concurrency: number
@@ -139,12 +128,7 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
 
     const worker = (slot: number) =>
       Effect.suspend(() => {
-        let lastYield = performance.now()
-        const handBack = Effect.suspend(() => {
-          if (performance.now() - lastYield <= YIELD_EVERY_MS) return Effect.void
-          return Effect.map(yieldToEventLoop, () => void (lastYield = performance.now()))
-        })
-        const loop: Effect.Effect<never> = Effect.zipRight(Effect.zipRight(handBack, runOne(slot)), Effect.suspend(() => loop))
+        const loop: Effect.Effect<never> = Effect.zipRight(runOne(slot), Effect.suspend(() => loop))
         return loop
       }).pipe(
         // A worker ends only at shutdown; one that dies otherwise is said loudly and fails /healthz.

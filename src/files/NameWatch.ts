@@ -7,12 +7,14 @@
  * names (or links that loop) then costs the daemon a system call, a fiber and
  * an error per name, and can stop its watching. This backend hands the name
  * on as it comes, as an `Update`, and fails only when the watch itself does.
- * It is provided to the Node filesystem layer in main.ts. Under a flood of
- * more names than it holds, names are dropped, as the kernel drops events:
- * the periodic full listing finds their files.
+ * It is provided to the Node filesystem layer in main.ts. The names of one
+ * turn of the event loop go on together, as one chunk. Under a flood of more
+ * names than it holds, names are dropped, as the kernel drops events: the
+ * periodic full listing finds their files.
  */
 import { SystemError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -20,23 +22,39 @@ import * as Stream from "effect/Stream"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 
+/** The most names one batch holds, and the most batches waiting for the daemon. */
+const MAX_BATCH = 4_096
+const MAX_BATCHES = 4
+
 const watchNames = (path: string, options?: FileSystem.WatchOptions): Stream.Stream<FileSystem.WatchEvent, SystemError> =>
   Stream.asyncScoped<FileSystem.WatchEvent, SystemError>((emit) =>
     Effect.acquireRelease(
       Effect.try({
         try: () => {
+          // The names of one turn of the event loop go on as one chunk (each emit costs a fiber;
+          // a name named twice in a turn goes once): the kernel hands over many events at a time.
+          let batch = new Set<string>()
+          let flush: NodeJS.Immediate | undefined
+          const emitBatch = () => {
+            flush = undefined
+            const names = batch
+            batch = new Set()
+            void emit.chunk(Chunk.unsafeFromArray(Array.from(names, (name) => FileSystem.WatchEventUpdate({ path: Path.join(path, name) }))))
+          }
           const watcher = NFS.watch(path, { recursive: options?.recursive ?? false }, (_event, name) => {
-            if (name !== null) void emit.single(FileSystem.WatchEventUpdate({ path: Path.join(path, name) }))
+            if (name === null || batch.size >= MAX_BATCH) return
+            batch.add(name)
+            flush ??= setImmediate(emitBatch)
           })
           watcher.on("error", (error) => {
             void emit.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error }))
           })
-          return watcher
+          return { watcher, cancel: () => flush !== undefined && clearImmediate(flush) }
         },
         catch: (error) => new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error })
       }),
-      (watcher) => Effect.sync(() => watcher.close())
-    ), { bufferSize: 16_384, strategy: "dropping" })
+      ({ cancel, watcher }) => Effect.sync(() => (cancel(), watcher.close()))
+    ), { bufferSize: MAX_BATCHES, strategy: "dropping" })
 
 /** Watch events as names only, for the Node filesystem layer (a folder; anything else as the platform does it). */
 export const NameWatchLive: Layer.Layer<FileSystem.WatchBackend> = Layer.succeed(FileSystem.WatchBackend, {

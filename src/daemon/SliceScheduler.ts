@@ -1,0 +1,52 @@
+/**
+ * The daemon's scheduler: fibers' turns run as microtasks within a slice of
+ * time, and once the slice is spent the event loop has its turn
+ * (`setImmediate`) before the next.
+ *
+ * Why: Effect's default scheduler runs each fiber's next turn as a microtask
+ * and falls back to a timer only after 2,048 turns of one fiber in a row, so a
+ * burst of fiber work (a producer's flood of watch events, thousands of hints)
+ * could keep the event loop, and with it the health endpoint, signals, timers
+ * and log writes, from its turn for seconds on a busy machine. Here no run of
+ * fiber work keeps it longer than a slice plus one fiber's turn (at most the
+ * runtime's 2,048 steps).
+ *
+ * A slice begins at the first turn after the event loop had its own; a
+ * `setImmediate` queued then marks its end, so the scheduler knows when the
+ * loop got its turn without a timer running while the daemon is idle.
+ */
+import * as Effect from "effect/Effect"
+import type { RuntimeFiber } from "effect/Fiber"
+import * as Scheduler from "effect/Scheduler"
+
+/** The longest run of fiber work that keeps the event loop from its turn. */
+export const YIELD_EVERY_MS = 10
+
+/**
+ * Suspends until the event loop has had a turn (I/O callbacks, signals, timers):
+ * `setImmediate` runs after the poll phase.
+ */
+export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+export const makeSliceScheduler = (sliceMs: number): Scheduler.Scheduler => {
+  let inSlice = false
+  let sliceStart = 0
+  const loopHadItsTurn = () => void (inSlice = false)
+  const runner = Scheduler.SchedulerRunner.cached((depth, drain) => {
+    const now = performance.now()
+    if (!inSlice) {
+      inSlice = true
+      sliceStart = now
+      setImmediate(loopHadItsTurn)
+    }
+    if (now - sliceStart > sliceMs) setImmediate(() => drain(0))
+    else queueMicrotask(() => drain(depth + 1))
+  })
+  return Scheduler.make(
+    (task, priority, fiber?: RuntimeFiber<unknown, unknown>) => runner(fiber).scheduleTask(task, priority),
+    Scheduler.defaultShouldYield
+  )
+}

@@ -1,0 +1,54 @@
+/**
+ * The daemon's SliceScheduler: fibers busy without ever waiting for I/O (a
+ * backlog on synchronous file calls, a flood of watch events) still let the
+ * event loop have its turns, where Effect's default scheduler runs them on in
+ * microtasks and the loop waits.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Scheduler from "effect/Scheduler"
+import { makeSliceScheduler, YIELD_EVERY_MS } from "../src/daemon/SliceScheduler.js"
+
+/** Four fibers, each taking `steps` steps of pure work; how many times the event loop got a turn meanwhile. */
+const loopTurnsDuringBusyFibers = (steps: number) =>
+  Effect.gen(function*() {
+    let turns = 0
+    let ticking = true
+    const tick = () => {
+      if (!ticking) return
+      turns++
+      setImmediate(tick)
+    }
+    setImmediate(tick)
+    const busy = (n: number): Effect.Effect<void> => (n === 0 ? Effect.void : Effect.suspend(() => busy(n - 1)))
+    yield* Effect.all([busy(steps), busy(steps), busy(steps), busy(steps)], { concurrency: "unbounded", discard: true })
+    ticking = false
+    return turns
+  })
+
+describe("SliceScheduler", () => {
+  it.live("gives the event loop its turns while fibers are busy", () =>
+    Effect.gen(function*() {
+      // The same work on both schedulers: several hundred yields to the scheduler per fiber.
+      const steps = 1_000_000
+      const withDefault = yield* loopTurnsDuringBusyFibers(steps).pipe(Effect.withScheduler(Scheduler.defaultScheduler))
+      const started = performance.now()
+      const withSlices = yield* loopTurnsDuringBusyFibers(steps).pipe(Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS)))
+      const busyMs = performance.now() - started
+      // Effect's default: microtasks only, the loop waits until the fibers are done.
+      expect(withDefault).toBeLessThanOrEqual(1)
+      // Slices: a turn at least every slice of work, whatever the machine's speed (a generous bound).
+      expect(withSlices).toBeGreaterThanOrEqual(Math.floor(busyMs / YIELD_EVERY_MS / 4))
+      expect(withSlices).toBeGreaterThan(2)
+    }))
+
+  it.live("runs effects as the default scheduler does: results, failures, interruption", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.all([Effect.succeed(1), Effect.sleep("5 millis").pipe(Effect.as(2))], { concurrency: 2 })
+      expect(result).toEqual([1, 2])
+      const failed = yield* Effect.flip(Effect.fail("no"))
+      expect(failed).toBe("no")
+      const interrupted = yield* Effect.never.pipe(Effect.timeoutOption("10 millis"))
+      expect(interrupted._tag).toBe("None")
+    }).pipe(Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS))))
+})
