@@ -68,3 +68,44 @@ it.scoped("two requeues of one file at once: the one that sees the other's link 
     expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
   })
 })
+
+it.scoped("--all over 3,000 returned files reads the folders in pieces (whole listings refused) and moves every file once", () => {
+  const files: Record<string, string> = {}
+  const invalid = fixture("invalid-luhn.json")
+  for (let i = 0; i < 3000; i++) files[`/in/bad-${i}.json`] = invalid
+  const memory = MemoryFileSystem.make(files)
+  const config = Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
+  const base = Layer.mergeAll(config, memory.layer)
+  let largestPiece = 0
+  const piecesOnly = Layer.effect(
+    FileOps.FileOps,
+    Effect.map(FileOps.FileOps, (extra): FileOps.FileOpsService => ({
+      ...extra,
+      list: (dir) => Effect.dieMessage(`listed ${dir} whole`),
+      listPieces: (dir) =>
+        Effect.map(extra.listPieces(dir), (listing) => ({
+          ...listing,
+          next: (max: number) => Effect.tap(listing.next(max), (piece) => Effect.sync(() => void (largestPiece = Math.max(largestPiece, piece.length))))
+        }))
+    }))
+  ).pipe(Layer.provide(memory.layer))
+  return Effect.gen(function*() {
+    yield* setToday
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
+    expect(memory.volume.readdirSync("/ret")).toHaveLength(6000)
+    // One file linked into /in already by an earlier requeue that stopped there: found among /in's entries.
+    memory.volume.linkSync("/ret/bad-7.json", "/in/bad-7.json")
+    const events: Array<Requeue.RequeueEvent> = []
+    const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
+      r.run({ names: [], all: true, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
+        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provide(Layer.merge(config, piecesOnly)))),
+        Effect.provide(captureLogs().layer)
+      )
+    expect(totals).toEqual({ requeued: 3000, skipped: 0, orphansRemoved: 0 })
+    expect(events.filter((e) => e._tag === "Requeued" && e.finished)).toHaveLength(1)
+    expect(memory.volume.readdirSync("/ret")).toEqual([])
+    expect((memory.volume.readdirSync("/in") as Array<unknown>).map(String).sort()).toEqual(Object.keys(files).map((f) => f.slice(4)).sort())
+    expect(largestPiece).toBeGreaterThan(0)
+    expect(largestPiece).toBeLessThanOrEqual(1024)
+  })
+}, 60_000)

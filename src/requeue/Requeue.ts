@@ -24,7 +24,7 @@ import { isUtf8 } from "node:buffer"
 import * as Path from "node:path"
 import { FileStore } from "../files/FileStore.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "../files/FileOps.js"
-import type { Meta } from "../files/FileOps.js"
+import type { Entry, Meta } from "../files/FileOps.js"
 import { logFields, LogSync } from "../logging/Logging.js"
 import { filesRequeued } from "../status/Metrics.js"
 import { bytesFromName, literalName, receivedNameOf, isRequeueableName, reportName, requeueNameCandidate } from "../files/Naming.js"
@@ -122,7 +122,7 @@ export interface RequeueTotals {
   readonly orphansRemoved: number
 }
 
-/** The returns folder could not be listed: nothing was moved. */
+/** The returns folder could not be listed (or, read in pieces, read to its end): nothing after that point was moved. */
 export class ReturnsUnreadable extends Data.TaggedError("ReturnsUnreadable")<{ readonly path: string; readonly reason: string }> {
   override get message(): string {
     return `cannot list the returns folder ${this.path}: ${this.reason}`
@@ -148,10 +148,32 @@ const storedTextOf = (component: string): string => {
   return isUtf8(bytes) ? bytes.toString("utf8") : component
 }
 
+/** Entries read at a time from a folder. */
+const PIECE = 1024
+
 export const makeRequeue = Effect.gen(function*() {
   const store = yield* FileStore
   const extra = yield* FileOps
   const { data, returns } = store.folders
+
+  /**
+   * Runs `f` on every entry of `dir`, read in pieces (the folder handle closed at
+   * the end, whatever happens), in name order within each piece: a folder of up
+   * to PIECE names goes in name order, as the lines of a run are easiest to read.
+   */
+  const forEachEntry = <E, R>(dir: string, f: (entry: Entry) => Effect.Effect<void, E, R>) =>
+    Effect.acquireUseRelease(
+      extra.listPieces(dir),
+      (listing) =>
+        Effect.gen(function*() {
+          while (true) {
+            const piece = yield* listing.next(PIECE)
+            if (piece.length === 0) return
+            for (const entry of [...piece].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) yield* f(entry)
+          }
+        }),
+      (listing) => listing.close
+    )
 
   const identifyOption = (path: string) =>
     extra.identify(path).pipe(Effect.map(Option.some), Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Meta>())))
@@ -192,21 +214,21 @@ export const makeRequeue = Effect.gen(function*() {
       let orphansRemoved = 0
       const skip = (name: string, reason: string) => Effect.suspend(() => (skipped++, emit({ _tag: "Skipped", name, reason })))
 
-      const listing = yield* extra.list(returns).pipe(
-        Effect.mapError((e) => new ReturnsUnreadable({ path: returns, reason: describeError(e) }))
-      )
-      const present = new Set(listing.map((e) => e.name))
+      const unreadable = (e: PlatformError) => new ReturnsUnreadable({ path: returns, reason: describeError(e) })
+      /** Whether `component` is in the returns folder now (its entry, not what a link points to). */
+      const inReturns = (component: string) => Effect.map(identifyOption(Path.join(returns, component)), Option.isSome)
 
-      // data/'s entries by identity, read once and only when a file with two links is found.
+      // data/'s entries with more than one link, by identity: read once (in pieces), and only when a
+      // file with two links is found.
       let dataIds: Map<string, string> | undefined
       const linkInData = (id: string) =>
         Effect.gen(function*() {
           if (dataIds === undefined) {
             const found = new Map<string, string>()
-            for (const entry of yield* extra.list(data)) {
-              const meta = yield* identifyOption(Path.join(data, entry.name))
-              if (Option.isSome(meta) && meta.value.nlink > 1) found.set(meta.value.id, entry.name)
-            }
+            yield* forEachEntry(data, (entry) =>
+              Effect.map(identifyOption(Path.join(data, entry.name)), (meta) => {
+                if (Option.isSome(meta) && meta.value.nlink > 1) found.set(meta.value.id, entry.name)
+              }))
             dataIds = found
           }
           return dataIds.get(id)
@@ -303,26 +325,44 @@ export const makeRequeue = Effect.gen(function*() {
         )
 
       if (request.all) {
-        for (const entry of listing) {
-          const name = entry.name
-          if (name.startsWith(".")) continue
-          const stored = storedTextOf(name)
-          if (name.endsWith(REPORT_SUFFIX)) {
-            // A report beside its file: handled with the file.
-            if (present.has(name.slice(0, -REPORT_SUFFIX.length))) continue
-            // A report alone, unless it is a returned file of that name with its own report.
-            if (!present.has(literalName(reportName(stored)))) {
-              const kind = yield* reportAlone(name).pipe(Effect.orElseSucceed(() => "report placed" as const))
-              if (kind === "orphan") yield* removeOrphan(name)
-              // A report the daemon is placing (its file follows): not ours to touch.
-              if (kind !== "data file") continue
+        // The folder is read in pieces while files leave it: memory for a piece, not for the folder.
+        // Names looked up beside an entry are looked up on disk, as they are now.
+        const one = (entry: Entry) =>
+          Effect.gen(function*() {
+            const name = entry.name
+            if (name.startsWith(".")) return
+            const stored = storedTextOf(name)
+            if (name.endsWith(REPORT_SUFFIX)) {
+              // A report beside its file: handled with the file (before or after this entry).
+              if (yield* inReturns(name.slice(0, -REPORT_SUFFIX.length))) return
+              // Gone meanwhile (its file was moved earlier in this run, and the listing still had it).
+              if (!(yield* inReturns(name))) return
+              // A report alone, unless it is a returned file of that name with its own report.
+              if (!(yield* inReturns(literalName(reportName(stored))))) {
+                const kind = yield* reportAlone(name).pipe(Effect.orElseSucceed(() => "report placed" as const))
+                if (kind === "orphan") yield* removeOrphan(name)
+                // A report the daemon is placing (its file follows): not ours to touch.
+                if (kind !== "data file") return
+              }
             }
-          }
-          // Only names the daemon stores returned files under; anything else in the folder is not ours.
-          if (!isRequeueableName(stored)) continue
-          yield* requeueOne(name, true)
-        }
+            // Only names the daemon stores returned files under; anything else in the folder is not ours.
+            if (!isRequeueableName(stored)) return
+            yield* requeueOne(name, true)
+          }).pipe(Effect.catchAll((e) => skip(storedTextOf(entry.name), describeError(e))))
+        yield* forEachEntry(returns, one).pipe(Effect.mapError(unreadable))
       } else {
+        // (the folder must be there and readable, as with --all)
+        yield* extra.listPieces(returns).pipe(Effect.flatMap((listing) => listing.close), Effect.mapError(unreadable))
+        // Reports given whose file is beside them, as the folder is before anything moves
+        // (a report's file requeued first in this run takes the report with it).
+        // (a failing lookup counts as "no file beside it": the move that follows says what failed)
+        const reportsOfPresentFiles = new Set<string>()
+        for (const given of request.names) {
+          const base = Path.basename(given)
+          if (base.endsWith(REPORT_SUFFIX) && (yield* inReturns(literalName(base.slice(0, -REPORT_SUFFIX.length))).pipe(Effect.orElseSucceed(() => false)))) {
+            reportsOfPresentFiles.add(base)
+          }
+        }
         for (const given of request.names) {
           const base = Path.basename(given)
           if (given.includes("/") && Path.resolve(Path.dirname(given)) !== Path.resolve(returns)) {
@@ -330,7 +370,7 @@ export const makeRequeue = Effect.gen(function*() {
             continue
           }
           const component = literalName(base)
-          if (base.endsWith(REPORT_SUFFIX) && present.has(literalName(base.slice(0, -REPORT_SUFFIX.length)))) {
+          if (reportsOfPresentFiles.has(base)) {
             yield* skip(base, `it is a report; give its file's name, ${base.slice(0, -REPORT_SUFFIX.length)}`)
             continue
           }
