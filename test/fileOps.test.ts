@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { afterAll } from "vitest"
 import { Effect, Layer, Option } from "effect"
 import type { PlatformError } from "@effect/platform/Error"
 import type { SystemError } from "@effect/platform/Error"
@@ -13,6 +14,7 @@ import { parseSettings } from "../src/Config.js"
 import { errnoCode, fileInfo, FileOps, FileOpsAsync, FileOpsSync, isAlreadyExists, isNotFound, systemError } from "../src/files/FileOps.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
+afterAll(() => NFS.rmSync(dir, { recursive: true, force: true }))
 NFS.writeFileSync(Path.join(dir, "a.json"), '{"a":1}')
 NFS.writeFileSync(Path.join(dir, "empty.json"), "")
 NFS.writeFileSync(Path.join(dir, "big.json"), "x".repeat(2000))
@@ -82,6 +84,7 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
 
 // A folder of many names, one of them not UTF-8: read in pieces, it gives what a whole listing gives.
 const many = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-pieces-"))
+afterAll(() => NFS.rmSync(many, { recursive: true, force: true }))
 for (let i = 0; i < 700; i++) NFS.writeFileSync(Path.join(many, `f${i}.json`), "{}")
 NFS.writeFileSync(Buffer.concat([Buffer.from(many + "/caf"), Buffer.from([0xe9]), Buffer.from(".json")]), "{}")
 NFS.mkdirSync(Path.join(many, "sub"))

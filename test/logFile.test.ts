@@ -3,13 +3,19 @@
  * without waiting on a FIFO there: only a regular file is written.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { onTestFinished } from "vitest"
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/logging/LogFile.js"
 
-const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-logfile-"))
+/** A temporary folder, removed when the test that made it ends. */
+const tempDir = () => {
+  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-logfile-"))
+  onTestFinished(() => NFS.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 describe("LogFile opens only a regular file at its name", () => {
   it("does not write through a symbolic link, and says so once", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { onTestFinished } from "vitest"
 import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
@@ -9,7 +10,12 @@ import type { LogEvent } from "../src/logging/Logging.js"
 import { MaskerLive } from "../src/masking/Masker.js"
 import { withUmask0 } from "./support/umask.js"
 
-const tempDir = () => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
+/** A temporary folder, removed when the test that made it ends. */
+const tempDir = () => {
+  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-log-"))
+  onTestFinished(() => NFS.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 const read = (p: string) => (NFS.existsSync(p) ? NFS.readFileSync(p, "utf8") : "")
 const lines = (p: string) => read(p).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
 

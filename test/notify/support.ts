@@ -1,3 +1,4 @@
+import { onTestFinished } from "vitest"
 import { NodeFileSystem } from "@effect/platform-node"
 import type { Duration } from "effect"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
@@ -35,6 +36,8 @@ export const notifierRuntime = (
   options: { password?: string; retryBase?: Duration.DurationInput; retryFor?: Duration.DurationInput } = {}
 ) => {
   const root = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-notify-"))
+  // (removed when the test that made it ends)
+  onTestFinished(() => NFS.rmSync(root, { recursive: true, force: true }))
   const { lines: logs, layer: logger } = captureLogs()
   const config = AppConfigFrom(
     {
