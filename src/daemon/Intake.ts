@@ -140,6 +140,8 @@ export const makeIntake = (
     const activity = yield* Activity // status page
     const clock = yield* Effect.clock
     const window = limits.window
+    /** the input folder's own name, as a watch event names the folder itself */
+    const folderName = Path.basename(Path.resolve(config.dataDir))
     /** refilled when this many names are held or fewer (pieces, not single names) */
     const refillAt = window - Math.min(PIECE, Math.ceil(window / 4))
 
@@ -425,7 +427,12 @@ export const makeIntake = (
       Effect.gen(function*() {
         const kind = classifyName(name)
         if (kind === "silent") return
-        if (kind === "other") return yield* warnOnce(name, "not a .json file; left where it is", "other")
+        if (kind === "other") {
+          // The watch names the input folder itself when the folder is removed or renamed: that is
+          // no entry in it (the failing listing says what happened), unless an entry has that name.
+          if (name === folderName && !(yield* store.inspectInput(name).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))) return
+          return yield* warnOnce(name, "not a .json file; left where it is", "other")
+        }
         const known = tracked.get(name)
         if (known !== undefined) {
           // A change to a file waiting for its writer: look again soon (a burst of
