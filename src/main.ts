@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
 import { ConsoleLoggerLive } from "./logging/Logging.js"
 import { NameWatchLive } from "./files/NameWatch.js"
+import { withSlices } from "./daemon/SliceScheduler.js"
 
 const program = cli(process.argv).pipe(
   Effect.as(0),
@@ -22,7 +23,9 @@ const program = cli(process.argv).pipe(
       PlatformConfigProvider.layerDotEnvAdd(".env"),
       ConsoleLoggerLive
     ).pipe(Layer.provideMerge(NodeContext.layer.pipe(Layer.provide(NameWatchLive))))
-  )
+  ),
+  // Every fiber of the process, the layers' included, gives the event loop its turn (SliceScheduler).
+  withSlices
 )
 
 NodeRuntime.runMain(program, {

@@ -5,9 +5,9 @@
  * microtasks and the loop waits.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, FiberRef } from "effect"
 import * as Scheduler from "effect/Scheduler"
-import { makeSliceScheduler, YIELD_EVERY_MS } from "../src/daemon/SliceScheduler.js"
+import { makeSliceScheduler, withSlices, YIELD_EVERY_MS } from "../src/daemon/SliceScheduler.js"
 
 /** Four fibers, each taking `steps` steps of pure work; how many times the event loop got a turn meanwhile. */
 const loopTurnsDuringBusyFibers = (steps: number) =>
@@ -51,4 +51,17 @@ describe("SliceScheduler", () => {
       const interrupted = yield* Effect.never.pipe(Effect.timeoutOption("10 millis"))
       expect(interrupted._tag).toBe("None")
     }).pipe(Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS))))
+
+  it.effect("withSlices keeps the slice scheduler it runs on (one for the whole process), or brings one", () =>
+    Effect.gen(function*() {
+      const current = FiberRef.get(FiberRef.currentScheduler)
+      const outer = makeSliceScheduler(YIELD_EVERY_MS)
+      expect(yield* withSlices(current).pipe(Effect.withScheduler(outer))).toBe(outer)
+      const brought = yield* withSlices(current)
+      expect(brought).not.toBe(Scheduler.defaultScheduler)
+      expect(brought).not.toBe(yield* current)
+      // nested: the inner keeps the outer's
+      const [a, b] = yield* withSlices(Effect.zip(current, withSlices(current)))
+      expect(a).toBe(b)
+    }))
 })

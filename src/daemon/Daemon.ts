@@ -20,7 +20,7 @@ import { makeHealthCheck } from "./HealthCheck.js"
 import { defaultLimits, makeIntake } from "./Intake.js"
 import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
-import { makeSliceScheduler, YIELD_EVERY_MS } from "./SliceScheduler.js"
+import { withSlices } from "./SliceScheduler.js"
 import { makeWorkerPool } from "./WorkerPool.js"
 
 export { retryDelayMs } from "./Intake.js"
@@ -105,7 +105,7 @@ export const runDaemon = (options: RunOptions) =>
   })).pipe(
     // The event loop (health endpoint, signals, timers, log writes) gets its turn
     // at least every YIELD_EVERY_MS, whatever the fibers are doing.
-    Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS))
+    withSlices
   )
 
 /** `--once`: every eligible file routed, or how many stay where they were (the exit code says so). */

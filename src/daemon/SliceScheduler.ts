@@ -14,9 +14,14 @@
  * A slice begins at the first turn after the event loop had its own; a
  * `setImmediate` queued then marks its end, so the scheduler knows when the
  * loop got its turn without a timer running while the daemon is idle.
+ *
+ * main.ts runs the whole program on one, so the layers' own fibers (the
+ * ClaimReleaser's batches, the log writer, the notifier) share its slices;
+ * `runDaemon` makes one for itself only when embedded without it.
  */
 import * as Effect from "effect/Effect"
 import type { RuntimeFiber } from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Scheduler from "effect/Scheduler"
 
 /** The longest run of fiber work that keeps the event loop from its turn. */
@@ -30,6 +35,19 @@ export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume)
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
+
+/** Marks the schedulers made here, so that one run does not stack a second on the first. */
+const SLICES: unique symbol = Symbol.for("customer-json/SliceScheduler")
+
+const isSliceScheduler = (scheduler: Scheduler.Scheduler): boolean => SLICES in scheduler
+
+/**
+ * Runs `self` on a slice scheduler: the one it already runs on, if any (every
+ * fiber of the process then shares one slice), or a new one.
+ */
+export const withSlices = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(FiberRef.currentScheduler), (current) =>
+    isSliceScheduler(current) ? self : Effect.withScheduler(self, makeSliceScheduler(YIELD_EVERY_MS)))
 
 export const makeSliceScheduler = (sliceMs: number): Scheduler.Scheduler => {
   let inSlice = false
@@ -45,8 +63,11 @@ export const makeSliceScheduler = (sliceMs: number): Scheduler.Scheduler => {
     if (now - sliceStart > sliceMs) setImmediate(() => drain(0))
     else queueMicrotask(() => drain(depth + 1))
   })
-  return Scheduler.make(
-    (task, priority, fiber?: RuntimeFiber<unknown, unknown>) => runner(fiber).scheduleTask(task, priority),
-    Scheduler.defaultShouldYield
+  return Object.assign(
+    Scheduler.make(
+      (task, priority, fiber?: RuntimeFiber<unknown, unknown>) => runner(fiber).scheduleTask(task, priority),
+      Scheduler.defaultShouldYield
+    ),
+    { [SLICES]: true }
   )
 }
