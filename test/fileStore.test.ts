@@ -295,13 +295,33 @@ describe("FileStore", () => {
         yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
         memory.volume.writeFileSync("/srv/processing/i1/.0123456789abcdef0123456789abcdef.data", "orphan")
         memory.volume.writeFileSync("/srv/processing/i1/.heartbeat", "{}")
-        yield* store.sweepStages("/srv/processing/i1")
+        yield* store.sweepStages("/srv/processing/i1", () => [])
         const left = all(memory.volume, "/srv/processing/i1")
         expect(left).toContain(".heartbeat")
         expect(left).toContain("1-1_a.json")
         expect(left).not.toContain(".0123456789abcdef0123456789abcdef.data")
         expect(left.filter((n) => n.endsWith(".data"))).toHaveLength(1)
       }))
+  })
+
+  it.effect("keeps the stages of a claim being worked on when the listing missed the claim", () => {
+    // A listing read while files come and go (through the thread pool) may show a stage made
+    // after its claim but not the claim: the stage of a stored file must not go with it.
+    const memory = MemoryFileSystem.make({ [claimed]: "new" })
+    const wrapExtra = (extra: FileOpsService): FileOpsService => ({
+      ...extra,
+      list: (dir) => Effect.map(extra.list(dir), (entries) => entries.filter((e) => e.name !== "1-1_a.json"))
+    })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
+        yield* store.sweepStages("/srv/processing/i1", () => ["1-1_a.json"])
+        expect(yield* store.storedAlready(claimed)).toBe(true)
+        expect(all(memory.volume, "/srv/processing/i1").filter((n) => n.endsWith(".data"))).toHaveLength(1)
+        // Not in use: swept.
+        yield* store.sweepStages("/srv/processing/i1", () => [])
+        expect(all(memory.volume, "/srv/processing/i1").filter((n) => n.endsWith(".data"))).toHaveLength(0)
+      }), { wrapExtra })
   })
 
   it.effect("recreates its own processing folder if it was taken away", () => {

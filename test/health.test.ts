@@ -30,6 +30,7 @@ const instance = Layer.succeed(Instance, {
   claimPath: () => "",
   hold: () => {},
   release: () => {},
+  inUse: () => [],
   claimedFiles: Effect.succeed([]),
   adoptOrphans: Effect.succeed([]),
   share: Effect.succeed({ rank: 0, count: 1 })

@@ -586,7 +586,7 @@ export const makeIntake = (
 
     const recover = instance.adoptOrphans.pipe(
       // Stages left by a crash after their claimed file was released go first.
-      Effect.tap(() => store.sweepStages(instance.dir)),
+      Effect.tap(() => store.sweepStages(instance.dir, instance.inUse)),
       Effect.flatMap(adoptClaimed),
       Effect.catchAll((e) =>
         Effect.logWarning("crash recovery could not read the processing folder").pipe(
@@ -688,7 +688,7 @@ export const makeIntake = (
       backlog,
       hint,
       adoptOrphans: instance.adoptOrphans.pipe(
-        Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir) : Effect.void)),
+        Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir, instance.inUse) : Effect.void)),
         Effect.flatMap(adoptClaimed),
         Effect.ignore
       ),

@@ -117,8 +117,14 @@ export interface FileStoreService {
   readonly flushStored: (claimedPath: string) => Effect.Effect<void, PlatformError>
   /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
   readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
-  /** Stage files in `dir` that belong to no claimed file there (left by a crash after the claimed name was removed). */
-  readonly sweepStages: (dir: string) => Effect.Effect<void, PlatformError>
+  /**
+   * Stage files in `dir` that belong to no claimed file there (left by a crash
+   * after the claimed name was removed). `inUse` gives the claimed names being
+   * worked on, asked after the listing: their stages stay even when the
+   * listing missed the name (a listing read while files come and go, as one
+   * through the thread pool is, may show a new stage but not its claim).
+   */
+  readonly sweepStages: (dir: string, inUse: () => Iterable<string>) => Effect.Effect<void, PlatformError>
 }
 
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
@@ -500,12 +506,12 @@ export const makeFileStore = Effect.gen(function*() {
     )
   }
 
-  const sweepStages = (dir: string) =>
+  const sweepStages = (dir: string, inUse: () => Iterable<string>) =>
     Effect.gen(function*() {
       const entries = yield* extra.list(dir)
-      const claims = entries.filter((e) => !e.name.startsWith("."))
-      const keys = new Set(claims.map((e) => stageKey(e.name)))
-      const noted = new Set(claims.map((e) => /^\d+-\d+/.exec(e.name)?.[0]))
+      const claims = [...entries.filter((e) => !e.name.startsWith(".")).map((e) => e.name), ...inUse()]
+      const keys = new Set(claims.map(stageKey))
+      const noted = new Set(claims.map((name) => /^\d+-\d+/.exec(name)?.[0]))
       for (const entry of entries) {
         const note = NOTE_NAME.exec(entry.name)
         if (note !== null && !noted.has(note[1])) yield* unlinkIfThere(Path.join(dir, entry.name))

@@ -37,6 +37,8 @@ export interface InstanceService {
   /** Marks a claimed file as being worked on (recovery), so no listing hands it out twice. */
   readonly hold: (claimedName: string) => void
   readonly release: (claimedPathOrName: string) => void
+  /** The claimed names being worked on right now (from `claimPath` or `hold` until `release`). */
+  readonly inUse: () => Iterable<string>
   /** Claimed files in `dir` that nothing is working on (left by a failure or an earlier run). */
   readonly claimedFiles: Effect.Effect<ReadonlyArray<string>, PlatformError>
   /**
@@ -155,6 +157,17 @@ export const makeInstance = Effect.gen(function*() {
     })
 
   /**
+   * Claimed files moved in by an adoption that has not finished: not handed out
+   * by `claimedFiles` until it has. An adopter killed between moving a file's
+   * stages and the file itself leaves the stages in its own folder, outside the
+   * `.adopting-*` folder that holds the file: the next adopter brings the file
+   * in first and those stages only at the end (hidden files go last). Handed
+   * out in between, a stored file would look unstored and be stored again.
+   * Kept when a drain fails: the next adoption drains the rest first.
+   */
+  const arriving = new Set<string>()
+
+  /**
    * Moves a claimed file from `folder` into `dir` together with its stages and
    * note (found by its name, so renamed with it if its name is taken here).
    */
@@ -164,6 +177,7 @@ export const makeInstance = Effect.gen(function*() {
       let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
       const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
       if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
+      arriving.add(target)
       const from = stagesOf(Path.join(folder, name))
       const to = stagesOf(Path.join(dir, target))
       for (const kind of ["data", "report", "xdata", "xreport", "rtarget"] as const) {
@@ -207,11 +221,14 @@ export const makeInstance = Effect.gen(function*() {
       return adopted
     })
 
+  /** A taken-over folder emptied to the end: what came in with it is complete (see `arriving`). */
+  const drainWhole = (folder: string) => Effect.tap(drain(folder), () => Effect.sync(() => arriving.clear()))
+
   const adoptOrphans = Effect.gen(function*() {
     const adopted: Array<string> = []
     // Taken over by an earlier run of this process's folder and not finished: finish it.
     for (const e of yield* extra.list(dir)) {
-      if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(dir, e.name))))
+      if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drainWhole(Path.join(dir, e.name))))
     }
     for (const { name: entry, type } of yield* extra.list(root)) {
       if (entry === id || entry.startsWith(".")) continue
@@ -227,12 +244,13 @@ export const makeInstance = Effect.gen(function*() {
       const won = yield* extra.rename(path, taken).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
       seen.delete(entry)
       if (!won) continue
-      const files = yield* drain(taken)
+      const files = yield* drainWhole(taken)
       adopted.push(...files)
       yield* Effect.logInfo("recovered the files of a stopped instance").pipe(
         Effect.annotateLogs({ dead_instance: entry, files: files.length })
       )
     }
+    arriving.clear()
     return adopted
   })
 
@@ -249,7 +267,11 @@ export const makeInstance = Effect.gen(function*() {
     },
     hold: (name) => void active.add(name),
     release: (pathOrName) => void active.delete(Path.basename(pathOrName)),
-    claimedFiles: Effect.map(extra.list(dir), (entries) => entries.map((e) => e.name).filter((n) => !n.startsWith(".") && !active.has(n))),
+    inUse: () => active.keys(),
+    claimedFiles: Effect.map(
+      extra.list(dir),
+      (entries) => entries.map((e) => e.name).filter((n) => !n.startsWith(".") && !active.has(n) && !arriving.has(n))
+    ),
     adoptOrphans,
     share: Effect.map(extra.list(root), (entries) => shareOf(id, entries)).pipe(Effect.orElseSucceed((): Share => ({ rank: 0, count: 1 })))
   })
