@@ -28,7 +28,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { isNotFound } from "../files/FileOps.js"
+import { forEachPiece, isNotFound } from "../files/FileOps.js"
 import type { Listing } from "../files/FileOps.js"
 import { FileStore } from "../files/FileStore.js"
 import { classifyName, parseProcessingName } from "../files/Naming.js"
@@ -600,21 +600,17 @@ export const makeIntake = (
      * that the waiting estimate is right from the start (the first pass of a
      * large backlog lasts as long as the backlog).
      */
-    const countBacklog = Effect.acquireUseRelease(
-      store.listInputPieces,
-      (counting) =>
-        Effect.gen(function*() {
-          let count = 0
-          while (true) {
-            const piece = yield* counting.next(PIECE)
-            if (piece.length === 0) break
-            for (const e of piece) if ((e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate") count++
-          }
+    const countBacklog = Effect.suspend(() => {
+      let count = 0
+      return forEachPiece(store.listInputPieces, PIECE, (piece) =>
+        Effect.sync(() => {
+          for (const e of piece) if ((e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate") count++
+        })).pipe(
           // Only while the first pass runs: once it has ended, its own count is newer.
-          if (passesEnded === 0) candidatesLastPass = count
-        }),
-      (counting) => counting.close
-    ).pipe(Effect.ignore)
+          Effect.tap(() => Effect.sync(() => void (passesEnded === 0 && (candidatesLastPass = count)))),
+          Effect.ignore
+        )
+    })
 
     const scope = yield* Effect.scope
     // The pass in progress is closed at the end, whatever state it is in.

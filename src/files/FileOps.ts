@@ -69,6 +69,28 @@ export interface Listing {
   readonly close: Effect.Effect<void>
 }
 
+/**
+ * Runs `f` on each piece (up to `size` entries) of the folder `open` opens, to
+ * the end, and closes it whatever happens: memory for a piece, not the folder.
+ */
+export const forEachPiece = <E, E2, R>(
+  open: Effect.Effect<Listing, E>,
+  size: number,
+  f: (piece: ReadonlyArray<Entry>) => Effect.Effect<void, E2, R>
+): Effect.Effect<void, E | E2 | PlatformError, R> =>
+  Effect.acquireUseRelease(
+    open,
+    (listing) =>
+      Effect.gen(function*() {
+        while (true) {
+          const piece = yield* listing.next(size)
+          if (piece.length === 0) return
+          yield* f(piece)
+        }
+      }),
+    (listing) => listing.close
+  )
+
 export interface FileOpsService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>

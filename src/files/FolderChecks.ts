@@ -19,7 +19,7 @@ import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
+import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound } from "./FileOps.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
 export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
@@ -139,27 +139,23 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
    * regular files under its probe names, older than any probe in progress.
    */
   const sweepProbes = (path: string) =>
-    Effect.acquireUseRelease(
-      extra.listPieces(path),
+    Effect.suspend(() => {
+      const now = Date.now()
       // In pieces: data/ or validated/ may hold a million names, which must never be held at once.
-      (listing) =>
+      return forEachPiece(extra.listPieces(path), SWEEP_PIECE, (piece) =>
         Effect.gen(function*() {
-          const now = Date.now()
-          for (let piece = yield* listing.next(SWEEP_PIECE); piece.length > 0; piece = yield* listing.next(SWEEP_PIECE)) {
-            for (const entry of piece) {
-              if (!PROBE_NAME.test(entry.name)) continue
-              const file = Path.join(path, entry.name)
-              const meta = yield* extra.identify(file).pipe(Effect.option)
-              if (
-                Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS
-              ) {
-                yield* unlinkIfThere(file)
-              }
+          for (const entry of piece) {
+            if (!PROBE_NAME.test(entry.name)) continue
+            const file = Path.join(path, entry.name)
+            const meta = yield* extra.identify(file).pipe(Effect.option)
+            if (
+              Option.isSome(meta) && meta.value.type === "File" && (uid < 0 || meta.value.uid === uid) && now - meta.value.mtimeMs > STALE_PROBE_MS
+            ) {
+              yield* unlinkIfThere(file)
             }
           }
-        }),
-      (listing) => listing.close
-    )
+        }))
+    })
 
   const prepareFolder = ([setting, path]: readonly [string, string]) =>
     Effect.gen(function*() {

@@ -23,7 +23,7 @@ import * as Option from "effect/Option"
 import { isUtf8 } from "node:buffer"
 import * as Path from "node:path"
 import { FileStore } from "../files/FileStore.js"
-import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "../files/FileOps.js"
+import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound } from "../files/FileOps.js"
 import type { Entry, Meta } from "../files/FileOps.js"
 import { logFields, LogSync } from "../logging/Logging.js"
 import { filesRequeued } from "../status/Metrics.js"
@@ -157,23 +157,13 @@ export const makeRequeue = Effect.gen(function*() {
   const { data, returns } = store.folders
 
   /**
-   * Runs `f` on every entry of `dir`, read in pieces (the folder handle closed at
-   * the end, whatever happens), in name order within each piece: a folder of up
-   * to PIECE names goes in name order, as the lines of a run are easiest to read.
+   * Runs `f` on every entry of `dir`, read in pieces, in name order within each
+   * piece: a folder of up to PIECE names goes in name order, as the lines of a
+   * run are easiest to read.
    */
   const forEachEntry = <E, R>(dir: string, f: (entry: Entry) => Effect.Effect<void, E, R>) =>
-    Effect.acquireUseRelease(
-      extra.listPieces(dir),
-      (listing) =>
-        Effect.gen(function*() {
-          while (true) {
-            const piece = yield* listing.next(PIECE)
-            if (piece.length === 0) return
-            for (const entry of [...piece].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) yield* f(entry)
-          }
-        }),
-      (listing) => listing.close
-    )
+    forEachPiece(extra.listPieces(dir), PIECE, (piece) =>
+      Effect.forEach([...piece].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), f, { discard: true }))
 
   const identifyOption = (path: string) =>
     extra.identify(path).pipe(Effect.map(Option.some), Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Meta>())))
