@@ -607,7 +607,11 @@ export const makeIntake = (
           for (const e of piece) if ((e.type === "File" || e.type === "Unknown") && classifyName(e.name) === "candidate") count++
         })).pipe(
           // Only while the first pass runs: once it has ended, its own count is newer.
-          Effect.tap(() => Effect.sync(() => void (passesEnded === 0 && (candidatesLastPass = count)))),
+          Effect.tap(() =>
+            Effect.sync(() => {
+              if (passesEnded === 0) candidatesLastPass = count
+            })
+          ),
           Effect.ignore
         )
     })
