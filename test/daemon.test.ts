@@ -557,6 +557,39 @@ describe("daemon watching the in-memory filesystem", () => {
   })
 })
 
+describe("taking over from stopped instances (in memory)", () => {
+  it.live("a take-over that fails is said once, not at every beat, and again when it fails anew after working", () => {
+    let failing = true
+    const eio = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "readdir", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      settings: { HEARTBEAT_MS: "100" },
+      wrapExtra: (extra) => ({ ...extra, list: (dir) => (failing && dir === P ? Effect.fail(eio(dir)) : extra.list(dir)) })
+    })
+    const logs = captureLogs()
+    const said = () => logs.lines.filter((l) => l.message.startsWith("taking over the files of stopped instances failed")).length
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      while (said() < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("500 millis") // five more beats, all failing
+      expect(said()).toBe(1)
+      expect(logs.lines.find((l) => l.message.startsWith("taking over"))!.annotations.error).toMatch(/EIO/)
+      // It works again: a stopped instance's file is taken over and routed.
+      failing = false
+      const dead = `${P}/deadhost-999999-abc`
+      app.volume.mkdirSync(dead, { recursive: true })
+      app.volume.writeFileSync(`${dead}/1795886819898-1_late.json`, fixture("valid-single.json"))
+      app.volume.writeFileSync(`${dead}/${HEARTBEAT_FILE}`, JSON.stringify({ host: "somewhere", pid: 999999, beat: 3, stopped: true }))
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
+      expect(listing(app.volume, V)).toEqual(["late.json"])
+      // And fails again: said again.
+      failing = true
+      while (said() < 2) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+})
+
 describe("stopping (in memory)", () => {
   /**
    * A daemon whose storing of `a.json` in validated/ (or, with `atRead`, whose read of

@@ -31,6 +31,7 @@ import { AppConfig } from "../Config.js"
 import { forEachPiece, isNotFound } from "../files/FileOps.js"
 import type { Listing } from "../files/FileOps.js"
 import { FileStore } from "../files/FileStore.js"
+import { describeIoError } from "../files/IoRetry.js"
 import { classifyName, parseProcessingName } from "../files/Naming.js"
 import { Instance } from "../instances/Instance.js"
 import { Notifier } from "../notify/Notifier.js"
@@ -201,6 +202,8 @@ export const makeIntake = (
      * Full listings (RESCAN_INTERVAL_MS) are never skipped.
      */
     let folderAtLastPass: string | undefined
+    /** The last failure of the periodic take-over, said once until it succeeds again. */
+    let adoptionFailure: string | undefined
 
     status.intakePeak = 0
     status.failing = () => failing.size
@@ -690,7 +693,20 @@ export const makeIntake = (
       adoptOrphans: instance.adoptOrphans.pipe(
         Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir, instance.inUse) : Effect.void)),
         Effect.flatMap(adoptClaimed),
-        Effect.ignore
+        Effect.tap(() =>
+          Effect.sync(() => {
+            adoptionFailure = undefined
+          })
+        ),
+        // Tried again every HEARTBEAT_MS: said when it starts failing (or fails differently), not at every beat.
+        Effect.catchAll((e) => {
+          const error = describeIoError(e)
+          if (error === adoptionFailure) return Effect.void
+          adoptionFailure = error
+          return Effect.logWarning(
+            "taking over the files of stopped instances failed; their files stay in processing/ until it succeeds (tried every HEARTBEAT_MS)"
+          ).pipe(Effect.annotateLogs({ error }))
+        })
       ),
       untilDone,
       leftBehind,
