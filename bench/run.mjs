@@ -5,7 +5,9 @@
 //             with the floor: the same corpus through bench/floor.mjs (list,
 //             rename, read, JSON.parse, rename; 16 at a time): floor time /
 //             pipeline time. Backlog and floor alternate, three pairs; medians
-//             are reported
+//             are reported. Each pair also runs the backlog with
+//             TRUSTED_PRODUCERS=true, with INSTANCES=auto, and with the systemd
+//             unit's UV_THREADPOOL_SIZE
 //   latency   the daemon running; files dropped by atomic rename at 100/s
 //             for 30 s; time from the rename into data/ to the file in
 //             validated/ or returns/
@@ -53,6 +55,10 @@ import { listTree, routingProblems } from "./routing.mjs"
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const MAIN = Path.join(here, "..", "dist", "main.js")
 const FLOOR = Path.join(here, "floor.mjs")
+/** The thread pool the systemd unit gives the daemon, read from the unit so the two cannot drift apart. */
+const UNIT_THREADPOOL_SIZE = Number(
+  /^Environment=UV_THREADPOOL_SIZE=(\d+)$/m.exec(NFS.readFileSync(Path.join(here, "..", "deploy", "customer-json-processor.service"), "utf8"))?.[1] ?? 4
+)
 const PEAK_RSS = Path.join(here, "peak-rss.cjs")
 const NETFS = Path.join(here, "..", "scripts", "netfs.sh")
 
@@ -248,25 +254,38 @@ const backlogAndFloor = async () => {
   // Each pair also runs the backlog with TRUSTED_PRODUCERS=true (the producer's file linked into
   // place rather than a copy the daemon owns): what the safe default costs, side by side.
   // And with INSTANCES=auto (one instance a core under one process: issue 17's "every core"),
-  // so the floor ratio with all cores is measured side by side too.
+  // so the floor ratio with all cores is measured side by side too. And as the systemd unit
+  // runs it (UV_THREADPOOL_SIZE=16: flushes that wait together share a journal commit).
   const pairs = Array.from({ length: SIZES.pairs }, () => ({
     pipelineRoot: makeRoot("backlog"),
     floorRoot: makeRoot("floor"),
     trustedRoot: makeRoot("trusted"),
-    allCoresRoot: makeRoot("allcores")
+    allCoresRoot: makeRoot("allcores"),
+    unitRoot: makeRoot("unit")
   }))
-  for (const { pipelineRoot, floorRoot, trustedRoot, allCoresRoot } of pairs) {
-    ;({ bytes, records } = writeCorpus([pipelineRoot, floorRoot, trustedRoot, allCoresRoot], corpus))
+  for (const { pipelineRoot, floorRoot, trustedRoot, allCoresRoot, unitRoot } of pairs) {
+    ;({ bytes, records } = writeCorpus([pipelineRoot, floorRoot, trustedRoot, allCoresRoot, unitRoot], corpus))
   }
   ChildProcess.execFileSync("sync")
   log(`backlog: ${corpus.length} files, ${records} records, ${(bytes / 1e6).toFixed(1)} MB, ${SIZES.pairs} pair(s) of runs`)
-  for (const { pipelineRoot, floorRoot, trustedRoot, allCoresRoot } of pairs) {
+  for (const [index, { pipelineRoot, floorRoot, trustedRoot, allCoresRoot, unitRoot }] of pairs.entries()) {
     const floorSeconds = await timed(process.execPath, [FLOOR, floorRoot], floorRoot, process.env)
     const pipelineSeconds = await timed(process.execPath, [MAIN, "--once"], pipelineRoot, daemonEnv())
-    const trustedSeconds = await timed(process.execPath, [MAIN, "--once"], trustedRoot, daemonEnv({ TRUSTED_PRODUCERS: "true" }))
-    const allCoresSeconds = await timed(process.execPath, [MAIN, "--once"], allCoresRoot, daemonEnv({ INSTANCES: "auto" }))
+    // The variants take turns at going first: every run deletes 10,000 files, and on an ext4
+    // without a journal the runs right after pay for that (see the comment above).
+    const variants = [
+      [trustedRoot, { TRUSTED_PRODUCERS: "true" }],
+      [allCoresRoot, { INSTANCES: "auto" }],
+      [unitRoot, { UV_THREADPOOL_SIZE: String(UNIT_THREADPOOL_SIZE) }]
+    ]
+    const seconds = new Map()
+    for (let k = 0; k < variants.length; k++) {
+      const [root, extra] = variants[(index + k) % variants.length]
+      seconds.set(root, await timed(process.execPath, [MAIN, "--once"], root, daemonEnv(extra)))
+    }
+    const [trustedSeconds, allCoresSeconds, unitSeconds] = [trustedRoot, allCoresRoot, unitRoot].map((root) => seconds.get(root))
     const summary = summaryOf(pipelineRoot)
-    for (const root of [pipelineRoot, allCoresRoot]) {
+    for (const root of [pipelineRoot, allCoresRoot, unitRoot]) {
       const routed = countFiles(Path.join(root, "validated")) + countFiles(Path.join(root, "returns"))
       if (routed !== corpus.length) throw new Error(`backlog: ${routed} of ${corpus.length} files routed in ${root}`)
     }
@@ -275,10 +294,13 @@ const backlogAndFloor = async () => {
       floor_seconds: floorSeconds,
       trusted_seconds: trustedSeconds,
       all_cores_seconds: allCoresSeconds,
+      unit_seconds: unitSeconds,
       peak_rss_mb: summary.max_rss_mb
     })
   }
-  for (const { pipelineRoot, floorRoot, trustedRoot, allCoresRoot } of pairs) removeAtEnd(pipelineRoot, floorRoot, trustedRoot, allCoresRoot)
+  for (const { pipelineRoot, floorRoot, trustedRoot, allCoresRoot, unitRoot } of pairs) {
+    removeAtEnd(pipelineRoot, floorRoot, trustedRoot, allCoresRoot, unitRoot)
+  }
   const pipelineSeconds = median(runs.map((r) => r.pipeline_seconds))
   const floorSeconds = median(runs.map((r) => r.floor_seconds))
   return {
@@ -311,6 +333,14 @@ const backlogAndFloor = async () => {
       ratios_by_pair: runs.map((r) => r.floor_seconds / r.all_cores_seconds),
       // one instance's time over INSTANCES=auto's
       speedup: pipelineSeconds / median(runs.map((r) => r.all_cores_seconds))
+    },
+    systemd_unit: {
+      uv_threadpool_size: UNIT_THREADPOOL_SIZE,
+      seconds: median(runs.map((r) => r.unit_seconds)),
+      ratio: floorSeconds / median(runs.map((r) => r.unit_seconds)),
+      ratios_by_pair: runs.map((r) => r.floor_seconds / r.unit_seconds),
+      // one instance's time (default pool) over the unit's
+      speedup: pipelineSeconds / median(runs.map((r) => r.unit_seconds))
     }
   }
 }
@@ -639,7 +669,7 @@ try {
   const f = (n, d = 1) => Number(n).toFixed(d)
   const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
   const rows = []
-  const { backlog, floor, trusted, all_cores: allCores, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult } = results
+  const { backlog, floor, trusted, all_cores: allCores, systemd_unit: unit, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult } = results
   if (backlog) {
     rows.push(
       ["backlog", `${backlog.files} files in ${f(backlog.seconds, 2)} s (median of ${backlog.runs.length}): ${f(backlog.files_per_s, 0)} files/s, ${f(backlog.records_per_s, 0)} records/s, ${f(backlog.mb_per_s)} MB/s, peak RSS ${backlog.peak_rss_mb} MB`, "RSS ≤ 200 MB"],
@@ -649,6 +679,11 @@ try {
         "all cores",
         `INSTANCES=auto (${allCores.instances} instances): ${f(allCores.seconds, 2)} s, ${f(allCores.speedup, 2)}× one; floor/pipeline = ${f(allCores.ratio, 2)} (pairs: ${allCores.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`,
         "≥ 0.6"
+      ],
+      [
+        "unit",
+        `as the systemd unit runs it (UV_THREADPOOL_SIZE=${unit.uv_threadpool_size}): ${f(unit.seconds, 2)} s, ${f(unit.speedup, 2)}× the default; floor/pipeline = ${f(unit.ratio, 2)} (pairs: ${unit.ratios_by_pair.map((r) => f(r, 2)).join(", ")})`,
+        "—"
       ]
     )
   }

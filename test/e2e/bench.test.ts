@@ -41,7 +41,7 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
     const out = Path.join(dir, "smoke.json")
     const run = await runBench(["--smoke", "--out", out], 240_000)
     expect(run.status, run.stderr).toBe(0)
-    for (const scenario of ["backlog", "floor", "all cores", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(new RegExp(`^\\| ${scenario}\\s+\\|`, "m"))
+    for (const scenario of ["backlog", "floor", "all cores", "unit", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(new RegExp(`^\\| ${scenario}\\s+\\|`, "m"))
     // one scaling row per size and one for the growth; one scale-out row for 2 instances
     expect(rowNames(run.stdout).filter((n) => n === "scaling")).toHaveLength(3)
     expect(rowNames(run.stdout).filter((n) => n === "scale-out")).toHaveLength(1)
@@ -52,6 +52,8 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
     // INSTANCES=auto beside the one instance, in every pair: its time, speed-up and floor ratio
     expect(results.all_cores).toMatchObject({ instances: expect.any(Number), seconds: expect.any(Number), speedup: expect.any(Number), ratio: expect.any(Number) })
     expect(results.all_cores.ratios_by_pair).toHaveLength(results.backlog.runs.length)
+    // and as the systemd unit runs it: the unit's thread pool, read from the unit file
+    expect(results.systemd_unit).toMatchObject({ uv_threadpool_size: 16, seconds: expect.any(Number), speedup: expect.any(Number), ratio: expect.any(Number) })
     const point = { files: expect.any(Number), seconds: expect.any(Number), files_per_s: expect.any(Number), peak_rss_mb: expect.any(Number), daemon_max_rss_mb: expect.any(Number), floor_seconds: expect.any(Number) }
     expect(results.scaling).toMatchObject({ points: [{ ...point, files: 200 }, { ...point, files: 400 }], rss_kb_per_file: expect.any(Number) })
     // a peak RSS is a real figure (the daemon is a Node process: tens of MB at least)
