@@ -48,14 +48,9 @@ describe("instance: adopting a dead instance's files", () => {
       const instance = yield* Instance
       const adopting = yield* Effect.fork(instance.adoptOrphans)
       yield* Deferred.await(paused)
-      // Meanwhile the intake asks for claimed files nothing works on (its periodic duty): whatever it
-      // gets must have its stage beside it, or a stored file would be stored a second time.
-      const asked = yield* Effect.fork(
-        Effect.map(instance.claimedFiles, (names) =>
-          names.map((n) => [n, memory.volume.existsSync(stagesOf(Path.join(instance.dir, n)).data)] as const))
-      )
-      // (asked while the adopter is held: what it gets is what the intake would get then)
-      const handedOut = yield* Fiber.join(asked)
+      // Meanwhile (the adopter held) the intake asks for claimed files nothing works on (its periodic
+      // duty): whatever it gets must have its stage beside it, or a stored file would be stored twice.
+      const handedOut = (yield* instance.claimedFiles).map((n) => [n, memory.volume.existsSync(stagesOf(Path.join(instance.dir, n)).data)])
       expect(handedOut).not.toContainEqual([half, false])
       yield* Deferred.succeed(go, undefined)
       const adopted = yield* Fiber.join(adopting)
