@@ -122,9 +122,7 @@ export const syncFileSystem = (fs: FileSystem.FileSystem): FileSystem.FileSystem
         const notFound = typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
         return notFound ? Effect.succeed(false) : Effect.fail(systemError("exists", path, error))
       }
-    }),
-  writeFileString: (path, data, options) =>
-    syncCall("writeFile", path, () => NFS.writeFileSync(path, data, { flag: options?.flag ?? "w", mode: options?.mode ?? 0o666 }))
+    })
 })
 
 /**
