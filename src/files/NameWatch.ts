@@ -49,11 +49,15 @@ const watchNames = (path: string, options?: FileSystem.WatchOptions): Stream.Str
           watcher.on("error", (error) => {
             void emit.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error }))
           })
-          return { watcher, cancel: () => flush !== undefined && clearImmediate(flush) }
+          const close = () => {
+            if (flush !== undefined) clearImmediate(flush)
+            watcher.close()
+          }
+          return { close }
         },
         catch: (error) => new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: error })
       }),
-      ({ cancel, watcher }) => Effect.sync(() => (cancel(), watcher.close()))
+      ({ close }) => Effect.sync(close)
     ), { bufferSize: MAX_BATCHES, strategy: "dropping" })
 
 /** Watch events as names only, for the Node filesystem layer (a folder; anything else as the platform does it). */
