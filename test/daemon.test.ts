@@ -4,7 +4,7 @@
  */
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Layer, TestClock, TestServices } from "effect"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { retryDelayMs, runDaemon } from "../src/daemon/Daemon.js"
@@ -332,6 +332,35 @@ describe("nothing stuck without a word (in memory)", () => {
       // left claimed, where a later attempt (a full listing) takes it again
       const instanceDir = (app.volume.readdirSync(P) as Array<string>).map(String)
       expect(listing(app.volume, Path.join(P, instanceDir[0]!))).toEqual([expect.stringMatching(/_boom\.json$/)])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
+  it.scoped("a defect while recording a file's outcome is logged, and the worker and `--once` go on", () => {
+    const eio = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "read", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      files: {
+        [`${D}/bad-disk.json`]: fixture("valid-single.json"),
+        ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`${D}/ok${i}.json`, fixture("valid-single.json")]))
+      },
+      // One worker: lost to the defect, it would route nothing more (and `--once` would wait for it for ever).
+      settings: { CONCURRENCY: "1" },
+      wrapExtra: (extra) => ({ ...extra, readRegular: (path, max) => (path.includes("bad-disk") ? Effect.fail(eio(path)) : extra.readRegular(path, max)) }),
+      // A plugged-in notifier with a bug: the failed file's critical notification dies.
+      wrapNotifier: (notifier) => ({ ...notifier, critical: () => Effect.dieMessage("notifier bug") })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+      // (a worker lost to the defect keeps its job counted in flight: `--once` would never end)
+      const summary = yield* TestServices.provideLive(Fiber.join(fiber).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("--once never ended") })))
+      expect(summary).toMatchObject({ validated: 4, failed: 1, leftBehind: 1 })
+      expect(listing(app.volume, V)).toHaveLength(4)
+      const errors = logs.lines.filter((l) => l.level === "ERROR" && l.message.startsWith("unexpected failure recording a file's outcome"))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.annotations).toMatchObject({ file: "bad-disk.json" })
+      expect(logs.lines.filter((l) => l.message === "a worker stopped unexpectedly")).toEqual([])
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 

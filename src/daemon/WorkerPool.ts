@@ -100,6 +100,19 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
             options.defect(job, cause as Cause.Cause<never>)
           ))
 
+    /**
+     * What an outcome does (counts, a notification) is survived the same way: a
+     * defect there must not end the worker, nor leave the job counted in flight
+     * (a `--once` run would never end).
+     */
+    const recorded = (job: J, outcome: O): Effect.Effect<void> =>
+      Effect.catchAllCause(options.record(job, outcome), (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.logError("unexpected failure recording a file's outcome; the daemon goes on", cause).pipe(
+            Effect.annotateLogs({ file: options.nameOf(job) })
+          ))
+
     const jobDone = Effect.suspend(() => {
       inFlight--
       status.inFlight = inFlight
@@ -121,7 +134,13 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
         status.inFlight = inFlight
         busy[slot] = clock.unsafeCurrentTimeMillis()
         return Effect.matchCauseEffect(supervised(job), {
-          onSuccess: (outcome) => ((busy[slot] = 0), Effect.zipRight(options.record(job, outcome), jobDone)),
+          onSuccess: (outcome) => (
+            (busy[slot] = 0),
+            Effect.matchCauseEffect(recorded(job, outcome), {
+              onSuccess: () => jobDone,
+              onFailure: (cause) => Effect.zipRight(jobDone, Effect.failCause(cause))
+            })
+          ),
           onFailure: (cause) => ((busy[slot] = 0), Effect.zipRight(jobDone, Effect.failCause(cause)))
         })
       })

@@ -4,7 +4,7 @@ import { DaemonServices } from "../../src/App.js"
 import { AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
-import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
+import type { CriticalEvent, NotifierService, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
 import { FileOps } from "../../src/files/FileOps.js"
 import type { FileOpsService } from "../../src/files/FileOps.js"
@@ -22,12 +22,15 @@ export interface Recorded {
   readonly critical: Array<CriticalEvent>
 }
 
-export const recordingNotifier = () => {
+export const recordingNotifier = (wrap: (notifier: NotifierService) => NotifierService = (n) => n) => {
   const recorded: Recorded = { rejected: [], critical: [] }
-  const layer = Layer.succeed(Notifier, {
-    fileRejected: (e) => Effect.sync(() => void recorded.rejected.push(e)),
-    critical: (e) => Effect.sync(() => void recorded.critical.push(e))
-  })
+  const layer = Layer.succeed(
+    Notifier,
+    wrap({
+      fileRejected: (e) => Effect.sync(() => void recorded.rejected.push(e)),
+      critical: (e) => Effect.sync(() => void recorded.critical.push(e))
+    })
+  )
   return { recorded, layer }
 }
 
@@ -41,10 +44,12 @@ export const makeTestApp = (
     readonly wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
     /** wraps FileOps (lstat, readRegular, unlink, free space) */
     readonly wrapExtra?: (extra: FileOpsService) => FileOpsService
+    /** wraps the recording notifier, e.g. to inject a defect */
+    readonly wrapNotifier?: (notifier: NotifierService) => NotifierService
   } = {}
 ) => {
   const memory = options.memory ?? MemoryFileSystem.make(options.files ?? {})
-  const notifier = recordingNotifier()
+  const notifier = recordingNotifier(options.wrapNotifier)
   const wrapFs = options.wrapFs ?? ((fs) => fs)
   const wrapExtra = options.wrapExtra ?? ((e) => e)
   const fsLayer = Layer.merge(
