@@ -364,6 +364,25 @@ describe("nothing stuck without a word (in memory)", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("`--once` never says every file was routed when it cannot list its own claimed files at the end", () => {
+    const eio = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "readdir", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      files: { [`${D}/a.json`]: fixture("valid-single.json") },
+      wrapExtra: (extra) => ({ ...extra, list: (dir) => (dir.startsWith(`${P}/`) ? Effect.fail(eio(dir)) : extra.list(dir)) })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary.validated).toBe(1)
+      // Unknown is not none: left behind (exit 75), and said.
+      expect(summary.leftBehind).toBe(1)
+      const said = logs.lines.filter((l) => l.level === "ERROR" && l.message.startsWith("could not list this instance's claimed files"))
+      expect(said).toHaveLength(1)
+      expect(said[0]!.annotations.error).toMatch(/EIO/)
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
   it.live("a file that keeps failing is reported once per cause and tried again after a growing delay, until it succeeds", () => {
     const failedReads: Array<number> = []
     let healthy = false
@@ -452,6 +471,37 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(listing(app.volume, V)).toHaveLength(21)
       expect(listing(app.volume, R)).toEqual([])
       expect(logs.lines.some((l) => l.message === "customer-json-processor stopped")).toBe(true)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("a defect while handling a watch event or listing is said once and survived: later files are still picked up", () => {
+    let broken = false
+    const bug = Effect.dieMessage("library bug")
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll" },
+      wrapExtra: (extra) => ({
+        ...extra,
+        list: (dir) => (broken && dir === D ? bug : extra.list(dir)),
+        listPieces: (dir) => (broken && dir === D ? bug : extra.listPieces(dir))
+      })
+    })
+    const logs = captureLogs()
+    const said = () => logs.lines.filter((l) => l.level === "ERROR" && l.message.startsWith("unexpected failure handling a change in the input folder"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      app.volume.writeFileSync(`${D}/before.json`, fixture("valid-single.json"))
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("20 millis")
+      // Every poll and listing of data/ dies for a while...
+      broken = true
+      while (said().length < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("400 millis") // more polls and a few full listings, all dying the same way
+      expect(said()).toHaveLength(1)
+      // ...then works again: a new file is still picked up.
+      broken = false
+      app.volume.writeFileSync(`${D}/after.json`, fixture("valid-single.json"))
+      while (listing(app.volume, V).length < 2) yield* Effect.sleep("20 millis")
+      expect(listing(app.volume, V)).toEqual(["after.json", "before.json"])
+      yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
@@ -614,6 +664,25 @@ describe("taking over from stopped instances (in memory)", () => {
       // And fails again: said again.
       failing = true
       while (said() < 2) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("a failing retry of this instance's own claimed files is said once, not at every full listing", () => {
+    const eio = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "readdir", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "100" },
+      wrapExtra: (extra) => ({ ...extra, list: (dir) => (dir.startsWith(`${P}/`) ? Effect.fail(eio(dir)) : extra.list(dir)) })
+    })
+    const logs = captureLogs()
+    const said = () => logs.lines.filter((l) => l.message.startsWith("could not list this instance's claimed files to try them again"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      while (said().length < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("500 millis") // five more full listings, all failing
+      expect(said()).toHaveLength(1)
+      expect(said()[0]!.annotations.error).toMatch(/EIO/)
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })

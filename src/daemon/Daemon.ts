@@ -14,12 +14,14 @@ import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
 import { Instance } from "../instances/Instance.js"
 import { Status } from "../status/Status.js"
+import { sayOncePerCause } from "../logging/SayOnce.js"
 import { VERSION } from "../Version.js"
 import { onEvery } from "./AlignedTimers.js"
 import { makeHealthCheck } from "./HealthCheck.js"
 import { defaultLimits, makeIntake } from "./Intake.js"
 import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
+import type { Hint } from "./Watcher.js"
 import { withSlices } from "./SliceScheduler.js"
 import { makeWorkerPool } from "./WorkerPool.js"
 
@@ -95,13 +97,28 @@ export const runDaemon = (options: RunOptions) =>
     yield* Effect.forkScoped(onEvery(config.heartbeatMs, intake.adoptOrphans))
     const healthEvery = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
     let fullListings = 0
-    yield* Stream.runForEach(watcher.hints, (hint) =>
+    const handle = (hint: Hint) =>
       hint._tag === "Rescan" && hint.full && fullListings++ % healthEvery === 0
         ? Effect.zipRight(healthCheck, intake.hint(hint))
-        : intake.hint(hint)).pipe(
-        Effect.catchAllCause((cause) => Effect.logError("watcher stopped", cause))
-      )
-    return yield* Effect.never
+        : intake.hint(hint)
+    const defects = sayOncePerCause()
+    yield* Stream.runForEach(watcher.hints, (hint) =>
+      // A defect while handling one hint (a bug, a plugged-in layer's throw) is said and
+      // survived: the next hint, at the latest the next periodic listing, is handled as usual.
+      handle(hint).pipe(
+        Effect.zipLeft(defects.cleared),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : defects.say(
+              Cause.pretty(cause),
+              Effect.logError("unexpected failure handling a change in the input folder; the daemon goes on (said again if it changes)", cause)
+            )
+        )
+      ))
+    // The hints end only with the daemon. If they ever did, no new file would be seen again:
+    // stop (exit 1), so that the service manager starts the daemon afresh.
+    return yield* Effect.dieMessage("the watch of the input folder ended; stopping so that the daemon is started again")
   })).pipe(
     // The event loop (health endpoint, signals, timers, log writes) gets its turn
     // at least every YIELD_EVERY_MS, whatever the fibers are doing.

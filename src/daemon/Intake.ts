@@ -44,6 +44,7 @@ import type { Outcome, PendingState } from "./Pipeline.js"
 import { Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
 import { yieldToEventLoop } from "./SliceScheduler.js"
+import { sayOncePerCause } from "../logging/SayOnce.js"
 
 /** How soon a file waiting for its writer is read again after an event names it. */
 const EVENT_RECHECK_MS = 50
@@ -202,8 +203,9 @@ export const makeIntake = (
      * Full listings (RESCAN_INTERVAL_MS) are never skipped.
      */
     let folderAtLastPass: string | undefined
-    /** The last failure of the periodic take-over, said once until it succeeds again. */
-    let adoptionFailure: string | undefined
+    /** Failures of the periodic take-over and of the periodic retry of claimed files, said once until they work again. */
+    const adoptionFailure = sayOncePerCause()
+    const claimedRetryFailure = sayOncePerCause()
 
     status.intakePeak = 0
     status.failing = () => failing.size
@@ -660,7 +662,15 @@ export const makeIntake = (
     const leftBehind = Effect.gen(function*() {
       const stillClaimed = yield* instance.claimedFiles.pipe(
         Effect.flatMap((names) => Effect.filter(names, stillThere)),
-        Effect.orElseSucceed((): ReadonlyArray<string> => [])
+        // Unknown is not none: the folder itself is reported as left behind (exit 75, never 0).
+        Effect.catchAll((e) =>
+          Effect.as(
+            Effect.logError("could not list this instance's claimed files at the end; some may stay there").pipe(
+              Effect.annotateLogs({ folder: instance.dir, error: describeIoError(e) })
+            ),
+            [instance.dir]
+          )
+        )
       )
       return [...new Set([...failing.keys(), ...stillClaimed].map((n) => parseProcessingName(n)?.original ?? n))]
     })
@@ -673,7 +683,18 @@ export const makeIntake = (
      */
     const periodicDuties = Effect.gen(function*() {
       yield* reportStuck(clock.unsafeCurrentTimeMillis())
-      yield* instance.claimedFiles.pipe(Effect.flatMap(adoptClaimed), Effect.ignore)
+      yield* instance.claimedFiles.pipe(
+        Effect.flatMap(adoptClaimed),
+        Effect.zipLeft(claimedRetryFailure.cleared),
+        Effect.catchAll((e) =>
+          claimedRetryFailure.say(
+            describeIoError(e),
+            Effect.logWarning("could not list this instance's claimed files to try them again; tried at every full listing").pipe(
+              Effect.annotateLogs({ folder: instance.dir, error: describeIoError(e) })
+            )
+          )
+        )
+      )
     })
 
     const hint = (h: Hint): Effect.Effect<void> =>
@@ -693,20 +714,16 @@ export const makeIntake = (
       adoptOrphans: instance.adoptOrphans.pipe(
         Effect.tap((adopted) => (adopted.length > 0 ? store.sweepStages(instance.dir, instance.inUse) : Effect.void)),
         Effect.flatMap(adoptClaimed),
-        Effect.tap(() =>
-          Effect.sync(() => {
-            adoptionFailure = undefined
-          })
-        ),
+        Effect.zipLeft(adoptionFailure.cleared),
         // Tried again every HEARTBEAT_MS: said when it starts failing (or fails differently), not at every beat.
-        Effect.catchAll((e) => {
-          const error = describeIoError(e)
-          if (error === adoptionFailure) return Effect.void
-          adoptionFailure = error
-          return Effect.logWarning(
-            "taking over the files of stopped instances failed; their files stay in processing/ until it succeeds (tried every HEARTBEAT_MS)"
-          ).pipe(Effect.annotateLogs({ error }))
-        })
+        Effect.catchAll((e) =>
+          adoptionFailure.say(
+            describeIoError(e),
+            Effect.logWarning(
+              "taking over the files of stopped instances failed; their files stay in processing/ until it succeeds (tried every HEARTBEAT_MS)"
+            ).pipe(Effect.annotateLogs({ error: describeIoError(e) }))
+          )
+        )
       ),
       untilDone,
       leftBehind,
