@@ -84,6 +84,17 @@ describe("bytesFromName", () => {
   it("returns plain text as its UTF-8 bytes", () => {
     expect(bytesFromName("批次.json").equals(Buffer.from("批次.json", "utf8"))).toBe(true)
   })
+  it("never makes a / or a NUL of a name: a path is never made of a name", () => {
+    // A producer's name such as `pad%2F..%2Flink%2Fvictim.json` must stay one name in data/.
+    for (const text of ["pad%2F..%2Flink%2Fvictim.json", "a%2fb", "a%00b", "%2F", "x%2E%2E%2Fy"]) {
+      const decoded = bytesFromName(text)
+      expect(decoded.includes(0x2f), text).toBe(false)
+      expect(decoded.includes(0x00), text).toBe(false)
+    }
+    expect(bytesFromName("a%2Fb%41").toString("utf8")).toBe("a%2FbA")
+    // (no name holds those bytes, so nameFromBytes never writes those escapes: every name still round-trips)
+    expect(bytesFromName(nameFromBytes(bytes("a%2Fb")).text).toString("utf8")).toBe("a%2Fb")
+  })
 })
 
 describe("logName", () => {

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
+import { isPlainName, nameFromBytes } from "../files/Naming.js"
 import { untilNext } from "./AlignedTimers.js"
 
 export type Hint =
@@ -19,6 +20,20 @@ export type Hint =
   | { readonly _tag: "Name"; readonly name: string }
   /** list the folder; `full` also re-examines names set aside earlier */
   | { readonly _tag: "Rescan"; readonly full: boolean }
+
+/**
+ * A watch event's name as the rest of the daemon knows names: Naming's escaped
+ * text, as a listing gives it (a `%` in the name is `%25`, a control character
+ * `%XX`), never text whose escapes would be decoded into other bytes, or a `/`.
+ * A name Node could not decode (not UTF-8) cannot be named from the event: a
+ * light listing, which reads names as bytes, finds it.
+ */
+export const hintOfEvent = (path: string): Hint => {
+  const name = Path.basename(path)
+  if (isPlainName(name)) return { _tag: "Name", name }
+  if (name.includes("\uFFFD")) return { _tag: "Rescan", full: false }
+  return { _tag: "Name", name: nameFromBytes(Buffer.from(name, "utf8")).text }
+}
 
 export interface WatcherService {
   readonly hints: Stream.Stream<Hint>
@@ -36,7 +51,7 @@ export const makeWatcher = Effect.gen(function*() {
 
   // A failed watch asks for a full listing, then watches again after a pause.
   const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
-    Stream.map((event): Hint => ({ _tag: "Name", name: Path.basename(event.path) })),
+    Stream.map((event) => hintOfEvent(event.path)),
     Stream.catchAll((error) =>
       Stream.fromEffect(
         Effect.logWarning("watching the input folder failed; listing it and watching again").pipe(

@@ -136,17 +136,26 @@ export const nameFromBytes = (raw: Uint8Array): EscapedName => {
 
 const ESCAPE = /%([0-9A-Fa-f]{2})/
 
+/** Bytes no name can hold: an escape standing for one is not an escape (it would leave the folder, or end the path). */
+const isNameByte = (byte: number): boolean => byte !== 0x2f && byte !== 0x00
+
 /**
  * The bytes a name's text stands for: every `%XX` is the byte XX (either case), the rest
  * is UTF-8. A `%` not followed by two hex digits is kept as it is (`nameFromBytes` never
- * writes one; older names written before escaping may hold one).
+ * writes one; older names written before escaping may hold one), and so are `%2F` and
+ * `%00`: no name holds a `/` or a NUL, so `nameFromBytes` never writes them either, and
+ * decoded they would make a path of a name.
  */
 export const bytesFromName = (text: string): Buffer => {
   if (!text.includes("%")) return Buffer.from(text, "utf8")
   // split with a capturing group alternates literal text and the escapes' hex digits.
   const pieces = text.split(new RegExp(ESCAPE.source, "g"))
   return Buffer.concat(
-    pieces.map((piece, index) => index % 2 === 0 ? Buffer.from(piece, "utf8") : Buffer.of(Number.parseInt(piece, 16)))
+    pieces.map((piece, index) => {
+      if (index % 2 === 0) return Buffer.from(piece, "utf8")
+      const byte = Number.parseInt(piece, 16)
+      return isNameByte(byte) ? Buffer.of(byte) : Buffer.from(`%${piece}`, "utf8")
+    })
   )
 }
 

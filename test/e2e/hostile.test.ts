@@ -248,3 +248,57 @@ describe.skipIf(!isRoot)("hostile producers (daemon as root, producer uid 65534)
     await attack(true, 19312)
   }, 120_000)
 })
+
+describe("names that look like escapes (daemon watching with native events)", () => {
+  it("a name holding %2F, %41 or % stays one name in data/: nothing outside is moved, and it is stored under its escaped text", async () => {
+    const root = makeRoot()
+    roots.push(root)
+    const outside = `${root}-outside`
+    roots.push(outside)
+    NFS.mkdirSync(outside)
+    const valid = NFS.readFileSync(Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "valid-single.json"))
+    NFS.writeFileSync(Path.join(outside, "secret.json"), valid)
+    for (const dir of ["data", "processing", "validated", "returns", "logs"]) NFS.mkdirSync(Path.join(root, dir))
+    NFS.writeFileSync(Path.join(root, "validated", "victim.json"), valid)
+    const daemon = spawnDaemon(root, [], { WATCH_MODE: "native", RESCAN_INTERVAL_MS: "500", QUIET_PERIOD_MS: "100", LOG_CONSOLE: "json" })
+    daemons.push(daemon)
+    await daemon.waitFor(/customer-json-processor started/)
+
+    // The traversal a producer tried: a folder named like the name's start, links to the targets,
+    // and a name long enough that its claim name is shortened past the escapes.
+    const data = Path.join(root, "data")
+    NFS.symlinkSync("../validated", Path.join(data, "v"))
+    NFS.symlinkSync(outside, Path.join(data, "o"))
+    const drop = (name: string, content: Buffer | string) => {
+      NFS.writeFileSync(Path.join(data, ".drop.tmp"), content)
+      NFS.renameSync(Path.join(data, ".drop.tmp"), Path.join(data, name))
+    }
+    const traversal = (link: string, target: string) => {
+      const rest = `%2F..%2F${link}%2F${target}`
+      const pad = "A".repeat(253 - rest.length)
+      NFS.mkdirSync(Path.join(data, pad), { recursive: true })
+      return `${pad}${rest}`
+    }
+    drop(traversal("v", "victim.json"), "{}")
+    drop(traversal("o", "secret.json"), "{}")
+    drop("100%.json", valid)
+    drop("z%41.json", valid)
+
+    const stored = () => NFS.readdirSync(Path.join(root, "validated")).length + NFS.readdirSync(Path.join(root, "returns")).length
+    // victim.json, the two valid drops, the two returned drops with their reports
+    await waitUntil(() => stored() >= 7, 20_000, "7 names in validated/ and returns/", 100)
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+
+    // Nothing outside data/ was moved: the victim and the secret are where they were, unchanged.
+    expect(NFS.readFileSync(Path.join(outside, "secret.json")).equals(valid)).toBe(true)
+    expect(NFS.readFileSync(Path.join(root, "validated", "victim.json")).equals(valid)).toBe(true)
+    expect(NFS.readdirSync(Path.join(root, "validated")).sort()).toEqual(["100%25.json", "victim.json", "z%2541.json"])
+    const returned = NFS.readdirSync(Path.join(root, "returns")).filter((n) => !n.endsWith(".error.json"))
+    expect(returned).toHaveLength(2)
+    for (const name of returned) {
+      expect(name.startsWith("AAAA")).toBe(true)
+      expect(NFS.readFileSync(Path.join(root, "returns", name), "utf8")).toBe("{}")
+    }
+  }, 60_000)
+})
