@@ -152,6 +152,29 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("leaves a hard-linked file in data/ without claiming it, even where it could not be put back", () => {
+    const eperm = (path: string) =>
+      new SystemError({ reason: "PermissionDenied", module: "FileSystem", method: "link", pathOrDescriptor: path, cause: Object.assign(new Error("EPERM: operation not permitted"), { code: "EPERM" }) })
+    const app = makeTestApp({
+      files: { [`${D}/two1.json`]: fixture("valid-single.json"), [`${D}/ok.json`]: fixture("valid-single.json") },
+      // As a service user under fs.protected_hardlinks=1, another user's file cannot be linked back into data/.
+      wrapExtra: (extra) => ({ ...extra, link: (from, to) => (to.startsWith(`${D}/`) ? Effect.fail(eperm(to)) : extra.link(from, to)) })
+    })
+    // Two names of one file (its producer's hard link), both in data/.
+    app.volume.linkSync(`${D}/two1.json`, `${D}/two2.json`)
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toMatchObject({ validated: 1, failed: 0, leftBehind: 0 })
+      expect(listing(app.volume, D)).toEqual(["two1.json", "two2.json"])
+      expect(listing(app.volume, V)).toEqual(["ok.json"])
+      const instanceDirs = (app.volume.readdirSync(P) as Array<string>).map(String)
+      for (const dir of instanceDirs) expect(listing(app.volume, Path.join(P, dir))).toEqual([])
+      const warnings = logs.lines.filter((l) => l.level === "WARN").map((l) => [l.annotations["file"], l.annotations["kind"]])
+      expect(warnings.sort()).toEqual([["two1.json", "hard-linked file"], ["two2.json", "hard-linked file"]])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
   it.scoped("skips quietly a file claimed by someone else between listing and claim", () => {
     const memory = MemoryFileSystem.make({ [`${D}/a.json`]: fixture("valid-single.json") })
     const app = makeTestApp({

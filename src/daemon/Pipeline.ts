@@ -106,6 +106,13 @@ const refusedKind = (read: RegularRead): string | undefined =>
     ? "hard-linked file"
     : undefined
 
+/**
+ * A hard-linked file is refused before its claim, not only after it: putting a
+ * claimed file back takes a `link`, which the kernel refuses a service user
+ * for another user's file (fs.protected_hardlinks), and it would stay claimed.
+ */
+const HARD_LINKED: Outcome = { _tag: "Ignored", kind: "hard-linked file" }
+
 /** Batches larger than this are validated in slices (see `judge`). */
 const SLICED_ABOVE_RECORDS = 1000
 
@@ -268,6 +275,7 @@ export const makePipeline = Effect.gen(function*() {
       if (mtimeMs === undefined) {
         const meta = yield* retryIo(store.inspectInput(job.name))
         if (meta.type !== "File") return { _tag: "Ignored", kind: meta.type } satisfies Outcome
+        if (meta.nlink > 1) return HARD_LINKED
         if (!mayRead(meta, processIds.uid, processIds.gids)) return unreadable(meta)
         mtimeMs = meta.mtimeMs
       }
@@ -279,6 +287,7 @@ export const makePipeline = Effect.gen(function*() {
         // and claimed only once it is a complete JSON document or has been quiet long enough.
         const peek = yield* retryIo(store.peekInput(job.name, config.maxFileSizeBytes))
         if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
+        if (peek.meta.nlink > 1) return HARD_LINKED
         const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
         const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
         const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
