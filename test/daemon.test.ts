@@ -175,6 +175,41 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("stored files and reports take the group of their folder (producers in returns/'s group read them)", () => {
+    const app = makeTestApp({ files: { [`${D}/good.json`]: fixture("valid-single.json"), [`${D}/bad.json`]: fixture("invalid-luhn.json") } })
+    const PRODUCERS = 4242
+    const CONSUMERS = 4343
+    return Effect.gen(function*() {
+      // The README's setup: returns/ belongs to the producers' group, validated/ here to a consumers' group.
+      for (const dir of [V, R]) app.volume.mkdirSync(dir, { recursive: true })
+      app.volume.chownSync(R, 0, PRODUCERS)
+      app.volume.chownSync(V, 0, CONSUMERS)
+      yield* once
+      expect(listing(app.volume, R)).toEqual(["bad.json", "bad.json.error.json"])
+      for (const name of ["bad.json", "bad.json.error.json"]) expect(Number(app.volume.statSync(`${R}/${name}`).gid), name).toBe(PRODUCERS)
+      expect(Number(app.volume.statSync(`${V}/good.json`).gid)).toBe(CONSUMERS)
+    }).pipe(provideToday(app.layer))
+  })
+
+  it.scoped("a folder group the daemon may not give is said once, and files are stored all the same", () => {
+    const eperm = (path: string) =>
+      new SystemError({ reason: "PermissionDenied", module: "FileSystem", method: "lchown", pathOrDescriptor: path, cause: Object.assign(new Error("EPERM: operation not permitted"), { code: "EPERM" }) })
+    const app = makeTestApp({
+      files: Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`${D}/bad${i}.json`, fixture("invalid-luhn.json")])),
+      wrapExtra: (extra) => ({ ...extra, setGroup: (path) => Effect.fail(eperm(path)) })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      app.volume.mkdirSync(R, { recursive: true })
+      app.volume.chownSync(R, 0, 4242)
+      const summary = yield* once
+      expect(summary).toMatchObject({ returned: 3, failed: 0 })
+      const said = logs.lines.filter((l) => l.level === "WARN" && l.message.startsWith(`files stored in ${R} keep the daemon's group`))
+      expect(said).toHaveLength(1)
+      expect(said[0]!.message).toMatch(/add the daemon's user to group 4242/)
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
   it.scoped("skips quietly a file claimed by someone else between listing and claim", () => {
     const memory = MemoryFileSystem.make({ [`${D}/a.json`]: fixture("valid-single.json") })
     const app = makeTestApp({

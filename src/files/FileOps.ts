@@ -118,6 +118,8 @@ export interface FileOpsService {
   readonly copyNew: (source: string, size: number, path: string, mode: number, sync?: boolean) => Effect.Effect<Meta, PlatformError>
   /** Flushes a file's data to disk (opened without following a link or blocking). */
   readonly flush: (path: string) => Effect.Effect<void, PlatformError>
+  /** Gives a file the group `gid` (lchown: a link is changed itself, never followed). */
+  readonly setGroup: (path: string, gid: number) => Effect.Effect<void, PlatformError>
   /** Hard link; fails with AlreadyExists when `to` exists (never replaces). */
   readonly link: (from: string, to: string) => Effect.Effect<void, PlatformError>
   /** rename(2): atomic; replaces `to` if it exists, so only for names no one else uses. */
@@ -324,6 +326,8 @@ export interface FsPrims {
   readonly opendir: (dir: string, raw: boolean) => Effect.Effect<RawDir, PlatformError>
   readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  /** lchown(path, -1, gid): the owner stays, a link is not followed */
+  readonly chgrp: (path: string, gid: number) => Effect.Effect<void, PlatformError>
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
   /** The same calls as plain functions, where they are synchronous anyway (see `DirectPrims`). */
   readonly direct?: DirectPrims
@@ -659,6 +663,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
     writeNew,
     copyNew,
     flush: (path) => withExisting(path, (fd) => p.datasync(fd, path)),
+    setGroup: p.chgrp,
     link: p.link,
     rename: p.rename,
     unlink: p.unlink,
@@ -735,6 +740,7 @@ export const nodeSyncPrims: FsPrims = {
       syncRawDir(dir, NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS), (d) => ({ name: d.name, type: direntType(d) }))),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
   chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
+  chgrp: (path, gid) => syncCall("lchown", path, () => NFS.lchownSync(nativePath(path), -1, gid)),
   freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)
 }
 
@@ -790,6 +796,7 @@ export const nodeAsyncPrims: FsPrims = {
     ),
   mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
   chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
+  chgrp: (path, gid) => callback("lchown", path, (done) => NFS.lchown(nativePath(path), -1, gid, (err) => done(err, undefined))),
   freeBytes: nodeSyncPrims.freeBytes
 }
 

@@ -32,6 +32,8 @@ import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
 import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
+import { describeIoError } from "./IoRetry.js"
+import { sayOncePerCause } from "../logging/SayOnce.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
 
 // The folder checks' errors and modes, where callers of the store found them before.
@@ -246,10 +248,42 @@ export const makeFileStore = Effect.gen(function*() {
     return stages
   }
 
-  /** A fresh private stage (one left by an earlier failed attempt is replaced). */
-  const stagePrivately = (stage: string, content: Content, claimedPath: string): Effect.Effect<Staged, PlatformError> =>
+  /**
+   * A stored file takes the group of the folder it is stored in, as a file made
+   * there would in a setgid folder: the README's `returns/` belongs to the
+   * producers' group, who read their returned files and reports, while a stage
+   * made in processing/ has the daemon's group. Each folder's group is read once.
+   */
+  const folderGroups = new Map<string, number>()
+  const groupFailure = sayOncePerCause()
+  const folderGroup = (dir: string): Effect.Effect<number, PlatformError> => {
+    const known = folderGroups.get(dir)
+    return known !== undefined ? Effect.succeed(known) : Effect.tap(Effect.map(extra.identify(dir), (meta) => meta.gid), (gid) => folderGroups.set(dir, gid))
+  }
+  const inFolderGroup = (stage: string, meta: Meta, dir: string): Effect.Effect<Meta, PlatformError> =>
+    Effect.flatMap(folderGroup(dir), (gid) =>
+      gid === meta.gid
+        ? Effect.succeed(meta)
+        : extra.setGroup(stage, gid).pipe(
+          Effect.as({ ...meta, gid }),
+          // Not a member of that group (and not root): stored all the same, and said once.
+          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", (e) =>
+            Effect.as(
+              groupFailure.say(
+                dir,
+                Effect.logWarning(
+                  `files stored in ${dir} keep the daemon's group ${meta.gid}: it may not give them the folder's group ${gid}, so that group cannot read them; add the daemon's user to group ${gid} (README: Producers in other accounts)`
+                ).pipe(Effect.annotateLogs({ error: describeIoError(e) }))
+              ),
+              meta
+            ))
+        ))
+
+  /** A fresh private stage for a file stored in `dir` (one left by an earlier failed attempt is replaced). */
+  const stagePrivately = (stage: string, content: Content, claimedPath: string, dir: string): Effect.Effect<Staged, PlatformError> =>
     write(stage, content, claimedPath).pipe(
       Effect.catchIf(isAlreadyExists, () => Effect.zipRight(unlinkIfThere(stage), write(stage, content, claimedPath))),
+      Effect.flatMap((meta) => inFolderGroup(stage, meta, dir)),
       Effect.map((meta): Staged => {
         if (stage.endsWith(".data")) staged.add(claimedPath)
         return { path: stage, meta, remote: false }
@@ -324,9 +358,9 @@ export const makeFileStore = Effect.gen(function*() {
         // The producer's own file, linked into place (TRUSTED_PRODUCERS): where the kernel refuses
         // (protected_hardlinks: a file of another user), a copy after all.
         place({ path: claimedPath, meta, remote: false }).pipe(
-          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", () => Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place))
+          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", () => Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place))
         ))
-      : Effect.flatMap(stagePrivately(privateStage, content, claimedPath), place)
+      : Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place)
     return local.pipe(
       Effect.catchIf(isCrossDevice, () =>
         Effect.zipRight(

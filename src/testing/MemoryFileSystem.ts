@@ -220,6 +220,8 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
         }))),
     mkdir: (path, mode) => syncCall("mkdir", path, () => void volume.mkdirSync(path, { mode })),
     chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
+    // (memfs takes -1 for an owner literally: the owner is given back as it is)
+    chgrp: (path, gid) => syncCall("lchown", path, () => volume.lchownSync(native(path), Number(volume.lstatSync(native(path)).uid), gid)),
     freeBytes: (path) =>
       syncCall("statfs", path, () => {
         volume.statSync(path)

@@ -63,6 +63,34 @@ describe.skipIf(!isRoot)("as an unprivileged service user (uid 65534)", () => {
     }
   }, 180_000)
 
+  it("the README's producer setup: a producer in returns/'s group reads its returned file and report", async () => {
+    const PRODUCER = 65533
+    const PRODUCERS = 4242 // the producers' group, which the service user is in too
+    const root = serviceTree()
+    NFS.chownSync(Path.join(root, "data"), SERVICE, PRODUCERS)
+    NFS.chmodSync(Path.join(root, "data"), 0o2770)
+    NFS.chownSync(Path.join(root, "returns"), SERVICE, PRODUCERS)
+    NFS.chmodSync(Path.join(root, "returns"), 0o2750)
+    const asProducer = (command: ReadonlyArray<string>, input = "") =>
+      ChildProcess.spawnSync("setpriv", ["--reuid", String(PRODUCER), "--regid", String(PRODUCER), "--groups", String(PRODUCERS), ...command], { input, encoding: "utf8" })
+    // The producer drops an invalid file as producers do: written aside, renamed into place, umask 0027.
+    const dropped = asProducer(["sh", "-c", `umask 0027 && cat > "$0/data/.bad.tmp" && mv "$0/data/.bad.tmp" "$0/data/bad.json"`, root], fixtures.invalidLuhn)
+    expect(dropped.status, dropped.stderr).toBe(0)
+    const d = spawnDaemon(root, ["--once"], { LOG_CONSOLE: "json" }, { uid: SERVICE, groups: [PRODUCERS] })
+    daemons.push(d)
+    expect(await d.exited).toBe(0)
+    expect(list(Path.join(root, "returns"))).toEqual(["bad.json", "bad.json.error.json"])
+    for (const name of ["bad.json", "bad.json.error.json"]) {
+      const stat = NFS.statSync(Path.join(root, "returns", name))
+      expect(stat.gid, name).toBe(PRODUCERS)
+      expect(stat.mode & 0o777, name).toBe(0o640)
+      const read = asProducer(["cat", Path.join(root, "returns", name)])
+      expect(read.status, `${name}: ${read.stderr}`).toBe(0)
+    }
+    expect(JSON.parse(asProducer(["cat", Path.join(root, "returns", "bad.json.error.json")]).stdout)).toHaveProperty("error_count")
+    expect(asProducer(["cat", Path.join(root, "returns", "bad.json")]).stdout).toBe(fixtures.invalidLuhn)
+  }, 60_000)
+
   it("a file it may not read: one ERROR and one notification, left in data/, the others flow, /healthz degraded, --once exits 75", async () => {
     const root = serviceTree()
     NFS.writeFileSync(Path.join(root, "data", "private.json"), fixtures.validSingle, { mode: 0o600 }) // root's, unreadable

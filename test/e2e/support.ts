@@ -58,11 +58,12 @@ export const spawnDaemon = (
   root: string,
   args: ReadonlyArray<string> = [],
   env: Record<string, string> = {},
-  options: { readonly host?: string; readonly uid?: number } = {}
+  options: { readonly host?: string; readonly uid?: number; readonly groups?: ReadonlyArray<number> } = {}
 ): Daemon => {
+  const groups = options.groups === undefined || options.groups.length === 0 ? ["--clear-groups"] : ["--groups", options.groups.join(",")]
   const [command, commandArgs] = options.uid !== undefined
-    // As another user (the service user of a deployment), with no supplementary groups.
-    ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), "--clear-groups", process.execPath, MAIN, ...args]]
+    // As another user (the service user of a deployment), with only the supplementary groups given.
+    ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), ...groups, process.execPath, MAIN, ...args]]
     : options.host === undefined
     ? [process.execPath, [MAIN, ...args]]
     : ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', options.host, process.execPath, MAIN, ...args]]
