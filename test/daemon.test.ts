@@ -210,6 +210,22 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("returns a file with a key given twice: a card verification code hidden before an accepted field is never validated", () => {
+    const smuggled = fixture("valid-single.json").replace(
+      '"payment": {',
+      '"payment": { "card_number": "4012 8888 8888 1881", "card_holder": "G BREWSTER", "expiry": "11/29", "cvv": "123" },\n  "payment": {'
+    )
+    const app = makeTestApp({ files: { [`${D}/dup.json`]: smuggled } })
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toMatchObject({ validated: 0, returned: 1 })
+      expect(listing(app.volume, V)).toEqual([])
+      const report = JSON.parse(String(app.volume.readFileSync(`${R}/dup.json.error.json`, "utf8"))) as { errors: Array<{ message: string }> }
+      expect(report.errors.map((e) => e.message).join("\n")).toMatch(/a key given twice in one object/)
+      expect(JSON.stringify(report)).not.toContain("123")
+    }).pipe(provideToday(app.layer))
+  })
+
   it.scoped("skips quietly a file claimed by someone else between listing and claim", () => {
     const memory = MemoryFileSystem.make({ [`${D}/a.json`]: fixture("valid-single.json") })
     const app = makeTestApp({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { describeParseFailure, lineAndColumn, parseJsonBytes } from "../src/contract/ParseJson.js"
+import { describeParseFailure, lineAndColumn, memberNames, ownKeys, parseJsonBytes } from "../src/contract/ParseJson.js"
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 const failure = (s: string | Uint8Array) => {
@@ -42,5 +42,27 @@ describe("parseJsonBytes (contract §2)", () => {
   it("computes 1-based line and column", () => {
     expect(lineAndColumn("ab\ncd", 4)).toEqual({ line: 2, column: 2 })
     expect(lineAndColumn("ab", 0)).toEqual({ line: 1, column: 1 })
+  })
+})
+
+describe("a key given twice in one object", () => {
+  it("is refused where its second occurrence is: the stored bytes would hold a field JSON.parse dropped", () => {
+    // A card verification code hidden in a first `payment`, an accepted one after it.
+    const smuggled = '{\n  "customer_id": "C-1",\n  "payment": {"card_number": "4111111111111112", "cvv": "123"},\n  "payment": {"card_number": "4111111111111111"}\n}'
+    expect(failure(smuggled)).toBe("a key given twice in one object, at line 4, column 3 (each key may appear once)")
+    expect(failure('[{"a": 1}, {"b": {"c": 1, "c": 2}}]')).toBe("a key given twice in one object, at line 1, column 27 (each key may appear once)")
+    // the same key written with an escape is the same key
+    expect(failure('{"a": 1, "\\u0061": 2}')).toMatch(/a key given twice/)
+  })
+  it("is told apart from the same key in different objects, and from colons and quotes inside strings", () => {
+    expect(parseJsonBytes(bytes('[{"a": 1}, {"a": 2}, {"x": {"a": 3}}]'))._tag).toBe("Parsed")
+    expect(parseJsonBytes(bytes('{"a": "x\\":", "b": "\\\\", "c": ":\\"\\\\", "__proto__": {"d": 1}}'))._tag).toBe("Parsed")
+  })
+  it("counts member names in the text and own keys in the value alike", () => {
+    const text = '{"a": [{"b": "\\"c\\":"}, {"d" : {"e":1}}], "f" :null, "g": ["h", "i:"]}'
+    expect(memberNames(text)).toBe(6)
+    expect(ownKeys(JSON.parse(text))).toBe(6)
+    expect(memberNames('"just a string: yes"')).toBe(0)
+    expect(ownKeys([1, "a", null, [{}]])).toBe(0)
   })
 })

@@ -11,6 +11,11 @@ export type ParsedText =
   | { readonly _tag: "Empty" }
   | { readonly _tag: "InvalidUtf8" }
   | { readonly _tag: "Malformed"; readonly line: number; readonly column: number; readonly rule: string }
+  /** well-formed, but an object gives one key twice (at this line and column, its second time) */
+  | { readonly _tag: "DuplicateKey"; readonly line: number; readonly column: number }
+
+/** A whole JSON document, valid or not (its writer is done with it): parsed, or with a key given twice. */
+export const isCompleteDocument = (parsed: ParsedText): boolean => parsed._tag === "Parsed" || parsed._tag === "DuplicateKey"
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
 
@@ -29,11 +34,80 @@ const isBlank = (text: string): boolean => /^[\s\uFEFF]*$/.test(text)
 
 export const parseJsonText = (text: string): ParsedText => {
   if (isBlank(text)) return { _tag: "Empty" }
+  let value: unknown
   try {
-    return { _tag: "Parsed", value: JSON.parse(text) }
+    value = JSON.parse(text)
   } catch (error) {
     return malformed(text, error instanceof Error ? error.message : "")
   }
+  // JSON.parse keeps the last of a key given twice, while the stored bytes keep both: what
+  // was judged would not be what is stored (a refused field hidden before an accepted one).
+  if (memberNames(text) !== ownKeys(value)) return duplicateKey(text)
+  return { _tag: "Parsed", value }
+}
+
+/**
+ * Pure: how many member names a syntactically valid JSON text holds (each string
+ * followed by a `:`), counted without building anything. Outside strings a `"`
+ * only ever starts one; a string ends at a `"` after an even run of backslashes.
+ */
+export const memberNames = (text: string): number => {
+  let count = 0
+  let i = text.indexOf('"')
+  while (i !== -1) {
+    let end = text.indexOf('"', i + 1)
+    for (;;) {
+      let backslashes = 0
+      while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++
+      if (backslashes % 2 === 0) break
+      end = text.indexOf('"', end + 1)
+    }
+    let next = end + 1
+    for (let c = text.charCodeAt(next); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++next));
+    if (text.charCodeAt(next) === 0x3a) count++
+    i = text.indexOf('"', next)
+  }
+  return count
+}
+
+/** Pure: how many own keys the objects of a parsed JSON value hold, all levels together (without recursion: nesting may be deep). */
+export const ownKeys = (value: unknown): number => {
+  let count = 0
+  const pending: Array<object> = typeof value === "object" && value !== null ? [value] : []
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (Array.isArray(next)) {
+      for (const item of next) if (typeof item === "object" && item !== null) pending.push(item)
+      continue
+    }
+    for (const key in next) {
+      if (!Object.hasOwn(next, key)) continue
+      count++
+      const child: unknown = (next as Record<string, unknown>)[key]
+      if (typeof child === "object" && child !== null) pending.push(child)
+    }
+  }
+  return count
+}
+
+/** A key given twice in one object: where its second occurrence is (found only then, the slow way). */
+const duplicateKey = (text: string): ParsedText => {
+  const objects: Array<Set<string>> = []
+  let found = text.length
+  try {
+    Jsonc.visit(text, {
+      onObjectBegin: () => void objects.push(new Set()),
+      onObjectEnd: () => void objects.pop(),
+      onObjectProperty: (name, offset) => {
+        const keys = objects[objects.length - 1]
+        if (keys === undefined) return
+        if (keys.has(name) && offset < found) found = offset
+        keys.add(name)
+      }
+    })
+  } catch {
+    // jsonc-parser recurses per nesting level; very deep input overflows its stack.
+  }
+  return { _tag: "DuplicateKey", ...lineAndColumn(text, found) }
 }
 
 // V8 (Node 20) phrases that name a grammar rule and quote nothing of the input.
@@ -119,5 +193,7 @@ export const describeParseFailure = (result: Exclude<ParsedText, { _tag: "Parsed
       return "file is not valid UTF-8"
     case "Malformed":
       return `malformed JSON at line ${result.line}, column ${result.column}: ${result.rule}`
+    case "DuplicateKey":
+      return `a key given twice in one object, at line ${result.line}, column ${result.column} (each key may appear once)`
   }
 }

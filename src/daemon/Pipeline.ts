@@ -24,7 +24,7 @@ import type { Content, PlacementRaced } from "../files/FileStore.js"
 import { errnoCode, isNotFound, mayRead } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
-import { describeParseFailure, parseJsonBytes } from "../contract/ParseJson.js"
+import { describeParseFailure, isCompleteDocument, parseJsonBytes } from "../contract/ParseJson.js"
 import { parseProcessingName } from "../files/Naming.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { logFields } from "../logging/Logging.js"
@@ -168,7 +168,7 @@ export const makePipeline = Effect.gen(function*() {
 
   /** A complete JSON document (its writer is done with it, whatever its verdict). */
   const isComplete = (judged: Judged): boolean =>
-    judged._tag === "Verdict" ? judged.complete : judged._tag === "Bytes" && judged.parsed._tag === "Parsed"
+    judged._tag === "Verdict" ? judged.complete : judged._tag === "Bytes" && isCompleteDocument(judged.parsed)
 
   /** What is stored is what was judged: the bytes read, or (too large to read) as many bytes as were judged too large. */
   const contentOf = (judged: Judged): Content =>
