@@ -28,7 +28,7 @@ describe("LogFile", () => {
       file.append(`${JSON.stringify({ i, pad: "x".repeat(80) })}\n`)
       if (i % 5 === 4) await file.flush()
     }
-    file.close()
+    await file.close()
     expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "app.log.1", "app.log.2", "app.log.3"])
     for (const name of NFS.readdirSync(dir)) expect(NFS.statSync(Path.join(dir, name)).size).toBeLessThanOrEqual(1000)
     // the newest lines are in app.log, in order, the oldest rotated away
@@ -46,9 +46,9 @@ describe("LogFile", () => {
     await file.flush()
     NFS.renameSync(path, `${path}.moved`)
     file.append("queued\n")
-    file.reopen()
+    await file.reopen()
     file.append("after\n")
-    file.close()
+    await file.close()
     // what was queued before the signal still goes to the file logrotate moved
     expect(read(`${path}.moved`)).toBe("before\nqueued\n")
     expect(read(path)).toBe("after\n")
@@ -61,7 +61,7 @@ describe("LogFile", () => {
       file.append("line\n")
       await file.flush()
     }
-    file.close()
+    await file.close()
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^cannot open log file \/proc\/cjp-no-such\/app\.log \(ENOENT\)/)
   })
@@ -88,7 +88,7 @@ describe("log files are private to the daemon's user and group", () => {
         file.append(`${JSON.stringify({ i, pad: "x".repeat(60) })}\n`)
         await file.flush()
       }
-      file.close()
+      await file.close()
       expect(NFS.readdirSync(dir).sort()).toEqual(["app.log", "app.log.1", "app.log.2"])
       for (const name of NFS.readdirSync(dir)) expect([name, modeOf(Path.join(dir, name))]).toEqual([name, 0o640])
     }))

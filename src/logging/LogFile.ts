@@ -31,6 +31,7 @@ export class LogFile {
   private size = 0
   private failing = false
   private writing: Promise<void> = Promise.resolve()
+  private closed = false
 
   constructor(private readonly options: LogFileOptions) {
     this.open()
@@ -65,16 +66,31 @@ export class LogFile {
     }
   }
 
-  /** Closes and opens the path again, for logrotate's `postrotate` SIGHUP. */
-  reopen(): void {
-    this.flushSync()
-    this.closeFd()
-    this.open()
+  /**
+   * Closes and opens the path again, for logrotate's `postrotate` SIGHUP: once
+   * the write in flight, if any, is done (closed under it, its lines were lost,
+   * or written into whatever file took its descriptor number). Never rejects.
+   */
+  reopen(): Promise<void> {
+    return this.afterWrites(() => {
+      this.flushSync()
+      this.closeFd()
+      this.open()
+    })
   }
 
-  close(): void {
-    this.flushSync()
-    this.closeFd()
+  /** Writes what is queued and closes the file, after the write in flight; nothing is written after. Never rejects. */
+  close(): Promise<void> {
+    return this.afterWrites(() => {
+      this.flushSync()
+      this.closeFd()
+      this.closed = true
+    })
+  }
+
+  private afterWrites(then: () => void): Promise<void> {
+    this.writing = this.writing.then(then)
+    return this.writing
   }
 
   /**
@@ -151,6 +167,7 @@ export class LogFile {
   }
 
   private rotateIfNeeded(incoming: number): void {
+    if (this.closed) return
     if (this.fd === undefined) {
       this.open() // the folder may have come back
       if (this.fd === undefined) return

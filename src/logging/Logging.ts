@@ -249,11 +249,9 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
     // The flusher sleeps until a line is logged, then writes within flushEveryMs: an idle
     // daemon has no timer of its own here (each wake-up costs CPU on a virtual machine).
     const logged = yield* Queue.sliding<void>(1)
+    // (closes wait for a write in flight; they never reject, see LogFile)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const f of files) f.close()
-        consoleSink.flush()
-      })
+      Effect.promise(() => Promise.all(files.map((f) => f.close()))).pipe(Effect.zipRight(Effect.sync(() => consoleSink.flush())))
     )
     yield* Queue.take(logged).pipe(
       Effect.zipRight(Effect.sleep(options.flushEveryMs ?? 1000)),
@@ -263,7 +261,7 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
     )
 
     const onHangup = () => {
-      for (const f of files) f.reopen()
+      for (const f of files) void f.reopen()
     }
     yield* Effect.acquireRelease(
       Effect.sync(() => process.on("SIGHUP", onHangup)),
