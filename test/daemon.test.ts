@@ -579,6 +579,36 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("a stored file whose flush to disk fails keeps its claimed name until a later attempt flushes it", () => {
+    let failing = true
+    let flushes = 0
+    const eio = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "fdatasync", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll" },
+      wrapExtra: (extra) => ({ ...extra, flush: (path) => Effect.suspend(() => (flushes++, failing ? Effect.fail(eio(path)) : extra.flush(path))) })
+    })
+    const logs = captureLogs()
+    const claimedNames = () => {
+      const dirs = app.volume.existsSync(P) ? (app.volume.readdirSync(P) as Array<string>).map(String) : []
+      return dirs.flatMap((dir) => listing(app.volume, Path.join(P, dir)).filter((n) => n.endsWith("_a.json")))
+    }
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      app.volume.writeFileSync(`${D}/a.json`, fixture("valid-single.json"))
+      while (flushes < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("300 millis") // listings and retries meanwhile, every flush failing
+      // Stored, but not on disk for sure: its claimed name stays (recovery would find it stored already).
+      expect(listing(app.volume, V)).toEqual(["a.json"])
+      expect(claimedNames()).toHaveLength(1)
+      expect(logs.lines.some((l) => l.message.startsWith("could not flush a stored file to disk"))).toBe(true)
+      failing = false
+      while (claimedNames().length > 0) yield* Effect.sleep("20 millis")
+      expect(listing(app.volume, V)).toEqual(["a.json"])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("a full listing never hands out a file another worker is routing", () => {
     // Slow moves and a listing every 30 ms: claimed files sit in processing/, linked but
     // not yet unlinked, while listings run. Handed out twice, a file would be stored twice.

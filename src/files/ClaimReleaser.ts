@@ -70,11 +70,21 @@ export const makeClaimReleaser = Effect.gen(function*() {
       Effect.zipRight(Effect.sync(() => instance.release(claimedPath)))
     )
 
-  /** Stored files' data on disk before their claimed names go: after the first, each flush finds little to do. */
-  const flushOne = ({ claimedPath }: Pending) =>
+  /**
+   * Stored files' data on disk before their claimed names go: after the first, each flush
+   * finds little to do. A file whose flush fails keeps its claimed name (linked, it reads
+   * as stored already): the retry of claimed files logs it again and releases it then.
+   */
+  const flushOne = ({ claimedPath }: Pending): Effect.Effect<boolean> =>
     store.flushStored(claimedPath).pipe(
+      Effect.as(true),
       Effect.catchAll((e) =>
-        Effect.logWarning("could not flush a stored file to disk").pipe(Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) }))
+        Effect.as(
+          Effect.logWarning("could not flush a stored file to disk; its claimed name stays until a later attempt flushes it").pipe(
+            Effect.annotateLogs({ claimed_as: claimedPath, error: describeIoError(e) })
+          ),
+          false
+        )
       )
     )
 
@@ -83,7 +93,10 @@ export const makeClaimReleaser = Effect.gen(function*() {
       logSync.written,
       // Through the thread pool, as many at once as it has threads: flushes that wait together
       // share one journal commit.
-      Effect.zipRight(Effect.forEach(batch, flushOne, { concurrency: flushes, discard: true }), Effect.forEach(batch, releaseOne, { discard: true }))
+      Effect.flatMap(Effect.forEach(batch, flushOne, { concurrency: flushes }), (flushed) =>
+        Effect.forEach(batch, (pending, i) => (flushed[i] === true ? releaseOne(pending) : Effect.sync(() => instance.release(pending.claimedPath))), {
+          discard: true
+        }))
     )
 
   // One batch at a time: names gather while the log write is on its way.
