@@ -61,3 +61,49 @@ describe("instance: adopting a dead instance's files", () => {
     }).pipe(Effect.provide(app.layer))
   })
 })
+
+describe("instance: what a take-over never deletes", () => {
+  it.scoped("a claimed folder of a producer's comes along with the claimed files, and the dead folder goes only once empty", () => {
+    // Instance A died after claiming a producer's folder named like a file (before putting it back).
+    const dead = `${P}/deadhost-999997-ccc`
+    const memory = MemoryFileSystem.make({
+      [`${dead}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "somewhere", pid: 999997, beat: 3, stopped: true }),
+      [`${dead}/1795886819898-1_file.json`]: fixture("valid-single.json"),
+      [`${dead}/1795886819898-2_folder.json/inside.txt`]: "the producer's own data"
+    })
+    const app = makeTestApp({ memory })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      const adopted = yield* instance.adoptOrphans
+      expect([...adopted]).toEqual(["1795886819898-1_file.json"])
+      expect(String(memory.volume.readFileSync(`${instance.dir}/1795886819898-2_folder.json/inside.txt`, "utf8"))).toBe("the producer's own data")
+      expect(memory.volume.existsSync(dead)).toBe(false)
+    }).pipe(Effect.provide(app.layer))
+  })
+
+  it.scoped("a dead folder still holding something after its drain stays, and the take-over says so", () => {
+    const dead = `${P}/deadhost-999996-ddd`
+    const memory = MemoryFileSystem.make({
+      [`${dead}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "somewhere", pid: 999996, beat: 3, stopped: true }),
+      [`${dead}/1795886819898-1_file.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({
+      memory,
+      // A listing that misses a name (as one through a network filesystem may): the drain must not delete it.
+      wrapExtra: (extra) => ({
+        ...extra,
+        list: (dir) => Effect.map(extra.list(dir), (entries) => (dir.includes(".adopting-") ? entries.filter((e) => !e.name.endsWith("_late.json")) : entries))
+      })
+    })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      memory.volume.writeFileSync(`${dead}/1795886819898-3_late.json`, fixture("valid-single.json"))
+      const failed = yield* Effect.flip(instance.adoptOrphans)
+      expect(failed._tag).toBe("SystemError")
+      const taken = (memory.volume.readdirSync(instance.dir) as Array<string>).map(String)
+      const adopting = taken.find((n) => n.startsWith(".adopting-"))
+      expect(adopting).toBeDefined()
+      expect(String(memory.volume.readFileSync(`${instance.dir}/${adopting}/1795886819898-3_late.json`, "utf8"))).toBe(fixture("valid-single.json"))
+    }).pipe(Effect.provide(app.layer))
+  })
+})

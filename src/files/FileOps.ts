@@ -136,6 +136,8 @@ export interface FileOpsService {
   readonly listPieces: (dir: string) => Effect.Effect<Listing, PlatformError>
   /** Creates a folder (and its parents) if missing; gives a folder it creates exactly `mode`. */
   readonly makeFolder: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  /** Removes an empty folder (rmdir: fails on one that holds anything). */
+  readonly removeFolder: (path: string) => Effect.Effect<void, PlatformError>
   /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
 }
@@ -325,6 +327,7 @@ export interface FsPrims {
   /** opendir(3), names as text or (`raw`) as bytes: `read(max)` gives up to `max` entries, none at the end. */
   readonly opendir: (dir: string, raw: boolean) => Effect.Effect<RawDir, PlatformError>
   readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
+  readonly rmdir: (path: string) => Effect.Effect<void, PlatformError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   /** lchown(path, -1, gid): the owner stays, a link is not followed */
   readonly chgrp: (path: string, gid: number) => Effect.Effect<void, PlatformError>
@@ -670,6 +673,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
     list,
     listPieces,
     makeFolder,
+    removeFolder: p.rmdir,
     freeBytes: p.freeBytes
   }
 }
@@ -739,6 +743,7 @@ export const nodeSyncPrims: FsPrims = {
     syncCall("opendir", dir, () =>
       syncRawDir(dir, NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS), (d) => ({ name: d.name, type: direntType(d) }))),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
+  rmdir: (path) => syncCall("rmdir", path, () => NFS.rmdirSync(path)),
   chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
   chgrp: (path, gid) => syncCall("lchown", path, () => NFS.lchownSync(nativePath(path), -1, gid)),
   freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)
@@ -795,6 +800,7 @@ export const nodeAsyncPrims: FsPrims = {
       }
     ),
   mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
+  rmdir: (path) => callback("rmdir", path, (done) => NFS.rmdir(path, (err) => done(err, undefined))),
   chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
   chgrp: (path, gid) => callback("lchown", path, (done) => NFS.lchown(nativePath(path), -1, gid, (err) => done(err, undefined))),
   freeBytes: nodeSyncPrims.freeBytes

@@ -198,9 +198,13 @@ export const makeInstance = Effect.gen(function*() {
 
   /**
    * Empties a folder this instance has taken over into `dir`: claimed files
-   * with their stages, then whatever hidden files are left (stages of files
-   * released already: swept later), then the folder. A folder taken over by
-   * an instance that died doing it is inside, as `.adopting-*`: drained too.
+   * with their stages, claimed folders (a producer's folder taken for a file
+   * by an instance that died before putting it back), then whatever hidden
+   * files are left (stages of files released already: swept later), then the
+   * folder, once it holds nothing but heartbeats: anything a listing missed
+   * fails the drain (said by the take-over), to be moved at the next one. A
+   * folder taken over by an instance that died doing it is inside, as
+   * `.adopting-*`: drained too.
    */
   const drain = (folder: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
     Effect.gen(function*() {
@@ -210,14 +214,18 @@ export const makeInstance = Effect.gen(function*() {
         if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drain(Path.join(folder, e.name))))
       }
       for (const e of entries) {
-        if (!e.name.startsWith(".") && e.type !== "Directory") adopted.push(...(yield* moveClaim(folder, e.name)))
+        if (e.name.startsWith(".")) continue
+        if (e.type !== "Directory") adopted.push(...(yield* moveClaim(folder, e.name)))
+        else yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
       }
       for (const e of yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))) {
-        if (e.name.startsWith(".") && !e.name.startsWith(HEARTBEAT_FILE) && e.type !== "Directory") {
-          yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
-        }
+        if (!e.name.startsWith(".") || e.type === "Directory") continue
+        const path = Path.join(folder, e.name)
+        yield* (e.name.startsWith(HEARTBEAT_FILE) ? extra.unlink(path) : extra.rename(path, Path.join(dir, e.name))).pipe(
+          Effect.catchIf(isNotFound, () => Effect.void)
+        )
       }
-      yield* fs.remove(folder, { recursive: true }).pipe(Effect.ignore)
+      yield* extra.removeFolder(folder).pipe(Effect.catchIf(isNotFound, () => Effect.void))
       return adopted
     })
 

@@ -219,6 +219,7 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
           type: typeOfDirent(d)
         }))),
     mkdir: (path, mode) => syncCall("mkdir", path, () => void volume.mkdirSync(path, { mode })),
+    rmdir: (path) => syncCall("rmdir", path, () => volume.rmdirSync(path)),
     chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
     // (memfs takes -1 for an owner literally: the owner is given back as it is)
     chgrp: (path, gid) => syncCall("lchown", path, () => volume.lchownSync(native(path), Number(volume.lstatSync(native(path)).uid), gid)),
