@@ -772,6 +772,28 @@ describe("taking over from stopped instances (in memory)", () => {
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
+  it.live("a heartbeat that cannot be written is said once, not at every beat (other hosts may take the instance for dead)", () => {
+    let full = false
+    const enospc = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "open", pathOrDescriptor: path, cause: Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" }) })
+    const app = makeTestApp({
+      settings: { HEARTBEAT_MS: "100" },
+      wrapExtra: (extra) => ({ ...extra, writeNew: (path, bytes, mode, sync) => (full && path.includes(".heartbeat.") ? Effect.fail(enospc(path)) : extra.writeNew(path, bytes, mode, sync)) })
+    })
+    const logs = captureLogs()
+    const said = () => logs.lines.filter((l) => l.message.startsWith("could not write this instance's heartbeat"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("150 millis")
+      full = true
+      while (said().length < 1) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("500 millis") // five more beats, all failing
+      expect(said()).toHaveLength(1)
+      expect(said()[0]!.annotations.error).toMatch(/ENOSPC/)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
   it.live("a failing retry of this instance's own claimed files is said once, not at every full listing", () => {
     const eio = (path: string) =>
       new SystemError({ reason: "Unknown", module: "FileSystem", method: "readdir", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })

@@ -107,3 +107,19 @@ describe("instance: what a take-over never deletes", () => {
     }).pipe(Effect.provide(app.layer))
   })
 })
+
+describe("instance: its heartbeat", () => {
+  it.live("counts up at every beat: instances on other hosts see it alive by the change", () => {
+    const memory = MemoryFileSystem.make({})
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      const beatNow = () => (JSON.parse(String(memory.volume.readFileSync(`${instance.dir}/${HEARTBEAT_FILE}`, "utf8"))) as { beat: number }).beat
+      yield* Effect.sleep("150 millis")
+      const first = beatNow()
+      yield* Effect.sleep("400 millis")
+      const later = beatNow()
+      expect(later).toBeGreaterThan(first + 1)
+    }).pipe(Effect.provide(app.layer), Effect.scoped)
+  })
+})

@@ -6,7 +6,6 @@
  * observed here (hosts' clocks are never compared).
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -15,7 +14,9 @@ import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { FileOps, isNotFound } from "../files/FileOps.js"
+import { errnoCode, FileOps, isNotFound } from "../files/FileOps.js"
+import { describeIoError } from "../files/IoRetry.js"
+import { sayOncePerCause } from "../logging/SayOnce.js"
 import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
 import type { Entry } from "../files/FileOps.js"
 import { claimSidecarName, parseProcessingName, processingName } from "../files/Naming.js"
@@ -86,7 +87,6 @@ const HEARTBEAT_MAX_BYTES = 4096
 const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
 
 export const makeInstance = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const extra = yield* FileOps
   const config = yield* AppConfig
   const host = OS.hostname()
@@ -110,13 +110,16 @@ export const makeInstance = Effect.gen(function*() {
       )
     })
 
+  /** A heartbeat with the next count: built when it runs (each beat must differ, or other hosts see this instance dead). */
   const writeHeartbeat = (stopped: boolean) =>
-    putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat)).pipe(
+    Effect.suspend(() =>
+      putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat, ...(stopped ? { stopped } : {}) } satisfies Heartbeat))
+    ).pipe(
       // Taken for dead by another host and its folder adopted: come back to life.
       Effect.catchIf(isNotFound, () =>
         Effect.zipRight(
           extra.makeFolder(dir, PROCESSING_MODE),
-          putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat))
+          Effect.suspend(() => putHeartbeat(JSON.stringify({ host, pid: process.pid, beat: ++beat } satisfies Heartbeat)))
         ))
     )
 
@@ -124,13 +127,34 @@ export const makeInstance = Effect.gen(function*() {
   yield* writeHeartbeat(false)
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
-      const left = (yield* extra.list(dir)).filter((e) => !e.name.startsWith(HEARTBEAT_FILE))
-      if (left.length === 0) yield* fs.remove(dir, { recursive: true })
+      const entries = yield* extra.list(dir)
       // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
-      else yield* writeHeartbeat(true)
-    }).pipe(Effect.ignore)
+      if (entries.some((e) => !e.name.startsWith(HEARTBEAT_FILE))) return yield* writeHeartbeat(true)
+      for (const e of entries) yield* extra.unlink(Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      yield* extra.removeFolder(dir)
+    }).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning("could not tidy this instance's folder at shutdown; the next instance takes it over").pipe(
+          Effect.annotateLogs({ folder: dir, error: describeIoError(e) })
+        )
+      )
+    )
   )
-  yield* onEvery(config.heartbeatMs, Effect.ignore(writeHeartbeat(false))).pipe(Effect.forkScoped)
+  // A heartbeat that cannot be written is said (once per cause): other hosts may take this instance for dead.
+  const heartbeatFailure = sayOncePerCause()
+  const beatOrSay = writeHeartbeat(false).pipe(
+    Effect.zipLeft(heartbeatFailure.cleared),
+    Effect.catchAll((e) =>
+      heartbeatFailure.say(
+        // (by its cause: each beat's file has a fresh name)
+        errnoCode(e) ?? e._tag,
+        Effect.logWarning(
+          "could not write this instance's heartbeat; instances on other hosts may take it for dead and take over its files (tried every HEARTBEAT_MS)"
+        ).pipe(Effect.annotateLogs({ folder: dir, error: describeIoError(e) }))
+      )
+    )
+  )
+  yield* onEvery(config.heartbeatMs, beatOrSay).pipe(Effect.forkScoped)
 
   // Heartbeat contents as last seen, and since when (by this instance's clock).
   const seen = new Map<string, { readonly content: string; readonly since: number }>()
