@@ -241,8 +241,38 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
       SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: `probing its filesystem failed: ${describe(e)}` }))
     }))
 
-  const probeFilesystems = Effect.forEach(
-    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
+  /**
+   * A claim is one rename from data/ into processing/: across filesystems, or
+   * across mounts of one (systemd makes each `ReadWritePaths=` entry a mount
+   * of its own), it fails with EXDEV for every file. Tried once with a probe.
+   */
+  const probeClaim = Effect.gen(function*() {
+    const from = Path.join(folders.data, randomName("fsprobe"))
+    const to = Path.join(folders.processing, randomName("fsprobe"))
+    yield* extra.writeNew(from, new Uint8Array(0), PRIVATE_FILE_MODE)
+    const moved = yield* extra.rename(from, to).pipe(
+      Effect.as(true),
+      Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EXDEV", () => Effect.succeed(false)),
+      Effect.ensuring(Effect.ignore(unlinkIfThere(from)))
+    )
+    yield* unlinkIfThere(to)
+    if (!moved) {
+      return yield* new FilesystemUnsupported({
+        setting: "DATA_DIR",
+        path: folders.data,
+        missing: `it is not on the same mount as PROCESSING_DIR (${folders.processing}): a file is claimed with one rename from one into the other, ` +
+          "which fails across filesystems and across mounts (EXDEV). Put both on one filesystem; under systemd, give ReadWritePaths= their common parent, " +
+          "not each folder (each entry is a mount of its own)"
+      })
+    }
+  }).pipe(Effect.catchTags({
+    BadArgument: (e) => Effect.fail(new FolderUnusable({ setting: "DATA_DIR", path: folders.data, reason: e.message })),
+    SystemError: (e) => Effect.fail(new FolderUnusable({ setting: "DATA_DIR", path: folders.data, reason: `probing a claim into ${folders.processing} failed: ${describe(e)}` }))
+  }))
+
+  const probeFilesystems = Effect.zipLeft(
+    Effect.forEach(
+      settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
     (folder) =>
       Effect.flatMap(probeFolder(folder), (g) =>
         !g.linkCounts
@@ -257,6 +287,8 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
           : !g.stableIdentity
           ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "a file's identity (device and inode) changed between two looks, so placed files cannot be checked" }))
           : Effect.succeed(g))
+    ),
+    probeClaim
   )
 
 

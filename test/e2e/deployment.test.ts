@@ -223,3 +223,23 @@ describe.skipIf(!isRoot)("a returns/ folder that fills up", () => {
     for (const dir of NFS.readdirSync(Path.join(root, "processing"))) expect(list(Path.join(root, "processing", dir))).toEqual([])
   }, 120_000)
 })
+
+describe.skipIf(!isRoot)("folders on separate mounts (as systemd's ReadWritePaths= makes them, one per entry)", () => {
+  it("data/ and processing/ on two mounts: refused at start with exit 78 and the fix, not an EXDEV for every file", async () => {
+    const root = makeRoot()
+    roots.push(root)
+    for (const dir of ["data", "processing", "validated", "returns", "logs"]) NFS.mkdirSync(Path.join(root, dir))
+    // A bind mount of data/ onto itself: the same filesystem, another mount.
+    const mounted = ChildProcess.spawnSync("mount", ["--bind", Path.join(root, "data"), Path.join(root, "data")], { encoding: "utf8" })
+    expect(mounted.status, mounted.stderr).toBe(0)
+    mounts.push(Path.join(root, "data"))
+    NFS.writeFileSync(Path.join(root, "data", "a.json"), fixtures.validSingle)
+    const d = spawnDaemon(root, ["--once"], { LOG_CONSOLE: "json" })
+    daemons.push(d)
+    expect(await d.exited).toBe(78)
+    expect(d.output()).toMatch(/is not on the same mount as PROCESSING_DIR.*EXDEV.*ReadWritePaths= their common parent/)
+    // Nothing was claimed, and no probe was left behind.
+    expect(NFS.readdirSync(Path.join(root, "data"))).toEqual(["a.json"])
+    expect(NFS.readdirSync(Path.join(root, "processing")).flatMap((d) => NFS.readdirSync(Path.join(root, "processing", d)))).toEqual([])
+  }, 60_000)
+})
