@@ -167,6 +167,12 @@ const closeConnectionsFirst = (server: Http.Server) =>
     )
   )
 
+/** Why the server could not listen, as the system said it (EADDRINUSE, EACCES, ENOTFOUND), not just "ServeError". */
+const serveFailure = (error: unknown): string => {
+  const cause = typeof error === "object" && error !== null && "cause" in error ? error.cause : error
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
 /** The endpoint as configured; no server at all without METRICS_PORT. */
 export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
@@ -176,13 +182,15 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
         const server = Http.createServer()
         return Layer.merge(HttpServer.serve(router), closeConnectionsFirst(server)).pipe(
           HttpServer.withLogAddress,
-          Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
           Layer.provide(PeerWatchLive),
+          // The server first: a port that cannot be had fails the layer before the peers' watch is
+          // built (one built and then released by this failure could hang the start for good).
+          Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
           // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
           Layer.catchAll((error) =>
             Layer.effectDiscard(
               Effect.logError("the health and metrics endpoint could not start").pipe(
-                Effect.annotateLogs({ port, host: settings.metricsHost, error: String(error) })
+                Effect.annotateLogs({ port, host: settings.metricsHost, error: serveFailure(error) })
               )
             )
           )
