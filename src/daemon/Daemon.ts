@@ -21,7 +21,6 @@ import { makeHealthCheck } from "./HealthCheck.js"
 import { defaultLimits, makeIntake } from "./Intake.js"
 import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
-import type { Hint } from "./Watcher.js"
 import { withSlices } from "./SliceScheduler.js"
 import { makeWorkerPool } from "./WorkerPool.js"
 
@@ -91,31 +90,15 @@ export const runDaemon = (options: RunOptions) =>
       return yield* finishOnce(intake.summary, intake.leftBehind)
     }
 
-    // 3. Live hints: events, polls, periodic listings, orphan adoption;
-    //    folder probes and statfs every HEALTH_CHECK_INTERVAL_MS (at a full listing).
+    // 3. Live hints: events, polls, periodic listings; orphan adoption every HEARTBEAT_MS,
+    //    folder probes and statfs every HEALTH_CHECK_INTERVAL_MS (timers aligned, see AlignedTimers).
     status.phase = "watching"
-    yield* Effect.forkScoped(onEvery(config.heartbeatMs, intake.adoptOrphans))
-    const healthEvery = Math.max(1, Math.round(config.healthCheckIntervalMs / config.rescanIntervalMs))
-    let fullListings = 0
-    const handle = (hint: Hint) =>
-      hint._tag === "Rescan" && hint.full && fullListings++ % healthEvery === 0
-        ? Effect.zipRight(healthCheck, intake.hint(hint))
-        : intake.hint(hint)
-    const defects = sayOncePerCause()
-    yield* Stream.runForEach(watcher.hints, (hint) =>
-      // A defect while handling one hint (a bug, a plugged-in layer's throw) is said and
-      // survived: the next hint, at the latest the next periodic listing, is handled as usual.
-      handle(hint).pipe(
-        Effect.zipLeft(defects.cleared),
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause)
-            : defects.say(
-              Cause.pretty(cause),
-              Effect.logError("unexpected failure handling a change in the input folder; the daemon goes on (said again if it changes)", cause)
-            )
-        )
-      ))
+    yield* Effect.forkScoped(onEvery(config.heartbeatMs, survivor("taking over stopped instances")(intake.adoptOrphans)))
+    yield* Effect.forkScoped(onEvery(config.healthCheckIntervalMs, survivor("checking the folders' health")(healthCheck)))
+    // A defect while handling one hint is survived: the next hint, at the latest the next
+    // periodic listing, is handled as usual.
+    const handleHint = survivor("handling a change in the input folder")
+    yield* Stream.runForEach(watcher.hints, (hint) => handleHint(intake.hint(hint)))
     // The hints end only with the daemon. If they ever did, no new file would be seen again:
     // stop (exit 1), so that the service manager starts the daemon afresh.
     return yield* Effect.dieMessage("the watch of the input folder ended; stopping so that the daemon is started again")
@@ -124,6 +107,25 @@ export const runDaemon = (options: RunOptions) =>
     // at least every YIELD_EVERY_MS, whatever the fibers are doing.
     withSlices
   )
+
+/**
+ * A duty run again and again (a hint, a periodic take-over, the health check)
+ * whose defect (a bug, a plugged-in layer's throw) is said at ERROR, once per
+ * cause until it works again, and survived: it runs at its next turn, instead
+ * of its fiber ending with a DEBUG line nobody reads.
+ */
+const survivor = (duty: string) => {
+  const defects = sayOncePerCause()
+  return (effect: Effect.Effect<void>): Effect.Effect<void> =>
+    effect.pipe(
+      Effect.zipLeft(defects.cleared),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : defects.say(Cause.pretty(cause), Effect.logError(`unexpected failure ${duty}; the daemon goes on (said again if it changes)`, cause))
+      )
+    )
+}
 
 /** `--once`: every eligible file routed, or how many stay where they were (the exit code says so). */
 const finishOnce = (summary: Summary, leftBehind: Effect.Effect<ReadonlyArray<string>>) =>
