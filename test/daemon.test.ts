@@ -293,6 +293,30 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("a failure says where the file is: processing/ once claimed (a denied link into validated/), data/ when the claim itself failed", () => {
+    const denied = (method: string, path: string, code: string) =>
+      new SystemError({ reason: "PermissionDenied", module: "FileSystem", method, pathOrDescriptor: path, cause: Object.assign(new Error(`${code}: denied`), { code }) })
+    const app = makeTestApp({
+      files: { [`${D}/claimed.json`]: fixture("valid-single.json"), [`${D}/unclaimed.json`]: fixture("valid-single.json") },
+      wrapExtra: (extra) => ({
+        ...extra,
+        link: (from, to) => (to.startsWith(`${V}/claimed`) ? Effect.fail(denied("link", to, "EACCES")) : extra.link(from, to)),
+        rename: (from, to) => (from.endsWith("/unclaimed.json") ? Effect.fail(denied("rename", from, "EACCES")) : extra.rename(from, to))
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(once)
+      for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const said = Object.fromEntries(
+        logs.lines.filter((l) => l.message.startsWith("file could not be processed")).map((l) => [l.annotations.file, String(l.annotations.error)])
+      )
+      expect(said["claimed.json"]).toMatch(new RegExp(`the file stays in ${P}/`))
+      expect(said["unclaimed.json"]).toMatch(new RegExp(`the file stays in ${D} `))
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
   it.scoped("recovers the files of a dead instance at start, and finishes half-done moves", () => {
     const valid = fixture("valid-single.json")
     const dead = `${P}/deadhost-999999-abc`

@@ -302,11 +302,14 @@ export const makePipeline = Effect.gen(function*() {
         }
       }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
+      // Where the file is, for a failure's message: data/ until claimed, processing/ after (unless put back).
+      let where = config.dataDir
       return yield* Effect.gen(function*() {
         // A name too long for the claim prefix is shortened; its full text is noted first.
         yield* retryIo(store.noteOriginal(claimedPath, job.name))
         const claimed = yield* retryIo(store.claim(job.name, claimedPath))
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
+        where = instance.dir
         // Built only when it will be written: annotating a line costs even when the level drops it.
         if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
         // Read before the claim, and the claimed entry is that very file, unchanged and with one
@@ -321,16 +324,24 @@ export const makePipeline = Effect.gen(function*() {
         // for) + fstat + read + close, and only a regular file with one link.
         const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(
           // A file the daemon may not read goes back where it was: it stays the producer's to fix.
+          // (if it cannot be put back, it stays claimed, and the failure says so)
           Effect.tapError((e) =>
-            e._tag === "SystemError" && e.reason === "PermissionDenied" ? Effect.ignore(store.putBack(claimedPath, job.name)) : Effect.void
+            e._tag === "SystemError" && e.reason === "PermissionDenied"
+              ? store.putBack(claimedPath, job.name).pipe(
+                Effect.map((back) => {
+                  if (back) where = config.dataDir
+                }),
+                Effect.orElse(() => Effect.void)
+              )
+              : Effect.void
           ),
-          Effect.mapError((e) => (e._tag === "SystemError" && e.reason === "PermissionDenied" ? placedBack(e, job.name) : e))
+          Effect.mapError((e) => (where === config.dataDir ? placedBack(e, job.name) : e))
         )
         const refused = refusedKind(read)
         if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
         return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
       }).pipe(
-        Effect.catchAll((e) => failed(e._tag === "SystemError" && e.reason === "PermissionDenied" ? config.dataDir : instance.dir)(e)),
+        Effect.catchAll((e) => failed(where)(e)),
         // The claim ends here unless the ClaimReleaser has the file (routed), whatever the exit.
         Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
       )
