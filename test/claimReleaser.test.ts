@@ -61,6 +61,28 @@ describe("ClaimReleaser", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.scoped("survives a defect in a batch: its names stay (stored already, released later), and the next batches go on", () =>
+    Effect.gen(function*() {
+      const memory = setUp()
+      let writes = 0
+      // The first log write dies (a bug in a plugged-in logger, say); the later ones work.
+      const written = Effect.suspend(() => (++writes === 1 ? Effect.dieMessage("logger bug") : Effect.void))
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(releaserLayer(memory, written), scope)
+      const releaser = Context.get(context, ClaimReleaser)
+      const [first, second] = yield* Effect.provide(storedClaims(memory, 2), context)
+      yield* releaser.release(first!, false)
+      yield* settle
+      expect(writes).toBe(1)
+      expect(memory.volume.existsSync(first!)).toBe(true)
+      // Without the loop, a worker would wait for ever once MAX_PENDING names waited.
+      yield* releaser.release(second!, false)
+      yield* settle
+      expect(memory.volume.existsSync(second!)).toBe(false)
+      expect(memory.volume.existsSync(first!)).toBe(true)
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.scoped("releases whatever is still pending when it stops, after one last log write", () =>
     Effect.gen(function*() {
       const memory = setUp()

@@ -99,10 +99,24 @@ export const makeClaimReleaser = Effect.gen(function*() {
         }))
     )
 
+  /**
+   * A defect in a batch (a bug, a plugged-in layer's throw) is said and survived: the loop
+   * must go on, or workers would wait for room for ever. The batch's names stay linked
+   * (stored already) and are released by the retry of claimed files.
+   */
+  const survived = (batch: ReadonlyArray<Pending>) =>
+    Effect.catchAllCause(Effect.uninterruptible(releaseBatch(batch)), (cause) =>
+      Effect.zipRight(
+        Effect.sync(() => batch.forEach((p) => instance.release(p.claimedPath))),
+        Effect.logError("unexpected failure removing the claimed names of stored files; they stay and are released later", cause).pipe(
+          Effect.annotateLogs({ files: batch.length })
+        )
+      ))
+
   // One batch at a time: names gather while the log write is on its way.
   yield* Queue.take(wake).pipe(
     Effect.zipRight(takeAll),
-    Effect.flatMap((batch) => Effect.uninterruptible(releaseBatch(batch))),
+    Effect.flatMap(survived),
     Effect.forever,
     Effect.forkScoped
   )
