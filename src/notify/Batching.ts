@@ -127,6 +127,22 @@ export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { r
   return { state: { ...s, criticals: [...s.criticals, { event, repeats: s.suppressed.get(key) ?? 0 }], suppressed }, suppressed: false }
 }
 
+/** Summaries remembered (when each went out, its repeats since) before those of over an hour ago are forgotten. */
+export const MAX_REMEMBERED_SUMMARIES = 1_000
+
+/**
+ * Forgets summaries that went out over an hour ago (they no longer hold a
+ * repeat back) once more than MAX_REMEMBERED_SUMMARIES are remembered: every
+ * failing file has a summary of its own, and a long-running daemon would
+ * otherwise keep each one for good.
+ */
+export const forgetPastHour = (s: BatchState, t: number): BatchState => {
+  if (s.criticalSentAt.size <= MAX_REMEMBERED_SUMMARIES) return s
+  const criticalSentAt = new Map([...s.criticalSentAt].filter(([, at]) => t - at < HOUR_MS))
+  const suppressed = new Map([...s.suppressed].filter(([key]) => criticalSentAt.has(key)))
+  return { ...s, criticalSentAt, suppressed }
+}
+
 const lastHour = (sentAt: ReadonlyArray<number>, t: number): ReadonlyArray<number> => {
   const from = sentAt.findIndex((at) => at > t - HOUR_MS)
   return from === 0 ? sentAt : from < 0 ? [] : sentAt.slice(from)
@@ -156,7 +172,7 @@ const nextOf = (s: BatchState, t: number, allowanceLeft: number): readonly [Next
   if (critical !== undefined) {
     return [
       { _tag: "Critical", event: critical.event, repeats: critical.repeats },
-      { ...s, criticals, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }
+      forgetPastHour({ ...s, criticals, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }, t)
     ]
   }
   const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)

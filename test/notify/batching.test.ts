@@ -98,3 +98,21 @@ describe("Batching: the notifier's decisions as pure functions", () => {
     expect(late.map((m) => (m._tag === "Rejected" ? m.more : -1))).toEqual([50, 0])
   })
 })
+
+describe("what the batching remembers of critical summaries", () => {
+  it("forgets summaries sent over an hour ago once more than MAX_REMEMBERED_SUMMARIES are remembered (one per failing file)", () => {
+    let s = Batching.initial
+    // A summary per failing file, each sent a minute after the last, for a day: 1,440 summaries.
+    for (let minute = 0; minute < 24 * 60; minute++) {
+      const t = minute * 60_000
+      s = Batching.addCritical(s, critical(`file f${minute}.json could not be processed`), t).state
+      s = Batching.addCritical(s, critical(`file f${minute}.json could not be processed`), t).state
+      s = Batching.takeNext(s, 1_000_000, t)[1]
+      expect(s.criticalSentAt.size).toBeLessThanOrEqual(Batching.MAX_REMEMBERED_SUMMARIES + 1)
+    }
+    // What was sent within the hour still holds its repeats back.
+    const t = 24 * 60 * 60_000
+    expect(Batching.addCritical(s, critical(`file f${24 * 60 - 1}.json could not be processed`), t).suppressed).toBe(true)
+    expect(Batching.addCritical(s, critical("file f0.json could not be processed"), t).suppressed).toBe(false)
+  })
+})
