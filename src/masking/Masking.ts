@@ -5,7 +5,8 @@
  *
  *  - a `card_number` value keeps its last four digits (`************1111`);
  *  - a card number in free text (13–19 digits, not joined to further digits,
- *    optionally grouped by one or two of space, `-`, `.`, `_` between groups,
+ *    optionally grouped by one or two separators between groups: space, `-`,
+ *    `.`, `_`, and also `,`, `+`, `/`, tabs and line breaks (see LONG_DIGIT_RUN),
  *    Luhn-valid, with an issuer prefix valid for its length) is masked the
  *    same way, whatever letters or punctuation surround it
  *    (`card4111111111111111.json` becomes `card************1111.json`);
@@ -69,13 +70,15 @@ export const isCardNumber = (digits: string): boolean => issuerAllows(digits) &&
 
 /**
  * A maximal run of digit groups, consecutive groups joined by one or two of
- * space, `-`, `.`, `_`, holding at least 13 digits. Being maximal, it is never
+ * space, `-`, `.`, `_` (§7), and, beyond §7, `,`, `+`, `/`, a tab or a line
+ * break, raw or as a file name shows it escaped (`%09`, `%0A`, `%0D`): a card
+ * number split by those in a file name is no less one. At least 13 digits. Being maximal, it is never
  * joined to further digits; what surrounds it otherwise does not matter (§7).
  * The regular expression only finds runs long enough to hold a card, so a
  * text without one costs a single scan.
  */
-const LONG_DIGIT_RUN = /\d(?:[ ._-]{0,2}\d){12,}/g
-const SEPARATORS = /([ ._-]+)/
+const LONG_DIGIT_RUN = /\d(?:(?:[ ._,+/\t\n\r-]|%0[9ADad]){0,2}\d){12,}/g
+const SEPARATORS = /((?:[ ._,+/\t\n\r-]|%0[9ADad])+)/
 
 /**
  * Masks the card numbers in one run of digit groups. A card may be any span of
