@@ -18,6 +18,7 @@ import * as Path from "node:path"
 import { ActivityLive } from "./status/Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
 import { AppConfig, loadSettings } from "./Config.js"
+import { logName } from "./files/Naming.js"
 import type { Settings } from "./Config.js"
 import { makeDecoders, todayUtc, validateDocument } from "./contract/Contract.js"
 import type { Validation } from "./contract/Contract.js"
@@ -210,7 +211,9 @@ const requeue = Command.make(
         Layer.provideMerge(SyscallModeLive.pipe(Layer.provide(config))),
         Layer.provide(config)
       )
-      const mask = Masker.live.text
+      // A name on the terminal is masked and shows its control and bidi characters escaped (%XX): a
+      // producer's name must not move the cursor, retitle the window or clear the admin's screen.
+      const mask = (text: string) => logName(Masker.live.text(text))
       const inData = (target: string) => Path.join(settings.dataDir, mask(target))
       const print = (event: RequeueEvent) =>
         Console.log(

@@ -219,6 +219,20 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual([])
   })
 
+  it("a name with terminal escapes goes back as it was, and the terminal sees it escaped (%XX), never the escapes", async () => {
+    const root = newRoot()
+    // Planted in returns/ by a producer who may write there: retitle the window, clear the screen.
+    const hostile = "t\u001b]0;PWNED\u0007\u001b[2J.json"
+    NFS.mkdirSync(Path.join(root, "returns"), { recursive: true })
+    NFS.mkdirSync(Path.join(root, "data"), { recursive: true })
+    NFS.writeFileSync(Path.join(root, "returns", hostile), "{}")
+    const r = await requeue(root, ["--all"])
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).not.toMatch(/[\u0007\u001b]/)
+    expect(r.stdout.split("\n")[0]).toBe("requeued t%1B]0;PWNED%07%1B[2J.json -> data/t%1B]0;PWNED%07%1B[2J.json")
+    expect(NFS.readdirSync(Path.join(root, "data"))).toEqual([hostile])
+  })
+
   it("exit 1 naming each file that could not be moved, and why; the others move", async () => {
     const root = newRoot()
     await returnFiles(root, { "a.json": invalid("a"), "b.json": invalid("b") })
