@@ -138,7 +138,11 @@ const describeError = (e: PlatformError): string =>
     ? "EXDEV: RETURNS_DIR and DATA_DIR are on different filesystems, and requeue moves only by hard link (never a copy that a crash could leave twice)"
     : e._tag === "SystemError"
     ? `${errnoCode(e) ?? e.reason}${e.syscall ? ` in ${e.syscall}` : ""}${
-      e.reason === "PermissionDenied" || errnoCode(e) === "EPERM" ? " (this user may not move it: run as the daemon's user)" : ""
+      errnoCode(e) === "EPERM" && e.syscall === "link"
+        ? " (the kernel links only a file this user owns or may write, fs.protected_hardlinks: the file belongs to someone else; run requeue as its owner or as root)"
+        : e.reason === "PermissionDenied" || errnoCode(e) === "EPERM"
+        ? " (this user may not move it: run as the daemon's user)"
+        : ""
     }`
     : e.message
 

@@ -404,4 +404,20 @@ describe("requeue", () => {
     expect(denied.stdout).toMatch(/^skipped root\.json: (EPERM|PermissionDenied|EACCES)/m)
     expect(NFS.existsSync(Path.join(root, "returns", "root.json"))).toBe(true)
   })
+
+  it.skipIf(!isRoot)("as the service user, a file a producer put in returns/ is named with why the kernel refuses to link it", async () => {
+    const root = newRoot()
+    NFS.chmodSync(root, 0o755)
+    for (const folder of ["data", "processing", "validated", "returns", "logs"]) {
+      NFS.mkdirSync(Path.join(root, folder))
+      NFS.chownSync(Path.join(root, folder), SERVICE, SERVICE)
+    }
+    // A producer's own file (another user's, 0644) in a returns/ the service user may write.
+    NFS.writeFileSync(Path.join(root, "returns", "theirs.json"), invalid("theirs"), { mode: 0o644 })
+    NFS.chownSync(Path.join(root, "returns", "theirs.json"), SERVICE - 1, SERVICE - 1)
+    const r = await runAsync(root, ["requeue", "theirs.json"], {}, SERVICE)
+    expect(r.status).toBe(1)
+    expect(r.stdout).toMatch(/^skipped theirs\.json: EPERM in link \(the kernel links only a file this user owns or may write, fs\.protected_hardlinks/m)
+    expect(r.stdout).not.toContain("run as the daemon's user")
+  })
 })
