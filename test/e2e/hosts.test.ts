@@ -73,4 +73,22 @@ describe("two hosts on one folder tree", () => {
     const logged = new Set([...appLogLines(root, "logs-0"), ...lines].filter((l) => l.msg === "file processed").map((l) => l.file))
     expect(corpus.filter((f) => !logged.has(f.name)).map((f) => f.name)).toEqual([])
   }, 180_000)
+
+  it("two live instances on two hosts never take each other for dead, however long they run side by side", async () => {
+    const live = Path.join(root, "live")
+    NFS.mkdirSync(Path.join(live, "data"), { recursive: true })
+    const env2 = (n: number) => instanceEnv(n, { heartbeatMs: 100, concurrency: 2 }, { LOG_CONSOLE: "json" })
+    const a = spawnDaemon(live, [], env2(0), { host: "hosta" })
+    const b = spawnDaemon(live, [], env2(1), { host: "hostb" })
+    daemons.push(a, b)
+    await Promise.all([a.waitFor(/customer-json-processor started/), b.waitFor(/customer-json-processor started/)])
+    // Twenty beats and more: each sees the other's heartbeat change at every beat.
+    await new Promise((r) => setTimeout(r, 2500))
+    a.child.kill("SIGTERM")
+    b.child.kill("SIGTERM")
+    expect(await a.exited).toBe(0)
+    expect(await b.exited).toBe(0)
+    const takeOvers = [...appLogLines(live, "logs-0"), ...appLogLines(live, "logs-1")].filter((l) => String(l.msg).startsWith("recovered the files of"))
+    expect(takeOvers).toEqual([])
+  }, 60_000)
 })
