@@ -117,7 +117,8 @@ describe("intake: instances cooperate", () => {
               Effect.sync(() => void (e.reason === "NotFound" && p.startsWith(`${D}/`) && lost.push(Path.basename(p)))))),
           rename: (from, to) =>
             extra.rename(from, to).pipe(
-              Effect.tap(() => Effect.sync(() => void (from.startsWith(`${D}/`) && to.startsWith(`${P}/`) && claimed.push(Path.basename(from))))),
+              // (hidden names are the start-up checks' probes, not claims)
+              Effect.tap(() => Effect.sync(() => void (from.startsWith(`${D}/`) && to.startsWith(`${P}/`) && !Path.basename(from).startsWith(".") && claimed.push(Path.basename(from))))),
               Effect.tapErrorTag("SystemError", (e) =>
                 Effect.sync(() => void (e.reason === "NotFound" && from.startsWith(`${D}/`) && lost.push(Path.basename(from)))))
             )

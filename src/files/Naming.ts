@@ -376,7 +376,9 @@ export const isReturnedNameOf = (received: string, stored: string): boolean => {
  */
 export const isRequeueableName = (name: string): boolean => {
   if (classifyName(name) !== "candidate") return false
-  // Judged on the bytes too: `%2F` is a `/` on disk, `%2E` a leading dot.
+  // Judged on the bytes too: `%2E` is a leading dot on disk. `%2F` and `%00` stand for bytes no
+  // name holds (and `nameFromBytes` never writes): such a text names no file the daemon stored.
+  if (/%(?:2f|00)/i.test(name)) return false
   const bytes = bytesFromName(name)
   return bytes.length <= NAME_MAX && bytes[0] !== 0x2e && !bytes.includes(0x2f) && !bytes.includes(0)
 }
