@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import * as Path from "node:path"
 import { stagesOf } from "../src/files/FileStore.js"
-import { HEARTBEAT_FILE, Instance } from "../src/instances/Instance.js"
+import { forgetGone, HEARTBEAT_FILE, Instance } from "../src/instances/Instance.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, makeTestApp } from "./support/app.js"
@@ -121,5 +121,13 @@ describe("instance: its heartbeat", () => {
       const later = beatNow()
       expect(later).toBeGreaterThan(first + 1)
     }).pipe(Effect.provide(app.layer), Effect.scoped)
+  })
+})
+
+describe("instance: what it remembers of other instances", () => {
+  it("forgets the heartbeats of instances whose folders are gone, keeps the others'", () => {
+    const seen = new Map<string, unknown>([["hosta-1-aaa", 1], ["hostb-2-bbb", 2], ["hostc-3-ccc", 3]])
+    forgetGone(seen, ["hostb-2-bbb", "vm-9-ddd", ".adopting-x"])
+    expect([...seen.keys()]).toEqual(["hostb-2-bbb"])
   })
 })

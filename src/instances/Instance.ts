@@ -84,6 +84,17 @@ const processAlive = (pid: number): boolean => {
 /** A heartbeat is a few dozen bytes; anything larger is not one and is not read. */
 const HEARTBEAT_MAX_BYTES = 4096
 
+/**
+ * Forgets the heartbeats seen of instances whose folders are gone (stopped
+ * cleanly, or taken over): ids are per process, so a daemon running for months
+ * beside restarting instances would otherwise remember every one.
+ */
+export const forgetGone = (seen: Map<string, unknown>, present: ReadonlyArray<string>): void => {
+  if (seen.size === 0) return
+  const there = new Set(present)
+  for (const other of seen.keys()) if (!there.has(other)) seen.delete(other)
+}
+
 const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
 
 export const makeInstance = Effect.gen(function*() {
@@ -262,7 +273,9 @@ export const makeInstance = Effect.gen(function*() {
     for (const e of yield* extra.list(dir)) {
       if (e.type === "Directory" && e.name.startsWith(ADOPTING)) adopted.push(...(yield* drainWhole(Path.join(dir, e.name))))
     }
-    for (const { name: entry, type } of yield* extra.list(root)) {
+    const listed = yield* extra.list(root)
+    forgetGone(seen, listed.map((e) => e.name))
+    for (const { name: entry, type } of listed) {
       if (entry === id || entry.startsWith(".")) continue
       const path = Path.join(root, entry)
       if (type === "File") {
