@@ -317,6 +317,29 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   })
 
+  it.scoped("every candidate name taken is a failure said as such (the file stays claimed), not an unexpected one", () => {
+    const exists = (path: string) =>
+      new SystemError({ reason: "AlreadyExists", module: "FileSystem", method: "link", pathOrDescriptor: path, cause: Object.assign(new Error("EEXIST: file already exists"), { code: "EEXIST" }) })
+    const app = makeTestApp({
+      files: { [`${D}/crowded.json`]: fixture("valid-single.json") },
+      // Every name validated/ could take for it is taken (planted, say).
+      // (the start-up probe's own names in validated/ are left alone)
+      wrapExtra: (extra) => ({
+        ...extra,
+        link: (from, to) => (to.startsWith(`${V}/`) && !to.includes(".cjp-") ? Effect.fail(exists(to)) : extra.link(from, to))
+      })
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toMatchObject({ validated: 0, failed: 1, leftBehind: 1 })
+      const said = logs.lines.filter((l) => l.level === "ERROR").map((l) => [l.message, String(l.annotations.error ?? "")])
+      expect(said[0]![0]).toBe("file could not be processed; it stays where it is")
+      expect(said[0]![1]).toMatch(/^no free name for crowded\.json in \/srv\/validated after \d+ attempts/)
+      expect(said.some(([m]) => m!.startsWith("unexpected failure"))).toBe(false)
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  }, 60_000)
+
   it.scoped("recovers the files of a dead instance at start, and finishes half-done moves", () => {
     const valid = fixture("valid-single.json")
     const dead = `${P}/deadhost-999999-abc`

@@ -20,7 +20,7 @@ import { Contract, todayUtc } from "../contract/Contract.js"
 import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
 import type { Validation, ValidationError } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
-import type { Content, PlacementRaced } from "../files/FileStore.js"
+import type { Content, StoreFailure } from "../files/FileStore.js"
 import { errnoCode, isNotFound, mayRead } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
@@ -231,11 +231,11 @@ export const makePipeline = Effect.gen(function*() {
    * An I/O failure that outlived its retries. The Daemon decides what is logged
    * and notified (once per file and cause, see Daemon's `recordOutcome`).
    */
-  const failed = (where: string) => (e: PlatformError | PlacementRaced): Effect.Effect<Outcome> =>
+  const failed = (where: string) => (e: PlatformError | StoreFailure): Effect.Effect<Outcome> =>
     Effect.succeed({
       _tag: "Failed",
-      reason: `${e._tag === "PlacementRaced" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
-      cause: e._tag === "PlacementRaced" ? "placement raced" : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
+      reason: `${e._tag === "PlacementRaced" || e._tag === "NoFreeName" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
+      cause: e._tag === "PlacementRaced" ? "placement raced" : e._tag === "NoFreeName" ? "no free name" : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
     })
 
   const processIds = {

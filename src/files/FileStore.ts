@@ -49,6 +49,20 @@ export class PlacementRaced extends Data.TaggedError("PlacementRaced")<{
   }
 }
 
+/** Every candidate name for a file was taken (a safety valve: something else is filling the folder with them). */
+export class NoFreeName extends Data.TaggedError("NoFreeName")<{
+  readonly name: string
+  readonly dir: string
+  readonly attempts: number
+}> {
+  override get message(): string {
+    return `no free name for ${this.name} in ${this.dir} after ${this.attempts} attempts (are names being planted there?)`
+  }
+}
+
+/** Why storing a file failed, beyond a failing system call. */
+export type StoreFailure = PlacementRaced | NoFreeName
+
 
 
 /** What is stored: the judged bytes, or (a file too large to read) its first `size` bytes copied from the claimed file. */
@@ -95,7 +109,7 @@ export interface FileStoreService {
   /** Gives back a claimed entry the daemon does not take (not a regular file, or hard-linked): `false` if its name was taken meanwhile. */
   readonly putBack: (claimedPath: string, name: string) => Effect.Effect<boolean, PlatformError>
   /** Stores `content` in the validated folder under a free name (contract §5); returns that name. */
-  readonly storeValid: (claimedPath: string, name: string, now: Date, content: Content) => Effect.Effect<string, PlatformError | PlacementRaced>
+  readonly storeValid: (claimedPath: string, name: string, now: Date, content: Content) => Effect.Effect<string, PlatformError | StoreFailure>
   /** Places the report for the stored name, then `content` beside it in the returns folder; returns the stored name. */
   readonly storeReturned: (
     claimedPath: string,
@@ -103,7 +117,7 @@ export interface FileStoreService {
     now: Date,
     content: Content,
     report: (storedName: string) => string
-  ) => Effect.Effect<string, PlatformError | PlacementRaced>
+  ) => Effect.Effect<string, PlatformError | StoreFailure>
   /** Recovery: whether a claimed file was stored already by an attempt that did not finish (a crash). */
   readonly storedAlready: (claimedPath: string) => Effect.Effect<boolean, PlatformError>
   /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
@@ -321,7 +335,7 @@ export const makeFileStore = Effect.gen(function*() {
    * taken. A remote stage sits in a folder a producer may write: the placed
    * name must turn out to be the very file written, or it is withdrawn.
    */
-  const linkInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError | PlacementRaced> =>
+  const linkInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError | StoreFailure> =>
     extra.link(staged.path, target).pipe(
       Effect.zipRight(
         staged.remote
@@ -334,7 +348,7 @@ export const makeFileStore = Effect.gen(function*() {
       Effect.catchIf((e) => e._tag === "SystemError" && isAlreadyExists(e), () => Effect.succeed(false))
     )
 
-  const isCrossDevice = (e: PlatformError | PlacementRaced) => e._tag === "SystemError" && errnoCode(e) === "EXDEV"
+  const isCrossDevice = (e: PlatformError | StoreFailure) => e._tag === "SystemError" && errnoCode(e) === "EXDEV"
 
   /**
    * Stages `content` for `dir` (privately, or in `dir` when it is on another
@@ -346,9 +360,9 @@ export const makeFileStore = Effect.gen(function*() {
     journal: string,
     content: Content,
     claimedPath: string,
-    place: (staged: Staged) => Effect.Effect<A, PlatformError | PlacementRaced>
-  ): Effect.Effect<A, PlatformError | PlacementRaced> => {
-    const remote = (raced: number): Effect.Effect<A, PlatformError | PlacementRaced> =>
+    place: (staged: Staged) => Effect.Effect<A, PlatformError | StoreFailure>
+  ): Effect.Effect<A, PlatformError | StoreFailure> => {
+    const remote = (raced: number): Effect.Effect<A, PlatformError | StoreFailure> =>
       Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
         Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
       )
@@ -370,8 +384,7 @@ export const makeFileStore = Effect.gen(function*() {
     )
   }
 
-  const noFreeName = (name: string, dir: string) =>
-    Effect.dieMessage(`no free name for ${name} in ${dir} after ${MAX_NAME_ATTEMPTS} attempts`)
+  const noFreeName = (name: string, dir: string) => Effect.fail(new NoFreeName({ name, dir, attempts: MAX_NAME_ATTEMPTS }))
 
   const storeValid = (claimedPath: string, name: string, now: Date, content: Content) => {
     const stages = stagesFor(claimedPath)
