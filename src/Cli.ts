@@ -28,7 +28,7 @@ import { FileStoreLive } from "./files/FileStore.js"
 import { SyscallModeLive } from "./files/SyscallMode.js"
 import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { describeParseFailure, parseJsonBytes } from "./contract/ParseJson.js"
-import { LoggingLive } from "./logging/Logging.js"
+import { LoggingLive, SupervisorConsoleLive } from "./logging/Logging.js"
 import { Masker, MaskerLive } from "./masking/Masker.js"
 import { makeReport } from "./contract/ErrorReport.js"
 import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./requeue/Requeue.js"
@@ -65,7 +65,7 @@ const runPool = (settings: Settings, once: boolean) =>
       command: [process.execPath, ...process.execArgv, script],
       // Each instance runs the daemon itself; only the first serves METRICS_PORT.
       envFor: (index) => ({ INSTANCES: "1", ...(index > 0 ? { METRICS_PORT: "" } : {}) })
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped, Effect.provide(SupervisorConsoleLive(settings.logConsole)))
     if (code !== 0) return yield* new ExitCode({ code })
   })
 

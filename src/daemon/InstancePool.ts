@@ -82,7 +82,12 @@ const supervise = (options: InstancePoolOptions, index: number, pids: Pids) =>
       const startedAt = yield* Clock.currentTimeMillis
       const code = yield* runOnce(options, index, pids).pipe(
         Effect.catchAll((error) =>
-          Effect.as(Effect.logError("an instance could not be started").pipe(Effect.annotateLogs({ instance: index + 1, error: error.message })), 1)
+          Effect.as(
+            Effect.logError("an instance could not be started, or ended without an exit code (killed by a signal)").pipe(
+              Effect.annotateLogs({ instance: index + 1, error: error.message })
+            ),
+            1
+          )
         )
       )
       if (options.once || !shouldRestart(code)) {

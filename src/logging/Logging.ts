@@ -301,3 +301,21 @@ const startupConsoleLogger = Logger.make<unknown, void>((entry) => {
 
 /** Console only, masked, before the configuration is known (config errors, `validate`, `schema`). */
 export const ConsoleLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, startupConsoleLogger)
+
+/**
+ * The console of the INSTANCES supervisor, which has no log files of its own:
+ * in LOG_CONSOLE's format, and with `off` its errors only (an instance that
+ * fails must still be said somewhere).
+ */
+export const SupervisorConsoleLive = (format: ConsoleFormat): Layer.Layer<never> =>
+  Logger.replace(
+    startupConsoleLogger,
+    Logger.make<unknown, void>((entry) => {
+      const isError = LogLevel.greaterThanEqual(entry.logLevel, LogLevel.Error)
+      if (format === "off" && !isError) return
+      const event = toEvent(entry, Masker.live)
+      const line = format === "json" ? jsonLine(event, isError) : prettyLine(event, false)
+      if (isError) process.stderr.write(line)
+      else process.stdout.write(line)
+    })
+  )

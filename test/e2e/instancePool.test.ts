@@ -67,6 +67,21 @@ describe("INSTANCES=2", () => {
     expect(summaries).toHaveLength(2)
   })
 
+  it("the supervisor's own lines follow LOG_CONSOLE: JSON lines with json, none but errors with off", async () => {
+    const root = rootWith(makeCorpus(10, 3))
+    const json = spawnDaemon(root, ["--once"], { INSTANCES: "2", LOG_CONSOLE: "json" })
+    daemons.push(json)
+    expect(await json.exited).toBe(0)
+    const lines = json.output().split("\n").filter((l) => l.trim() !== "")
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow()
+    expect(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === "running instances")).toBe(true)
+    const off = spawnDaemon(root, ["--once"], { INSTANCES: "2", LOG_CONSOLE: "off" })
+    daemons.push(off)
+    expect(await off.exited).toBe(0)
+    expect(off.output()).toBe("")
+  })
+
   it("restarts an instance killed with SIGKILL, goes on routing, and stops them all on SIGTERM", async () => {
     const root = rootWith([])
     const pool = spawnDaemon(root, [], { INSTANCES: "2", WATCH_MODE: "poll", POLL_INTERVAL_MS: "200", LOG_CONSOLE: "pretty", NO_COLOR: "1" })

@@ -379,13 +379,19 @@ describe("requeue", () => {
     expect(list(dir(root, "data"))).toEqual([])
   })
 
-  it.skipIf(!isRoot)("as the service user (uid 65534) on a tree it owns", async () => {
+  /** A folder tree the service user owns. */
+  const serviceTree = () => {
     const root = newRoot()
     NFS.chmodSync(root, 0o755)
     for (const folder of ["data", "processing", "validated", "returns", "logs"]) {
       NFS.mkdirSync(Path.join(root, folder))
       NFS.chownSync(Path.join(root, folder), SERVICE, SERVICE)
     }
+    return root
+  }
+
+  it.skipIf(!isRoot)("as the service user (uid 65534) on a tree it owns", async () => {
+    const root = serviceTree()
     const asService = (args: ReadonlyArray<string>) => runAsync(root, args, { QUIET_PERIOD_MS: "0" }, SERVICE)
     for (const n of ["a", "b"]) NFS.writeFileSync(Path.join(root, "data", `${n}.json`), invalid(n), { mode: 0o644 })
     expect((await asService(["--once"])).status).toBe(0)
@@ -406,12 +412,7 @@ describe("requeue", () => {
   })
 
   it.skipIf(!isRoot)("as the service user, a file a producer put in returns/ is named with why the kernel refuses to link it", async () => {
-    const root = newRoot()
-    NFS.chmodSync(root, 0o755)
-    for (const folder of ["data", "processing", "validated", "returns", "logs"]) {
-      NFS.mkdirSync(Path.join(root, folder))
-      NFS.chownSync(Path.join(root, folder), SERVICE, SERVICE)
-    }
+    const root = serviceTree()
     // A producer's own file (another user's, 0644) in a returns/ the service user may write.
     NFS.writeFileSync(Path.join(root, "returns", "theirs.json"), invalid("theirs"), { mode: 0o644 })
     NFS.chownSync(Path.join(root, "returns", "theirs.json"), SERVICE - 1, SERVICE - 1)

@@ -176,12 +176,18 @@ export const rootPerTest = (roots: Array<string> = cleanUpAfterEach().roots) => 
 export const daemonPerTest = () => {
   const { daemons, roots } = cleanUpAfterEach()
   const root = rootPerTest(roots)
-  const startDaemon = async (env: Record<string, string> = {}) => {
-    const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
-    const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
-    daemons.push(daemon)
-    await daemon.waitFor(/Listening on/)
-    return { daemon, port, base: `http://127.0.0.1:${port}` }
+  const startDaemon = async (env: Record<string, string> = {}): Promise<{ daemon: Daemon; port: number; base: string }> => {
+    for (let attempt = 1;; attempt++) {
+      const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
+      const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
+      daemons.push(daemon)
+      await daemon.waitFor(/Listening on|the health and metrics endpoint could not start/)
+      if (/Listening on/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }
+      // A free port found a moment ago was taken by another test meanwhile: another one.
+      daemon.child.kill("SIGKILL")
+      await daemon.exited
+      if (attempt === 3 || env.METRICS_PORT !== undefined) throw new Error(`the endpoint could not start: ${daemon.output().slice(-1000)}`)
+    }
   }
   return { root, daemons, startDaemon }
 }
