@@ -340,6 +340,24 @@ describe("daemon --once over the in-memory filesystem", () => {
     }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
   }, 60_000)
 
+  it.scoped("a claimed entry that is not a file (a producer's folder claimed by an instance that died) goes back into data/, and is said", () => {
+    // (memfs renames and links through a symbolic link, so the swapped-in link is the e2e hostile suite's)
+    const dead = `${P}/deadhost-999995-eee`
+    const memory = MemoryFileSystem.make({
+      [`${dead}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "somewhere", pid: 999995, beat: 3, stopped: true }),
+      [`${dead}/1795886819898-2_folder.json/inside.txt`]: "the producer's own data"
+    })
+    const app = makeTestApp({ memory })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const summary = yield* once
+      expect(summary).toMatchObject({ validated: 0, failed: 0, leftBehind: 0 })
+      expect((app.volume.readdirSync(D) as Array<string>).map(String)).toEqual(["folder.json"])
+      expect(String(app.volume.readFileSync(`${D}/folder.json/inside.txt`, "utf8"))).toBe("the producer's own data")
+      expect(logs.lines.filter((l) => l.level === "WARN").map((l) => [l.annotations.file, l.annotations.kind])).toEqual([["folder.json", "Directory"]])
+    }).pipe(provideToday(app.layer), Effect.provide(logs.layer))
+  })
+
   it.scoped("recovers the files of a dead instance at start, and finishes half-done moves", () => {
     const valid = fixture("valid-single.json")
     const dead = `${P}/deadhost-999999-abc`

@@ -554,10 +554,13 @@ export const makeIntake = (
         case "Failed":
           then = fileFailed(job, outcome)
           break
-        case "Ignored":
-          if (parked.size < window) parked.add(job.name)
-          then = warnOnce(job.name, "not a regular file; left where it is", outcome.kind)
+        case "Ignored": {
+          // A claimed entry that is not taken went back into data/ under its original name.
+          const name = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+          if (parked.size < window) parked.add(name)
+          then = warnOnce(name, "not a regular file; left where it is", outcome.kind)
           break
+        }
         case "Pending": {
           const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
           return entry === undefined ? Effect.void : waitForWriter(job.name, entry, outcome.state)

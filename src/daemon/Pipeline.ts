@@ -357,7 +357,9 @@ export const makePipeline = Effect.gen(function*() {
       const name = (yield* store.originalOf(claimedPath)) ?? claimedName
       const startedAt = yield* Clock.currentTimeMillis
       const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes))
-      if (read._tag === "NotRegular") return { _tag: "Gone" } satisfies Outcome // not a claimed file: leave it
+      // Not a file (swapped in for one between its look and its claim, or a producer's folder claimed by an
+      // instance that died before putting it back): back into data/, or said where it stays.
+      if (read._tag === "NotRegular") return yield* refuse(claimedPath, name, read.type)
       const judged = yield* judgedOf(read)
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlinks were missing. The verdict is the contract's again, as the file is the same.

@@ -251,7 +251,14 @@ export const makeInstance = Effect.gen(function*() {
       for (const e of entries) {
         if (e.name.startsWith(".")) continue
         if (e.type !== "Directory") adopted.push(...(yield* moveClaim(folder, e.name)))
-        else yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+        else {
+          // (a claimed folder is handed out like a claimed file: recovery puts it back into data/)
+          const moved = yield* extra.rename(Path.join(folder, e.name), Path.join(dir, e.name)).pipe(
+            Effect.as(true),
+            Effect.catchIf(isNotFound, () => Effect.succeed(false))
+          )
+          if (moved) adopted.push(e.name)
+        }
       }
       for (const e of yield* extra.list(folder).pipe(Effect.catchIf(isNotFound, () => Effect.succeed<ReadonlyArray<Entry>>([])))) {
         if (!e.name.startsWith(".") || e.type === "Directory") continue
