@@ -125,7 +125,11 @@ export interface RequeueTotals {
 /** The returns folder could not be listed (or, read in pieces, read to its end): nothing after that point was moved. */
 export class ReturnsUnreadable extends Data.TaggedError("ReturnsUnreadable")<{ readonly path: string; readonly reason: string }> {
   override get message(): string {
-    return `cannot list the returns folder ${this.path}: ${this.reason}`
+    return `cannot list the returns folder ${this.path}: ${this.reason}${
+      this.reason.startsWith("ENOENT")
+        ? " (requeue reads the daemon's settings: run it in the daemon's working folder, with its environment or .env, or set RETURNS_DIR and DATA_DIR)"
+        : ""
+    }`
   }
 }
 

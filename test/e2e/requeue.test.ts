@@ -264,6 +264,13 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
   })
 
+  it("run where there is no returns folder: exit 1, and says where it looked and how to point it at the daemon's folders", async () => {
+    const root = newRoot()
+    const r = await requeue(root, ["--all"])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(/cannot list the returns folder returns: ENOENT.*run it in the daemon's working folder.*RETURNS_DIR/)
+  })
+
   it("bad arguments exit 64 and move nothing", async () => {
     const root = newRoot()
     await returnFiles(root, { "a.json": invalid("a") })
