@@ -384,7 +384,8 @@ export const SETTINGS = Object.freeze({
     group: "notifications",
     default: "",
     meaning: "sender address of notifications; required with `SMTP_SERVER`",
-    rule: "an email address (name@example.com)",
+    // (no example address: every message is masked, and one would show as n***@example.com)
+    rule: "an email address (a local part, @ and a domain)",
     parse: optional(address),
     show: (s) => orEmpty(s.email.sender)
   }),

@@ -74,6 +74,14 @@ describe("the command line", () => {
     expect(lines[0]).toMatch(/ ERROR .*, not "lots"$/)
   })
 
+  it("a bad email setting's rule reads whole (the masking of the line leaves it alone), exit 78", () => {
+    const r = runCli(root(), ["--once"], { SMTP_SERVER: "127.0.0.1", EMAIL_SENDER: "bad" })
+    expect(r.status).toBe(78)
+    const lines = (r.stdout + r.stderr).trim().split("\n")
+    expect(lines[0]).toContain("EMAIL_SENDER must be an email address (a local part, @ and a domain)")
+    expect(lines[0]).not.toContain("***")
+  })
+
   it("a bad secret setting is named but its value never shown, exit 78", () => {
     const r = runCli(root(), ["--once"], { NOTIFY_WEBHOOK_URL: "ftp://bot:hunter2@hooks.example.com/T0KEN" })
     expect(r.status).toBe(78)
