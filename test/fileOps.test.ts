@@ -243,3 +243,23 @@ describe("FileOps' error mapping and file info agree with @effect/platform's", (
       }
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
+
+describe("FileOpsAsync interrupted (a shutdown's timeout)", () => {
+  const openFds = () => NFS.readdirSync("/proc/self/fd").length
+  it.live("never leaves a descriptor open, whenever a read or a new file's write is interrupted", () =>
+    Effect.gen(function*() {
+      const ops = yield* FileOps
+      const before = openFds()
+      for (let i = 0; i < 300; i++) {
+        const read = yield* Effect.fork(ops.readRegular(Path.join(dir, "big.json"), 10_000))
+        const write = yield* Effect.fork(ops.writeNew(Path.join(dir, `new-${i}.tmp`), Buffer.from("x".repeat(100)), 0o600, true))
+        // interrupted at a different point of each: before the open, during it, after it
+        if (i % 3 > 0) yield* Effect.sleep(`${(i % 7) * 50} micros`)
+        yield* Effect.all([read.interruptAsFork(read.id()), write.interruptAsFork(write.id())])
+        yield* Effect.all([Effect.exit(read.await), Effect.exit(write.await)])
+      }
+      // (descriptors of calls still in the thread pool when interrupted are closed once they return)
+      yield* Effect.sleep("200 millis")
+      expect(openFds()).toBe(before)
+    }).pipe(Effect.provide(FileOpsAsync)), 30_000)
+})

@@ -30,6 +30,7 @@ import { SystemError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NFS from "node:fs"
@@ -438,26 +439,27 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
       return { bytes: Buffer.concat(chunks), total }
     })
 
+  // Opened as a scoped resource (the open itself uninterruptible): an interruption at any point,
+  // a shutdown's timeout say, never leaves a descriptor open.
   const readRegular = (path: string, maxBytes: number): Effect.Effect<RegularRead, PlatformError> =>
-    p.open(path, OPEN_EXISTING, 0).pipe(
-      Effect.matchEffect({
-        onFailure: (error) => {
-          const described = notRegularOnOpen(error)
-          return described ? Effect.succeed(described) : Effect.fail(error)
-        },
-        onSuccess: (fd) =>
-          Effect.ensuring(
-            Effect.gen(function*() {
-              const meta = metaOf(yield* p.fstat(fd, path))
-              if (meta.type !== "File") return { _tag: "NotRegular", type: meta.type } satisfies RegularRead
-              if (meta.size > maxBytes) return { _tag: "TooLarge", meta } satisfies RegularRead
-              const { bytes, total } = yield* readAll(fd, path, meta.size, maxBytes)
-              if (total > maxBytes) return { _tag: "TooLarge", meta: { ...meta, size: total } } satisfies RegularRead
-              return { _tag: "Read", meta: total === meta.size ? meta : { ...meta, size: total }, bytes } satisfies RegularRead
-            }),
-            p.close(fd)
-          )
-      })
+    Effect.acquireUseRelease(
+      Effect.either(p.open(path, OPEN_EXISTING, 0)),
+      (opened): Effect.Effect<RegularRead, PlatformError> => {
+        if (Either.isLeft(opened)) {
+          const described = notRegularOnOpen(opened.left)
+          return described ? Effect.succeed(described) : Effect.fail(opened.left)
+        }
+        const fd = opened.right
+        return Effect.gen(function*() {
+          const meta = metaOf(yield* p.fstat(fd, path))
+          if (meta.type !== "File") return { _tag: "NotRegular", type: meta.type } satisfies RegularRead
+          if (meta.size > maxBytes) return { _tag: "TooLarge", meta } satisfies RegularRead
+          const { bytes, total } = yield* readAll(fd, path, meta.size, maxBytes)
+          if (total > maxBytes) return { _tag: "TooLarge", meta: { ...meta, size: total } } satisfies RegularRead
+          return { _tag: "Read", meta: total === meta.size ? meta : { ...meta, size: total }, bytes } satisfies RegularRead
+        })
+      },
+      (opened) => (Either.isRight(opened) ? p.close(opened.right) : Effect.void)
     )
 
   /** `readAll` in direct calls. */
@@ -531,18 +533,21 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
       }
     })
 
-  /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure. */
+  /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure (and never leaves it open). */
   const createWith = (path: string, mode: number, sync: boolean, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
-    Effect.flatMap(p.open(path, CREATE_NEW, mode), (fd) =>
-      Effect.gen(function*() {
-        yield* fill(fd)
-        if (sync) yield* p.datasync(fd, path)
-        return metaOf(yield* p.fstat(fd, path))
-      }).pipe(
-        Effect.ensuring(p.close(fd)),
-        // The name is ours (O_EXCL): nothing half-written stays behind.
-        Effect.tapError(() => Effect.ignore(p.unlink(path)))
-      ))
+    Effect.acquireUseRelease(
+      p.open(path, CREATE_NEW, mode),
+      (fd) =>
+        Effect.gen(function*() {
+          yield* fill(fd)
+          if (sync) yield* p.datasync(fd, path)
+          return metaOf(yield* p.fstat(fd, path))
+        }).pipe(
+          // The name is ours (O_EXCL): nothing half-written stays behind.
+          Effect.tapError(() => Effect.ignore(p.unlink(path)))
+        ),
+      p.close
+    )
 
   const writeFully = (fd: number, bytes: Uint8Array, position: number, path: string): Effect.Effect<void, PlatformError> =>
     Effect.flatMap(p.write(fd, bytes, 0, bytes.length, position, path), (n) =>
