@@ -4,7 +4,7 @@
  */
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, TestClock, TestServices } from "effect"
+import { Deferred, Effect, Fiber, Layer, Stream, TestClock, TestServices } from "effect"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { retryDelayMs, runDaemon } from "../src/daemon/Daemon.js"
@@ -670,6 +670,29 @@ describe("daemon watching the in-memory filesystem", () => {
       failing = false
       while (claimedNames().length > 0) yield* Effect.sleep("20 millis")
       expect(listing(app.volume, V)).toEqual(["a.json"])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("a watch that fails at every try is said once, and files are still found by listings", () => {
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "200", WATCH_MODE: "native" },
+      // The platform's watch fails every time it is started (a kernel out of inotify watches, say).
+      wrapFs: (fs) => ({
+        ...fs,
+        watch: (path) =>
+          Stream.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "watch", pathOrDescriptor: path, cause: Object.assign(new Error("ENOSPC: inotify watch limit"), { code: "ENOSPC" }) }))
+      })
+    })
+    const logs = captureLogs()
+    const said = () => logs.lines.filter((l) => l.message.startsWith("watching the input folder failed"))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      while (said().length < 1) yield* Effect.sleep("20 millis")
+      app.volume.writeFileSync(`${D}/found.json`, fixture("valid-single.json"))
+      yield* Effect.sleep("2500 millis") // two more tries of the watch, failing alike
+      expect(said()).toHaveLength(1)
+      expect(listing(app.volume, V)).toEqual(["found.json"])
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })

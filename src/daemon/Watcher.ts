@@ -13,6 +13,7 @@ import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import { isPlainName, nameFromBytes } from "../files/Naming.js"
+import { sayOncePerCause } from "../logging/SayOnce.js"
 import { untilNext } from "./AlignedTimers.js"
 
 export type Hint =
@@ -49,15 +50,20 @@ export const makeWatcher = Effect.gen(function*() {
   const periodic = (ms: number, full: boolean): Stream.Stream<Hint> =>
     Stream.repeatEffect(Effect.as(untilNext(ms), { _tag: "Rescan", full } satisfies Hint as Hint))
 
-  // A failed watch asks for a full listing, then watches again after a pause.
+  // A failed watch asks for a full listing, then watches again after a pause; a failure that
+  // repeats at every try is said once (until an event comes through again).
+  const failures = sayOncePerCause()
   const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
+    Stream.tap(() => failures.cleared),
     Stream.map((event) => hintOfEvent(event.path)),
     Stream.catchAll((error) =>
       Stream.fromEffect(
-        Effect.logWarning("watching the input folder failed; listing it and watching again").pipe(
-          Effect.annotateLogs({ error: error.message }),
-          Effect.as<Hint>({ _tag: "Rescan", full: true })
-        )
+        failures.say(
+          error.message,
+          Effect.logWarning("watching the input folder failed; listing it and watching again (every second; said again if it changes)").pipe(
+            Effect.annotateLogs({ error: error.message })
+          )
+        ).pipe(Effect.as<Hint>({ _tag: "Rescan", full: true }))
       ).pipe(Stream.concat(Stream.fromEffect(Effect.sleep("1 second")).pipe(Stream.drain)))
     ),
     Stream.forever
