@@ -12,6 +12,8 @@ import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractS
 import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
 import { AppConfig } from "../Config.js"
+// (`Effect.yieldNow` alone lets other fibers run but not the loop: the health endpoint, signals, timers)
+import { yieldToEventLoop } from "../daemon/SliceScheduler.js"
 
 export interface ValidationError {
   /** index of the record in the file (0 for a single object), null for a file-level error */
@@ -204,17 +206,6 @@ export const validateDocument = (document: unknown, options: ValidateOptions): V
  * hand-backs (a setImmediate each) well under 1% of the work.
  */
 const SLICE_MS = 4
-
-/**
- * Suspends until the event loop has had a turn (I/O callbacks: the health
- * endpoint, signals, timers). `Effect.yieldNow` alone lets other fibers run
- * but not the loop: Effect's scheduler resumes through microtasks for up to
- * 2048 turns in a row.
- */
-const yieldToEventLoop = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /**
  * `validateDocument` in slices of a few milliseconds, handing the event loop

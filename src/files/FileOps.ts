@@ -205,6 +205,10 @@ export const errnoCode = (error: PlatformError): string | undefined => {
 export const isNotFound = (error: PlatformError): boolean =>
   error._tag === "SystemError" && error.reason === "NotFound"
 
+/** Removes one name if it is there: gone already is done. */
+export const unlinkIfThere = (ops: Pick<FileOpsService, "unlink">, path: string): Effect.Effect<void, PlatformError> =>
+  ops.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
 export const isAlreadyExists = (error: PlatformError): boolean =>
   error._tag === "SystemError" && (error.reason === "AlreadyExists" || errnoCode(error) === "EEXIST")
 

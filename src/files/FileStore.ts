@@ -28,13 +28,13 @@ import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "./FileOps.js"
+import { errnoCode, FileOps, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
 import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { describeIoError } from "./IoRetry.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
-import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate } from "./Naming.js"
+import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate, MAX_NAME_ATTEMPTS } from "./Naming.js"
 
 // The folder checks' errors and modes, where callers of the store found them before.
 export { DiskSpaceLow, FilesystemUnsupported, FolderUnusable, PROCESSING_MODE } from "./FolderChecks.js"
@@ -77,8 +77,6 @@ export type Content =
  */
 export const STORED_FILE_MODE = 0o640
 
-/** Safety valve: a name taken this many times in a row means something is wrong. */
-const MAX_NAME_ATTEMPTS = 10_000
 /** A placement raced this often in a row is given up (and tried again later). */
 const MAX_RACED = 3
 
@@ -237,7 +235,7 @@ export const makeFileStore = Effect.gen(function*() {
           Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
         ))
 
-  const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+  const unlinkIfThere = (path: string) => removeIfThere(extra, path)
 
   const write = (path: string, content: Content, claimedPath: string, sync = false) =>
     content._tag === "Bytes"

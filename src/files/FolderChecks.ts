@@ -19,7 +19,7 @@ import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound } from "./FileOps.js"
+import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
 export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
@@ -120,7 +120,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
   }
   const settings = folderSettings(folders)
   const uid = typeof process.getuid === "function" ? process.getuid() : -1
-  const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+  const unlinkIfThere = (path: string) => removeIfThere(extra, path)
 
   const describe = (e: PlatformError) =>
     e._tag === "SystemError" && (e.reason === "PermissionDenied" || errnoCode(e) === "EPERM")

@@ -186,6 +186,9 @@ export const literalName = (text: string): string => (text.includes("%") ? text.
 
 const REPORT_SUFFIX = ".error.json"
 
+/** Candidate names tried for one file before giving up: a name taken this often in a row means something is wrong (names planted). */
+export const MAX_NAME_ATTEMPTS = 10_000
+
 /** The longest name a returned file is stored under, so that its report name fits too. */
 export const RETURNED_NAME_MAX = NAME_MAX - Buffer.byteLength(REPORT_SUFFIX) // 244
 

@@ -23,11 +23,11 @@ import * as Option from "effect/Option"
 import { isUtf8 } from "node:buffer"
 import * as Path from "node:path"
 import { FileStore } from "../files/FileStore.js"
-import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound } from "../files/FileOps.js"
+import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "../files/FileOps.js"
 import type { Entry, Meta } from "../files/FileOps.js"
 import { logFields, LogSync } from "../logging/Logging.js"
 import { filesRequeued } from "../status/Metrics.js"
-import { bytesFromName, literalName, receivedNameOf, isRequeueableName, reportName, requeueNameCandidate } from "../files/Naming.js"
+import { bytesFromName, literalName, receivedNameOf, isRequeueableName, reportName, requeueNameCandidate, MAX_NAME_ATTEMPTS } from "../files/Naming.js"
 
 // ------------------------------------------------------------------ pure rules
 
@@ -133,8 +133,6 @@ export class ReturnsUnreadable extends Data.TaggedError("ReturnsUnreadable")<{ r
   }
 }
 
-/** Safety valve, as in the file store: a name taken this often in a row means something is wrong. */
-const MAX_NAME_ATTEMPTS = 10_000
 const MAX_REPORT_BYTES = 4 * 1024 * 1024
 
 const describeError = (e: PlatformError): string =>
@@ -175,7 +173,7 @@ export const makeRequeue = Effect.gen(function*() {
 
   const identifyOption = (path: string) =>
     extra.identify(path).pipe(Effect.map(Option.some), Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<Meta>())))
-  const unlinkIfThere = (path: string) => extra.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+  const unlinkIfThere = (path: string) => removeIfThere(extra, path)
 
   const readReport = (path: string) =>
     extra.readRegular(path, MAX_REPORT_BYTES).pipe(
