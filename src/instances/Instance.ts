@@ -14,7 +14,7 @@ import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { errnoCode, FileOps, isNotFound } from "../files/FileOps.js"
+import { errnoCode, FileOps, isNotFound, unlinkIfThere } from "../files/FileOps.js"
 import { describeIoError } from "../files/IoRetry.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
@@ -141,7 +141,7 @@ export const makeInstance = Effect.gen(function*() {
       const entries = yield* extra.list(dir)
       // Files interrupted at shutdown stay; "stopped" lets the next instance adopt them at once.
       if (entries.some((e) => !e.name.startsWith(HEARTBEAT_FILE))) return yield* writeHeartbeat(true)
-      for (const e of entries) yield* extra.unlink(Path.join(dir, e.name)).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+      for (const e of entries) yield* unlinkIfThere(extra, Path.join(dir, e.name))
       yield* extra.removeFolder(dir)
     }).pipe(
       Effect.catchAll((e) =>
