@@ -11,7 +11,10 @@
  *    every file still waiting ("and N more"); they are named again later.
  *  - A critical event goes before any rejected file; the same summary at most
  *    once an hour: repeats while one waits are counted on it, repeats after it
- *    went out are counted in the next one.
+ *    went out are counted in the next one. Beyond MAX_QUEUED_CRITICALS waiting
+ *    summaries (every failing file has one of its own), further ones are only
+ *    counted, in the next critical message: a flood of failures must neither
+ *    grow without bound nor make every addition slower.
  */
 import { FILES_PER_MESSAGE } from "./NotificationMessage.js"
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
@@ -23,6 +26,9 @@ export const HOUR_MS = 3_600_000
  * backlog of a million files must not keep a hundred thousand in memory.
  */
 export const MAX_QUEUED_FILES = 3_000
+
+/** Critical summaries kept waiting to be sent each in a message of its own; beyond, they are counted. */
+export const MAX_QUEUED_CRITICALS = 100
 
 /**
  * Rejected files waiting: appended at the back, taken in batches from the
@@ -79,6 +85,8 @@ export interface BatchState {
   /** when the oldest waiting file arrived: the batch window runs from it */
   readonly firstPendingAt: number | undefined
   readonly criticals: ReadonlyArray<QueuedCritical>
+  /** critical events beyond MAX_QUEUED_CRITICALS, counted in the next critical message */
+  readonly criticalOverflow: number
   /** when each summary last went out */
   readonly criticalSentAt: ReadonlyMap<string, number>
   /** repeats of a summary since it last went out, for its next message */
@@ -92,6 +100,7 @@ export const initial: BatchState = {
   overflow: 0,
   firstPendingAt: undefined,
   criticals: [],
+  criticalOverflow: 0,
   criticalSentAt: new Map(),
   suppressed: new Map(),
   sentAt: []
@@ -99,13 +108,13 @@ export const initial: BatchState = {
 
 /** The next message's content, before formatting. */
 export type Next =
-  | { readonly _tag: "Critical"; readonly event: CriticalEvent; readonly repeats: number }
+  | { readonly _tag: "Critical"; readonly event: CriticalEvent; readonly repeats: number; readonly more: number }
   | { readonly _tag: "Rejected"; readonly files: ReadonlyArray<RejectedFile>; readonly more: number }
 
 export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.files.size > 0 || s.overflow > 0
 
-/** Rejected files waiting, named or counted (the `notifications_queued` gauge). */
-export const queued = (s: BatchState): number => s.files.size + s.overflow
+/** Rejected files and critical events waiting, named or counted (the `notifications_queued` gauge). */
+export const queued = (s: BatchState): number => s.files.size + s.overflow + s.criticals.length + s.criticalOverflow
 
 export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState =>
   s.files.size < MAX_QUEUED_FILES
@@ -122,6 +131,7 @@ export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { r
   if (s.criticals.some((c) => c.event.summary === key)) {
     return { state: { ...s, criticals: s.criticals.map((c) => c.event.summary === key ? { ...c, repeats: c.repeats + 1 } : c) }, suppressed: false }
   }
+  if (s.criticals.length >= MAX_QUEUED_CRITICALS) return { state: { ...s, criticalOverflow: s.criticalOverflow + 1 }, suppressed: false }
   const suppressed = new Map(s.suppressed)
   suppressed.delete(key)
   return { state: { ...s, criticals: [...s.criticals, { event, repeats: s.suppressed.get(key) ?? 0 }], suppressed }, suppressed: false }
@@ -171,8 +181,8 @@ const nextOf = (s: BatchState, t: number, allowanceLeft: number): readonly [Next
   const [critical, ...criticals] = s.criticals
   if (critical !== undefined) {
     return [
-      { _tag: "Critical", event: critical.event, repeats: critical.repeats },
-      forgetPastHour({ ...s, criticals, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }, t)
+      { _tag: "Critical", event: critical.event, repeats: critical.repeats, more: s.criticalOverflow },
+      forgetPastHour({ ...s, criticals, criticalOverflow: 0, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }, t)
     ]
   }
   const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)

@@ -69,7 +69,7 @@ export const NotifierLive = (
 
       const format = (next: Batching.Next): Outgoing =>
         next._tag === "Critical"
-          ? criticalMessage(next.event, next.repeats, masker.text)
+          ? criticalMessage(next.event, next.repeats, masker.text, next.more)
           : rejectedMessage(next.files, next.more, settings.returnsDir, masker.text)
 
       const gaugeQueued = Effect.flatMap(Ref.get(state), (s) => Metric.set(Metrics.notificationsQueued, Batching.queued(s)))
@@ -204,6 +204,7 @@ export const NotifierLive = (
               ? Effect.logDebug("critical notification already sent this hour").pipe(Effect.annotateLogs({ summary: event.summary }))
               : Queue.offer(wake, undefined)
           ),
+          Effect.zipRight(gaugeQueued),
           Effect.asVoid
         )
 

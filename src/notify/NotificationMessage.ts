@@ -68,7 +68,7 @@ export const rejectedMessage = (
   }
 }
 
-export const criticalMessage = (event: CriticalEvent, repeats: number, mask: (text: string) => string): Outgoing => ({
+export const criticalMessage = (event: CriticalEvent, repeats: number, mask: (text: string) => string, more = 0): Outgoing => ({
   kind: "critical",
   subject: sanitizeSubject(`${PREFIX} CRITICAL: ${mask(event.summary)}`),
   text: [
@@ -77,6 +77,7 @@ export const criticalMessage = (event: CriticalEvent, repeats: number, mask: (te
     "",
     mask(event.detail),
     ...(repeats > 0 ? ["", `The same error happened ${repeats} more time(s) since it was last reported.`] : []),
+    ...(more > 0 ? ["", `… and ${more} more critical event(s) too many to send one by one (each is in the daemon's log at ERROR).`] : []),
     ""
   ].join("\n"),
   files: [],

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Batching from "../../src/notify/Batching.js"
 import type { BatchState } from "../../src/notify/Batching.js"
 import { critical, rejected } from "./support.js"
+import { criticalMessage } from "../../src/notify/NotificationMessage.js"
 
 const HOUR = Batching.HOUR_MS
 const addFiles = (s: BatchState, names: ReadonlyArray<string>, t: number) => names.reduce((acc, n) => Batching.addRejected(acc, rejected(n), t), s)
@@ -114,5 +115,20 @@ describe("what the batching remembers of critical summaries", () => {
     const t = 24 * 60 * 60_000
     expect(Batching.addCritical(s, critical(`file f${24 * 60 - 1}.json could not be processed`), t).suppressed).toBe(true)
     expect(Batching.addCritical(s, critical("file f0.json could not be processed"), t).suppressed).toBe(false)
+  })
+})
+
+describe("a flood of critical events", () => {
+  it("keeps MAX_QUEUED_CRITICALS summaries to send one by one, counts the rest in the next critical message, and gauges them all", () => {
+    let s = Batching.initial
+    for (let i = 0; i < Batching.MAX_QUEUED_CRITICALS + 50; i++) s = Batching.addCritical(s, critical(`file f${i}.json could not be processed`), 0).state
+    expect(s.criticals).toHaveLength(Batching.MAX_QUEUED_CRITICALS)
+    expect(Batching.queued(s)).toBe(Batching.MAX_QUEUED_CRITICALS + 50)
+    const [first, after] = Batching.takeNext(s, 1_000, 1)
+    expect(first).toMatchObject({ _tag: "Critical", more: 50 })
+    const [second] = Batching.takeNext(after, 1_000, 2)
+    expect(second).toMatchObject({ _tag: "Critical", more: 0 })
+    const text = criticalMessage((first as Extract<Batching.Next, { _tag: "Critical" }>).event, 0, (t) => t, 50).text
+    expect(text).toContain("… and 50 more critical event(s) too many to send one by one")
   })
 })
