@@ -57,6 +57,9 @@ export type Job =
   | { readonly _tag: "Input"; readonly name: string }
   | { readonly _tag: "Claimed"; readonly name: string }
 
+/** The name a job's file was received with: a claimed one's, read back from its claimed name. */
+const fileNameOf = (job: Job): string => (job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
+
 export interface Summary {
   validated: number
   returned: number
@@ -517,7 +520,7 @@ export const makeIntake = (
         })
         trimOldest(failing, limits.failing)
         // Said once per file and cause, whether the file was tried from data/ or, claimed, from processing/.
-        const file = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+        const file = fileNameOf(job)
         if (reportedCause.get(file) === outcome.cause) {
           yield* Effect.logDebug("file still cannot be processed").pipe(Effect.annotateLogs({ file, attempts, error: outcome.reason }))
           return
@@ -542,7 +545,7 @@ export const makeIntake = (
       let then: Effect.Effect<void> = Effect.void
       if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
       if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
-        reportedCause.delete(job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
+        reportedCause.delete(fileNameOf(job))
       }
       switch (outcome._tag) {
         case "Validated":
@@ -556,7 +559,7 @@ export const makeIntake = (
           break
         case "Ignored": {
           // A claimed entry that is not taken went back into data/ under its original name.
-          const name = job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name
+          const name = fileNameOf(job)
           if (parked.size < window) parked.add(name)
           then = warnOnce(name, "not a regular file; left where it is", outcome.kind)
           break

@@ -6,6 +6,7 @@
  * filesystems that give no events) every POLL_INTERVAL_MS.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -54,8 +55,8 @@ export const makeWatcher = Effect.gen(function*() {
   // repeats at every try is said once (until an event comes through again).
   const failures = sayOncePerCause()
   const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
-    Stream.tap(() => failures.cleared),
-    Stream.map((event) => hintOfEvent(event.path)),
+    // (per chunk of events, not per event: a flood of them is the hot path here)
+    Stream.mapChunksEffect((events) => Effect.as(failures.cleared, Chunk.map(events, (event) => hintOfEvent(event.path)))),
     Stream.catchAll((error) =>
       Stream.fromEffect(
         failures.say(

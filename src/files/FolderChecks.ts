@@ -270,9 +270,8 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
     SystemError: (e) => Effect.fail(new FolderUnusable({ setting: "DATA_DIR", path: folders.data, reason: `probing a claim into ${folders.processing} failed: ${describe(e)}` }))
   }))
 
-  const probeFilesystems = Effect.zipLeft(
-    Effect.forEach(
-      settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
+  const probeFolders = Effect.forEach(
+    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
     (folder) =>
       Effect.flatMap(probeFolder(folder), (g) =>
         !g.linkCounts
@@ -287,10 +286,9 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
           : !g.stableIdentity
           ? Effect.fail(new FilesystemUnsupported({ setting: g.setting, path: g.path, missing: "a file's identity (device and inode) changed between two looks, so placed files cannot be checked" }))
           : Effect.succeed(g))
-    ),
-    probeClaim
   )
 
+  const probeFilesystems = Effect.zipLeft(probeFolders, probeClaim)
 
   return { folders, prepareFolders, checkDiskSpace, probeFilesystems }
 })

@@ -7,10 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { errnoCode, isNotFound } from "./FileOps.js"
 
-type Failure = PlatformError | { readonly _tag: "PlacementRaced" } | { readonly _tag: "NoFreeName" }
+type Failure = PlatformError | { readonly _tag: string }
 
-/** Worth another try: an I/O error other than "not found" (a raced placement was tried again already; names ran out). */
-const retriable = (e: Failure): e is PlatformError => e._tag !== "PlacementRaced" && e._tag !== "NoFreeName" && !isNotFound(e)
+/** Worth another try: an I/O error other than "not found" (anything else, a raced placement say, is an answer). */
+const isPlatformError = (e: Failure): e is PlatformError => e._tag === "SystemError" || e._tag === "BadArgument"
+const retriable = (e: Failure): e is PlatformError => isPlatformError(e) && !isNotFound(e)
 
 /** Three retries with jittered exponential backoff, for I/O errors other than "not found". */
 const ioRetry = Schedule.exponential("50 millis", 4).pipe(

@@ -292,12 +292,18 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
     )
   }))
 
-const startupConsoleLogger = Logger.make<unknown, void>((entry) => {
-  const event = toEvent(entry, Masker.live)
-  const line = prettyLine(event, false)
-  if (LogLevel.greaterThanEqual(entry.logLevel, LogLevel.Error)) process.stderr.write(line)
-  else process.stdout.write(line)
-})
+/** Console lines only, masked, in `format` (with `off`, errors only): for a process without log files. */
+const consoleOnlyLogger = (format: ConsoleFormat) =>
+  Logger.make<unknown, void>((entry) => {
+    const isError = LogLevel.greaterThanEqual(entry.logLevel, LogLevel.Error)
+    if (format === "off" && !isError) return
+    const event = toEvent(entry, Masker.live)
+    const line = format === "json" ? jsonLine(event, isError) : prettyLine(event, false)
+    if (isError) process.stderr.write(line)
+    else process.stdout.write(line)
+  })
+
+const startupConsoleLogger = consoleOnlyLogger("pretty")
 
 /** Console only, masked, before the configuration is known (config errors, `validate`, `schema`). */
 export const ConsoleLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, startupConsoleLogger)
@@ -308,14 +314,4 @@ export const ConsoleLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defau
  * fails must still be said somewhere).
  */
 export const SupervisorConsoleLive = (format: ConsoleFormat): Layer.Layer<never> =>
-  Logger.replace(
-    startupConsoleLogger,
-    Logger.make<unknown, void>((entry) => {
-      const isError = LogLevel.greaterThanEqual(entry.logLevel, LogLevel.Error)
-      if (format === "off" && !isError) return
-      const event = toEvent(entry, Masker.live)
-      const line = format === "json" ? jsonLine(event, isError) : prettyLine(event, false)
-      if (isError) process.stderr.write(line)
-      else process.stdout.write(line)
-    })
-  )
+  Logger.replace(startupConsoleLogger, consoleOnlyLogger(format))
