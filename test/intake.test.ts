@@ -178,7 +178,8 @@ describe("intake: polls of an unchanged folder", () => {
     let listings = 0
     const app = makeTestApp({
       files,
-      settings: { RESCAN_INTERVAL_MS: "500", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "0" },
+      // (the health check, on its own timer aligned to the clock, probes data/ and so changes it: not within this test)
+      settings: { RESCAN_INTERVAL_MS: "500", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "0", HEALTH_CHECK_INTERVAL_MS: "3600000" },
       wrapExtra: (extra) => ({ ...extra, listPieces: (dir) => Effect.tap(extra.listPieces(dir), () => Effect.sync(() => void (dir === D && listings++))) })
     })
     const logs = captureLogs()
