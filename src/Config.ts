@@ -21,6 +21,8 @@ import * as OS from "node:os"
 
 export type WatchMode = "native" | "poll"
 export type ConsoleFormat = "pretty" | "json" | "off"
+/** `auto`: link files owned by the daemon's own user, copy everyone else's; `copy`: copy all; `link`: link all the kernel allows */
+export type StoreMode = "auto" | "copy" | "link"
 
 export interface EmailSettings {
   readonly sender: Option.Option<string>
@@ -55,8 +57,8 @@ export interface Settings {
   readonly watchMode: WatchMode
   /** how the calls on a file's path are made (see SyscallMode) */
   readonly fsCalls: "auto" | "sync" | "async"
-  /** store a producer's own file (linked into place) rather than a copy the daemon owns */
-  readonly trustedProducers: boolean
+  /** how a judged file is stored: the file itself linked into place, or a copy the daemon owns (see FileStore) */
+  readonly storeMode: StoreMode
   readonly pollIntervalMs: number
   readonly shutdownTimeoutMs: number
   readonly minFreeDiskBytes: number
@@ -292,13 +294,13 @@ export const SETTINGS = Object.freeze({
     parse: oneOf("auto", "sync", "async"),
     show: (s) => s.fsCalls
   }),
-  TRUSTED_PRODUCERS: setting({
+  STORE_MODE: setting({
     group: "processing",
-    default: "false",
-    meaning: "`false`: store a copy the daemon owns of exactly the bytes it judged; `true`: link the producer's own file into place (faster; only for producers you trust not to rewrite a file they still hold open)",
-    rule: "true or false",
-    parse: flag,
-    show: (s) => s.trustedProducers
+    default: "auto",
+    meaning: "how a judged file is stored: `auto` links a file owned by the daemon's own user into place and stores a copy the daemon owns of exactly the bytes it judged for a file of any other user (the trust boundary); `copy` copies every file; `link` links every file the kernel allows (only for producers you trust not to rewrite a file they still hold open). A file too large to read is never copied where it can be moved",
+    rule: "auto, copy or link",
+    parse: oneOf("auto", "copy", "link"),
+    show: (s) => s.storeMode
   }),
   SHUTDOWN_TIMEOUT_MS: setting({
     group: "processing",
@@ -526,7 +528,7 @@ export const toSettings = (v: Values): Either.Either<Settings, { readonly variab
     rescanIntervalMs: v.RESCAN_INTERVAL_MS,
     watchMode: v.WATCH_MODE,
     fsCalls: v.FS_CALLS,
-    trustedProducers: v.TRUSTED_PRODUCERS,
+    storeMode: v.STORE_MODE,
     pollIntervalMs: v.POLL_INTERVAL_MS,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     minFreeDiskBytes: v.MIN_FREE_DISK_MB * MB,
@@ -585,11 +587,29 @@ const givenText = (variable: string): Effect.Effect<Option.Option<string>> =>
     )
     : Effect.succeed(Option.none())
 
+/** Variables of earlier versions that are gone: set, they stop the start with what replaced them (never silently ignored). */
+const REPLACED: ReadonlyArray<readonly [name: string, expected: string]> = [
+  ["TRUSTED_PRODUCERS", "unset: it was replaced by STORE_MODE (STORE_MODE=link does what TRUSTED_PRODUCERS=true did; the default, auto, links files of the daemon's own user)"]
+]
+
+const replacedVariables: Effect.Effect<void, InvalidConfig> = Effect.forEach(REPLACED, ([variable, expected]) =>
+  Config.option(Config.string(variable)).pipe(
+    Effect.orElseSucceed(() => Option.none<string>()),
+    Effect.flatMap((given) =>
+      Option.isSome(given) && given.value.trim() !== ""
+        ? Effect.fail(new InvalidConfig({ variable, expected, given: Option.some(given.value.trim()) }))
+        : Effect.void
+    )
+  ), { discard: true })
+
 /** Reads every variable from the current `ConfigProvider` and parses them. */
-export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.catchAll(settingsConfig, (error) => {
-  const { expected, variable } = firstProblem(error)
-  return Effect.flatMap(givenText(variable), (given) => new InvalidConfig({ variable, expected, given }))
-})
+export const loadSettings: Effect.Effect<Settings, InvalidConfig> = Effect.zipRight(
+  replacedVariables,
+  Effect.catchAll(settingsConfig, (error) => {
+    const { expected, variable } = firstProblem(error)
+    return Effect.flatMap(givenText(variable), (given) => new InvalidConfig({ variable, expected, given }))
+  })
+)
 
 /** Parses fixed variables (unspecified ones take their defaults), for tests and embedding. */
 export const parseSettings = (

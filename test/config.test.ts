@@ -104,6 +104,15 @@ describe("parseSettings", () => {
     expect(message).not.toContain("LOG_CONSOLE")
   })
 
+  it("stops at a variable that was replaced, saying what replaced it (never silently ignored)", () => {
+    const raw = { TRUSTED_PRODUCERS: "true" } as unknown as Parameters<typeof problem>[0]
+    expect(problem(raw)).toBe(
+      "invalid configuration: TRUSTED_PRODUCERS must be unset: it was replaced by STORE_MODE (STORE_MODE=link does what TRUSTED_PRODUCERS=true did; the default, auto, links files of the daemon's own user), not \"true\""
+    )
+    expect(parsed({ STORE_MODE: "link" })).toMatchObject({ storeMode: "link" })
+    expect(parsed({})).toMatchObject({ storeMode: "auto" })
+  })
+
   it("rejects what Number() would take but a person did not mean", () => {
     for (const text of ["0x10", "1e2", "+8", "-8", "8.0", "Infinity"]) expect(problem({ CONCURRENCY: text })).toContain("CONCURRENCY must be")
   })
@@ -184,7 +193,7 @@ describe("the settings table", () => {
     WATCH_MODE: ["POLL", "poll"],
     POLL_INTERVAL_MS: ["20", 20],
     FS_CALLS: ["sync", "sync"],
-    TRUSTED_PRODUCERS: ["on", true],
+    STORE_MODE: ["COPY", "copy"],
     SHUTDOWN_TIMEOUT_MS: ["1500", 1500],
     MIN_FREE_DISK_MB: ["0", 0],
     HEARTBEAT_MS: ["250", 250],

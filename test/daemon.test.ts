@@ -109,14 +109,18 @@ describe("daemon --once over the in-memory filesystem", () => {
       wrapFs: (fs) => ({ ...fs, readFile: (p) => Effect.zipRight(Effect.sync(() => reads.push(p)), fs.readFile(p)) }),
       wrapExtra: (extra) => ({
         ...extra,
-        readRegular: (p, max) => Effect.tap(extra.readRegular(p, max), (r) => Effect.sync(() => r._tag === "Read" && reads.push(p)))
+        readRegular: (p, max) => Effect.tap(extra.readRegular(p, max), (r) => Effect.sync(() => r._tag === "Read" && reads.push(p))),
+        copyNew: (from, size, to, mode, sync) => Effect.zipRight(Effect.sync(() => reads.push(from)), extra.copyNew(from, size, to, mode, sync))
       })
     })
     return Effect.gen(function*() {
+      const inode = app.volume.statSync(`${D}/big.json`).ino
       yield* once
       expect(reads).toEqual([])
       const report = JSON.parse(String(app.volume.readFileSync(`${R}/big.json.error.json`, "utf8")))
-      expect(report.errors).toEqual([{ record: null, path: "$", message: "file is 1.0 MB; larger than MAX_FILE_SIZE_MB (1 MB)" }])
+      expect(report.errors).toEqual([{ record: null, path: "$", message: "file is 1.0 MB; larger than MAX_FILE_SIZE_MB (1 MB): it was not read, and is returned as it is" }])
+      // Returned as it is: the very file, moved, not copied.
+      expect(app.volume.statSync(`${R}/big.json`).ino).toBe(inode)
       expect(app.volume.readFileSync(`${R}/big.json`, "utf8")).toBe(big)
     }).pipe(provideToday(app.layer))
   })
@@ -650,7 +654,8 @@ describe("daemon watching the in-memory filesystem", () => {
     const eio = (path: string) =>
       new SystemError({ reason: "Unknown", module: "FileSystem", method: "fdatasync", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
     const app = makeTestApp({
-      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll" },
+      // (a copy: a file linked as itself, the daemon's own user's, is the producer's to flush)
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll", STORE_MODE: "copy" },
       wrapExtra: (extra) => ({ ...extra, flush: (path) => Effect.suspend(() => (flushes++, failing ? Effect.fail(eio(path)) : extra.flush(path))) })
     })
     const logs = captureLogs()
@@ -672,6 +677,36 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(listing(app.volume, V)).toEqual(["a.json"])
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("a stop does not wait for a copy: a too-large file being copied across filesystems is interrupted, and stays claimed", () => {
+    const big = "[" + " ".repeat(1024 * 1024 + 10) + "]"
+    let copying = false
+    const exdev = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "link", pathOrDescriptor: path, cause: Object.assign(new Error("EXDEV: cross-device link"), { code: "EXDEV" }) })
+    const app = makeTestApp({
+      files: { [`${D}/big.json`]: big },
+      settings: { MAX_FILE_SIZE_MB: "1", QUIET_PERIOD_MS: "0", SHUTDOWN_TIMEOUT_MS: "100" },
+      wrapExtra: (extra) => ({
+        ...extra,
+        // returns/ on another filesystem, and the file dense (the in-memory filesystem says one block for any file)
+        link: (from, to) => (from.startsWith(`${P}/`) && !to.startsWith(`${P}/`) ? Effect.fail(exdev(from)) : extra.link(from, to)),
+        readRegular: (path, max) =>
+          Effect.map(extra.readRegular(path, max), (r) => (r._tag === "TooLarge" ? { ...r, meta: { ...r.meta, blocks: Math.ceil(r.meta.size / 512) } } : r)),
+        // a copy that takes for ever (a slow disk, a huge file)
+        copyNew: () => Effect.zipRight(Effect.sync(() => void (copying = true)), Effect.never)
+      })
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      while (!copying) yield* Effect.sleep("10 millis")
+      // Within the shutdown timeout and a margin, never for as long as the copy would take.
+      const stopped = yield* Effect.timeoutOption(Fiber.interrupt(fiber), "5 seconds")
+      expect(stopped._tag).toBe("Some")
+      const claimed = (app.volume.readdirSync(P) as Array<string>).flatMap((dir) => listing(app.volume, `${P}/${dir}`))
+      expect(claimed.filter((n) => n.endsWith("_big.json"))).toHaveLength(1)
+      expect(listing(app.volume, R).filter((n) => n === "big.json")).toEqual([])
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("20 seconds"))
   })
 
   it.live("a watch that fails at every try is said once, and files are still found by listings", () => {

@@ -6,6 +6,7 @@ import { AppConfigFrom } from "../src/Config.js"
 import { FileStore, FileStoreLive } from "../src/files/FileStore.js"
 import type { Content } from "../src/files/FileStore.js"
 import { FileOps } from "../src/files/FileOps.js"
+import { metaOf } from "../src/files/FileOps.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS, listing } from "./support/app.js"
@@ -39,6 +40,10 @@ const storeValidAndRelease = (store: FileStore["Type"], path: string, name: stri
   Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, false))
 const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
   Effect.tap(store.storeReturned(path, name, NOW, content, report), () => store.releaseClaim(path, true))
+
+/** Recovery's question, with the claimed file's look as recovery reads it. */
+const storedAlready = (store: FileStore["Type"], memory: MemoryFileSystem.MemoryFileSystem, path: string, tooLarge = false) =>
+  Effect.suspend(() => store.storedAlready(path, metaOf(memory.volume.lstatSync(path, { bigint: true })), tooLarge))
 
 const all = (volume: MemoryFileSystem.MemoryVolume, dir: string) => (volume.readdirSync(dir) as Array<string>).map(String).sort()
 
@@ -189,7 +194,7 @@ describe("FileStore", () => {
         expect(all(memory.volume, "/srv/returns")).toEqual(["a.json.error.json"])
         crash = false
         // Recovery: not stored yet; the orphan report is withdrawn, then the file is stored afresh.
-        expect(yield* store.storedAlready(claimed)).toBe(false)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(false)
         yield* store.clearAttempt(claimed)
         expect(all(memory.volume, "/srv/returns")).toEqual([])
         const stored = yield* storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}","new":true}`)
@@ -219,10 +224,10 @@ describe("FileStore", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "new" })
     return withStore(memory, (store) =>
       Effect.gen(function*() {
-        expect(yield* store.storedAlready(claimed)).toBe(false)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(false)
         const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
-        expect(yield* store.storedAlready(claimed)).toBe(true)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(true)
         yield* store.releaseClaim(claimed, false)
         expect(memory.volume.existsSync(claimed)).toBe(false)
         expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
@@ -246,7 +251,7 @@ describe("FileStore", () => {
         expect(hidden).toHaveLength(1)
         expect(hidden[0]).toMatch(/^\.cjp-stage-[0-9a-f]{32}\.tmp$/)
         // The journal in the private folder names the stage: recovery finds the file stored.
-        expect(yield* store.storedAlready(claimed)).toBe(true)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(true)
         yield* store.releaseClaim(claimed, false)
         return stored
       }), { wrapExtra: exdevFor("/srv/processing/") }).pipe(
@@ -316,7 +321,7 @@ describe("FileStore", () => {
       Effect.gen(function*() {
         yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
         yield* store.sweepStages("/srv/processing/i1", () => ["1-1_a.json"])
-        expect(yield* store.storedAlready(claimed)).toBe(true)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(true)
         expect(all(memory.volume, "/srv/processing/i1").filter((n) => n.endsWith(".data"))).toHaveLength(1)
         // Not in use: swept.
         yield* store.sweepStages("/srv/processing/i1", () => [])
@@ -359,19 +364,19 @@ describe("FileStore", () => {
       }))
   })
 
-  it.effect("TRUSTED_PRODUCERS: links the producer's file itself into place; recovery still sees it stored", () => {
+  it.effect("STORE_MODE=link: links the producer's file itself into place; recovery still sees it stored", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "theirs" })
     return withStore(memory, (store) =>
       Effect.gen(function*() {
         const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("theirs"))
         expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).toBe(memory.volume.statSync(claimed).ino)
-        expect(yield* store.storedAlready(claimed)).toBe(true)
+        expect(yield* storedAlready(store, memory, claimed)).toBe(true)
         yield* store.releaseClaim(claimed, false)
         expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
-      }), { settings: { TRUSTED_PRODUCERS: "true" } })
+      }), { settings: { STORE_MODE: "link" } })
   })
 
-  it.effect("TRUSTED_PRODUCERS: a file the kernel will not link (protected_hardlinks: EPERM) is copied after all", () => {
+  it.effect("STORE_MODE=link: a file the kernel will not link (protected_hardlinks: EPERM) is copied after all", () => {
     const memory = MemoryFileSystem.make({ [claimed]: "theirs" })
     const wrapExtra = (extra: FileOpsService): FileOpsService => ({
       ...extra,
@@ -382,7 +387,186 @@ describe("FileStore", () => {
         const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("theirs"))
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("theirs")
         expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).not.toBe(memory.volume.statSync(claimed).ino)
-        expect(yield* store.storedAlready(claimed)).toBe(true)
-      }), { settings: { TRUSTED_PRODUCERS: "true" }, wrapExtra })
+        expect(yield* storedAlready(store, memory, claimed)).toBe(true)
+      }), { settings: { STORE_MODE: "link" }, wrapExtra })
+  })
+
+  describe("a file too large to read (returned as it is, never read)", () => {
+    const big = "x".repeat(20_000)
+    const original = (memory: MemoryFileSystem.MemoryFileSystem, blocks?: number) => {
+      const meta = metaOf(memory.volume.lstatSync(claimed, { bigint: true }))
+      return { _tag: "Original", meta: blocks === undefined ? meta : { ...meta, blocks } } as const
+    }
+    const counting = (reads: Array<string>, more: (extra: FileOpsService) => Partial<FileOpsService> = () => ({})) => (extra: FileOpsService): FileOpsService => {
+      const base = { ...extra, ...more(extra) }
+      return {
+        ...base,
+        // (the store's own journals and notes are read too: only the claimed file counts)
+        readRegular: (path, max) => Effect.zipRight(Effect.sync(() => path === claimed && reads.push(path)), base.readRegular(path, max)),
+        copyNew: (from, size, to, mode, sync) => Effect.zipRight(Effect.sync(() => reads.push(from)), base.copyNew(from, size, to, mode, sync))
+      }
+    }
+    const eperm = (extra: FileOpsService): Partial<FileOpsService> => ({
+      // A service user and another user's file: protected_hardlinks refuses the link.
+      link: (from, to) => (from === claimed ? Effect.fail(systemFailure("link", from, "EPERM")) : extra.link(from, to))
+    })
+
+    it.effect("is linked into place where the kernel allows: the very file, nothing read", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      const reads: Array<string> = []
+      const inode = memory.volume.statSync(claimed).ino
+      return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`, original(memory)), { wrapExtra: counting(reads) }).pipe(
+        Effect.map((stored) => {
+          expect(stored).toBe("a.json")
+          expect(reads).toEqual([])
+          expect(memory.volume.statSync("/srv/returns/a.json").ino).toBe(inode)
+          expect(listing(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        })
+      )
+    })
+
+    it.effect("where the kernel will not link it (another user's file), is renamed over a name reserved first: nothing read, nothing replaced", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big, "/srv/returns/a.json": "someone else's returned file" })
+      const reads: Array<string> = []
+      const inode = memory.volume.statSync(claimed).ino
+      return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`, original(memory)), { wrapExtra: counting(reads, eperm) }).pipe(
+        Effect.map((stored) => {
+          expect(stored).toBe(`a-${STAMP}.json`)
+          expect(reads).toEqual([])
+          expect(memory.volume.statSync(`/srv/returns/${stored}`).ino).toBe(inode)
+          expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("someone else's returned file")
+          expect(listing(memory.volume, "/srv/returns")).toEqual([`a-${STAMP}.json`, `a-${STAMP}.json.error.json`, "a.json"])
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        })
+      )
+    })
+
+    it.effect("a name taken between its check and its reservation is never replaced: the next name is", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      const inode = memory.volume.statSync(claimed).ino
+      const wrapExtra = (extra: FileOpsService): FileOpsService => ({
+        ...eperm(extra),
+        ...extra,
+        link: eperm(extra).link!,
+        // Another worker stores a file at that very name just before the reservation.
+        writeNew: (path, bytes, mode, sync) =>
+          Effect.suspend(() => {
+            if (path === "/srv/returns/a.json" && !memory.volume.existsSync(path)) memory.volume.writeFileSync(path, "stored by another worker")
+            return extra.writeNew(path, bytes, mode, sync)
+          })
+      })
+      return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`, original(memory)), { wrapExtra }).pipe(
+        Effect.map((stored) => {
+          expect(stored).toBe(`a-${STAMP}.json`)
+          expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("stored by another worker")
+          expect(memory.volume.statSync(`/srv/returns/${stored}`).ino).toBe(inode)
+          // The report placed for the name that was lost was withdrawn.
+          expect(listing(memory.volume, "/srv/returns")).toEqual([`a-${STAMP}.json`, `a-${STAMP}.json.error.json`, "a.json"])
+        })
+      )
+    })
+
+    it.effect("after a crash between the reservation and the rename, recovery withdraws the empty reservation (only that)", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      let crash = true
+      const wrapExtra = (extra: FileOpsService): FileOpsService => ({
+        ...extra,
+        link: eperm(extra).link!,
+        rename: (from, to) => (crash && from === claimed ? Effect.die("crash") : extra.rename(from, to))
+      })
+      return withStore(memory, (store) =>
+        Effect.gen(function*() {
+          yield* Effect.exit(store.storeReturned(claimed, "a.json", NOW, original(memory), (s) => `{"stored_as":"${s}"}`))
+          expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe("")
+          crash = false
+          expect(yield* storedAlready(store, memory, claimed, true)).toBe(false)
+          yield* store.clearAttempt(claimed)
+          expect(listing(memory.volume, "/srv/returns")).toEqual([])
+          const stored = yield* storeReturnedAndRelease(store, claimed, "a.json", (s) => `{"stored_as":"${s}"}`, original(memory))
+          expect(stored).toBe("a.json")
+          expect(memory.volume.readFileSync("/srv/returns/a.json", "utf8")).toBe(big)
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        }), { wrapExtra })
+    })
+
+    it.effect("recovery finds a file linked as itself before a crash stored already", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      return withStore(memory, (store) =>
+        Effect.gen(function*() {
+          expect(yield* storedAlready(store, memory, claimed, true)).toBe(false)
+          yield* store.storeReturned(claimed, "a.json", NOW, original(memory), (s) => s)
+          expect(yield* storedAlready(store, memory, claimed, true)).toBe(true)
+        }))
+    })
+
+    it.effect("across filesystems, a sparse one is not copied (its holes would be read): a failure that says so, nothing placed", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      const reads: Array<string> = []
+      return withStore(memory, (store) => Effect.flip(store.storeReturned(claimed, "a.json", NOW, original(memory, 1), (s) => s)), {
+        wrapExtra: counting(reads, exdevFor("/srv/processing/"))
+      }).pipe(
+        Effect.map((error) => {
+          expect(error._tag).toBe("SparseAcrossFilesystems")
+          expect(error.message).toContain("without reading its holes")
+          expect(reads).toEqual([])
+          expect(listing(memory.volume, "/srv/returns")).toEqual([])
+          expect(memory.volume.readFileSync(claimed, "utf8")).toBe(big)
+        })
+      )
+    })
+
+    it.effect("across filesystems, a dense one is copied (what it occupies is what is read)", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: big })
+      const reads: Array<string> = []
+      return withStore(memory, (store) => storeReturnedAndRelease(store, claimed, "a.json", (s) => s, original(memory, 40)), {
+        wrapExtra: counting(reads, exdevFor("/srv/processing/"))
+      }).pipe(
+        Effect.map((stored) => {
+          expect(reads).toEqual([claimed])
+          expect(memory.volume.readFileSync(`/srv/returns/${stored}`, "utf8")).toBe(big)
+          expect(listing(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
+        })
+      )
+    })
+  })
+
+  describe("STORE_MODE=auto (the default): a copy only across the owner boundary", () => {
+    const ownerOf = (memory: MemoryFileSystem.MemoryFileSystem, uid: number): Content => {
+      memory.volume.chownSync(claimed, uid, 0)
+      return { _tag: "Bytes", bytes: Buffer.from("judged"), meta: metaOf(memory.volume.lstatSync(claimed, { bigint: true })) }
+    }
+    const euid = process.geteuid?.() ?? 0
+
+    it.effect("a file of the daemon's own user is linked into place as itself", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: "judged" })
+      const inode = memory.volume.statSync(claimed).ino
+      return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json", ownerOf(memory, euid))).pipe(
+        Effect.map(() => {
+          expect(memory.volume.statSync("/srv/validated/a.json").ino).toBe(inode)
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        })
+      )
+    })
+
+    it.effect("a file of another user is stored as a copy the daemon owns, of the bytes judged", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: "judged" })
+      const inode = memory.volume.statSync(claimed).ino
+      return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json", ownerOf(memory, euid + 1))).pipe(
+        Effect.map(() => {
+          expect(memory.volume.statSync("/srv/validated/a.json").ino).not.toBe(inode)
+          expect(memory.volume.readFileSync("/srv/validated/a.json", "utf8")).toBe("judged")
+          expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
+        })
+      )
+    })
+
+    it.effect("STORE_MODE=copy copies the daemon's own user's file too", () => {
+      const memory = MemoryFileSystem.make({ [claimed]: "judged" })
+      const inode = memory.volume.statSync(claimed).ino
+      return withStore(memory, (store) => storeValidAndRelease(store, claimed, "a.json", ownerOf(memory, euid)), { settings: { STORE_MODE: "copy" } }).pipe(
+        Effect.map(() => expect(memory.volume.statSync("/srv/validated/a.json").ino).not.toBe(inode))
+      )
+    })
   })
 })

@@ -27,6 +27,7 @@ const meta = (over: Partial<Meta> = {}): Meta => ({
   mode: 0o100644,
   size: 10,
   mtimeMs: 1000,
+  blocks: 1,
   id: "1:2",
   ...over
 })

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
+import { describeStoreMode } from "../files/FileStore.js"
 import { Instance } from "../instances/Instance.js"
 import { Status } from "../status/Status.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
@@ -154,6 +155,8 @@ const announce = (options: RunOptions, instanceId: string) =>
         // synchronous on local filesystems, through the thread pool otherwise (FS_CALLS)
         file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
         file_calls_reason: fileCalls.reason,
+        // STORE_MODE as it applies to this process (its user)
+        store: describeStoreMode(config.storeMode, typeof process.geteuid === "function" ? process.geteuid() : -1),
         folders: {
           data: config.dataDir,
           processing: config.processingDir,

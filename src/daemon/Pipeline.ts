@@ -81,11 +81,12 @@ export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, Pi
 const sameObservation = (a: Observation, b: Observation) =>
   a.size === b.size && a.mtimeMs === b.mtimeMs && a.id === b.id
 
+/** A file's content as judged, with its look as read (`meta`: owner, identity, size). */
 type Judged =
-  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
+  | { readonly _tag: "Bytes"; readonly meta: Meta; readonly bytes: Uint8Array; readonly parsed: ReturnType<typeof parseJsonBytes> }
   /** a large file, parsed and validated off the event loop (OffThreadJudge) */
-  | { readonly _tag: "Verdict"; readonly bytes: Uint8Array; readonly complete: boolean; readonly validation: Validation }
-  | { readonly _tag: "TooLarge"; readonly size: number }
+  | { readonly _tag: "Verdict"; readonly meta: Meta; readonly bytes: Uint8Array; readonly complete: boolean; readonly validation: Validation }
+  | { readonly _tag: "TooLarge"; readonly meta: Meta }
 
 /** A fresh file read in the input folder and found complete, before its claim. */
 interface Peeked {
@@ -140,7 +141,7 @@ export const makePipeline = Effect.gen(function*() {
     if (content._tag === "TooLarge") {
       return Effect.succeed({
         records: 0,
-        errors: fileLevel(`file is ${(content.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB)`),
+        errors: fileLevel(`file is ${(content.meta.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB): it was not read, and is returned as it is`),
         errorCount: 1
       })
     }
@@ -154,15 +155,15 @@ export const makePipeline = Effect.gen(function*() {
 
   /** Parsed here, or (a large file, the built-in contract) parsed and validated in a worker thread. */
   const judgedOf = (read: Extract<RegularRead, { readonly _tag: "Read" | "TooLarge" }>): Effect.Effect<Judged> => {
-    if (read._tag === "TooLarge") return Effect.succeed({ _tag: "TooLarge", size: read.meta.size })
+    if (read._tag === "TooLarge") return Effect.succeed({ _tag: "TooLarge", meta: read.meta })
     const bytes = read.bytes
     if (bytes.length < OFF_THREAD_BYTES || contract.builtIn === undefined) {
-      return Effect.succeed({ _tag: "Bytes", bytes, parsed: parseJsonBytes(bytes) })
+      return Effect.succeed({ _tag: "Bytes", meta: read.meta, bytes, parsed: parseJsonBytes(bytes) })
     }
     const today = todayUtc(new Date(clock.unsafeCurrentTimeMillis()))
     return Effect.map(
       offThread.judge({ bytes, maxRecords: contract.builtIn.maxRecords, today }),
-      ({ complete, validation }): Judged => ({ _tag: "Verdict", bytes, complete, validation })
+      ({ complete, validation }): Judged => ({ _tag: "Verdict", meta: read.meta, bytes, complete, validation })
     )
   }
 
@@ -172,7 +173,7 @@ export const makePipeline = Effect.gen(function*() {
 
   /** What is stored is what was judged: the bytes read, or (too large to read) as many bytes as were judged too large. */
   const contentOf = (judged: Judged): Content =>
-    judged._tag === "TooLarge" ? { _tag: "Copy", size: judged.size } : { _tag: "Bytes", bytes: judged.bytes }
+    judged._tag === "TooLarge" ? { _tag: "Original", meta: judged.meta } : { _tag: "Bytes", bytes: judged.bytes, meta: judged.meta }
 
   /**
    * The file's outcome line, then its claimed name to the ClaimReleaser, which
@@ -234,8 +235,14 @@ export const makePipeline = Effect.gen(function*() {
   const failed = (where: string) => (e: PlatformError | StoreFailure): Effect.Effect<Outcome> =>
     Effect.succeed({
       _tag: "Failed",
-      reason: `${e._tag === "PlacementRaced" || e._tag === "NoFreeName" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
-      cause: e._tag === "PlacementRaced" ? "placement raced" : e._tag === "NoFreeName" ? "no free name" : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
+      reason: `${e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
+      cause: e._tag === "PlacementRaced"
+        ? "placement raced"
+        : e._tag === "NoFreeName"
+        ? "no free name"
+        : e._tag === "SparseAcrossFilesystems"
+        ? "sparse file across filesystems"
+        : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
     })
 
   const processIds = {
@@ -363,7 +370,7 @@ export const makePipeline = Effect.gen(function*() {
       const judged = yield* judgedOf(read)
       // Linked into its destination before the crash: only its outcome line (perhaps) and
       // the unlinks were missing. The verdict is the contract's again, as the file is the same.
-      if (yield* retryIo(store.storedAlready(claimedPath))) {
+      if (yield* retryIo(store.storedAlready(claimedPath, read.meta, read._tag === "TooLarge"))) {
         const { errorCount, records } = yield* judge(judged, new Date(startedAt))
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.

@@ -46,6 +46,8 @@ export interface Meta {
   readonly mode: number
   readonly size: number
   readonly mtimeMs: number
+  /** 512-byte blocks it occupies: far fewer than its size says for a sparse file */
+  readonly blocks: number
   /** `dev:ino` from bigint stats: equal only for the same file */
   readonly id: string
 }
@@ -284,6 +286,7 @@ export const metaOf = (s: StatsLike): Meta => ({
   mode: Number(s.mode),
   size: Number(s.size),
   mtimeMs: s.mtime.getTime(),
+  blocks: Number(s.blocks),
   id: `${String(s.dev)}:${String(s.ino)}`
 })
 

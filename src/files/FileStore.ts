@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
+import type { StoreMode } from "../Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
 import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
@@ -60,15 +61,59 @@ export class NoFreeName extends Data.TaggedError("NoFreeName")<{
   }
 }
 
+/**
+ * A sparse file too large to read, to be returned to a folder on another
+ * filesystem: it cannot be moved there, and copying it would read its holes
+ * (a 15 TB file of no disk space takes hours). It stays claimed, and is said.
+ */
+export class SparseAcrossFilesystems extends Data.TaggedError("SparseAcrossFilesystems")<{
+  readonly size: number
+  readonly allocated: number
+  readonly dir: string
+}> {
+  override get message(): string {
+    return `a sparse file of ${this.size} bytes (${this.allocated} bytes on disk), larger than MAX_FILE_SIZE_MB, cannot be returned to ${this.dir} on another filesystem without reading its holes; move it out of processing/ by hand (or put returns/ on the filesystem of processing/, where it is moved, not copied)`
+  }
+}
+
 /** Why storing a file failed, beyond a failing system call. */
-export type StoreFailure = PlacementRaced | NoFreeName
+export type StoreFailure = PlacementRaced | NoFreeName | SparseAcrossFilesystems
 
-
-
-/** What is stored: the judged bytes, or (a file too large to read) its first `size` bytes copied from the claimed file. */
+/**
+ * What is stored:
+ *  - `Bytes`: the bytes judged, read from the claimed file; `meta`, the
+ *    claimed file's as read, lets STORE_MODE place the file itself (it holds
+ *    those bytes) rather than a copy, by its owner: without it, a copy;
+ *  - `Original`: a file too large to read (contract §2), returned as it is,
+ *    never read: moved into place (a link, or a rename over a name reserved
+ *    first), copied only across filesystems and only if not sparse.
+ */
 export type Content =
-  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
-  | { readonly _tag: "Copy"; readonly size: number }
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly meta?: Meta | undefined }
+  | { readonly _tag: "Original"; readonly meta: Meta }
+
+/**
+ * Whether a claimed file is stored as itself (linked into place) under a
+ * STORE_MODE (pure): `link` for every file, `auto` for files owned by the
+ * daemon's own user — the only case where a copy protects nothing, as that
+ * user may write the destination folders anyway — and `copy` never.
+ */
+export const placesItself = (mode: StoreMode, owner: number | undefined, euid: number): boolean =>
+  mode === "link" || (mode === "auto" && owner !== undefined && euid >= 0 && owner === euid)
+
+/** What a STORE_MODE does for this process, in words (the start-up line). */
+export const describeStoreMode = (mode: StoreMode, euid: number): string =>
+  mode === "copy"
+    ? "every file copied into a file of the daemon's own"
+    : mode === "link"
+    ? "every file linked into place as it is (copied where the kernel refuses the link)"
+    : `files of uid ${euid} (the daemon's user) linked into place; files of every other user copied into a file of the daemon's own`
+
+/** A file copied across filesystems may read at most this many times the bytes it occupies (a sparse file is not read). */
+const MAX_SPARSENESS = 16
+
+/** Whether copying `meta`'s file reads in proportion to what it occupies on disk (pure). */
+export const denseEnough = (meta: Pick<Meta, "size" | "blocks">): boolean => meta.size <= MAX_SPARSENESS * 512 * Math.max(1, meta.blocks)
 
 /**
  * Modes of what the daemon creates (before the umask, which cannot widen
@@ -116,8 +161,12 @@ export interface FileStoreService {
     content: Content,
     report: (storedName: string) => string
   ) => Effect.Effect<string, PlatformError | StoreFailure>
-  /** Recovery: whether a claimed file was stored already by an attempt that did not finish (a crash). */
-  readonly storedAlready: (claimedPath: string) => Effect.Effect<boolean, PlatformError>
+  /**
+   * Recovery: whether a claimed file was stored already by an attempt that did
+   * not finish (a crash); `claimed` is its look as read now, `tooLarge` when it
+   * is too large to read (placed as itself).
+   */
+  readonly storedAlready: (claimedPath: string, claimed: Meta, tooLarge: boolean) => Effect.Effect<boolean, PlatformError>
   /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
   readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError>
   /** Keeps the full original name of a claim whose name had to be shortened (written before the claim). */
@@ -148,7 +197,7 @@ export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore,
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
 /** More claims than are ever stored and not yet released at once (see ClaimReleaser's MAX_PENDING). */
 const MAX_KNOWN_STAGES = 4096
-const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget)$/
+const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget|ptarget)$/
 const NOTE_NAME = /^\.(\d+-\d+)\.name$/
 
 export interface Stages {
@@ -159,6 +208,8 @@ export interface Stages {
   readonly xreport: string
   /** the name the report is being linked at, written before it is (to withdraw an orphan report) */
   readonly rtarget: string
+  /** the name reserved for a file moved into place by rename, written before it is (to withdraw the reservation) */
+  readonly ptarget: string
 }
 
 /** Where the stages of a claimed file live (exported for tests that build a crash's leftovers). */
@@ -171,16 +222,25 @@ export const stagesOf = (claimedPath: string): Stages => {
     report: `${prefix}.report`,
     xdata: `${prefix}.xdata`,
     xreport: `${prefix}.xreport`,
-    rtarget: `${prefix}.rtarget`
+    rtarget: `${prefix}.rtarget`,
+    ptarget: `${prefix}.ptarget`
   }
 }
 
-/** A stage ready to be linked into place. */
+/** A stage ready to be placed. */
 interface Staged {
   readonly path: string
   readonly meta: Meta
   /** made in the destination folder (another filesystem): the placed name must be checked */
   readonly remote: boolean
+  /**
+   * `link` (never replaces a name), or `rename` for a producer's file the
+   * kernel will not link (protected_hardlinks) and that is not copied (too
+   * large): renamed over an empty file of the daemon's, made exclusively.
+   */
+  readonly by: "link" | "rename"
+  /** the claimed file itself (not a stage of the daemon's) */
+  readonly itself: boolean
 }
 
 const journalOf = (text: string): { readonly dir: string; readonly name: string } | undefined => {
@@ -195,7 +255,8 @@ export const makeFileStore = Effect.gen(function*() {
   const checks = yield* makeFolderChecks
   const folders = checks.folders
   const uid = typeof process.getuid === "function" ? process.getuid() : -1
-  const trusted = config.trustedProducers
+  const euid = typeof process.geteuid === "function" ? process.geteuid() : -1
+  const mode = config.storeMode
   /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
   const remoteFolders = new Set<string>()
 
@@ -240,7 +301,12 @@ export const makeFileStore = Effect.gen(function*() {
   const write = (path: string, content: Content, claimedPath: string, sync = false) =>
     content._tag === "Bytes"
       ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
-      : extra.copyNew(claimedPath, content.size, path, STORED_FILE_MODE, sync)
+      // (only across filesystems, and only dense: see `withStage`) interruptible, so a stop
+      // does not wait for it: its stage is named in a journal, and a later attempt drops it.
+      : Effect.interruptible(extra.copyNew(claimedPath, content.meta.size, path, STORED_FILE_MODE, sync))
+
+  /** Claimed files stored as themselves (linked into place), until released: they have no data stage. */
+  const placedItself = new Set<string>()
 
   /** Claimed files whose private data stage this process made, until released (hot path 8, see WorkerPool). */
   const staged = new Set<string>()
@@ -298,7 +364,7 @@ export const makeFileStore = Effect.gen(function*() {
       Effect.flatMap((meta) => inFolderGroup(stage, meta, dir)),
       Effect.map((meta): Staged => {
         if (stage.endsWith(".data")) staged.add(claimedPath)
-        return { path: stage, meta, remote: false }
+        return { path: stage, meta, remote: false, by: "link", itself: false }
       })
     )
 
@@ -325,7 +391,7 @@ export const makeFileStore = Effect.gen(function*() {
       yield* extra.writeNew(journal, Buffer.from(`${dir}\n${name}\n`), PRIVATE_FILE_MODE)
       // Flushed at once: the ClaimReleaser's flush knows private stages only.
       const meta = yield* write(Path.join(dir, name), content, claimedPath, true)
-      return { path: Path.join(dir, name), meta, remote: true } satisfies Staged
+      return { path: Path.join(dir, name), meta, remote: true, by: "link", itself: false } satisfies Staged
     })
 
   /**
@@ -334,7 +400,7 @@ export const makeFileStore = Effect.gen(function*() {
    * name must turn out to be the very file written, or it is withdrawn.
    */
   const linkInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError | StoreFailure> =>
-    extra.link(staged.path, target).pipe(
+    staged.by === "rename" ? renameInto(staged, target) : extra.link(staged.path, target).pipe(
       Effect.zipRight(
         staged.remote
           ? Effect.flatMap(extra.identify(target), (placed) =>
@@ -346,7 +412,33 @@ export const makeFileStore = Effect.gen(function*() {
       Effect.catchIf((e) => e._tag === "SystemError" && isAlreadyExists(e), () => Effect.succeed(false))
     )
 
+  /**
+   * Moves a claimed file the kernel will not link into place by rename, which
+   * would replace a name: the name is first reserved by an empty file of the
+   * daemon's, created exclusively (its name noted, for recovery to withdraw),
+   * and only that file is replaced. Another worker or instance placing a file
+   * at the same name meets the reservation (EEXIST) and takes the next name.
+   */
+  const renameInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError> => {
+    const note = stagesFor(staged.path).ptarget
+    return Effect.gen(function*() {
+      yield* unlinkIfThere(note)
+      yield* extra.writeNew(note, Buffer.from(Path.basename(target)), PRIVATE_FILE_MODE)
+      const reserved = yield* extra.writeNew(target, new Uint8Array(0), STORED_FILE_MODE).pipe(
+        Effect.as(true),
+        Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
+      )
+      if (!reserved) return false
+      yield* extra.rename(staged.path, target)
+      return true
+    })
+  }
+
   const isCrossDevice = (e: PlatformError | StoreFailure) => e._tag === "SystemError" && errnoCode(e) === "EXDEV"
+  const isNotPermitted = (e: PlatformError | StoreFailure) => e._tag === "SystemError" && errnoCode(e) === "EPERM"
+
+  /** The claimed file itself, to be placed: linked, or renamed where the kernel will not link it and no copy is made. */
+  const itself = (claimedPath: string, meta: Meta, by: Staged["by"]): Staged => ({ path: claimedPath, meta, remote: false, by, itself: true })
 
   /**
    * Stages `content` for `dir` (privately, or in `dir` when it is on another
@@ -361,18 +453,31 @@ export const makeFileStore = Effect.gen(function*() {
     place: (staged: Staged) => Effect.Effect<A, PlatformError | StoreFailure>
   ): Effect.Effect<A, PlatformError | StoreFailure> => {
     const remote = (raced: number): Effect.Effect<A, PlatformError | StoreFailure> =>
-      Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
-        Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
-      )
+      content._tag === "Original" && !denseEnough(content.meta)
+        ? Effect.fail(new SparseAcrossFilesystems({ size: content.meta.size, allocated: content.meta.blocks * 512, dir }))
+        : Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
+          Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
+        )
     if (remoteFolders.has(dir)) return remote(0)
-    const local = trusted && privateStage.endsWith(".data")
-      ? Effect.flatMap(extra.identify(claimedPath), (meta) =>
-        // The producer's own file, linked into place (TRUSTED_PRODUCERS): where the kernel refuses
-        // (protected_hardlinks: a file of another user), a copy after all.
-        place({ path: claimedPath, meta, remote: false }).pipe(
-          Effect.catchIf((e) => e._tag === "SystemError" && errnoCode(e) === "EPERM", () => Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place))
-        ))
-      : Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place)
+    const copied = Effect.suspend(() => Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place))
+    const asItself = (meta: Meta, fallback: Effect.Effect<A, PlatformError | StoreFailure>) =>
+      Effect.tap(
+        // The folder's group, as a copy gets (where the daemon may give it: its own file, or as root);
+        // where the kernel refuses the link (protected_hardlinks: another user's file, the daemon not root): the fallback.
+        Effect.flatMap(meta.uid === euid || euid === 0 ? inFolderGroup(claimedPath, meta, dir) : Effect.succeed(meta), (grouped) =>
+          place(itself(claimedPath, grouped, "link")).pipe(Effect.catchIf(isNotPermitted, () => fallback))),
+        () => Effect.sync(() => placedItself.add(claimedPath))
+      )
+    const local = !privateStage.endsWith(".data")
+      ? copied
+      : content._tag === "Original"
+      // Too large to read: the file itself, linked, or else renamed over a reserved name; never read.
+      ? asItself(content.meta, place(itself(claimedPath, content.meta, "rename")))
+      : content.meta !== undefined && placesItself(mode, content.meta.uid, euid)
+      ? asItself(content.meta, copied)
+      : content.meta === undefined && mode === "link"
+      ? Effect.flatMap(extra.identify(claimedPath), (meta) => asItself(meta, copied))
+      : copied
     return local.pipe(
       Effect.catchIf(isCrossDevice, () =>
         Effect.zipRight(
@@ -466,14 +571,22 @@ export const makeFileStore = Effect.gen(function*() {
       Effect.catchIf(isNotFound, () => Effect.succeed(false))
     )
 
-  const storedAlready = (claimedPath: string) => {
+  /**
+   * A claimed file is stored already when its data stage is linked twice, or
+   * its remote stage is placed, or (`itself`: a file STORE_MODE places as it
+   * is, or one too large to read) it is linked twice itself: a claimed file
+   * with another link is never taken otherwise. (A producer's own extra link
+   * made in data/ between its look and its claim would read as stored too:
+   * the claimed name goes, and the file stays under the producer's name.)
+   */
+  const storedAlready = (claimedPath: string, claimed: Meta, tooLarge: boolean) => {
     const stages = stagesOf(claimedPath)
-    // (A claimed file itself linked twice was placed as it is, with TRUSTED_PRODUCERS: only then,
-    // as otherwise a claimed file with another link is never taken.)
+    const itself = tooLarge || placesItself(mode, claimed.uid, euid)
     return Effect.flatMap(linkedTwice(stages.data), (placed) =>
       placed
         ? Effect.succeed(true)
-        : Effect.flatMap(trusted ? linkedTwice(claimedPath) : Effect.succeed(false), (itself) => (itself ? Effect.succeed(true) : remoteStagePlaced(stages.xdata))))
+        : Effect.flatMap(itself ? Effect.succeed(claimed.type === "File" && claimed.nlink > 1) : Effect.succeed(false), (linked) =>
+          linked ? Effect.succeed(true) : remoteStagePlaced(stages.xdata)))
   }
 
   /** The report name an attempt was placing, from its private note; `undefined` if none. */
@@ -496,13 +609,31 @@ export const makeFileStore = Effect.gen(function*() {
       if (target !== undefined) yield* withdraw(Path.join(folders.returns, target), meta.value.id)
     }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
+  /**
+   * A name reserved for a rename that never came (a crash between the two):
+   * withdrawn while it is still the empty file the daemon made.
+   */
+  const withdrawReservation = (note: string) =>
+    Effect.gen(function*() {
+      const target = yield* reportTarget(note)
+      if (target === undefined) return
+      for (const dir of [folders.returns, folders.validated]) {
+        const path = Path.join(dir, target)
+        const meta = yield* extra.identify(path).pipe(Effect.option)
+        if (Option.isSome(meta) && meta.value.type === "File" && meta.value.size === 0 && meta.value.nlink === 1 && (uid < 0 || meta.value.uid === uid)) {
+          yield* unlinkIfThere(path)
+        }
+      }
+    }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
+
   const clearAttempt = (claimedPath: string) => {
     const stages = stagesOf(claimedPath)
     return Effect.gen(function*() {
       yield* withdrawOrphanReport(stages.report, stages.rtarget)
       const remote = yield* readJournal(stages.xreport)
       if (remote !== undefined) yield* withdrawOrphanReport(Path.join(remote.dir, remote.name), stages.rtarget)
-      yield* Effect.forEach([stages.data, stages.report, stages.rtarget], unlinkIfThere, { discard: true })
+      yield* withdrawReservation(stages.ptarget)
+      yield* Effect.forEach([stages.data, stages.report, stages.rtarget, stages.ptarget], unlinkIfThere, { discard: true })
       yield* Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true })
     })
   }
@@ -535,14 +666,14 @@ export const makeFileStore = Effect.gen(function*() {
   const releaseClaim = (claimedPath: string, withReport: boolean) => {
     const stages = stagesFor(claimedPath)
     knownStages.delete(claimedPath)
-    // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere.
-    const data = staged.delete(claimedPath) || !trusted ? [stages.data] : []
+    // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere; none for a file placed as itself.
+    const data = staged.delete(claimedPath) || !placedItself.delete(claimedPath) ? [stages.data] : []
     // The claimed name first: a crash after it leaves only stages (swept later), never a
     // claimed file without the stage that says it is stored already.
     return Effect.zipRight(
       unlinkIfThere(claimedPath),
       Effect.zipRight(
-        Effect.forEach(withReport ? [...data, stages.report, stages.rtarget] : data, unlinkIfThere, { discard: true }),
+        Effect.forEach(withReport ? [...data, stages.report, stages.rtarget, stages.ptarget] : data, unlinkIfThere, { discard: true }),
         Effect.zipRight(
           remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
           dropNote(claimedPath)
