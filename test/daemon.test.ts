@@ -11,6 +11,7 @@ import { retryDelayMs, runDaemon } from "../src/daemon/Daemon.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
+import { Status } from "../src/status/Status.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { captureLogs } from "./support/logs.js"
@@ -677,6 +678,51 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(listing(app.volume, V)).toEqual(["a.json"])
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+
+  it.live("a file whose store keeps failing counts as failing whatever the errno (a stage deleted by a producer is no 'gone'), until it is stored", () => {
+    let deleting = true
+    let deleted = 0
+    const exdev = (path: string) =>
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "link", pathOrDescriptor: path, cause: Object.assign(new Error("EXDEV: cross-device link"), { code: "EXDEV" }) })
+    const app = makeTestApp({
+      settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "30", WATCH_MODE: "poll", STORE_MODE: "copy" },
+      wrapExtra: (extra) => ({
+        ...extra,
+        // returns/ on another filesystem, group-writable: the producer deletes each stage the daemon makes there.
+        link: (from, to) => (from.startsWith(`${P}/`) && to.startsWith(`${R}/`) ? Effect.fail(exdev(from)) : extra.link(from, to)),
+        writeNew: (path, bytes, mode, sync) =>
+          Effect.tap(extra.writeNew(path, bytes, mode, sync), () =>
+            Effect.sync(() => {
+              if (deleting && path.startsWith(`${R}/.cjp-stage-`)) {
+                app.volume.unlinkSync(path)
+                deleted++
+              }
+            }))
+      })
+    })
+    return Effect.gen(function*() {
+      const status = yield* Status
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      app.volume.writeFileSync(`${D}/bad.json`, fixture("invalid-luhn.json"))
+      while (deleted < 1 || status.failing() === 0) yield* Effect.sleep("10 millis")
+      // Retried again and again: never taken for gone meanwhile.
+      // Sampled over its first retries (after 1 s, then 2 s more, each from processing/).
+      const seen: Array<number> = []
+      const until = Date.now() + 3500
+      while (Date.now() < until) {
+        seen.push(status.failing())
+        yield* Effect.sleep("10 millis")
+      }
+      expect(deleted).toBeGreaterThan(2)
+      expect(Math.min(...seen)).toBe(1)
+      expect(listing(app.volume, R)).toEqual([])
+      deleting = false
+      while (listing(app.volume, R).length < 2) yield* Effect.sleep("20 millis")
+      while (status.failing() > 0) yield* Effect.sleep("20 millis")
+      expect(listing(app.volume, R)).toEqual(["bad.json", "bad.json.error.json"])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("30 seconds"))
   })
 
   it.live("a stop does not wait for a copy: a too-large file being copied across filesystems is interrupted, and stays claimed", () => {

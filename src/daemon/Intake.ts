@@ -508,10 +508,13 @@ export const makeIntake = (
         summary.failed++
         yield* Metric.increment(Metrics.filesByOutcome("failed"))
         const now = yield* Clock.currentTimeMillis
-        const before = failing.get(job.name)
+        // A file that stays claimed fails under its claimed name (it is retried as such) until it is
+        // stored or its claimed name is gone, whatever the failure was.
+        const key = outcome.claimed ?? job.name
+        const before = failing.get(key)
         const attempts = (before?.attempts ?? 0) + 1
-        failing.delete(job.name) // re-inserted last: the oldest failures are forgotten first
-        failing.set(job.name, {
+        failing.delete(key) // re-inserted last: the oldest failures are forgotten first
+        failing.set(key, {
           cause: outcome.cause,
           attempts,
           firstAt: before?.firstAt ?? now,

@@ -59,7 +59,13 @@ export type Outcome =
   | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
   | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
   /** an I/O error outlived its retries: the file stays where it is */
-  | { readonly _tag: "Failed"; readonly reason: string; readonly cause: string }
+  | {
+    readonly _tag: "Failed"
+    readonly reason: string
+    readonly cause: string
+    /** the claimed name (in this instance's processing folder) when the file stays claimed: its retries go by that name */
+    readonly claimed?: string | undefined
+  }
 
 export interface InputJob {
   readonly name: string
@@ -348,12 +354,22 @@ export const makePipeline = Effect.gen(function*() {
         if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
         return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
       }).pipe(
-        Effect.catchAll((e) => failed(where)(e)),
+        Effect.catchAll((e) =>
+          Effect.map(failed(where)(e), (outcome) =>
+            where === instance.dir && outcome._tag === "Failed" ? { ...outcome, claimed: Path.basename(claimedPath) } : outcome)
+        ),
         // The claim ends here unless the ClaimReleaser has the file (routed), whatever the exit.
         Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
       )
     }).pipe(
       Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(config.dataDir)(e)))
+    )
+
+  /** Whether a claimed name is still there (unknown counts as there: the file is not taken for gone). */
+  const claimedIsThere = (claimedPath: string): Effect.Effect<boolean> =>
+    store.inspectClaimed(claimedPath).pipe(
+      Effect.as(true),
+      Effect.catchAll((e) => Effect.succeed(!isNotFound(e)))
     )
 
   const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
@@ -386,8 +402,13 @@ export const makePipeline = Effect.gen(function*() {
       yield* Effect.logDebug("recovering claimed file").pipe(Effect.annotateLogs({ file: name }))
       return yield* finish(claimedPath, name, parsedName?.receivedAtMs ?? startedAt, judged, startedAt)
     }).pipe(
-      Effect.catchIf((e) => e._tag === "SystemError" && isNotFound(e), () => Effect.succeed<Outcome>({ _tag: "Gone" })),
-      Effect.catchAll(failed(instance.dir)),
+      // Gone only when the claimed name itself is: a name missing elsewhere (a stage a producer
+      // deleted in a folder it may write) is a failure like any other, and keeps the file failing.
+      Effect.catchAll((e) =>
+        e._tag === "SystemError" && isNotFound(e)
+          ? Effect.flatMap(claimedIsThere(claimedPath), (there) => (there ? failed(instance.dir)(e) : Effect.succeed<Outcome>({ _tag: "Gone" })))
+          : failed(instance.dir)(e)
+      ),
       Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedName)))
     )
   }
