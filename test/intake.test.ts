@@ -147,6 +147,39 @@ describe("intake: instances cooperate", () => {
   }, 120_000)
 })
 
+describe("intake: fairness", () => {
+  it.live("files waiting for their writer hold at most half the window: a new file is taken at once while they are touched again and again", () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 40; i++) files[`${D}/w${i}.json`] = "["
+    const app = makeTestApp({
+      files,
+      // No full listing within the test: the new file must come through the polls.
+      settings: { RESCAN_INTERVAL_MS: "600000", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "2000", HEALTH_CHECK_INTERVAL_MS: "3600000" }
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const status = yield* Status
+      // A producer touches its 40 half-written files every 50 ms, for ever.
+      const touch = Effect.sync(() => {
+        const now = new Date()
+        for (let i = 0; i < 40; i++) app.volume.utimesSync(`${D}/w${i}.json`, now, now)
+      })
+      yield* Effect.fork(Effect.forever(Effect.zipRight(touch, Effect.sleep("50 millis"))))
+      const fiber = yield* Effect.fork(runDaemon({ once: false, window: 10 }))
+      yield* Effect.sleep("500 millis")
+      app.volume.writeFileSync(`${D}/honest.json`, VALID)
+      const arrived = Date.now()
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      expect(Date.now() - arrived).toBeLessThan(1500)
+      expect(status.intakePeak).toBeLessThanOrEqual(10)
+      // The ones let go are counted as waiting, and said once.
+      expect(status.waiting().count).toBeGreaterThanOrEqual(40)
+      expect(logs.lines.filter((l) => l.message.startsWith("more files are waiting for their writers than the intake keeps room for"))).toHaveLength(1)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
+  })
+})
+
 describe("intake: big folders stay cheap", () => {
   it.live("3,000 ignored names: warnings up to the cap, then one line for the rest, not repeated by later listings", () => {
     const files: Record<string, string> = {}

@@ -10,7 +10,7 @@ import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { NameWatchLive } from "../src/files/NameWatch.js"
+import { makeNameInbox, MAX_NAMES, NameWatchLive } from "../src/files/NameWatch.js"
 
 const fsWithNames = NodeFileSystem.layer.pipe(Layer.provide(NameWatchLive))
 
@@ -77,5 +77,55 @@ describe("NameWatch", () => {
       // Far fewer chunks than events, and no name twice within one.
       expect(chunks.length).toBeLessThan(100)
       for (const batch of chunks) expect(new Set(batch).size).toBe(batch.length)
+    }).pipe(Effect.provide(fsWithNames)))
+
+  it("the inbox holds each name once, up to its bound; past it, it says it overflowed and holds nothing", () => {
+    const inbox = makeNameInbox(3)
+    expect(inbox.isEmpty()).toBe(true)
+    for (const name of ["a", "b", "a", "c"]) inbox.add(name)
+    expect(inbox.take()).toEqual(["a", "b", "c"])
+    expect(inbox.take()).toEqual([])
+    for (const name of ["a", "b", "c", "d", "e"]) inbox.add(name)
+    expect(inbox.isEmpty()).toBe(false)
+    expect(inbox.take()).toBe("overflow")
+    inbox.add("f")
+    expect(inbox.take()).toEqual(["f"])
+  })
+
+  it.scopedLive("a flood of names while the reader is busy is handed on as the folder itself (a listing), never queued up or lost silently", () =>
+    Effect.gen(function*() {
+      const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-namewatch-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
+      const fs = yield* FileSystem.FileSystem
+      const events: Array<string> = []
+      // A reader that is slow at its first chunk (the daemon busy with a backlog, say).
+      let first = true
+      const reader = yield* fs.watch(dir).pipe(
+        Stream.mapChunksEffect((chunk) =>
+          Effect.as(
+            first ? Effect.sleep("1500 millis").pipe(Effect.tap(() => void (first = false))) : Effect.void,
+            Chunk.map(chunk, (event) => event.path)
+          )
+        ),
+        Stream.tap((path) => Effect.sync(() => events.push(path))),
+        Stream.takeUntil((path) => path.endsWith("honest.json")),
+        Stream.runDrain,
+        Effect.fork
+      )
+      yield* Effect.sleep("100 millis")
+      NFS.writeFileSync(Path.join(dir, "first.json"), "{}")
+      yield* Effect.sleep("100 millis")
+      // While the reader is busy: a flood of created and removed names, more than the inbox holds.
+      for (let i = 0; i < 3 * MAX_NAMES; i++) {
+        NFS.writeFileSync(Path.join(dir, `x${i}`), "")
+        NFS.unlinkSync(Path.join(dir, `x${i}`))
+      }
+      yield* Effect.sleep("1600 millis")
+      NFS.writeFileSync(Path.join(dir, "honest.json"), "{}")
+      yield* Fiber.join(reader).pipe(Effect.timeout("10 seconds"))
+      // The flood came as one event naming the folder (a listing finds what it held), then the honest name.
+      expect(events).toContain(dir)
+      expect(events.filter((p) => Path.basename(p).startsWith("x")).length).toBeLessThanOrEqual(MAX_NAMES)
+      expect(events.at(-1)).toBe(Path.join(dir, "honest.json"))
     }).pipe(Effect.provide(fsWithNames)))
 })

@@ -157,6 +157,18 @@ export const makeIntake = (
     const claimedTracked = new Set<string>()
     /** names the pipeline found not regular: skipped by light listings until an event or a full listing (at most `window`) */
     const parked = new Set<string>()
+    /**
+     * Files waiting for their writer get at most `waitingShare` of the window,
+     * so that the rest stays for new names: a producer holding thousands of
+     * half-written files (touched again and again) cannot keep everyone else's
+     * out. Those held are in `waitingHeld`; the ones past the share are let go
+     * (`deferred`: skipped by light listings and events) and looked at again by
+     * the next full listing (RESCAN_INTERVAL_MS).
+     */
+    const waitingShare = Math.max(1, Math.floor(window / 2))
+    const waitingHeld = new Set<string>()
+    const deferred = new Set<string>()
+    const deferredSaid = sayOncePerCause()
     /** names already warned about, so each is logged once */
     const warned = makeNameMarks(limits.warned)
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
@@ -218,7 +230,7 @@ export const makeIntake = (
       // Names the pass in progress has not reached yet are not held: estimated from the last pass.
       const unread = listing === undefined || stealing ? 0 : Math.max(0, candidatesLastPass - candidatesThisPass)
       if (unread > 0 && (oldest === undefined || passStartedAt < oldest)) oldest = passStartedAt
-      return { count: tracked.size + unread, oldestReceivedAtMs: oldest }
+      return { count: tracked.size + unread + deferred.size, oldestReceivedAtMs: oldest }
     }
 
     const rechecks = yield* FiberMap.make<string>()
@@ -288,7 +300,7 @@ export const makeIntake = (
         failed.seenPass = pass
         if (now < failed.retryAt) return false
       }
-      if (tracked.has(name) || parked.has(name)) return false
+      if (tracked.has(name) || parked.has(name) || deferred.has(name)) return false
       queue.unsafeOffer(track(name, now))
       passAdded++
       return true
@@ -333,7 +345,10 @@ export const makeIntake = (
       othersSkipped = 0
       stealDue = false
       stealing = false
-      if (passFull) parked.clear()
+      if (passFull) {
+        parked.clear()
+        deferred.clear()
+      }
       listing = yield* store.listInputPieces.pipe(
         Effect.tapError(listingFailed),
         Effect.orElseSucceed(() => undefined)
@@ -370,6 +385,8 @@ export const makeIntake = (
       lastPassAdded = passAdded
       passesEnded++
       if (!passFull) return
+      // A full pass that let no waiting file go: the next time it happens is said again.
+      if (deferred.size === 0) yield* deferredSaid.cleared
       warned.forgetBefore(pass)
       for (const [name, f] of failing) if (f.seenPass < pass && parseProcessingName(name) === undefined) failing.delete(name)
       if (unwarnedThisPass > 0 && unwarnedThisPass !== unwarnedSaid) {
@@ -441,6 +458,8 @@ export const makeIntake = (
           if (name === folderName && !(yield* store.inspectInput(name).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))) return
           return yield* warnOnce(name, "not a .json file; left where it is", "other")
         }
+        // Waiting for its writer past the share: the next full listing looks again, not every event.
+        if (deferred.has(name)) return
         const known = tracked.get(name)
         if (known !== undefined) {
           // A change to a file waiting for its writer: look again soon (a burst of
@@ -469,6 +488,18 @@ export const makeIntake = (
           Effect.annotateLogs({ file: name, recheck_in_ms: delay })
         )
         yield* recheckLater(name, entry, delay)
+      })
+
+    /** A file waiting for its writer past the waiting share: let go until the next full listing (said once while it lasts). */
+    const deferWaiting = (name: string) =>
+      Effect.suspend(() => {
+        if (deferred.size < limits.warned) deferred.add(name)
+        return deferredSaid.say(
+          "deferred",
+          Effect.logWarning(
+            "more files are waiting for their writers than the intake keeps room for; the others are looked at again at each full listing (RESCAN_INTERVAL_MS), and new files are taken meanwhile"
+          ).pipe(Effect.annotateLogs({ waiting_held: waitingHeld.size, file: name }))
+        )
       })
 
     /** Files waiting for their writer (or re-modified again and again) longer than STUCK_AFTER_MS: reported once each. */
@@ -569,7 +600,13 @@ export const makeIntake = (
         }
         case "Pending": {
           const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
-          return entry === undefined ? Effect.void : waitForWriter(job.name, entry, outcome.state)
+          if (entry === undefined) return Effect.void
+          if (waitingHeld.has(job.name) || waitingHeld.size < waitingShare) {
+            waitingHeld.add(job.name)
+            return waitForWriter(job.name, entry, outcome.state)
+          }
+          then = deferWaiting(job.name)
+          break
         }
         case "Gone":
         case "AlreadyStored":
@@ -577,6 +614,7 @@ export const makeIntake = (
       }
       if (job._tag === "Input") {
         tracked.delete(job.name)
+        if (waitingHeld.size > 0) waitingHeld.delete(job.name)
         if (reportedStuck.size > 0) reportedStuck.delete(job.name)
       }
       return tracked.size <= refillAt && (listing !== undefined || requested !== "none" || stealDue) ? Effect.zipRight(then, fill) : then

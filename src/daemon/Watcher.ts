@@ -55,8 +55,14 @@ export const makeWatcher = Effect.gen(function*() {
   // repeats at every try is said once (until an event comes through again).
   const failures = sayOncePerCause()
   const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
-    // (per chunk of events, not per event: a flood of them is the hot path here)
-    Stream.mapChunksEffect((events) => Effect.as(failures.cleared, Chunk.map(events, (event) => hintOfEvent(event.path)))),
+    // (per chunk of events, not per event: a flood of them is the hot path here). The folder itself
+    // named is a watch that let names go (NameWatch's overflow): a listing instead.
+    Stream.mapChunksEffect((events) =>
+      Effect.as(
+        failures.cleared,
+        Chunk.map(events, (event): Hint => (event.path === config.dataDir ? { _tag: "Rescan", full: false } : hintOfEvent(event.path)))
+      )
+    ),
     Stream.catchAll((error) =>
       Stream.fromEffect(
         failures.say(
