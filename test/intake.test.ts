@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
+import { judgeThreads } from "../src/contract/OffThreadJudge.js"
 import { defaultLimits, FOLDER_QUIET_MS } from "../src/daemon/Intake.js"
 import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
@@ -178,6 +179,47 @@ describe("intake: fairness", () => {
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
+})
+
+describe("intake: the large-file lane", () => {
+  it.live("large files are worked on a few at a time in a lane of their own: a small file never waits behind them", () => {
+    const big = "[" + " ".repeat(1024 * 1024 + 10) + "]"
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 6; i++) files[`${D}/big${i}.json`] = big
+    let reading = 0
+    let mostAtOnce = 0
+    const app = makeTestApp({
+      files,
+      settings: { CONCURRENCY: "4", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "0" },
+      // Each large file takes 3 s to read and judge (a slow disk, a file of millions of keys).
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (path, max) =>
+          path.includes("_big")
+            ? Effect.acquireUseRelease(
+              Effect.sync(() => {
+                reading++
+                mostAtOnce = Math.max(mostAtOnce, reading)
+              }),
+              () => Effect.zipRight(Effect.sleep("3 seconds"), extra.readRegular(path, max)),
+              () => Effect.sync(() => void reading--)
+            )
+            : extra.readRegular(path, max)
+      })
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      while (reading === 0) yield* Effect.sleep("10 millis")
+      app.volume.writeFileSync(`${D}/small.json`, VALID)
+      const arrived = Date.now()
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      expect(Date.now() - arrived).toBeLessThan(1500)
+      expect(reading).toBeGreaterThan(0) // the large ones still being worked on
+      expect(mostAtOnce).toBeLessThanOrEqual(judgeThreads())
+      while (listing(app.volume, FOLDERS.RETURNS_DIR).length < 12) yield* Effect.sleep("50 millis")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("40 seconds"))
+  }, 50_000)
 })
 
 describe("intake: big folders stay cheap", () => {

@@ -2,8 +2,8 @@
  * Large files judged in a worker thread. JSON.parse and validation of a file
  * of tens of megabytes hold a thread for the better part of a second; on the
  * daemon's event loop that would stall every other file, the health endpoint
- * and signals. Files from OFF_THREAD_BYTES up go to one worker thread
- * (started on the first such file, stopped after a minute without one),
+ * and signals. Files from OFF_THREAD_BYTES up go to a small pool of worker
+ * threads (`judgeThreads`; started on the first such file, stopped after a minute without one),
  * through @effect/platform's worker pool; the judgement is plain data both
  * ways. Without the worker script (a library build without it) or if the
  * worker fails, the file is judged on the calling thread, and that is logged.
@@ -16,12 +16,21 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as NFS from "node:fs"
+import * as OS from "node:os"
 import * as WorkerThreads from "node:worker_threads"
 import { judgeBytes } from "./JudgeBytes.js"
 import type { JudgedBytes, JudgeRequest } from "./JudgeBytes.js"
 
 /** Files at least this large are judged off the event loop (parsing 1 MiB takes about 10 ms). */
 export const OFF_THREAD_BYTES = 1024 * 1024
+
+/**
+ * Judge threads, one per core up to four: large files are judged side by
+ * side, each by a thread of its own. Memory is bounded by this many files of
+ * MAX_FILE_SIZE_MB (and their parse) at once, as the large-file lane runs one
+ * file per thread (see Daemon).
+ */
+export const judgeThreads = (): number => Math.max(1, Math.min(4, OS.availableParallelism()))
 
 export interface OffThreadJudgeService {
   /** The built-in contract's judgement of `request.bytes`, made in a worker thread when one is available. */
@@ -60,7 +69,7 @@ export const OffThreadJudgeLive: Layer.Layer<OffThreadJudge> = Layer.scoped(
     const pool = yield* Effect.cached(
       Worker.makePool<JudgeRequest, JudgedBytes, never>({
         minSize: 0,
-        maxSize: 1,
+        maxSize: judgeThreads(),
         concurrency: 1,
         timeToLive: "1 minute"
       }).pipe(

@@ -24,6 +24,7 @@ import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
 import { withSlices } from "./SliceScheduler.js"
 import { makeWorkerPool } from "./WorkerPool.js"
+import { judgeThreads } from "../contract/OffThreadJudge.js"
 
 export { retryDelayMs } from "./Intake.js"
 export type { Job, Summary } from "./Intake.js"
@@ -48,22 +49,24 @@ export const runDaemon = (options: RunOptions) =>
 
     const intake = yield* makeIntake(defaultLimits(config.concurrency, options.window))
     const healthCheck = yield* makeHealthCheck
-    const pool = yield* makeWorkerPool({
-      concurrency: config.concurrency,
-      take: intake.take,
+    const workers = {
       run: intake.run,
       record: intake.record,
-      defect: (_, cause) => intake.defect(Cause.pretty(cause).split("\n")[0] ?? "defect"),
-      nameOf: (job) => job.name,
+      defect: (_: unknown, cause: Cause.Cause<never>) => intake.defect(Cause.pretty(cause).split("\n")[0] ?? "defect"),
+      nameOf: (job: { readonly name: string }) => job.name,
       onIdle: intake.onIdle
-    })
+    }
+    const pool = yield* makeWorkerPool({ ...workers, concurrency: config.concurrency, take: intake.take })
+    // Large files have a lane of their own, one worker per judge thread: small files never wait behind them.
+    const largeLane = yield* makeWorkerPool({ ...workers, concurrency: judgeThreads(), take: intake.takeLarge })
+    const inFlight = () => pool.inFlight() + largeLane.inFlight()
     const stop = Effect.gen(function*() {
       status.phase = "stopping"
       yield* intake.shutdown
-      const finished = yield* pool.drain(config.shutdownTimeoutMs)
-      if (!finished) {
+      const finished = yield* Effect.all([pool.drain(config.shutdownTimeoutMs), largeLane.drain(config.shutdownTimeoutMs)], { concurrency: 2 })
+      if (!finished.every((f) => f)) {
         yield* Effect.logWarning("shutdown timeout reached; interrupting files in flight (they stay claimed and are recovered at the next start)").pipe(
-          Effect.annotateLogs({ in_flight: pool.inFlight() })
+          Effect.annotateLogs({ in_flight: inFlight() })
         )
       }
       yield* Effect.logInfo("customer-json-processor stopped").pipe(
@@ -87,7 +90,7 @@ export const runDaemon = (options: RunOptions) =>
     yield* intake.backlog
 
     if (options.once) {
-      yield* intake.untilDone(pool.inFlight)
+      yield* intake.untilDone(inFlight)
       return yield* finishOnce(intake.summary, intake.leftBehind)
     }
 

@@ -53,9 +53,10 @@ const PIECE = 256
 /** How long the input folder must have been unchanged for a light pass to be skipped (see `folderAtLastPass`). */
 export const FOLDER_QUIET_MS = 2000
 
+/** A name for a worker; `large`: for the large-file lane (see Pipeline's `InputJob.lane`). */
 export type Job =
-  | { readonly _tag: "Input"; readonly name: string }
-  | { readonly _tag: "Claimed"; readonly name: string }
+  | { readonly _tag: "Input"; readonly name: string; readonly large?: true }
+  | { readonly _tag: "Claimed"; readonly name: string; readonly large?: true }
 
 /** The name a job's file was received with: a claimed one's, read back from its claimed name. */
 const fileNameOf = (job: Job): string => (job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
@@ -107,6 +108,8 @@ export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000
 export interface IntakeService {
   /** The next job for a worker (waits for one). */
   readonly take: Effect.Effect<Job>
+  /** The next job for a worker of the large-file lane (waits for one). */
+  readonly takeLarge: Effect.Effect<Job>
   /** Runs a job through the pipeline with what the intake knows of its file. */
   readonly run: (job: Job) => Effect.Effect<Outcome>
   /** What a job's outcome does to the counts and to its name; refills the window. */
@@ -151,6 +154,8 @@ export const makeIntake = (
     const refillAt = window - Math.min(PIECE, Math.ceil(window / 4))
 
     const queue = yield* Queue.unbounded<Job>()
+    /** large files handed over by the workers (held names, so at most `window`) */
+    const largeQueue = yield* Queue.unbounded<Job>()
     const drained = yield* Queue.sliding<void>(1)
     /** the names of the input folder held now: at most `window` */
     const tracked = new Map<string, Tracked>()
@@ -574,6 +579,8 @@ export const makeIntake = (
 
     /** What a job's outcome does to the counts and to its name; synchronous for a routed file unless the window is refilled. */
     const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
+      // A large file goes to its own lane, still held: no outcome yet.
+      if (outcome._tag === "Large") return Queue.offer(largeQueue, { ...job, large: true })
       if (job._tag === "Claimed") claimedTracked.delete(job.name)
       activity.outcome(job, outcome) // status page
       let then: Effect.Effect<void> = Effect.void
@@ -621,11 +628,12 @@ export const makeIntake = (
     }
 
     const runJob = (job: Job): Effect.Effect<Outcome> => {
-      if (job._tag === "Claimed") return pipeline.processClaimed(job.name)
+      const lane = job.large === true ? "large" : undefined
+      if (job._tag === "Claimed") return pipeline.processClaimed(job.name, lane)
       const entry = tracked.get(job.name)
       return entry !== undefined
-        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, pending: entry.pending })
-        : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined }))
+        ? pipeline.processInput({ name: job.name, receivedAt: entry.receivedAt, pending: entry.pending, lane })
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined, lane }))
     }
 
     const defect = (reason: string): Outcome => ({ _tag: "Failed", reason: `unexpected failure: ${reason}`, cause: "defect" })
@@ -751,6 +759,7 @@ export const makeIntake = (
 
     return {
       take: Queue.take(queue),
+      takeLarge: Queue.take(largeQueue),
       run: runJob,
       record: recordOutcome,
       defect,
@@ -774,7 +783,7 @@ export const makeIntake = (
       ),
       untilDone,
       leftBehind,
-      shutdown: Queue.shutdown(queue),
+      shutdown: Effect.zipRight(Queue.shutdown(queue), Queue.shutdown(largeQueue)),
       summary
     } satisfies IntakeService
   })

@@ -56,6 +56,8 @@ export type Outcome =
   | { readonly _tag: "Ignored"; readonly kind: string }
   /** does not parse yet and was modified within the quiet period */
   | { readonly _tag: "Pending"; readonly state: PendingState }
+  /** a file of OFF_THREAD_BYTES or more, not looked into: for the large-file lane (see `InputJob.lane`) */
+  | { readonly _tag: "Large" }
   | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
   | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
   /** an I/O error outlived its retries: the file stays where it is */
@@ -74,12 +76,18 @@ export interface InputJob {
   /** its modification time, when a listing has looked already (the backlog) */
   readonly mtimeMs?: number | undefined
   readonly pending?: PendingState | undefined
+  /**
+   * `large`: run by the large-file lane, a few workers of their own (one per
+   * judge thread), so that small files never wait behind large ones. Any
+   * other worker hands a large file over (`Large`) before claiming or reading it.
+   */
+  readonly lane?: "large" | undefined
 }
 
 export interface PipelineService {
   readonly processInput: (job: InputJob) => Effect.Effect<Outcome>
-  /** Finishes a file already in this instance's processing folder (crash recovery). */
-  readonly processClaimed: (claimedName: string) => Effect.Effect<Outcome>
+  /** Finishes a file already in this instance's processing folder (crash recovery); `lane` as for `processInput`. */
+  readonly processClaimed: (claimedName: string, lane?: "large") => Effect.Effect<Outcome>
 }
 
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
@@ -119,6 +127,7 @@ const refusedKind = (read: RegularRead): string | undefined =>
  * for another user's file (fs.protected_hardlinks), and it would stay claimed.
  */
 const HARD_LINKED: Outcome = { _tag: "Ignored", kind: "hard-linked file" }
+const LARGE: Outcome = { _tag: "Large" }
 
 /** Batches larger than this are validated in slices (see `judge`). */
 const SLICED_ABOVE_RECORDS = 1000
@@ -290,6 +299,7 @@ export const makePipeline = Effect.gen(function*() {
         if (meta.type !== "File") return { _tag: "Ignored", kind: meta.type } satisfies Outcome
         if (meta.nlink > 1) return HARD_LINKED
         if (!mayRead(meta, processIds.uid, processIds.gids)) return unreadable(meta)
+        if (meta.size >= OFF_THREAD_BYTES && job.lane !== "large") return LARGE
         mtimeMs = meta.mtimeMs
       }
       const old = config.quietPeriodMs === 0 || startedAt - mtimeMs >= config.quietPeriodMs
@@ -372,10 +382,14 @@ export const makePipeline = Effect.gen(function*() {
       Effect.catchAll((e) => Effect.succeed(!isNotFound(e)))
     )
 
-  const processClaimed = (claimedName: string): Effect.Effect<Outcome> => {
+  const processClaimed = (claimedName: string, lane?: "large"): Effect.Effect<Outcome> => {
     const claimedPath = Path.join(instance.dir, claimedName)
     const parsedName = parseProcessingName(claimedName)
     return Effect.gen(function*() {
+      if (lane !== "large") {
+        const look = yield* retryIo(store.inspectClaimed(claimedPath))
+        if (look.type === "File" && look.size >= OFF_THREAD_BYTES) return LARGE
+      }
       instance.hold(claimedName)
       const name = (yield* store.originalOf(claimedPath)) ?? claimedName
       const startedAt = yield* Clock.currentTimeMillis

@@ -115,23 +115,25 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
 
     const jobDone = Effect.suspend(() => {
       inFlight--
-      status.inFlight = inFlight
+      status.inFlight--
       return inFlight > 0 || stopping ? Effect.void : options.onIdle
     })
 
     /** when each worker's current job started (0: none), for the health check's hung-worker test */
     const busy = new Array<number>(options.concurrency).fill(0)
+    // (several pools share the Status: the oldest job of any, the workers of all)
+    const others = status.busySince
     status.busySince = () => {
-      let oldest: number | undefined
+      let oldest = others()
       for (const t of busy) if (t > 0 && (oldest === undefined || t < oldest)) oldest = t
       return oldest
     }
-    status.workersWanted = options.concurrency
+    status.workersWanted += options.concurrency
 
     const runOne = (slot: number) =>
       Effect.flatMap(options.take, (job) => {
         inFlight++
-        status.inFlight = inFlight
+        status.inFlight++
         busy[slot] = clock.unsafeCurrentTimeMillis()
         return Effect.matchCauseEffect(supervised(job), {
           onSuccess: (outcome) => (

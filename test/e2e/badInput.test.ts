@@ -52,7 +52,7 @@ describe("bad input", () => {
     big[big.length - 1] = 0x5d
     drop(root, "huge.json", big)
     const r = await returned("huge.json")
-    expect(r.errors).toEqual([{ record: null, path: "$", message: "file is 60.0 MB; larger than MAX_FILE_SIZE_MB (50 MB)" }])
+    expect(r.errors).toEqual([{ record: null, path: "$", message: "file is 60.0 MB; larger than MAX_FILE_SIZE_MB (50 MB): it was not read, and is returned as it is" }])
     expect(NFS.statSync(Path.join(root, "returns", "huge.json")).size).toBe(big.length)
   })
 
