@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
 import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
+import { healthProbe } from "./support/healthProbe.js"
 import { waitUntil } from "../support/wait.js"
 
 const ATTACKER = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "attacker.mjs")
@@ -40,7 +41,7 @@ interface Dropped {
 
 const REWRITTEN = "#!/bin/sh\necho owned\n"
 
-const { daemons, roots, mounts } = cleanUpAfterEach()
+const { daemons, roots, mounts, children } = cleanUpAfterEach()
 
 /** Every file under `dir` (recursively), with lstat. */
 const walk = (dir: string): Array<{ path: string; stat: NFS.Stats }> => {
@@ -54,56 +55,6 @@ const walk = (dir: string): Array<{ path: string; stat: NFS.Stats }> => {
     if (stat.isDirectory()) out.push(...walk(path))
   }
   return out
-}
-
-/**
- * Asks /healthz every 100 ms from a process of its own (the test process is
- * busy checking folders meanwhile), each answer due within a second. The same
- * process also asks an idle server of its own at the same moments: when that
- * control misses its second too, the machine was starved (other test files
- * run beside this one on two cores), and the daemon is not blamed for it.
- */
-const PROBE = `
-const [port, out] = process.argv.slice(1)
-const fs = require("node:fs")
-const http = require("node:http")
-const control = http.createServer((_, res) => res.end("ok")).listen(0, "127.0.0.1")
-const latencies = [], failures = [], starved = []
-let running = true
-process.on("SIGTERM", () => { running = false })
-const ask = async (url) => {
-  const started = Date.now()
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(1000) })
-    await r.text()
-    return Date.now() - started
-  } catch (e) { return String(e) }
-}
-const loop = async () => {
-  await new Promise((r) => control.on("listening", r))
-  const controlUrl = "http://127.0.0.1:" + control.address().port + "/"
-  while (running) {
-    const [daemon, idle] = await Promise.all([ask("http://127.0.0.1:" + port + "/healthz"), ask(controlUrl)])
-    if (typeof daemon === "number" && daemon < 1000) latencies.push(daemon)
-    else if (typeof idle === "number" && idle < 1000) failures.push(new Date().toISOString() + ": " + daemon)
-    else starved.push(new Date().toISOString())
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  control.close()
-  fs.writeFileSync(out, JSON.stringify({ latencies, failures, starved }))
-}
-loop()
-`
-const healthProbe = (port: number, out: string) => {
-  const child = ChildProcess.spawn(process.execPath, ["-e", PROBE, String(port), out], { stdio: "ignore" })
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
-  return {
-    stop: async () => {
-      child.kill("SIGTERM")
-      await exited
-      return JSON.parse(NFS.readFileSync(out, "utf8")) as { latencies: Array<number>; failures: Array<string>; starved: Array<string> }
-    }
-  }
 }
 
 const attack = async (tmpfs: boolean, port: number) => {
@@ -139,7 +90,7 @@ const attack = async (tmpfs: boolean, port: number) => {
   })
   daemons.push(daemon)
   await daemon.waitFor(/customer-json-processor started/)
-  const health = healthProbe(port, `${root}-health.json`)
+  const health = healthProbe(port, `${root}-health.json`, children)
   roots.push(`${root}-health.json`)
 
   const out = Path.join(canary, "..", `${Path.basename(root)}-dropped.json`)
