@@ -1,7 +1,8 @@
 /**
  * The benchmark's pure parts: the scaling chart (bench/chart.mjs), the command
  * line (bench/options.mjs), the exactly-once check of the scale-out scenario
- * (bench/routing.mjs) and the streaming corpus. No timings.
+ * (bench/routing.mjs), the streaming corpus and the naive processor's
+ * routing (bench/naive.mjs). No timings, no benchmark runs.
  */
 import * as NFS from "node:fs"
 import * as OS from "node:os"
@@ -9,9 +10,15 @@ import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { groupDigits, scalingSvg, shortCount } from "../bench/chart.mjs"
 import { corpusFiles, makeCorpus } from "../bench/corpus.mjs"
+import { processBacklog } from "../bench/naive.mjs"
 import { parseOptions, SCENARIOS } from "../bench/options.mjs"
 import { listTree, routingProblems } from "../bench/routing.mjs"
+import { judgeBytes } from "../src/contract/JudgeBytes.js"
+import { renderReport } from "../src/contract/ErrorReport.js"
+import { maskText } from "../src/masking/Masking.js"
 import { xmlProblems } from "./support/xmlCheck.js"
+
+const tempDir = (name: string) => NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-${name}-`))
 
 describe("the XML check used on the chart", () => {
   it("accepts well-formed XML", () => {
@@ -209,5 +216,66 @@ describe("corpusFiles", () => {
     const first = files.next()
     expect(first.done).toBe(false)
     expect(first.value).toMatchObject({ name: "customers-00000.json" })
+  })
+})
+
+describe("the naive processor (bench/naive.mjs)", () => {
+  const contract = { judgeBytes, renderReport, maskText, maxRecords: 100_000 }
+
+  it("routes a small corpus as the daemon's contract does, one file at a time, with a report for each returned file", () => {
+    const root = tempDir("naive")
+    try {
+      const corpus = makeCorpus(60, 5)
+      NFS.mkdirSync(Path.join(root, "data"))
+      for (const f of corpus) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+      // a file that is not JSON at all, returned as the daemon returns it
+      NFS.writeFileSync(Path.join(root, "data", "broken.json"), '[{"customer_id": ')
+      const today = new Date().toISOString().slice(0, 10)
+      const verdict = (content: string) => judgeBytes({ bytes: Buffer.from(content), maxRecords: 100_000, today }).validation.errorCount === 0
+      const expectedValid = corpus.filter((f) => verdict(f.content)).map((f) => f.name).sort()
+      // the contract agrees with the corpus's own flags, and the corpus has both kinds
+      expect(expectedValid).toEqual(corpus.filter((f) => f.valid).map((f) => f.name).sort())
+      expect(expectedValid.length).toBeGreaterThan(0)
+      expect(expectedValid.length).toBeLessThan(corpus.length)
+
+      const counts = processBacklog(root, contract)
+
+      const returnedNames = [...corpus.filter((f) => !verdict(f.content)).map((f) => f.name), "broken.json"].sort()
+      expect(counts).toEqual({ validated: expectedValid.length, returned: returnedNames.length })
+      expect(NFS.readdirSync(Path.join(root, "validated")).sort()).toEqual(expectedValid)
+      const returns = NFS.readdirSync(Path.join(root, "returns"))
+      expect(returns.filter((n) => !n.endsWith(".error.json")).sort()).toEqual(returnedNames)
+      expect(returns.filter((n) => n.endsWith(".error.json")).sort()).toEqual(returnedNames.map((n) => `${n}.error.json`))
+      for (const name of returnedNames) {
+        const report = JSON.parse(NFS.readFileSync(Path.join(root, "returns", `${name}.error.json`), "utf8"))
+        expect(report).toMatchObject({ file: name, stored_as: name, error_count: expect.any(Number) })
+        expect(report.error_count).toBeGreaterThan(0)
+      }
+      // every file moved, byte for byte; nothing left behind
+      for (const f of corpus) {
+        const where = expectedValid.includes(f.name) ? "validated" : "returns"
+        expect(NFS.readFileSync(Path.join(root, where, f.name), "utf8")).toBe(f.content)
+      }
+      expect(NFS.readdirSync(Path.join(root, "data"))).toEqual([])
+      expect(NFS.readdirSync(Path.join(root, "processing"))).toEqual([])
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("masks what a report quotes, as the daemon's reports are masked", () => {
+    const root = tempDir("naive-mask")
+    try {
+      NFS.mkdirSync(Path.join(root, "data"))
+      // a card number in the file's name reaches the report's "file"
+      const name = "card-4111111111111111.json"
+      NFS.writeFileSync(Path.join(root, "data", name), "not json")
+      expect(processBacklog(root, contract)).toEqual({ validated: 0, returned: 1 })
+      const report = NFS.readFileSync(Path.join(root, "returns", `${name}.error.json`), "utf8")
+      expect(report).not.toContain("4111111111111111")
+      expect(JSON.parse(report).file).toBe(maskText(name))
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
   })
 })
