@@ -1,9 +1,12 @@
 /**
  * The benchmark's pure parts: the scaling chart (bench/chart.mjs), the command
  * line (bench/options.mjs), the exactly-once check of the scale-out scenario
- * (bench/routing.mjs), the streaming corpus and the naive processor's
- * routing (bench/naive.mjs). No timings, no benchmark runs.
+ * (bench/routing.mjs), the streaming corpus, the arithmetic of medians and
+ * ratios (bench/stats.mjs), the cgroup settings (bench/quota.mjs), the ref
+ * checks (bench/worktree.mjs) and the naive processor's routing
+ * (bench/naive.mjs). No timings, no benchmark runs.
  */
+import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
@@ -12,7 +15,10 @@ import { groupDigits, scalingSvg, shortCount } from "../bench/chart.mjs"
 import { corpusFiles, makeCorpus } from "../bench/corpus.mjs"
 import { processBacklog } from "../bench/naive.mjs"
 import { parseOptions, SCENARIOS } from "../bench/options.mjs"
+import { detectCgroups, parseCpuStat, quotaSettings } from "../bench/quota.mjs"
 import { listTree, routingProblems } from "../bench/routing.mjs"
+import { backlogRatios, compareBuilds, median, medianFields, parseRusage, scaleOutEfficiency, speedRatio } from "../bench/stats.mjs"
+import { resolveRef, sameLockfile } from "../bench/worktree.mjs"
 import { judgeBytes } from "../src/contract/JudgeBytes.js"
 import { renderReport } from "../src/contract/ErrorReport.js"
 import { maskText } from "../src/masking/Masking.js"
@@ -216,6 +222,175 @@ describe("corpusFiles", () => {
     const first = files.next()
     expect(first.done).toBe(false)
     expect(first.value).toMatchObject({ name: "customers-00000.json" })
+  })
+})
+
+describe("median and medianFields", () => {
+  it("takes the middle value, or the mean of the two middle ones", () => {
+    expect(median([3, 1, 2])).toBe(2)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(median([7])).toBe(7)
+    expect(median([])).toBeNaN()
+  })
+
+  it("takes each numeric field's median; a field missing in any run is null; text as the first run has it", () => {
+    const runs = [
+      { seconds: 3, cpu_seconds: 1, outcome: "validated" },
+      { seconds: 1, cpu_seconds: null, outcome: "validated" },
+      { seconds: 2, cpu_seconds: 2, outcome: "validated" }
+    ]
+    expect(medianFields(runs)).toEqual({ seconds: 2, cpu_seconds: null, outcome: "validated" })
+    expect(medianFields([])).toEqual({})
+  })
+})
+
+describe("the backlog's ratios (issue 25)", () => {
+  it("are speeds relative to the floors and the naive processor, with the targets", () => {
+    // times: floor 1.64 s, copy floor 5.24 s, naive 10.29 s, daemon 12.96 s, other user 14.66 s
+    const ratios = backlogRatios({ floor: 1.64, copyFloor: 5.24, naive: 10.29, daemon: 12.96, otherUser: 14.66 }, "disk")
+    expect(ratios.map((r) => [r.name, Number(r.value.toFixed(3)), r.target, r.met])).toEqual([
+      ["daemon ÷ bare floor", 0.127, 0.6, false],
+      ["other user ÷ durable-copy floor", 0.357, 0.75, false],
+      ["daemon ÷ naive", 0.794, 3, false]
+    ])
+  })
+
+  it("meet their targets when fast enough; daemon ÷ naive has a target on the disk only", () => {
+    const disk = backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 1.5, otherUser: 4 }, "disk")
+    expect(disk.map((r) => r.met)).toEqual([true, true, true])
+    const tmpfs = backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 1.5, otherUser: 4 }, "tmpfs")
+    expect(tmpfs.find((r) => r.name === "daemon ÷ naive")).toMatchObject({ value: 6, target: null, met: null })
+  })
+
+  it("leave out a ratio whose row was not measured (not root: no other-user row)", () => {
+    expect(backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 2 }, "disk").map((r) => r.name)).toEqual(["daemon ÷ bare floor", "daemon ÷ naive"])
+  })
+
+  it("speedRatio: twice the time is half the speed", () => {
+    expect(speedRatio(4, 2)).toBe(0.5)
+    expect(speedRatio(1, 3)).toBe(3)
+  })
+})
+
+describe("scaleOutEfficiency", () => {
+  it("is N instances' rate over N times one instance's, with the targets for 2 and 4", () => {
+    const efficiency = scaleOutEfficiency([
+      { instances: 1, files_per_s: 100 },
+      { instances: 2, files_per_s: 170 },
+      { instances: 3, files_per_s: 240 },
+      { instances: 4, files_per_s: 260 }
+    ])
+    expect(efficiency).toEqual([
+      { instances: 2, value: 0.85, target: 0.8, met: true },
+      { instances: 3, value: 0.8, target: null, met: null },
+      { instances: 4, value: 0.65, target: 0.7, met: false }
+    ])
+  })
+
+  it("needs the one-instance measurement", () => {
+    expect(() => scaleOutEfficiency([{ instances: 2, files_per_s: 1 }])).toThrow(/no one-instance measurement/)
+  })
+})
+
+describe("compareBuilds (--against)", () => {
+  const m = (row: string, build: string | null, seconds: number, cpu: number | null) => ({
+    scenario: "backlog",
+    row,
+    build,
+    metrics: { seconds, files_per_s: 1000 / seconds, cpu_seconds: cpu }
+  })
+
+  it("gives each build's medians and working tree ÷ REF for every figure both have", () => {
+    const comparisons = compareBuilds(
+      [
+        m("disk bare floor", null, 1, 1),
+        m("disk daemon", "7ec7a9a", 4, 2),
+        m("disk daemon", "working tree", 2, 1),
+        m("disk daemon", "7ec7a9a", 5, 3),
+        m("disk daemon", "working tree", 3, 1.5),
+        m("disk daemon", "7ec7a9a", 6, 4),
+        m("disk daemon", "working tree", 1, 2)
+      ],
+      "7ec7a9a",
+      "working tree"
+    )
+    // the floor belongs to neither build: not compared
+    expect(comparisons).toHaveLength(1)
+    const [c] = comparisons
+    expect(c).toMatchObject({ scenario: "backlog", row: "disk daemon", runs: { ref: 3, work: 3 } })
+    expect(c!.ref).toEqual({ seconds: 5, files_per_s: 200, cpu_seconds: 3 })
+    expect(c!.work).toEqual({ seconds: 2, files_per_s: 500, cpu_seconds: 1.5 })
+    expect(c!.ratio).toEqual({ seconds: 0.4, files_per_s: 2.5, cpu_seconds: 0.5 })
+  })
+
+  it("leaves out a row only one build has, and a figure one build lacks", () => {
+    const comparisons = compareBuilds([m("disk daemon", "ref", 4, null), m("disk daemon", "work", 2, 1), m("tmpfs daemon", "work", 1, 1)], "ref", "work")
+    expect(comparisons.map((c) => c.row)).toEqual(["disk daemon"])
+    expect(comparisons[0]!.ratio).toEqual({ seconds: 0.5, files_per_s: 2 })
+  })
+})
+
+describe("parseRusage", () => {
+  it("reads GNU time's user and system seconds and peak RSS (kB)", () => {
+    expect(parseRusage("1.25 0.50 102400\n")).toEqual({ cpu_seconds: 1.75, max_rss_mb: 100 })
+    expect(parseRusage("Command exited with non-zero status 1\n0.01 0.00 5120\n")).toEqual({ cpu_seconds: 0.01, max_rss_mb: 5 })
+    expect(parseRusage("")).toBeNull()
+    expect(parseRusage("Command terminated by signal 9\n")).toBeNull()
+  })
+})
+
+describe("the quota's cgroup settings", () => {
+  it("write a quota per period: cfs_quota_us under v1, cpu.max under v2", () => {
+    expect(quotaSettings(1, 0.45)).toEqual([["cpu.cfs_period_us", "100000"], ["cpu.cfs_quota_us", "45000"]])
+    expect(quotaSettings(2, 0.45)).toEqual([["cpu.max", "45000 100000"]])
+    expect(quotaSettings(2, 1.5, 50_000)).toEqual([["cpu.max", "75000 50000"]])
+    expect(() => quotaSettings(1, 0.005)).toThrow(/below the kernel's least/)
+  })
+
+  it("read throttling from cpu.stat, v1 (ns) and v2 (µs)", () => {
+    expect(parseCpuStat("nr_periods 120\nnr_throttled 40\nthrottled_time 2500000000\n")).toEqual({ periods: 120, throttled: 40, throttled_ms: 2500 })
+    expect(parseCpuStat("usage_usec 9\nnr_periods 10\nnr_throttled 3\nthrottled_usec 4500\n")).toEqual({ periods: 10, throttled: 3, throttled_ms: 4.5 })
+  })
+
+  it("find the CPU controller: v1's cpu hierarchy first, then v2's, else none", () => {
+    const root = tempDir("cgroups")
+    try {
+      expect(detectCgroups(root)).toBeNull()
+      NFS.writeFileSync(Path.join(root, "cgroup.controllers"), "cpuset io memory pids\n")
+      expect(detectCgroups(root)).toBeNull()
+      NFS.writeFileSync(Path.join(root, "cgroup.controllers"), "cpuset cpu io memory pids\n")
+      expect(detectCgroups(root)).toEqual({ version: 2, base: root })
+      NFS.mkdirSync(Path.join(root, "cpu"))
+      NFS.writeFileSync(Path.join(root, "cpu", "cpu.cfs_quota_us"), "-1\n")
+      expect(detectCgroups(root)).toEqual({ version: 1, base: Path.join(root, "cpu") })
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the refs of --against", () => {
+  it("resolve to a commit, say which ref names none, and tell whether the lockfile is the working tree's", () => {
+    const repo = tempDir("against")
+    const git = (...args: Array<string>) =>
+      ChildProcess.execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim()
+    try {
+      git("init", "-q")
+      NFS.writeFileSync(Path.join(repo, "package-lock.json"), '{"lockfileVersion":3}\n')
+      git("add", ".")
+      git("commit", "-q", "-m", "one")
+      const first = git("rev-parse", "HEAD")
+      git("tag", "v1")
+      NFS.writeFileSync(Path.join(repo, "package-lock.json"), '{"lockfileVersion":3,"packages":{}}\n')
+      git("commit", "-q", "-am", "two")
+      expect(resolveRef(repo, "v1")).toBe(first)
+      expect(resolveRef(repo, "HEAD~1")).toBe(first)
+      expect(() => resolveRef(repo, "no-such-branch")).toThrow(/"no-such-branch" names no commit/)
+      expect(sameLockfile(repo, git("rev-parse", "HEAD"))).toBe(true)
+      expect(sameLockfile(repo, first)).toBe(false)
+    } finally {
+      NFS.rmSync(repo, { recursive: true, force: true })
+    }
   })
 })
 
