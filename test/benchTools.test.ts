@@ -3,7 +3,7 @@
  * line (bench/options.mjs), the exactly-once check of the scale-out scenario
  * (bench/routing.mjs), the streaming corpus, the arithmetic of medians and
  * ratios (bench/stats.mjs), the cgroup settings (bench/quota.mjs), the ref
- * checks (bench/worktree.mjs) and the naive processor's routing
+ * checks of --against (bench/worktree.mjs) and the naive processor's routing
  * (bench/naive.mjs). No timings, no benchmark runs.
  */
 import * as ChildProcess from "node:child_process"
@@ -133,7 +133,26 @@ describe("parseOptions", () => {
     expect(parseOptions(["--only", "backlog,scaling", "--scale", "500"]).only).toEqual(["backlog", "scaling"])
   })
 
+  it("--against, --files, --rounds and --million take their values without restricting the run", () => {
+    expect(parseOptions(["--against", "7ec7a9a"])).toEqual({ smoke: false, against: "7ec7a9a", only: SCENARIOS })
+    expect(parseOptions(["--files", "500", "--rounds", "1"])).toEqual({ smoke: false, files: 500, rounds: 1, only: SCENARIOS })
+    expect(parseOptions(["--million"])).toEqual({ smoke: false, million: true, only: SCENARIOS })
+    expect(parseOptions(["--against", "main~2", "--only", "backlog", "--files", "10_000"])).toEqual({ smoke: false, against: "main~2", files: 10_000, only: ["backlog"] })
+  })
+
+  it("--quota takes a share of one core and, without --only, runs the quota scenario alone", () => {
+    expect(parseOptions(["--quota", "0.45"])).toEqual({ smoke: false, quota: 0.45, only: ["quota"] })
+    expect(parseOptions(["--only", "scale-out-quota,backlog"]).only).toEqual(["backlog", "quota"])
+    expect(SCENARIOS).toContain("quota")
+    expect(() => parseOptions(["--quota", "0"])).toThrow(/"0" is not a share of one core from 0.01 to 64/)
+    expect(() => parseOptions(["--quota", "half"])).toThrow(/"half" is not a share of one core/)
+  })
+
   it("refuses what it cannot use, saying how to call it", () => {
+    expect(() => parseOptions(["--against"])).toThrow(/--against needs a value/)
+    expect(() => parseOptions(["--against", "--smoke"])).toThrow(/--against needs a value/)
+    expect(() => parseOptions(["--files", "1,2"])).toThrow(/--files takes one number, not a list/)
+    expect(() => parseOptions(["--rounds", "0"])).toThrow(/--rounds: "0" is not a positive whole number/)
     expect(() => parseOptions(["--scale", "0"])).toThrow(/"0" is not a positive whole number[\s\S]*usage:/)
     expect(() => parseOptions(["--scale", "1e6"])).toThrow(/"1e6" is not a positive whole number/)
     expect(() => parseOptions(["--instances"])).toThrow(/--instances needs a value/)
