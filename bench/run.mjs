@@ -915,8 +915,11 @@ const drainTrials = async ({ scenario, files, trials, counts, local, mounts, glu
     return counts.map((n) => {
       const mine = runs.filter((r) => r.build === build.label && r.instances === n)
       const cpus = mine.map((r) => r.cpu_seconds)
+      // with quotas: the median over trials of the cores an instance used on average (CPU seconds / its wall time)
+      const used = mine.map((r) => (r.cores_used?.every((c) => c !== null) ? r.cores_used.reduce((a, b) => a + b, 0) / r.cores_used.length : null))
       return {
         instances: n,
+        ...(quota && { cores_used: used.some((c) => c === null) ? null : median(used) }),
         runs_seconds: mine.map((r) => r.seconds),
         median_seconds: medianOf(n),
         files_per_s: files / medianOf(n),
@@ -1167,12 +1170,14 @@ function printTables(results) {
     for (const [label, side] of sides) {
       const build = REF === null ? "" : ` [${label}]`
       const [one] = side.by_instances
-      rows.push([`quota${build}`, `${count(quota.files)} files, ${quota.quota_cores} core each (cgroup ${quota.cgroup}): 1 instance ${f(one.median_seconds, 2)} s (${list(one.runs_seconds)}), ${f(one.files_per_s, 0)} files/s`, "—"])
+      // an instance that used much less than its quota was starved (a busy machine) or waiting on I/O, not held by the quota
+      const used = (b) => `, ${f(b.cores_used, 2)} core each used`
+      rows.push([`quota${build}`, `${count(quota.files)} files, ${quota.quota_cores} core each (cgroup ${quota.cgroup}): 1 instance ${f(one.median_seconds, 2)} s (${list(one.runs_seconds)}), ${f(one.files_per_s, 0)} files/s${used(one)}`, "—"])
       for (const e of side.efficiency) {
         const n = side.by_instances.find((b) => b.instances === e.instances)
         rows.push([
           `quota${build}`,
-          `${e.instances} instances ${f(n.median_seconds, 2)} s (${list(n.runs_seconds)}), ${f(n.files_per_s, 0)} files/s = ${f(e.value, 2)} × ${e.instances} × one${met(e.met)}; every file exactly once`,
+          `${e.instances} instances ${f(n.median_seconds, 2)} s (${list(n.runs_seconds)}), ${f(n.files_per_s, 0)} files/s${used(n)} = ${f(e.value, 2)} × ${e.instances} × one${met(e.met)}; every file exactly once`,
           target(e.target)
         ])
       }

@@ -76,6 +76,8 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
       expect(results.quota).toMatchObject({ quota_cores: 0.45, files: 200, instances: [1, 2, 4], exactly_once: true })
       expect(results.quota.efficiency.map((e: { instances: number; target: number }) => [e.instances, e.target])).toEqual([[2, 0.8], [4, 0.7]])
       for (const r of results.quota.runs) for (const cores of r.cores_used) expect(cores).toBeLessThan(0.45 * 1.15)
+      for (const b of results.quota.by_instances) expect(b.cores_used).toBeLessThan(0.45 * 1.15)
+      expect(run.stdout).toMatch(/^\| quota\s+\| 4 instances [\d.]+ s \([\d.]+\), \d+ files\/s, [\d.]+ core each used = [\d.]+ × 4 × one/m)
     }
     // INSTANCES=auto beside the one instance, in every pair: its time, speed-up and floor ratio
     expect(results.all_cores).toMatchObject({ instances: expect.any(Number), seconds: expect.any(Number), speedup: expect.any(Number), ratio: expect.any(Number) })
