@@ -2,14 +2,25 @@
 // test/benchTools.test.ts). See the top of bench/run.mjs for what each does.
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ["backlog", "latency", "big", "idle", "scaling", "scaleout"]
+export const SCENARIOS = ["backlog", "latency", "big", "idle", "scaling", "scaleout", "quota"]
 
 // Other names people will type for the same scenarios (the table's row names among them).
-const ALIASES = { floor: "backlog", trusted: "backlog", "big-file": "big", "big file": "big", "scale-out": "scaleout" }
+const ALIASES = {
+  floor: "backlog",
+  "copy-floor": "backlog",
+  naive: "backlog",
+  trusted: "backlog",
+  "big-file": "big",
+  "big file": "big",
+  "scale-out": "scaleout",
+  quotas: "quota",
+  "scale-out-quota": "quota",
+  "quota-scale-out": "quota"
+}
 
 const USAGE =
-  "usage: node bench/run.mjs [--smoke] [--out FILE] [--only " + SCENARIOS.join(",") + "] " +
-  "[--scale N,N,...] [--instances N,N,...] [--chart FILE] [--netfs gluster]"
+  "usage: node bench/run.mjs [--smoke] [--against REF] [--out FILE] [--only " + SCENARIOS.join(",") + "] " +
+  "[--files N] [--rounds N] [--scale N,N,...] [--million] [--instances N,N,...] [--quota CORES] [--chart FILE] [--netfs gluster]"
 
 const fail = (message) => {
   throw new Error(`${message}\n${USAGE}`)
@@ -22,12 +33,20 @@ const positiveIntegers = (flag, text) => {
   return values.map(Number)
 }
 
+const positiveInteger = (flag, text) => {
+  const values = positiveIntegers(flag, text)
+  if (values.length !== 1) fail(`${flag} takes one number, not a list`)
+  return values[0]
+}
+
 /**
  * The options of `argv` (process.argv without node and the script):
- * `{ smoke, out?, only, scale?, instances?, chart?, netfs? }`. `only` lists the
- * scenarios to run, in their usual order; when `--only` is absent, `--scale`,
- * `--instances` and `--netfs` restrict the run to their own scenario (a
- * million-file run need not wait for the others), and otherwise every scenario runs.
+ * `{ smoke, out?, only, against?, files?, rounds?, scale?, million?, instances?,
+ * quota?, chart?, netfs? }`. `only` lists the scenarios to run, in their usual
+ * order; when `--only` is absent, `--scale`, `--instances`, `--quota` and
+ * `--netfs` restrict the run to their own scenario (a million-file run need not
+ * wait for the others), and otherwise every scenario runs. `--million` adds the
+ * million-file point to the scaling scenario without restricting the run.
  */
 export const parseOptions = (argv) => {
   const options = { smoke: false }
@@ -60,6 +79,28 @@ export const parseOptions = (argv) => {
       case "--scale":
         options.scale = positiveIntegers(flag, argv[++i])
         break
+      case "--million":
+        options.million = true
+        break
+      case "--files":
+        options.files = positiveInteger(flag, argv[++i])
+        break
+      case "--rounds":
+        options.rounds = positiveInteger(flag, argv[++i])
+        break
+      case "--against": {
+        const v = value()
+        if (v.trim() === "") fail("--against needs a git ref (a branch, tag or commit)")
+        options.against = v
+        break
+      }
+      case "--quota": {
+        const v = value()
+        // the kernel's least quota is 1 ms of a 100 ms period
+        if (!/^\d+(\.\d+)?$/.test(v) || Number(v) < 0.01 || Number(v) > 64) fail(`--quota: "${v}" is not a share of one core from 0.01 to 64 (e.g. 0.45)`)
+        options.quota = Number(v)
+        break
+      }
       case "--instances":
         options.instances = positiveIntegers(flag, argv[++i])
         break
@@ -73,7 +114,7 @@ export const parseOptions = (argv) => {
         fail(`unknown argument "${flag}"`)
     }
   }
-  const implied = [options.scale && "scaling", (options.instances || options.netfs) && "scaleout"].filter(Boolean)
+  const implied = [options.scale && "scaling", (options.instances || options.netfs) && "scaleout", options.quota && "quota"].filter(Boolean)
   const chosen = only ?? (implied.length > 0 ? implied : SCENARIOS)
   options.only = SCENARIOS.filter((s) => chosen.includes(s))
   return options

@@ -1,17 +1,30 @@
 /**
  * The benchmark's pure parts: the scaling chart (bench/chart.mjs), the command
  * line (bench/options.mjs), the exactly-once check of the scale-out scenario
- * (bench/routing.mjs) and the streaming corpus. No timings.
+ * (bench/routing.mjs), the streaming corpus, the arithmetic of medians and
+ * ratios (bench/stats.mjs), the cgroup settings (bench/quota.mjs), the ref
+ * checks of --against (bench/worktree.mjs) and the naive processor's routing
+ * (bench/naive.mjs). No timings, no benchmark runs.
  */
+import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { groupDigits, scalingSvg, shortCount } from "../bench/chart.mjs"
 import { corpusFiles, makeCorpus } from "../bench/corpus.mjs"
+import { processBacklog } from "../bench/naive.mjs"
 import { parseOptions, SCENARIOS } from "../bench/options.mjs"
+import { detectCgroups, parseCpuStat, quotaSettings } from "../bench/quota.mjs"
 import { listTree, routingProblems } from "../bench/routing.mjs"
+import { backlogRatios, compareBuilds, median, medianFields, parseRusage, scaleOutEfficiency, speedRatio } from "../bench/stats.mjs"
+import { resolveRef, sameLockfile } from "../bench/worktree.mjs"
+import { judgeBytes } from "../src/contract/JudgeBytes.js"
+import { renderReport } from "../src/contract/ErrorReport.js"
+import { maskText } from "../src/masking/Masking.js"
 import { xmlProblems } from "./support/xmlCheck.js"
+
+const tempDir = (name: string) => NFS.mkdtempSync(Path.join(OS.tmpdir(), `cjp-${name}-`))
 
 describe("the XML check used on the chart", () => {
   it("accepts well-formed XML", () => {
@@ -120,7 +133,26 @@ describe("parseOptions", () => {
     expect(parseOptions(["--only", "backlog,scaling", "--scale", "500"]).only).toEqual(["backlog", "scaling"])
   })
 
+  it("--against, --files, --rounds and --million take their values without restricting the run", () => {
+    expect(parseOptions(["--against", "7ec7a9a"])).toEqual({ smoke: false, against: "7ec7a9a", only: SCENARIOS })
+    expect(parseOptions(["--files", "500", "--rounds", "1"])).toEqual({ smoke: false, files: 500, rounds: 1, only: SCENARIOS })
+    expect(parseOptions(["--million"])).toEqual({ smoke: false, million: true, only: SCENARIOS })
+    expect(parseOptions(["--against", "main~2", "--only", "backlog", "--files", "10_000"])).toEqual({ smoke: false, against: "main~2", files: 10_000, only: ["backlog"] })
+  })
+
+  it("--quota takes a share of one core and, without --only, runs the quota scenario alone", () => {
+    expect(parseOptions(["--quota", "0.45"])).toEqual({ smoke: false, quota: 0.45, only: ["quota"] })
+    expect(parseOptions(["--only", "scale-out-quota,backlog"]).only).toEqual(["backlog", "quota"])
+    expect(SCENARIOS).toContain("quota")
+    expect(() => parseOptions(["--quota", "0"])).toThrow(/"0" is not a share of one core from 0.01 to 64/)
+    expect(() => parseOptions(["--quota", "half"])).toThrow(/"half" is not a share of one core/)
+  })
+
   it("refuses what it cannot use, saying how to call it", () => {
+    expect(() => parseOptions(["--against"])).toThrow(/--against needs a value/)
+    expect(() => parseOptions(["--against", "--smoke"])).toThrow(/--against needs a value/)
+    expect(() => parseOptions(["--files", "1,2"])).toThrow(/--files takes one number, not a list/)
+    expect(() => parseOptions(["--rounds", "0"])).toThrow(/--rounds: "0" is not a positive whole number/)
     expect(() => parseOptions(["--scale", "0"])).toThrow(/"0" is not a positive whole number[\s\S]*usage:/)
     expect(() => parseOptions(["--scale", "1e6"])).toThrow(/"1e6" is not a positive whole number/)
     expect(() => parseOptions(["--instances"])).toThrow(/--instances needs a value/)
@@ -209,5 +241,235 @@ describe("corpusFiles", () => {
     const first = files.next()
     expect(first.done).toBe(false)
     expect(first.value).toMatchObject({ name: "customers-00000.json" })
+  })
+})
+
+describe("median and medianFields", () => {
+  it("takes the middle value, or the mean of the two middle ones", () => {
+    expect(median([3, 1, 2])).toBe(2)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(median([7])).toBe(7)
+    expect(median([])).toBeNaN()
+  })
+
+  it("takes each numeric field's median; a field missing in any run is null; text as the first run has it", () => {
+    const runs = [
+      { seconds: 3, cpu_seconds: 1, outcome: "validated" },
+      { seconds: 1, cpu_seconds: null, outcome: "validated" },
+      { seconds: 2, cpu_seconds: 2, outcome: "validated" }
+    ]
+    expect(medianFields(runs)).toEqual({ seconds: 2, cpu_seconds: null, outcome: "validated" })
+    expect(medianFields([])).toEqual({})
+  })
+})
+
+describe("the backlog's ratios (issue 25)", () => {
+  it("are speeds relative to the floors and the naive processor, with the targets", () => {
+    // times: floor 1.64 s, copy floor 5.24 s, naive 10.29 s, daemon 12.96 s, other user 14.66 s
+    const ratios = backlogRatios({ floor: 1.64, copyFloor: 5.24, naive: 10.29, daemon: 12.96, otherUser: 14.66 }, "disk")
+    expect(ratios.map((r) => [r.name, Number(r.value.toFixed(3)), r.target, r.met])).toEqual([
+      ["daemon ÷ bare floor", 0.127, 0.6, false],
+      ["other user ÷ durable-copy floor", 0.357, 0.75, false],
+      ["daemon ÷ naive", 0.794, 3, false]
+    ])
+  })
+
+  it("meet their targets when fast enough; daemon ÷ naive has a target on the disk only", () => {
+    const disk = backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 1.5, otherUser: 4 }, "disk")
+    expect(disk.map((r) => r.met)).toEqual([true, true, true])
+    const tmpfs = backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 1.5, otherUser: 4 }, "tmpfs")
+    expect(tmpfs.find((r) => r.name === "daemon ÷ naive")).toMatchObject({ value: 6, target: null, met: null })
+  })
+
+  it("leave out a ratio whose row was not measured (not root: no other-user row)", () => {
+    expect(backlogRatios({ floor: 1, copyFloor: 3, naive: 9, daemon: 2 }, "disk").map((r) => r.name)).toEqual(["daemon ÷ bare floor", "daemon ÷ naive"])
+  })
+
+  it("speedRatio: twice the time is half the speed", () => {
+    expect(speedRatio(4, 2)).toBe(0.5)
+    expect(speedRatio(1, 3)).toBe(3)
+  })
+})
+
+describe("scaleOutEfficiency", () => {
+  it("is N instances' rate over N times one instance's, with the targets for 2 and 4", () => {
+    const efficiency = scaleOutEfficiency([
+      { instances: 1, files_per_s: 100 },
+      { instances: 2, files_per_s: 170 },
+      { instances: 3, files_per_s: 240 },
+      { instances: 4, files_per_s: 260 }
+    ])
+    expect(efficiency).toEqual([
+      { instances: 2, value: 0.85, target: 0.8, met: true },
+      { instances: 3, value: 0.8, target: null, met: null },
+      { instances: 4, value: 0.65, target: 0.7, met: false }
+    ])
+  })
+
+  it("needs the one-instance measurement", () => {
+    expect(() => scaleOutEfficiency([{ instances: 2, files_per_s: 1 }])).toThrow(/no one-instance measurement/)
+  })
+})
+
+describe("compareBuilds (--against)", () => {
+  const m = (row: string, build: string | null, seconds: number, cpu: number | null) => ({
+    scenario: "backlog",
+    row,
+    build,
+    metrics: { seconds, files_per_s: 1000 / seconds, cpu_seconds: cpu }
+  })
+
+  it("gives each build's medians and working tree ÷ REF for every figure both have", () => {
+    const comparisons = compareBuilds(
+      [
+        m("disk bare floor", null, 1, 1),
+        m("disk daemon", "7ec7a9a", 4, 2),
+        m("disk daemon", "working tree", 2, 1),
+        m("disk daemon", "7ec7a9a", 5, 3),
+        m("disk daemon", "working tree", 3, 1.5),
+        m("disk daemon", "7ec7a9a", 6, 4),
+        m("disk daemon", "working tree", 1, 2)
+      ],
+      "7ec7a9a",
+      "working tree"
+    )
+    // the floor belongs to neither build: not compared
+    expect(comparisons).toHaveLength(1)
+    const [c] = comparisons
+    expect(c).toMatchObject({ scenario: "backlog", row: "disk daemon", runs: { ref: 3, work: 3 } })
+    expect(c!.ref).toEqual({ seconds: 5, files_per_s: 200, cpu_seconds: 3 })
+    expect(c!.work).toEqual({ seconds: 2, files_per_s: 500, cpu_seconds: 1.5 })
+    expect(c!.ratio).toEqual({ seconds: 0.4, files_per_s: 2.5, cpu_seconds: 0.5 })
+  })
+
+  it("leaves out a row only one build has, and a figure one build lacks", () => {
+    const comparisons = compareBuilds([m("disk daemon", "ref", 4, null), m("disk daemon", "work", 2, 1), m("tmpfs daemon", "work", 1, 1)], "ref", "work")
+    expect(comparisons.map((c) => c.row)).toEqual(["disk daemon"])
+    expect(comparisons[0]!.ratio).toEqual({ seconds: 0.5, files_per_s: 2 })
+  })
+})
+
+describe("parseRusage", () => {
+  it("reads GNU time's user and system seconds and peak RSS (kB)", () => {
+    expect(parseRusage("1.25 0.50 102400\n")).toEqual({ cpu_seconds: 1.75, max_rss_mb: 100 })
+    expect(parseRusage("Command exited with non-zero status 1\n0.01 0.00 5120\n")).toEqual({ cpu_seconds: 0.01, max_rss_mb: 5 })
+    expect(parseRusage("")).toBeNull()
+    expect(parseRusage("Command terminated by signal 9\n")).toBeNull()
+  })
+})
+
+describe("the quota's cgroup settings", () => {
+  it("write a quota per period: cfs_quota_us under v1, cpu.max under v2", () => {
+    expect(quotaSettings(1, 0.45)).toEqual([["cpu.cfs_period_us", "100000"], ["cpu.cfs_quota_us", "45000"]])
+    expect(quotaSettings(2, 0.45)).toEqual([["cpu.max", "45000 100000"]])
+    expect(quotaSettings(2, 1.5, 50_000)).toEqual([["cpu.max", "75000 50000"]])
+    expect(() => quotaSettings(1, 0.005)).toThrow(/below the kernel's least/)
+  })
+
+  it("read throttling from cpu.stat, v1 (ns) and v2 (µs)", () => {
+    expect(parseCpuStat("nr_periods 120\nnr_throttled 40\nthrottled_time 2500000000\n")).toEqual({ periods: 120, throttled: 40, throttled_ms: 2500 })
+    expect(parseCpuStat("usage_usec 9\nnr_periods 10\nnr_throttled 3\nthrottled_usec 4500\n")).toEqual({ periods: 10, throttled: 3, throttled_ms: 4.5 })
+  })
+
+  it("find the CPU controller: v1's cpu hierarchy first, then v2's, else none", () => {
+    const root = tempDir("cgroups")
+    try {
+      expect(detectCgroups(root)).toBeNull()
+      NFS.writeFileSync(Path.join(root, "cgroup.controllers"), "cpuset io memory pids\n")
+      expect(detectCgroups(root)).toBeNull()
+      NFS.writeFileSync(Path.join(root, "cgroup.controllers"), "cpuset cpu io memory pids\n")
+      expect(detectCgroups(root)).toEqual({ version: 2, base: root })
+      NFS.mkdirSync(Path.join(root, "cpu"))
+      NFS.writeFileSync(Path.join(root, "cpu", "cpu.cfs_quota_us"), "-1\n")
+      expect(detectCgroups(root)).toEqual({ version: 1, base: Path.join(root, "cpu") })
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the refs of --against", () => {
+  it("resolve to a commit, say which ref names none, and tell whether the lockfile is the working tree's", () => {
+    const repo = tempDir("against")
+    const git = (...args: Array<string>) =>
+      ChildProcess.execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim()
+    try {
+      git("init", "-q")
+      NFS.writeFileSync(Path.join(repo, "package-lock.json"), '{"lockfileVersion":3}\n')
+      git("add", ".")
+      git("commit", "-q", "-m", "one")
+      const first = git("rev-parse", "HEAD")
+      git("tag", "v1")
+      NFS.writeFileSync(Path.join(repo, "package-lock.json"), '{"lockfileVersion":3,"packages":{}}\n')
+      git("commit", "-q", "-am", "two")
+      expect(resolveRef(repo, "v1")).toBe(first)
+      expect(resolveRef(repo, "HEAD~1")).toBe(first)
+      expect(() => resolveRef(repo, "no-such-branch")).toThrow(/"no-such-branch" names no commit/)
+      expect(sameLockfile(repo, git("rev-parse", "HEAD"))).toBe(true)
+      expect(sameLockfile(repo, first)).toBe(false)
+    } finally {
+      NFS.rmSync(repo, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the naive processor (bench/naive.mjs)", () => {
+  const contract = { judgeBytes, renderReport, maskText, maxRecords: 100_000 }
+
+  it("routes a small corpus as the daemon's contract does, one file at a time, with a report for each returned file", () => {
+    const root = tempDir("naive")
+    try {
+      const corpus = makeCorpus(60, 5)
+      NFS.mkdirSync(Path.join(root, "data"))
+      for (const f of corpus) NFS.writeFileSync(Path.join(root, "data", f.name), f.content)
+      // a file that is not JSON at all, returned as the daemon returns it
+      NFS.writeFileSync(Path.join(root, "data", "broken.json"), '[{"customer_id": ')
+      const today = new Date().toISOString().slice(0, 10)
+      const verdict = (content: string) => judgeBytes({ bytes: Buffer.from(content), maxRecords: 100_000, today }).validation.errorCount === 0
+      const expectedValid = corpus.filter((f) => verdict(f.content)).map((f) => f.name).sort()
+      // the contract agrees with the corpus's own flags, and the corpus has both kinds
+      expect(expectedValid).toEqual(corpus.filter((f) => f.valid).map((f) => f.name).sort())
+      expect(expectedValid.length).toBeGreaterThan(0)
+      expect(expectedValid.length).toBeLessThan(corpus.length)
+
+      const counts = processBacklog(root, contract)
+
+      const returnedNames = [...corpus.filter((f) => !verdict(f.content)).map((f) => f.name), "broken.json"].sort()
+      expect(counts).toEqual({ validated: expectedValid.length, returned: returnedNames.length })
+      expect(NFS.readdirSync(Path.join(root, "validated")).sort()).toEqual(expectedValid)
+      const returns = NFS.readdirSync(Path.join(root, "returns"))
+      expect(returns.filter((n) => !n.endsWith(".error.json")).sort()).toEqual(returnedNames)
+      expect(returns.filter((n) => n.endsWith(".error.json")).sort()).toEqual(returnedNames.map((n) => `${n}.error.json`))
+      for (const name of returnedNames) {
+        const report = JSON.parse(NFS.readFileSync(Path.join(root, "returns", `${name}.error.json`), "utf8"))
+        expect(report).toMatchObject({ file: name, stored_as: name, error_count: expect.any(Number) })
+        expect(report.error_count).toBeGreaterThan(0)
+      }
+      // every file moved, byte for byte; nothing left behind
+      for (const f of corpus) {
+        const where = expectedValid.includes(f.name) ? "validated" : "returns"
+        expect(NFS.readFileSync(Path.join(root, where, f.name), "utf8")).toBe(f.content)
+      }
+      expect(NFS.readdirSync(Path.join(root, "data"))).toEqual([])
+      expect(NFS.readdirSync(Path.join(root, "processing"))).toEqual([])
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("masks what a report quotes, as the daemon's reports are masked", () => {
+    const root = tempDir("naive-mask")
+    try {
+      NFS.mkdirSync(Path.join(root, "data"))
+      // a card number in the file's name reaches the report's "file"
+      const name = "card-4111111111111111.json"
+      NFS.writeFileSync(Path.join(root, "data", name), "not json")
+      expect(processBacklog(root, contract)).toEqual({ validated: 0, returned: 1 })
+      const report = NFS.readFileSync(Path.join(root, "returns", `${name}.error.json`), "utf8")
+      expect(report).not.toContain("4111111111111111")
+      expect(JSON.parse(report).file).toBe(maskText(name))
+    } finally {
+      NFS.rmSync(root, { recursive: true, force: true })
+    }
   })
 })

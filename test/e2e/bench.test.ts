@@ -34,21 +34,51 @@ const runBench = (
   })
 
 const rowNames = (stdout: string) => [...stdout.matchAll(/^\| ([a-z][a-z -]*?)\s+\|/gm)].map((m) => m[1])
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+/** The table's row of that name. */
+const row = (name: string) => new RegExp(`^\\| ${escape(name)}\\s+\\|`, "m")
 
 it("npm run bench --smoke runs every scenario and prints its table", async () => {
   const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-smoke-"))
   try {
     const out = Path.join(dir, "smoke.json")
-    const run = await runBench(["--smoke", "--out", out], 240_000)
+    const run = await runBench(["--smoke", "--out", out], 300_000)
     expect(run.status, run.stderr).toBe(0)
-    for (const scenario of ["backlog", "floor", "all cores", "unit", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(new RegExp(`^\\| ${scenario}\\s+\\|`, "m"))
+    for (const scenario of ["backlog", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(row(scenario))
+    // the backlog's rows on the disk, and (as root: a tmpfs, chown, cgroups) on a tmpfs, with the other user's files, and the quota rows
+    const diskRows = ["bare floor", "durable-copy floor", "naive", "daemon", "trusted", "all cores", "unit", "daemon ÷ bare floor", "daemon ÷ naive"]
+    const rootRows = ["disk: other user", "disk: other user ÷ durable-copy floor", ...["bare floor", "durable-copy floor", "naive", "daemon", "other user", "daemon ÷ bare floor", "other user ÷ durable-copy floor", "daemon ÷ naive"].map((r) => `tmpfs: ${r}`), "quota"]
+    for (const name of [...diskRows.map((r) => `disk: ${r}`), ...(isRoot ? rootRows : [])]) expect(run.stdout).toMatch(row(name))
+    expect(run.stdout).toMatch(/^\| disk: daemon ÷ bare floor\s+\| [\d.]+ \(rounds [\d.]+\).*\| ≥ 0\.6 \|$/m)
+    expect(run.stdout).toMatch(/^\| disk: daemon ÷ naive\s+\| [\d.]+ \(rounds [\d.]+\).*\| ≥ 3 \|$/m)
+    expect(run.stdout).toMatch(/^\| disk: naive\s+\| [\d.]+ s \([\d.]+\), \d+ files\/s, [\d.]+ CPU-s \(\d+ µs a file\)/m)
     // one scaling row per size and one for the growth; one scale-out row for 2 instances
     expect(rowNames(run.stdout).filter((n) => n === "scaling")).toHaveLength(3)
     expect(rowNames(run.stdout).filter((n) => n === "scale-out")).toHaveLength(1)
     expect(run.stdout).toMatch(/^\| scaling\s+\| 200 files in [\d.]+ s: \d+ files\/s, peak RSS \d+ MB; floor/m)
-    expect(run.stdout).toMatch(/^\| scale-out\s+\| local disk, 200 files: 2 instances [\d.]+ s .* speed-up [\d.]+×\s+\| ≥ 1\.5× \|$/m)
+    expect(run.stdout).toMatch(/^\| scaling\s+\| 400 files in [\d.]+ s: \d+ files\/s, [\d.]+ × the 200-file rate, peak RSS/m)
+    expect(run.stdout).toMatch(/^\| scale-out\s+\| local disk, 200 files: 2 instances [\d.]+ s .* speed-up [\d.]+×\s+\| — \(two cores shared: see quota\) \|$/m)
     const results = JSON.parse(NFS.readFileSync(out, "utf8"))
     expect(results).toMatchObject({ smoke: true, backlog: { files: 200 }, latency: { files: 300 }, big_file: { records: 2000 } })
+    // every backlog row once a round, with its CPU seconds (GNU time), and the issue's ratios
+    const rowsWanted = ["bare floor", "durable-copy floor", "naive", "daemon", "trusted", "all cores", "unit", ...(isRoot ? ["other user"] : [])]
+    const diskRowNames = results.backlog.rows.filter((r: { place: string }) => r.place === "disk").map((r: { row: string }) => r.row)
+    expect(new Set(diskRowNames)).toEqual(new Set(rowsWanted))
+    for (const r of results.backlog.rows) expect(r).toMatchObject({ runs_seconds: [expect.any(Number)], seconds: expect.any(Number), files_per_s: expect.any(Number), cpu_seconds: expect.any(Number) })
+    expect(results.backlog.ratios.map((r: { place: string; name: string }) => `${r.place}: ${r.name}`)).toEqual(
+      isRoot
+        ? ["disk: daemon ÷ bare floor", "disk: other user ÷ durable-copy floor", "disk: daemon ÷ naive", "tmpfs: daemon ÷ bare floor", "tmpfs: other user ÷ durable-copy floor", "tmpfs: daemon ÷ naive"]
+        : ["disk: daemon ÷ bare floor", "disk: daemon ÷ naive"]
+    )
+    if (isRoot) {
+      // each instance held to 0.45 core in its own cgroup; every trial checked exactly once
+      expect(results.quota).toMatchObject({ quota_cores: 0.45, files: 200, instances: [1, 2, 4], exactly_once: true })
+      expect(results.quota.efficiency.map((e: { instances: number; target: number }) => [e.instances, e.target])).toEqual([[2, 0.8], [4, 0.7]])
+      for (const r of results.quota.runs) for (const cores of r.cores_used) expect(cores).toBeLessThan(0.45 * 1.15)
+      for (const b of results.quota.by_instances) expect(b.cores_used).toBeLessThan(0.45 * 1.15)
+      expect(run.stdout).toMatch(/^\| quota\s+\| 4 instances [\d.]+ s \([\d.]+\), \d+ files\/s, [\d.]+ core each used = [\d.]+ × 4 × one/m)
+    }
     // INSTANCES=auto beside the one instance, in every pair: its time, speed-up and floor ratio
     expect(results.all_cores).toMatchObject({ instances: expect.any(Number), seconds: expect.any(Number), speedup: expect.any(Number), ratio: expect.any(Number) })
     expect(results.all_cores.ratios_by_pair).toHaveLength(results.backlog.runs.length)
@@ -74,7 +104,7 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
   } finally {
     NFS.rmSync(dir, { recursive: true, force: true })
   }
-}, 260_000)
+}, 320_000)
 
 it("--only runs a subset; --scale, --instances and --chart set the sizes, the instance counts and a second chart", async () => {
   const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-smoke-"))
@@ -103,6 +133,31 @@ it("--only runs a subset; --scale, --instances and --chart set the sizes, the in
     NFS.rmSync(dir, { recursive: true, force: true })
   }
 }, 140_000)
+
+it("--against builds a ref in a temporary worktree, runs it side by side with the working tree and removes the worktree", async () => {
+  const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-smoke-"))
+  const repo = Path.resolve(Path.dirname(bench), "..")
+  const worktrees = () => ChildProcess.execFileSync("git", ["worktree", "list", "--porcelain"], { cwd: repo, encoding: "utf8" })
+  const before = worktrees()
+  try {
+    const out = Path.join(dir, "against.json")
+    const run = await runBench(["--smoke", "--against", "HEAD", "--only", "big", "--rounds", "2", "--out", out], 240_000)
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/against: building [0-9a-f]{7}/)
+    expect(run.stdout).toMatch(/^HEAD \([0-9a-f]{7}\) → working tree: medians, and working tree ÷ HEAD in brackets$/m)
+    expect(run.stdout).toMatch(/^\| big file \| big file \| 2\+2 \| [\d.]+ → [\d.]+ s \([\d.]+×\) \|/m)
+    const results = JSON.parse(NFS.readFileSync(out, "utf8"))
+    const head = ChildProcess.execFileSync("git", ["rev-parse", "HEAD"], { cwd: repo, encoding: "utf8" }).trim()
+    expect(results.against).toMatchObject({ ref: "HEAD", commit: head, runs_each: 2 })
+    const [big] = results.against.comparisons
+    expect(big).toMatchObject({ scenario: "big file", runs: { ref: 2, work: 2 }, ratio: { seconds: expect.any(Number), peak_rss_mb: expect.any(Number) } })
+    expect(big.ratio.seconds).toBeCloseTo(big.work.seconds / big.ref.seconds, 10)
+  } finally {
+    NFS.rmSync(dir, { recursive: true, force: true })
+  }
+  // the worktree is gone, from the disk and from git's list
+  expect(worktrees()).toBe(before)
+}, 260_000)
 
 it("refuses an unknown option before running anything", async () => {
   const run = await runBench(["--smoke", "--only", "everything"], 30_000)
