@@ -298,6 +298,12 @@ export const makeFileStore = Effect.gen(function*() {
 
   const unlinkIfThere = (path: string) => removeIfThere(extra, path)
 
+  /** A private note in processing/ (created exclusively; one left by an earlier attempt is replaced). */
+  const writePrivately = (path: string, text: string) => {
+    const write = extra.writeNew(path, Buffer.from(text), PRIVATE_FILE_MODE)
+    return Effect.asVoid(write.pipe(Effect.catchIf(isAlreadyExists, () => Effect.zipRight(unlinkIfThere(path), write))))
+  }
+
   const write = (path: string, content: Content, claimedPath: string, sync = false) =>
     content._tag === "Bytes"
       ? extra.writeNew(path, content.bytes, STORED_FILE_MODE, sync)
@@ -307,6 +313,8 @@ export const makeFileStore = Effect.gen(function*() {
 
   /** Claimed files stored as themselves (linked into place), until released: they have no data stage. */
   const placedItself = new Set<string>()
+  /** Claimed files moved into place by rename over a reserved name, until released: their `ptarget` note goes too. */
+  const reserved = new Set<string>()
 
   /** Claimed files whose private data stage this process made, until released (hot path 8, see WorkerPool). */
   const staged = new Set<string>()
@@ -422,13 +430,13 @@ export const makeFileStore = Effect.gen(function*() {
   const renameInto = (staged: Staged, target: string): Effect.Effect<boolean, PlatformError> => {
     const note = stagesFor(staged.path).ptarget
     return Effect.gen(function*() {
-      yield* unlinkIfThere(note)
-      yield* extra.writeNew(note, Buffer.from(Path.basename(target)), PRIVATE_FILE_MODE)
-      const reserved = yield* extra.writeNew(target, new Uint8Array(0), STORED_FILE_MODE).pipe(
+      yield* writePrivately(note, Path.basename(target))
+      reserved.add(staged.path)
+      const free = yield* extra.writeNew(target, new Uint8Array(0), STORED_FILE_MODE).pipe(
         Effect.as(true),
         Effect.catchIf(isAlreadyExists, () => Effect.succeed(false))
       )
-      if (!reserved) return false
+      if (!free) return false
       yield* extra.rename(staged.path, target)
       return true
     })
@@ -444,22 +452,33 @@ export const makeFileStore = Effect.gen(function*() {
    * Stages `content` for `dir` (privately, or in `dir` when it is on another
    * filesystem) and runs `place` with it; a raced remote stage is made again.
    */
+  /**
+   * Stages `content` for `dir` (privately, or in `dir` when it is on another
+   * filesystem) and runs `place` with it; a raced remote stage is made again.
+   * The claimed file's data may be placed as itself (STORE_MODE, or too large
+   * to read): then no stage is made, nor its paths worked out.
+   */
   const withStage = <A>(
     dir: string,
-    privateStage: string,
-    journal: string,
+    which: "data" | "report",
     content: Content,
     claimedPath: string,
     place: (staged: Staged) => Effect.Effect<A, PlatformError | StoreFailure>
   ): Effect.Effect<A, PlatformError | StoreFailure> => {
+    const privateStage = () => (which === "data" ? stagesFor(claimedPath).data : stagesFor(claimedPath).report)
+    const journal = () => (which === "data" ? stagesFor(claimedPath).xdata : stagesFor(claimedPath).xreport)
     const remote = (raced: number): Effect.Effect<A, PlatformError | StoreFailure> =>
       content._tag === "Original" && !denseEnough(content.meta)
         ? Effect.fail(new SparseAcrossFilesystems({ size: content.meta.size, allocated: content.meta.blocks * 512, dir }))
-        : Effect.flatMap(stageRemotely(dir, journal, content, claimedPath), place).pipe(
+        : Effect.flatMap(stageRemotely(dir, journal(), content, claimedPath), place).pipe(
           Effect.catchTag("PlacementRaced", (e) => (raced + 1 < MAX_RACED ? remote(raced + 1) : Effect.fail(e)))
         )
     if (remoteFolders.has(dir)) return remote(0)
-    const copied = Effect.suspend(() => Effect.flatMap(stagePrivately(privateStage, content, claimedPath, dir), place))
+    let staging = false
+    const copied = Effect.suspend(() => {
+      staging = true
+      return Effect.flatMap(stagePrivately(privateStage(), content, claimedPath, dir), place)
+    })
     const asItself = (meta: Meta, fallback: Effect.Effect<A, PlatformError | StoreFailure>) =>
       Effect.tap(
         // The folder's group, as a copy gets (where the daemon may give it: its own file, or as root);
@@ -468,7 +487,7 @@ export const makeFileStore = Effect.gen(function*() {
           place(itself(claimedPath, grouped, "link")).pipe(Effect.catchIf(isNotPermitted, () => fallback))),
         () => Effect.sync(() => placedItself.add(claimedPath))
       )
-    const local = !privateStage.endsWith(".data")
+    const local = which === "report"
       ? copied
       : content._tag === "Original"
       // Too large to read: the file itself, linked, or else renamed over a reserved name; never read.
@@ -481,7 +500,7 @@ export const makeFileStore = Effect.gen(function*() {
     return local.pipe(
       Effect.catchIf(isCrossDevice, () =>
         Effect.zipRight(
-          Effect.zipRight(Effect.sync(() => remoteFolders.add(dir)), unlinkIfThere(privateStage)),
+          Effect.zipRight(Effect.sync(() => remoteFolders.add(dir)), staging ? unlinkIfThere(privateStage()) : Effect.void),
           remote(0)
         ))
     )
@@ -490,8 +509,7 @@ export const makeFileStore = Effect.gen(function*() {
   const noFreeName = (name: string, dir: string) => Effect.fail(new NoFreeName({ name, dir, attempts: MAX_NAME_ATTEMPTS }))
 
   const storeValid = (claimedPath: string, name: string, now: Date, content: Content) => {
-    const stages = stagesFor(claimedPath)
-    return withStage(folders.validated, stages.data, stages.xdata, content, claimedPath, (staged) =>
+    return withStage(folders.validated, "data", content, claimedPath, (staged) =>
       Effect.gen(function*() {
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
           const stored = storedNameCandidate(name, attempt, now)
@@ -518,9 +536,9 @@ export const makeFileStore = Effect.gen(function*() {
     content: Content,
     report: (storedName: string) => string
   ) => {
-    const stages = stagesFor(claimedPath)
-    return withStage(folders.returns, stages.data, stages.xdata, content, claimedPath, (data) =>
+    return withStage(folders.returns, "data", content, claimedPath, (data) =>
       Effect.gen(function*() {
+        const stages = stagesFor(claimedPath)
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
           // Names fit NAME_MAX with room for the report's suffix (contract §5).
           const stored = returnedNameCandidate(name, attempt, now)
@@ -530,13 +548,11 @@ export const makeFileStore = Effect.gen(function*() {
           if (!(yield* isFree(dataPath)) || !(yield* isFree(reportPath))) continue
           // 1. The report, written whole into its stage, then linked into place (its name noted
           // first, so that after a crash before the data file follows, the report can be withdrawn).
-          yield* unlinkIfThere(stages.rtarget)
-          yield* extra.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PRIVATE_FILE_MODE)
+          yield* writePrivately(stages.rtarget, literalName(reportName(stored)))
           const reportBytes = Buffer.from(report(stored))
           const placedReport = yield* withStage(
             folders.returns,
-            stages.report,
-            stages.xreport,
+            "report",
             { _tag: "Bytes", bytes: reportBytes },
             claimedPath,
             (staged) => Effect.map(linkInto(staged, reportPath), (placed) => (placed ? staged.meta.id : undefined))
@@ -664,16 +680,25 @@ export const makeFileStore = Effect.gen(function*() {
   }
 
   const releaseClaim = (claimedPath: string, withReport: boolean) => {
+    const stagedHere = staged.delete(claimedPath)
+    const asItself = placedItself.delete(claimedPath)
+    const renamed = reserved.delete(claimedPath)
+    // A file placed as itself, with no report and nothing across filesystems, has no stage: none is looked for.
+    if (!stagedHere && asItself && !withReport && remoteFolders.size === 0) {
+      knownStages.delete(claimedPath)
+      return Effect.zipRight(unlinkIfThere(claimedPath), dropNote(claimedPath))
+    }
     const stages = stagesFor(claimedPath)
     knownStages.delete(claimedPath)
     // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere; none for a file placed as itself.
-    const data = staged.delete(claimedPath) || !placedItself.delete(claimedPath) ? [stages.data] : []
+    const data = stagedHere || !asItself ? [stages.data] : []
+    const report = withReport ? [stages.report, stages.rtarget, ...(renamed ? [stages.ptarget] : [])] : []
     // The claimed name first: a crash after it leaves only stages (swept later), never a
     // claimed file without the stage that says it is stored already.
     return Effect.zipRight(
       unlinkIfThere(claimedPath),
       Effect.zipRight(
-        Effect.forEach(withReport ? [...data, stages.report, stages.rtarget, stages.ptarget] : data, unlinkIfThere, { discard: true }),
+        Effect.forEach([...data, ...report], unlinkIfThere, { discard: true }),
         Effect.zipRight(
           remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
           dropNote(claimedPath)
