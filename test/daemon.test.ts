@@ -535,13 +535,13 @@ describe("nothing stuck without a word (in memory)", () => {
     const app = makeTestApp({
       files: { [`${D}/flaky.json`]: fixture("valid-single.json") },
       settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "50", WATCH_MODE: "poll", QUIET_PERIOD_MS: "0" },
-      // The claimed file cannot be read (an I/O error), until the disk recovers.
+      // The claimed file cannot be looked at (an I/O error), until the disk recovers.
       wrapExtra: (extra) => ({
         ...extra,
-        readRegular: (path, max) =>
+        identify: (path) =>
           path.endsWith("_flaky.json") && !healthy
             ? Effect.sync(() => failedReads.push(Date.now())).pipe(Effect.flatMap(() => Effect.fail(eioOnce(path))))
-            : extra.readRegular(path, max)
+            : extra.identify(path)
       })
     })
     const logs = captureLogs()
@@ -557,7 +557,7 @@ describe("nothing stuck without a word (in memory)", () => {
       expect(errors).toHaveLength(1)
       expect(app.recorded.critical.filter((c) => c.summary === "file flaky.json could not be processed")).toHaveLength(1)
       expect(triesLogged().slice(0, 2)).toEqual([2, 3])
-      // Each try reads 4 times (3 quick I/O retries); each next try waits a growing delay after the last,
+      // Each try looks 4 times (3 quick I/O retries); each next try waits a growing delay after the last,
       // the claimed file's first one too: 1 s, then 2 s (the daemon's own timers: a slow machine
       // only makes the gaps longer).
       const tries = [0, 1, 2].map((k) => failedReads.slice(4 * k, 4 * k + 4))

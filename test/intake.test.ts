@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
-import { judgeThreads } from "../src/contract/OffThreadJudge.js"
+import { judgeThreads, OFF_THREAD_BYTES } from "../src/contract/OffThreadJudge.js"
 import { defaultLimits, FOLDER_QUIET_MS } from "../src/daemon/Intake.js"
 import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
@@ -33,16 +33,16 @@ const listingOrder = (volume: MemoryVolume, dir: string): Array<string> => {
   return names
 }
 
-/** The original names of the files claimed, in the order they were claimed (read once claimed). */
+/** The original names of the files claimed, in the order they were claimed (the claim's rename into processing/). */
 const claimOrder = () => {
   const order: Array<string> = []
   const wrapExtra = (extra: Parameters<NonNullable<Parameters<typeof makeTestApp>[0]>["wrapExtra"] & {}>[0]) => ({
     ...extra,
-    readRegular: (p: string, max: number) =>
-      Effect.tap(extra.readRegular(p, max), () =>
+    rename: (from: string, to: string) =>
+      Effect.tap(extra.rename(from, to), () =>
         Effect.sync(() => {
-          const parsed = parseProcessingName(Path.basename(p))
-          if (parsed !== undefined && p.startsWith(FOLDERS.PROCESSING_DIR)) order.push(parsed.original)
+          const parsed = parseProcessingName(Path.basename(to))
+          if (parsed !== undefined && from.startsWith(FOLDERS.DATA_DIR) && to.startsWith(FOLDERS.PROCESSING_DIR)) order.push(parsed.original)
         }))
   })
   return { order, wrapExtra }
@@ -191,11 +191,12 @@ describe("intake: the large-file lane", () => {
     const app = makeTestApp({
       files,
       settings: { CONCURRENCY: "4", WATCH_MODE: "poll", POLL_INTERVAL_MS: "30", QUIET_PERIOD_MS: "0" },
-      // Each large file takes 3 s to read and judge (a slow disk, a file of millions of keys).
+      // Each large file takes 3 s to read and judge (a slow disk, a file of millions of keys): the read
+      // of the large-file lane, whole (the other workers only look at its size).
       wrapExtra: (extra) => ({
         ...extra,
         readRegular: (path, max) =>
-          path.includes("_big")
+          path.includes("big") && max >= OFF_THREAD_BYTES
             ? Effect.acquireUseRelease(
               Effect.sync(() => {
                 reading++

@@ -10,6 +10,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -21,11 +22,11 @@ import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
 import type { Validation, ValidationError } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
 import type { Content, StoreFailure } from "../files/FileStore.js"
-import { errnoCode, isNotFound, mayRead } from "../files/FileOps.js"
+import { errnoCode, isNotFound } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
 import { describeParseFailure, isCompleteDocument, parseJsonBytes } from "../contract/ParseJson.js"
-import { parseProcessingName } from "../files/Naming.js"
+import { isShortenedClaim, parseProcessingName } from "../files/Naming.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { logFields } from "../logging/Logging.js"
 import { Masker } from "../masking/Masker.js"
@@ -33,6 +34,9 @@ import * as Metrics from "../status/Metrics.js"
 import { Notifier } from "../notify/Notifier.js"
 import { ClaimReleaser } from "../files/ClaimReleaser.js"
 import { renderReport } from "../contract/ErrorReport.js"
+
+/** A file in data/ the daemon may not open (its look, for the message). */
+class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
 
 /** What was seen of a file that may still be being written. */
 export interface Observation {
@@ -73,8 +77,6 @@ export interface InputJob {
   readonly name: string
   /** when the file was first seen (the report's `received_at`) */
   readonly receivedAt: number
-  /** its modification time, when a listing has looked already (the backlog) */
-  readonly mtimeMs?: number | undefined
   readonly pending?: PendingState | undefined
   /**
    * `large`: run by the large-file lane, a few workers of their own (one per
@@ -292,44 +294,41 @@ export const makePipeline = Effect.gen(function*() {
   const processInput = (job: InputJob): Effect.Effect<Outcome> =>
     Effect.gen(function*() {
       const startedAt = clock.unsafeCurrentTimeMillis()
+      // Looked at where it is first, read whole (never followed, never blocking): only a regular file
+      // with one link, complete or quiet long enough, is claimed. Outside the large-file lane, a
+      // file of OFF_THREAD_BYTES or more is only looked at (fstat), and handed to the lane.
+      const limit = job.lane === "large" ? config.maxFileSizeBytes : Math.min(config.maxFileSizeBytes, OFF_THREAD_BYTES - 1)
+      const peek = yield* retryIo(store.peekInput(job.name, limit)).pipe(
+        // One the daemon may not read: said with its owner and mode, and not claimed, so that its
+        // producer can still fix it in data/.
+        Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "PermissionDenied", (e) =>
+          Effect.flatMap(Effect.orElseFail(store.inspectInput(job.name), () => e), (meta) => Effect.fail(new Unreadable({ meta }))))
+      )
+      if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
+      if (peek.meta.nlink > 1) return HARD_LINKED
+      if (peek._tag === "TooLarge" && peek.meta.size <= config.maxFileSizeBytes) return LARGE
       // Finished when unchanged for the quiet period as seen here, or when its mtime is that old.
-      let mtimeMs = job.mtimeMs
-      if (mtimeMs === undefined) {
-        const meta = yield* retryIo(store.inspectInput(job.name))
-        if (meta.type !== "File") return { _tag: "Ignored", kind: meta.type } satisfies Outcome
-        if (meta.nlink > 1) return HARD_LINKED
-        if (!mayRead(meta, processIds.uid, processIds.gids)) return unreadable(meta)
-        if (meta.size >= OFF_THREAD_BYTES && job.lane !== "large") return LARGE
-        mtimeMs = meta.mtimeMs
+      const old = config.quietPeriodMs === 0 || startedAt - peek.meta.mtimeMs >= config.quietPeriodMs
+      const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
+      const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
+      const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
+      // Read whole and complete before its claim: judged from that read (see below). A file too large
+      // to read is judged by its size; it too waits for its writer while it is fresh.
+      const judged = yield* judgedOf(peek)
+      const complete = isComplete(judged)
+      if (!old && !quiet && !complete) {
+        return {
+          _tag: "Pending",
+          state: samePending && job.pending !== undefined ? job.pending : { observation, since: startedAt }
+        } satisfies Outcome
       }
-      const old = config.quietPeriodMs === 0 || startedAt - mtimeMs >= config.quietPeriodMs
-      // A fresh file read whole and complete before its claim: judged from that read (see `afterClaim`).
-      let peeked: Peeked | undefined
-      if (!old) {
-        // Perhaps still being written: looked at where it is (never followed, never blocking),
-        // and claimed only once it is a complete JSON document or has been quiet long enough.
-        const peek = yield* retryIo(store.peekInput(job.name, config.maxFileSizeBytes))
-        if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
-        if (peek.meta.nlink > 1) return HARD_LINKED
-        const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
-        const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
-        const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
-        const judged = peek._tag === "Read" ? yield* judgedOf(peek) : undefined
-        const complete = judged !== undefined && isComplete(judged)
-        if (judged !== undefined && complete) peeked = { judged, meta: peek.meta }
-        if (!quiet && !complete && startedAt - observation.mtimeMs < config.quietPeriodMs) {
-          return {
-            _tag: "Pending",
-            state: samePending && job.pending !== undefined ? job.pending : { observation, since: startedAt }
-          } satisfies Outcome
-        }
-      }
+      const peeked: Peeked = { judged, meta: peek.meta }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
       // Where the file is, for a failure's message: data/ until claimed, processing/ after (unless put back).
       let where = config.dataDir
       return yield* Effect.gen(function*() {
         // A name too long for the claim prefix is shortened; its full text is noted first.
-        yield* retryIo(store.noteOriginal(claimedPath, job.name))
+        if (isShortenedClaim(Path.basename(claimedPath))) yield* retryIo(store.noteOriginal(claimedPath, job.name))
         const claimed = yield* retryIo(store.claim(job.name, claimedPath))
         if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
         where = instance.dir
@@ -337,11 +336,9 @@ export const makePipeline = Effect.gen(function*() {
         if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
         // Read before the claim, and the claimed entry is that very file, unchanged and with one
         // link: the bytes judged are those read (and those stored), so a second read adds nothing.
-        if (peeked !== undefined) {
-          const meta = yield* retryIo(store.inspectClaimed(claimedPath))
-          if (sameFileUnchanged(peeked.meta, meta)) {
-            return yield* finish(claimedPath, job.name, job.receivedAt, peeked.judged, startedAt)
-          }
+        const meta = yield* retryIo(store.inspectClaimed(claimedPath))
+        if (sameFileUnchanged(peeked.meta, meta)) {
+          return yield* finish(claimedPath, job.name, job.receivedAt, peeked.judged, startedAt)
         }
         // Judged where no producer can reach it: open (links not followed, FIFOs not waited
         // for) + fstat + read + close, and only a regular file with one link.
@@ -372,7 +369,13 @@ export const makePipeline = Effect.gen(function*() {
         Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
       )
     }).pipe(
-      Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed<Outcome>({ _tag: "Gone" }) : failed(config.dataDir)(e)))
+      Effect.catchAll((e) =>
+        e._tag === "Unreadable"
+          ? Effect.succeed(unreadable(e.meta))
+          : isNotFound(e)
+          ? Effect.succeed<Outcome>({ _tag: "Gone" })
+          : failed(config.dataDir)(e)
+      )
     )
 
   /** Whether a claimed name is still there (unknown counts as there: the file is not taken for gone). */

@@ -15,9 +15,10 @@
  *     gives the loop its turn at least every YIELD_EVERY_MS of fiber work, so
  *     signals, timers, the health endpoint and log writes are served during a
  *     long backlog or a flood of watch events.
- *  3. A job is counted out with one `matchCauseEffect` instead of `ensuring`'s
- *     several steps: an interrupted job is only interrupted at shutdown, after
- *     the pool has stopped waiting for it.
+ *  3. A job is counted out, and its defects caught, with one
+ *     `matchCauseEffect` instead of `ensuring`'s and `catchAllCause`'s several
+ *     steps: an interrupted job is only interrupted at shutdown, after the pool
+ *     has stopped waiting for it.
  *  4. The busy-since times sit in a plain array indexed by worker, and the
  *     in-flight count in a local: both are read synchronously by the status
  *     endpoint and written without an Effect per file.
@@ -85,33 +86,24 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
     let stopping = false
 
     /**
-     * A defect in one file's job (a bug, a throw in a library) is caught here:
-     * logged at ERROR with its cause, the file left where it is for a later
-     * attempt, and the worker goes on (a FiberSet would drop it silently).
+     * A defect in one file's job (a bug, a throw in a library) is caught where
+     * the job ends (`runOne`): logged at ERROR with its cause, the file left
+     * where it is for a later attempt, and the worker goes on (a FiberSet would
+     * drop it silently). What an outcome does (counts, a notification) is
+     * survived the same way: a defect there must not end the worker, nor leave
+     * the job counted in flight (a `--once` run would never end).
      */
-    const supervised = (job: J): Effect.Effect<O> =>
-      Effect.catchAllCause(options.run(job), (cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.as(
-            Effect.logError("unexpected failure processing a file; it is left where it is and tried again later", cause).pipe(
-              Effect.annotateLogs({ file: options.nameOf(job) })
-            ),
-            options.defect(job, cause as Cause.Cause<never>)
-          ))
-
-    /**
-     * What an outcome does (counts, a notification) is survived the same way: a
-     * defect there must not end the worker, nor leave the job counted in flight
-     * (a `--once` run would never end).
-     */
-    const recorded = (job: J, outcome: O): Effect.Effect<void> =>
-      Effect.catchAllCause(options.record(job, outcome), (cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.failCause(cause)
-          : Effect.logError("unexpected failure recording a file's outcome; the daemon goes on", cause).pipe(
-            Effect.annotateLogs({ file: options.nameOf(job) })
-          ))
+    const jobDefect = (job: J, cause: Cause.Cause<unknown>): Effect.Effect<O> =>
+      Effect.as(
+        Effect.logError("unexpected failure processing a file; it is left where it is and tried again later", cause).pipe(
+          Effect.annotateLogs({ file: options.nameOf(job) })
+        ),
+        options.defect(job, cause as Cause.Cause<never>)
+      )
+    const recordDefect = (job: J, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+      Effect.logError("unexpected failure recording a file's outcome; the daemon goes on", cause).pipe(
+        Effect.annotateLogs({ file: options.nameOf(job) })
+      )
 
     const jobDone = Effect.suspend(() => {
       inFlight--
@@ -135,15 +127,19 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
         inFlight++
         status.inFlight++
         busy[slot] = clock.unsafeCurrentTimeMillis()
-        return Effect.matchCauseEffect(supervised(job), {
-          onSuccess: (outcome) => (
-            (busy[slot] = 0),
-            Effect.matchCauseEffect(recorded(job, outcome), {
-              onSuccess: () => jobDone,
-              onFailure: (cause) => Effect.zipRight(jobDone, Effect.failCause(cause))
-            })
-          ),
-          onFailure: (cause) => ((busy[slot] = 0), Effect.zipRight(jobDone, Effect.failCause(cause)))
+        const record = (outcome: O) =>
+          Effect.matchCauseEffect(options.record(job, outcome), {
+            onSuccess: () => jobDone,
+            onFailure: (cause) =>
+              Cause.isInterruptedOnly(cause) ? Effect.zipRight(jobDone, Effect.failCause(cause)) : Effect.zipRight(recordDefect(job, cause), jobDone)
+          })
+        // One match for the job's end, whatever it is (hot path 3).
+        return Effect.matchCauseEffect(options.run(job), {
+          onSuccess: (outcome) => ((busy[slot] = 0), record(outcome)),
+          onFailure: (cause) => {
+            busy[slot] = 0
+            return Cause.isInterruptedOnly(cause) ? Effect.zipRight(jobDone, Effect.failCause(cause)) : Effect.flatMap(jobDefect(job, cause), record)
+          }
         })
       })
 

@@ -91,12 +91,19 @@ export const makeClaimReleaser = Effect.gen(function*() {
   const releaseBatch = (batch: ReadonlyArray<Pending>) =>
     Effect.zipRight(
       logSync.written,
-      // Through the thread pool, as many at once as it has threads: flushes that wait together
-      // share one journal commit.
-      Effect.flatMap(Effect.forEach(batch, flushOne, { concurrency: flushes }), (flushed) =>
-        Effect.forEach(batch, (pending, i) => (flushed[i] === true ? releaseOne(pending) : Effect.sync(() => instance.release(pending.claimedPath))), {
-          discard: true
-        }))
+      Effect.suspend(() => {
+        // Only stages this process wrote are flushed (a file placed as itself has none): through the
+        // thread pool, as many at once as it has threads, so that flushes that wait together share
+        // one journal commit.
+        const toFlush = batch.filter((p) => store.needsFlush(p.claimedPath))
+        const release = (failed: ReadonlySet<string>) =>
+          Effect.forEach(batch, (pending) => (failed.has(pending.claimedPath) ? Effect.sync(() => instance.release(pending.claimedPath)) : releaseOne(pending)), {
+            discard: true
+          })
+        if (toFlush.length === 0) return release(new Set())
+        return Effect.flatMap(Effect.forEach(toFlush, flushOne, { concurrency: flushes }), (flushed) =>
+          release(new Set(toFlush.filter((_, i) => flushed[i] !== true).map((p) => p.claimedPath))))
+      })
     )
 
   /**

@@ -290,19 +290,6 @@ export const metaOf = (s: StatsLike): Meta => ({
   id: `${String(s.dev)}:${String(s.ino)}`
 })
 
-/**
- * Whether this process may read a file with these owner and mode bits (pure
- * given the process's ids): a hint before claiming a file, so that a file
- * the daemon cannot read is left where its producer can fix it.
- */
-export const mayRead = (
-  meta: Pick<Meta, "uid" | "gid" | "mode">,
-  uid: number,
-  gids: ReadonlyArray<number>
-): boolean =>
-  uid === 0 || uid < 0 ||
-  (meta.uid === uid ? (meta.mode & 0o400) !== 0 : gids.includes(meta.gid) ? (meta.mode & 0o040) !== 0 : (meta.mode & 0o004) !== 0)
-
 // ------------------------------------------------------------------ names
 
 /**

@@ -178,6 +178,8 @@ export interface FileStoreService {
    * ClaimReleaser does it for a whole batch: one journal commit serves them all).
    */
   readonly flushStored: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  /** Whether `flushStored` has anything to do for this claim: a stage this process wrote (hot path 8, see WorkerPool). */
+  readonly needsFlush: (claimedPath: string) => boolean
   /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
   readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
   /**
@@ -479,14 +481,19 @@ export const makeFileStore = Effect.gen(function*() {
       staging = true
       return Effect.flatMap(stagePrivately(privateStage(), content, claimedPath, dir), place)
     })
-    const asItself = (meta: Meta, fallback: Effect.Effect<A, PlatformError | StoreFailure>) =>
-      Effect.tap(
-        // The folder's group, as a copy gets (where the daemon may give it: its own file, or as root);
-        // where the kernel refuses the link (protected_hardlinks: another user's file, the daemon not root): the fallback.
-        Effect.flatMap(meta.uid === euid || euid === 0 ? inFolderGroup(claimedPath, meta, dir) : Effect.succeed(meta), (grouped) =>
-          place(itself(claimedPath, grouped, "link")).pipe(Effect.catchIf(isNotPermitted, () => fallback))),
-        () => Effect.sync(() => placedItself.add(claimedPath))
-      )
+    const asItself = (meta: Meta, fallback: Effect.Effect<A, PlatformError | StoreFailure>) => {
+      // Where the kernel refuses the link (protected_hardlinks: another user's file, the daemon not root): the fallback.
+      const placed = (grouped: Meta) =>
+        Effect.map(place(itself(claimedPath, grouped, "link")).pipe(Effect.catchIf(isNotPermitted, () => fallback)), (a) => {
+          placedItself.add(claimedPath)
+          return a
+        })
+      // The folder's group, as a copy gets (where the daemon may give it: its own file, or as root); known
+      // already nearly always (hot path 8, see WorkerPool).
+      return folderGroups.get(dir) === meta.gid || !(meta.uid === euid || euid === 0)
+        ? placed(meta)
+        : Effect.flatMap(inFolderGroup(claimedPath, meta, dir), placed)
+    }
     const local = which === "report"
       ? copied
       : content._tag === "Original"
@@ -508,16 +515,15 @@ export const makeFileStore = Effect.gen(function*() {
 
   const noFreeName = (name: string, dir: string) => Effect.fail(new NoFreeName({ name, dir, attempts: MAX_NAME_ATTEMPTS }))
 
-  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) => {
-    return withStage(folders.validated, "data", content, claimedPath, (staged) =>
-      Effect.gen(function*() {
-        for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-          const stored = storedNameCandidate(name, attempt, now)
-          if (yield* linkInto(staged, Path.join(folders.validated, literalName(stored)))) return stored
-        }
-        return yield* noFreeName(name, folders.validated)
-      }))
-  }
+  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) =>
+    withStage(folders.validated, "data", content, claimedPath, (staged) => {
+      const attempt = (n: number): Effect.Effect<string, PlatformError | StoreFailure> => {
+        if (n >= MAX_NAME_ATTEMPTS) return noFreeName(name, folders.validated)
+        const stored = storedNameCandidate(name, n, now)
+        return Effect.flatMap(linkInto(staged, Path.join(folders.validated, literalName(stored))), (placed) => (placed ? Effect.succeed(stored) : attempt(n + 1)))
+      }
+      return attempt(0)
+    })
 
   const isFree = (path: string) =>
     extra.identify(path).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
@@ -745,6 +751,7 @@ export const makeFileStore = Effect.gen(function*() {
     storedAlready,
     clearAttempt,
     // (TRUSTED_PRODUCERS: the producer's own file was placed, and its durability is the producer's)
+    needsFlush: (claimedPath) => staged.has(claimedPath),
     flushStored: (claimedPath) =>
       staged.has(claimedPath) ? extra.flush(stagesFor(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)) : Effect.void,
     releaseClaim,

@@ -299,6 +299,11 @@ export const claimName = (receivedAtMs: number, seq: number, original: string): 
   return { name: `${prefix}${fitted.shortened ? "~" : "_"}${fitted.name}`, shortened: fitted.shortened }
 }
 
+const SHORTENED_CLAIM = /^\d+-\d+~/
+
+/** Whether a claim name says its original was shortened (kept in its sidecar): a look at its prefix only. */
+export const isShortenedClaim = (claimName: string): boolean => SHORTENED_CLAIM.test(claimName)
+
 /** The claim name alone (see `claimName`). */
 export const processingName = (receivedAtMs: number, seq: number, original: string): string =>
   claimName(receivedAtMs, seq, original).name
