@@ -10,7 +10,8 @@
  *   GET /metrics      Prometheus text exposition of the daemon's effect Metrics
  *
  * Anything else is 404. No request reads or changes a file: the instances'
- * heartbeats are read by a fiber of their own (PeerWatch).
+ * heartbeats are read by a fiber of their own (PeerWatch). The server holds
+ * at most MAX_CONNECTIONS connections (ConnectionCap).
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -30,6 +31,7 @@ import { Masker } from "../masking/Masker.js"
 import * as Metrics from "../status/Metrics.js"
 import { PeerWatch, PeerWatchLive } from "../instances/Peers.js"
 import { Status } from "../status/Status.js"
+import { capConnections, SERVER_TIMEOUTS } from "./ConnectionCap.js"
 import { buildStatus } from "./StatusJson.js"
 import { NO_CONTENT_CSP, STATUS_PAGE, STATUS_PAGE_CSP } from "./StatusPage.js"
 import type { StatusService } from "../status/Status.js"
@@ -179,13 +181,15 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
       onSome: (port) => {
-        const server = Http.createServer()
+        const server = Http.createServer(SERVER_TIMEOUTS)
         return Layer.merge(HttpServer.serve(router), closeConnectionsFirst(server)).pipe(
           HttpServer.withLogAddress,
           Layer.provide(PeerWatchLive),
           // The server first: a port that cannot be had fails the layer before the peers' watch is
           // built (one built and then released by this failure could hang the start for good).
           Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
+          // The cap in place before the server listens: no connection escapes it.
+          Layer.provide(Layer.scopedDiscard(capConnections(server))),
           // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
           Layer.catchAll((error) =>
             Layer.effectDiscard(

@@ -4,10 +4,36 @@ import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
 import { cleanUpAfterEach, drop, rootPerTest, runCli, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
-import { waitUntil } from "../support/wait.js"
+import { waitUntil, within } from "../support/wait.js"
+import { MAX_CONNECTIONS } from "../../src/http/ConnectionCap.js"
 import * as NFS from "node:fs"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Path from "node:path"
+
+/** A GET on a fresh connection with the given Host header (Node's client sends it as given). */
+const rawGet = (port: number, path: string, host?: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = Http.get({ host: "127.0.0.1", port, path, agent: false, ...(host === undefined ? {} : { headers: { host } }) }, (response) => {
+      let body = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => (body += chunk))
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }))
+    })
+    request.on("error", reject)
+  })
+
+/** Until /healthz says 200 (the daemon watching). */
+const untilHealthy = async (port: number) => {
+  for (let i = 0; i < 100; i++) {
+    if ((await rawGet(port, "/healthz")).status === 200) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error("/healthz never said 200")
+}
+
+/** How many files the process has open now. */
+const openFiles = (pid: number) => NFS.readdirSync(`/proc/${pid}/fd`).length
 
 // (daemons a failing test leaves running are killed after it)
 const { daemons, roots } = cleanUpAfterEach()
@@ -69,6 +95,44 @@ describe("health and metrics over HTTP", () => {
     daemon.child.kill("SIGTERM")
     expect(await daemon.exited).toBe(0)
   })
+
+  it("answers /healthz within 1 s under a flood of idle connections beyond the cap and the file limit; its open files stay bounded, files are routed", async () => {
+    const port = await freePort()
+    // A hard limit of 512 open files, and twice as many idle connections: what used the limit up before.
+    const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), LOG_CONSOLE: "json" }, { openFiles: [512, 512] })
+    daemons.push(daemon)
+    await daemon.waitFor(/Listening on/, 15_000)
+    const pid = daemon.child.pid!
+    await untilHealthy(port)
+    const before = openFiles(pid)
+    let most = before
+    const sampler = setInterval(() => (most = Math.max(most, openFiles(pid))), 20)
+    const flood: Array<Net.Socket> = []
+    try {
+      for (let i = 0; i < 1024; i++) {
+        const socket = Net.connect(port, "127.0.0.1")
+        socket.on("error", () => {})
+        flood.push(socket)
+        if (i % 64 === 63) await new Promise((r) => setTimeout(r, 5))
+      }
+      await waitUntil(() => flood.every((s) => !s.connecting), 15_000, "the flood's connections")
+      for (let probe = 0; probe < 5; probe++) {
+        const health = await within(1000, "/healthz under the flood", rawGet(port, "/healthz"))
+        expect(health.status).toBe(200)
+      }
+      drop(root(), "good.json", fixture("valid-single.json"))
+      await waitUntil(() => list(Path.join(root(), "validated")).length === 1, 15_000, "the file routed under the flood")
+      // The flood holds no more than the cap: the rest were closed to make room.
+      expect(flood.filter((s) => !s.destroyed && s.readyState === "open").length).toBeLessThanOrEqual(MAX_CONNECTIONS)
+    } finally {
+      clearInterval(sampler)
+      for (const s of flood) s.destroy()
+    }
+    expect(most - before).toBeLessThanOrEqual(MAX_CONNECTIONS + 16)
+    expect(daemon.output()).not.toContain("EMFILE")
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  }, 60_000)
 
   it("is off without METRICS_PORT, and a bad METRICS_PORT stops the start", () => {
     const r = runCli(root(), ["--once"], { METRICS_PORT: "http" })
