@@ -134,6 +134,19 @@ describe("health and metrics over HTTP", () => {
     expect(await daemon.exited).toBe(0)
   }, 60_000)
 
+  it("says its open-file limit at start: the soft limit raised to the hard one", async () => {
+    const daemon = spawnDaemon(root(), [], { LOG_CONSOLE: "json" }, { openFiles: [1024, 4096] })
+    daemons.push(daemon)
+    await daemon.waitFor(/customer-json-processor started/, 15_000)
+    const line = daemon.output().split("\n").find((l) => l.includes("customer-json-processor started"))!
+    expect(JSON.parse(line)).toMatchObject({ open_files_limit: { soft: 4096, hard: 4096 } })
+    const limits = NFS.readFileSync(`/proc/${daemon.child.pid!}/limits`, "utf8")
+    expect(limits).toMatch(/^Max open files\s+4096\s+4096\s/m)
+    expect(daemon.output()).not.toContain("the limit on open files is below")
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  })
+
   it("is off without METRICS_PORT, and a bad METRICS_PORT stops the start", () => {
     const r = runCli(root(), ["--once"], { METRICS_PORT: "http" })
     expect(r.status).toBe(78)
