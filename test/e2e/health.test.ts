@@ -134,6 +134,39 @@ describe("health and metrics over HTTP", () => {
     expect(await daemon.exited).toBe(0)
   }, 60_000)
 
+  it("answers /, /status.json and /metrics only for a Host that names it or is in STATUS_HOSTS (421 otherwise), /healthz for any", async () => {
+    const port = await freePort()
+    const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), STATUS_HOSTS: "status.example.org" })
+    daemons.push(daemon)
+    await daemon.waitFor(/Listening on/, 15_000)
+    for (const path of ["/", "/status.json", "/metrics"]) {
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "status.example.org", `status.example.org:${port}`]) {
+        expect([path, host, (await rawGet(port, path, host)).status]).toEqual([path, host, 200])
+      }
+      for (const host of [`rebind.example:${port}`, "rebind.example", `127.0.0.1.rebind.example:${port}`, `localhost:${port + 1}`, `status.example.org:${port + 1}`, `127.0.0.1:${port}@x`]) {
+        const answer = await rawGet(port, path, host)
+        expect([path, host, answer.status]).toEqual([path, host, 421])
+        // nothing of the daemon's state in the refusal
+        expect(answer.body).not.toMatch(/instance|cjp_|counts/)
+      }
+    }
+    // HTTP/1.0 without any Host: refused too (Node itself refuses HTTP/1.1 without one, 400).
+    const bare = await new Promise<string>((resolve) => {
+      const socket = Net.connect(port, "127.0.0.1", () => socket.end("GET /status.json HTTP/1.0\r\n\r\n"))
+      let text = ""
+      socket.on("data", (chunk) => (text += chunk.toString("latin1")))
+      socket.on("close", () => resolve(text))
+    })
+    expect(bare).toMatch(/^HTTP\/1\.1 421 /)
+    // A load balancer's probe may carry any Host.
+    await untilHealthy(port)
+    const health = await rawGet(port, "/healthz", `rebind.example:${port}`)
+    expect(health.status).toBe(200)
+    expect(JSON.parse(health.body)).toMatchObject({ status: "ok" })
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  }, 60_000)
+
   it("says its open-file limit at start: the soft limit raised to the hard one", async () => {
     const daemon = spawnDaemon(root(), [], { LOG_CONSOLE: "json" }, { openFiles: [1024, 4096] })
     daemons.push(daemon)
