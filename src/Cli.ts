@@ -23,7 +23,7 @@ import type { Settings } from "./Config.js"
 import { makeDecoders, todayUtc, validateDocument } from "./contract/Contract.js"
 import type { Validation } from "./contract/Contract.js"
 import { runDaemon } from "./daemon/Daemon.js"
-import { parentGone, runInstancePool } from "./daemon/InstancePool.js"
+import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import { FileStoreLive } from "./files/FileStore.js"
 import { SyscallModeLive } from "./files/SyscallMode.js"
 import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
@@ -82,9 +82,7 @@ const daemon = Command.make("customer-json-processor", { once, stopWithParent },
       Layer.provideMerge(base)
     )
     // An instance of a pool stops, as on SIGTERM, when the pool's process is gone.
-    const run = Option.isSome(stopWithParent)
-      ? Effect.raceFirst(runDaemon({ once }), Effect.zipRight(parentGone(stopWithParent.value), Effect.interrupt))
-      : runDaemon({ once })
+    const run = Option.isSome(stopWithParent) ? untilParentGone(stopWithParent.value)(runDaemon({ once })) : runDaemon({ once })
     const summary = yield* run.pipe(
       Effect.provide(layer),
       Effect.catchTags({

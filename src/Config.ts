@@ -18,6 +18,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as OS from "node:os"
+import { parseHostList, showHost } from "./http/HostCheck.js"
+import type { HostEntry } from "./http/HostCheck.js"
 
 export type WatchMode = "native" | "poll"
 export type ConsoleFormat = "pretty" | "json" | "off"
@@ -67,6 +69,8 @@ export interface Settings {
   /** the health and metrics endpoint: off when METRICS_PORT is not set */
   readonly metricsPort: Option.Option<number>
   readonly metricsHost: string
+  /** further Host names the status page, /status.json and /metrics answer to (see HostCheck) */
+  readonly statusHosts: ReadonlyArray<HostEntry>
   readonly logConsole: ConsoleFormat
   readonly logMaxBytes: number
   readonly logMaxFiles: number
@@ -350,6 +354,14 @@ export const SETTINGS = Object.freeze({
     parse: anyText,
     show: (s) => s.metricsHost
   }),
+  STATUS_HOSTS: setting({
+    group: "http",
+    default: "",
+    meaning: "host names (comma-separated, `name` or `name:port`) under which the status page, `/status.json` and `/metrics` are reached besides the address they listen on (`METRICS_HOST`, and `localhost` on a loopback address): a reverse proxy's name, a Prometheus target given by name. Any other `Host` gets 421 (against DNS rebinding); `/healthz` answers any",
+    rule: "a comma-separated list of host names or addresses, each maybe with :port",
+    parse: (text) => Option.fromNullable(parseHostList(text)),
+    show: (s) => s.statusHosts.map(showHost).join(",")
+  }),
   LOG_CONSOLE: setting({
     group: "logs",
     default: "pretty",
@@ -536,6 +548,7 @@ export const toSettings = (v: Values): Either.Either<Settings, { readonly variab
     healthCheckIntervalMs: v.HEALTH_CHECK_INTERVAL_MS,
     metricsPort: v.METRICS_PORT,
     metricsHost: v.METRICS_HOST,
+    statusHosts: v.STATUS_HOSTS,
     logConsole: v.LOG_CONSOLE,
     logMaxBytes: Math.round(v.LOG_MAX_SIZE_MB * MB),
     logMaxFiles: v.LOG_MAX_FILES,

@@ -200,6 +200,7 @@ describe("the settings table", () => {
     HEALTH_CHECK_INTERVAL_MS: ["1000", 1000],
     METRICS_PORT: ["9464", "9464"],
     METRICS_HOST: ["::1", "::1"],
+    STATUS_HOSTS: ["Status.Example.org, proxy.internal:8443,[::1]:9464", "status.example.org,proxy.internal:8443,[::1]:9464"],
     LOG_CONSOLE: ["json", "json"],
     LOG_MAX_SIZE_MB: ["0.5", 0.5],
     LOG_MAX_FILES: ["0", 0],

@@ -5,7 +5,7 @@
  * microtasks and the loop waits.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FiberRef } from "effect"
+import { Effect, Fiber, FiberRef } from "effect"
 import * as Scheduler from "effect/Scheduler"
 import { makeSliceScheduler, withSlices, YIELD_EVERY_MS } from "../src/daemon/SliceScheduler.js"
 
@@ -50,6 +50,23 @@ describe("SliceScheduler", () => {
       expect(failed).toBe("no")
       const interrupted = yield* Effect.never.pipe(Effect.timeoutOption("10 millis"))
       expect(interrupted._tag).toBe("None")
+    }).pipe(Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS))))
+
+  it.live("an interrupt never overtakes the start of a fiber scheduled before it (a forEach interrupted as it starts ends)", () =>
+    Effect.gen(function*() {
+      // The PeerWatch's scan at a `--once` run's end: a fiber starting `Effect.forEach` with a
+      // concurrency is interrupted just as the slice is spent. Each interrupt must end; with a
+      // queue per fiber most of them waited for ever on a forEach whose items never started.
+      let ended = 0
+      for (let round = 0; round < 10; round++) {
+        const fiber = yield* Effect.forkDaemon(Effect.forever(Effect.forEach([1, 2], () => Effect.never, { concurrency: 4 })))
+        const spinUntil = performance.now() + YIELD_EVERY_MS + 1
+        while (performance.now() < spinUntil) { /* the slice is spent */ }
+        yield* Fiber.interruptFork(fiber)
+        const exit = yield* Fiber.await(fiber).pipe(Effect.timeoutOption("1 second"))
+        if (exit._tag === "Some") ended++
+      }
+      expect(ended).toBe(10)
     }).pipe(Effect.withScheduler(makeSliceScheduler(YIELD_EVERY_MS))))
 
   it.effect("withSlices keeps the slice scheduler it runs on (one for the whole process), or brings one", () =>

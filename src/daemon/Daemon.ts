@@ -9,6 +9,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
@@ -25,6 +26,7 @@ import { Watcher } from "./Watcher.js"
 import { withSlices } from "./SliceScheduler.js"
 import { makeWorkerPool } from "./WorkerPool.js"
 import { judgeThreads } from "../contract/OffThreadJudge.js"
+import { belowHard, openFileLimit } from "./OpenFileLimit.js"
 
 export { retryDelayMs } from "./Intake.js"
 export type { Job, Summary } from "./Intake.js"
@@ -149,6 +151,7 @@ const announce = (options: RunOptions, instanceId: string) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
     const fileCalls = yield* SyscallMode
+    const openFiles = yield* openFileLimit
     yield* Effect.logInfo("customer-json-processor started").pipe(
       Effect.annotateLogs({
         version: VERSION,
@@ -160,6 +163,8 @@ const announce = (options: RunOptions, instanceId: string) =>
         file_calls_reason: fileCalls.reason,
         // STORE_MODE as it applies to this process (its user)
         store: describeStoreMode(config.storeMode, typeof process.geteuid === "function" ? process.geteuid() : -1),
+        // RLIMIT_NOFILE, soft raised to hard by Node as it starts (see OpenFileLimit)
+        open_files_limit: Option.getOrElse(openFiles, () => "unknown"),
         folders: {
           data: config.dataDir,
           processing: config.processingDir,
@@ -170,4 +175,9 @@ const announce = (options: RunOptions, instanceId: string) =>
         settings: describeSettings(config)
       })
     )
+    if (Option.isSome(openFiles) && belowHard(openFiles.value)) {
+      yield* Effect.logWarning("the limit on open files is below what the system allows this process; raise it (ulimit -n, LimitNOFILE=) for large backlogs").pipe(
+        Effect.annotateLogs({ soft: openFiles.value.soft, hard: openFiles.value.hard })
+      )
+    }
   })

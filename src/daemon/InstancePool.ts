@@ -15,6 +15,7 @@ import * as Command from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
@@ -141,3 +142,22 @@ export const parentGone = (parent: number): Effect.Effect<void> =>
     while: (same) => same,
     schedule: Schedule.spaced("1 second")
   }).pipe(Effect.asVoid)
+
+/**
+ * Runs `daemon` in an instance started by the pool until it ends, or until
+ * the pool's process `parent` is gone: then it is stopped as a signal stops
+ * it. Either way, and when this itself is interrupted (SIGTERM), the daemon's
+ * own shutdown (files in flight, the "stopped" line) is awaited here, before
+ * anything around this (the layers it runs on, the logger) is released. A
+ * race of the two would not wait: interrupted, it lets its loser finish on
+ * its own while the layers close under it.
+ */
+export const untilParentGone = (parent: number) => <A, E, R>(daemon: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const running = yield* Effect.fork(daemon)
+    const watch = yield* Effect.fork(Effect.zipRight(parentGone(parent), Fiber.interrupt(running)))
+    return yield* Fiber.join(running).pipe(
+      Effect.onInterrupt(() => Fiber.interrupt(running)),
+      Effect.ensuring(Fiber.interrupt(watch))
+    )
+  })

@@ -20,7 +20,6 @@
  * `runDaemon` makes one for itself only when embedded without it.
  */
 import * as Effect from "effect/Effect"
-import type { RuntimeFiber } from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Scheduler from "effect/Scheduler"
 
@@ -53,7 +52,13 @@ export const makeSliceScheduler = (sliceMs: number): Scheduler.Scheduler => {
   let inSlice = false
   let sliceStart = 0
   const loopHadItsTurn = () => void (inSlice = false)
-  const runner = Scheduler.SchedulerRunner.cached((depth, drain) => {
+  // One queue for every fiber, run in the order its tasks came: Effect's runtime relies on that
+  // order. A queue per fiber (Effect's own `SchedulerRunner.cached`) let a task queued in a new
+  // slice run before one queued at the end of the last, put off to `setImmediate`: a fiber
+  // interrupted while starting `Effect.forEach({ concurrency })` could then be told so before
+  // the fiber that runs the items had started, and waited for it for ever (the layers' release
+  // hung with it: `--once` with METRICS_PORT set sometimes never exited).
+  const runner = new Scheduler.SchedulerRunner((depth, drain) => {
     const now = performance.now()
     if (!inSlice) {
       inSlice = true
@@ -64,10 +69,7 @@ export const makeSliceScheduler = (sliceMs: number): Scheduler.Scheduler => {
     else queueMicrotask(() => drain(depth + 1))
   })
   return Object.assign(
-    Scheduler.make(
-      (task, priority, fiber?: RuntimeFiber<unknown, unknown>) => runner(fiber).scheduleTask(task, priority),
-      Scheduler.defaultShouldYield
-    ),
+    Scheduler.make((task, priority) => runner.scheduleTask(task, priority), Scheduler.defaultShouldYield),
     { [SLICES]: true }
   )
 }

@@ -10,10 +10,14 @@
  *   GET /metrics      Prometheus text exposition of the daemon's effect Metrics
  *
  * Anything else is 404. No request reads or changes a file: the instances'
- * heartbeats are read by a fiber of their own (PeerWatch).
+ * heartbeats are read by a fiber of their own (PeerWatch). All but /healthz
+ * answer only a `Host` that names the endpoint (HostCheck; 421 otherwise), and
+ * the server holds at most MAX_CONNECTIONS connections (ConnectionCap).
  */
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Clock from "effect/Clock"
@@ -30,6 +34,9 @@ import { Masker } from "../masking/Masker.js"
 import * as Metrics from "../status/Metrics.js"
 import { PeerWatch, PeerWatchLive } from "../instances/Peers.js"
 import { Status } from "../status/Status.js"
+import { capConnections, SERVER_TIMEOUTS } from "./ConnectionCap.js"
+import { hostAllowed, hostRule } from "./HostCheck.js"
+import type { HostRule } from "./HostCheck.js"
 import { buildStatus } from "./StatusJson.js"
 import { NO_CONTENT_CSP, STATUS_PAGE, STATUS_PAGE_CSP } from "./StatusPage.js"
 import type { StatusService } from "../status/Status.js"
@@ -148,6 +155,24 @@ export const router = HttpRouter.empty.pipe(
 )
 
 /**
+ * Answers a request only when its `Host` names this endpoint (see HostCheck),
+ * except `/healthz`: a load balancer's or orchestrator's probe asks with
+ * whatever Host it was given (an address, a service name), and the health
+ * answer holds no file name, no record and nothing masked, so a page in a
+ * browser that reads it learns only whether the daemon is up.
+ */
+export const answerOnlyOwnHosts = (rule: HostRule) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    request.url.split("?")[0] === "/healthz" || hostAllowed(rule, request.headers.host)
+      ? app
+      : Effect.succeed(
+        HttpServerResponse.text("Misdirected Request: ask by the address the endpoint listens on, or add this name to STATUS_HOSTS\n", {
+          status: 421,
+          headers: { "x-content-type-options": "nosniff", "cache-control": "no-store" }
+        })
+      ))
+
+/**
  * At shutdown, stops listening and drops every open connection before the
  * platform's own close, which would otherwise wait for them: a browser with
  * the status page open keeps a spare connection that sends no request, and
@@ -179,13 +204,16 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
       onSome: (port) => {
-        const server = Http.createServer()
-        return Layer.merge(HttpServer.serve(router), closeConnectionsFirst(server)).pipe(
+        const server = Http.createServer(SERVER_TIMEOUTS)
+        const ownHosts = answerOnlyOwnHosts(hostRule(settings.metricsHost, port, settings.statusHosts))
+        return Layer.merge(HttpServer.serve(ownHosts(router)), closeConnectionsFirst(server)).pipe(
           HttpServer.withLogAddress,
           Layer.provide(PeerWatchLive),
           // The server first: a port that cannot be had fails the layer before the peers' watch is
           // built (one built and then released by this failure could hang the start for good).
           Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),
+          // The cap in place before the server listens: no connection escapes it.
+          Layer.provide(Layer.scopedDiscard(capConnections(server))),
           // A port in use is a start-up problem the operator must see, but it should not take the daemon down.
           Layer.catchAll((error) =>
             Layer.effectDiscard(

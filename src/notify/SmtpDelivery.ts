@@ -30,14 +30,48 @@ interface MailError {
   readonly message?: unknown
 }
 
+const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64")
+
 /**
- * The password as it travels: as given, and base64-encoded as AUTH LOGIN and
- * AUTH PLAIN send it. A server's reply may quote any of them.
+ * The base64 characters that encode `secret` wherever it sits in a longer
+ * encoded text: one form for each of its three possible offsets, without the
+ * characters it shares with its neighbours (the way log maskers find a
+ * base64-encoded secret). Empty for a secret too short to give one.
  */
-export const passwordForms = (user: string, password: string): ReadonlyArray<string> =>
-  password === ""
-    ? []
-    : [password, Buffer.from(password, "utf8").toString("base64"), Buffer.from(`\u0000${user}\u0000${password}`, "utf8").toString("base64")]
+const base64Cores = (secret: string): ReadonlyArray<string> =>
+  [0, 1, 2].map((offset) => {
+    const encoded = base64(`${"\u0000".repeat(offset)}${secret}`).replace(/=+$/, "")
+    const bytes = offset + Buffer.byteLength(secret, "utf8")
+    // Leading characters mixing the padding with the secret, and a trailing partial group, differ by neighbour.
+    const start = offset === 0 ? 0 : Math.ceil((offset * 4) / 3)
+    const end = bytes % 3 === 0 ? encoded.length : Math.floor((bytes * 4) / 3)
+    return encoded.slice(start, end)
+  }).filter((core) => core.length >= 8)
+
+/**
+ * The password in every form a server's reply may quote it: as given,
+ * URL-encoded, and base64-encoded as AUTH LOGIN (the password alone) and AUTH
+ * PLAIN (`\0user\0password`, or `user\0password` without the leading NUL) send
+ * it, each with and without its `=` padding, plus the base64 of the password at
+ * any offset of a longer encoded text. Longest first, so that a padded form
+ * goes whole before its unpadded prefix.
+ */
+export const passwordForms = (user: string, password: string): ReadonlyArray<string> => {
+  if (password === "") return []
+  const urlEncoded = encodeURIComponent(password)
+  const encoded = [password, `\u0000${user}\u0000${password}`, `${user}\u0000${password}`].map(base64)
+  const forms = new Set<string>([
+    password,
+    urlEncoded,
+    // percent-escapes in lower case, and a form's spaces as `+`
+    urlEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    new URLSearchParams({ p: password }).toString().slice(2),
+    ...encoded,
+    ...encoded.map((e) => e.replace(/=+$/, "")),
+    ...base64Cores(password)
+  ])
+  return [...forms].filter((form) => form !== "").sort((a, b) => b.length - a.length)
+}
 
 const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string =>
   secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)

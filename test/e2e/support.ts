@@ -52,18 +52,27 @@ export const instanceEnv = (
 /**
  * Starts the built daemon in `root`. With `host`, it runs in a UTS namespace of
  * its own under that host name (root and util-linux's unshare needed): to this
- * machine's other instances it is an instance on another host.
+ * machine's other instances it is an instance on another host. With
+ * `openFiles`, under that soft and hard RLIMIT_NOFILE (util-linux's prlimit,
+ * which execs it: the child's pid is the daemon's).
  */
 export const spawnDaemon = (
   root: string,
   args: ReadonlyArray<string> = [],
   env: Record<string, string> = {},
-  options: { readonly host?: string; readonly uid?: number; readonly groups?: ReadonlyArray<number> } = {}
+  options: {
+    readonly host?: string
+    readonly uid?: number
+    readonly groups?: ReadonlyArray<number>
+    readonly openFiles?: readonly [soft: number, hard: number]
+  } = {}
 ): Daemon => {
   const groups = options.groups === undefined || options.groups.length === 0 ? ["--clear-groups"] : ["--groups", options.groups.join(",")]
   const [command, commandArgs] = options.uid !== undefined
     // As another user (the service user of a deployment), with only the supplementary groups given.
     ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), ...groups, process.execPath, MAIN, ...args]]
+    : options.openFiles !== undefined
+    ? ["prlimit", [`--nofile=${options.openFiles[0]}:${options.openFiles[1]}`, process.execPath, MAIN, ...args]]
     : options.host === undefined
     ? [process.execPath, [MAIN, ...args]]
     : ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', options.host, process.execPath, MAIN, ...args]]

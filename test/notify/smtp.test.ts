@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
-import { DeliverySmtp } from "../../src/notify/SmtpDelivery.js"
+import { classify, DeliverySmtp, passwordForms } from "../../src/notify/SmtpDelivery.js"
 import { freePort, startSilentServer, startSmtp } from "../support/smtp.js"
 import { waitUntil, within } from "../support/wait.js"
 import type { TestSmtp } from "../support/smtp.js"
@@ -26,6 +26,22 @@ const started = async (options: Parameters<typeof startSmtp>[0] = {}) => {
   return s
 }
 const names = (server: TestSmtp) => server.received.flatMap((r) => [...(r.mail.text ?? "").matchAll(/^File: (.*)$/gm)].map((m) => m[1]!))
+
+describe("the SMTP password in a server's reply", () => {
+  it("is redacted in base64 at any offset of a longer encoded text, with anything around it", () => {
+    const password = "correct horse battery"
+    const forms = passwordForms("robot", password)
+    for (let before = 0; before < 6; before++) {
+      for (let after = 0; after < 4; after++) {
+        const encoded = Buffer.from(`${"x".repeat(before)}${password}${"y".repeat(after)}`).toString("base64")
+        const reason = classify({ responseCode: 535, message: `rejected ${encoded}` }, forms).reason
+        expect(reason).toContain("<redacted>")
+        // no 8 characters in a row that encode the password alone survive
+        for (const core of forms.filter((f) => /^[A-Za-z0-9+/]+$/.test(f))) expect(reason).not.toContain(core.slice(0, 8))
+      }
+    }
+  })
+})
 
 describe("email over SMTP", () => {
   it("one invalid file: one message with the subject, recipients and body of the contract", async () => {
@@ -103,7 +119,48 @@ describe("email over SMTP", () => {
     expect(n.logs.filter((l) => l.message === "notification not delivered yet; retrying")).toEqual([])
   })
 
-  it("a server reply quoting the password (plain or base64) reaches no log line, reason or outbox mail", async () => {
+  it("a server reply quoting the password in any encoding reaches no log line, reason or outbox mail", async () => {
+    // SMTP_USER of 5 characters and a password of 16: every base64 form below has its `=` padding.
+    const user = "robot"
+    const password = "Wr0ng s3cret/+&%"
+    const b64 = (text: string) => Buffer.from(text).toString("base64")
+    const padded = [b64(password), b64(`\u0000${user}\u0000${password}`), b64(`${user}\u0000${password}`)]
+    for (const form of padded) expect(form).toMatch(/=$/)
+    const forms = [
+      password,
+      ...padded,
+      ...padded.map((f) => f.replace(/=+$/, "")),
+      encodeURIComponent(password),
+      encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
+      new URLSearchParams({ p: password }).toString().slice(2),
+      // the password's base64 inside a longer encoded text, at an offset that is not a whole group
+      b64(`AUTH ${password} and more`)
+    ]
+    const server = await started({
+      auth: { user, pass: "right" },
+      authFailure: () => `no such login: ${forms.join(" | ")}`
+    })
+    const n = smtpNotifier(server, { SMTP_USER: user }, { password })
+    await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
+    const kept = () => n.logs.find((l) => l.message === "notification could not be delivered; it is kept in the outbox")
+    await waitUntil(() => kept() !== undefined)
+    const reason = String(kept()!.annotations["reason"])
+    // every form reached the reason (none cut off by its length limit), each redacted
+    expect(reason.match(/<redacted>/g)).toHaveLength(forms.length)
+    expect(reason).toMatch(/^SMTP 535: Invalid login: 535 no such login: <redacted> \| <redacted> \| <redacted> \| <redacted> \| <redacted> \|/)
+    const kept0 = await simpleParser(NFS.readFileSync(n.outboxFiles()[0]!))
+    expect(kept0.headers.get("x-customer-json-undelivered")).toMatch(/^SMTP 535: Invalid login: 535 no such login: <redacted> \|/)
+    const everything = JSON.stringify(n.logs) + n.outboxFiles().map((f) => NFS.readFileSync(f, "utf8")).join("")
+    for (const form of forms) expect([form, everything.includes(form)]).toEqual([form, false])
+    // nor any run of 8 characters of the password's base64 at any offset
+    for (const offset of ["", "A", "AB"]) {
+      const encoded = b64(`${offset}${password}`)
+      const from = Math.ceil((offset.length * 4) / 3)
+      expect(everything).not.toContain(encoded.slice(from, from + 8))
+    }
+  })
+
+  it("a server reply quoting the password (plain or base64, AUTH PLAIN's form) reaches no log line, reason or outbox mail", async () => {
     const server = await started({
       auth: { user: "processor@example.com", pass: "right" },
       authFailure: (user, pass) => `no such login ${user} / ${pass} / ${Buffer.from(`\u0000${user}\u0000${pass}`).toString("base64")} / ${Buffer.from(pass).toString("base64")}`
