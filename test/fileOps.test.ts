@@ -55,6 +55,18 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
       const missing = yield* Effect.flip(extra.unlink(Path.join(dir, "never-there")))
       expect(isNotFound(missing)).toBe(true)
     }))
+  it.effect("looks a name up: None when nothing has it, a link to nothing described, never followed", () =>
+    Effect.gen(function*() {
+      const extra = yield* Effect.provide(FileOps, layer)
+      expect(yield* extra.lookup(Path.join(dir, "never-there"))).toEqual(Option.none())
+      const link = yield* extra.lookup(Path.join(dir, "link.json"))
+      expect(Option.map(link, (m) => m.type)).toEqual(Option.some("SymbolicLink"))
+      NFS.symlinkSync(Path.join(dir, "nowhere"), Path.join(dir, "dangling"))
+      expect(Option.map(yield* extra.lookup(Path.join(dir, "dangling")), (m) => m.type)).toEqual(Option.some("SymbolicLink"))
+      NFS.unlinkSync(Path.join(dir, "dangling"))
+      // Not an absence: said as the failure it is.
+      expect(isNotFound(yield* Effect.flip(extra.lookup(Path.join(dir, "a.json", "below"))))).toBe(false)
+    }))
   it.effect("creates a new file exclusively with its mode and tells its identity; never over a name or through a link", () =>
     Effect.gen(function*() {
       const extra = yield* Effect.provide(FileOps, layer)

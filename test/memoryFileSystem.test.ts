@@ -25,6 +25,16 @@ describe("MemoryFileSystem", () => {
         expect(Number(info.size)).toBe(3)
       })))
 
+  it.effect("looks a name up as Node does: None when nothing has it, a link to nothing described", () =>
+    withMemory({ "/a/x.json": "{}" }, (_, memory) =>
+      Effect.gen(function*() {
+        const ops = yield* FileOps
+        memory.volume.symlinkSync("/a/nowhere", "/a/dangling")
+        expect(yield* ops.lookup("/a/missing.json")).toEqual(Option.none())
+        expect(Option.map(yield* ops.lookup("/a/x.json"), (m) => m.type)).toEqual(Option.some("File"))
+        expect(Option.map(yield* ops.lookup("/a/dangling"), (m) => m.type)).toEqual(Option.some("SymbolicLink"))
+      })))
+
   it.effect("fails with the same reasons as Node", () =>
     withMemory({ "/a/x.json": "{}", "/a/y.json": "[]" }, (fs) =>
       Effect.gen(function*() {

@@ -23,7 +23,7 @@
  *     in-flight count in a local: both are read synchronously by the status
  *     endpoint and written without an Effect per file.
  *
- * The rest of a file's path keeps five more, each marked at its site with
+ * The rest of a file's path keeps six more, each marked at its site with
  * "hot path N, see WorkerPool":
  *  5. FileOps' `DirectPrims`: on Node's synchronous calls (local filesystems)
  *     a file's read and a new file's write are straight-line code in one
@@ -43,6 +43,10 @@
  *  9. `retryIo` builds its schedule only after a first failure, and the
  *     ClaimReleaser counts a released name out without `ensuring`: a call that
  *     succeeds, as nearly all do, costs one error handler.
+ * 10. A name expected to be absent (a returned file's name, checked free) is
+ *     looked up with FileOps' `lookup`, whose "not there" builds no error: a
+ *     platform `SystemError` is a validated class, and an expected absence
+ *     built one for every returned file.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

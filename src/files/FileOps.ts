@@ -99,6 +99,8 @@ export interface FileOpsService {
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
   /** `lstat` as `Meta` (bigint identity). */
   readonly identify: (path: string) => Effect.Effect<Meta, PlatformError>
+  /** `identify`, `None` when nothing has that name (a name expected to be free, nearly always). */
+  readonly lookup: (path: string) => Effect.Effect<Option.Option<Meta>, PlatformError>
   /**
    * Reads a regular file without following a symbolic link, in the fewest
    * system calls (open with O_NOFOLLOW | O_NONBLOCK, fstat, read, close):
@@ -311,6 +313,8 @@ export interface FsPrims {
   readonly close: (fd: number) => Effect.Effect<void>
   readonly fstat: (fd: number, path: string) => Effect.Effect<StatsLike, PlatformError>
   readonly lstat: (path: string) => Effect.Effect<StatsLike, PlatformError>
+  /** `lstat`, `undefined` when nothing has that name: the expected absence builds no error (hot path 10, see WorkerPool). */
+  readonly lstatIfThere: (path: string) => Effect.Effect<StatsLike | undefined, PlatformError>
   readonly read: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
   readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number, path: string) => Effect.Effect<number, PlatformError>
   readonly datasync: (fd: number, path: string) => Effect.Effect<void, PlatformError>
@@ -661,6 +665,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
   return {
     lstat: (path) => Effect.map(p.lstat(path), fileInfo),
     identify: (path) => Effect.map(p.lstat(path), metaOf),
+    lookup: (path) => Effect.map(p.lstatIfThere(path), (s) => (s === undefined ? Option.none() : Option.some(metaOf(s)))),
     readRegular: direct !== undefined ? (path, maxBytes) => readRegularDirect(direct, path, maxBytes) : readRegular,
     writeNew,
     copyNew,
@@ -723,6 +728,7 @@ export const nodeSyncPrims: FsPrims = {
   }),
   fstat: (fd, path) => syncCall("fstat", path, () => NFS.fstatSync(fd, { bigint: true })),
   lstat: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true })),
+  lstatIfThere: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false })),
   read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
   write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
   // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.
@@ -760,6 +766,9 @@ export const nodeAsyncPrims: FsPrims = {
   close: (fd) => Effect.async<void>((resume) => NFS.close(fd, () => resume(Effect.void))),
   fstat: (fd, path) => callback("fstat", path, (done) => NFS.fstat(fd, { bigint: true }, done)),
   lstat: (path) => callback("lstat", path, (done) => NFS.lstat(nativePath(path), { bigint: true }, done)),
+  lstatIfThere: (path) =>
+    callback<NFS.BigIntStats | undefined>("lstat", path, (done) =>
+      NFS.lstat(nativePath(path), { bigint: true }, (err, stats) => (err?.code === "ENOENT" ? done(null, undefined) : done(err, stats)))),
   read: (fd, buffer, offset, length, position, path) => callback("read", path, (done) => NFS.read(fd, buffer, offset, length, position, done)),
   write: (fd, buffer, offset, length, position, path) => callback("write", path, (done) => NFS.write(fd, buffer, offset, length, position, done)),
   datasync: (fd, path) => callback("fdatasync", path, (done) => NFS.fdatasync(fd, (err) => done(err, undefined))),

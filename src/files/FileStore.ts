@@ -525,8 +525,7 @@ export const makeFileStore = Effect.gen(function*() {
       return attempt(0)
     })
 
-  const isFree = (path: string) =>
-    extra.identify(path).pipe(Effect.as(false), Effect.catchIf(isNotFound, () => Effect.succeed(true)))
+  const isFree = (path: string) => Effect.map(extra.lookup(path), Option.isNone)
 
   /** Removes a placed name if it is still the given file (never someone else's file). */
   const withdraw = (path: string, id: string) =>

@@ -181,6 +181,14 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
   const native = (path: string) => nativePath(path) as string
   const typeOfDirent = (d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileSystem.File.Type =>
     d.isFile() ? "File" : d.isDirectory() ? "Directory" : d.isSymbolicLink() ? "SymbolicLink" : "Unknown"
+  // (existsSync follows links: a link to nothing is there all the same)
+  const isDanglingLink = (path: string) => {
+    try {
+      return volume.lstatSync(path).isSymbolicLink()
+    } catch {
+      return false
+    }
+  }
   const prims: FsPrims = {
     open: (path, flags, mode) =>
       Effect.flatMap(
@@ -201,6 +209,8 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
     }),
     fstat: (fd, path) => syncCall("fstat", path, () => volume.fstatSync(fd, { bigint: true }) as unknown as StatsLike),
     lstat: (path) => syncCall("lstat", path, () => volume.lstatSync(native(path), { bigint: true }) as unknown as StatsLike),
+    lstatIfThere: (path) =>
+      syncCall("lstat", path, () => (volume.existsSync(native(path)) || isDanglingLink(native(path)) ? (volume.lstatSync(native(path), { bigint: true }) as unknown as StatsLike) : undefined)),
     read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => volume.readSync(fd, buffer, offset, length, position)),
     write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => volume.writeSync(fd, buffer, offset, length, position)),
     datasync: (fd, path) => syncCall("fdatasync", path, () => volume.fdatasyncSync(fd)),
