@@ -135,6 +135,27 @@ describe("requeue", () => {
     expect(requeuedLines(root)).toHaveLength(4)
   })
 
+  it("--dry-run prints what the real run then does, name for name: several files received under one name, a name taken in data/", async () => {
+    const root = newRoot()
+    // x.json returned twice (the second stored under a stamped name), b.json once, and a producer's new b.json in data/.
+    await returnFiles(root, { "x.json": invalid("x1") })
+    await returnFiles(root, { "x.json": invalid("x2") })
+    await returnFiles(root, { "b.json": invalid("b") })
+    NFS.writeFileSync(Path.join(root, "data", "b.json"), "a producer's new file")
+    const dry = await requeue(root, ["--all", "--dry-run"])
+    expect(dry.status, dry.stderr).toBe(0)
+    // Later than any stamp the dry run could have used for the time it ran.
+    await new Promise((r) => setTimeout(r, 50))
+    const real = await requeue(root, ["--all"])
+    expect(real.status, real.stderr).toBe(0)
+    const predicted = dry.stdout.trim().split("\n").map((l) => l.replace(/^would requeue/, "requeued").replace("orphan reports to remove", "orphan reports removed"))
+    expect(real.stdout.trim().split("\n")).toEqual(predicted)
+    // Three moved, under three names: the two x files did not both go to data/x.json.
+    expect(predicted).toHaveLength(4)
+    expect(new Set(predicted.slice(0, 3).map((l) => l.split(" -> ")[1])).size).toBe(3)
+    expect(read(root, "data", "b.json")).toBe("a producer's new file")
+  })
+
   it("--older-than / --newer-than judge the report's processed_at, or the file's mtime without a report", async () => {
     const root = newRoot()
     await returnFiles(root, { "old.json": invalid("old"), "recent.json": invalid("recent"), "noreport.json": invalid("noreport") })
