@@ -133,13 +133,16 @@ export const escapeForTerminal = (text: string): string => text.replace(UNSAFE_C
  * on a console and to `tail -f`, and still parses to the same values.
  */
 export const jsonLine = (event: LogEvent, withCause: boolean): string =>
-  safeJson({
+  jsonText({
     ts: event.ts,
     level: event.level.label,
     msg: event.msg,
     ...event.fields,
     ...(withCause && event.cause !== undefined ? { cause: event.cause } : {})
-  }).replace(UNSAFE_BEYOND_C0, unicodeEscape) + "\n"
+  }) + "\n"
+
+/** A value as one line of JSON, safe on a console in the same way as `jsonLine` (for a command's own JSON Lines). */
+export const jsonText = (value: unknown): string => safeJson(value).replace(UNSAFE_BEYOND_C0, unicodeEscape)
 
 const COLORS: Record<string, string> = { FATAL: "35", ERROR: "31", WARN: "33", INFO: "32", DEBUG: "90", TRACE: "90" }
 

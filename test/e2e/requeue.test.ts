@@ -295,10 +295,10 @@ describe("requeue", () => {
   it("bad arguments exit 64 and move nothing", async () => {
     const root = newRoot()
     await returnFiles(root, { "a.json": invalid("a") })
-    for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"]]) {
+    for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"], ["--bogus", "a.json"], ["a.json", "--dry"]]) {
       const r = await requeue(root, args)
       expect(r.status, args.join(" ")).toBe(64)
-      expect(r.stderr).toMatch(/^requeue: /)
+      expect(r.stderr).toMatch(/^customer-json-processor requeue: .+\nusage: customer-json-processor requeue /)
       expect(r.stdout).toBe("")
     }
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])
