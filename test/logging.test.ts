@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { onTestFinished } from "vitest"
+import { onTestFinished, vi } from "vitest"
 import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/logging/LogFile.js"
-import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
+import { ConsoleSink, escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
 import type { LogEvent } from "../src/logging/Logging.js"
 import { MaskerLive } from "../src/masking/Masker.js"
 import { withUmask0 } from "./support/umask.js"
@@ -171,6 +171,45 @@ describe("LoggingLive", () => {
         expect(read(Path.join(dir, "app.log"))).toBe("") // queued, not yet written
         yield* Effect.sleep("1200 millis")
         expect(read(Path.join(dir, "app.log"))).toContain("soon on disk")
+      })
+    )
+  })
+})
+
+describe("console order", () => {
+  it("lines keep the order they were logged in across stdout and stderr, each run of one stream in one write", () => {
+    const writes: Array<[string, string]> = []
+    const sink = new ConsoleSink((error, text) => void writes.push([error ? "err" : "out", text]))
+    sink.append("1 INFO\n", false)
+    sink.append("2 ERROR\n", true)
+    sink.append("3 INFO\n", false)
+    sink.append("4 INFO\n", false)
+    sink.append("5 ERROR\n", true)
+    sink.flush()
+    expect(writes).toEqual([["out", "1 INFO\n"], ["err", "2 ERROR\n"], ["out", "3 INFO\n4 INFO\n"], ["err", "5 ERROR\n"]])
+    sink.flush()
+    expect(writes).toHaveLength(4)
+  })
+
+  it.live("LoggingLive: an ERROR logged before an INFO line reaches the terminal before it", () => {
+    const dir = tempDir()
+    const order: Array<string> = []
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (order.push(`out ${String(chunk)}`), true))
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (order.push(`err ${String(chunk)}`), true))
+    onTestFinished(() => {
+      out.mockRestore()
+      err.mockRestore()
+    })
+    return Effect.scoped(
+      Effect.gen(function*() {
+        const context = yield* Layer.build(
+          LoggingLive({ logDir: dir, debug: false, console: "pretty", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))
+        )
+        yield* Effect.provide(Effect.zipRight(Effect.logError("first, an error"), Effect.logInfo("then a notification")), context)
+      })
+    ).pipe(
+      Effect.map(() => {
+        expect(order).toEqual([expect.stringMatching(/^err .* ERROR first, an error\n$/), expect.stringMatching(/^out .* INFO  then a notification\n$/)])
       })
     )
   })

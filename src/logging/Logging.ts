@@ -203,21 +203,33 @@ export const prettyLine = (event: LogEvent, color: boolean): string => {
   return line + "\n"
 }
 
-/** Queues console output and writes it in batches; errors go to stderr. */
-class ConsoleSink {
-  private out: Array<string> = []
-  private err: Array<string> = []
+/**
+ * Queues console output and writes it in batches; errors go to stderr. The
+ * lines keep the order they were logged in across the two streams (each run
+ * of lines for one stream is one write): on a terminal, where both show, an
+ * ERROR is never printed after an INFO line logged later.
+ */
+export class ConsoleSink {
+  private lines: Array<string> = []
+  private toError: Array<boolean> = []
+  constructor(
+    private readonly write: (error: boolean, text: string) => void = (error, text) =>
+      void (error ? process.stderr : process.stdout).write(text)
+  ) {}
   append(line: string, error: boolean): void {
-    ;(error ? this.err : this.out).push(line)
+    this.lines.push(line)
+    this.toError.push(error)
   }
   flush(): void {
-    if (this.out.length > 0) {
-      process.stdout.write(this.out.join(""))
-      this.out = []
-    }
-    if (this.err.length > 0) {
-      process.stderr.write(this.err.join(""))
-      this.err = []
+    const { lines, toError } = this
+    this.lines = []
+    this.toError = []
+    let start = 0
+    for (let i = 1; i <= lines.length; i++) {
+      if (i === lines.length || toError[i] !== toError[start]) {
+        this.write(toError[start]!, lines.slice(start, i).join(""))
+        start = i
+      }
     }
   }
 }
