@@ -15,6 +15,7 @@ import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
 import { describeStoreMode } from "../files/FileStore.js"
 import { Instance } from "../instances/Instance.js"
+import { Notifier } from "../notify/Notifier.js"
 import { Status } from "../status/Status.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { VERSION } from "../Version.js"
@@ -44,6 +45,7 @@ export const runDaemon = (options: RunOptions) =>
     const instance = yield* Instance
     const watcher = yield* Watcher
     const status = yield* Status
+    const notifier = yield* Notifier
     const startedAt = yield* Clock.currentTimeMillis
     status.phase = "starting"
 
@@ -71,6 +73,8 @@ export const runDaemon = (options: RunOptions) =>
           Effect.annotateLogs({ in_flight: inFlight() })
         )
       }
+      // The notifications of this run go out (and are said) before the last line.
+      yield* notifier.flush ?? Effect.void
       yield* Effect.logInfo("customer-json-processor stopped").pipe(
         Effect.annotateLogs({
           validated: intake.summary.validated,

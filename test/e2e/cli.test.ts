@@ -1,10 +1,11 @@
+import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { CONTRACT_VERSION } from "../../src/contract/ContractSchema.js"
 import { VERSION } from "../../src/Version.js"
 import { fixturesDir } from "../support/fixtures.js"
-import { rootPerTest, runCli } from "./support.js"
+import { baseEnv, MAIN, rootPerTest, runCli } from "./support.js"
 import { list } from "../support/folders.js"
 
 const root = rootPerTest()
@@ -141,6 +142,23 @@ describe("the command line", () => {
     expect(Object.keys(reports[1]!).sort()).toEqual(["contract_version", "error_count", "errors", "file", "valid"])
     expect(reports[1]!.errors).toEqual([expect.objectContaining({ record: 0, message: expect.any(String) })])
     expect(list(root())).toEqual([])
+  })
+
+  it("--once: the run's notification is sent and said before the last line, `stopped`; the console's lines are in time order", () => {
+    NFS.mkdirSync(Path.join(root(), "data"))
+    NFS.copyFileSync(Path.join(fixturesDir, "invalid-luhn.json"), Path.join(root(), "data", "bad.json"))
+    // stdout and stderr into one file, as on a terminal: the order they were written in.
+    const console = Path.join(root(), "console.txt")
+    const fd = NFS.openSync(console, "w")
+    const r = ChildProcess.spawnSync(process.execPath, [MAIN, "--once"], { cwd: root(), env: baseEnv({ QUIET_PERIOD_MS: "0" }), stdio: ["ignore", fd, fd], timeout: 60_000 })
+    NFS.closeSync(fd)
+    const lines = NFS.readFileSync(console, "utf8").split("\n").filter((l) => /^\d{4}-/.test(l))
+    expect(r.status, lines.join("\n")).toBe(0)
+    expect(lines.at(-1)).toMatch(/ INFO  customer-json-processor stopped /)
+    expect(lines.findIndex((l) => / notification /.test(l)), lines.join("\n")).toBeGreaterThan(-1)
+    expect(NFS.readdirSync(Path.join(root(), "logs", "outbox"))).toHaveLength(1)
+    const times = lines.map((l) => l.slice(0, 24))
+    expect(times).toEqual([...times].sort())
   })
 
   it("a bad setting stops the start with one line naming it, exit 78", () => {
