@@ -227,7 +227,7 @@ describe("console formats", () => {
     expect(prettyLine(event, false)).toBe('2026-11-28T09:30:00.000Z WARN  not a regular file; left where it is file="my file.json" kind=Directory\n')
     expect(prettyLine(event, true)).toContain("\u001b[33mWARN \u001b[0m")
   })
-  it("pretty: nested fields (the start-up line's folders and settings) as key=value on indented lines, never escaped JSON", () => {
+  it("pretty: nested fields as key=value on indented lines (an object of plain values on one, if it fits), never escaped JSON", () => {
     const started: LogEvent = {
       ts: "2026-11-28T09:30:00.000Z",
       level: LogLevel.Info,
@@ -245,9 +245,7 @@ describe("console formats", () => {
     }
     expect(prettyLine(started, false)).toBe([
       "2026-11-28T09:30:00.000Z INFO  customer-json-processor started version=1.0.0 mode=daemon empty={}",
-      "    folders:",
-      "      data=data",
-      '      returns="/srv/my returns"',
+      '    folders: data=data returns="/srv/my returns"',
       "    settings:",
       "      DATA_DIR=data",
       "      DEBUG=false",
@@ -259,20 +257,17 @@ describe("console formats", () => {
       "      - a.json",
       '      - "b c.json"',
       "    filesystems:",
-      "      -",
-      "        folder=data",
-      "        type=ext4",
+      "      - folder=data type=ext4",
       "      -",
       "        folder=returns",
       "        type=nfs",
-      "        options:",
-      "          local=false",
+      "        options: local=false",
       ""
     ].join("\n"))
   })
   it("pretty: the cause comes after the nested fields", () => {
     const line = prettyLine({ ...event, fields: { folders: { data: "in" } }, cause: "Error: boom" }, false)
-    expect(line.split("\n").slice(1)).toEqual(["    folders:", "      data=in", "    Error: boom", ""])
+    expect(line.split("\n").slice(1)).toEqual(["    folders: data=in", "    Error: boom", ""])
   })
   it("json: the same fields as the files", () => {
     expect(JSON.parse(jsonLine(event, false))).toEqual({
@@ -362,17 +357,24 @@ describe("console escaping (hostile file names)", () => {
     )
   })
 
-  it("pretty: any text in a nested field's keys and values is shown escaped, one entry per line", () => {
+  it("pretty: any text in a nested field's keys and values is shown escaped, one entry per line or one object per line", () => {
     fc.assert(
       fc.property(hostile, hostile, hostile, (msg, key, value) => {
-        const line = prettyLine(event(msg, { settings: { [`k${key}`]: value, inner: { [`k${key}`]: value } }, list: [value] }), true)
+        // (`pad` keeps `inner` on lines of its own; `short` is shown on one line when it fits)
+        const fields = { settings: { [`k${key}`]: value, inner: { [`k${key}`]: value, pad: "x".repeat(100) } }, list: [value], short: { [`k${key}`]: value } }
+        const line = prettyLine(event(msg, fields), true)
         const lines = line.replaceAll(/\u001b\[(32|0)m/g, "").slice(0, -1).split("\n")
-        expect(lines).toHaveLength(7)
+        const compact = lines.length === 9
+        expect(lines).toHaveLength(compact ? 9 : 10)
         for (const l of lines) expect(l).not.toMatch(UNSAFE)
         // each value reads back as itself (quoted as a JSON string when it needs quotes)
         const shown = lines[2]!.slice(lines[2]!.indexOf("=", `      k${escapeForTerminal(key)}`.length) + 1)
         expect(shown.startsWith('"') ? JSON.parse(shown) : shown).toBe(value)
-        expect(lines[6]!.startsWith("      - ")).toBe(true)
+        expect(lines[7]!.startsWith("      - ")).toBe(true)
+        if (compact) {
+          const one = lines[8]!.slice(lines[8]!.indexOf("=", `    short: k${escapeForTerminal(key)}`.length) + 1)
+          expect(one.startsWith('"') ? JSON.parse(one) : one).toBe(value)
+        }
       }),
       { numRuns: 500 }
     )

@@ -160,10 +160,15 @@ const isNested = (value: unknown): value is Readonly<Record<string, unknown>> | 
 /** Deeper than this, a value is shown as one quoted JSON text (the masker stops deeper still). */
 const MAX_NESTING = 4
 
+/** A nested object this wide or less, all of whose values are plain, is shown on one line. */
+const COMPACT_WIDTH = 100
+
 /**
  * A nested field on indented lines: `name:`, then each entry as `key=value`
- * (an array's items as `- value`), nested ones further in. Keys and values
- * are shown as on the first line (formatField), so nothing can end a line.
+ * (an array's items as `- value`), nested ones further in; an object of plain
+ * values that fits COMPACT_WIDTH on one line, `name: key=value key=value`.
+ * Keys and values are shown as on the first line (formatField), so nothing can
+ * end a line.
  */
 const nestedLines = (
   label: string,
@@ -171,7 +176,12 @@ const nestedLines = (
   indent: string,
   depth: number
 ): Array<string> => {
-  const lines = [label === "-" ? `${indent}-` : `${indent}${label}:`]
+  const head = label === "-" ? `${indent}-` : `${indent}${label}:`
+  if (!Array.isArray(value) && Object.values(value).every((v) => !isNested(v))) {
+    const compact = `${head} ${Object.entries(value).map(([k, v]) => `${escapeForTerminal(k)}=${formatField(v)}`).join(" ")}`
+    if (compact.length <= COMPACT_WIDTH) return [compact]
+  }
+  const lines = [head]
   const inner = `${indent}  `
   const isList = Array.isArray(value)
   const entries: ReadonlyArray<readonly [string, unknown]> = isList ? value.map((v) => ["-", v] as const) : Object.entries(value)
@@ -185,8 +195,8 @@ const nestedLines = (
 
 /**
  * The console's human line: time, level, message, then `key=value` fields;
- * a nested field (the start-up line's `folders` and `settings`) follows on
- * indented lines of `key=value`, never as escaped JSON. Everything but the
+ * a nested field (the start-up line's `folders`) follows on indented lines of
+ * `key=value`, never as escaped JSON. Everything but the
  * line's own colour codes is escaped (escapeForTerminal): no message, key or
  * value can end a line, colour it or reorder it.
  */

@@ -79,7 +79,7 @@ const start = async (d: Deployment, root: string, env: Record<string, string> = 
     d.daemonUid === undefined ? {} : { uid: d.daemonUid, groups: d.daemonGroups }
   )
   daemons.push(daemon)
-  await daemon.waitFor(/Listening on/)
+  await daemon.waitFor(/status page on http/)
   const health = healthProbe(port, `${root}-health.json`, children)
   roots.push(`${root}-health.json`)
   return { daemon, port, health }

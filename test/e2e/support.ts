@@ -190,8 +190,8 @@ export const daemonPerTest = () => {
       const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
       const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
       daemons.push(daemon)
-      await daemon.waitFor(/Listening on|the health and metrics endpoint could not start/)
-      if (/Listening on/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }
+      await daemon.waitFor(/status page on http|the health and metrics endpoint could not start/)
+      if (/status page on http/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }
       // A free port found a moment ago was taken by another test meanwhile: another one.
       daemon.child.kill("SIGKILL")
       await daemon.exited
