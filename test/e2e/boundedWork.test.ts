@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort } from "../support/smtp.js"
 import { waitUntil } from "../support/wait.js"
-import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
+import { cleanUpAfterEach, forOtherUsers, makeRoot, spawnDaemon } from "./support.js"
 import type { Daemon } from "./support.js"
 import { answeredThroughout, healthProbe } from "./support/healthProbe.js"
 
@@ -87,7 +87,7 @@ const start = async (d: Deployment, root: string, env: Record<string, string> = 
 
 const producer = (d: Deployment, args: ReadonlyArray<string>) => {
   const groups = d.producerGroups.length > 0 ? ["--groups", d.producerGroups.join(",")] : ["--clear-groups"]
-  const child = ChildProcess.spawn("setpriv", ["--reuid", String(d.producer), "--regid", String(d.producer), ...groups, process.execPath, ATTACKS, ...args], {
+  const child = ChildProcess.spawn("setpriv", ["--reuid", String(d.producer), "--regid", String(d.producer), ...groups, process.execPath, forOtherUsers(ATTACKS), ...args], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   children.push(child)

@@ -9,7 +9,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import { appLogLines, baseEnv, cleanUpAfterEach, drop, MAIN, makeRoot, spawnDaemon } from "./support.js"
+import { appLogLines, baseEnv, cleanUpAfterEach, drop, forOtherUsers, MAIN, makeRoot, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 
@@ -47,7 +47,7 @@ const runAsync = (root: string, args: ReadonlyArray<string>, env: Record<string,
   new Promise<Ran>((resolve, reject) => {
     const [command, commandArgs] = uid === undefined
       ? [process.execPath, [MAIN, ...args]]
-      : ["setpriv", ["--reuid", String(uid), "--regid", String(uid), "--clear-groups", process.execPath, MAIN, ...args]]
+      : ["setpriv", ["--reuid", String(uid), "--regid", String(uid), "--clear-groups", process.execPath, forOtherUsers(MAIN), ...args]]
     const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
     children.push(child)
     let stdout = ""
