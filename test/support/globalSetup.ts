@@ -2,7 +2,7 @@
  * The test run's own folder and its check at the end (vitest globalSetup, in
  * vitest's main process, before any test file and after the last).
  *
- * Setup: a folder for the run (mode 0711 in the system's temporary folder),
+ * Setup: a folder for the run (mode 1777, as /tmp, in the system's temporary folder),
  * which becomes TMPDIR of every test (vitest's workers are started after this,
  * with this environment), so that every temporary folder, mount and process of
  * the run is known to be the run's (see leftovers.ts); and in it a
@@ -86,8 +86,9 @@ const runState = globalThis as typeof globalThis & { [RUN]?: RunState | undefine
 const startRun = (): RunState => {
   const since = Date.now()
   const runDir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-run-"))
-  // Others may pass through (to the test folders and the copy), not list it.
-  NFS.chmodSync(runDir, 0o711)
+  // A temporary folder as /tmp is (the tests were written for one): anyone may pass through and
+  // create (a producer's test writes beside its tree), only an entry's owner may remove it.
+  NFS.chmodSync(runDir, 0o1777)
   process.env.TMPDIR = runDir
   process.env[RUN_MARKER] = runDir
   process.env[`${RUN_MARKER}_SINCE`] = String(since)
