@@ -104,7 +104,7 @@ describe("health and metrics over HTTP", () => {
     // A hard limit of 512 open files, and twice as many idle connections: what used the limit up before.
     const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), LOG_CONSOLE: "json" }, { openFiles: [512, 512] })
     daemons.push(daemon)
-    await daemon.waitFor(/Listening on/, 15_000)
+    await daemon.waitFor(/status page on http/, 15_000)
     const pid = daemon.child.pid!
     await untilHealthy(port)
     const before = openFiles(pid)
@@ -141,7 +141,7 @@ describe("health and metrics over HTTP", () => {
     const port = await freePort()
     const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), STATUS_HOSTS: "status.example.org" })
     daemons.push(daemon)
-    await daemon.waitFor(/Listening on/, 15_000)
+    await daemon.waitFor(/status page on http/, 15_000)
     for (const path of ["/", "/status.json", "/metrics"]) {
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "status.example.org", `status.example.org:${port}`]) {
         expect([path, host, (await rawGet(port, path, host)).status]).toEqual([path, host, 200])
