@@ -12,6 +12,8 @@ export default defineConfig({
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ["default", "./test/support/summaryReporter.ts"],
+    // The run's own temporary folder, the copy other users run, and the check that nothing is left behind.
+    globalSetup: ["./test/support/globalSetup.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] } },
       { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"] } }

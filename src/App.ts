@@ -38,7 +38,9 @@ export const StartupChecks = Layer.effectDiscard(
     yield* checks.prepareFolders
     yield* checks.checkDiskSpace
     const guarantees = yield* checks.probeFilesystems
-    yield* Effect.logInfo("filesystems checked").pipe(
+    // Worth a line at start only when a filesystem lacks something (the daemon copes, and says how).
+    const allHeld = guarantees.every((g) => g.linkCounts && g.linkRefusesExisting && g.stableIdentity && g.atomicRename)
+    yield* (allHeld ? Effect.logDebug("filesystems checked") : Effect.logInfo("filesystems checked")).pipe(
       Effect.annotateLogs({
         filesystems: Object.fromEntries(guarantees.map((g) => [g.setting, {
           link_counts: g.linkCounts,

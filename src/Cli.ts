@@ -1,9 +1,13 @@
 /**
  * The command line: `customer-json-processor [--once]` runs the daemon;
  * `validate FILE...` checks files without moving them; `schema [--draft D]` prints the
- * contract's JSON Schema; `requeue NAME... | --all` sends returned files through again.
+ * contract's JSON Schema; `requeue NAME... | --all` sends returned files through again;
+ * `--print-settings` prints the settings. Each command's help (DOCS) is the text
+ * `--help` prints; its options are read by @effect/cli, after CommandLine has
+ * turned away any it does not take.
  */
 import * as Args from "@effect/cli/Args"
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -17,7 +21,7 @@ import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { ActivityLive } from "./status/Activity.js"
 import { DaemonServices, NotifierFromConfig } from "./App.js"
-import { AppConfig, loadSettings } from "./Config.js"
+import { AppConfig, describeSettings, loadSettings } from "./Config.js"
 import { logName } from "./files/Naming.js"
 import type { Settings } from "./Config.js"
 import { makeDecoders, todayUtc, validateDocument } from "./contract/Contract.js"
@@ -26,11 +30,13 @@ import { runDaemon } from "./daemon/Daemon.js"
 import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import { FileStoreLive } from "./files/FileStore.js"
 import { SyscallModeLive } from "./files/SyscallMode.js"
-import { contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
+import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { describeParseFailure, parseJsonBytes } from "./contract/ParseJson.js"
-import { LoggingLive, SupervisorConsoleLive } from "./logging/Logging.js"
+import { jsonText, LoggingLive, SupervisorConsoleLive } from "./logging/Logging.js"
 import { Masker, MaskerLive } from "./masking/Masker.js"
-import { makeReport } from "./contract/ErrorReport.js"
+import { MAX_REPORTED_ERRORS } from "./contract/ErrorReport.js"
+import { helpText, optionsOf, readArguments, usageError } from "./cli/CommandLine.js"
+import type { CommandDoc, Grammar } from "./cli/CommandLine.js"
 import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./requeue/Requeue.js"
 import type { RequeueEvent, TimeBound } from "./requeue/Requeue.js"
 import { VERSION } from "./Version.js"
@@ -41,10 +47,73 @@ export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: numb
 /** sysexits.h codes a supervisor can tell apart. */
 export const EXIT = { invalid: 1, usage: 64, cantCreate: 73, tempFail: 75, config: 78 } as const
 
-const once = Options.boolean("once").pipe(
-  Options.withDescription("finish the files in processing/ and data/, then exit instead of watching")
-)
+export const PROGRAM = "customer-json-processor"
 
+/** What `--help` says, command by command; the options' texts are also their @effect/cli descriptions. */
+export const DOCS = {
+  daemon: {
+    usage: [
+      "[--once]",
+      "validate [--json] [--] FILE...",
+      "schema [--draft draft-07|2020-12]",
+      "requeue [--dry-run] NAME... | --all [OPTIONS]",
+      "--print-settings | --help | --version"
+    ],
+    about: "Watch DATA_DIR for customer JSON files, validate each against the contract and move it to VALIDATED_DIR, " +
+      "or to RETURNS_DIR with an error report. Settings come from the environment and ./.env (README: Configuration).",
+    options: [
+      ["--once", "finish the files in processing/ and data/, then exit instead of watching (75 when some could not be routed)"],
+      ["--print-settings", "print every setting as it applies (secrets hidden), then exit"],
+      ["-h, --help", "show this help; COMMAND --help shows a command's"],
+      ["--version", "print the version"]
+    ],
+    commands: [
+      ["validate", "check files against the contract without moving them"],
+      ["schema", "print the contract as JSON Schema"],
+      ["requeue", "move returned files back into DATA_DIR"]
+    ],
+    notes: ["Exit codes: 0 done, or stopped by a signal; 64 bad command line; 73 a folder is unusable; 75 too little disk space, or --once left files; 78 bad settings."]
+  },
+  validate: {
+    usage: ["validate [--json] [--] FILE..."],
+    about: "Check files against the contract without moving anything: one line per file, with its path, valid or invalid, " +
+      "the number of errors and the first. Exit 0 when every file is valid, 1 when any is not (or cannot be read).",
+    options: [
+      ["--json", `one JSON object per line instead: file, valid, contract_version, error_count and errors (the first ${MAX_REPORTED_ERRORS})`],
+      ["-h, --help", "show this help"]
+    ],
+    notes: ["Put -- before a FILE whose name starts with -."]
+  },
+  schema: {
+    usage: ["schema [--draft draft-07|2020-12]"],
+    about: "Print the customer file contract as JSON Schema, for producers to check their files with (MAX_RECORDS from the settings).",
+    options: [
+      ["--draft D", "the JSON Schema dialect: draft-07 (the default) or 2020-12"],
+      ["-h, --help", "show this help"]
+    ]
+  },
+  requeue: {
+    usage: ["requeue [--dry-run] [--] NAME...", "requeue [--dry-run] --all [--older-than WHEN] [--newer-than WHEN]"],
+    about: "Move returned files (NAME as in RETURNS_DIR, or returns/NAME) back into DATA_DIR under the names they were " +
+      "received with, and remove their reports; a running daemon takes them as new files. Exit 1 if some could not be moved.",
+    options: [
+      ["--all", "every returned file (or those the time filters select)"],
+      ["--older-than WHEN", "with --all: only files returned before WHEN: a time back from now (30m, 2h, 3d, 1w) or an ISO time with its zone"],
+      ["--newer-than WHEN", "with --all: only files returned after WHEN"],
+      ["--dry-run", "print what the run would do, name for name; move nothing"],
+      ["-h, --help", "show this help"]
+    ]
+  }
+} as const satisfies Record<string, CommandDoc>
+
+/** The text of an option's row in DOCS, for its @effect/cli description. */
+const describe = (doc: CommandDoc, names: string): string => doc.options.find(([n]) => n === names)?.[1] ?? ""
+
+const once = Options.boolean("once").pipe(Options.withDescription(describe(DOCS.daemon, "--once")))
+
+const printSettings = Options.boolean("print-settings").pipe(Options.withDescription(describe(DOCS.daemon, "--print-settings")))
+
+// Not in --help: how INSTANCES starts its instances.
 const stopWithParent = Options.integer("stop-with-parent").pipe(
   Options.withDescription("stop when process PID, the pool that started this one, is gone (how INSTANCES starts its instances)"),
   Options.optional
@@ -54,6 +123,16 @@ const settingsOrExit = loadSettings.pipe(
   Effect.tapError((e) => Effect.logError(e.message)),
   Effect.mapError(() => new ExitCode({ code: EXIT.config }))
 )
+
+/** A setting's value as a line of `.env` shows it: quoted (as JSON) when it is empty or holds spaces, quotes, `#` or `=`. */
+const envValue = (value: string | number | boolean): string => {
+  const text = String(value)
+  return text === "" || /[\s"'#=\\]/.test(text) ? JSON.stringify(text) : text
+}
+
+/** `--print-settings`: every setting, `NAME=value`, in the table's order (secrets as the start-up log shows them). */
+export const settingsText = (settings: Settings): string =>
+  Object.entries(describeSettings(settings)).map(([name, value]) => `${name}=${envValue(value)}\n`).join("")
 
 /** INSTANCES above 1: this process runs that many daemons on the same folders (see InstancePool). */
 const runPool = (settings: Settings, once: boolean) =>
@@ -69,9 +148,10 @@ const runPool = (settings: Settings, once: boolean) =>
     if (code !== 0) return yield* new ExitCode({ code })
   })
 
-const daemon = Command.make("customer-json-processor", { once, stopWithParent }, ({ once, stopWithParent }) =>
+const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({ once, printSettings, stopWithParent }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
+    if (printSettings) return yield* Console.log(settingsText(settings).trimEnd())
     if (settings.instances > 1 && Option.isNone(stopWithParent)) return yield* runPool(settings, once)
     const config = Layer.succeed(AppConfig, settings)
     // One Activity for the Daemon, the Notifier and the status page.
@@ -108,11 +188,46 @@ const daemon = Command.make("customer-json-processor", { once, stopWithParent },
     )
     // `--once`: 0 only when every eligible file was routed; 75 (try again later) when some stay.
     if (summary.leftBehind > 0) return yield* new ExitCode({ code: EXIT.tempFail })
-  })).pipe(Command.withDescription("Validate customer JSON files dropped into DATA_DIR and route them"))
+  })).pipe(Command.withDescription(DOCS.daemon.about))
 
 const files = Args.text({ name: "FILE" }).pipe(Args.atLeast(1))
+const json = Options.boolean("json").pipe(Options.withDescription(describe(DOCS.validate, "--json")))
 
-const validate = Command.make("validate", { files }, ({ files }) =>
+/** One file's verdict, as `validate` prints it. */
+export interface Verdict {
+  /** the path as given on the command line */
+  readonly file: string
+  readonly errorCount: number
+  /** the first errors (at most the report's MAX_REPORTED_ERRORS) */
+  readonly errors: Validation["errors"]
+}
+
+/** A text as the terminal may show it: masked, and with its control and bidi characters as %XX. */
+const shown = (text: string): string => logName(Masker.live.text(text))
+
+/**
+ * `validate`'s line for a file: `PATH: valid`, or `PATH: invalid, N errors; first: $[2].email: …`
+ * (a file-level error has no path of its own). Masked and safe on a terminal.
+ */
+export const verdictLine = (v: Verdict): string => {
+  if (v.errorCount === 0) return `${shown(v.file)}: valid`
+  const first = v.errors[0]
+  const where = first === undefined || first.record === null ? "" : `${shown(first.path)}: `
+  const what = first === undefined ? "" : `${where}${shown(first.message)}`
+  return v.errorCount === 1 ? `${shown(v.file)}: invalid, 1 error: ${what}` : `${shown(v.file)}: invalid, ${v.errorCount} errors; first: ${what}`
+}
+
+/** `validate --json`'s line for a file: one JSON object, masked (contract §6's fields that mean something here). */
+export const verdictJson = (v: Verdict): string =>
+  jsonText(Masker.live.value({
+    file: v.file,
+    valid: v.errorCount === 0,
+    contract_version: CONTRACT_VERSION,
+    error_count: v.errorCount,
+    errors: v.errors.slice(0, MAX_REPORTED_ERRORS)
+  }))
+
+const validate = Command.make("validate", { json, files }, ({ files, json }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
     const fs = yield* FileSystem.FileSystem
@@ -144,45 +259,41 @@ const validate = Command.make("validate", { files }, ({ files }) =>
         )
       )
       if (errorCount > 0) invalid++
-      const name = Path.basename(file)
-      yield* Console.log(JSON.stringify(Masker.live.value({
-        valid: errorCount === 0,
-        ...makeReport({ file: name, storedAs: name, receivedAt: now, processedAt: now, errors, errorCount })
-      }), null, 2))
+      const verdict: Verdict = { file, errorCount, errors }
+      yield* Console.log(json ? verdictJson(verdict) : verdictLine(verdict))
     }
     if (invalid > 0) return yield* new ExitCode({ code: EXIT.invalid })
-  })).pipe(Command.withDescription("Check files against the contract without moving them; exit 1 if any is invalid"))
+  })).pipe(Command.withDescription(DOCS.validate.about))
 
 // Anything but these is a usage error (exit 64), from @effect/cli's own check.
 const draft = Options.choice("draft", JSON_SCHEMA_DRAFTS).pipe(
   Options.withDefault("draft-07"),
-  Options.withDescription("the JSON Schema dialect: draft-07 (the default) or 2020-12")
+  Options.withDescription(describe(DOCS.schema, "--draft D"))
 )
 
 const schema = Command.make("schema", { draft }, ({ draft }) =>
   Effect.gen(function*() {
     const settings = yield* settingsOrExit
     yield* Console.log(JSON.stringify(contractJsonSchema({ maxRecords: settings.maxRecords, draft }), null, 2))
-  })).pipe(Command.withDescription("Print the customer file contract as JSON Schema (MAX_RECORDS from the settings)"))
+  })).pipe(Command.withDescription(DOCS.schema.about))
 
 const requeueNames = Args.text({ name: "NAME" }).pipe(
   Args.repeated,
   Args.withDescription("a returned file, by its name in RETURNS_DIR (as `ls` shows it)")
 )
-const requeueAll = Options.boolean("all").pipe(Options.withDescription("every returned file (or those the time filters select)"))
-const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("print what would move; move nothing"))
+const requeueAll = Options.boolean("all").pipe(Options.withDescription(describe(DOCS.requeue, "--all")))
+const dryRun = Options.boolean("dry-run").pipe(Options.withDescription(describe(DOCS.requeue, "--dry-run")))
 const olderThan = Options.text("older-than").pipe(
   Options.optional,
-  Options.withDescription("with --all: only files returned before this long ago (30m, 2h, 3d, 1w) or this ISO time")
+  Options.withDescription(describe(DOCS.requeue, "--older-than WHEN"))
 )
 const newerThan = Options.text("newer-than").pipe(
   Options.optional,
-  Options.withDescription("with --all: only files returned after this long ago (30m, 2h, 3d, 1w) or this ISO time")
+  Options.withDescription(describe(DOCS.requeue, "--newer-than WHEN"))
 )
-
-/** A usage error of `requeue`: said on stderr, exit 64. */
+/** A usage error of `requeue`: said on stderr with its usage, exit 64. */
 const usage = (message: string) =>
-  Effect.zipRight(Console.error(`requeue: ${message} (see requeue --help)`), new ExitCode({ code: EXIT.usage }))
+  Effect.zipRight(Console.error(usageError(PROGRAM, "requeue", message, DOCS.requeue).trimEnd()), new ExitCode({ code: EXIT.usage }))
 
 const parseBound = (flag: string, text: Option.Option<string>): Effect.Effect<TimeBound | undefined, ExitCode> => {
   if (Option.isNone(text)) return Effect.succeed(undefined)
@@ -244,10 +355,43 @@ const requeue = Command.make(
       )
       if (totals.skipped > 0) return yield* new ExitCode({ code: EXIT.invalid })
     })
-).pipe(Command.withDescription(
-  "Move returned files back into DATA_DIR under the names they were received with, removing their reports; exit 1 if some could not be moved"
-))
+).pipe(Command.withDescription(DOCS.requeue.about))
 
 export const command = daemon.pipe(Command.withSubcommands([validate, schema, requeue]))
 
-export const cli = Command.run(command, { name: "customer-json-processor", version: VERSION })
+/** The options each command takes, as @effect/cli reads them. */
+const GRAMMAR: Grammar = {
+  root: optionsOf(Command.getUsage(daemon)),
+  commands: new Map([
+    ["validate", optionsOf(Command.getUsage(validate))],
+    ["schema", optionsOf(Command.getUsage(schema))],
+    ["requeue", optionsOf(Command.getUsage(requeue))]
+  ])
+}
+
+const docOf = (command: string | undefined): CommandDoc =>
+  command === "validate" ? DOCS.validate : command === "schema" ? DOCS.schema : command === "requeue" ? DOCS.requeue : DOCS.daemon
+
+const run = Command.run(command, { name: PROGRAM, version: VERSION })
+
+/**
+ * The whole command line, `process.argv` as given: `--help` and usage errors
+ * (exit 64) answered here, everything else run by @effect/cli.
+ */
+export const cli = (argv: ReadonlyArray<string>) => {
+  const reading = readArguments(argv.slice(2), GRAMMAR)
+  switch (reading._tag) {
+    case "Help":
+      return Console.log(helpText(PROGRAM, docOf(reading.command)).trimEnd())
+    case "Version":
+      return Console.log(VERSION)
+    case "Usage":
+      return Effect.zipRight(
+        Console.error(usageError(PROGRAM, reading.command, reading.problem, docOf(reading.command)).trimEnd()),
+        new ExitCode({ code: EXIT.usage })
+      )
+    case "Run":
+      // The built-in options this program does not take stay out of @effect/cli's own messages too.
+      return run(argv).pipe(Effect.provide(CliConfig.layer({ showBuiltIns: false })))
+  }
+}

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { onTestFinished } from "vitest"
+import { onTestFinished, vi } from "vitest"
 import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/logging/LogFile.js"
-import { escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
+import { ConsoleSink, escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
 import type { LogEvent } from "../src/logging/Logging.js"
 import { MaskerLive } from "../src/masking/Masker.js"
 import { withUmask0 } from "./support/umask.js"
@@ -176,6 +176,45 @@ describe("LoggingLive", () => {
   })
 })
 
+describe("console order", () => {
+  it("lines keep the order they were logged in across stdout and stderr, each run of one stream in one write", () => {
+    const writes: Array<[string, string]> = []
+    const sink = new ConsoleSink((error, text) => void writes.push([error ? "err" : "out", text]))
+    sink.append("1 INFO\n", false)
+    sink.append("2 ERROR\n", true)
+    sink.append("3 INFO\n", false)
+    sink.append("4 INFO\n", false)
+    sink.append("5 ERROR\n", true)
+    sink.flush()
+    expect(writes).toEqual([["out", "1 INFO\n"], ["err", "2 ERROR\n"], ["out", "3 INFO\n4 INFO\n"], ["err", "5 ERROR\n"]])
+    sink.flush()
+    expect(writes).toHaveLength(4)
+  })
+
+  it.live("LoggingLive: an ERROR logged before an INFO line reaches the terminal before it", () => {
+    const dir = tempDir()
+    const order: Array<string> = []
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (order.push(`out ${String(chunk)}`), true))
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (order.push(`err ${String(chunk)}`), true))
+    onTestFinished(() => {
+      out.mockRestore()
+      err.mockRestore()
+    })
+    return Effect.scoped(
+      Effect.gen(function*() {
+        const context = yield* Layer.build(
+          LoggingLive({ logDir: dir, debug: false, console: "pretty", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))
+        )
+        yield* Effect.provide(Effect.zipRight(Effect.logError("first, an error"), Effect.logInfo("then a notification")), context)
+      })
+    ).pipe(
+      Effect.map(() => {
+        expect(order).toEqual([expect.stringMatching(/^err .* ERROR first, an error\n$/), expect.stringMatching(/^out .* INFO  then a notification\n$/)])
+      })
+    )
+  })
+})
+
 describe("console formats", () => {
   const event: LogEvent = {
     ts: "2026-11-28T09:30:00.000Z",
@@ -188,7 +227,7 @@ describe("console formats", () => {
     expect(prettyLine(event, false)).toBe('2026-11-28T09:30:00.000Z WARN  not a regular file; left where it is file="my file.json" kind=Directory\n')
     expect(prettyLine(event, true)).toContain("\u001b[33mWARN \u001b[0m")
   })
-  it("pretty: nested fields (the start-up line's folders and settings) as key=value on indented lines, never escaped JSON", () => {
+  it("pretty: nested fields as key=value on indented lines (an object of plain values on one, if it fits), never escaped JSON", () => {
     const started: LogEvent = {
       ts: "2026-11-28T09:30:00.000Z",
       level: LogLevel.Info,
@@ -206,9 +245,7 @@ describe("console formats", () => {
     }
     expect(prettyLine(started, false)).toBe([
       "2026-11-28T09:30:00.000Z INFO  customer-json-processor started version=1.0.0 mode=daemon empty={}",
-      "    folders:",
-      "      data=data",
-      '      returns="/srv/my returns"',
+      '    folders: data=data returns="/srv/my returns"',
       "    settings:",
       "      DATA_DIR=data",
       "      DEBUG=false",
@@ -220,20 +257,17 @@ describe("console formats", () => {
       "      - a.json",
       '      - "b c.json"',
       "    filesystems:",
-      "      -",
-      "        folder=data",
-      "        type=ext4",
+      "      - folder=data type=ext4",
       "      -",
       "        folder=returns",
       "        type=nfs",
-      "        options:",
-      "          local=false",
+      "        options: local=false",
       ""
     ].join("\n"))
   })
   it("pretty: the cause comes after the nested fields", () => {
     const line = prettyLine({ ...event, fields: { folders: { data: "in" } }, cause: "Error: boom" }, false)
-    expect(line.split("\n").slice(1)).toEqual(["    folders:", "      data=in", "    Error: boom", ""])
+    expect(line.split("\n").slice(1)).toEqual(["    folders: data=in", "    Error: boom", ""])
   })
   it("json: the same fields as the files", () => {
     expect(JSON.parse(jsonLine(event, false))).toEqual({
@@ -323,17 +357,24 @@ describe("console escaping (hostile file names)", () => {
     )
   })
 
-  it("pretty: any text in a nested field's keys and values is shown escaped, one entry per line", () => {
+  it("pretty: any text in a nested field's keys and values is shown escaped, one entry per line or one object per line", () => {
     fc.assert(
       fc.property(hostile, hostile, hostile, (msg, key, value) => {
-        const line = prettyLine(event(msg, { settings: { [`k${key}`]: value, inner: { [`k${key}`]: value } }, list: [value] }), true)
+        // (`pad` keeps `inner` on lines of its own; `short` is shown on one line when it fits)
+        const fields = { settings: { [`k${key}`]: value, inner: { [`k${key}`]: value, pad: "x".repeat(100) } }, list: [value], short: { [`k${key}`]: value } }
+        const line = prettyLine(event(msg, fields), true)
         const lines = line.replaceAll(/\u001b\[(32|0)m/g, "").slice(0, -1).split("\n")
-        expect(lines).toHaveLength(7)
+        const compact = lines.length === 9
+        expect(lines).toHaveLength(compact ? 9 : 10)
         for (const l of lines) expect(l).not.toMatch(UNSAFE)
         // each value reads back as itself (quoted as a JSON string when it needs quotes)
         const shown = lines[2]!.slice(lines[2]!.indexOf("=", `      k${escapeForTerminal(key)}`.length) + 1)
         expect(shown.startsWith('"') ? JSON.parse(shown) : shown).toBe(value)
-        expect(lines[6]!.startsWith("      - ")).toBe(true)
+        expect(lines[7]!.startsWith("      - ")).toBe(true)
+        if (compact) {
+          const one = lines[8]!.slice(lines[8]!.indexOf("=", `    short: k${escapeForTerminal(key)}`.length) + 1)
+          expect(one.startsWith('"') ? JSON.parse(one) : one).toBe(value)
+        }
       }),
       { numRuns: 500 }
     )

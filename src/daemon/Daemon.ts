@@ -15,8 +15,11 @@ import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
 import { describeStoreMode } from "../files/FileStore.js"
 import { Instance } from "../instances/Instance.js"
+import { Notifier } from "../notify/Notifier.js"
 import { Status } from "../status/Status.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
+import { logFields } from "../logging/Logging.js"
+import { statusPageAddress } from "./Banner.js"
 import { VERSION } from "../Version.js"
 import { onEvery } from "./AlignedTimers.js"
 import { makeHealthCheck } from "./HealthCheck.js"
@@ -44,6 +47,7 @@ export const runDaemon = (options: RunOptions) =>
     const instance = yield* Instance
     const watcher = yield* Watcher
     const status = yield* Status
+    const notifier = yield* Notifier
     const startedAt = yield* Clock.currentTimeMillis
     status.phase = "starting"
 
@@ -71,6 +75,8 @@ export const runDaemon = (options: RunOptions) =>
           Effect.annotateLogs({ in_flight: inFlight() })
         )
       }
+      // The notifications of this run go out (and are said) before the last line.
+      yield* notifier.flush ?? Effect.void
       yield* Effect.logInfo("customer-json-processor stopped").pipe(
         Effect.annotateLogs({
           validated: intake.summary.validated,
@@ -146,23 +152,31 @@ const finishOnce = (summary: Summary, leftBehind: Effect.Effect<ReadonlyArray<st
     return summary
   })
 
-/** The start-up line: version, instance, mode, how file calls are made, folders and settings. */
+/**
+ * The start-up banner, a few lines: version, instance, mode, where the status
+ * page is, how files are watched, stored and called, the open-files limit, and
+ * the folders. The rest (why file calls go as they do, what STORE_MODE means
+ * for this user, every setting) is logged at DEBUG; `--print-settings` prints
+ * the settings too.
+ */
 const announce = (options: RunOptions, instanceId: string) =>
   Effect.gen(function*() {
     const config = yield* AppConfig
     const fileCalls = yield* SyscallMode
     const openFiles = yield* openFileLimit
-    yield* Effect.logInfo("customer-json-processor started").pipe(
-      Effect.annotateLogs({
+    const euid = typeof process.geteuid === "function" ? process.geteuid() : -1
+    // Fields in the message (logFields) keep their order on the console.
+    yield* Effect.logInfo(
+      "customer-json-processor started",
+      logFields({
         version: VERSION,
         instance: instanceId,
         mode: options.once ? "once" : "daemon",
+        status_page: statusPageAddress(config),
         watch_mode: config.watchMode,
+        store: config.storeMode,
         // synchronous on local filesystems, through the thread pool otherwise (FS_CALLS)
         file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
-        file_calls_reason: fileCalls.reason,
-        // STORE_MODE as it applies to this process (its user)
-        store: describeStoreMode(config.storeMode, typeof process.geteuid === "function" ? process.geteuid() : -1),
         // RLIMIT_NOFILE, soft raised to hard by Node as it starts (see OpenFileLimit)
         open_files_limit: Option.getOrElse(openFiles, () => "unknown"),
         folders: {
@@ -171,7 +185,15 @@ const announce = (options: RunOptions, instanceId: string) =>
           validated: config.validatedDir,
           returns: config.returnsDir,
           logs: config.logDir
-        },
+        }
+      })
+    )
+    yield* Effect.logDebug(
+      "start-up details",
+      logFields({
+        file_calls_reason: fileCalls.reason,
+        // STORE_MODE as it applies to this process (its user)
+        store: describeStoreMode(config.storeMode, euid),
         settings: describeSettings(config)
       })
     )

@@ -198,6 +198,11 @@ const serveFailure = (error: unknown): string => {
   return cause instanceof Error ? cause.message : String(cause)
 }
 
+/** Where the status page answers (the endpoints beside it named): the line that says the server listens. */
+const statusPageLine = HttpServer.addressFormattedWith((address) =>
+  Effect.logInfo(`status page on ${address}/ (and /status.json, /metrics, /healthz)`)
+)
+
 /** The endpoint as configured; no server at all without METRICS_PORT. */
 export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
@@ -207,7 +212,8 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
         const server = Http.createServer(SERVER_TIMEOUTS)
         const ownHosts = answerOnlyOwnHosts(hostRule(settings.metricsHost, port, settings.statusHosts))
         return Layer.merge(HttpServer.serve(ownHosts(router)), closeConnectionsFirst(server)).pipe(
-          HttpServer.withLogAddress,
+          // Said after the serving starts, as a line an operator knows what to do with.
+          (serving) => Layer.effectDiscard(statusPageLine).pipe(Layer.provideMerge(serving)),
           Layer.provide(PeerWatchLive),
           // The server first: a port that cannot be had fails the layer before the peers' watch is
           // built (one built and then released by this failure could hang the start for good).

@@ -133,13 +133,16 @@ export const escapeForTerminal = (text: string): string => text.replace(UNSAFE_C
  * on a console and to `tail -f`, and still parses to the same values.
  */
 export const jsonLine = (event: LogEvent, withCause: boolean): string =>
-  safeJson({
+  jsonText({
     ts: event.ts,
     level: event.level.label,
     msg: event.msg,
     ...event.fields,
     ...(withCause && event.cause !== undefined ? { cause: event.cause } : {})
-  }).replace(UNSAFE_BEYOND_C0, unicodeEscape) + "\n"
+  }) + "\n"
+
+/** A value as one line of JSON, safe on a console in the same way as `jsonLine` (for a command's own JSON Lines). */
+export const jsonText = (value: unknown): string => safeJson(value).replace(UNSAFE_BEYOND_C0, unicodeEscape)
 
 const COLORS: Record<string, string> = { FATAL: "35", ERROR: "31", WARN: "33", INFO: "32", DEBUG: "90", TRACE: "90" }
 
@@ -157,10 +160,15 @@ const isNested = (value: unknown): value is Readonly<Record<string, unknown>> | 
 /** Deeper than this, a value is shown as one quoted JSON text (the masker stops deeper still). */
 const MAX_NESTING = 4
 
+/** A nested object this wide or less, all of whose values are plain, is shown on one line. */
+const COMPACT_WIDTH = 100
+
 /**
  * A nested field on indented lines: `name:`, then each entry as `key=value`
- * (an array's items as `- value`), nested ones further in. Keys and values
- * are shown as on the first line (formatField), so nothing can end a line.
+ * (an array's items as `- value`), nested ones further in; an object of plain
+ * values that fits COMPACT_WIDTH on one line, `name: key=value key=value`.
+ * Keys and values are shown as on the first line (formatField), so nothing can
+ * end a line.
  */
 const nestedLines = (
   label: string,
@@ -168,7 +176,12 @@ const nestedLines = (
   indent: string,
   depth: number
 ): Array<string> => {
-  const lines = [label === "-" ? `${indent}-` : `${indent}${label}:`]
+  const head = label === "-" ? `${indent}-` : `${indent}${label}:`
+  if (!Array.isArray(value) && Object.values(value).every((v) => !isNested(v))) {
+    const compact = `${head} ${Object.entries(value).map(([k, v]) => `${escapeForTerminal(k)}=${formatField(v)}`).join(" ")}`
+    if (compact.length <= COMPACT_WIDTH) return [compact]
+  }
+  const lines = [head]
   const inner = `${indent}  `
   const isList = Array.isArray(value)
   const entries: ReadonlyArray<readonly [string, unknown]> = isList ? value.map((v) => ["-", v] as const) : Object.entries(value)
@@ -182,8 +195,8 @@ const nestedLines = (
 
 /**
  * The console's human line: time, level, message, then `key=value` fields;
- * a nested field (the start-up line's `folders` and `settings`) follows on
- * indented lines of `key=value`, never as escaped JSON. Everything but the
+ * a nested field (the start-up line's `folders`) follows on indented lines of
+ * `key=value`, never as escaped JSON. Everything but the
  * line's own colour codes is escaped (escapeForTerminal): no message, key or
  * value can end a line, colour it or reorder it.
  */
@@ -200,21 +213,33 @@ export const prettyLine = (event: LogEvent, color: boolean): string => {
   return line + "\n"
 }
 
-/** Queues console output and writes it in batches; errors go to stderr. */
-class ConsoleSink {
-  private out: Array<string> = []
-  private err: Array<string> = []
+/**
+ * Queues console output and writes it in batches; errors go to stderr. The
+ * lines keep the order they were logged in across the two streams (each run
+ * of lines for one stream is one write): on a terminal, where both show, an
+ * ERROR is never printed after an INFO line logged later.
+ */
+export class ConsoleSink {
+  private lines: Array<string> = []
+  private toError: Array<boolean> = []
+  constructor(
+    private readonly write: (error: boolean, text: string) => void = (error, text) =>
+      void (error ? process.stderr : process.stdout).write(text)
+  ) {}
   append(line: string, error: boolean): void {
-    ;(error ? this.err : this.out).push(line)
+    this.lines.push(line)
+    this.toError.push(error)
   }
   flush(): void {
-    if (this.out.length > 0) {
-      process.stdout.write(this.out.join(""))
-      this.out = []
-    }
-    if (this.err.length > 0) {
-      process.stderr.write(this.err.join(""))
-      this.err = []
+    const { lines, toError } = this
+    this.lines = []
+    this.toError = []
+    let start = 0
+    for (let i = 1; i <= lines.length; i++) {
+      if (i === lines.length || toError[i] !== toError[start]) {
+        this.write(toError[start]!, lines.slice(start, i).join(""))
+        start = i
+      }
     }
   }
 }

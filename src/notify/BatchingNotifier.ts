@@ -14,7 +14,8 @@
  *    to 15 minutes; a message that finally cannot be delivered is written to
  *    the outbox and logged at ERROR.
  *  - At shutdown what is queued is sent within SHUTDOWN_TIMEOUT_MS; what
- *    cannot be goes to the outbox.
+ *    cannot be goes to the outbox. `flush` does the same at once (the daemon
+ *    calls it before its last line), and sending goes on after it.
  */
 import type * as Duration from "effect/Duration"
 import * as Clock from "effect/Clock"
@@ -160,12 +161,14 @@ export const NotifierLive = (
         ),
         Effect.forkScoped
       )
-      const sender = yield* Effect.forkScoped(loop)
+      const scope = yield* Effect.scope
+      const sender = yield* Ref.make(yield* Effect.forkScoped(loop))
+      const oneAtATime = yield* Effect.makeSemaphore(1)
 
-      // At shutdown: what is queued (and the message being sent) within the deadline, the rest to the outbox.
-      yield* Effect.addFinalizer(() =>
+      // At shutdown (and on `flush`): what is queued (and the message being sent) within the deadline, the rest to the outbox.
+      const sendAllNow = oneAtATime.withPermits(1)(
         Effect.gen(function*() {
-          yield* Fiber.interrupt(sender)
+          yield* Fiber.interrupt(yield* Ref.get(sender))
           const start = yield* now
           const deadline = start + settings.shutdownTimeoutMs
           const interrupted = yield* Ref.get(inFlight)
@@ -186,6 +189,10 @@ export const NotifierLive = (
           }
         })
       )
+      yield* Effect.addFinalizer(() => sendAllNow)
+      // What is queued after a flush is sent as usual: by a new sender, closed with the layer. Interruptible
+      // whatever the caller is (the daemon flushes in a finalizer): an uninterruptible sender would hang the close.
+      const flush = Effect.zipRight(sendAllNow, Effect.flatMap(Effect.forkIn(Effect.interruptible(loop), scope), (fiber) => Ref.set(sender, fiber)))
 
       const fileRejected: Notifier["Type"]["fileRejected"] = (event) =>
         Effect.flatMap(now, (t) => Ref.update(state, (s) => Batching.addRejected(s, event, t))).pipe(
@@ -208,6 +215,6 @@ export const NotifierLive = (
           Effect.asVoid
         )
 
-      return Notifier.of({ fileRejected, critical })
+      return Notifier.of({ fileRejected, critical, flush })
     })
   )

@@ -27,6 +27,13 @@ export interface CriticalEvent {
 export interface NotifierService {
   readonly fileRejected: (event: RejectedFile) => Effect.Effect<void>
   readonly critical: (event: CriticalEvent) => Effect.Effect<void>
+  /**
+   * Sends what is queued now, without waiting out a batch window (within
+   * SHUTDOWN_TIMEOUT_MS; what cannot be sent is kept as at shutdown). The
+   * daemon calls it as it stops, so that its notifications are said before
+   * its last line. Optional: a notifier that queues nothing needs none.
+   */
+  readonly flush?: Effect.Effect<void>
 }
 
 export class Notifier extends Context.Tag("customer-json/Notifier")<Notifier, NotifierService>() {}

@@ -15,7 +15,6 @@
  * A running daemon takes the moved file from `data/` as a new one.
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -203,8 +202,9 @@ export const makeRequeue = Effect.gen(function*() {
   /** Moves the files asked for, calling `emit` for each line as it happens. */
   const run = (request: RequeueRequest, emit: (event: RequeueEvent) => Effect.Effect<void>): Effect.Effect<RequeueTotals, ReturnsUnreadable> =>
     Effect.gen(function*() {
-      const now = new Date(yield* Clock.currentTimeMillis)
       const logSync = yield* LogSync
+      // The names the dry run gives (as the real run would link them, one after the other).
+      const predicted = new Set<string>()
       let requeued = 0
       let skipped = 0
       let orphansRemoved = 0
@@ -283,11 +283,15 @@ export const makeRequeue = Effect.gen(function*() {
             }
             return yield* complete(component, reportComponent, received, storedTextOf(other), true)
           }
+          // The dry run and the real one walk the same names (stamped with when the file was returned,
+          // not when the run runs), the dry run counting those it gave earlier files as taken.
+          const returnedAt = new Date(report?.processedAtMs ?? meta.value.mtimeMs)
           for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
-            const target = requeueNameCandidate(received, attempt, now)
+            const target = requeueNameCandidate(received, attempt, returnedAt)
             const targetPath = Path.join(data, target)
             if (request.dryRun) {
-              if (Option.isSome(yield* identifyOption(targetPath))) continue
+              if (predicted.has(target) || Option.isSome(yield* identifyOption(targetPath))) continue
+              predicted.add(target)
               requeued++
               return yield* emit({ _tag: "Requeued", name: stored, target, finished: false, dryRun: true })
             }

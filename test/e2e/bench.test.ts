@@ -4,7 +4,7 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { expect, it } from "vitest"
+import { expect, it, onTestFinished } from "vitest"
 import { xmlProblems } from "../support/xmlCheck.js"
 
 const bench = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "run.mjs")
@@ -21,6 +21,8 @@ const runBench = (
 ): Promise<{ status: number | null; stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
     const child = ChildProcess.spawn(process.execPath, [bench, ...args], { stdio: ["ignore", "pipe", "pipe"], env })
+    // Stopped with the test, on failure or timeout too (the benchmark runs for minutes).
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))

@@ -46,7 +46,10 @@ describe("health and metrics over HTTP", () => {
     daemons.push(daemon)
     await daemon.waitFor(/customer-json-processor started/)
     const base = `http://127.0.0.1:${port}`
-    await waitUntil(() => daemon.output().includes("Listening on"), 10_000, "the endpoint")
+    await waitUntil(() => daemon.output().includes("status page on http"), 10_000, "the endpoint")
+    // The line says what listens there, and the banner where it is.
+    expect(daemon.output()).toContain(`INFO  status page on http://127.0.0.1:${port}/ (and /status.json, /metrics, /healthz)`)
+    expect(daemon.output()).toContain(`status_page=http://127.0.0.1:${port}/ `)
     drop(root(), "good.json", fixture("valid-batch.json"))
     drop(root(), "bad.json", fixture("invalid-luhn.json"))
     await waitUntil(() => list(Path.join(root(), "returns")).length === 2 && list(Path.join(root(), "validated")).length === 1)
@@ -101,7 +104,7 @@ describe("health and metrics over HTTP", () => {
     // A hard limit of 512 open files, and twice as many idle connections: what used the limit up before.
     const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), LOG_CONSOLE: "json" }, { openFiles: [512, 512] })
     daemons.push(daemon)
-    await daemon.waitFor(/Listening on/, 15_000)
+    await daemon.waitFor(/status page on http/, 15_000)
     const pid = daemon.child.pid!
     await untilHealthy(port)
     const before = openFiles(pid)
@@ -138,7 +141,7 @@ describe("health and metrics over HTTP", () => {
     const port = await freePort()
     const daemon = spawnDaemon(root(), [], { METRICS_PORT: String(port), STATUS_HOSTS: "status.example.org" })
     daemons.push(daemon)
-    await daemon.waitFor(/Listening on/, 15_000)
+    await daemon.waitFor(/status page on http/, 15_000)
     for (const path of ["/", "/status.json", "/metrics"]) {
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "status.example.org", `status.example.org:${port}`]) {
         expect([path, host, (await rawGet(port, path, host)).status]).toEqual([path, host, 200])
@@ -185,7 +188,7 @@ describe("health and metrics over HTTP", () => {
     expect(r.status).toBe(78)
     expect(r.stderr).toContain("METRICS_PORT must be a whole number from 1 to 65535")
     const ok = runCli(root(), ["--once"])
-    expect(ok.stdout).not.toContain("Listening on")
+    expect(ok.stdout).not.toContain("status page on")
   })
 
   it("a METRICS_PORT already taken is said with its cause, and the daemon starts, routes and stops all the same", async () => {

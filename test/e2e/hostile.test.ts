@@ -20,7 +20,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
+import { cleanUpAfterEach, forOtherUsers, makeRoot, spawnDaemon } from "./support.js"
 import { healthProbe } from "./support/healthProbe.js"
 import { waitUntil } from "../support/wait.js"
 
@@ -97,9 +97,11 @@ const attack = async (tmpfs: boolean, port: number) => {
   roots.push(out)
   const attacker = ChildProcess.spawn(
     "setpriv",
-    ["--reuid", String(PRODUCER), "--regid", String(PRODUCER), "--clear-groups", process.execPath, ATTACKER, root, canary, secret, String(ATTACK_MS), out],
+    ["--reuid", String(PRODUCER), "--regid", String(PRODUCER), "--clear-groups", process.execPath, forOtherUsers(ATTACKER), root, canary, secret, String(ATTACK_MS), out],
     { stdio: ["ignore", "ignore", "pipe"] }
   )
+  // (stopped after the test, on failure too)
+  children.push(attacker)
   let attackerErrors = ""
   attacker.stderr.on("data", (chunk: Buffer) => void (attackerErrors += chunk.toString("utf8")))
   const status = await new Promise<number | null>((resolve) => {

@@ -119,7 +119,7 @@ describe("logs, end to end", () => {
     expect(logLines("app.log").find((l) => l["msg"] === "customer-json-processor started")!["folders"]).toMatchObject({ data: odd })
   })
 
-  it("logs start-up settings with secrets redacted, one INFO line per file, and a shutdown summary", () => {
+  it("starts with a banner of a few lines, logs one INFO line per file and a shutdown summary; the settings, secrets redacted, at DEBUG", () => {
     NFS.mkdirSync(Path.join(root(), "data"))
     NFS.writeFileSync(Path.join(root(), "data", "a.json"), fixture("valid-single.json"))
     NFS.writeFileSync(Path.join(root(), "data", "b.json"), fixture("invalid-luhn.json"))
@@ -127,13 +127,24 @@ describe("logs, end to end", () => {
     expect(r.status).toBe(0)
     const app = logLines("app.log")
     const started = app.find((l) => l["msg"] === "customer-json-processor started")!
-    expect(started).toMatchObject({ level: "INFO", version: "1.0.0", watch_mode: "native", folders: { data: "data", returns: "returns" } })
-    expect(started["settings"]).toMatchObject({ CONCURRENCY: 8, EMAIL_PASSWORD: "<redacted>", QUIET_PERIOD_MS: 500 })
-    // the pretty console: the settings as NAME=value on indented lines, no escaped JSON
-    expect(r.stdout).toMatch(/^ {4}settings:\n {6}DATA_DIR=data\n/m)
-    expect(r.stdout).toMatch(/^ {6}CONCURRENCY=8$/m)
-    expect(r.stdout).toMatch(/^ {6}EMAIL_PASSWORD=<redacted>$/m)
-    expect(r.stdout).not.toContain("\\\"")
+    expect(started).toMatchObject({
+      level: "INFO",
+      version: "1.0.0",
+      mode: "once",
+      status_page: "off (METRICS_PORT is not set)",
+      watch_mode: "native",
+      store: "auto",
+      open_files_limit: { soft: expect.anything(), hard: expect.anything() },
+      folders: { data: "data", returns: "returns" }
+    })
+    expect(started["settings"]).toBeUndefined()
+    // The banner: the start-up line and its folders, nothing before it; then the files.
+    const console = r.stdout.split("\n")
+    expect(console[0]).toMatch(/^\S+ INFO  customer-json-processor started version=1\.0\.0 instance=\S+ mode=once status_page="off \(METRICS_PORT is not set\)" watch_mode=native store=auto file_calls=\S+$/)
+    expect(console[1]).toMatch(/^ {4}open_files_limit: soft=(\d+|unlimited) hard=(\d+|unlimited)$/)
+    expect(console[2]).toBe("    folders: data=data processing=processing validated=validated returns=returns logs=logs")
+    expect(console[3]).toMatch(/ INFO  file processed /)
+    expect(r.stdout).not.toContain("CONCURRENCY")
     expect(r.stdout).not.toContain("pa55-w0rd-xyz")
     const processed = app.filter((l) => l["msg"] === "file processed")
     expect(processed.map((l) => [l["file"], l["outcome"], l["records"], l["error_count"]]).sort()).toEqual([
@@ -146,6 +157,19 @@ describe("logs, end to end", () => {
     expect(app.some((l) => l["msg"] === "notification written to the outbox")).toBe(true)
     expect(NFS.existsSync(Path.join(root(), "logs", "debug.log"))).toBe(false)
     expect(JSON.stringify(app) + r.stdout).not.toContain("pa55-w0rd-xyz")
+
+    // DEBUG=true: the settings (the password redacted) and the rest of the start, NAME=value on indented lines.
+    const debug = runCli(root(), ["--once"], { EMAIL_PASSWORD: "pa55-w0rd-xyz", DEBUG: "true" })
+    expect(debug.status).toBe(0)
+    expect(debug.stdout).toMatch(/ DEBUG start-up details file_calls_reason=.* store=.*\n {4}settings:\n {6}DATA_DIR=data\n/)
+    expect(debug.stdout).toMatch(/^ {6}CONCURRENCY=8$/m)
+    expect(debug.stdout).toMatch(/^ {6}EMAIL_PASSWORD=<redacted>$/m)
+    const details = logLines("debug.log").find((l) => l["msg"] === "start-up details")!
+    expect(details["settings"]).toMatchObject({ CONCURRENCY: 8, EMAIL_PASSWORD: "<redacted>", QUIET_PERIOD_MS: 500 })
+    for (const f of NFS.readdirSync(Path.join(root(), "logs")).filter((n) => n.endsWith(".log"))) {
+      expect(NFS.readFileSync(Path.join(root(), "logs", f), "utf8")).not.toContain("pa55-w0rd-xyz")
+    }
+    expect(debug.stdout + r.stdout).not.toContain("pa55-w0rd-xyz")
   })
 
   it("lines logged just before SIGTERM are on disk after exit", async () => {
@@ -189,8 +213,8 @@ describe("logs, end to end", () => {
     const r = runCli(root(), ["--once"], { LOG_CONSOLE: "json" })
     expect(r.status).toBe(0)
     const lines = r.stdout.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>)
-    // The start-up checks' line (what the filesystems guarantee) comes first, then the start.
-    expect(lines[0]).toMatchObject({ level: "INFO", msg: "filesystems checked" })
-    expect(lines[1]).toMatchObject({ level: "INFO", msg: "customer-json-processor started" })
+    // The start first (what the filesystems guarantee is at DEBUG when they guarantee everything).
+    expect(lines[0]).toMatchObject({ level: "INFO", msg: "customer-json-processor started", folders: { data: "data" } })
+    expect(lines.map((l) => l["msg"])).not.toContain("filesystems checked")
   })
 })

@@ -9,7 +9,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../support/corpus.js"
-import { appLogLines, baseEnv, cleanUpAfterEach, drop, MAIN, makeRoot, spawnDaemon } from "./support.js"
+import { appLogLines, baseEnv, cleanUpAfterEach, drop, forOtherUsers, MAIN, makeRoot, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 
@@ -47,7 +47,7 @@ const runAsync = (root: string, args: ReadonlyArray<string>, env: Record<string,
   new Promise<Ran>((resolve, reject) => {
     const [command, commandArgs] = uid === undefined
       ? [process.execPath, [MAIN, ...args]]
-      : ["setpriv", ["--reuid", String(uid), "--regid", String(uid), "--clear-groups", process.execPath, MAIN, ...args]]
+      : ["setpriv", ["--reuid", String(uid), "--regid", String(uid), "--clear-groups", process.execPath, forOtherUsers(MAIN), ...args]]
     const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
     children.push(child)
     let stdout = ""
@@ -133,6 +133,27 @@ describe("requeue", () => {
     expect(list(dir(root, "returns"))).toEqual([])
     for (const [name, content] of Object.entries(files)) expect(read(root, "data", name)).toBe(content)
     expect(requeuedLines(root)).toHaveLength(4)
+  })
+
+  it("--dry-run prints what the real run then does, name for name: several files received under one name, a name taken in data/", async () => {
+    const root = newRoot()
+    // x.json returned twice (the second stored under a stamped name), b.json once, and a producer's new b.json in data/.
+    await returnFiles(root, { "x.json": invalid("x1") })
+    await returnFiles(root, { "x.json": invalid("x2") })
+    await returnFiles(root, { "b.json": invalid("b") })
+    NFS.writeFileSync(Path.join(root, "data", "b.json"), "a producer's new file")
+    const dry = await requeue(root, ["--all", "--dry-run"])
+    expect(dry.status, dry.stderr).toBe(0)
+    // Later than any stamp the dry run could have used for the time it ran.
+    await new Promise((r) => setTimeout(r, 50))
+    const real = await requeue(root, ["--all"])
+    expect(real.status, real.stderr).toBe(0)
+    const predicted = dry.stdout.trim().split("\n").map((l) => l.replace(/^would requeue/, "requeued").replace("orphan reports to remove", "orphan reports removed"))
+    expect(real.stdout.trim().split("\n")).toEqual(predicted)
+    // Three moved, under three names: the two x files did not both go to data/x.json.
+    expect(predicted).toHaveLength(4)
+    expect(new Set(predicted.slice(0, 3).map((l) => l.split(" -> ")[1])).size).toBe(3)
+    expect(read(root, "data", "b.json")).toBe("a producer's new file")
   })
 
   it("--older-than / --newer-than judge the report's processed_at, or the file's mtime without a report", async () => {
@@ -274,10 +295,10 @@ describe("requeue", () => {
   it("bad arguments exit 64 and move nothing", async () => {
     const root = newRoot()
     await returnFiles(root, { "a.json": invalid("a") })
-    for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"]]) {
+    for (const args of [[], ["--all", "a.json"], ["--all", "--older-than", "2x"], ["--all", "--newer-than", "2026-11-28T10:00"], ["a.json", "--older-than", "2h"], ["--bogus", "a.json"], ["a.json", "--dry"]]) {
       const r = await requeue(root, args)
       expect(r.status, args.join(" ")).toBe(64)
-      expect(r.stderr).toMatch(/^requeue: /)
+      expect(r.stderr).toMatch(/^customer-json-processor requeue: .+\nusage: customer-json-processor requeue /)
       expect(r.stdout).toBe("")
     }
     expect(list(dir(root, "returns"))).toEqual(["a.json", "a.json.error.json"])

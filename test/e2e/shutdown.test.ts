@@ -133,7 +133,7 @@ const startAndStop = async (run: Run): Promise<string | undefined> => {
     // Every instance started, the status page up, the files routed: then SIGTERM.
     const started = () => (daemon.output().match(/customer-json-processor started/g) ?? []).length === run.instances
     const routed = () => NFS.readdirSync(Path.join(root, "returns")).length === 2
-    await waitUntil(() => started() && daemon.output().includes("Listening on") && routed(), 30_000, `${what}: started, the files routed`)
+    await waitUntil(() => started() && daemon.output().includes("status page on http") && routed(), 30_000, `${what}: started, the files routed`)
     daemon.child.kill("SIGTERM")
   }
   const code = await exitWithin(daemon, closed, EXIT_DEADLINE_MS)

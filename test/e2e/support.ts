@@ -4,10 +4,25 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, beforeEach } from "vitest"
+import { afterEach, beforeEach, inject } from "vitest"
 import { freePort } from "../support/smtp.js"
 
-export const MAIN = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "main.js")
+const CHECKOUT = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+
+export const MAIN = Path.join(CHECKOUT, "dist", "main.js")
+
+/**
+ * What a process of another user (the service user, a producer) runs instead
+ * of `path` (dist/main.js, test/e2e/support/*.mjs): the run's world-readable
+ * copy (test/support/globalSetup.ts), which that user can reach even when the
+ * checkout is in a private folder. Throws one line saying why when the service
+ * user cannot run it.
+ */
+export const forOtherUsers = (path: string): string => {
+  const build = inject("serviceBuild")
+  if (build.problem !== undefined) throw new Error(build.problem)
+  return Path.join(build.dir, Path.relative(CHECKOUT, path))
+}
 
 export const makeRoot = (): string => NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-e2e-"))
 
@@ -70,7 +85,7 @@ export const spawnDaemon = (
   const groups = options.groups === undefined || options.groups.length === 0 ? ["--clear-groups"] : ["--groups", options.groups.join(",")]
   const [command, commandArgs] = options.uid !== undefined
     // As another user (the service user of a deployment), with only the supplementary groups given.
-    ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), ...groups, process.execPath, MAIN, ...args]]
+    ? ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), ...groups, process.execPath, forOtherUsers(MAIN), ...args]]
     : options.openFiles !== undefined
     ? ["prlimit", [`--nofile=${options.openFiles[0]}:${options.openFiles[1]}`, process.execPath, MAIN, ...args]]
     : options.host === undefined
@@ -190,8 +205,8 @@ export const daemonPerTest = () => {
       const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
       const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
       daemons.push(daemon)
-      await daemon.waitFor(/Listening on|the health and metrics endpoint could not start/)
-      if (/Listening on/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }
+      await daemon.waitFor(/status page on http|the health and metrics endpoint could not start/)
+      if (/status page on http/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }
       // A free port found a moment ago was taken by another test meanwhile: another one.
       daemon.child.kill("SIGKILL")
       await daemon.exited

@@ -43,6 +43,30 @@ describe("the outbox (default without SMTP_SERVER)", () => {
   })
 })
 
+describe("flush (the daemon's last step before its last line)", () => {
+  it("sends what waits at once, without waiting out the batch window, and what comes after is sent as usual", async () => {
+    const n = notifierRuntime(DeliveryOutbox, { EMAIL_BATCH_WINDOW_MS: "60000" })
+    cleanups.push(() => n.dispose())
+    await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
+    expect(n.outboxFiles()).toHaveLength(0) // waiting out its minute
+    // (as the daemon calls it: in a finalizer, where nothing is interruptible)
+    await n.run((notifier) => Effect.uninterruptible(notifier.flush ?? Effect.void))
+    // Done when flush returns: the message is written and said.
+    expect(n.outboxFiles()).toHaveLength(1)
+    expect(n.logs.filter((l) => l.message === "notification written to the outbox")).toHaveLength(1)
+    await n.run((notifier) => notifier.critical(critical("disk nearly full")))
+    await waitUntil(() => n.outboxFiles().length === 2)
+    // The notifier still closes (its new sender is interrupted with it).
+    let timer: NodeJS.Timeout | undefined
+    const closed = await Promise.race([
+      n.dispose().then(() => "closed"),
+      new Promise<string>((resolve) => void (timer = setTimeout(() => resolve("still closing after 5 s"), 5000)))
+    ])
+    clearTimeout(timer)
+    expect(closed).toBe("closed")
+  })
+})
+
 const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
 
 describe("the outbox's files: private, exclusive, unpredictable", () => {
