@@ -1,6 +1,7 @@
 /** The error report of contract §6, as a pure function. */
 import type { ValidationError } from "./Contract.js"
 import { CONTRACT_VERSION } from "./ContractSchema.js"
+import { storedNameShown } from "../masking/Masking.js"
 
 export const MAX_REPORTED_ERRORS = 100
 
@@ -18,10 +19,12 @@ export interface ReportInput {
 /**
  * The report object; `mask` (the Masker's free-text masking) is applied to
  * every text in it: a file name or a JSON path can hold a card number too.
+ * `stored_as` is the stored name exactly (contract §5): it holds nothing to
+ * mask (see `storedNameShown`).
  */
 export const makeReport = (input: ReportInput, mask: (text: string) => string = (t) => t) => ({
   file: mask(input.file),
-  stored_as: mask(input.storedAs),
+  stored_as: storedNameShown(input.storedAs, mask),
   received_at: input.receivedAt.toISOString(),
   processed_at: input.processedAt.toISOString(),
   // The rules this report applied; the published JSON Schema carries the same version.

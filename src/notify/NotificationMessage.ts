@@ -6,6 +6,7 @@
  * characters; names in bodies show them as `?`.
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import { storedNameShown } from "../masking/Masking.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
 
 export const FILES_PER_MESSAGE = 100
@@ -39,6 +40,8 @@ export const rejectedMessage = (
   mask: (text: string) => string
 ): Outgoing => {
   const total = files.length + more
+  // A stored name as it is (contract §5): it is how the file is found.
+  const stored = (name: string) => storedNameShown(name, mask)
   const subject = total === 1 && files.length === 1
     ? `${PREFIX} Validation failed: ${mask(files[0]!.file)}`
     : `${PREFIX} ${total} files failed validation`
@@ -51,7 +54,7 @@ export const rejectedMessage = (
       `File: ${oneLine(mask(f.file))}`,
       `  Received:  ${f.receivedAt.toISOString()}`,
       `  Processed: ${f.processedAt.toISOString()}`,
-      `  Now at:    ${oneLine(mask(`${returnsDir}/${f.storedAs}`))} (report: ${oneLine(mask(`${f.storedAs}.error.json`))})`,
+      `  Now at:    ${oneLine(`${mask(returnsDir)}/${stored(f.storedAs)}`)} (report: ${oneLine(`${stored(f.storedAs)}.error.json`)})`,
       `  Errors:    ${f.errorCount}`
     )
     for (const e of f.errors.slice(0, ERRORS_PER_FILE)) lines.push(`    ${oneLine(mask(e.path))}: ${oneLine(mask(e.message))}`)
@@ -63,7 +66,7 @@ export const rejectedMessage = (
     kind: "rejected",
     subject: sanitizeSubject(subject),
     text: lines.join("\n"),
-    files: files.map((f) => ({ file: mask(f.file), storedAs: mask(f.storedAs), errorCount: f.errorCount })),
+    files: files.map((f) => ({ file: mask(f.file), storedAs: stored(f.storedAs), errorCount: f.errorCount })),
     more
   }
 }

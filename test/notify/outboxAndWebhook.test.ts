@@ -256,6 +256,13 @@ describe("message composition", () => {
     expect(m.text.match(/^ {4}\$\[/gm)).toHaveLength(20)
     expect(m.text).toContain("… and 37 more errors (see the report)")
   })
+  it("names a returned file by its stored name exactly (contract §5), its received name masked", () => {
+    const file = { ...rejected("orders-jane.doe@example.com.json"), storedAs: "orders-jXXXXXXX@example.com.json" }
+    const m = rejectedMessage([file], 0, "returns", maskText)
+    expect(m.text).toContain("File: orders-j***@example.com.json")
+    expect(m.text).toContain("Now at:    returns/orders-jXXXXXXX@example.com.json (report: orders-jXXXXXXX@example.com.json.error.json)")
+    expect(m.files).toEqual([{ file: "orders-j***@example.com.json", storedAs: "orders-jXXXXXXX@example.com.json", errorCount: 1 }])
+  })
   it("counts files it does not name", () => {
     const m = rejectedMessage([rejected("a.json")], 41, "returns", maskText)
     expect(m.subject).toBe("[customer-json] 42 files failed validation")
