@@ -271,6 +271,18 @@ describe("stored names hold no card number and no address (contract §5, revised
     }
   })
 
+  it("a claim name cut to fit masks what it keeps: a cut card no longer reads as one (found in debug.log's claimed_as)", () => {
+    const original = `${"y".repeat(215)}4111 1111 1111 1111${"z".repeat(30)}.json`
+    const claim = claimName(1796297520701, 5, original)
+    expect(claim.shortened).toBe(true)
+    const kept = parseProcessingName(claim.name)!.original
+    // cut unmasked, it kept "4111 1111 ": eight digits, no longer a card to the masker
+    expect(kept).toMatch(/^y{215}XXXX XXXX ~[0-9a-f]{8}\.json$/)
+    expect(kept).toBe(fitName(maskName(original), NAME_MAX - "1796297520701-5_".length).name)
+    // a claim that fits keeps its original whole: recovery reads it from the name
+    expect(claimName(1796297520701, 5, "card4111111111111111.json").name).toBe("1796297520701-5_card4111111111111111.json")
+  })
+
   it("a stored name masks to itself, so every output shows it as it is", () => {
     for (const name of ["card4111111111111111.json", "orders-jane@example.com.json", "x_4111.1111.1111.1111_y.json", `${"a".repeat(216)}4111111111111111${"b".repeat(14)}.json`]) {
       const stored = returnedNameCandidate(name, 1, AT)

@@ -299,14 +299,19 @@ export const reportName = (storedName: string): string =>
  * A claimed file is kept as `<receivedAtMs>-<seq>_<original name>` in the
  * instance's processing folder: unique within the instance, and it keeps the
  * original name and the time it was received for crash recovery. When the
- * original does not fit beside the prefix it is shortened (`fitName`) and the
- * separator is `~` instead of `_`, so a shortened claim is known as such from its
- * name alone; the caller keeps the full original elsewhere (`claimSidecarName`).
+ * original does not fit beside the prefix it is masked (`maskName`) and
+ * shortened (`fitName`) and the separator is `~` instead of `_`, so a shortened
+ * claim is known as such from its name alone; the caller keeps the full
+ * original elsewhere (`claimSidecarName`).
  */
 export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
   const prefix = `${receivedAtMs}-${seq}`
-  const fitted = fitName(original, NAME_MAX - byteLength(prefix) - 1)
-  return { name: `${prefix}${fitted.shortened ? "~" : "_"}${fitted.name}`, shortened: fitted.shortened }
+  const max = NAME_MAX - byteLength(prefix) - 1
+  if (byteLength(original) <= max) return { name: `${prefix}_${original}`, shortened: false }
+  // Cut, the rest of a card number or an address would no longer read as one, and show in
+  // clear wherever the claim is named (a DEBUG line): the kept part is masked first, as a
+  // stored name is (contract §5). The full original is in the sidecar.
+  return { name: `${prefix}~${fitName(maskName(original), max).name}`, shortened: true }
 }
 
 /** The claim name alone (see `claimName`). */
