@@ -441,6 +441,17 @@ const findCards = (text: string, view: View, runs: ReadonlyArray<number>): CardF
 
 /** The cards in the run of digit groups from `from` to `to` (see runsIn). */
 const findInRun = (reader: Reader, finds: CardFinds, from: number, to: number): void => {
+  // Every issuer's prefix starts with 2 to 6: a run none of whose groups does (a millisecond
+  // timestamp) holds no card, and is read once more only to see that.
+  let mayStart = false
+  let inFirst = false
+  for (let at = from; at < to && !mayStart; at = reader.end) {
+    reader.read(at)
+    const v = digitValue(reader.cp)
+    if (v >= 2 && v <= 6 && !inFirst) mayStart = true
+    inFirst = v >= 0
+  }
+  if (!mayStart) return
   // Its groups (start and end in the text, first digit, length) and its digits (value, start, end;
   // of a group longer than any card only the first MAX_CARD + 1). A run has no more of either than characters.
   const size = to - from
@@ -796,11 +807,12 @@ const LONG_RUN = /\d(?:\D{0,3}\d){12}/
 /** `runsIn(text, SHOWN)` for ASCII text: the regular expression finds where runs may start, at native speed. */
 const asciiRuns = (text: string): Array<number> => {
   const runs: Array<number> = []
-  if (!LONG_RUN.test(text)) return runs
-  const finder = new RegExp(LONG_RUN.source, "g")
-  for (let match = finder.exec(text); match !== null; match = finder.exec(text)) {
+  // `search` from each run's end (a slice is a view of the text, not a copy): every position is tried as a start once.
+  for (let from = 0; from < text.length;) {
+    const found = (from === 0 ? text : text.slice(from)).search(LONG_RUN)
+    if (found < 0) break
     // The run from the match's first digit (no earlier digit can be in it: the match would start there).
-    const start = match.index
+    const start = from + found
     let end = start
     let digits = 0
     let separators = 0
@@ -815,8 +827,7 @@ const asciiRuns = (text: string): Array<number> => {
       else break
     }
     if (digits >= MIN_CARD) runs.push(start, end)
-    // Searched on from the run's end: every position is tried as a start once.
-    finder.lastIndex = end
+    from = end
   }
   return runs
 }
