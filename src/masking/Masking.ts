@@ -14,16 +14,19 @@
  *    prefix valid for its length;
  *  - an email address keeps its first character and its domain; a full-width
  *    `＠` or an escaped `%40` is an `@`;
- *  - text is masked as it is shown and as it decodes (`%XX` escapes, as file
- *    names show bytes, read as the bytes they stand for: `%A0` and `%C2%A0`
- *    are spaces, `%40` an `@`);
+ *  - text is masked as it is shown and as it decodes: a `%XX` escape (as a
+ *    file name shows a byte) reads as the character it stands for (`%A0` and
+ *    `%C2%A0` are spaces, `%40` an `@`), an escape of a letter or a digit as
+ *    the text it is; an address is masked as shown too;
  *  - a `phone` value keeps its last four digits;
  *  - `cvv`, `cvc`, `password` and `pin` values are never written out.
  *
- * Masking is one pass over the text per view (as shown, decoded, and decoded
- * through escaped `%`s), each character read at most twice and each digit
- * group tried against at most 19 digits: time and memory in proportion to
- * the text, whatever it holds. No regular expression runs over the text.
+ * Masking reads the text once per view (as it is, decoded, and decoded
+ * through escaped `%`s; a view only when the text has escapes), a run of 13
+ * digits or more at most twice more and an address's local part once more,
+ * and tries each digit group against at most 19 digits: time and memory in
+ * proportion to the text, whatever it holds. The only regular expressions
+ * are a character class and one bounded pattern (see LONG_RUN), each linear.
  */
 
 // ---------------------------------------------------------------------------
@@ -372,7 +375,7 @@ const issuerLengthsAt = (d: ArrayLike<number>, first: number): number => {
  * from each group) and every stretch of groups covered by a card is masked as
  * one, keeping only its last four digits. The text is read once to find the
  * runs of 13 digits or more (`runsIn`, or `surveyShown` and `asciiRuns` for a
- * text without escapes), each such run once more to try its spans
+ * text without escapes), each such run at most twice more to try its spans
  * (`findInRun`).
  */
 const runsIn = (text: string, view: View): Array<number> => {
