@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { ValidationError } from "../src/contract/Contract.js"
-import { jsonPathSegment, makeDecoders, validateDocument } from "../src/contract/Contract.js"
+import { jsonPathSegment, KEY_SHOWN_MAX, makeDecoders, validateDocument } from "../src/contract/Contract.js"
 import { contractJsonSchema } from "../src/contract/ContractSchema.js"
 import { address, fixtureJson, payment, record } from "./support/fixtures.js"
 
@@ -253,6 +253,20 @@ describe("JSONPath", () => {
     expect(jsonPathSegment("it's")).toBe("['it\\'s']")
     expect(jsonPathSegment(3)).toBe("[3]")
     expect(pathsOf(record({ "odd key": 1 }))).toEqual(["$['odd key']"])
+  })
+
+  it("shows a key longer than KEY_SHOWN_MAX masked and cut: a path stays small whatever the key (issue 27)", () => {
+    // the unknown key of the report that blocked the daemon: letters ending in `@`, here 1 MB
+    const long = `${"a".repeat(1 << 20)}@`
+    expect(pathsOf(record({ [long]: 1 }))).toEqual([`$['${"a".repeat(KEY_SHOWN_MAX - 1)}…']`])
+    // a card number or an address across the cut is masked before it is cut
+    const card = `${"k".repeat(KEY_SHOWN_MAX - 8)}4111 1111 1111 1111${"z".repeat(1000)}`
+    expect(pathsOf(record({ [card]: 1 }))).toEqual([`$['${"k".repeat(KEY_SHOWN_MAX - 8)}${"*".repeat(7)}…']`])
+    const email = `${"k".repeat(KEY_SHOWN_MAX - 8)} jane.roe@example.org ${"z".repeat(1000)}`
+    expect(pathsOf(record({ [email]: 1 }))).toEqual([`$['${"k".repeat(KEY_SHOWN_MAX - 8)} j***@e…']`])
+    // a key of KEY_SHOWN_MAX characters is shown whole, for the report's masking to mask
+    const whole = "b".repeat(KEY_SHOWN_MAX)
+    expect(pathsOf(record({ [whole]: 1 }))).toEqual([`$.${whole}`])
   })
 })
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { CONTRACT_VERSION, contractJsonSchema, CONTRACT_VERSION_KEYWORD } from "../src/contract/ContractSchema.js"
-import { makeReport, MAX_REPORTED_ERRORS, renderReport } from "../src/contract/ErrorReport.js"
+import { makeReport, MAX_REPORTED_ERRORS, renderReport, REPORT_TEXT_MAX } from "../src/contract/ErrorReport.js"
+import { maskText } from "../src/masking/Masking.js"
 
 const input = {
   file: "batch-7.json",
@@ -42,5 +43,30 @@ describe("the error report (contract §6)", () => {
     expect(report.error_count).toBe(7_100_000)
     expect(report.errors).toEqual(input.errors)
     expect(Object.keys(report)).toEqual(["file", "stored_as", "received_at", "processed_at", "contract_version", "error_count", "errors"])
+  })
+
+  it("shows stored_as as the stored name exactly (contract §5), and the received file masked (§7)", () => {
+    const card = makeReport({ ...input, file: "card4111111111111111.json", storedAs: "cardXXXXXXXXXXXX1111.json" }, maskText)
+    expect([card.file, card.stored_as]).toEqual(["card************1111.json", "cardXXXXXXXXXXXX1111.json"])
+    // the address's masked local part is X, not *: free-text masking would give o***@, a name that does not exist
+    const email = makeReport({ ...input, file: "orders-jane@example.com.json", storedAs: "orders-jXXX@example.com.json" }, maskText)
+    expect([email.file, email.stored_as]).toEqual(["orders-j***@example.com.json", "orders-jXXX@example.com.json"])
+    // a name that was stored before names were masked is masked as free text
+    expect(makeReport({ ...input, storedAs: "card4111111111111111.json" }, maskText).stored_as).toBe("card************1111.json")
+  })
+
+  it("shows a path, file or message of any length in at most REPORT_TEXT_MAX characters, masked before it is cut", () => {
+    let masked = 0
+    const counting = (t: string) => {
+      masked += t.length
+      return maskText(t)
+    }
+    const path = `$['${"a".repeat(REPORT_TEXT_MAX - 10)}4111 1111 1111 1111${"a".repeat(1 << 20)}@']`
+    const report = makeReport({ ...input, errors: [{ record: 0, path, message: "is not an allowed field" }] }, counting)
+    const shown = report.errors[0]!.path
+    expect(shown).toHaveLength(REPORT_TEXT_MAX)
+    expect(shown).toMatch(/^\$\['a+\*+…$/)
+    // only what is shown, plus the margin masked with it
+    expect(masked).toBeLessThan(3 * REPORT_TEXT_MAX + 3 * 4096)
   })
 })

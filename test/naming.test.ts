@@ -18,6 +18,7 @@ import {
   shortenedMarker,
   storedNameCandidate
 } from "../src/files/Naming.js"
+import { maskName, maskText, storedNameShown } from "../src/masking/Masking.js"
 
 const bytesOf = (name: string) => Buffer.byteLength(name, "utf8")
 const sha8 = (name: string) => createHash("sha256").update(name, "utf8").digest("hex").slice(0, 8)
@@ -242,5 +243,51 @@ describe("processing names", () => {
     expect(sidecar).toBe(".1795886819898-12.name")
     expect(classifyName(sidecar)).toBe("silent")
     expect(parseProcessingName(sidecar)).toBeUndefined()
+  })
+})
+
+describe("stored names hold no card number and no address (contract §5, revised 2026-12-03)", () => {
+  const AT = new Date("2026-11-28T09:30:00.120Z")
+  it("mask them with X for each hidden character, as the contract's examples", () => {
+    expect(storedNameCandidate("card4111111111111111.json", 0, AT)).toBe("cardXXXXXXXXXXXX1111.json")
+    expect(storedNameCandidate("orders-jane@example.com.json", 0, AT)).toBe("orders-jXXX@example.com.json")
+    expect(returnedNameCandidate("card4111111111111111.json", 1, AT)).toBe("cardXXXXXXXXXXXX1111-20261128T093000120Z.json")
+    expect(returnedNameCandidate("card4111 - 1111 - 1111 - 1111.json", 2, AT)).toBe("cardXXXX - XXXX - XXXX - 1111-20261128T093000120Z-2.json")
+    expect(storedNameCandidate("４１１１ １１１１ １１１１ １１１１.json", 0, AT)).toBe("XXXX XXXX XXXX １１１１.json")
+    expect(storedNameCandidate("4111%A01111%A01111%A01111.json", 0, AT)).toBe("XXXX%A0XXXX%A0XXXX%A01111.json")
+    expect(storedNameCandidate("jane.roe%2540example.org.json", 0, AT)).toBe("jXXXXXXX%2540example.org.json")
+    expect(storedNameCandidate("batch-7.json", 0, AT)).toBe("batch-7.json")
+  })
+
+  it("mask before shortening: no leading digit of a card survives the cut (a 251-byte name kept 14 of them)", () => {
+    const name = `${"a".repeat(216)}4111111111111111${"b".repeat(14)}.json`
+    for (const attempt of [0, 1, 2]) {
+      const stored = returnedNameCandidate(name, attempt, AT)
+      expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(RETURNED_NAME_MAX)
+      // cut after the masked number's X (and perhaps some of its last four), never inside the number itself
+      expect(stored.slice(0, stored.indexOf("~"))).toMatch(attempt === 0 ? /^a{216}X{12}11$/ : /^a{1,216}X{0,12}1{0,4}$/)
+      // the marker is the hash of the masked name: a hash of the number would let it be guessed back
+      expect(stored).toContain(shortenedMarker(`${"a".repeat(216)}XXXXXXXXXXXX1111${"b".repeat(14)}.json`))
+    }
+  })
+
+  it("a claim name cut to fit masks what it keeps: a cut card no longer reads as one (found in debug.log's claimed_as)", () => {
+    const original = `${"y".repeat(215)}4111 1111 1111 1111${"z".repeat(30)}.json`
+    const claim = claimName(1796297520701, 5, original)
+    expect(claim.shortened).toBe(true)
+    const kept = parseProcessingName(claim.name)!.original
+    // cut unmasked, it kept "4111 1111 ": eight digits, no longer a card to the masker
+    expect(kept).toMatch(/^y{215}XXXX XXXX ~[0-9a-f]{8}\.json$/)
+    expect(kept).toBe(fitName(maskName(original), NAME_MAX - "1796297520701-5_".length).name)
+    // a claim that fits keeps its original whole: recovery reads it from the name
+    expect(claimName(1796297520701, 5, "card4111111111111111.json").name).toBe("1796297520701-5_card4111111111111111.json")
+  })
+
+  it("a stored name masks to itself, so every output shows it as it is", () => {
+    for (const name of ["card4111111111111111.json", "orders-jane@example.com.json", "x_4111.1111.1111.1111_y.json", `${"a".repeat(216)}4111111111111111${"b".repeat(14)}.json`]) {
+      const stored = returnedNameCandidate(name, 1, AT)
+      expect(maskName(stored)).toBe(stored)
+      expect(storedNameShown(stored, maskText)).toBe(stored)
+    }
   })
 })

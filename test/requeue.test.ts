@@ -61,9 +61,10 @@ describe("isReturnedNameOf / receivedNameOf", () => {
     const received = "orders-4111111111111111.json"
     const masked = maskText(received)
     expect(masked).not.toBe(received)
+    // The stored name holds the number masked with X (contract §5): that is the name given back.
     const stored = returnedNameCandidate(received, 2, AT)
-    expect(receivedNameOf(stored, masked)).toBe(received)
-    expect(receivedNameOf(returnedNameCandidate(received, 0, AT), masked)).toBe(received)
+    expect(receivedNameOf(stored, masked)).toBe("orders-XXXXXXXXXXXX1111.json")
+    expect(receivedNameOf(returnedNameCandidate(received, 0, AT), masked)).toBe("orders-XXXXXXXXXXXX1111.json")
   })
 
   it("no report: the stored name without its suffix", () => {

@@ -87,6 +87,17 @@ describe("buildStatus", () => {
     expect(s.uptime_s).toBe(62 * 60)
   })
 
+  it("shows stored_as as the stored name exactly (contract §5)", () => {
+    const activity = makeActivity(() => T0 + 1000)
+    activity.outcome({ _tag: "Input", name: `orders-${EMAIL}.json` }, { _tag: "Returned", storedAs: "orders-jXXXXXXX@example.com.json", records: 1, errorCount: 1 })
+    activity.outcome({ _tag: "Input", name: `card${CARD}.json` }, { _tag: "Validated", storedAs: "cardXXXXXXXXXXXX1111.json", records: 1 })
+    const s = buildStatus(input({ activity: activity.snapshot() }), mask)
+    expect(s.outcomes.map((o) => [o.file, o.stored_as])).toEqual([
+      ["card************1111.json", "cardXXXXXXXXXXXX1111.json"],
+      ["orders-j***@example.com.json", "orders-jXXXXXXX@example.com.json"]
+    ])
+  })
+
   it("lists outcomes newest first with masked names, and never a card number or an address in clear", () => {
     const activity = makeActivity(() => T0 + 1000)
     activity.outcome({ _tag: "Input", name: `order ${CARD}.json` }, { _tag: "Returned", storedAs: `order ${CARD}_20260301T100001Z.json`, records: 2, errorCount: 3 })

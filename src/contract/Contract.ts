@@ -12,6 +12,7 @@ import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractS
 import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
 import { AppConfig } from "../Config.js"
+import { maskShortened } from "../masking/Masking.js"
 // (`Effect.yieldNow` alone lets other fibers run but not the loop: the health endpoint, signals, timers)
 import { yieldToEventLoop } from "../daemon/SliceScheduler.js"
 
@@ -89,10 +90,19 @@ export const makeDecoders = (): Decoders => {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/**
+ * The longest key a path shows whole. A longer one (an unknown key can be as
+ * long as the file) is shown masked (contract §7) and cut to this many
+ * characters, ending in `…`: a path, and every report, mail and log line that
+ * shows it, stays small, and masking it costs no more than this.
+ */
+export const KEY_SHOWN_MAX = 200
+
 /** Appends one segment to a JSONPath, bracket-quoting keys that are not identifiers. */
 export const jsonPathSegment = (key: PropertyKey): string => {
   if (typeof key === "number") return `[${key}]`
-  const name = String(key)
+  const whole = String(key)
+  const name = whole.length <= KEY_SHOWN_MAX ? whole : maskShortened(whole, KEY_SHOWN_MAX)
   return IDENTIFIER.test(name) ? `.${name}` : `['${name.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}']`
 }
 

@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from "node:buffer"
 import { createHash } from "node:crypto"
+import { maskName } from "../masking/Masking.js"
 
 /** What the watcher should do with a directory entry, judged by its name alone. */
 export type NameClass =
@@ -263,11 +264,20 @@ export const compactTimestamp = (date: Date): string =>
  * appends `-k` after the timestamp. Each is at most `maxBytes` bytes: NAME_MAX in
  * the validated folder, RETURNED_NAME_MAX in the returns folder (see
  * `returnedNameCandidate`), shortened as `fitName` does when needed.
+ *
+ * A stored name holds no card number and no email address (contract §5, revised
+ * 2026-12-03): the name is masked with `X` (`maskName`) before it is shortened,
+ * so that no part of a number survives the cut and the shortened marker is the
+ * hash of the masked name (a hash of the number would let it be guessed back);
+ * and the result is masked again, for the rare stamp whose digits complete a
+ * card number with digits before it. It masks to itself, so every output can
+ * show it as it is.
  */
 export const storedNameCandidate = (name: string, attempt: number, now: Date, maxBytes: number = NAME_MAX): string => {
-  if (attempt === 0) return fitName(name, maxBytes).name
+  const masked = maskName(name)
+  if (attempt === 0) return maskName(fitName(masked, maxBytes).name)
   const stamp = compactTimestamp(now)
-  return fitWithSuffix(name, attempt === 1 ? `-${stamp}` : `-${stamp}-${attempt}`, maxBytes).name
+  return maskName(fitWithSuffix(masked, attempt === 1 ? `-${stamp}` : `-${stamp}-${attempt}`, maxBytes).name)
 }
 
 /** The n-th name to try for a returned file: short enough for its report name to fit. */
@@ -289,14 +299,19 @@ export const reportName = (storedName: string): string =>
  * A claimed file is kept as `<receivedAtMs>-<seq>_<original name>` in the
  * instance's processing folder: unique within the instance, and it keeps the
  * original name and the time it was received for crash recovery. When the
- * original does not fit beside the prefix it is shortened (`fitName`) and the
- * separator is `~` instead of `_`, so a shortened claim is known as such from its
- * name alone; the caller keeps the full original elsewhere (`claimSidecarName`).
+ * original does not fit beside the prefix it is masked (`maskName`) and
+ * shortened (`fitName`) and the separator is `~` instead of `_`, so a shortened
+ * claim is known as such from its name alone; the caller keeps the full
+ * original elsewhere (`claimSidecarName`).
  */
 export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
   const prefix = `${receivedAtMs}-${seq}`
-  const fitted = fitName(original, NAME_MAX - byteLength(prefix) - 1)
-  return { name: `${prefix}${fitted.shortened ? "~" : "_"}${fitted.name}`, shortened: fitted.shortened }
+  const max = NAME_MAX - byteLength(prefix) - 1
+  if (byteLength(original) <= max) return { name: `${prefix}_${original}`, shortened: false }
+  // Cut, the rest of a card number or an address would no longer read as one, and show in
+  // clear wherever the claim is named (a DEBUG line): the kept part is masked first, as a
+  // stored name is (contract §5). The full original is in the sidecar.
+  return { name: `${prefix}~${fitName(maskName(original), max).name}`, shortened: true }
 }
 
 const SHORTENED_CLAIM = /^\d+-\d+~/

@@ -8,6 +8,7 @@
 import type { ActivitySnapshot, MinuteCount } from "../status/Activity.js"
 import type { PeerView } from "../instances/Peers.js"
 import type { Phase } from "../status/Status.js"
+import { storedNameShown } from "../masking/Masking.js"
 
 /** Bump when a field changes meaning or goes away (adding fields does not). */
 export const STATUS_FORMAT = 1
@@ -193,7 +194,8 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       outcome: o.outcome,
       error_count: o.errorCount,
       records: o.records ?? null,
-      stored_as: o.storedAs === undefined ? null : mask(o.storedAs),
+      // the stored name as it is (contract §5): it is how the file is found
+      stored_as: o.storedAs === undefined ? null : storedNameShown(o.storedAs, mask),
       reason: maskOrNull(o.reason)
     })),
     critical_events: activity.criticals.map((c) => ({

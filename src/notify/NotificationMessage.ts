@@ -6,11 +6,14 @@
  * characters; names in bodies show them as `?`.
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import { maskShortened, storedNameShown } from "../masking/Masking.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
 
 export const FILES_PER_MESSAGE = 100
 export const ERRORS_PER_FILE = 20
 export const SUBJECT_MAX = 150
+/** The most characters of a file name, path or error message a body shows: longer ones are masked, cut and end in `…`. */
+export const LINE_TEXT_MAX = 1000
 const PREFIX = "[customer-json]"
 
 export interface Outgoing {
@@ -39,8 +42,11 @@ export const rejectedMessage = (
   mask: (text: string) => string
 ): Outgoing => {
   const total = files.length + more
+  const shown = (text: string) => maskShortened(text, LINE_TEXT_MAX, mask)
+  // A stored name as it is (contract §5): it is how the file is found.
+  const stored = (name: string) => storedNameShown(name, mask)
   const subject = total === 1 && files.length === 1
-    ? `${PREFIX} Validation failed: ${mask(files[0]!.file)}`
+    ? `${PREFIX} Validation failed: ${shown(files[0]!.file)}`
     : `${PREFIX} ${total} files failed validation`
   const lines: Array<string> = [
     total === 1 ? "A customer file failed validation and was returned." : `${total} customer files failed validation and were returned.`,
@@ -48,13 +54,13 @@ export const rejectedMessage = (
   ]
   for (const f of files) {
     lines.push(
-      `File: ${oneLine(mask(f.file))}`,
+      `File: ${oneLine(shown(f.file))}`,
       `  Received:  ${f.receivedAt.toISOString()}`,
       `  Processed: ${f.processedAt.toISOString()}`,
-      `  Now at:    ${oneLine(mask(`${returnsDir}/${f.storedAs}`))} (report: ${oneLine(mask(`${f.storedAs}.error.json`))})`,
+      `  Now at:    ${oneLine(`${mask(returnsDir)}/${stored(f.storedAs)}`)} (report: ${oneLine(`${stored(f.storedAs)}.error.json`)})`,
       `  Errors:    ${f.errorCount}`
     )
-    for (const e of f.errors.slice(0, ERRORS_PER_FILE)) lines.push(`    ${oneLine(mask(e.path))}: ${oneLine(mask(e.message))}`)
+    for (const e of f.errors.slice(0, ERRORS_PER_FILE)) lines.push(`    ${oneLine(shown(e.path))}: ${oneLine(shown(e.message))}`)
     if (f.errorCount > ERRORS_PER_FILE) lines.push(`    … and ${f.errorCount - ERRORS_PER_FILE} more errors (see the report)`)
     lines.push("")
   }
@@ -63,7 +69,7 @@ export const rejectedMessage = (
     kind: "rejected",
     subject: sanitizeSubject(subject),
     text: lines.join("\n"),
-    files: files.map((f) => ({ file: mask(f.file), storedAs: mask(f.storedAs), errorCount: f.errorCount })),
+    files: files.map((f) => ({ file: shown(f.file), storedAs: stored(f.storedAs), errorCount: f.errorCount })),
     more
   }
 }

@@ -83,8 +83,16 @@ describe("logs, end to end", () => {
     }
     const files = logLines("app.log").filter((l) => l["msg"] === "file processed").map((l) => l["file"]).sort()
     expect(files).toEqual(["acct************4444end.json", "card************1111.json", "x_************1111_y.json"])
-    const report = JSON.parse(NFS.readFileSync(Path.join(root(), "returns", "card4111111111111111.json.error.json"), "utf8")) as Record<string, unknown>
-    expect(report).toMatchObject({ file: "card************1111.json", stored_as: "card************1111.json" })
+    // Stored under the name masked with X (contract §5), which reports and logs give exactly.
+    expect(list(Path.join(root(), "returns")).filter((n) => !n.endsWith(".error.json")).sort()).toEqual([
+      "acctXXXXXXXXXXXX4444end.json",
+      "cardXXXXXXXXXXXX1111.json",
+      "x_XXXX.XXXX.XXXX.1111_y.json"
+    ])
+    const report = JSON.parse(NFS.readFileSync(Path.join(root(), "returns", "cardXXXXXXXXXXXX1111.json.error.json"), "utf8")) as Record<string, unknown>
+    expect(report).toMatchObject({ file: "card************1111.json", stored_as: "cardXXXXXXXXXXXX1111.json" })
+    const storedAs = logLines("app.log").filter((l) => l["msg"] === "file processed").map((l) => l["stored_as"]).sort()
+    expect(storedAs).toEqual(["acctXXXXXXXXXXXX4444end.json", "cardXXXXXXXXXXXX1111.json", "x_XXXX.XXXX.XXXX.1111_y.json"])
     expect(r.stdout).toContain("file=card************1111.json")
   })
 

@@ -208,21 +208,22 @@ describe("requeue", () => {
     await returnFiles(root, { [card]: invalid("card") })
     const stamped = list(dir(root, "returns")).find((n) => /^x-\d{8}T\d{9}Z\.json$/.test(n))!
     expect(stamped).toBeDefined()
-    expect(reportOf(root, card).file).toBe("orders-************1111.json")
+    expect(reportOf(root, "orders-XXXXXXXXXXXX1111.json")).toMatchObject({ file: "orders-************1111.json", stored_as: "orders-XXXXXXXXXXXX1111.json" })
     NFS.unlinkSync(Path.join(root, "returns", `${stamped}.error.json`))
     NFS.unlinkSync(Path.join(root, "returns", "x.json"))
     NFS.unlinkSync(Path.join(root, "returns", "x.json.error.json"))
 
     const r = await requeue(root, ["--all"])
     expect(r.status, r.stdout + r.stderr).toBe(0)
-    expect(list(dir(root, "data")).sort()).toEqual([card, "x.json"].sort())
+    // The card's file was stored, and goes back, under its name masked with X (contract §5).
+    const stored = "orders-XXXXXXXXXXXX1111.json"
+    expect(list(dir(root, "data")).sort()).toEqual([stored, "x.json"].sort())
     expect(read(root, "data", "x.json")).toBe(invalid("x2"))
-    expect(read(root, "data", card)).toBe(invalid("card"))
-    // Masked on the console and in the log, like every other output.
-    expect(r.stdout).toContain("requeued orders-************1111.json -> data/orders-************1111.json")
+    expect(read(root, "data", stored)).toBe(invalid("card"))
+    expect(r.stdout).toContain(`requeued ${stored} -> data/${stored}`)
     expect(r.stdout).not.toContain("4111111111111111")
     expect(NFS.readFileSync(Path.join(root, "logs", "app.log"), "utf8")).not.toContain("4111111111111111")
-    expect(requeuedLines(root).map((l) => l.file).sort()).toEqual(["orders-************1111.json", "x.json"])
+    expect(requeuedLines(root).map((l) => [l.file, l.stored_as]).sort()).toEqual([[stored, stored], ["x.json", stamped]])
   })
 
   it("a name in bytes that are not UTF-8 goes back under its original bytes", async () => {

@@ -10,7 +10,7 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { criticalMessage, rejectedMessage, sanitizeSubject } from "../../src/notify/NotificationMessage.js"
+import { criticalMessage, LINE_TEXT_MAX, rejectedMessage, sanitizeSubject } from "../../src/notify/NotificationMessage.js"
 import { maskText } from "../../src/masking/Masking.js"
 import { DeliveryOutbox, outboxName, randomLetters, writeNewFile } from "../../src/notify/Outbox.js"
 import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
@@ -279,6 +279,20 @@ describe("message composition", () => {
     const m = rejectedMessage([rejected("big.json", 20)].map((f) => ({ ...f, errorCount: 57 })), 0, "returns", maskText)
     expect(m.text.match(/^ {4}\$\[/gm)).toHaveLength(20)
     expect(m.text).toContain("… and 37 more errors (see the report)")
+  })
+  it("names a returned file by its stored name exactly (contract §5), its received name masked", () => {
+    const file = { ...rejected("orders-jane.doe@example.com.json"), storedAs: "orders-jXXXXXXX@example.com.json" }
+    const m = rejectedMessage([file], 0, "returns", maskText)
+    expect(m.text).toContain("File: orders-j***@example.com.json")
+    expect(m.text).toContain("Now at:    returns/orders-jXXXXXXX@example.com.json (report: orders-jXXXXXXX@example.com.json.error.json)")
+    expect(m.files).toEqual([{ file: "orders-j***@example.com.json", storedAs: "orders-jXXXXXXX@example.com.json", errorCount: 1 }])
+  })
+  it("shows a path of any length in at most LINE_TEXT_MAX characters, masked before it is cut", () => {
+    const path = `$['${"a".repeat(LINE_TEXT_MAX - 10)}4111 1111 1111 1111${"a".repeat(1 << 20)}@']`
+    const m = rejectedMessage([{ ...rejected("a.json"), errors: [{ record: 0, path, message: "is not an allowed field" }] }], 0, "returns", maskText)
+    expect(m.text).toMatch(/^ {4}\$\['a+\*+…: is not an allowed field$/m)
+    expect(m.text).not.toContain("4111")
+    expect(m.text.length).toBeLessThan(3 * LINE_TEXT_MAX)
   })
   it("counts files it does not name", () => {
     const m = rejectedMessage([rejected("a.json")], 41, "returns", maskText)
