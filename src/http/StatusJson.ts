@@ -97,7 +97,7 @@ export interface StatusJson {
     readonly queued_files: number
     readonly recent: ReadonlyArray<{
       readonly id: number
-      readonly kind: "rejected" | "critical"
+      readonly kind: "rejected" | "critical" | "cleared"
       readonly subject: string
       readonly files: number
       readonly more: number
