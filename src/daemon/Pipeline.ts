@@ -50,8 +50,11 @@ export interface PendingState {
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
   | { readonly _tag: "Gone" }
-  /** recovered, but stored already by the instance that claimed it (which died before releasing it) */
-  | { readonly _tag: "AlreadyStored" }
+  /**
+   * recovered, but stored already by the instance that claimed it (which died
+   * before releasing it), or by this one in an attempt that failed after it
+   */
+  | { readonly _tag: "AlreadyStored"; readonly as: "validated" | "returned" }
   /** not a regular file with one link: stays where it is */
   | { readonly _tag: "Ignored"; readonly kind: string }
   /** does not parse yet and was modified within the quiet period */
@@ -405,7 +408,7 @@ export const makePipeline = Effect.gen(function*() {
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
         yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
-        return { _tag: "AlreadyStored" } satisfies Outcome
+        return { _tag: "AlreadyStored", as: outcome } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.
       yield* retryIo(store.clearAttempt(claimedPath))

@@ -84,6 +84,10 @@ export interface StatusJson {
     readonly records: number | null
     readonly stored_as: string | null
     readonly reason: string | null
+    /** failed attempts (a failed file has one row, updated at each) */
+    readonly attempts: number
+    /** when a failed file first failed */
+    readonly failing_since: string | null
   }>
   readonly critical_events: ReadonlyArray<{
     readonly first_at: string
@@ -92,6 +96,9 @@ export interface StatusJson {
     readonly detail: string
     readonly count: number
     readonly notified: number
+    /** when the condition cleared, or null while it lasts */
+    readonly cleared_at: string | null
+    readonly cleared_detail: string | null
   }>
   readonly notifications: {
     readonly queued_files: number
@@ -194,7 +201,9 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       error_count: o.errorCount,
       records: o.records ?? null,
       stored_as: o.storedAs === undefined ? null : mask(o.storedAs),
-      reason: maskOrNull(o.reason)
+      reason: maskOrNull(o.reason),
+      attempts: o.attempts,
+      failing_since: o.failingSinceMs === undefined ? null : iso(o.failingSinceMs)
     })),
     critical_events: activity.criticals.map((c) => ({
       first_at: iso(c.firstAtMs),
@@ -202,7 +211,9 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       summary: cut(mask(c.summary)),
       detail: cut(mask(c.detail)),
       count: c.count,
-      notified: c.notified
+      notified: c.notified,
+      cleared_at: c.clearedAtMs === undefined ? null : iso(c.clearedAtMs),
+      cleared_detail: maskOrNull(c.clearedDetail)
     })),
     notifications: {
       queued_files: input.notificationsQueued,

@@ -220,6 +220,7 @@ export const NotifierLive = (
           const { state: next, notify } = Batching.addCleared(s, event)
           return [notify, next]
         }).pipe(
+          Effect.tap(() => Effect.sync(() => activity.cleared(event))), // status page
           Effect.flatMap((notify) => (notify ? Queue.offer(wake, undefined) : Effect.void)),
           Effect.zipRight(gaugeQueued),
           Effect.asVoid
