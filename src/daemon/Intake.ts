@@ -40,13 +40,20 @@ import { Status } from "../status/Status.js"
 import type { Share } from "../instances/Instance.js"
 import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
-import { Pipeline } from "./Pipeline.js"
+import { HARD_LINKED_KIND, Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
 import { yieldToEventLoop } from "./SliceScheduler.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 
 /** How soon a file waiting for its writer is read again after an event names it. */
 const EVENT_RECHECK_MS = 50
+/**
+ * How long a file in the input folder with more than one link is looked at
+ * again before it is warned about and left where it is: `requeue` links a
+ * file into data/, writes its log line, then removes its returns/ name, and
+ * that file is a regular one with a moment of two links.
+ */
+export const LINK_SETTLE_MS = 2000
 /** Most names read from the folder at a time. */
 const PIECE = 256
 /** How long the input folder must have been unchanged for a light pass to be skipped (see `folderAtLastPass`). */
@@ -92,6 +99,8 @@ export const defaultLimits = (concurrency: number, window?: number): IntakeLimit
 interface Tracked {
   readonly receivedAt: number
   pending: PendingState | undefined
+  /** when it was first seen with more than one link (see LINK_SETTLE_MS) */
+  linkedSince?: number
   /** queued or being processed (otherwise it waits for its quiet-period recheck) */
   active: boolean
 }
@@ -513,6 +522,23 @@ export const makeIntake = (
         yield* recheckLater(name, entry, delay)
       })
 
+    /**
+     * A file seen with more than one link, looked at again (sooner at first)
+     * until it has had them for LINK_SETTLE_MS; held within the waiting share
+     * like a file being written. `undefined` once it is time to warn (or no
+     * room is left to hold it).
+     */
+    const linkSettling = (name: string, entry: Tracked): Effect.Effect<void> | undefined => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const since = entry.linkedSince ?? now
+      const left = since + LINK_SETTLE_MS - now
+      if (left <= 0 || !(waitingHeld.has(name) || waitingHeld.size < waitingShare)) return undefined
+      entry.linkedSince = since
+      entry.active = false
+      waitingHeld.add(name)
+      return recheckLater(name, entry, Math.min(left, Math.max(EVENT_RECHECK_MS, now - since)) + 1)
+    }
+
     /** A file waiting for its writer past the waiting share: let go until the next full listing (said once while it lasts). */
     const deferWaiting = (name: string) =>
       Effect.suspend(() => {
@@ -698,6 +724,12 @@ export const makeIntake = (
           if (failure !== undefined) then = fileFailed(job, outcome, failure)
           break
         case "Ignored": {
+          // More than one link: perhaps a file requeue is moving. Looked at again before it is warned about.
+          if (job._tag === "Input" && outcome.kind === HARD_LINKED_KIND) {
+            const entry = tracked.get(job.name)
+            const again = entry === undefined ? undefined : linkSettling(job.name, entry)
+            if (again !== undefined) return Effect.zipRight(then, again)
+          }
           // A claimed entry that is not taken went back into data/ under its original name.
           const name = fileNameOf(job)
           if (parked.size < window) parked.add(name)

@@ -129,7 +129,8 @@ const refusedKind = (read: RegularRead): string | undefined =>
  * claimed file back takes a `link`, which the kernel refuses a service user
  * for another user's file (fs.protected_hardlinks), and it would stay claimed.
  */
-const HARD_LINKED: Outcome = { _tag: "Ignored", kind: "hard-linked file" }
+export const HARD_LINKED_KIND = "hard-linked file"
+const HARD_LINKED: Outcome = { _tag: "Ignored", kind: HARD_LINKED_KIND }
 const LARGE: Outcome = { _tag: "Large" }
 
 /** Batches larger than this are validated in slices (see `judge`). */
