@@ -113,6 +113,8 @@ interface Failing {
   readonly retryAt: number
   /** the last pass that listed it (a name no full listing sees any more is forgotten) */
   seenPass: number
+  /** which failed attempt of this intake's it was (a listing begun before it cannot tell it gone) */
+  readonly seq: number
 }
 
 /** The critical summary of a file that could not be processed (its all-clear goes by it too). */
@@ -195,6 +197,8 @@ export const makeIntake = (
     /** names already warned about, so each is logged once */
     const warned = makeNameMarks(limits.warned)
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
+    /** failed attempts so far (see Failing's `seq`) */
+    let failedAttempts = 0
     /** names that failed (claimed names too): skipped until their retry time */
     const failing = new Map<string, Failing>()
     /** the cause last reported for a file (by its received name) */
@@ -607,7 +611,8 @@ export const makeIntake = (
         attempts,
         firstAt: before?.firstAt ?? now,
         retryAt: now + retryDelayMs(attempts),
-        seenPass: pass
+        seenPass: pass,
+        seq: ++failedAttempts
       }
       failing.set(key, record)
       trimOldest(failing, limits.failing)
@@ -865,15 +870,17 @@ export const makeIntake = (
 
     /**
      * Claimed files that failed and are no longer in this instance's folder
-     * (an operator removed one): no longer failing, and said so. (One queued
-     * or in flight is left to its outcome.)
+     * (an operator removed one): no longer failing, and said so. `present`
+     * is a listing begun after failed attempt `upTo`: a file that failed
+     * later may have been claimed after the listing read the folder, and one
+     * queued or in flight is left to its outcome.
      */
-    const forgetGoneClaimed = (present: ReadonlyArray<string>) =>
+    const forgetGoneClaimed = (present: ReadonlyArray<string>, upTo: number) =>
       Effect.suspend(() => {
         let there: Set<string> | undefined
         const gone: Array<readonly [string, Failing]> = []
         for (const [name, f] of failing) {
-          if (parseProcessingName(name) === undefined || claimedTracked.has(name)) continue
+          if (f.seq > upTo || parseProcessingName(name) === undefined || claimedTracked.has(name)) continue
           there ??= new Set(present)
           if (!there.has(name)) gone.push([name, f])
         }
@@ -890,8 +897,9 @@ export const makeIntake = (
      */
     const periodicDuties = Effect.gen(function*() {
       yield* reportStuck(clock.unsafeCurrentTimeMillis())
+      const upTo = failedAttempts
       yield* instance.claimedFiles.pipe(
-        Effect.tap(forgetGoneClaimed),
+        Effect.tap((present) => forgetGoneClaimed(present, upTo)),
         Effect.flatMap(adoptClaimed),
         Effect.zipLeft(claimedRetryFailure.cleared),
         Effect.catchAll((e) =>
