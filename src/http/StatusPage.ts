@@ -101,12 +101,16 @@ const SCRIPT = `
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
   // A name that may wrap only after its separators (- _ . / space), never inside a word: text nodes
   // with a <wbr> after each separator. (overflow-wrap:anywhere still breaks a word wider than the line.)
+  // (A loop, not a split on a lookbehind: older Safari cannot parse one, and the whole script would fail.)
   function name(tag, cls, text) {
-    var e = el(tag, cls);
-    String(text).split(/(?<=[-_./ ])/).forEach(function (part, i) {
-      if (i > 0) e.appendChild(document.createElement("wbr"));
-      e.appendChild(document.createTextNode(part));
-    });
+    var e = el(tag, cls), s = String(text), start = 0;
+    for (var i = 0; i < s.length - 1; i++) {
+      if ("-_./ ".indexOf(s.charAt(i)) < 0) continue;
+      e.appendChild(document.createTextNode(s.slice(start, i + 1)));
+      e.appendChild(document.createElement("wbr"));
+      start = i + 1;
+    }
+    e.appendChild(document.createTextNode(s.slice(start)));
     return e;
   }
   function plural(n, one, many) { return fmt(n) + " " + (n === 1 ? one : many); }
