@@ -26,6 +26,18 @@ describe("Ring", () => {
     expect(ring.newestFirst()).toEqual([10, 9, 8])
   })
 
+  it("removes the items asked for, the others kept in order, and pushes on from there (full and wrapped around too)", () => {
+    const ring = new Ring<number>(4)
+    for (let i = 1; i <= 6; i++) ring.push(i)
+    ring.removeWhere((n) => n === 4)
+    expect(ring.newestFirst()).toEqual([6, 5, 3])
+    ring.push(7)
+    ring.push(8)
+    expect(ring.newestFirst()).toEqual([8, 7, 6, 5])
+    ring.removeWhere((n) => n % 2 === 0)
+    expect(ring.newestFirst()).toEqual([7, 5])
+  })
+
   it("holds no more than its capacity however many are pushed", () => {
     const ring = new Ring<string>(50)
     for (let i = 0; i < 10_000; i++) ring.push(`f${i}`)
@@ -81,7 +93,7 @@ describe("the Activity recorder", () => {
     activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO: i/o error", cause: "EIO" })
     activity.outcome({ _tag: "Input", name: "d.json" }, { _tag: "Gone" })
     activity.outcome({ _tag: "Input", name: "e.json" }, { _tag: "Ignored", kind: "Directory" })
-    activity.outcome({ _tag: "Claimed", name: "1700000000000-1_f.json" }, { _tag: "AlreadyStored" })
+    activity.outcome({ _tag: "Claimed", name: "1700000000000-1_f.json" }, { _tag: "AlreadyStored", as: "validated" })
     const snap = activity.snapshot()
     expect(snap.startedAtMs).toBe(T0)
     expect(snap.totals).toEqual({ validated: 1, returned: 1, failed: 1 })
@@ -93,10 +105,53 @@ describe("the Activity recorder", () => {
       errorCount: 4,
       records: 2,
       storedAs: "b_20260301T100001Z.json",
-      reason: undefined
+      reason: undefined,
+      attempts: 1,
+      failingSinceMs: undefined
     })
     expect(snap.outcomes[0]).toMatchObject({ reason: "EIO: i/o error", storedAs: undefined })
     expect(snap.minutes[59]).toMatchObject({ validated: 1, returned: 1, failed: 1 })
+  })
+
+  it("counts a file that fails again and again once, on one row with its attempts; routed after all, it is counted as routed instead", () => {
+    const c = clock()
+    const activity = makeActivity(c.now)
+    const failed = { _tag: "Failed", reason: "EPERM: operation not permitted", cause: "EPERM" } as const
+    activity.outcome({ _tag: "Input", name: "ok.json" }, { _tag: "Validated", storedAs: "ok.json", records: 1 })
+    activity.outcome({ _tag: "Input", name: "bad.json" }, failed, { attempts: 1, firstAtMs: T0 })
+    // tried again, later, from its claimed name: the same file
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      c.advance(MIN)
+      activity.outcome({ _tag: "Claimed", name: "1700000000000-1_bad.json" }, failed, { attempts: attempt, firstAtMs: T0 })
+    }
+    let snap = activity.snapshot()
+    expect(snap.totals).toEqual({ validated: 1, returned: 0, failed: 1 })
+    expect(snap.outcomes.map((o) => [o.file, o.outcome, o.attempts])).toEqual([["bad.json", "failed", 4], ["ok.json", "validated", 1]])
+    expect(snap.outcomes[0]).toMatchObject({ atMs: T0 + 3 * MIN, failingSinceMs: T0 })
+    // counted in the minute of its first failure, once
+    expect(snap.minutes.reduce((n, m) => n + m.failed, 0)).toBe(1)
+    expect(snap.minutes[56]).toMatchObject({ validated: 1, failed: 1 })
+    c.advance(MIN)
+    activity.outcome({ _tag: "Claimed", name: "1700000000000-1_bad.json" }, { _tag: "Returned", storedAs: "bad.json", records: 1, errorCount: 1 }, { attempts: 4, firstAtMs: T0 })
+    snap = activity.snapshot()
+    expect(snap.totals).toEqual({ validated: 1, returned: 1, failed: 0 })
+    expect(snap.outcomes.map((o) => [o.file, o.outcome])).toEqual([["bad.json", "returned"], ["ok.json", "validated"]])
+    expect(snap.minutes.reduce((n, m) => n + m.failed, 0)).toBe(0)
+    expect(snap.minutes[59]).toMatchObject({ returned: 1 })
+  })
+
+  it("marks a critical event cleared, and not cleared again when it comes back", () => {
+    const c = clock()
+    const activity = makeActivity(c.now)
+    const event = { summary: "disk nearly full: /p", detail: "only 10 MB free", at: new Date(T0) }
+    activity.critical(event, false)
+    expect(activity.snapshot().criticals[0]).toMatchObject({ clearedAtMs: undefined })
+    c.advance(5000)
+    activity.cleared({ summary: "disk nearly full: /p", detail: "the health check passes again", at: new Date(T0 + 5000), since: new Date(T0) })
+    expect(activity.snapshot().criticals[0]).toMatchObject({ clearedAtMs: T0 + 5000, clearedDetail: "the health check passes again", count: 1 })
+    c.advance(5000)
+    activity.critical(event, false)
+    expect(activity.snapshot().criticals[0]).toMatchObject({ clearedAtMs: undefined, count: 2 })
   })
 
   it("names a recovered file by the name it was received with", () => {

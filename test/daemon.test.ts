@@ -8,6 +8,7 @@ import { Deferred, Effect, Fiber, Layer, Stream, TestClock, TestServices } from 
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { retryDelayMs, runDaemon } from "../src/daemon/Daemon.js"
+import { LINK_SETTLE_MS } from "../src/daemon/Intake.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
@@ -169,7 +170,10 @@ describe("daemon --once over the in-memory filesystem", () => {
     app.volume.linkSync(`${D}/two1.json`, `${D}/two2.json`)
     const logs = captureLogs()
     return Effect.gen(function*() {
-      const summary = yield* once
+      const fiber = yield* Effect.fork(once)
+      // looked at again for LINK_SETTLE_MS (it might be a file requeue is moving), then left and said
+      for (let waited = 0; waited <= LINK_SETTLE_MS; waited += 250) yield* TestClock.adjust("250 millis")
+      const summary = yield* Fiber.join(fiber)
       expect(summary).toMatchObject({ validated: 1, failed: 0, leftBehind: 0 })
       expect(listing(app.volume, D)).toEqual(["two1.json", "two2.json"])
       expect(listing(app.volume, V)).toEqual(["ok.json"])
@@ -836,6 +840,35 @@ describe("daemon watching the in-memory filesystem", () => {
       yield* Fiber.interrupt(fiber)
       expect(listing(app.volume, V)).toEqual(["p.json"])
     }).pipe(liveOn(app))
+  })
+
+  it.live("a file with a moment of two links (requeue moving it: linked into data/, then its returns/ name removed) is routed, not warned about", () => {
+    const app = makeTestApp({ settings: { QUIET_PERIOD_MS: "0", RESCAN_INTERVAL_MS: "100", WATCH_MODE: "poll", POLL_INTERVAL_MS: "20" } })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("100 millis")
+      // requeue's move: link into data/ first, its returns/ name removed a moment later (here after several looks)
+      app.volume.mkdirSync(`${R}/held`, { recursive: true })
+      app.volume.writeFileSync(`${R}/held/moved.json`, fixture("valid-single.json"))
+      app.volume.linkSync(`${R}/held/moved.json`, `${D}/moved.json`)
+      yield* Effect.sleep("600 millis")
+      expect(listing(app.volume, D)).toEqual(["moved.json"])
+      app.volume.unlinkSync(`${R}/held/moved.json`)
+      while (listing(app.volume, V).length === 0) yield* Effect.sleep("20 millis")
+      expect(listing(app.volume, V)).toEqual(["moved.json"])
+      expect(logs.lines.filter((l) => l.level === "WARN").map((l) => l.annotations["file"])).toEqual([])
+      // A file that keeps its two links is said, once it has had them for LINK_SETTLE_MS.
+      app.volume.writeFileSync(`${R}/held/kept.json`, fixture("valid-single.json"))
+      app.volume.linkSync(`${R}/held/kept.json`, `${D}/kept.json`)
+      const seenAt = Date.now()
+      while (!logs.lines.some((l) => l.annotations["file"] === "kept.json" && l.level === "WARN")) yield* Effect.sleep("20 millis")
+      expect(Date.now() - seenAt).toBeGreaterThanOrEqual(LINK_SETTLE_MS - 100)
+      yield* Fiber.interrupt(fiber)
+      const warned = logs.lines.filter((l) => l.level === "WARN").map((l) => [l.annotations["file"], l.annotations["kind"]])
+      expect(warned).toEqual([["kept.json", "hard-linked file"]])
+      expect(listing(app.volume, D)).toEqual(["kept.json"])
+    }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
   })
 
   it.live("tells the Notifier when the disk becomes nearly full (checked every HEALTH_CHECK_INTERVAL_MS, even between rarer listings), and keeps running", () => {

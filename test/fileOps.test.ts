@@ -67,6 +67,35 @@ describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as 
       // Not an absence: said as the failure it is.
       expect(isNotFound(yield* Effect.flip(extra.lookup(Path.join(dir, "a.json", "below"))))).toBe(false)
     }))
+  it.effect("makes a folder (and its parents) with the mode asked less the umask, never more, and keeps a setgid bit its parent gives", () =>
+    Effect.gen(function*() {
+      const extra = yield* Effect.provide(FileOps, layer)
+      const sub = NFS.mkdtempSync(Path.join(dir, "folders-"))
+      const modeOf = (p: string) => NFS.statSync(Path.join(sub, p)).mode & 0o7777
+      // UMask=0027, as in the systemd unit: nothing for others, no group write
+      const saved = process.umask(0o027)
+      try {
+        yield* extra.makeFolder(Path.join(sub, "a", "b"), 0o755)
+        yield* extra.makeFolder(Path.join(sub, "p"), 0o750)
+      } finally {
+        process.umask(saved)
+      }
+      expect([modeOf("a"), modeOf("a/b"), modeOf("p")]).toEqual([0o750, 0o750, 0o750])
+      // a folder that is there keeps its mode
+      NFS.chmodSync(Path.join(sub, "p"), 0o700)
+      yield* extra.makeFolder(Path.join(sub, "p"), 0o750)
+      expect(modeOf("p")).toBe(0o700)
+      // under a setgid parent (the producers' group, README): the new folder keeps the bit, and so its group
+      NFS.mkdirSync(Path.join(sub, "shared"))
+      NFS.chmodSync(Path.join(sub, "shared"), 0o2770)
+      const saved2 = process.umask(0o022)
+      try {
+        yield* extra.makeFolder(Path.join(sub, "shared", "data"), 0o755)
+      } finally {
+        process.umask(saved2)
+      }
+      expect(modeOf("shared/data")).toBe(0o2755)
+    }))
   it.effect("creates a new file exclusively with its mode and tells its identity; never over a name or through a link", () =>
     Effect.gen(function*() {
       const extra = yield* Effect.provide(FileOps, layer)

@@ -164,15 +164,15 @@ describe("Prometheus text", () => {
   it("renders counters, gauges and histograms with escaped labels", async () => {
     await Effect.runPromise(
       Effect.all([
-        Metric.increment(Metrics.filesByOutcome("failed")),
+        Metric.increment(Metrics.filesFailed),
         Metric.update(Metrics.fileSeconds, 0.003),
         Metric.set(Metrics.instanceInfo('a"b\\c', "1.0.0"), 1)
       ])
     )
     const text = Metrics.renderPrometheus(Metric.unsafeSnapshot())
-    expect(text).toMatch(/^# HELP cjp_files_processed_total /m)
-    expect(text).toMatch(/^# TYPE cjp_files_processed_total counter$/m)
-    expect(text).toContain('cjp_files_processed_total{outcome="failed"} 1')
+    expect(text).toMatch(/^# HELP cjp_files_failed_total /m)
+    expect(text).toMatch(/^# TYPE cjp_files_failed_total counter$/m)
+    expect(text).toMatch(/^cjp_files_failed_total 1$/m)
     expect(text).toContain('cjp_file_processing_seconds_bucket{le="0.004"} 1')
     expect(text).toContain('cjp_instance_info{instance="a\\"b\\\\c",version="1.0.0"} 1')
     expect(text).not.toMatch(/^[a-z_]+\{[^}]*\} (NaN|undefined)$/m)

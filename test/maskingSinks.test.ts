@@ -103,7 +103,7 @@ describe("no output shows a card number or an address in any form of §7 (issue 
           )
         )
         const mail = rejectedMessage([rejected], 0, "returns", mask)
-        const criticalMail = criticalMessage({ summary: `file ${name} could not be processed`, detail: message, at: AT }, 0, mask)
+        const criticalMail = criticalMessage({ summary: `file ${name} could not be processed`, detail: message, at: AT }, 0, mask, { host: "host-1" })
         const activity = makeActivity(() => AT.getTime())
         activity.outcome({ _tag: "Input", name }, { _tag: "Returned", storedAs: stored, records: 1, errorCount: 2 })
         activity.outcome({ _tag: "Input", name }, { _tag: "Failed", reason: message, cause: "EACCES" })

@@ -115,7 +115,9 @@ describe("buildStatus", () => {
         error_count: 0,
         records: null,
         stored_as: null,
-        reason: "EACCES: permission denied, open j***@example.com.json"
+        reason: "EACCES: permission denied, open j***@example.com.json",
+        attempts: 1,
+        failing_since: "2026-03-01T10:00:01.000Z"
       },
       {
         at: "2026-03-01T10:00:01.000Z",
@@ -124,7 +126,9 @@ describe("buildStatus", () => {
         error_count: 3,
         records: 2,
         stored_as: "order ************1111_20260301T100001Z.json",
-        reason: null
+        reason: null,
+        attempts: 1,
+        failing_since: null
       }
     ])
     expect(s.critical_events[0]).toEqual({
@@ -133,7 +137,15 @@ describe("buildStatus", () => {
       summary: "file j***@example.com.json could not be processed",
       detail: "card ************1111 in the name",
       count: 1,
-      notified: 1
+      notified: 1,
+      cleared_at: null,
+      cleared_detail: null
+    })
+    // cleared: when, and how (masked too)
+    activity.cleared({ summary: `file ${EMAIL}.json could not be processed`, detail: `${EMAIL}.json was returned`, at: new Date(T0), since: new Date(T0) })
+    expect(buildStatus(input({ activity: activity.snapshot() }), mask).critical_events[0]).toMatchObject({
+      cleared_at: "2026-03-01T10:00:01.000Z",
+      cleared_detail: "j***@example.com.json was returned"
     })
     expect(s.notifications.recent[0]).toMatchObject({
       subject: "Validation failed: order ************1111.json",

@@ -22,7 +22,6 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
-import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
@@ -34,20 +33,27 @@ import { FileStore } from "../files/FileStore.js"
 import { describeIoError } from "../files/IoRetry.js"
 import { classifyName, parseProcessingName } from "../files/Naming.js"
 import { Instance } from "../instances/Instance.js"
-import { Notifier } from "../notify/Notifier.js"
+import { Notifier, notifyCleared } from "../notify/Notifier.js"
 import { Activity } from "../status/Activity.js"
 import * as Metrics from "../status/Metrics.js"
 import { Status } from "../status/Status.js"
 import type { Share } from "../instances/Instance.js"
 import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
-import { Pipeline } from "./Pipeline.js"
+import { HARD_LINKED_KIND, Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
 import { yieldToEventLoop } from "./SliceScheduler.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 
 /** How soon a file waiting for its writer is read again after an event names it. */
 const EVENT_RECHECK_MS = 50
+/**
+ * How long a file in the input folder with more than one link is looked at
+ * again before it is warned about and left where it is: `requeue` links a
+ * file into data/, writes its log line, then removes its returns/ name, and
+ * that file is a regular one with a moment of two links.
+ */
+export const LINK_SETTLE_MS = 2000
 /** Most names read from the folder at a time. */
 const PIECE = 256
 /** How long the input folder must have been unchanged for a light pass to be skipped (see `folderAtLastPass`). */
@@ -61,6 +67,11 @@ export type Job =
 /** The name a job's file was received with: a claimed one's, read back from its claimed name. */
 const fileNameOf = (job: Job): string => (job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
 
+/**
+ * Files, not attempts: `failed` counts the files that could not be processed
+ * and have not been routed since (failing now, or gone meanwhile); a file
+ * routed after failing counts as validated or returned only.
+ */
 export interface Summary {
   validated: number
   returned: number
@@ -88,6 +99,8 @@ export const defaultLimits = (concurrency: number, window?: number): IntakeLimit
 interface Tracked {
   readonly receivedAt: number
   pending: PendingState | undefined
+  /** when it was first seen with more than one link (see LINK_SETTLE_MS) */
+  linkedSince?: number
   /** queued or being processed (otherwise it waits for its quiet-period recheck) */
   active: boolean
 }
@@ -100,7 +113,14 @@ interface Failing {
   readonly retryAt: number
   /** the last pass that listed it (a name no full listing sees any more is forgotten) */
   seenPass: number
+  /** which failed attempt of this intake's it was (a listing begun before it cannot tell it gone) */
+  readonly seq: number
 }
+
+/** The critical summary of a file that could not be processed (its all-clear goes by it too). */
+export const failedSummary = (file: string) => `file ${file} could not be processed`
+/** The critical summary of a file waiting without an outcome. */
+export const stuckSummary = (file: string) => `file ${file} has been waiting without an outcome`
 
 /** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
 export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000 * 2 ** Math.min(attempts - 1, 20))
@@ -177,6 +197,8 @@ export const makeIntake = (
     /** names already warned about, so each is logged once */
     const warned = makeNameMarks(limits.warned)
     const summary: Summary = { validated: 0, returned: 0, failed: 0, leftBehind: 0 }
+    /** failed attempts so far (see Failing's `seq`) */
+    let failedAttempts = 0
     /** names that failed (claimed names too): skipped until their retry time */
     const failing = new Map<string, Failing>()
     /** the cause last reported for a file (by its received name) */
@@ -393,7 +415,16 @@ export const makeIntake = (
       // A full pass that let no waiting file go: the next time it happens is said again.
       if (deferred.size === 0) yield* deferredSaid.cleared
       warned.forgetBefore(pass)
-      for (const [name, f] of failing) if (f.seenPass < pass && parseProcessingName(name) === undefined) failing.delete(name)
+      const goneWhileFailing: Array<readonly [string, Failing]> = []
+      for (const [name, f] of failing) {
+        if (f.seenPass < pass && parseProcessingName(name) === undefined) {
+          failing.delete(name)
+          goneWhileFailing.push([name, f])
+        }
+      }
+      for (const [name, f] of goneWhileFailing) {
+        yield* failureEnded(name, f, `it is no longer in ${config.dataDir} (removed, or taken by another instance); it is not tried any more`)
+      }
       if (unwarnedThisPass > 0 && unwarnedThisPass !== unwarnedSaid) {
         yield* Effect.logWarning("more names are left where they are (not .json files, or not regular files) than are warned about one by one").pipe(
           Effect.annotateLogs({ not_warned_about: unwarnedThisPass, warned_about: warned.size() })
@@ -495,6 +526,23 @@ export const makeIntake = (
         yield* recheckLater(name, entry, delay)
       })
 
+    /**
+     * A file seen with more than one link, looked at again (sooner at first)
+     * until it has had them for LINK_SETTLE_MS; held within the waiting share
+     * like a file being written. `undefined` once it is time to warn (or no
+     * room is left to hold it).
+     */
+    const linkSettling = (name: string, entry: Tracked): Effect.Effect<void> | undefined => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const since = entry.linkedSince ?? now
+      const left = since + LINK_SETTLE_MS - now
+      if (left <= 0 || !(waitingHeld.has(name) || waitingHeld.size < waitingShare)) return undefined
+      entry.linkedSince = since
+      entry.active = false
+      waitingHeld.add(name)
+      return recheckLater(name, entry, Math.min(left, Math.max(EVENT_RECHECK_MS, now - since)) + 1)
+    }
+
     /** A file waiting for its writer past the waiting share: let go until the next full listing (said once while it lasts). */
     const deferWaiting = (name: string) =>
       Effect.suspend(() => {
@@ -529,35 +577,55 @@ export const makeIntake = (
           Effect.annotateLogs({ file: name, waited_s: Math.round(waitedMs / 1000), cause })
         )
         yield* notifier.critical({
-          summary: `file ${name} has been waiting without an outcome`,
+          summary: stuckSummary(name),
           detail: `it has waited ${Math.round(waitedMs / 1000)} s (${cause}); it is tried again until it can be routed`,
-          at: new Date(yield* Clock.currentTimeMillis)
+          at: new Date(yield* Clock.currentTimeMillis),
+          instance: instance.id
         })
       })
+
+    /**
+     * A failed attempt, counted: a file is one failing entry (under its claimed
+     * name once claimed, its attempts counted on from its input name) and one
+     * failed file however often it is tried; its next try is due after a
+     * growing delay. Synchronous; what it returns is the file's record so far.
+     */
+    const noteFailure = (job: Job, outcome: Extract<Outcome, { readonly _tag: "Failed" }>, now: number): Failing => {
+      // A file that stays claimed fails under its claimed name (it is retried as such) until it is
+      // stored or its claimed name is gone, whatever the failure was.
+      const key = outcome.claimed ?? job.name
+      let before = failing.get(key)
+      // Failed before its claim, and now after it: the same file, under its new name.
+      if (before === undefined && key !== job.name) {
+        before = failing.get(job.name)
+        if (before !== undefined) failing.delete(job.name)
+      }
+      if (before === undefined) {
+        summary.failed++
+        Metrics.filesFailed.unsafeUpdate(1, [])
+      }
+      const attempts = (before?.attempts ?? 0) + 1
+      failing.delete(key) // re-inserted last: the oldest failures are forgotten first
+      const record: Failing = {
+        cause: outcome.cause,
+        attempts,
+        firstAt: before?.firstAt ?? now,
+        retryAt: now + retryDelayMs(attempts),
+        seenPass: pass,
+        seq: ++failedAttempts
+      }
+      failing.set(key, record)
+      trimOldest(failing, limits.failing)
+      return record
+    }
 
     /**
      * A file that could not be processed: logged at ERROR and notified once per
      * file and cause, then tried again after a growing delay.
      */
-    const fileFailed = (job: Job, outcome: Extract<Outcome, { readonly _tag: "Failed" }>) =>
+    const fileFailed = (job: Job, outcome: Extract<Outcome, { readonly _tag: "Failed" }>, record: Failing) =>
       Effect.gen(function*() {
-        summary.failed++
-        yield* Metric.increment(Metrics.filesByOutcome("failed"))
-        const now = yield* Clock.currentTimeMillis
-        // A file that stays claimed fails under its claimed name (it is retried as such) until it is
-        // stored or its claimed name is gone, whatever the failure was.
-        const key = outcome.claimed ?? job.name
-        const before = failing.get(key)
-        const attempts = (before?.attempts ?? 0) + 1
-        failing.delete(key) // re-inserted last: the oldest failures are forgotten first
-        failing.set(key, {
-          cause: outcome.cause,
-          attempts,
-          firstAt: before?.firstAt ?? now,
-          retryAt: now + retryDelayMs(attempts),
-          seenPass: pass
-        })
-        trimOldest(failing, limits.failing)
+        const attempts = record.attempts
         // Said once per file and cause, whether the file was tried from data/ or, claimed, from processing/.
         const file = fileNameOf(job)
         if (reportedCause.get(file) === outcome.cause) {
@@ -571,23 +639,80 @@ export const makeIntake = (
           Effect.annotateLogs({ file, error: outcome.reason, retry_in_s: Math.round(retryDelayMs(attempts) / 1000) })
         )
         yield* notifier.critical({
-          summary: `file ${file} could not be processed`,
+          summary: failedSummary(file),
           detail: outcome.reason,
-          at: new Date(now)
+          at: new Date(clock.unsafeCurrentTimeMillis()),
+          instance: instance.id
         })
       })
+
+    /**
+     * A file that had failed is failing no more (`how`): if its failure was
+     * reported, an all-clear line and notification say so.
+     */
+    const failureEnded = (file: string, record: Failing, how: string) =>
+      Effect.suspend(() => {
+        if (!reportedCause.has(file)) return Effect.void
+        reportedCause.delete(file)
+        const now = clock.unsafeCurrentTimeMillis()
+        return Effect.zipRight(
+          Effect.logInfo("all clear: a file that could not be processed is no longer failing").pipe(
+            Effect.annotateLogs({ file, attempts: record.attempts, failing_s: Math.round((now - record.firstAt) / 1000), how })
+          ),
+          notifyCleared(notifier, { summary: failedSummary(file), detail: how, at: new Date(now), since: new Date(record.firstAt), instance: instance.id })
+        )
+      })
+
+    /** A file reported as waiting without an outcome has one now: an all-clear line and notification. */
+    const stuckEnded = (file: string, receivedAt: number, how: string) =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        return Effect.zipRight(
+          Effect.logInfo("all clear: a file that waited without an outcome has one").pipe(
+            Effect.annotateLogs({ file, waited_s: Math.round((now - receivedAt) / 1000), how })
+          ),
+          notifyCleared(notifier, { summary: stuckSummary(file), detail: how, at: new Date(now), since: new Date(receivedAt), instance: instance.id })
+        )
+      })
+
+    /** How a failing or waiting file's trouble ended, in words (for its all-clear). */
+    const howItEnded = (outcome: Outcome, attempts: number): string => {
+      const tries = attempts > 0 ? ` after ${attempts} failed attempt${attempts === 1 ? "" : "s"}` : ""
+      switch (outcome._tag) {
+        case "Validated":
+          return `it was validated${tries} (stored as ${outcome.storedAs})`
+        case "Returned":
+          return `it was returned${tries} (stored as ${outcome.storedAs})`
+        case "AlreadyStored":
+          return `it was ${outcome.as}${tries}`
+        case "Gone":
+          return `it is gone${tries} (removed, or taken by another instance); it is not tried any more`
+        case "Ignored":
+          return `it was replaced by a ${outcome.kind}, which is left where it is`
+        default:
+          return "it is being written again; it is taken once it is complete"
+      }
+    }
 
     /** What a job's outcome does to the counts and to its name; synchronous for a routed file unless the window is refilled. */
     const recordOutcome = (job: Job, outcome: Outcome): Effect.Effect<void> => {
       // A large file goes to its own lane, still held: no outcome yet.
       if (outcome._tag === "Large") return Queue.offer(largeQueue, { ...job, large: true })
       if (job._tag === "Claimed") claimedTracked.delete(job.name)
-      activity.outcome(job, outcome) // status page
-      let then: Effect.Effect<void> = Effect.void
-      if (outcome._tag !== "Failed" && failing.size > 0) failing.delete(job.name)
-      if ((outcome._tag === "Validated" || outcome._tag === "Returned") && reportedCause.size > 0) {
-        reportedCause.delete(fileNameOf(job))
+      // A file that had failed: its failure ends here, whatever the outcome (routed, or gone: it ended failed).
+      let failedBefore: Failing | undefined
+      if (outcome._tag !== "Failed" && failing.size > 0) {
+        failedBefore = failing.get(job.name)
+        if (failedBefore !== undefined) failing.delete(job.name)
       }
+      const routed = outcome._tag === "Validated" || outcome._tag === "Returned" || outcome._tag === "AlreadyStored"
+      // Routed after failing: a routed file, no longer a failed one.
+      if (routed && failedBefore !== undefined) summary.failed--
+      const failure = outcome._tag === "Failed" ? noteFailure(job, outcome, clock.unsafeCurrentTimeMillis()) : failedBefore
+      activity.outcome(job, outcome, failure === undefined ? undefined : { attempts: failure.attempts, firstAtMs: failure.firstAt }) // status page
+      let then: Effect.Effect<void> = Effect.void
+      if (failedBefore !== undefined) then = failureEnded(fileNameOf(job), failedBefore, howItEnded(outcome, failedBefore.attempts))
+      else if (routed && reportedCause.size > 0) reportedCause.delete(fileNameOf(job))
       switch (outcome._tag) {
         case "Validated":
           summary.validated++
@@ -595,34 +720,47 @@ export const makeIntake = (
         case "Returned":
           summary.returned++
           break
+        case "AlreadyStored":
+          // Stored by an attempt of this instance that failed after it: counted now. (Stored by an
+          // instance that died: that one counted it.)
+          if (failedBefore !== undefined) summary[outcome.as]++
+          break
         case "Failed":
-          then = fileFailed(job, outcome)
+          if (failure !== undefined) then = fileFailed(job, outcome, failure)
           break
         case "Ignored": {
+          // More than one link: perhaps a file requeue is moving. Looked at again before it is warned about.
+          if (job._tag === "Input" && outcome.kind === HARD_LINKED_KIND) {
+            const entry = tracked.get(job.name)
+            const again = entry === undefined ? undefined : linkSettling(job.name, entry)
+            if (again !== undefined) return Effect.zipRight(then, again)
+          }
           // A claimed entry that is not taken went back into data/ under its original name.
           const name = fileNameOf(job)
           if (parked.size < window) parked.add(name)
-          then = warnOnce(name, "not a regular file; left where it is", outcome.kind)
+          then = Effect.zipRight(then, warnOnce(name, "not a regular file; left where it is", outcome.kind))
           break
         }
         case "Pending": {
           const entry = job._tag === "Input" ? tracked.get(job.name) : undefined
-          if (entry === undefined) return Effect.void
+          if (entry === undefined) return then
           if (waitingHeld.has(job.name) || waitingHeld.size < waitingShare) {
             waitingHeld.add(job.name)
-            return waitForWriter(job.name, entry, outcome.state)
+            return Effect.zipRight(then, waitForWriter(job.name, entry, outcome.state))
           }
-          then = deferWaiting(job.name)
+          then = Effect.zipRight(then, deferWaiting(job.name))
           break
         }
         case "Gone":
-        case "AlreadyStored":
           break
       }
       if (job._tag === "Input") {
+        const entry = tracked.get(job.name)
         tracked.delete(job.name)
         if (waitingHeld.size > 0) waitingHeld.delete(job.name)
-        if (reportedStuck.size > 0) reportedStuck.delete(job.name)
+        if (reportedStuck.size > 0 && reportedStuck.delete(job.name) && entry !== undefined) {
+          then = Effect.zipRight(then, stuckEnded(job.name, entry.receivedAt, howItEnded(outcome, 0)))
+        }
       }
       return tracked.size <= refillAt && (listing !== undefined || requested !== "none" || stealDue) ? Effect.zipRight(then, fill) : then
     }
@@ -731,6 +869,27 @@ export const makeIntake = (
     })
 
     /**
+     * Claimed files that failed and are no longer in this instance's folder
+     * (an operator removed one): no longer failing, and said so. `present`
+     * is a listing begun after failed attempt `upTo`: a file that failed
+     * later may have been claimed after the listing read the folder, and one
+     * queued or in flight is left to its outcome.
+     */
+    const forgetGoneClaimed = (present: ReadonlyArray<string>, upTo: number) =>
+      Effect.suspend(() => {
+        let there: Set<string> | undefined
+        const gone: Array<readonly [string, Failing]> = []
+        for (const [name, f] of failing) {
+          if (f.seq > upTo || parseProcessingName(name) === undefined || claimedTracked.has(name)) continue
+          there ??= new Set(present)
+          if (!there.has(name)) gone.push([name, f])
+        }
+        for (const [name] of gone) failing.delete(name)
+        return Effect.forEach(gone, ([name, f]) =>
+          failureEnded(parseProcessingName(name)?.original ?? name, f, `it is gone from ${instance.dir} after ${f.attempts} failed attempt${f.attempts === 1 ? "" : "s"} (removed); it is not tried any more`), { discard: true })
+      })
+
+    /**
      * A full listing's other duties, at once rather than when its pass starts
      * (a pass in progress over a large backlog may last minutes): files waiting
      * too long are reported, and claimed files this instance failed to route
@@ -738,7 +897,9 @@ export const makeIntake = (
      */
     const periodicDuties = Effect.gen(function*() {
       yield* reportStuck(clock.unsafeCurrentTimeMillis())
+      const upTo = failedAttempts
       yield* instance.claimedFiles.pipe(
+        Effect.tap((present) => forgetGoneClaimed(present, upTo)),
         Effect.flatMap(adoptClaimed),
         Effect.zipLeft(claimedRetryFailure.cleared),
         Effect.catchAll((e) =>

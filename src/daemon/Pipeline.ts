@@ -54,8 +54,11 @@ export interface PendingState {
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
   | { readonly _tag: "Gone" }
-  /** recovered, but stored already by the instance that claimed it (which died before releasing it) */
-  | { readonly _tag: "AlreadyStored" }
+  /**
+   * recovered, but stored already by the instance that claimed it (which died
+   * before releasing it), or by this one in an attempt that failed after it
+   */
+  | { readonly _tag: "AlreadyStored"; readonly as: "validated" | "returned" }
   /** not a regular file with one link: stays where it is */
   | { readonly _tag: "Ignored"; readonly kind: string }
   /** does not parse yet and was modified within the quiet period */
@@ -128,7 +131,8 @@ const refusedKind = (read: RegularRead): string | undefined =>
  * claimed file back takes a `link`, which the kernel refuses a service user
  * for another user's file (fs.protected_hardlinks), and it would stay claimed.
  */
-const HARD_LINKED: Outcome = { _tag: "Ignored", kind: "hard-linked file" }
+export const HARD_LINKED_KIND = "hard-linked file"
+const HARD_LINKED: Outcome = { _tag: "Ignored", kind: HARD_LINKED_KIND }
 const LARGE: Outcome = { _tag: "Large" }
 
 /** Batches larger than this are validated in slices (see `judge`). */
@@ -408,7 +412,7 @@ export const makePipeline = Effect.gen(function*() {
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
         yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
-        return { _tag: "AlreadyStored" } satisfies Outcome
+        return { _tag: "AlreadyStored", as: outcome } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.
       yield* retryIo(store.clearAttempt(claimedPath))

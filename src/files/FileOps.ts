@@ -139,7 +139,7 @@ export interface FileOpsService {
    * names costs the memory of one piece. The caller closes it.
    */
   readonly listPieces: (dir: string) => Effect.Effect<Listing, PlatformError>
-  /** Creates a folder (and its parents) if missing; gives a folder it creates exactly `mode`. */
+  /** Creates a folder (and its parents, 0755) if missing, with `mode` less the umask (never more). */
   readonly makeFolder: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   /** Removes an empty folder (rmdir: fails on one that holds anything). */
   readonly removeFolder: (path: string) => Effect.Effect<void, PlatformError>
@@ -327,7 +327,6 @@ export interface FsPrims {
   readonly opendir: (dir: string, raw: boolean) => Effect.Effect<RawDir, PlatformError>
   readonly mkdir: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   readonly rmdir: (path: string) => Effect.Effect<void, PlatformError>
-  readonly chmod: (path: string, mode: number) => Effect.Effect<void, PlatformError>
   /** lchown(path, -1, gid): the owner stays, a link is not followed */
   readonly chgrp: (path: string, gid: number) => Effect.Effect<void, PlatformError>
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
@@ -655,10 +654,10 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
         Effect.gen(function*() {
           const parent = Path.dirname(path)
           if (parent !== path) yield* makeFolder(parent, 0o755)
-          // mkdir's mode is cut by the umask: set the one asked for, on a folder made here
-          // (one another instance made at the same moment keeps the mode it was given).
-          const made = yield* p.mkdir(path, mode).pipe(Effect.as(true), Effect.catchIf(isAlreadyExists, () => Effect.succeed(false)))
-          if (made) yield* p.chmod(path, mode)
+          // The mode asked for, less what the umask takes (UMask=0027: nothing for others, no group
+          // write), and never widened by a chmod after; a setgid bit inherited from the parent stays.
+          // (One another instance made at the same moment is already there: it keeps its mode.)
+          yield* p.mkdir(path, mode).pipe(Effect.catchIf(isAlreadyExists, () => Effect.void))
         }))
     )
 
@@ -749,7 +748,6 @@ export const nodeSyncPrims: FsPrims = {
       syncRawDir(dir, NFS.opendirSync(dir, raw ? RAW_DIR_OPTIONS : TEXT_DIR_OPTIONS), (d) => ({ name: d.name, type: direntType(d) }))),
   mkdir: (path, mode) => syncCall("mkdir", path, () => void NFS.mkdirSync(path, { mode })),
   rmdir: (path) => syncCall("rmdir", path, () => NFS.rmdirSync(path)),
-  chmod: (path, mode) => syncCall("chmod", path, () => NFS.chmodSync(path, mode)),
   chgrp: (path, gid) => syncCall("lchown", path, () => NFS.lchownSync(nativePath(path), -1, gid)),
   freeBytes: (path) => Effect.map(statfs(path), (stats) => stats.bavail * stats.bsize)
 }
@@ -809,7 +807,6 @@ export const nodeAsyncPrims: FsPrims = {
     ),
   mkdir: (path, mode) => callback("mkdir", path, (done) => NFS.mkdir(path, { mode }, (err) => done(err, undefined))),
   rmdir: (path) => callback("rmdir", path, (done) => NFS.rmdir(path, (err) => done(err, undefined))),
-  chmod: (path, mode) => callback("chmod", path, (done) => NFS.chmod(path, mode, (err) => done(err, undefined))),
   chgrp: (path, gid) => callback("lchown", path, (done) => NFS.lchown(nativePath(path), -1, gid, (err) => done(err, undefined))),
   freeBytes: nodeSyncPrims.freeBytes
 }

@@ -85,6 +85,10 @@ export interface StatusJson {
     readonly records: number | null
     readonly stored_as: string | null
     readonly reason: string | null
+    /** failed attempts (a failed file has one row, updated at each) */
+    readonly attempts: number
+    /** when a failed file first failed */
+    readonly failing_since: string | null
   }>
   readonly critical_events: ReadonlyArray<{
     readonly first_at: string
@@ -93,12 +97,15 @@ export interface StatusJson {
     readonly detail: string
     readonly count: number
     readonly notified: number
+    /** when the condition cleared, or null while it lasts */
+    readonly cleared_at: string | null
+    readonly cleared_detail: string | null
   }>
   readonly notifications: {
     readonly queued_files: number
     readonly recent: ReadonlyArray<{
       readonly id: number
-      readonly kind: "rejected" | "critical"
+      readonly kind: "rejected" | "critical" | "cleared"
       readonly subject: string
       readonly files: number
       readonly more: number
@@ -196,7 +203,9 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       records: o.records ?? null,
       // the stored name as it is (contract §5): it is how the file is found
       stored_as: o.storedAs === undefined ? null : storedNameShown(o.storedAs, mask),
-      reason: maskOrNull(o.reason)
+      reason: maskOrNull(o.reason),
+      attempts: o.attempts,
+      failing_since: o.failingSinceMs === undefined ? null : iso(o.failingSinceMs)
     })),
     critical_events: activity.criticals.map((c) => ({
       first_at: iso(c.firstAtMs),
@@ -204,7 +213,9 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       summary: cut(mask(c.summary)),
       detail: cut(mask(c.detail)),
       count: c.count,
-      notified: c.notified
+      notified: c.notified,
+      cleared_at: c.clearedAtMs === undefined ? null : iso(c.clearedAtMs),
+      cleared_detail: maskOrNull(c.clearedDetail)
     })),
     notifications: {
       queued_files: input.notificationsQueued,

@@ -53,21 +53,31 @@ th{font-size:12px;text-align:left;color:var(--muted);font-weight:500;padding:6px
 td{padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 tr:last-child td{border-bottom:0}
 td.num,th.num{text-align:right}
-td.name{word-break:break-all;min-width:140px}
+td.name{overflow-wrap:anywhere;min-width:140px}
 td.time{white-space:nowrap;color:var(--muted)}
-.why{display:block;color:var(--bad);font-size:12px;word-break:normal}
+.why{display:block;color:var(--bad);font-size:12px;overflow-wrap:anywhere}
+.note{display:block;color:var(--muted);font-size:12px}
+body.stale main{opacity:.6;filter:grayscale(1)}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap;border:1px solid currentColor}
 .pill.ok{color:var(--ok)}.pill.warn{color:var(--warn)}.pill.bad{color:var(--bad)}.pill.info{color:var(--info)}.pill.idle{color:var(--idle)}
 ul.events{list-style:none;margin:0;padding:0}
 ul.events li{padding:8px 0;border-bottom:1px solid var(--line);display:grid;gap:2px}
 ul.events li:last-child{border-bottom:0}
 .line1{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}
-.line1 .what{font-weight:600;word-break:break-word}
-.small{font-size:12.5px;color:var(--muted);word-break:break-word}
+.line1 .what{font-weight:600;overflow-wrap:anywhere}
+.small{font-size:12.5px;color:var(--muted);overflow-wrap:anywhere}
+.meta b{overflow-wrap:anywhere}
 .empty{color:var(--muted);font-style:italic;padding:6px 0}
 footer{max-width:1240px;margin:0 auto;padding:4px 20px 24px;color:var(--muted);font-size:12px}
 footer a{color:inherit}
-@media (max-width:600px){header,main{padding-left:12px;padding-right:12px}.banner{width:calc(100% - 24px)}.card .big{font-size:24px}.cards{grid-template-columns:repeat(2,1fr)}.grid2{grid-template-columns:1fr}th.opt,td.opt{display:none}th,td{padding:6px 4px}th{white-space:normal}td.name{min-width:96px}}
+@media (max-width:600px){header,main{padding-left:12px;padding-right:12px}.banner{width:calc(100% - 24px)}.card .big{font-size:24px}.cards{grid-template-columns:repeat(2,1fr)}.grid2{grid-template-columns:1fr}th.opt,td.opt{display:none}th,td{padding:6px 4px}th{white-space:normal}td.name{min-width:96px}
+table.stack thead{display:none}
+table.stack tr{display:grid;grid-template-columns:auto auto 1fr;align-items:baseline;gap:2px 10px;padding:8px 0;border-bottom:1px solid var(--line)}
+table.stack tr:last-child{border-bottom:0}
+table.stack td{border:0;padding:0;min-width:0}
+table.stack td.name{grid-column:1/-1;order:-1;font-weight:500}
+table.stack td.num{text-align:left}
+table.stack td[data-label]::after{content:" " attr(data-label);color:var(--muted)}}
 `
 
 const SCRIPT = `
@@ -89,6 +99,21 @@ const SCRIPT = `
     return e;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+  // A name that may wrap only after its separators (- _ . / space), never inside a word: text nodes
+  // with a <wbr> after each separator. (overflow-wrap:anywhere still breaks a word wider than the line.)
+  // (A loop, not a split on a lookbehind: older Safari cannot parse one, and the whole script would fail.)
+  function name(tag, cls, text) {
+    var e = el(tag, cls), s = String(text), start = 0;
+    for (var i = 0; i < s.length - 1; i++) {
+      if ("-_./ ".indexOf(s.charAt(i)) < 0) continue;
+      e.appendChild(document.createTextNode(s.slice(start, i + 1)));
+      e.appendChild(document.createElement("wbr"));
+      start = i + 1;
+    }
+    e.appendChild(document.createTextNode(s.slice(start)));
+    return e;
+  }
+  function plural(n, one, many) { return fmt(n) + " " + (n === 1 ? one : many); }
   function fmt(n) { return Number(n).toLocaleString("en-US"); }
   function pad(n) { return n < 10 ? "0" + n : String(n); }
   function clock(iso) { var d = new Date(iso); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
@@ -111,6 +136,7 @@ const SCRIPT = `
   function empty(text) { return el("div", "empty", text); }
 
   function header(s) {
+    document.body.className = "";
     var tone = s.health === "ok" ? "ok" : s.health === "failing" ? "bad" : "warn";
     $("dot").className = "dot " + tone;
     var phase = $("phase");
@@ -118,10 +144,10 @@ const SCRIPT = `
     phase.textContent = s.health === "failing" || s.health === "degraded" ? s.health : s.phase;
     set("uptime", dur(s.uptime_s));
     set("version", s.version);
-    set("instance", s.instance);
+    if ($("instance").textContent !== s.instance) clear($("instance")).appendChild(name("span", "", s.instance));
     document.title = (s.health === "ok" ? "" : "\\u26a0 ") + s.phase + (s.queue.waiting > 0 ? " \\u00b7 " + s.queue.waiting + " waiting" : "") + " \\u2014 customer-json-processor";
     var problem = $("problem"), q = s.queue, trouble = [];
-    if (q.failing_files > 0) trouble.push(q.failing_files + (q.failing_files === 1 ? " file" : " files") + " could not be processed and will be tried again");
+    if (q.failing_files > 0) trouble.push(q.failing_files + (q.failing_files === 1 ? " file" : " files") + " could not be processed and " + (q.failing_files === 1 ? "is" : "are") + " tried again from time to time");
     if (q.stuck_files > 0) trouble.push(q.stuck_files + (q.stuck_files === 1 ? " file has" : " files have") + " been waiting too long without an outcome");
     problem.hidden = s.problem === null && trouble.length === 0;
     problem.className = "banner " + (s.problem !== null ? "bad" : "warn");
@@ -133,12 +159,14 @@ const SCRIPT = `
       set("c-" + k, fmt(s.counts.since_start[k]));
       set("h-" + k, fmt(s.counts.last_hour[k]));
     });
-    set("q-waiting", fmt(s.queue.waiting));
-    set("q-oldest", s.queue.oldest_waiting_age_s === null ? "\\u2014" : dur(s.queue.oldest_waiting_age_s));
-    set("q-inflight", fmt(s.queue.in_flight));
-    var stuck = $("q-trouble");
-    stuck.hidden = s.queue.failing_files === 0 && s.queue.stuck_files === 0;
-    set("q-trouble", fmt(s.queue.failing_files) + " failing \\u00b7 " + fmt(s.queue.stuck_files) + " stuck");
+    var q = s.queue;
+    set("q-waiting", fmt(q.waiting));
+    set("q-oldest", q.oldest_waiting_age_s === null ? "nothing waiting" : "the oldest has waited " + dur(q.oldest_waiting_age_s));
+    set("q-inflight", q.in_flight === 0 ? "none being processed now" : plural(q.in_flight, "file", "files") + " being processed now");
+    $("q-stuck").hidden = q.stuck_files === 0;
+    set("q-stuck", plural(q.stuck_files, "file has", "files have") + " waited too long without an outcome");
+    $("f-failing").hidden = q.failing_files === 0;
+    set("f-failing", plural(q.failing_files, "is", "are") + " still failing: tried again from time to time");
     set("last-outcome", s.last_outcome_at === null ? "none yet" : ago(s, s.last_outcome_at));
   }
 
@@ -194,16 +222,18 @@ const SCRIPT = `
     });
     clear(box).appendChild(root);
     var now = totals[n - 1] + (n > 1 ? totals[n - 2] : 0);
-    set("chart-summary", fmt(total) + " files \\u00b7 peak " + fmt(peak) + "/min \\u00b7 last 2 min " + fmt(now));
+    set("chart-summary", total === 0
+      ? "no file in the last hour"
+      : plural(total, "file", "files") + " in the last hour \\u00b7 busiest minute: " + plural(peak, "file", "files") + " \\u00b7 last 2 minutes: " + plural(now, "file", "files"));
   }
 
   function instances(s) {
     var body = clear($("instances"));
     s.instances.forEach(function (p) {
       var tr = el("tr");
-      var name = el("td", "name", p.id);
-      if (p.problem) name.appendChild(el("span", "why", p.problem));
-      tr.appendChild(name);
+      var id = name("td", "name", p.id);
+      if (p.problem) id.appendChild(el("span", "why", p.problem));
+      tr.appendChild(id);
       tr.appendChild(el("td", "opt", p.host === null ? "\\u2014" : p.host));
       tr.appendChild(el("td", "num opt", p.pid === null ? "\\u2014" : p.pid));
       var st = el("td"); st.appendChild(pill(p["this"] ? "this instance" : p.state, STATE_TONE[p.state] || "idle")); tr.appendChild(st);
@@ -219,12 +249,17 @@ const SCRIPT = `
     s.outcomes.forEach(function (o) {
       var tr = el("tr", o.outcome);
       var time = el("td", "time", clock(o.at)); time.title = o.at; tr.appendChild(time);
-      var name = el("td", "name", o.file);
-      if (o.reason) name.appendChild(el("span", "why", o.reason));
-      tr.appendChild(name);
+      var file = name("td", "name", o.file);
+      if (o.reason) file.appendChild(el("span", "why", o.reason));
+      if (o.outcome === "failed") {
+        file.appendChild(el("span", "note", (o.attempts === 1 ? "1 attempt" : o.attempts + " attempts") + (o.failing_since ? " since " + clock(o.failing_since) : "") + "; it stays where it is and is tried again"));
+      }
+      tr.appendChild(file);
       var oc = el("td"); oc.appendChild(pill(o.outcome, OUTCOME_TONE[o.outcome] || "idle")); tr.appendChild(oc);
-      tr.appendChild(el("td", "num", o.outcome === "failed" ? "\\u2014" : o.error_count));
-      tr.appendChild(el("td", "name opt", o.stored_as === null ? "\\u2014" : o.stored_as));
+      var errors = el("td", "num", o.outcome === "failed" ? "\\u2014" : o.error_count);
+      if (o.outcome !== "failed") errors.setAttribute("data-label", o.error_count === 1 ? "error" : "errors");
+      tr.appendChild(errors);
+      tr.appendChild(o.stored_as === null ? el("td", "name opt", "\\u2014") : name("td", "name opt", o.stored_as));
       body.appendChild(tr);
     });
   }
@@ -233,11 +268,12 @@ const SCRIPT = `
     var list = clear($("criticals"));
     if (s.critical_events.length === 0) list.appendChild(empty("No critical event since start."));
     s.critical_events.forEach(function (c) {
-      var li = el("li"), l1 = el("div", "line1");
-      l1.appendChild(pill("critical", "bad"));
-      l1.appendChild(el("span", "what", c.summary));
+      var li = el("li"), l1 = el("div", "line1"), cleared = c.cleared_at !== null && c.cleared_at !== undefined;
+      l1.appendChild(cleared ? pill("cleared", "ok") : pill("critical", "bad"));
+      l1.appendChild(name("span", "what", c.summary));
       li.appendChild(l1);
       li.appendChild(el("div", "small", c.detail));
+      if (cleared) li.appendChild(el("div", "small", "cleared " + clock(c.cleared_at) + " \\u00b7 " + ago(s, c.cleared_at) + (c.cleared_detail ? ": " + c.cleared_detail : "")));
       var when = c.count === 1
         ? clock(c.first_at) + " \\u00b7 " + ago(s, c.first_at)
         : c.count + " times since " + clock(c.first_at) + " \\u00b7 last " + ago(s, c.last_at);
@@ -254,7 +290,7 @@ const SCRIPT = `
       l1.appendChild(pill(DELIVERY_TEXT[n.state] || n.state, DELIVERY_TONE[n.state] || "idle"));
       l1.appendChild(el("span", "what", n.subject));
       li.appendChild(l1);
-      var facts = [clock(n.first_at), n.kind === "critical" ? "critical" : n.files + (n.files === 1 ? " file" : " files") + (n.more > 0 ? " + " + n.more + " more" : "")];
+      var facts = [clock(n.first_at), n.kind === "critical" ? "critical" : n.kind === "cleared" ? "all clear" : n.files + (n.files === 1 ? " file" : " files") + (n.more > 0 ? " + " + n.more + " more" : "")];
       if (n.target) facts.push("to " + n.target);
       if (n.failed_attempts > 0) facts.push(n.failed_attempts + (n.failed_attempts === 1 ? " failed attempt" : " failed attempts"));
       facts.push((n.state === "retrying" ? "last failure " : n.state === "sending" ? "started " : (DELIVERY_TEXT[n.state] || n.state) + " ") + ago(s, n.updated_at));
@@ -270,14 +306,21 @@ const SCRIPT = `
     header(s); cards(s); chart(s); instances(s); outcomes(s); events(s);
   }
 
+  // The daemon does not answer: nothing on the page may still say it is fine.
   function staleness() {
     var b = $("stale");
     if (failures === 0) { b.hidden = true; return; }
     b.hidden = false;
     b.textContent = lastOkAt === 0
       ? "Cannot reach the daemon's status; retrying every " + REFRESH_MS / 1000 + " s."
-      : "Connection lost: the figures below are from " + dur((Date.now() - lastOkAt) / 1000) + " ago; retrying every " + REFRESH_MS / 1000 + " s.";
-    $("dot").className = "dot bad";
+      : "Connection lost: the daemon does not answer. The figures below are from " + dur((Date.now() - lastOkAt) / 1000) + " ago; retrying every " + REFRESH_MS / 1000 + " s.";
+    $("dot").className = "dot";
+    var phase = $("phase");
+    phase.className = "pill idle";
+    phase.textContent = "unreachable";
+    $("problem").hidden = true;
+    document.body.className = "stale";
+    document.title = "\\u26a0 unreachable \\u2014 customer-json-processor";
   }
 
   var timer = 0;
@@ -309,11 +352,11 @@ const BODY = `<header>
 <section class="cards" aria-label="counts">
 <div class="card"><div class="label"><span class="sw validated"></span>Validated</div><div class="big" id="c-validated">\u2014</div><div class="sub">since start \u00b7 <b id="h-validated">\u2014</b> in the last hour</div></div>
 <div class="card"><div class="label"><span class="sw returned"></span>Returned</div><div class="big" id="c-returned">\u2014</div><div class="sub">since start \u00b7 <b id="h-returned">\u2014</b> in the last hour</div></div>
-<div class="card"><div class="label"><span class="sw failed"></span>Failed</div><div class="big" id="c-failed">\u2014</div><div class="sub">since start \u00b7 <b id="h-failed">\u2014</b> in the last hour</div></div>
-<div class="card"><div class="label"><span class="sw waiting"></span>Waiting</div><div class="big" id="q-waiting">\u2014</div><div class="sub">oldest <b id="q-oldest">\u2014</b> \u00b7 in flight <b id="q-inflight">\u2014</b></div><div class="sub trouble" id="q-trouble" hidden></div></div>
+<div class="card"><div class="label"><span class="sw failed"></span>Failed</div><div class="big" id="c-failed">\u2014</div><div class="sub">files that could not be processed, since start \u00b7 <b id="h-failed">\u2014</b> in the last hour</div><div class="sub trouble" id="f-failing" hidden></div></div>
+<div class="card"><div class="label"><span class="sw waiting"></span>Waiting</div><div class="big" id="q-waiting">\u2014</div><div class="sub" id="q-oldest">\u2014</div><div class="sub" id="q-inflight">\u2014</div><div class="sub trouble" id="q-stuck" hidden></div></div>
 </section>
 <section class="panel"><h2>Throughput, files per minute <span class="legend"><span><i class="sw validated"></i>validated</span><span><i class="sw returned"></i>returned</span><span><i class="sw failed"></i>failed</span></span><span class="aside" id="chart-summary"></span></h2><div id="chart"></div><div class="small">last file <span id="last-outcome">\u2014</span></div></section>
-<section class="panel"><h2>Last 50 outcomes</h2><div class="scroll"><table><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>
+<section class="panel"><h2>Last 50 outcomes</h2><div class="scroll"><table class="stack"><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>
 <div class="grid2">
 <section class="panel"><h2>Critical events</h2><ul class="events" id="criticals"></ul></section>
 <section class="panel"><h2>Notifications <span class="aside" id="queued-files"></span></h2><ul class="events" id="notifications"></ul></section>

@@ -15,9 +15,14 @@
  *    summaries (every failing file has one of its own), further ones are only
  *    counted, in the next critical message: a flood of failures must neither
  *    grow without bound nor make every addition slower.
+ *  - When a condition clears, an all-clear follows its critical message: only
+ *    for a summary whose critical went out (a critical still waiting says
+ *    instead that it cleared, in the same message), all-clears waiting then
+ *    going out together in one message, after any critical one. A summary
+ *    that cleared is news again if it comes back, whatever the hour.
  */
 import { FILES_PER_MESSAGE } from "./NotificationMessage.js"
-import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import type { ClearedEvent, CriticalEvent, RejectedFile } from "./Notifier.js"
 
 export const HOUR_MS = 3_600_000
 /**
@@ -29,6 +34,9 @@ export const MAX_QUEUED_FILES = 3_000
 
 /** Critical summaries kept waiting to be sent each in a message of its own; beyond, they are counted. */
 export const MAX_QUEUED_CRITICALS = 100
+
+/** All-clears kept waiting to be named (all in one message); beyond, they are counted in it. */
+export const MAX_QUEUED_CLEARED = 100
 
 /**
  * Rejected files waiting: appended at the back, taken in batches from the
@@ -76,6 +84,16 @@ export interface QueuedCritical {
   readonly event: CriticalEvent
   /** occurrences of the same summary counted on this message */
   readonly repeats: number
+  /** the condition cleared before this message went out: it says so, and no all-clear follows */
+  readonly cleared?: ClearedEvent | undefined
+}
+
+export interface QueuedCleared {
+  readonly event: ClearedEvent
+  /** occurrences of its critical after the last report of it, never sent (held back by the hourly rule) */
+  readonly repeats: number
+  /** when its critical went out (restored if it comes back before this goes out) */
+  readonly sentAt: number
 }
 
 export interface BatchState {
@@ -87,6 +105,10 @@ export interface BatchState {
   readonly criticals: ReadonlyArray<QueuedCritical>
   /** critical events beyond MAX_QUEUED_CRITICALS, counted in the next critical message */
   readonly criticalOverflow: number
+  /** all-clears waiting, of summaries whose critical went out */
+  readonly cleared: ReadonlyArray<QueuedCleared>
+  /** all-clears beyond MAX_QUEUED_CLEARED, counted in the next all-clear message */
+  readonly clearedOverflow: number
   /** when each summary last went out */
   readonly criticalSentAt: ReadonlyMap<string, number>
   /** repeats of a summary since it last went out, for its next message */
@@ -101,6 +123,8 @@ export const initial: BatchState = {
   firstPendingAt: undefined,
   criticals: [],
   criticalOverflow: 0,
+  cleared: [],
+  clearedOverflow: 0,
   criticalSentAt: new Map(),
   suppressed: new Map(),
   sentAt: []
@@ -108,13 +132,21 @@ export const initial: BatchState = {
 
 /** The next message's content, before formatting. */
 export type Next =
-  | { readonly _tag: "Critical"; readonly event: CriticalEvent; readonly repeats: number; readonly more: number }
+  | {
+    readonly _tag: "Critical"
+    readonly event: CriticalEvent
+    readonly repeats: number
+    readonly more: number
+    readonly cleared?: ClearedEvent | undefined
+  }
+  | { readonly _tag: "Cleared"; readonly events: ReadonlyArray<QueuedCleared>; readonly more: number }
   | { readonly _tag: "Rejected"; readonly files: ReadonlyArray<RejectedFile>; readonly more: number }
 
-export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.files.size > 0 || s.overflow > 0
+export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.cleared.length > 0 || s.files.size > 0 || s.overflow > 0
 
-/** Rejected files and critical events waiting, named or counted (the `notifications_queued` gauge). */
-export const queued = (s: BatchState): number => s.files.size + s.overflow + s.criticals.length + s.criticalOverflow
+/** Rejected files, critical events and all-clears waiting, named or counted (the `notifications_queued` gauge). */
+export const queued = (s: BatchState): number =>
+  s.files.size + s.overflow + s.criticals.length + s.criticalOverflow + s.cleared.length + s.clearedOverflow
 
 export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState =>
   s.files.size < MAX_QUEUED_FILES
@@ -124,17 +156,55 @@ export const addRejected = (s: BatchState, file: RejectedFile, t: number): Batch
 /** Queues a critical event, or counts it when the same summary went out less than an hour ago (`suppressed`). */
 export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { readonly state: BatchState; readonly suppressed: boolean } => {
   const key = event.summary
+  // Back before its all-clear went out: no all-clear, and a repeat of what was sent.
+  const clearing = s.cleared.find((c) => c.event.summary === key)
+  if (clearing !== undefined) {
+    return addCritical({
+      ...s,
+      cleared: s.cleared.filter((c) => c !== clearing),
+      criticalSentAt: new Map(s.criticalSentAt).set(key, clearing.sentAt),
+      suppressed: clearing.repeats > 0 ? new Map(s.suppressed).set(key, clearing.repeats) : s.suppressed
+    }, event, t)
+  }
   const last = s.criticalSentAt.get(key)
   if (last !== undefined && t - last < HOUR_MS) {
     return { state: { ...s, suppressed: new Map(s.suppressed).set(key, (s.suppressed.get(key) ?? 0) + 1) }, suppressed: true }
   }
   if (s.criticals.some((c) => c.event.summary === key)) {
-    return { state: { ...s, criticals: s.criticals.map((c) => c.event.summary === key ? { ...c, repeats: c.repeats + 1 } : c) }, suppressed: false }
+    // (one that had cleared before it went out is back: it no longer says so)
+    return {
+      state: { ...s, criticals: s.criticals.map((c) => c.event.summary === key ? { ...c, repeats: c.repeats + 1, cleared: undefined } : c) },
+      suppressed: false
+    }
   }
   if (s.criticals.length >= MAX_QUEUED_CRITICALS) return { state: { ...s, criticalOverflow: s.criticalOverflow + 1 }, suppressed: false }
   const suppressed = new Map(s.suppressed)
   suppressed.delete(key)
   return { state: { ...s, criticals: [...s.criticals, { event, repeats: s.suppressed.get(key) ?? 0 }], suppressed }, suppressed: false }
+}
+
+/**
+ * A condition cleared: an all-clear is queued when its critical went out (and
+ * the summary is forgotten, so that its return is news at once); a critical
+ * still waiting carries the news itself; a summary never sent (counted in an
+ * overflow only) gets none (`notify` false).
+ */
+export const addCleared = (s: BatchState, event: ClearedEvent): { readonly state: BatchState; readonly notify: boolean } => {
+  const key = event.summary
+  if (s.criticals.some((c) => c.event.summary === key)) {
+    return { state: { ...s, criticals: s.criticals.map((c) => (c.event.summary === key ? { ...c, cleared: event } : c)) }, notify: true }
+  }
+  const sentAt = s.criticalSentAt.get(key)
+  if (sentAt === undefined) return { state: s, notify: false }
+  const criticalSentAt = new Map(s.criticalSentAt)
+  criticalSentAt.delete(key)
+  const suppressed = new Map(s.suppressed)
+  suppressed.delete(key)
+  const repeats = s.suppressed.get(key) ?? 0
+  const next = s.cleared.length < MAX_QUEUED_CLEARED
+    ? { ...s, cleared: [...s.cleared, { event, repeats, sentAt }], criticalSentAt, suppressed }
+    : { ...s, clearedOverflow: s.clearedOverflow + 1, criticalSentAt, suppressed }
+  return { state: next, notify: true }
 }
 
 /** Summaries remembered (when each went out, its repeats since) before those of over an hour ago are forgotten. */
@@ -181,9 +251,15 @@ const nextOf = (s: BatchState, t: number, allowanceLeft: number): readonly [Next
   const [critical, ...criticals] = s.criticals
   if (critical !== undefined) {
     return [
-      { _tag: "Critical", event: critical.event, repeats: critical.repeats, more: s.criticalOverflow },
-      forgetPastHour({ ...s, criticals, criticalOverflow: 0, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }, t)
+      { _tag: "Critical", event: critical.event, repeats: critical.repeats, more: s.criticalOverflow, cleared: critical.cleared },
+      // One that cleared already is not remembered as sent: if it comes back, that is news.
+      critical.cleared !== undefined
+        ? { ...s, criticals, criticalOverflow: 0 }
+        : forgetPastHour({ ...s, criticals, criticalOverflow: 0, criticalSentAt: new Map(s.criticalSentAt).set(critical.event.summary, t) }, t)
     ]
+  }
+  if (s.cleared.length > 0) {
+    return [{ _tag: "Cleared", events: s.cleared, more: s.clearedOverflow }, { ...s, cleared: [], clearedOverflow: 0 }]
   }
   const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)
   const more = s.overflow + (allowanceLeft <= 0 ? rest.size : 0)

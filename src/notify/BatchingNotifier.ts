@@ -8,7 +8,8 @@
  *    in the last allowed message and named in the next one. Nothing is
  *    silently dropped: a failure is named in some message or counted in one.
  *  - A critical error goes out at once, the same one at most once an hour
- *    (repeats are counted in the next report of it).
+ *    (repeats are counted in the next report of it); when it clears, an
+ *    all-clear follows (see Batching). Both name the host and the instance.
  *  - Sending runs in its own fiber: `fileRejected` and `critical` only queue.
  *  - Transient failures are retried with jittered exponential backoff for up
  *    to 15 minutes; a message that finally cannot be delivered is written to
@@ -26,15 +27,17 @@ import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import * as OS from "node:os"
 import { AppConfig } from "../Config.js"
 import { Masker } from "../masking/Masker.js"
 import { Activity } from "../status/Activity.js" // status page
 import * as Metrics from "../status/Metrics.js"
 import * as Batching from "./Batching.js"
 import { Delivery } from "./Delivery.js"
-import { criticalMessage, rejectedMessage } from "./NotificationMessage.js"
+import { clearedMessage, criticalMessage, rejectedMessage } from "./NotificationMessage.js"
 import type { Outgoing } from "./NotificationMessage.js"
 import { Notifier } from "./Notifier.js"
+import type { ClearedEvent } from "./Notifier.js"
 import { Outbox } from "./Outbox.js"
 
 export interface NotifierOptions {
@@ -68,9 +71,13 @@ export const NotifierLive = (
       const inFlight = yield* Ref.make<Outgoing | undefined>(undefined)
       const wake = yield* Queue.sliding<void>(1)
 
+      // Critical mail and all-clears name the host (and the instance the event came from).
+      const host = OS.hostname()
       const format = (next: Batching.Next): Outgoing =>
         next._tag === "Critical"
-          ? criticalMessage(next.event, next.repeats, masker.text, next.more)
+          ? criticalMessage(next.event, next.repeats, masker.text, { host, more: next.more, cleared: next.cleared })
+          : next._tag === "Cleared"
+          ? clearedMessage(next.events, next.more, masker.text, host)
           : rejectedMessage(next.files, next.more, settings.returnsDir, masker.text)
 
       const gaugeQueued = Effect.flatMap(Ref.get(state), (s) => Metric.set(Metrics.notificationsQueued, Batching.queued(s)))
@@ -215,6 +222,17 @@ export const NotifierLive = (
           Effect.asVoid
         )
 
-      return Notifier.of({ fileRejected, critical, flush })
+      const cleared = (event: ClearedEvent): Effect.Effect<void> =>
+        Ref.modify(state, (s) => {
+          const { state: next, notify } = Batching.addCleared(s, event)
+          return [notify, next]
+        }).pipe(
+          Effect.tap(() => Effect.sync(() => activity.cleared(event))), // status page
+          Effect.flatMap((notify) => (notify ? Queue.offer(wake, undefined) : Effect.void)),
+          Effect.zipRight(gaugeQueued),
+          Effect.asVoid
+        )
+
+      return Notifier.of({ fileRejected, critical, cleared, flush })
     })
   )

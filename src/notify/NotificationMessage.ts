@@ -5,7 +5,7 @@
  * file name with CR/LF must not inject a header) and are cut to 150
  * characters; names in bodies show them as `?`.
  */
-import type { CriticalEvent, RejectedFile } from "./Notifier.js"
+import type { ClearedEvent, CriticalEvent, RejectedFile } from "./Notifier.js"
 import { maskShortened, storedNameShown } from "../masking/Masking.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
 
@@ -17,7 +17,8 @@ export const LINE_TEXT_MAX = 1000
 const PREFIX = "[customer-json]"
 
 export interface Outgoing {
-  readonly kind: "rejected" | "critical"
+  /** `cleared`: an all-clear, for critical conditions that have cleared */
+  readonly kind: "rejected" | "critical" | "cleared"
   readonly subject: string
   readonly text: string
   /** the files named in this message (masked), for structured deliveries such as a webhook */
@@ -74,18 +75,64 @@ export const rejectedMessage = (
   }
 }
 
-export const criticalMessage = (event: CriticalEvent, repeats: number, mask: (text: string) => string, more = 0): Outgoing => ({
+/** Where a critical condition was seen: the host, and the daemon's instance on it when known. */
+const originLines = (host: string, instance: string | undefined): Array<string> => [
+  `Host:     ${oneLine(host)}`,
+  ...(instance !== undefined ? [`Instance: ${oneLine(instance)}`] : [])
+]
+
+/** A critical event (`cleared`: it cleared before this message went out, and it says so). */
+export const criticalMessage = (
+  event: CriticalEvent,
+  repeats: number,
+  mask: (text: string) => string,
+  { cleared, host, more = 0 }: { readonly host: string; readonly more?: number; readonly cleared?: ClearedEvent | undefined }
+): Outgoing => ({
   kind: "critical",
   subject: sanitizeSubject(`${PREFIX} CRITICAL: ${mask(event.summary)}`),
   text: [
     `CRITICAL: ${oneLine(mask(event.summary))}`,
-    `At: ${event.at.toISOString()}`,
+    `At:       ${event.at.toISOString()}`,
+    ...originLines(host, event.instance),
     "",
     mask(event.detail),
     ...(repeats > 0 ? ["", `The same error happened ${repeats} more time(s) since it was last reported.`] : []),
+    ...(cleared !== undefined ? ["", `It cleared at ${cleared.at.toISOString()}, before this message went out: ${mask(cleared.detail)}`] : []),
     ...(more > 0 ? ["", `… and ${more} more critical event(s) too many to send one by one (each is in the daemon's log at ERROR).`] : []),
     ""
   ].join("\n"),
   files: [],
   more: 0
 })
+
+/** An all-clear: critical conditions, each reported before, that have cleared (`more`: cleared too, not named). */
+export const clearedMessage = (
+  events: ReadonlyArray<{ readonly event: ClearedEvent; readonly repeats: number }>,
+  more: number,
+  mask: (text: string) => string,
+  host: string
+): Outgoing => {
+  const total = events.length + more
+  const subject = total === 1 && events.length === 1
+    ? `${PREFIX} All clear: ${mask(events[0]!.event.summary)}`
+    : `${PREFIX} All clear: ${total} critical conditions cleared`
+  const instances = [...new Set(events.map((e) => e.event.instance).filter((i): i is string => i !== undefined))]
+  const lines: Array<string> = [
+    total === 1 ? "A critical condition reported earlier has cleared." : `${total} critical conditions reported earlier have cleared.`,
+    ...originLines(host, instances.length === 1 ? instances[0] : undefined),
+    ""
+  ]
+  for (const { event, repeats } of events) {
+    lines.push(
+      `All clear: ${oneLine(mask(event.summary))}`,
+      `  Since:   ${event.since.toISOString()}`,
+      `  Cleared: ${event.at.toISOString()}`,
+      ...(instances.length > 1 && event.instance !== undefined ? [`  Instance: ${oneLine(event.instance)}`] : []),
+      `  ${oneLine(mask(event.detail))}`,
+      ...(repeats > 0 ? [`  (it happened ${repeats} more time(s) after it was last reported)`] : []),
+      ""
+    )
+  }
+  if (more > 0) lines.push(`… and ${more} more critical condition(s) cleared (each is in the daemon's log).`, "")
+  return { kind: "cleared", subject: sanitizeSubject(subject), text: lines.join("\n"), files: [], more }
+}

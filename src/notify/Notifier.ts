@@ -18,10 +18,23 @@ export interface RejectedFile {
 }
 
 export interface CriticalEvent {
-  /** a short, stable summary: also the key for "at most once an hour" */
+  /** a short, stable summary: also the key for "at most once an hour", and for its all-clear */
   readonly summary: string
   readonly detail: string
   readonly at: Date
+  /** the instance it happened in (the message names it, and the host) */
+  readonly instance?: string | undefined
+}
+
+/** A critical condition that has cleared: `summary` is the one its critical event had. */
+export interface ClearedEvent {
+  readonly summary: string
+  /** how it cleared */
+  readonly detail: string
+  readonly at: Date
+  /** when the condition was first seen */
+  readonly since: Date
+  readonly instance?: string | undefined
 }
 
 export interface NotifierService {
@@ -34,7 +47,17 @@ export interface NotifierService {
    * its last line. Optional: a notifier that queues nothing needs none.
    */
   readonly flush?: Effect.Effect<void>
+  /**
+   * A critical condition cleared: an all-clear goes to whoever was told of it
+   * (none for a condition whose critical was never sent). Optional, so that a
+   * notifier of one's own written before it still plugs in (it hears none).
+   */
+  readonly cleared?: ((event: ClearedEvent) => Effect.Effect<void>) | undefined
 }
+
+/** Tells `notifier` that a critical condition cleared, if it listens for that. */
+export const notifyCleared = (notifier: NotifierService, event: ClearedEvent): Effect.Effect<void> =>
+  notifier.cleared === undefined ? Effect.void : notifier.cleared(event)
 
 export class Notifier extends Context.Tag("customer-json/Notifier")<Notifier, NotifierService>() {}
 
@@ -45,5 +68,7 @@ export const NotifierLogOnly: Layer.Layer<Notifier> = Layer.succeed(Notifier, {
       Effect.annotateLogs({ file: event.file, stored_as: event.storedAs, error_count: event.errorCount })
     ),
   critical: (event) =>
-    Effect.logError(`notification: CRITICAL: ${event.summary}`).pipe(Effect.annotateLogs({ detail: event.detail }))
+    Effect.logError(`notification: CRITICAL: ${event.summary}`).pipe(Effect.annotateLogs({ detail: event.detail })),
+  cleared: (event) =>
+    Effect.logInfo(`notification: all clear: ${event.summary}`).pipe(Effect.annotateLogs({ detail: event.detail }))
 })

@@ -5,9 +5,13 @@
  * counts for the last hour. Memory is bounded: fixed rings and 60 minute slots.
  *
  * Written by one-line hooks (the Daemon records each outcome, NotifierLive
- * each critical event and delivery step), synchronously: recording a routed
- * file must stay a few assignments. Names are kept as received and masked
- * when shown (see StatusJson), like the log lines.
+ * each critical event, all-clear and delivery step), synchronously: recording
+ * a routed file must stay a few assignments. Names are kept as received and
+ * masked when shown (see StatusJson), like the log lines.
+ *
+ * Counts are files, not attempts: a file that fails again and again is one
+ * failed file (one row, its attempts counted on it), counted in the minute of
+ * its first failure; one routed after all moves from failed to its outcome.
  *
  * A `Context.Reference` whose default records nothing, so that embedders and
  * tests that build the Daemon or the Notifier without it need not provide it.
@@ -15,7 +19,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { CriticalEvent } from "../notify/Notifier.js"
+import type { ClearedEvent, CriticalEvent } from "../notify/Notifier.js"
 import type { Outgoing } from "../notify/NotificationMessage.js"
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../daemon/Pipeline.js"
@@ -39,6 +43,16 @@ export interface OutcomeEntry {
   readonly storedAs: string | undefined
   /** why it failed (an I/O error outlived its retries) */
   readonly reason: string | undefined
+  /** attempts that failed (a failed file's row is updated at each: one row per file) */
+  readonly attempts: number
+  /** when it first failed, for a failed file */
+  readonly failingSinceMs: number | undefined
+}
+
+/** What the intake knows of a file's failures: attempts so far (this one included, for a failed one) and the first one's time. */
+export interface FailureRecord {
+  readonly attempts: number
+  readonly firstAtMs: number
 }
 
 /**
@@ -55,6 +69,10 @@ export interface CriticalEntry {
   count: number
   /** occurrences for which a notification was queued; the others were notified already that hour (counted in the next one) */
   notified: number
+  /** when it cleared (undefined while it lasts, and again if it comes back) */
+  clearedAtMs: number | undefined
+  /** how it cleared */
+  clearedDetail: string | undefined
 }
 
 /**
@@ -130,7 +148,18 @@ export class Ring<A> {
     for (let i = 1; i <= this.items.length; i++) out.push(this.items[(this.next - i + this.capacity) % this.capacity]!)
     return out
   }
+
+  /** Removes the items `remove` picks, keeping the others in order (a pass over the ring: for rare updates only). */
+  removeWhere(remove: (item: A) => boolean): void {
+    const kept = this.newestFirst().filter((item) => !remove(item)).reverse()
+    if (kept.length === this.items.length) return
+    this.items.length = 0
+    this.items.push(...kept)
+    this.next = kept.length % this.capacity
+  }
 }
+
+const kindIndex = (kind: OutcomeKind) => (kind === "validated" ? 0 : kind === "returned" ? 1 : 2)
 
 /**
  * Counts per minute for the last `MINUTES_KEPT` minutes in fixed slots: slot
@@ -147,7 +176,15 @@ export class MinuteCounter {
       this.minuteOf[slot] = minute
       this.counts.fill(0, slot * 3, slot * 3 + 3)
     }
-    this.counts[slot * 3 + (kind === "validated" ? 0 : kind === "returned" ? 1 : 2)]! += 1
+    this.counts[slot * 3 + kindIndex(kind)]! += 1
+  }
+
+  /** Takes back one file counted at `atMs` (a failed file routed after all); nothing once its minute is over an hour old. */
+  remove(atMs: number, kind: OutcomeKind): void {
+    const minute = Math.floor(atMs / MINUTE)
+    const slot = minute % MINUTES_KEPT
+    const i = slot * 3 + kindIndex(kind)
+    if (this.minuteOf[slot] === minute && this.counts[i]! > 0) this.counts[i]! -= 1
   }
 
   /** the 60 minutes up to and including `nowMs`'s, oldest first; minutes without a file count 0 */
@@ -175,10 +212,18 @@ export interface JobLike {
 }
 
 export interface ActivityService {
-  /** Daemon hook: a job's outcome (validated, returned and failed are kept; the rest is not an outcome) */
-  readonly outcome: (job: JobLike, outcome: Outcome) => void
+  /**
+   * Daemon hook: a job's outcome (validated, returned and failed are kept; the
+   * rest is not an outcome). `failure`: the file's failures so far, when it
+   * has failed (with this attempt, for a failed one): a failed file is counted
+   * once, at its first failure, and one routed after all is counted as routed
+   * instead.
+   */
+  readonly outcome: (job: JobLike, outcome: Outcome, failure?: FailureRecord) => void
   /** NotifierLive hook: a critical event, and whether its notification is suppressed (sent already this hour) */
   readonly critical: (event: CriticalEvent, suppressed: boolean) => void
+  /** NotifierLive hook: a critical condition cleared */
+  readonly cleared: (event: ClearedEvent) => void
   /** NotifierLive hook: a step in a message's delivery; `detail` is the target (sending), the error, or the outbox path */
   readonly notification: (message: Outgoing, state: DeliveryState, detail?: string) => void
   readonly snapshot: () => ActivitySnapshot
@@ -190,6 +235,7 @@ const emptyTotals: Totals = { validated: 0, returned: 0, failed: 0 }
 export const noActivity: ActivityService = {
   outcome: () => {},
   critical: () => {},
+  cleared: () => {},
   notification: () => {},
   snapshot: () => ({ startedAtMs: 0, totals: emptyTotals, outcomes: [], criticals: [], notifications: [], minutes: [] })
 }
@@ -206,24 +252,63 @@ export const makeActivity = (now: () => number): ActivityService => {
   const totals = { validated: 0, returned: 0, failed: 0 }
   let nextId = 1
 
-  const add = (job: JobLike, kind: OutcomeKind, fields: Pick<OutcomeEntry, "errorCount" | "records" | "storedAs" | "reason">) => {
+  /** A recovered file's claimed name carries the name it was received with. */
+  const fileOf = (job: JobLike) => (job._tag === "Claimed" ? parseProcessingName(job.name)?.original ?? job.name : job.name)
+  const forgetFailedRow = (file: string) => outcomes.removeWhere((o) => o.outcome === "failed" && o.file === file)
+
+  const add = (
+    job: JobLike,
+    kind: "validated" | "returned",
+    fields: Pick<OutcomeEntry, "errorCount" | "records" | "storedAs">,
+    failure: FailureRecord | undefined
+  ) => {
     const atMs = now()
+    const file = fileOf(job)
+    // Failed before: no longer a failed file, but a routed one.
+    if (failure !== undefined) {
+      if (totals.failed > 0) totals.failed--
+      minutes.remove(failure.firstAtMs, "failed")
+      forgetFailedRow(file)
+    }
     totals[kind]++
     minutes.add(atMs, kind)
-    // A recovered file's claimed name carries the name it was received with.
-    const file = job._tag === "Claimed" ? parseProcessingName(job.name)?.original ?? job.name : job.name
-    outcomes.push({ atMs, file, outcome: kind, ...fields })
+    outcomes.push({ atMs, file, outcome: kind, reason: undefined, attempts: 1, failingSinceMs: undefined, ...fields })
+  }
+
+  const addFailed = (job: JobLike, reason: string, failure: FailureRecord | undefined) => {
+    const atMs = now()
+    const file = fileOf(job)
+    const again = failure !== undefined && failure.attempts > 1
+    if (again) {
+      // One row per file: its attempts counted on it.
+      forgetFailedRow(file)
+    } else {
+      totals.failed++
+      // (in the minute the intake counts it from: the one a route after all takes it back from)
+      minutes.add(failure?.firstAtMs ?? atMs, "failed")
+    }
+    outcomes.push({
+      atMs,
+      file,
+      outcome: "failed",
+      errorCount: 0,
+      records: undefined,
+      storedAs: undefined,
+      reason,
+      attempts: failure?.attempts ?? 1,
+      failingSinceMs: failure?.firstAtMs ?? atMs
+    })
   }
 
   return {
-    outcome: (job, outcome) => {
+    outcome: (job, outcome, failure) => {
       switch (outcome._tag) {
         case "Validated":
-          return add(job, "validated", { errorCount: 0, records: outcome.records, storedAs: outcome.storedAs, reason: undefined })
+          return add(job, "validated", { errorCount: 0, records: outcome.records, storedAs: outcome.storedAs }, failure)
         case "Returned":
-          return add(job, "returned", { errorCount: outcome.errorCount, records: outcome.records, storedAs: outcome.storedAs, reason: undefined })
+          return add(job, "returned", { errorCount: outcome.errorCount, records: outcome.records, storedAs: outcome.storedAs }, failure)
         case "Failed":
-          return add(job, "failed", { errorCount: 0, records: undefined, storedAs: undefined, reason: outcome.reason })
+          return addFailed(job, outcome.reason, failure)
         default:
           return
       }
@@ -232,13 +317,30 @@ export const makeActivity = (now: () => number): ActivityService => {
       const t = now()
       const known = criticals.newestFirst().find((c) => c.summary === event.summary)
       if (known === undefined) {
-        criticals.push({ firstAtMs: t, lastAtMs: t, summary: event.summary, detail: event.detail, count: 1, notified: suppressed ? 0 : 1 })
+        criticals.push({
+          firstAtMs: t,
+          lastAtMs: t,
+          summary: event.summary,
+          detail: event.detail,
+          count: 1,
+          notified: suppressed ? 0 : 1,
+          clearedAtMs: undefined,
+          clearedDetail: undefined
+        })
         return
       }
       known.lastAtMs = t
       known.detail = event.detail
       known.count++
+      known.clearedAtMs = undefined
+      known.clearedDetail = undefined
       if (!suppressed) known.notified++
+    },
+    cleared: (event) => {
+      const known = criticals.newestFirst().find((c) => c.summary === event.summary)
+      if (known === undefined) return
+      known.clearedAtMs = now()
+      known.clearedDetail = event.detail
     },
     notification: (message, state, detail) => {
       const t = now()

@@ -8,16 +8,26 @@ import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
 
+/**
+ * Files routed, each once, when it is stored. A file that cannot be processed
+ * is not "processed": it is counted once in `filesFailed` when it first fails
+ * (not at each of its attempts), and `filesFailing` says how many fail now; a
+ * counter cannot go down, so one routed after all is counted in both.
+ */
 export const filesProcessed = Metric.counter("cjp_files_processed_total", {
-  description: "Files processed, by outcome (validated, returned, failed)",
+  description: "Files routed, by outcome (validated, returned): each file once, when it is stored",
   incremental: true
 })
 const outcomeCounters = {
   validated: Metric.tagged(filesProcessed, "outcome", "validated"),
-  returned: Metric.tagged(filesProcessed, "outcome", "returned"),
-  failed: Metric.tagged(filesProcessed, "outcome", "failed")
+  returned: Metric.tagged(filesProcessed, "outcome", "returned")
 } as const
-export const filesByOutcome = (outcome: "validated" | "returned" | "failed") => outcomeCounters[outcome]
+export const filesByOutcome = (outcome: "validated" | "returned") => outcomeCounters[outcome]
+export const filesFailed = Metric.counter("cjp_files_failed_total", {
+  description:
+    "Files that could not be processed (I/O errors, unreadable): each file once, at its first failed attempt, however often it is tried again; cjp_files_failing says how many fail now",
+  incremental: true
+})
 export const recordsProcessed = Metric.counter("cjp_records_processed_total", { description: "Records in processed files", incremental: true })
 export const fileSeconds = Metric.histogram(
   "cjp_file_processing_seconds",
@@ -30,7 +40,7 @@ export const oldestWaitingSeconds = Metric.gauge("cjp_oldest_waiting_file_age_se
   description: "Age of the oldest waiting file, 0 when none waits"
 })
 export const filesFailing = Metric.gauge("cjp_files_failing", {
-  description: "Files that could not be processed and are tried again later (unreadable, I/O errors)"
+  description: "Files failing now: they could not be processed and are tried again later (unreadable, I/O errors)"
 })
 export const filesStuck = Metric.gauge("cjp_files_stuck", {
   description: "Files that have waited without an outcome for more than three rescans"
@@ -80,6 +90,7 @@ export const instanceInfo = (instance: string, version: string): Metric.Metric.G
  */
 const everySeries: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<never>) => unknown }> = [
   ...Object.values(outcomeCounters),
+  filesFailed,
   recordsProcessed,
   fileSeconds,
   filesInFlight,

@@ -233,7 +233,6 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
     // says ENOTEMPTY for a folder that lists nothing): an empty listing is taken at its word.
     rmdir: (path) =>
       syncCall("rmdir", path, () => (volume.readdirSync(path).length === 0 ? volume.rmSync(path, { recursive: true }) : volume.rmdirSync(path))),
-    chmod: (path, mode) => syncCall("chmod", path, () => volume.chmodSync(path, mode)),
     // (memfs takes -1 for an owner literally: the owner is given back as it is)
     chgrp: (path, gid) => syncCall("lchown", path, () => volume.lchownSync(native(path), Number(volume.lstatSync(native(path)).uid), gid)),
     freeBytes: (path) =>

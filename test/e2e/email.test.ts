@@ -1,11 +1,12 @@
 /** The built daemon with email: a real SMTP server on 127.0.0.1, up and down. */
 import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
+import * as OS from "node:os"
 import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { freePort, startSmtp } from "../support/smtp.js"
-import { drop, rootPerTest, spawnDaemon } from "./support.js"
+import { appLogLines, drop, rootPerTest, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 
@@ -38,6 +39,44 @@ describe("the daemon's email", () => {
     daemon.child.kill("SIGTERM")
     expect(await daemon.exited).toBe(0)
     expect(daemon.output()).toMatch(/notification sent/)
+  })
+
+  it("a critical mail names the host and the instance, and an all-clear follows when the condition clears", async () => {
+    const server = await startSmtp()
+    cleanups.push(() => server.close())
+    const daemon = spawnDaemon(root(), [], { ...smtpEnv(server.port), HEALTH_CHECK_INTERVAL_MS: "300" })
+    // (stopped before the server closes, which waits for its connections)
+    cleanups.unshift(async () => {
+      daemon.child.kill("SIGKILL")
+      await daemon.exited
+    })
+    await daemon.waitFor(/customer-json-processor started/)
+    const instance = /instance=(\S+)/.exec(daemon.output())?.[1] ?? /"instance":"([^"]+)"/.exec(daemon.output())?.[1]
+    expect(instance).toMatch(/-\d+-[0-9a-f]{6}$/)
+    // validated/ becomes unusable (a file where the folder was), then usable again
+    const validated = Path.join(root(), "validated")
+    NFS.renameSync(validated, `${validated}.away`)
+    NFS.writeFileSync(validated, "not a folder")
+    const subjects = () => server.received.map((r) => r.mail.subject ?? "")
+    await waitUntil(() => subjects().some((s) => s.startsWith("[customer-json] CRITICAL: folder not usable")), 20_000, "the critical mail")
+    const critical = server.received.find((r) => r.mail.subject?.startsWith("[customer-json] CRITICAL"))!.mail
+    expect(critical.text).toContain(`Host:     ${OS.hostname()}\n`)
+    expect(critical.text).toContain(`Instance: ${instance}\n`)
+    NFS.rmSync(validated)
+    NFS.renameSync(`${validated}.away`, validated)
+    await waitUntil(() => subjects().some((s) => s.startsWith("[customer-json] All clear")), 20_000, "the all-clear mail")
+    const clear = server.received.find((r) => r.mail.subject?.startsWith("[customer-json] All clear"))!.mail
+    expect(clear.subject).toBe("[customer-json] All clear: folder not usable: validated")
+    expect(clear.text).toContain(`Host:     ${OS.hostname()}\nInstance: ${instance}\n`)
+    expect(clear.text).toContain("the health check passes again")
+    // one critical and one all-clear, however many checks failed or passed meanwhile
+    await new Promise((r) => setTimeout(r, 1000))
+    expect(subjects().filter((s) => s.includes("folder not usable"))).toHaveLength(2)
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+    const clearLines = appLogLines(root(), "logs").filter((l) => l["msg"] === "all clear: the health check passes again")
+    expect(clearLines).toHaveLength(1)
+    expect(clearLines[0]!["was"]).toMatch(/validated/)
   })
 
   it("keeps processing with the mail server down, and keeps the messages in the outbox at shutdown", async () => {

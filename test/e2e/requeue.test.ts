@@ -394,6 +394,31 @@ describe("requeue", () => {
     expect(returnedLines.length).toBe(2 * count)
   })
 
+  it("beside a daemon watching with native events: no requeued file is taken for a hard-linked one (its moment of two links)", async () => {
+    const root = newRoot()
+    const env = { WATCH_MODE: "native", QUIET_PERIOD_MS: "200", LOG_CONSOLE: "json" }
+    const d = spawnDaemon(root, [], env)
+    daemons.push(d)
+    await d.waitFor(/customer-json-processor started/, 30_000)
+    const count = 100
+    const contents = Array.from({ length: count }, (_, i) => invalid(`native${i}`))
+    contents.forEach((c, i) => drop(root, `native${i}.json`, c))
+    const settled = () => {
+      const data = dataNames(root, "returns")
+      return data.length === count && reports(root).length === count &&
+        data.every((n) => NFS.lstatSync(Path.join(root, "returns", n)).nlink === 1) && dataNames(root, "data").length === 0
+    }
+    await waitUntil(settled, 60_000, "every file returned")
+    const run = spawnRequeue(root, ["--all"])
+    expect(await run.exited, run.stdout()).toBe(0)
+    await waitUntil(() => requeuedLines(root).length === count && settled(), 60_000, "every file returned again")
+    // Each requeued file was seen by an event the moment it was linked into data/, before its
+    // returns/ name went: none is said to be a hard-linked file.
+    const linked = appLogLines(root, "logs").filter((l) => l.kind === "hard-linked file")
+    expect(linked.map((l) => l.file)).toEqual([])
+    expect(appLogLines(root, "logs").filter((l) => l.msg === "file processed" && l.outcome === "returned")).toHaveLength(2 * count)
+  })
+
   it.skipIf(!isRoot)("RETURNS_DIR on another filesystem (tmpfs): each file named with EXDEV and left where it is", async () => {
     const root = newRoot()
     NFS.mkdirSync(Path.join(root, "returns"))

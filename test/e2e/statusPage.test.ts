@@ -6,6 +6,7 @@
  * usable again, and the page follows it all through `status.json`. Screenshots
  * (desktop, light; phone, dark) are written to `$TMPDIR/cjp-status-page/`.
  */
+import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
@@ -13,7 +14,7 @@ import type { Browser, Page } from "puppeteer-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
 import { ensureChromium, launchChromium } from "../support/chromium.js"
-import { daemonPerTest, drop, spawnDaemon } from "./support.js"
+import { appLogLines, daemonPerTest, drop, spawnDaemon } from "./support.js"
 import { list } from "../support/folders.js"
 import { waitUntil, within } from "../support/wait.js"
 
@@ -65,6 +66,46 @@ const chart = (page: Page) =>
       heights: Array.from(document.querySelectorAll("#chart rect.bar"), (r) => Number(r.getAttribute("height")))
     }
   })
+const badge = (page: Page) =>
+  page.evaluate(() => ({
+    phase: document.getElementById("phase")?.textContent ?? "",
+    phaseClass: document.getElementById("phase")?.className ?? "",
+    dot: document.getElementById("dot")?.className ?? "",
+    title: document.title
+  }))
+/**
+ * How the browser laid out each `selector` element's own text (not the lines
+ * under it: a reason, a note): its text, and for each line break the text on
+ * either side of it, as `before|after` (from each character's rectangle).
+ */
+const lineBreaks = (page: Page, selector: string) =>
+  page.$$eval(selector, (elements) =>
+    elements.map((element) => {
+      const chars: Array<{ readonly ch: string; readonly top: number | undefined }> = []
+      const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT)
+      for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+        const parent = node.parentElement
+        if (parent === null || parent.classList.contains("why") || parent.classList.contains("note")) continue
+        const text = node.textContent ?? ""
+        for (let i = 0; i < text.length; i++) {
+          const range = document.createRange()
+          range.setStart(node, i)
+          range.setEnd(node, i + 1)
+          const rect = range.getClientRects()[0]
+          chars.push({ ch: text[i]!, top: rect === undefined || rect.width === 0 ? undefined : Math.round(rect.top) })
+        }
+      }
+      const text = chars.map((c) => c.ch).join("")
+      const breaks: Array<string> = []
+      let lastTop: number | undefined
+      for (let i = 0; i < chars.length; i++) {
+        const top = chars[i]!.top
+        if (top === undefined) continue
+        if (lastTop !== undefined && top > lastTop + 2) breaks.push(`${text.slice(0, i)}|${text.slice(i)}`)
+        lastTop = top
+      }
+      return { text, breaks }
+    }))
 const instanceRows = (page: Page) =>
   page.$$eval("#instances tr", (rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")))
 
@@ -193,10 +234,100 @@ describe("the status page in a real browser", () => {
     first.child.kill("SIGTERM")
     expect(await within(15_000, "stopping with a page open", first.exited)).toBe(0)
     const banner = await until(page, (p) => p.$eval("#stale", (e) => ((e as HTMLElement).hidden ? "" : e.textContent ?? "")), (t) => t !== "", "the connection-lost banner")
-    expect(banner).toMatch(/^Connection lost: the figures below are from \d+ s ago/)
+    expect(banner).toMatch(/^Connection lost: the daemon does not answer\. The figures below are from \d+ s ago/)
+    // Nothing still says it is fine: a grey "unreachable" badge and dot, not the green "watching".
+    expect(await badge(page)).toEqual({ phase: "unreachable", phaseClass: "pill idle", dot: "dot", title: "\u26a0 unreachable \u2014 customer-json-processor" })
     // on the same port, as a restarted service would be
     await startDaemon({ METRICS_PORT: String(port) })
     await until(page, (p) => p.$eval("#stale", (e) => (e as HTMLElement).hidden), (hidden) => hidden, "the banner gone")
+    expect(await badge(page)).toMatchObject({ phase: "watching", phaseClass: "pill ok", dot: "dot ok" })
     await page.close()
+  }, 120_000)
+
+  it("counts files, not attempts: a file retried while returns/ is immutable is one failed file and one row; routed after all, it moves to returned", async () => {
+    const { daemon, base } = await startDaemon({ RESCAN_INTERVAL_MS: "500", HEALTH_CHECK_INTERVAL_MS: "500", QUIET_PERIOD_MS: "0" })
+    const page = await browser.newPage()
+    await page.setViewport({ width: 1280, height: 900 })
+    await page.goto(`${base}/`, { waitUntil: "load" })
+    await until(page, (p) => text(p, "#phase"), (t) => t === "watching", "the phase")
+    const returns = Path.join(root(), "returns")
+    // chattr +i: nothing can be created in returns/ (root included), as in issue 28
+    ChildProcess.execFileSync("chattr", ["+i", returns])
+    try {
+      for (let i = 1; i <= 7; i++) drop(root(), `good-${i}.json`, fixture("valid-single.json"))
+      drop(root(), "bad.json", fixture("invalid-luhn.json"))
+      const failedNote = (p: Page) => p.$$eval("#outcomes tr.failed .note", (n) => n.map((e) => e.textContent ?? ""))
+      // tried three times (after 1 s, then 2 s more): still one failed file, one row
+      const notes = await until(page, failedNote, (n) => n.length === 1 && /^[3-9] attempts since/.test(n[0]!), "three attempts on one row", 30_000)
+      expect(notes[0]).toMatch(/^\d attempts since \d\d:\d\d:\d\d; it stays where it is and is tried again$/)
+      expect(await cards(page)).toMatchObject({ validated: "7", returned: "0", failed: "1" })
+      expect(await outcomeRows(page)).toHaveLength(8)
+      expect(await text(page, "#f-failing")).toBe("1 is still failing: tried again from time to time")
+      // the chart counts 8 files (7 passed), not 7 + the attempts
+      expect((await chart(page)).total).toBe("8")
+      const status = (await (await fetch(`${base}/status.json`)).json()) as { counts: { since_start: Record<string, number> } }
+      expect(status.counts.since_start).toEqual({ validated: 7, returned: 0, failed: 1 })
+      const metrics = await (await fetch(`${base}/metrics`)).text()
+      expect(metrics).toMatch(/^cjp_files_failed_total 1$/m)
+      expect(metrics).toMatch(/^cjp_files_failing 1$/m)
+      expect(metrics).not.toContain('outcome="failed"')
+    } finally {
+      ChildProcess.execFileSync("chattr", ["-i", returns])
+    }
+    // returns/ writable again: returned, no longer failed, and the critical events are marked cleared
+    await until(page, cards, (c) => c.returned === "1" && c.failed === "0", "the file returned", 30_000)
+    expect(await page.$$eval("#outcomes tr.failed", (r) => r.length)).toBe(0)
+    expect((await chart(page)).total).toBe("8")
+    const events = await until(
+      page,
+      (p) => p.$$eval("#criticals li", (li) => li.map((l) => l.textContent ?? "")),
+      (c) => c.length >= 2 && c.every((t) => t.startsWith("cleared")),
+      "the critical events cleared",
+      30_000
+    )
+    expect(events.some((t) => t.includes("file bad.json could not be processed") && /cleared \d\d:\d\d:\d\d/.test(t) && t.includes("it was returned after"))).toBe(true)
+    expect(events.some((t) => t.includes("folder not usable: returns") && t.includes("the health check passes again"))).toBe(true)
+    await until(page, (p) => p.$$eval("#notifications li", (li) => li.map((l) => l.textContent ?? "")), (n) => n.some((t) => t.includes("All clear") && t.includes("all clear")), "the all-clear notification")
+    await page.close()
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+    const stopped = appLogLines(root(), "logs").find((l) => l["msg"] === "customer-json-processor stopped")
+    expect(stopped).toMatchObject({ validated: 7, returned: 1, failed: 0 })
+  }, 120_000)
+
+  it("explains its numbers in words, and lays out on a phone without breaking a name inside a word", async () => {
+    const { daemon, base } = await startDaemon({ QUIET_PERIOD_MS: "0" })
+    const names = [
+      "customer-orders-2026-11-28_batch-0007.json",
+      "Kundendaten_Export_Dezember_Filiale_Nord_0001.json",
+      `order ${CARD} for the northern region.json`,
+      "partner.delivery.eu-west.2026-12-03T101500Z.json"
+    ]
+    for (const n of names) drop(root(), n, n.startsWith("order") ? fixture("invalid-luhn.json") : fixture("valid-single.json"))
+    await waitUntil(() => list(Path.join(root(), "validated")).length + list(Path.join(root(), "returns")).length === 5, 20_000, "the files routed")
+    const page = await browser.newPage()
+    await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }])
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 })
+    await page.goto(`${base}/`, { waitUntil: "load" })
+    await until(page, outcomeRows, (r) => r.length === 4, "four rows")
+    // The numbers say what they count.
+    expect(await text(page, "#chart-summary")).toMatch(/^4 files in the last hour \u00b7 busiest minute: [1-4] files? \u00b7 last 2 minutes: 4 files$/)
+    expect(await text(page, "#q-oldest")).toBe("nothing waiting")
+    expect(await text(page, "#q-inflight")).toBe("none being processed now")
+    // Each name is on a line of its own over the row's facts, and wraps only after - _ . or a space.
+    const laidOut = await lineBreaks(page, "#outcomes td.name:not(.opt), #instances td.name, #instance")
+    expect(laidOut.map((l) => l.text)).toEqual(expect.arrayContaining(names.map((n) => n.replace(CARD, "************1111"))))
+    // (the long ones do wrap at this width: the check is not vacuous)
+    expect(laidOut.filter((l) => l.breaks.length > 0).length, JSON.stringify(laidOut)).toBeGreaterThanOrEqual(3)
+    for (const l of laidOut) {
+      for (const b of l.breaks) expect(b, `a break inside a word of ${l.text}`).toMatch(/[-_. ]\||\| /)
+    }
+    // and the page is no wider than the phone
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    NFS.mkdirSync(SHOTS, { recursive: true })
+    await page.screenshot({ path: Path.join(SHOTS, "phone-names.png"), fullPage: true })
+    await page.close()
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
   }, 120_000)
 })

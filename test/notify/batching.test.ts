@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Batching from "../../src/notify/Batching.js"
 import type { BatchState } from "../../src/notify/Batching.js"
 import { critical, rejected } from "./support.js"
-import { criticalMessage } from "../../src/notify/NotificationMessage.js"
+import { clearedMessage, criticalMessage } from "../../src/notify/NotificationMessage.js"
+import type { ClearedEvent } from "../../src/notify/Notifier.js"
 
 const HOUR = Batching.HOUR_MS
 const addFiles = (s: BatchState, names: ReadonlyArray<string>, t: number) => names.reduce((acc, n) => Batching.addRejected(acc, rejected(n), t), s)
@@ -128,7 +129,104 @@ describe("a flood of critical events", () => {
     expect(first).toMatchObject({ _tag: "Critical", more: 50 })
     const [second] = Batching.takeNext(after, 1_000, 2)
     expect(second).toMatchObject({ _tag: "Critical", more: 0 })
-    const text = criticalMessage((first as Extract<Batching.Next, { _tag: "Critical" }>).event, 0, (t) => t, 50).text
+    const text = criticalMessage((first as Extract<Batching.Next, { _tag: "Critical" }>).event, 0, (t) => t, { host: "h", more: 50 }).text
     expect(text).toContain("… and 50 more critical event(s) too many to send one by one")
+  })
+})
+
+describe("all-clears", () => {
+  const clear = (summary: string, detail = "it works again", atMs = 5_000): ClearedEvent => ({
+    summary,
+    detail,
+    at: new Date(atMs),
+    since: new Date(0),
+    instance: "host-1-1234-abcdef"
+  })
+
+  it("follow a critical message that went out, all waiting in one message after any critical one; the condition's return is news at once", () => {
+    let s = Batching.addCritical(Batching.initial, critical("disk nearly full: /p"), 0).state
+    const [sent, afterSend] = Batching.takeNext(s, 100, 1)
+    expect(sent).toMatchObject({ _tag: "Critical" })
+    // A repeat within the hour is held back, as before.
+    s = Batching.addCritical(afterSend, critical("disk nearly full: /p"), 2).state
+    expect(Batching.hasWork(s)).toBe(false)
+    const cleared = Batching.addCleared(s, clear("disk nearly full: /p"))
+    expect(cleared.notify).toBe(true)
+    s = Batching.addCritical(cleared.state, critical("folder not usable: /v"), 3).state
+    expect(Batching.queued(s)).toBe(2)
+    const [first, s1] = Batching.takeNext(s, 100, 4)
+    expect(first).toMatchObject({ _tag: "Critical", event: { summary: "folder not usable: /v" } })
+    const [second, s2] = Batching.takeNext(s1, 100, 5)
+    expect(second).toMatchObject({ _tag: "Cleared", more: 0 })
+    // the held-back repeat is told with the all-clear
+    expect((second as Extract<Batching.Next, { _tag: "Cleared" }>).events.map((e) => [e.event.summary, e.repeats])).toEqual([["disk nearly full: /p", 1]])
+    expect(Batching.hasWork(s2)).toBe(false)
+    // Back within the hour: news again, not a repeat held back.
+    const back = Batching.addCritical(s2, critical("disk nearly full: /p"), 6)
+    expect(back.suppressed).toBe(false)
+    expect(Batching.takeNext(back.state, 100, 7)[0]).toMatchObject({ _tag: "Critical", event: { summary: "disk nearly full: /p" } })
+  })
+
+  it("none for a condition never notified; a critical still waiting says it cleared instead, and is not remembered as sent", () => {
+    expect(Batching.addCleared(Batching.initial, clear("never sent")).notify).toBe(false)
+    let s = Batching.addCritical(Batching.initial, critical("disk nearly full: /p"), 0).state
+    s = Batching.addCleared(s, clear("disk nearly full: /p", "free space is back")).state
+    const [next, after] = Batching.takeNext(s, 100, 1)
+    expect(next).toMatchObject({ _tag: "Critical", cleared: { detail: "free space is back" } })
+    expect(Batching.hasWork(after)).toBe(false)
+    expect(Batching.addCritical(after, critical("disk nearly full: /p"), 2).suppressed).toBe(false)
+    // Cleared, then back before the message went out: it no longer says it cleared.
+    let t = Batching.addCritical(Batching.initial, critical("x"), 0).state
+    t = Batching.addCleared(t, clear("x")).state
+    t = Batching.addCritical(t, critical("x"), 1).state
+    expect(Batching.takeNext(t, 100, 2)[0]).toMatchObject({ _tag: "Critical", repeats: 1, cleared: undefined })
+  })
+
+  it("a condition back before its all-clear went out: no all-clear, and a repeat of what was sent", () => {
+    let s = Batching.addCritical(Batching.initial, critical("disk nearly full: /p"), 0).state
+    s = Batching.takeNext(s, 100, 1)[1]
+    s = Batching.addCleared(s, clear("disk nearly full: /p")).state
+    const back = Batching.addCritical(s, critical("disk nearly full: /p"), 2)
+    expect(back.suppressed).toBe(true)
+    expect(Batching.hasWork(back.state)).toBe(false)
+    // and when it clears for good, the all-clear counts the repeat
+    const final = Batching.addCleared(back.state, clear("disk nearly full: /p"))
+    const [next] = Batching.takeNext(final.state, 100, 3)
+    expect((next as Extract<Batching.Next, { _tag: "Cleared" }>).events.map((e) => e.repeats)).toEqual([1])
+  })
+
+  it("a flood of all-clears is one message: MAX_QUEUED_CLEARED named, the rest counted", () => {
+    let s = Batching.initial
+    const n = Batching.MAX_QUEUED_CLEARED + 30
+    // each critical sent on its own (as many as are queued at a time)
+    for (let i = 0; i < n; i++) {
+      s = Batching.addCritical(s, critical(`file f${i}.json could not be processed`), i).state
+      s = Batching.takeNext(s, 10_000, i)[1]
+    }
+    for (let i = 0; i < n; i++) s = Batching.addCleared(s, clear(`file f${i}.json could not be processed`)).state
+    expect(Batching.queued(s)).toBe(n)
+    const [next, after] = Batching.takeNext(s, 10_000, n + 1)
+    expect(next).toMatchObject({ _tag: "Cleared", more: 30 })
+    expect(Batching.hasWork(after)).toBe(false)
+    const message = clearedMessage((next as Extract<Batching.Next, { _tag: "Cleared" }>).events, 30, (t) => t, "host-1")
+    expect(message.subject).toBe(`[customer-json] All clear: ${n} critical conditions cleared`)
+    expect(message.text.match(/^All clear: /gm)).toHaveLength(Batching.MAX_QUEUED_CLEARED)
+    expect(message.text).toContain("… and 30 more critical condition(s) cleared")
+  })
+})
+
+describe("critical and all-clear messages name the host and the instance", () => {
+  it("a critical message", () => {
+    const text = criticalMessage({ ...critical("disk nearly full: /p"), instance: "web-1-4242-a1b2c3" }, 0, (t) => t, { host: "web-1" }).text
+    expect(text).toContain("Host:     web-1\n")
+    expect(text).toContain("Instance: web-1-4242-a1b2c3\n")
+  })
+
+  it("an all-clear, one condition or several", () => {
+    const one = clearedMessage([{ event: { summary: "disk nearly full: /p", detail: "the health check passes again", at: new Date(60_000), since: new Date(0), instance: "web-1-4242-a1b2c3" }, repeats: 0 }], 0, (t) => t, "web-1")
+    expect(one.kind).toBe("cleared")
+    expect(one.subject).toBe("[customer-json] All clear: disk nearly full: /p")
+    expect(one.text).toContain("Host:     web-1\nInstance: web-1-4242-a1b2c3\n")
+    expect(one.text).toContain("  Since:   1970-01-01T00:00:00.000Z\n  Cleared: 1970-01-01T00:01:00.000Z\n  the health check passes again")
   })
 })

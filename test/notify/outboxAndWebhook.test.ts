@@ -300,7 +300,7 @@ describe("message composition", () => {
     expect(m.text).toContain("… and 41 more files failed validation")
   })
   it("reports repeats of a critical error", () => {
-    const m = criticalMessage(critical("disk full"), 3, maskText)
+    const m = criticalMessage(critical("disk full"), 3, maskText, { host: "host-1" })
     expect(m.text).toContain("The same error happened 3 more time(s)")
   })
 })

@@ -4,7 +4,7 @@ import { DaemonServices } from "../../src/App.js"
 import { AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
-import type { CriticalEvent, NotifierService, RejectedFile } from "../../src/notify/Notifier.js"
+import type { ClearedEvent, CriticalEvent, NotifierService, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
 import { FileOps } from "../../src/files/FileOps.js"
 import type { FileOpsService } from "../../src/files/FileOps.js"
@@ -20,15 +20,17 @@ export const FOLDERS = {
 export interface Recorded {
   readonly rejected: Array<RejectedFile>
   readonly critical: Array<CriticalEvent>
+  readonly cleared: Array<ClearedEvent>
 }
 
 export const recordingNotifier = (wrap: (notifier: NotifierService) => NotifierService = (n) => n) => {
-  const recorded: Recorded = { rejected: [], critical: [] }
+  const recorded: Recorded = { rejected: [], critical: [], cleared: [] }
   const layer = Layer.succeed(
     Notifier,
     wrap({
       fileRejected: (e) => Effect.sync(() => void recorded.rejected.push(e)),
-      critical: (e) => Effect.sync(() => void recorded.critical.push(e))
+      critical: (e) => Effect.sync(() => void recorded.critical.push(e)),
+      cleared: (e) => Effect.sync(() => void recorded.cleared.push(e))
     })
   )
   return { recorded, layer }
