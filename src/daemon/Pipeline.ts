@@ -17,15 +17,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { Contract, todayUtc } from "../contract/Contract.js"
+import { Contract, fileError, todayUtc } from "../contract/Contract.js"
 import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
-import type { Validation, ValidationError } from "../contract/Contract.js"
+import type { Validation } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
 import type { Content, StoreFailure } from "../files/FileStore.js"
 import { errnoCode, isNotFound } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
-import { describeParseFailure, isCompleteDocument, parseJsonBytes } from "../contract/ParseJson.js"
+import { isCompleteDocument, parseFailureError, parseJsonBytes } from "../contract/ParseJson.js"
 import { isShortenedClaim, parseProcessingName } from "../files/Naming.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { logFields } from "../logging/Logging.js"
@@ -147,7 +147,6 @@ export const makePipeline = Effect.gen(function*() {
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
-  const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
   /**
    * The contract's verdict on a file's content. A large batch is validated in
@@ -158,12 +157,12 @@ export const makePipeline = Effect.gen(function*() {
     if (content._tag === "TooLarge") {
       return Effect.succeed({
         records: 0,
-        errors: fileLevel(`file is ${(content.meta.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB): it was not read, and is returned as it is`),
+        errors: [fileError("file-too-large", `file is ${(content.meta.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB): it was not read, and is returned as it is`)],
         errorCount: 1
       })
     }
     if (content._tag === "Verdict") return Effect.succeed(content.validation)
-    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
+    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: [parseFailureError(content.parsed)], errorCount: 1 })
     const value = content.parsed.value
     return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
       ? contract.validateEffect(value, now)
