@@ -13,6 +13,7 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -139,8 +140,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
    * regular files under its probe names, older than any probe in progress.
    */
   const sweepProbes = (path: string) =>
-    Effect.suspend(() => {
-      const now = Date.now()
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
       // In pieces: data/ or validated/ may hold a million names, which must never be held at once.
       return forEachPiece(extra.listPieces(path), SWEEP_PIECE, (piece) =>
         Effect.gen(function*() {

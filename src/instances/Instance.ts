@@ -209,9 +209,10 @@ export const makeInstance = Effect.gen(function*() {
   const moveClaim = (folder: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
     Effect.gen(function*() {
       const parsed = parseProcessingName(name)
-      let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
+      const now = yield* Clock.currentTimeMillis
+      let target = parsed === undefined ? processingName(now, ++seq, name) : name
       const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
-      if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
+      if (taken) target = processingName(now, ++seq, parsed?.original ?? name)
       arriving.add(target)
       const from = stagesOf(Path.join(folder, name))
       const to = stagesOf(Path.join(dir, target))

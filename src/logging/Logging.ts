@@ -227,7 +227,10 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
   Layer.unwrapScoped(Effect.gen(function*() {
     const masker = yield* Masker
     const consoleSink = new ConsoleSink()
-    const reportOnce = (message: string) => consoleSink.append(`${new Date().toISOString()} WARN  ${escapeForTerminal(message)}\n`, true)
+    // Called from LogFile's callbacks, outside any fiber: the clock the layer was built with.
+    const clock = yield* Effect.clock
+    const reportOnce = (message: string) =>
+      consoleSink.append(`${new Date(clock.unsafeCurrentTimeMillis()).toISOString()} WARN  ${escapeForTerminal(message)}\n`, true)
     try {
       // Private to the daemon's user and group (the logs name files and their errors).
       NFS.mkdirSync(options.logDir, { recursive: true, mode: 0o750 })

@@ -11,6 +11,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -93,7 +94,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
     const makeOutboxFolder = Effect.forEach(folderLevels(dir), makeLevel, { discard: true })
     const write = (message: Outgoing, note?: string): Effect.Effect<string, DeliveryError> =>
       Effect.gen(function*() {
-        const now = new Date()
+        const now = new Date(yield* Clock.currentTimeMillis)
         const eml = yield* Effect.tryPromise({
           try: () => buildEml(message, senderOf(settings), receiversOf(settings), now, note),
           catch: (e) => new DeliveryError({ permanent: false, reason: `cannot compose the message for the outbox (${reasonOf(e)})` })

@@ -4,6 +4,7 @@
  * 5xx replies and authentication failures are permanent, everything else
  * (refused, reset, timed out, 4xx) is transient.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -121,11 +122,22 @@ export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.L
       const fail = (error: unknown) => classify(error, secrets)
       const from = senderOf(settings)
       const to = receiversOf(settings)
+      // The Date header by effect's Clock (nodemailer would take the wall clock's).
       const deliver = (message: Outgoing) =>
-        Effect.tryPromise({
-          try: () => transport.sendMail({ from, to, subject: message.subject, text: message.text, headers: { "X-Customer-Json-Kind": message.kind } }),
-          catch: fail
-        }).pipe(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.tryPromise({
+            try: () =>
+              transport.sendMail({
+                from,
+                to,
+                subject: message.subject,
+                text: message.text,
+                date: new Date(now),
+                headers: { "X-Customer-Json-Kind": message.kind }
+              }),
+            catch: fail
+          })
+        ).pipe(
           Effect.timeoutFail({
             duration: timeouts.sendMs,
             onTimeout: () => new DeliveryError({ permanent: false, reason: `no answer within ${timeouts.sendMs} ms` })

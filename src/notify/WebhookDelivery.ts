@@ -13,6 +13,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -95,14 +96,14 @@ export const DeliveryWebhook = (timeoutMs = 30_000): Layer.Layer<Delivery, never
         )
 
       const deliver = (message: Outgoing) =>
-        post({
+        Effect.flatMap(Clock.currentTimeMillis, (now) => post({
           kind: message.kind,
           subject: message.subject,
           text: message.text,
           files: message.files.map((f) => ({ file: f.file, stored_as: f.storedAs, error_count: f.errorCount })),
           more: message.more,
-          sent_at: new Date().toISOString()
-        })
+          sent_at: new Date(now).toISOString()
+        }))
 
       return Delivery.of({ target: `webhook ${urlForLog(url)}`, deliver, verify: Effect.void })
     })
