@@ -2,6 +2,8 @@
  * The Contract service: validates a parsed document against contract §3–4,
  * counts every failure and turns the first ones (the report's 100) into
  * `{ record, path, message }` (contract §6).
+ *
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -33,6 +35,7 @@ export interface ValidationError {
   readonly message: string
 }
 
+/** The contract's verdict on a document: valid exactly when `errorCount` is 0. */
 export interface Validation {
   /** the number of records in the file (0 when the file is not a customer document) */
   readonly records: number
@@ -42,6 +45,7 @@ export interface Validation {
   readonly errorCount: number
 }
 
+/** Options of `validateDocument` and `validateEffect` (for a text or bytes, see `validateText`). */
 export interface ValidateOptions {
   readonly maxRecords: number
   /** the processing date, UTC `YYYY-MM-DD` */
@@ -56,6 +60,7 @@ const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
 
 type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseIssue>
 
+/** The record rules of one processing day, built once and reused (see `makeDecoders`). */
 export interface Decoder {
   readonly today: string
   /** the schema's decoder: every issue, for the messages */
@@ -259,6 +264,7 @@ export const validateEffect = (document: unknown, options: ValidateOptions): Eff
     return slice()
   })
 
+/** The processing day of an instant: its UTC date, `YYYY-MM-DD`. */
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
 /** The Contract as a service, so a test or an extension can swap the rules. */

@@ -61,6 +61,7 @@ export type Job =
 /** The name a job's file was received with: a claimed one's, read back from its claimed name. */
 const fileNameOf = (job: Job): string => (job._tag === "Claimed" ? (parseProcessingName(job.name)?.original ?? job.name) : job.name)
 
+/** What one run of the daemon did, file by file (`runDaemon`'s result). */
 export interface Summary {
   validated: number
   returned: number

@@ -5,6 +5,8 @@
  * → the claimed name to the ClaimReleaser → notify. For a file already claimed
  * (crash recovery): the same from "read" on; one found stored already is
  * logged and released.
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
@@ -45,12 +47,17 @@ export interface Observation {
   readonly id: string
 }
 
+/** A file that did not parse yet, as last seen: it waits for QUIET_PERIOD_MS without change. */
 export interface PendingState {
   readonly observation: Observation
   /** when (this instance's clock) the file was first seen in this state */
   readonly since: number
 }
 
+/**
+ * What became of one file (the result of `processInput` and `processClaimed`).
+ * `Validated` and `Returned` carry the name it was stored under, not its content.
+ */
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
   | { readonly _tag: "Gone" }
@@ -73,6 +80,7 @@ export type Outcome =
     readonly claimed?: string | undefined
   }
 
+/** A name in DATA_DIR for the Pipeline, with when it was first seen. */
 export interface InputJob {
   readonly name: string
   /** when the file was first seen (the report's `received_at`) */
@@ -86,12 +94,18 @@ export interface InputJob {
   readonly lane?: "large" | undefined
 }
 
+/** The Pipeline's operations: one file each, never failing (a failure is the `Failed` outcome). */
 export interface PipelineService {
   readonly processInput: (job: InputJob) => Effect.Effect<Outcome>
   /** Finishes a file already in this instance's processing folder (crash recovery); `lane` as for `processInput`. */
   readonly processClaimed: (claimedName: string, lane?: "large") => Effect.Effect<Outcome>
 }
 
+/**
+ * What happens to one file: read, claim, judge by the `Contract`, store in
+ * VALIDATED_DIR or RETURNS_DIR (with its report), log, notify the `Notifier`.
+ * The daemon's workers call it; wrap it to add a step around each file.
+ */
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
 
 const sameObservation = (a: Observation, b: Observation) =>
@@ -134,6 +148,7 @@ const LARGE: Outcome = { _tag: "Large" }
 /** Batches larger than this are validated in slices (see `judge`). */
 const SLICED_ABOVE_RECORDS = 1000
 
+/** Builds the Pipeline from the services it uses (AppConfig, FileStore, Contract, Notifier, Instance, Masker, …). */
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const store = yield* FileStore
@@ -432,4 +447,5 @@ export const makePipeline = Effect.gen(function*() {
   return Pipeline.of({ processInput, processClaimed })
 })
 
+/** The Pipeline as a layer, over the services `makePipeline` uses. */
 export const PipelineLive = Layer.effect(Pipeline, makePipeline)

@@ -13,6 +13,8 @@
  *  - an email address in text keeps its first character and its domain;
  *  - a `phone` value keeps its last four digits;
  *  - `cvv`, `cvc`, `password` and `pin` values are never written out.
+ *
+ * @module
  */
 
 /** Keeps the last four digits, each other digit becomes `*`; separators are dropped. */
@@ -66,6 +68,7 @@ export const issuerAllows = (digits: string): boolean => {
   return false
 }
 
+/** A run of digits that is a card number: an issuer prefix valid for its length, and Luhn-valid. */
 export const isCardNumber = (digits: string): boolean => issuerAllows(digits) && luhnValid(digits)
 
 /**

@@ -4,15 +4,21 @@
  * the masking policy; subjects lose control and bidirectional characters (a
  * file name with CR/LF must not inject a header) and are cut to 150
  * characters; names in bodies show them as `?`.
+ *
+ * @module
  */
 import type { CriticalEvent, RejectedFile } from "./Notifier.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
 
+/** The most rejected files one message names (the others go into the next). */
 export const FILES_PER_MESSAGE = 100
+/** The most errors a message lists for one file (the report has them all). */
 export const ERRORS_PER_FILE = 20
+/** The longest subject, in characters. */
 export const SUBJECT_MAX = 150
 const PREFIX = "[customer-json]"
 
+/** A composed notification, masked: what a `Delivery` sends. */
 export interface Outgoing {
   readonly kind: "rejected" | "critical"
   readonly subject: string
@@ -32,6 +38,7 @@ export const sanitizeSubject = (subject: string): string => {
 /** A file name as it may appear inside a body line: no line breaks, other controls or bidirectional characters. */
 const oneLine = (text: string) => text.replace(UNSAFE_CHAR, "?")
 
+/** The message naming rejected files (and counting `more` not named), every text passed through `mask`. */
 export const rejectedMessage = (
   files: ReadonlyArray<RejectedFile>,
   more: number,
@@ -68,6 +75,7 @@ export const rejectedMessage = (
   }
 }
 
+/** The message for a critical error, with how often it repeated since last sent, passed through `mask`. */
 export const criticalMessage = (event: CriticalEvent, repeats: number, mask: (text: string) => string, more = 0): Outgoing => ({
   kind: "critical",
   subject: sanitizeSubject(`${PREFIX} CRITICAL: ${mask(event.summary)}`),

@@ -8,6 +8,8 @@
  * files): for the daemon's user and group only. Files are created
  * exclusively (`wx`: never through a link, never over an existing entry)
  * under names no one can predict.
+ *
+ * @module
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
@@ -23,10 +25,14 @@ import type { Settings } from "../Config.js"
 import { Delivery, DeliveryError } from "./Delivery.js"
 import type { Outgoing } from "./NotificationMessage.js"
 
+/** The outbox folder's mode: the daemon's user and group only (mails name customers' files). */
 export const OUTBOX_DIR_MODE = 0o750
+/** Each outbox file's mode: readable by the daemon's group, written by its user only. */
 export const OUTBOX_FILE_MODE = 0o640
 
+/** The From address of notifications: EMAIL_SENDER, or `customer-json-processor@localhost`. */
 export const senderOf = (settings: Settings) => Option.getOrElse(settings.email.sender, () => "customer-json-processor@localhost")
+/** The To addresses of notifications: EMAIL_RECEIVER, or `administrators@localhost`. */
 export const receiversOf = (settings: Settings) =>
   settings.email.receivers.length > 0 ? settings.email.receivers.join(", ") : "administrators@localhost"
 
@@ -111,6 +117,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
   })
 }) {}
 
+/** The outbox as a layer, over `FileSystem` and `AppConfig` (LOG_DIR). */
 export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Outbox.Default
 
 /** A folder and those above it, outermost first (`a/b/c`: `a`, `a/b`, `a/b/c`; `/` and `.` left out). */

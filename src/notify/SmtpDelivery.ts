@@ -3,6 +3,8 @@
  * seconds, not nodemailer's minutes, and every send has an overall deadline;
  * 5xx replies and authentication failures are permanent, everything else
  * (refused, reset, timed out, 4xx) is transient.
+ *
+ * @module
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -15,6 +17,7 @@ import { Delivery, DeliveryError } from "./Delivery.js"
 import type { Outgoing } from "./NotificationMessage.js"
 import { receiversOf, senderOf } from "./Outbox.js"
 
+/** The SMTP transport's timeouts, in milliseconds. */
 export interface SmtpTimeouts {
   readonly connectionMs: number
   readonly greetingMs: number
@@ -23,6 +26,7 @@ export interface SmtpTimeouts {
   readonly sendMs: number
 }
 
+/** The daemon's SMTP timeouts: 10 s to connect and greet, 30 s of socket silence, 60 s a send. */
 export const DEFAULT_TIMEOUTS: SmtpTimeouts = { connectionMs: 10_000, greetingMs: 10_000, socketMs: 30_000, sendMs: 60_000 }
 
 interface MailError {
@@ -93,6 +97,7 @@ export const classify = (error: unknown, secrets: ReadonlyArray<string> = []): D
   return new DeliveryError({ permanent, reason: `${detail}${text !== "" ? `: ${text}` : ""}` })
 }
 
+/** Delivery by SMTP to SMTP_SERVER (EMAIL_SENDER to EMAIL_RECEIVER), one pooled transport for the layer's lifetime. */
 export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
   Layer.scoped(
     Delivery,

@@ -9,6 +9,8 @@
  *
  * The URL's path, query and userinfo are often its credential: no target,
  * failure reason or log line ever shows more than `scheme://host[:port]/…`.
+ *
+ * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -66,6 +68,7 @@ export const requestFailure = (error: HttpClientError.HttpClientError): string =
   return `request failed (${error.reason}${code !== undefined ? ` ${code}` : ""})`
 }
 
+/** Delivery as JSON POSTs to NOTIFY_WEBHOOK_URL through @effect/platform's `HttpClient` (provide one, e.g. `FetchHttpClient.layer`). */
 export const DeliveryWebhook = (timeoutMs = 30_000): Layer.Layer<Delivery, never, AppConfig | HttpClient.HttpClient> =>
   Layer.effect(
     Delivery,
