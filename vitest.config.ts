@@ -15,7 +15,7 @@ export default defineConfig({
     // The run's own temporary folder, the copy other users run, and the check that nothing is left behind.
     globalSetup: ["./test/support/globalSetup.ts"],
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"] } },
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", "test/consumer/**"] } },
       { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"] } }
     ]
   }

@@ -2,6 +2,8 @@
  * The application as one composition of layers. Tests build the same graph
  * over the in-memory filesystem by providing their own `FileSystem`/`FileOps`
  * (see MemoryFileSystem) and, if they like, their own Notifier.
+ *
+ * @module
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as FileSystem from "@effect/platform/FileSystem"

@@ -26,12 +26,13 @@ import { logName } from "./files/Naming.js"
 import type { Settings } from "./Config.js"
 import { makeDecoders, todayUtc, validateDocument } from "./contract/Contract.js"
 import type { Validation } from "./contract/Contract.js"
+import type { FileRule } from "./contract/Rules.js"
 import { runDaemon } from "./daemon/Daemon.js"
 import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import { FileStoreLive } from "./files/FileStore.js"
 import { SyscallModeLive } from "./files/SyscallMode.js"
 import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
-import { describeParseFailure, parseJsonBytes } from "./contract/ParseJson.js"
+import { parseFailureError, parseJsonBytes } from "./contract/ParseJson.js"
 import { jsonText, LoggingLive, SupervisorConsoleLive } from "./logging/Logging.js"
 import { Masker, MaskerLive } from "./masking/Masker.js"
 import { MAX_REPORTED_ERRORS } from "./contract/ErrorReport.js"
@@ -235,27 +236,29 @@ const validate = Command.make("validate", { json, files }, ({ files, json }) =>
     let invalid = 0
     const decoders = makeDecoders()
     for (const file of files) {
-      const fileLevel = (message: string): Pick<Validation, "errors" | "errorCount"> => ({
-        errors: [{ record: null, path: "$", message }],
+      const fileLevel = (rule: FileRule, message: string): Pick<Validation, "errors" | "errorCount"> => ({
+        errors: [{ record: null, path: "$", rule, message }],
         errorCount: 1
       })
       const { errorCount, errors } = yield* fs.stat(file).pipe(
         Effect.flatMap((info) => {
-          if (info.type !== "File") return Effect.succeed(fileLevel("not a regular file"))
+          if (info.type !== "File") return Effect.succeed(fileLevel("not-a-regular-file", "not a regular file"))
           if (Number(info.size) > settings.maxFileSizeBytes) {
-            return Effect.succeed(fileLevel(`file is larger than MAX_FILE_SIZE_MB (${settings.maxFileSizeBytes / 1024 / 1024} MB)`))
+            return Effect.succeed(fileLevel("file-too-large", `file is larger than MAX_FILE_SIZE_MB (${settings.maxFileSizeBytes / 1024 / 1024} MB)`))
           }
           return Effect.map(fs.readFile(file), (bytes) => {
             const parsed = parseJsonBytes(bytes)
             return parsed._tag === "Parsed"
               ? validateDocument(parsed.value, { maxRecords: settings.maxRecords, today: todayUtc(now), decoders })
-              : fileLevel(describeParseFailure(parsed))
+              : { errors: [parseFailureError(parsed)], errorCount: 1 }
           })
         }),
         Effect.catchAll((e) =>
-          Effect.succeed(fileLevel(
-            e._tag === "SystemError" && e.reason === "NotFound" ? "file not found" : `cannot read the file (${e._tag === "SystemError" ? e.reason : "bad argument"})`
-          ))
+          Effect.succeed(
+            e._tag === "SystemError" && e.reason === "NotFound"
+              ? fileLevel("file-not-found", "file not found")
+              : fileLevel("unreadable-file", `cannot read the file (${e._tag === "SystemError" ? e.reason : "bad argument"})`)
+          )
         )
       )
       if (errorCount > 0) invalid++

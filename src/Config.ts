@@ -6,6 +6,8 @@
  * `AppConfig` service; nothing else looks at the environment. README's settings
  * table and `.env.example` are generated from `SETTINGS` (`npm run docs:settings`,
  * src/SettingsDocs.ts); a test fails when they are out of date.
+ *
+ * @module
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -21,11 +23,14 @@ import * as OS from "node:os"
 import { parseHostList, showHost } from "./http/HostCheck.js"
 import type { HostEntry } from "./http/HostCheck.js"
 
+/** How new files are noticed (WATCH_MODE): `native` filesystem events, or `poll` by listing only. */
 export type WatchMode = "native" | "poll"
+/** What the console shows (LOG_CONSOLE): `pretty` lines, `json` lines, or `off` (errors only). */
 export type ConsoleFormat = "pretty" | "json" | "off"
 /** `auto`: link files owned by the daemon's own user, copy everyone else's; `copy`: copy all; `link`: link all the kernel allows */
 export type StoreMode = "auto" | "copy" | "link"
 
+/** The notification settings (EMAIL_*, SMTP_*, NOTIFY_WEBHOOK_URL), parsed. */
 export interface EmailSettings {
   readonly sender: Option.Option<string>
   readonly receivers: ReadonlyArray<string>
@@ -42,6 +47,10 @@ export interface EmailSettings {
   readonly webhookUrl: Option.Option<string>
 }
 
+/**
+ * The daemon's settings, parsed and checked: what the `AppConfig` service holds.
+ * Each field is one variable of `SETTINGS` (README's settings table).
+ */
 export interface Settings {
   readonly dataDir: string
   readonly processingDir: string
@@ -138,9 +147,11 @@ export const wholeNumber = (min: number, max: number) => (text: string): Option.
 
 const wholeRule = (min: number, max: number) => `a whole number from ${min} to ${max}`
 
+/** A number above 0 and at most `max`, decimals allowed (no sign, no exponent). */
 export const positiveNumber = (max: number) => (text: string): Option.Option<number> =>
   /^\d+(\.\d+)?$/.test(text) ? Option.filter(Option.some(Number(text)), (n) => n > 0 && n <= max) : Option.none()
 
+/** A yes/no setting: `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off`, in any case. */
 export const flag = (text: string): Option.Option<boolean> => {
   const value = text.toLowerCase()
   if (["true", "1", "yes", "on"].includes(value)) return Option.some(true)
@@ -160,6 +171,7 @@ const folder = (text: string): Option.Option<string> => (text.includes("\0") ? O
 const anyText = (text: string): Option.Option<string> => Option.some(text)
 const address = (text: string): Option.Option<string> => (ADDRESS.test(text) ? Option.some(text) : Option.none())
 
+/** A comma-separated list of email addresses (blanks between them ignored); each must look like one. */
 export const addressList = (text: string): Option.Option<ReadonlyArray<string>> => {
   const list = text.split(",").map((s) => s.trim()).filter((s) => s !== "")
   return list.every((a) => ADDRESS.test(a)) ? Option.some(list) : Option.none()
@@ -481,7 +493,9 @@ export const SETTINGS = Object.freeze({
   })
 })
 
+/** The name of a setting's environment variable (`DATA_DIR`, `MAX_RECORDS`, …). */
 export type VariableName = keyof typeof SETTINGS
+/** Settings as text by variable name, as in the environment or `.env`: what `AppConfigFrom` takes. */
 export type RawSettings = Partial<Record<VariableName, string>>
 
 /** Each variable's value once parsed, before `toSettings` shapes them. */
@@ -634,6 +648,10 @@ export const parseSettings = (
   return Effect.withConfigProvider(loadSettings, ConfigProvider.fromMap(new Map([...entries, ...secret])))
 }
 
+/**
+ * The settings as a service: every module reads them from here, never from the environment.
+ * Provide `AppConfigLive` (environment and `.env`) or `AppConfigFrom(raw)` (fixed, for tests and embedding).
+ */
 export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {}
 
 /** Settings from the environment and `.env` (provide the ConfigProvider around it). */

@@ -90,7 +90,7 @@ describe("contract §4: customer record", () => {
   })
 
   it.each(["customer_id", "first_name", "last_name", "email", "address", "created_at"])("requires %s", (field) => {
-    expect(errorsOf(record({ [field]: undefined }))).toEqual([{ record: 0, path: `$.${field}`, message: "is required" }])
+    expect(errorsOf(record({ [field]: undefined }))).toEqual([{ record: 0, path: `$.${field}`, rule: "required", message: "is required" }])
   })
 
   it.each([
@@ -131,11 +131,12 @@ describe("contract §4: customer record", () => {
 
   it("rejects unknown fields at every level, cvv included", () => {
     expect(errorsOf(record({ nickname: "x", address: address({ floor: 2 }), payment: payment({ cvv: "123" }) }))).toEqual([
-      { record: 0, path: "$.nickname", message: "is not an allowed field" },
-      { record: 0, path: "$.address.floor", message: "is not an allowed field" },
+      { record: 0, path: "$.nickname", rule: "unknown-field", message: "is not an allowed field" },
+      { record: 0, path: "$.address.floor", rule: "unknown-field", message: "is not an allowed field" },
       {
         record: 0,
         path: "$.payment.cvv",
+        rule: "unknown-field",
         message: "is not an allowed field (a card verification code must never be stored)"
       }
     ])
@@ -148,7 +149,7 @@ describe("contract §4: customer record", () => {
 
   it("shows a failing card number only masked to its last four digits", () => {
     expect(errorsOf(record({ payment: payment({ card_number: "4111 1111 1111 1112" }) }))).toEqual([
-      { record: 0, path: "$.payment.card_number", message: "card number fails the Luhn check (************1112)" }
+      { record: 0, path: "$.payment.card_number", rule: "card-number-luhn", message: "card number fails the Luhn check (************1112)" }
     ])
   })
 })
@@ -161,27 +162,28 @@ describe("contract §3: shape", () => {
   })
   it("makes the second of two equal customer_ids invalid", () => {
     expect(errorsOf([record(), record({ email: "b@example.com" })])).toEqual([
-      { record: 1, path: "$[1].customer_id", message: "duplicates the customer_id of record 0" }
+      { record: 1, path: "$[1].customer_id", rule: "customer-id-unique-in-file", message: "duplicates the customer_id of record 0" }
     ])
   })
   it("rejects an empty array as a file-level error", () => {
-    expect(errorsOf([])).toEqual([{ record: null, path: "$", message: "file contains an empty array; expected 1 to 5 customer records" }])
+    expect(errorsOf([])).toEqual([{ record: null, path: "$", rule: "empty-array", message: "file contains an empty array; expected 1 to 5 customer records" }])
   })
   it("rejects more than MAX_RECORDS records", () => {
     const result = validateDocument(Array.from({ length: 6 }, (_, i) => record({ customer_id: `C-${i}` })), options)
-    expect(result.errors).toEqual([{ record: null, path: "$", message: "file contains 6 records; at most 5 are allowed (MAX_RECORDS)" }])
+    expect(result.errors).toEqual([{ record: null, path: "$", rule: "too-many-records", message: "file contains 6 records; at most 5 are allowed (MAX_RECORDS)" }])
   })
   it.each([["string", "x"], ["number", 7], ["null", null], ["boolean", true]])("rejects a top-level %s", (kind, doc) => {
     expect(errorsOf(doc)).toEqual([{
       record: null,
       path: "$",
+      rule: "top-level-value",
       message: `top-level value must be a customer object or an array of customer objects, not ${kind}`
     }])
   })
   it("rejects a record that is not an object", () => {
     expect(errorsOf([record(), "x", [record({ customer_id: "C-3" })]])).toEqual([
-      { record: 1, path: "$[1]", message: "must be a customer object" },
-      { record: 2, path: "$[2]", message: "must be a customer object" }
+      { record: 1, path: "$[1]", rule: "not-an-object", message: "must be a customer object" },
+      { record: 2, path: "$[2]", rule: "not-an-object", message: "must be a customer object" }
     ])
   })
   it("collects every error of every record", () => {
@@ -197,7 +199,7 @@ describe("the example kinds (own fixtures)", () => {
   })
   it("invalid-luhn reports only the masked card number", () => {
     expect(errorsOf(fixtureJson("invalid-luhn.json"))).toEqual([
-      { record: 0, path: "$.payment.card_number", message: "card number fails the Luhn check (************1882)" }
+      { record: 0, path: "$.payment.card_number", rule: "card-number-luhn", message: "card number fails the Luhn check (************1882)" }
     ])
   })
   it("invalid-mixed-batch reports each broken rule of records 1 and 2", () => {

@@ -9,6 +9,8 @@ import type { ValidationError } from "../src/contract/Contract.js"
 import { Contract, jsonPathSegment, validateDocument, validateEffect } from "../src/contract/Contract.js"
 import { makeCustomer, makeCustomerRules } from "../src/contract/ContractSchema.js"
 import { MAX_REPORTED_ERRORS, renderReport } from "../src/contract/ErrorReport.js"
+import { fieldRule } from "../src/contract/Rules.js"
+import type { FileRule, RecordRule } from "../src/contract/Rules.js"
 import { record } from "./support/fixtures.js"
 import { Entries, toJson } from "./support/jsonText.js"
 
@@ -30,9 +32,18 @@ const oldMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
   return issue.message
 }
 
+// The rule code, from the untrimmed record (rule codes came later than the bounding; held here alike).
+const oldRule = (issue: ParseResult.ArrayFormatterIssue, record: unknown): RecordRule => {
+  if (issue._tag === "Missing") return "required"
+  if (issue._tag === "Unexpected") return "unknown-field"
+  let value = record
+  for (const key of issue.path) value = (value as Record<PropertyKey, unknown>)[key]
+  return fieldRule(issue.path[issue.path.length - 1], value)
+}
+
 /** Every error of the document, as the Contract collected them before errors were bounded. */
 const collectAll = (document: unknown, maxRecords: number): { records: number; errors: Array<ValidationError> } => {
-  const fileError = (message: string) => [{ record: null, path: "$", message }]
+  const fileError = (rule: FileRule, message: string) => [{ record: null, path: "$", rule, message }]
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
   const errors: Array<ValidationError> = []
   const seen = new Map<string, number>()
@@ -40,19 +51,19 @@ const collectAll = (document: unknown, maxRecords: number): { records: number; e
     const result = decode(record)
     if (Either.isLeft(result)) {
       for (const issue of ParseResult.ArrayFormatter.formatIssueSync(result.left)) {
-        errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: oldMessage(issue) })
+        errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), rule: oldRule(issue, record), message: oldMessage(issue) })
       }
     }
     if (isObject(record) && typeof record.customer_id === "string") {
       const first = seen.get(record.customer_id)
       if (first === undefined) seen.set(record.customer_id, index)
-      else errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
+      else errors.push({ record: index, path: `${prefix}.customer_id`, rule: "customer-id-unique-in-file", message: `duplicates the customer_id of record ${first}` })
     }
   }
   if (Array.isArray(document)) {
-    if (document.length === 0) return { records: 0, errors: fileError(`file contains an empty array; expected 1 to ${maxRecords} customer records`) }
+    if (document.length === 0) return { records: 0, errors: fileError("empty-array", `file contains an empty array; expected 1 to ${maxRecords} customer records`) }
     if (document.length > maxRecords) {
-      return { records: document.length, errors: fileError(`file contains ${document.length} records; at most ${maxRecords} are allowed (MAX_RECORDS)`) }
+      return { records: document.length, errors: fileError("too-many-records", `file contains ${document.length} records; at most ${maxRecords} are allowed (MAX_RECORDS)`) }
     }
     document.forEach((record, i) => checkRecord(record, i, `$[${i}]`))
     return { records: document.length, errors }
@@ -62,7 +73,7 @@ const collectAll = (document: unknown, maxRecords: number): { records: number; e
     return { records: 1, errors }
   }
   const kind = document === null ? "null" : typeof document
-  return { records: 0, errors: fileError(`top-level value must be a customer object or an array of customer objects, not ${kind}`) }
+  return { records: 0, errors: fileError("top-level-value", `top-level value must be a customer object or an array of customer objects, not ${kind}`) }
 }
 
 // ------------------------------------------------------------ generated files
@@ -232,9 +243,9 @@ describe("a file of 100,000 records with 65 unknown keys each", () => {
       expect(judged.errors).toHaveLength(MAX_REPORTED_ERRORS)
       // The schema's order: a record's unknown keys, then its missing fields; then the next record.
       const expected = [
-        ...Array.from({ length: UNKNOWN_PER_RECORD }, (_, k) => ({ record: 0, path: `$[0].k${k}`, message: "is not an allowed field" })),
-        ...MISSING.map((field) => ({ record: 0, path: `$[0].${field}`, message: "is required" })),
-        ...Array.from({ length: 29 }, (_, k) => ({ record: 1, path: `$[1].k${k}`, message: "is not an allowed field" }))
+        ...Array.from({ length: UNKNOWN_PER_RECORD }, (_, k) => ({ record: 0, path: `$[0].k${k}`, rule: "unknown-field", message: "is not an allowed field" })),
+        ...MISSING.map((field) => ({ record: 0, path: `$[0].${field}`, rule: "required", message: "is required" })),
+        ...Array.from({ length: 29 }, (_, k) => ({ record: 1, path: `$[1].k${k}`, rule: "unknown-field", message: "is not an allowed field" }))
       ]
       expect(judged.errors).toEqual(expected)
       // The one-go form agrees.
@@ -294,6 +305,6 @@ describe("a file of 100,000 records with 65 unknown keys each", () => {
       expect(judged.errorCount).toBe(49_000)
       expect(all.errors).toHaveLength(49_000)
       expect(judged.errors).toEqual(all.errors.slice(0, 100))
-      expect(judged.errors[0]).toEqual({ record: 1000, path: "$[1000].customer_id", message: "duplicates the customer_id of record 0" })
+      expect(judged.errors[0]).toEqual({ record: 1000, path: "$[1000].customer_id", rule: "customer-id-unique-in-file", message: "duplicates the customer_id of record 0" })
     }))
 })

@@ -84,6 +84,8 @@ describe("daemon --once over the in-memory filesystem", () => {
       expect(summary.returned).toBe(1)
       const report = JSON.parse(String(app.volume.readFileSync(`${R}/slow.json.error.json`, "utf8")))
       expect(report.errors).toEqual([{ record: null, path: "$", message: "malformed JSON at line 1, column 41: unterminated string" }])
+      // The Notifier's event carries the rule code the report leaves out.
+      expect(app.recorded.rejected.map((e) => e.errors.map((x) => x.rule))).toEqual([["syntax"]])
     }).pipe(provideToday(app.layer))
   })
 
@@ -121,6 +123,7 @@ describe("daemon --once over the in-memory filesystem", () => {
       expect(reads).toEqual([])
       const report = JSON.parse(String(app.volume.readFileSync(`${R}/big.json.error.json`, "utf8")))
       expect(report.errors).toEqual([{ record: null, path: "$", message: "file is 1.0 MB; larger than MAX_FILE_SIZE_MB (1 MB): it was not read, and is returned as it is" }])
+      expect(app.recorded.rejected.map((e) => e.errors.map((x) => x.rule))).toEqual([["file-too-large"]])
       // Returned as it is: the very file, moved, not copied.
       expect(app.volume.statSync(`${R}/big.json`).ino).toBe(inode)
       expect(app.volume.readFileSync(`${R}/big.json`, "utf8")).toBe(big)

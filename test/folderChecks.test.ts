@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, TestClock } from "effect"
 import { AppConfigFrom } from "../src/Config.js"
 import { FolderChecks, FolderChecksLive } from "../src/files/FolderChecks.js"
 import { FileOps } from "../src/files/FileOps.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
 import { FOLDERS } from "./support/app.js"
+import { TODAY } from "./support/today.js"
 
 const withChecks = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, f: (checks: FolderChecks["Type"]) => Effect.Effect<A, E>) =>
   Effect.flatMap(FolderChecks, f).pipe(
@@ -21,9 +22,12 @@ describe("FolderChecks: the folder checks as a service of their own", () => {
       [`${FOLDERS.VALIDATED_DIR}/${FRESH}`]: "",
       [`${FOLDERS.VALIDATED_DIR}/.cjp-probe-planted.tmp`]: ""
     })
-    const old = new Date(Date.now() - 10 * 60_000)
+    // Ages by effect's Clock: ten minutes and one second before the TestClock's time.
+    const old = new Date(TODAY - 10 * 60_000)
+    const recent = new Date(TODAY - 1000)
     memory.volume.utimesSync(`${FOLDERS.VALIDATED_DIR}/${STALE}`, old, old)
-    return withChecks(memory, (checks) => checks.prepareFolders).pipe(
+    memory.volume.utimesSync(`${FOLDERS.VALIDATED_DIR}/${FRESH}`, recent, recent)
+    return TestClock.setTime(TODAY).pipe(Effect.zipRight(withChecks(memory, (checks) => checks.prepareFolders)), 
       Effect.map(() => {
         for (const dir of Object.values(FOLDERS)) expect(memory.volume.statSync(dir).isDirectory()).toBe(true)
         // a probe still in progress (recent) and a name that is not a probe's stay
@@ -38,7 +42,7 @@ describe("FolderChecks: the folder checks as a service of their own", () => {
     const stale = [0, 1500, 2999].map((i) => `.cjp-probe-${i.toString(16).padStart(32, "0")}.tmp`)
     for (const name of stale) files[`${FOLDERS.DATA_DIR}/${name}`] = ""
     const memory = MemoryFileSystem.make(files)
-    const old = new Date(Date.now() - 10 * 60_000)
+    const old = new Date(TODAY - 10 * 60_000)
     for (const name of stale) memory.volume.utimesSync(`${FOLDERS.DATA_DIR}/${name}`, old, old)
     let largestPiece = 0
     // The in-memory FileOps, with whole listings refused and the pieces measured.
@@ -54,7 +58,8 @@ describe("FolderChecks: the folder checks as a service of their own", () => {
           }))
       }))
     ).pipe(Layer.provide(memory.layer))
-    return Effect.flatMap(FolderChecks, (checks) => checks.prepareFolders).pipe(
+    return TestClock.setTime(TODAY).pipe(
+      Effect.zipRight(Effect.flatMap(FolderChecks, (checks) => checks.prepareFolders)),
       Effect.provide(FolderChecksLive.pipe(Layer.provide(Layer.mergeAll(memory.layer, watched, AppConfigFrom(FOLDERS))))),
       Effect.map(() => {
         const left = (memory.volume.readdirSync(FOLDERS.DATA_DIR) as Array<string>).map(String)

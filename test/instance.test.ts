@@ -3,7 +3,7 @@
  * what the instance hands out as claimed, and when.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, TestClock } from "effect"
 import * as Path from "node:path"
 import { stagesOf } from "../src/files/FileStore.js"
 import { forgetGone, HEARTBEAT_FILE, Instance } from "../src/instances/Instance.js"
@@ -79,6 +79,22 @@ describe("instance: what a take-over never deletes", () => {
       expect(String(memory.volume.readFileSync(`${instance.dir}/1795886819898-2_folder.json/inside.txt`, "utf8"))).toBe("the producer's own data")
       expect(memory.volume.existsSync(dead)).toBe(false)
     }).pipe(Effect.provide(app.layer))
+  })
+
+  it.scoped("a claimed name without its claim prefix is renamed by effect's Clock", () => {
+    const dead = `${P}/deadhost-999996-ddd`
+    const memory = MemoryFileSystem.make({
+      [`${dead}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "somewhere", pid: 999996, beat: 3, stopped: true }),
+      [`${dead}/loose.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory })
+    const at = Date.parse("2031-05-06T07:08:09.010Z")
+    // (set before the layer starts: moving it later would replay every heartbeat in between)
+    return TestClock.setTime(at).pipe(Effect.zipRight(Effect.gen(function*() {
+      const instance = yield* Instance
+      const adopted = yield* instance.adoptOrphans
+      expect([...adopted]).toEqual([`${at}-1_loose.json`])
+    }).pipe(Effect.provide(app.layer))))
   })
 
   it.scoped("a dead folder still holding something after its drain stays, and the take-over says so", () => {

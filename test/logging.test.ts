@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { onTestFinished, vi } from "vitest"
-import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel } from "effect"
+import { Cause, Effect, FastCheck as fc, HashMap, Layer, LogLevel, TestClock } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
@@ -120,6 +120,27 @@ const runWithLogging = (dir: string, debug: boolean) =>
   )
 
 describe("LoggingLive", () => {
+  it.effect("says it cannot write its log on stderr, stamped by effect's Clock", () => {
+    const stderr: Array<string> = []
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (stderr.push(String(chunk)), true))
+    onTestFinished(() => spy.mockRestore())
+    // A log folder under a regular file: nothing can be created there.
+    const blocker = Path.join(tempDir(), "not-a-folder")
+    NFS.writeFileSync(blocker, "")
+    const layer = LoggingLive({ logDir: Path.join(blocker, "logs"), debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 })
+    return TestClock.setTime(Date.parse("2031-05-06T07:08:09.010Z")).pipe(
+      Effect.zipRight(Effect.scoped(Layer.build(layer.pipe(Layer.provide(MaskerLive))).pipe(
+        Effect.flatMap((context) => Effect.provide(Effect.logInfo("a line for a log that cannot be written"), context))
+      ))),
+      Effect.map(() => {
+        spy.mockRestore()
+        const warnings = stderr.join("").split("\n").filter((l) => l.includes(" WARN  "))
+        expect(warnings.length).toBeGreaterThan(0)
+        for (const line of warnings) expect(line.startsWith("2031-05-06T07:08:09.010Z WARN  ")).toBe(true)
+      })
+    )
+  })
+
   it.live("writes each sink's levels as JSON Lines, masked; no debug.log without DEBUG", () => {
     const dir = tempDir()
     return runWithLogging(dir, false).pipe(

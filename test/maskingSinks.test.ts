@@ -93,7 +93,7 @@ describe("no output shows a card number or an address in any form of §7 (issue 
         const message = `cannot open ${name}: ${s.shown} refused`
         const stored = returnedNameCandidate(name, 0, AT)
         const valid = storedNameCandidate(name, 1, AT)
-        const rejected = { file: name, storedAs: stored, receivedAt: AT, processedAt: AT, errorCount: 2, errors: [{ record: 0, path, message: "is not an allowed field" }] }
+        const rejected = { file: name, storedAs: stored, receivedAt: AT, processedAt: AT, errorCount: 2, errors: [{ record: 0, path, rule: "unknown-field" as const, message: "is not an allowed field" }] }
 
         const report = renderReport({ file: name, storedAs: stored, receivedAt: AT, processedAt: AT, errors: rejected.errors }, mask)
         const logs = logged(

@@ -2,6 +2,8 @@
  * The Contract service: validates a parsed document against contract §3–4,
  * counts every failure and turns the first ones (the report's 100) into
  * `{ record, path, message }` (contract §6).
+ *
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -11,19 +13,30 @@ import * as ParseResult from "effect/ParseResult"
 import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
 import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
+import { fieldRule } from "./Rules.js"
+import type { FileRule, RecordRule, RuleCode } from "./Rules.js"
 import { AppConfig } from "../Config.js"
 import { maskShortened } from "../masking/Masking.js"
 // (`Effect.yieldNow` alone lets other fibers run but not the loop: the health endpoint, signals, timers)
 import { yieldToEventLoop } from "../daemon/SliceScheduler.js"
 
+/**
+ * One broken rule: where (`record`, `path`), which (`rule`, a stable code to
+ * match on) and what to do about it (`message`, for people; it never quotes
+ * the input, contract §6). Plain data, so that it crosses worker threads.
+ */
 export interface ValidationError {
   /** index of the record in the file (0 for a single object), null for a file-level error */
   readonly record: number | null
   /** JSONPath from the document root */
   readonly path: string
+  /** the rule broken: one of the codes in docs/CONTRACT.md §6 (`ContractRule`), or a custom Contract's own */
+  readonly rule: RuleCode
+  /** what is wrong, for people: may be reworded, so match on `rule` */
   readonly message: string
 }
 
+/** The contract's verdict on a document: valid exactly when `errorCount` is 0. */
 export interface Validation {
   /** the number of records in the file (0 when the file is not a customer document) */
   readonly records: number
@@ -33,6 +46,7 @@ export interface Validation {
   readonly errorCount: number
 }
 
+/** Options of `validateDocument` and `validateEffect` (for a text or bytes, see `validateText`). */
 export interface ValidateOptions {
   readonly maxRecords: number
   /** the processing date, UTC `YYYY-MM-DD` */
@@ -47,6 +61,7 @@ const DECODE_OPTIONS = { errors: "all", onExcessProperty: "error" } as const
 
 type RecordDecoder = (record: unknown) => Either.Either<unknown, ParseResult.ParseIssue>
 
+/** The record rules of one processing day, built once and reused (see `makeDecoders`). */
 export interface Decoder {
   readonly today: string
   /** the schema's decoder: every issue, for the messages */
@@ -109,6 +124,27 @@ export const jsonPathSegment = (key: PropertyKey): string => {
 const UNEXPECTED_MESSAGE = "is not an allowed field"
 const CVV_FIELDS = new Set(["cvv", "cvc"])
 
+/** The value at `path` inside `record` (the path of an issue of that record's decoding). */
+const valueAt = (record: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+  let value = record
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+const issueRule = (issue: ParseResult.ArrayFormatterIssue, record: unknown): RecordRule => {
+  switch (issue._tag) {
+    case "Missing":
+      return "required"
+    case "Unexpected":
+      return "unknown-field"
+    default:
+      return fieldRule(issue.path[issue.path.length - 1], valueAt(record, issue.path))
+  }
+}
+
 const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
   switch (issue._tag) {
     case "Missing":
@@ -124,7 +160,8 @@ const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
   }
 }
 
-const fileError = (message: string): ValidationError => ({ record: null, path: "$", message })
+/** A file-level error: `record` null, `path` `$`. */
+export const fileError = (rule: FileRule, message: string): ValidationError => ({ record: null, path: "$", rule, message })
 
 const typeName = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "array" : typeof value
@@ -140,19 +177,19 @@ interface Run {
 
 const startValidation = (document: unknown, options: ValidateOptions): Run => {
   const maxErrors = options.maxErrors ?? MAX_REPORTED_ERRORS
-  const fileLevel = (records: number, message: string): Run => {
-    const validation = { records, errors: maxErrors > 0 ? [fileError(message)] : [], errorCount: 1 }
+  const fileLevel = (records: number, rule: FileRule, message: string): Run => {
+    const validation = { records, errors: maxErrors > 0 ? [fileError(rule, message)] : [], errorCount: 1 }
     return { step: () => true, result: () => validation }
   }
   if (Array.isArray(document)) {
     if (document.length === 0) {
-      return fileLevel(0, `file contains an empty array; expected 1 to ${options.maxRecords} customer records`)
+      return fileLevel(0, "empty-array", `file contains an empty array; expected 1 to ${options.maxRecords} customer records`)
     }
     if (document.length > options.maxRecords) {
-      return fileLevel(document.length, `file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)
+      return fileLevel(document.length, "too-many-records", `file contains ${document.length} records; at most ${options.maxRecords} are allowed (MAX_RECORDS)`)
     }
   } else if (!isPlainObject(document)) {
-    return fileLevel(0, `top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)
+    return fileLevel(0, "top-level-value", `top-level value must be a customer object or an array of customer objects, not ${typeName(document)}`)
   }
   const decoder = (options.decoders ?? buildDecoder)(options.today)
   const errors: Array<ValidationError> = []
@@ -165,11 +202,17 @@ const startValidation = (document: unknown, options: ValidateOptions): Run => {
       const room = maxErrors - errors.length
       // Only records with errors still to list are decoded, trimmed to the issues listed.
       if (room > 0) {
-        const result = decoder.decode(count > room ? decoder.trim(record, room) : record)
+        const decoded = count > room ? decoder.trim(record, room) : record
+        const result = decoder.decode(decoded)
         if (Either.isLeft(result)) {
           for (const issue of ParseResult.ArrayFormatter.formatIssueSync(result.left)) {
             if (errors.length >= maxErrors) break
-            errors.push({ record: index, path: prefix + issue.path.map(jsonPathSegment).join(""), message: issueMessage(issue) })
+            errors.push({
+              record: index,
+              path: prefix + issue.path.map(jsonPathSegment).join(""),
+              rule: issueRule(issue, decoded),
+              message: issueMessage(issue)
+            })
           }
         }
       }
@@ -180,7 +223,7 @@ const startValidation = (document: unknown, options: ValidateOptions): Run => {
       else {
         errorCount++
         if (errors.length < maxErrors) {
-          errors.push({ record: index, path: `${prefix}.customer_id`, message: `duplicates the customer_id of record ${first}` })
+          errors.push({ record: index, path: `${prefix}.customer_id`, rule: "customer-id-unique-in-file", message: `duplicates the customer_id of record ${first}` })
         }
       }
     }
@@ -231,6 +274,7 @@ export const validateEffect = (document: unknown, options: ValidateOptions): Eff
     return slice()
   })
 
+/** The processing day of an instant: its UTC date, `YYYY-MM-DD`. */
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
 /** The Contract as a service, so a test or an extension can swap the rules. */

@@ -7,6 +7,8 @@
  * built-in messages quote the input value, and the contract (§6) forbids
  * that. The only value ever shown is a card number masked to its last four
  * digits.
+ *
+ * @module
  */
 import * as Schema from "effect/Schema"
 import type * as ParseResult from "effect/ParseResult"
@@ -33,11 +35,13 @@ const codePoints = (s: string): number => {
   return n
 }
 
+/** `first_name`, `last_name`: 1 to 100 characters (code points) after trimming, no control characters. */
 export const isPersonName = (s: string): boolean => {
   const length = codePoints(s.trim())
   return length >= 1 && length <= 100 && !CONTROL.test(s)
 }
 
+/** `email`: at most 254 characters (UTF-16 units), no whitespace, one `@`, a domain with a `.` that neither starts nor ends with `.` or `-`. */
 export const isEmailAddress = (s: string): boolean => {
   if (s.length > 254 || /\s/.test(s)) return false
   const at = s.indexOf("@")
@@ -48,6 +52,7 @@ export const isEmailAddress = (s: string): boolean => {
   return domain.includes(".")
 }
 
+/** `phone`: after removing spaces, `-`, `.`, `(` and `)`, an optional `+` and 7 to 15 digits. */
 export const isPhoneNumber = (s: string): boolean => /^\+?\d{7,15}$/.test(s.replace(/[\s\-.()]/g, ""))
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const
@@ -68,6 +73,7 @@ export const isBirthDate = (s: string, today: string): boolean => {
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/
 
+/** `created_at`: ISO 8601 date-time with seconds and `Z` or `±HH:MM`, a real date and time. */
 export const isDateTime = (s: string): boolean => {
   const m = DATE_TIME.exec(s)
   if (m === null) return false
@@ -87,6 +93,7 @@ export const isCardNumberShape = (s: string): boolean => {
 }
 
 const EXPIRY = /^(0[1-9]|1[0-2])\/\d{2}$/
+/** `expiry`: `MM/YY` with a month from 01 to 12. */
 export const isExpiry = (s: string): boolean => EXPIRY.test(s)
 
 const CUSTOMER_ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -119,6 +126,7 @@ const PHONE_MESSAGE = "must be a phone number: an optional '+' and 7 to 15 digit
 const CREATED_AT_MESSAGE = "must be an ISO 8601 date-time with seconds and a 'Z' or '±HH:MM' offset, e.g. 2026-11-28T09:30:00Z"
 const CARD_MESSAGE = "must be a card number of 12 to 19 digits, optionally grouped by single spaces or single '-'"
 
+/** The `address` object of a record (contract §4), every field with its own message. */
 export const Address = Schema.Struct({
   line1: TrimmedText(200, "must be a string of 1 to 200 characters after trimming"),
   line2: Schema.optionalWith(
@@ -136,6 +144,7 @@ export const Address = Schema.Struct({
   )
 }).annotations(typeMessage("must be an address object"))
 
+/** `card_number`: the shape first, then the Luhn check, whose message shows the number masked to its last four digits. */
 export const CardNumber = string(CARD_MESSAGE).pipe(
   Schema.filter(isCardNumberShape, message(CARD_MESSAGE)),
   Schema.filter((s) => luhnValid(s.replace(/\D/g, "")), {
@@ -149,6 +158,7 @@ export const CardNumber = string(CARD_MESSAGE).pipe(
   })
 )
 
+/** The `payment` object of a record (contract §4); no card verification code is allowed in it. */
 export const Payment = Schema.Struct({
   card_number: CardNumber,
   card_holder: TrimmedText(100, "must be a string of 1 to 100 characters after trimming"),
@@ -206,6 +216,7 @@ export const makeCustomer = (today: string) =>
     description: `One customer, as defined by the customer file contract version ${CONTRACT_VERSION}`
   })
 
+/** One customer record as decoded by `makeCustomer(today)`. */
 export type Customer = Schema.Schema.Type<ReturnType<typeof makeCustomer>>
 
 // ------------------------------------------------------- the fast path
@@ -356,6 +367,7 @@ export const makeCustomerCheck = (today: string): Check => makeCustomerRules(tod
  */
 
 export const JSON_SCHEMA_DRAFTS = ["draft-07", "2020-12"] as const
+/** The JSON Schema dialects `contractJsonSchema` can write: `draft-07` or `2020-12`. */
 export type JsonSchemaDraft = (typeof JSON_SCHEMA_DRAFTS)[number]
 
 const META_SCHEMAS: Record<JsonSchemaDraft, string> = {
@@ -370,6 +382,7 @@ export const CONTRACT_VERSION_KEYWORD = "x-cjp-contract-version"
 /** Custom keyword at the schema's root: the rules of the contract this schema cannot check. */
 export const UNCHECKED_RULES_KEYWORD = "x-cjp-unchecked-rules"
 
+/** A rule of the contract that JSON Schema cannot express, as listed in the schema's `x-cjp-unchecked-rules`. */
 export interface UncheckedRule {
   /** a stable name for the rule */
   readonly rule: string
@@ -447,12 +460,14 @@ const text = (description: string, pattern: string) => ({ type: "string", descri
 const trimmedText = (max: number, what: string) =>
   text(`${what}: 1 to ${max} characters after trimming leading and trailing whitespace.`, trimmedTextPattern(max))
 
+/** Options of `contractJsonSchema`. */
 export interface ContractJsonSchemaOptions {
   /** the largest batch this processor takes (MAX_RECORDS) */
   readonly maxRecords: number
   readonly draft?: JsonSchemaDraft
 }
 
+/** A JSON object, as `contractJsonSchema` returns it. */
 export type JsonObject = { readonly [key: string]: unknown }
 
 /** The customer file contract as a JSON Schema document of the given draft (draft-07 by default). */

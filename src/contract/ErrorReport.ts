@@ -12,8 +12,8 @@ export interface ReportInput {
   readonly storedAs: string
   readonly receivedAt: Date
   readonly processedAt: Date
-  /** the first errors (only the first MAX_REPORTED_ERRORS are listed) */
-  readonly errors: ReadonlyArray<ValidationError>
+  /** the first errors (only the first MAX_REPORTED_ERRORS are listed); the report leaves out their rule codes */
+  readonly errors: ReadonlyArray<Pick<ValidationError, "record" | "path" | "message">>
   /** every error, listed or not, when `errors` holds only the first (Validation's `errorCount`) */
   readonly errorCount?: number | undefined
 }

@@ -6,7 +6,7 @@
  */
 import { validateDocument } from "./Contract.js"
 import type { Validation } from "./Contract.js"
-import { describeParseFailure, isCompleteDocument, parseJsonBytes } from "./ParseJson.js"
+import { isCompleteDocument, parseFailureError, parseJsonBytes } from "./ParseJson.js"
 
 export interface JudgeRequest {
   readonly bytes: Uint8Array
@@ -25,5 +25,5 @@ export const judgeBytes = ({ bytes, maxRecords, today }: JudgeRequest): JudgedBy
   const parsed = parseJsonBytes(bytes)
   return parsed._tag === "Parsed"
     ? { complete: true, validation: validateDocument(parsed.value, { maxRecords, today }) }
-    : { complete: isCompleteDocument(parsed), validation: { records: 0, errors: [{ record: null, path: "$", message: describeParseFailure(parsed) }], errorCount: 1 } }
+    : { complete: isCompleteDocument(parsed), validation: { records: 0, errors: [parseFailureError(parsed)], errorCount: 1 } }
 }

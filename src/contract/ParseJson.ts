@@ -5,6 +5,8 @@
  * allow-list of V8's own grammar phrases.
  */
 import * as Jsonc from "jsonc-parser"
+import type { ValidationError } from "./Contract.js"
+import type { FileRule } from "./Rules.js"
 
 export type ParsedText =
   | { readonly _tag: "Parsed"; readonly value: unknown }
@@ -184,6 +186,28 @@ export const lineAndColumn = (text: string, offset: number): { line: number; col
   }
   return { line, column: end - lineStart + 1 }
 }
+
+/** The rule a text that does not parse breaks (contract §2). */
+export const parseFailureRule = (result: Exclude<ParsedText, { _tag: "Parsed" }>): FileRule => {
+  switch (result._tag) {
+    case "Empty":
+      return "empty-file"
+    case "InvalidUtf8":
+      return "invalid-utf8"
+    case "Malformed":
+      return "syntax"
+    case "DuplicateKey":
+      return "duplicate-key"
+  }
+}
+
+/** A text that does not parse, as the file-level error a report lists. */
+export const parseFailureError = (result: Exclude<ParsedText, { _tag: "Parsed" }>): ValidationError => ({
+  record: null,
+  path: "$",
+  rule: parseFailureRule(result),
+  message: describeParseFailure(result)
+})
 
 export const describeParseFailure = (result: Exclude<ParsedText, { _tag: "Parsed" }>): string => {
   switch (result._tag) {

@@ -5,6 +5,8 @@
  * claimed and are recovered at the next start). The parts: Intake (which
  * names go to the workers, and when), WorkerPool (the workers: the per-file
  * hot path), HealthCheck (folders and free space while running).
+ *
+ * @module
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -34,6 +36,7 @@ import { belowHard, openFileLimit } from "./OpenFileLimit.js"
 export { retryDelayMs } from "./Intake.js"
 export type { Job, Summary } from "./Intake.js"
 
+/** Options of `runDaemon`. */
 export interface RunOptions {
   /** finish what is there, then return instead of watching */
   readonly once: boolean
@@ -41,6 +44,19 @@ export interface RunOptions {
   readonly window?: number
 }
 
+/**
+ * Runs the daemon over the services in context (see `App.DaemonServices`):
+ * recovery of claimed files, the backlog of DATA_DIR, then (unless `once`)
+ * live watching until interrupted; returns the counts of what it routed.
+ * With `once`, it returns when DATA_DIR is drained, which is how tests and
+ * embedders run it over the in-memory filesystem.
+ *
+ * @example
+ * ```ts
+ * const summary = yield* Daemon.runDaemon({ once: true })
+ * summary.validated // files moved to VALIDATED_DIR
+ * ```
+ */
 export const runDaemon = (options: RunOptions) =>
   Effect.scoped(Effect.gen(function*() {
     const config = yield* AppConfig

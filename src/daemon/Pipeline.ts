@@ -5,6 +5,8 @@
  * → the claimed name to the ClaimReleaser → notify. For a file already claimed
  * (crash recovery): the same from "read" on; one found stored already is
  * logged and released.
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
@@ -17,15 +19,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { Contract, todayUtc } from "../contract/Contract.js"
+import { Contract, fileError, todayUtc } from "../contract/Contract.js"
 import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
-import type { Validation, ValidationError } from "../contract/Contract.js"
+import type { Validation } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
 import type { Content, StoreFailure } from "../files/FileStore.js"
 import { errnoCode, isNotFound } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
-import { describeParseFailure, isCompleteDocument, parseJsonBytes } from "../contract/ParseJson.js"
+import { isCompleteDocument, parseFailureError, parseJsonBytes } from "../contract/ParseJson.js"
 import { isShortenedClaim, parseProcessingName } from "../files/Naming.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { logFields } from "../logging/Logging.js"
@@ -45,12 +47,17 @@ export interface Observation {
   readonly id: string
 }
 
+/** A file that did not parse yet, as last seen: it waits for QUIET_PERIOD_MS without change. */
 export interface PendingState {
   readonly observation: Observation
   /** when (this instance's clock) the file was first seen in this state */
   readonly since: number
 }
 
+/**
+ * What became of one file (the result of `processInput` and `processClaimed`).
+ * `Validated` and `Returned` carry the name it was stored under, not its content.
+ */
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
   | { readonly _tag: "Gone" }
@@ -76,6 +83,7 @@ export type Outcome =
     readonly claimed?: string | undefined
   }
 
+/** A name in DATA_DIR for the Pipeline, with when it was first seen. */
 export interface InputJob {
   readonly name: string
   /** when the file was first seen (the report's `received_at`) */
@@ -89,12 +97,18 @@ export interface InputJob {
   readonly lane?: "large" | undefined
 }
 
+/** The Pipeline's operations: one file each, never failing (a failure is the `Failed` outcome). */
 export interface PipelineService {
   readonly processInput: (job: InputJob) => Effect.Effect<Outcome>
   /** Finishes a file already in this instance's processing folder (crash recovery); `lane` as for `processInput`. */
   readonly processClaimed: (claimedName: string, lane?: "large") => Effect.Effect<Outcome>
 }
 
+/**
+ * What happens to one file: read, claim, judge by the `Contract`, store in
+ * VALIDATED_DIR or RETURNS_DIR (with its report), log, notify the `Notifier`.
+ * The daemon's workers call it; wrap it to add a step around each file.
+ */
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
 
 const sameObservation = (a: Observation, b: Observation) =>
@@ -138,6 +152,7 @@ const LARGE: Outcome = { _tag: "Large" }
 /** Batches larger than this are validated in slices (see `judge`). */
 const SLICED_ABOVE_RECORDS = 1000
 
+/** Builds the Pipeline from the services it uses (AppConfig, FileStore, Contract, Notifier, Instance, Masker, …). */
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const store = yield* FileStore
@@ -151,7 +166,6 @@ export const makePipeline = Effect.gen(function*() {
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
-  const fileLevel = (message: string): ReadonlyArray<ValidationError> => [{ record: null, path: "$", message }]
 
   /**
    * The contract's verdict on a file's content. A large batch is validated in
@@ -162,12 +176,12 @@ export const makePipeline = Effect.gen(function*() {
     if (content._tag === "TooLarge") {
       return Effect.succeed({
         records: 0,
-        errors: fileLevel(`file is ${(content.meta.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB): it was not read, and is returned as it is`),
+        errors: [fileError("file-too-large", `file is ${(content.meta.size / 1024 / 1024).toFixed(1)} MB; larger than MAX_FILE_SIZE_MB (${maxMb} MB): it was not read, and is returned as it is`)],
         errorCount: 1
       })
     }
     if (content._tag === "Verdict") return Effect.succeed(content.validation)
-    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: fileLevel(describeParseFailure(content.parsed)), errorCount: 1 })
+    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: [parseFailureError(content.parsed)], errorCount: 1 })
     const value = content.parsed.value
     return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
       ? contract.validateEffect(value, now)
@@ -437,4 +451,5 @@ export const makePipeline = Effect.gen(function*() {
   return Pipeline.of({ processInput, processClaimed })
 })
 
+/** The Pipeline as a layer, over the services `makePipeline` uses. */
 export const PipelineLive = Layer.effect(Pipeline, makePipeline)

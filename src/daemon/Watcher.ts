@@ -4,6 +4,8 @@
  * misreports their kind), so the Watcher also asks for full listings: every
  * RESCAN_INTERVAL_MS, after a watch error, and (in poll mode, for network
  * filesystems that give no events) every POLL_INTERVAL_MS.
+ *
+ * @module
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
@@ -17,6 +19,7 @@ import { isPlainName, nameFromBytes } from "../files/Naming.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { untilNext } from "./AlignedTimers.js"
 
+/** A reason to look at the input folder again: never the truth about a file, only a nudge. */
 export type Hint =
   /** something happened to this name */
   | { readonly _tag: "Name"; readonly name: string }
@@ -37,12 +40,19 @@ export const hintOfEvent = (path: string): Hint => {
   return { _tag: "Name", name: nameFromBytes(Buffer.from(name, "utf8")).text }
 }
 
+/** The Watcher's one operation: an endless stream of hints. */
 export interface WatcherService {
   readonly hints: Stream.Stream<Hint>
 }
 
+/**
+ * Hints that something changed in DATA_DIR: watch events, and full listings
+ * every RESCAN_INTERVAL_MS (events get lost). Swap it to drive the daemon from
+ * another source of names.
+ */
 export class Watcher extends Context.Tag("customer-json/Watcher")<Watcher, WatcherService>() {}
 
+/** Builds the Watcher over the FileSystem and the settings (WATCH_MODE, RESCAN_INTERVAL_MS, POLL_INTERVAL_MS). */
 export const makeWatcher = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const config = yield* AppConfig
@@ -80,4 +90,5 @@ export const makeWatcher = Effect.gen(function*() {
   return Watcher.of({ hints: Stream.merge(live, periodic(config.rescanIntervalMs, true)) })
 })
 
+/** The Watcher as a layer, over `FileSystem` and `AppConfig`. */
 export const WatcherLive = Layer.effect(Watcher, makeWatcher)

@@ -24,6 +24,8 @@
  * with `%XX` escapes (see Naming's `nameFromBytes`): the last component of
  * every path given here is such an escaped name and is turned back into its
  * bytes at the call (`nativePath`).
+ *
+ * @module
  */
 import type { PlatformError, SystemErrorReason } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
@@ -94,6 +96,7 @@ export const forEachPiece = <E, E2, R>(
     (listing) => listing.close
   )
 
+/** The file operations the daemon makes on customer files: none follows a link, none creates over an existing name. */
 export interface FileOpsService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
@@ -147,6 +150,11 @@ export interface FileOpsService {
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
 }
 
+/**
+ * Every system call on a customer file's path, as a service. Provided by
+ * `FileOpsLive` (Node, see SyscallMode) or by `MemoryFileSystem.make(…).layer`
+ * in tests; wrap it to count calls or inject faults.
+ */
 export class FileOps extends Context.Tag("customer-json/FileOps")<FileOps, FileOpsService>() {}
 
 // ------------------------------------------------------------------ errors
@@ -206,6 +214,7 @@ export const errnoCode = (error: PlatformError): string | undefined => {
   return undefined
 }
 
+/** The error says the path does not exist (ENOENT). */
 export const isNotFound = (error: PlatformError): boolean =>
   error._tag === "SystemError" && error.reason === "NotFound"
 
@@ -213,6 +222,7 @@ export const isNotFound = (error: PlatformError): boolean =>
 export const unlinkIfThere = (ops: Pick<FileOpsService, "unlink">, path: string): Effect.Effect<void, PlatformError> =>
   ops.unlink(path).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
+/** The error says the name exists already (EEXIST), as an exclusive create or a link reports it. */
 export const isAlreadyExists = (error: PlatformError): boolean =>
   error._tag === "SystemError" && (error.reason === "AlreadyExists" || errnoCode(error) === "EEXIST")
 
@@ -222,6 +232,7 @@ export const syncCall = <A>(method: string, path: string, run: () => A): Effect.
 
 // ------------------------------------------------------------------ stats
 
+/** What `metaOf` needs of a stat result: Node's `fs.Stats`, `fs.BigIntStats` and memfs's alike. */
 export interface StatsLike {
   isFile(): boolean
   isDirectory(): boolean
@@ -280,6 +291,7 @@ export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
   blocks: Option.some(Number(s.blocks))
 })
 
+/** A stat result as `Meta`: type, links, owner, size, mtime and a `bigint` identity. */
 export const metaOf = (s: StatsLike): Meta => ({
   type: typeOf(s),
   nlink: Number(s.nlink),

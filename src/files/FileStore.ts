@@ -18,6 +18,8 @@
  *    crash in between leaves the stage linked twice (nlink > 1), which
  *    recovery recognises as "stored already" (so a filesystem without link
  *    counts is refused at start, see FolderChecks' `probeFilesystems`).
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
@@ -125,6 +127,7 @@ export const STORED_FILE_MODE = 0o640
 /** A placement raced this often in a row is given up (and tried again later). */
 const MAX_RACED = 3
 
+/** The FileStore's operations: claim, read, store, report, release and recover customer files. */
 export interface FileStoreService {
   readonly folders: Folders
   /** Creates the five folders if missing and checks each is usable (a probe file under an unpredictable name). */
@@ -192,6 +195,11 @@ export interface FileStoreService {
   readonly sweepStages: (dir: string, inUse: () => Iterable<string>) => Effect.Effect<void, PlatformError>
 }
 
+/**
+ * The one module that moves customer files: claims them into this instance's
+ * processing folder, stores what was judged into VALIDATED_DIR or RETURNS_DIR
+ * (never over an existing name) and recognises what a crash left stored.
+ */
 export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
 
 
@@ -202,6 +210,7 @@ const MAX_KNOWN_STAGES = 4096
 const STAGE_NAME = /^\.([0-9a-f]{32})\.(data|report|xdata|xreport|rtarget|ptarget)$/
 const NOTE_NAME = /^\.(\d+-\d+)\.name$/
 
+/** The hidden names beside a claimed file that storing it uses (its stages and journals). */
 export interface Stages {
   readonly data: string
   readonly report: string
@@ -251,6 +260,7 @@ const journalOf = (text: string): { readonly dir: string; readonly name: string 
 }
 const STAGED_REMOTE = /^\.cjp-stage-[0-9a-f]{32}\.tmp$/
 
+/** Builds the FileStore over `FileOps` and `AppConfig`. */
 export const makeFileStore = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
@@ -758,4 +768,5 @@ export const makeFileStore = Effect.gen(function*() {
   })
 })
 
+/** The FileStore as a layer, over `FileOps` and `AppConfig`. */
 export const FileStoreLive = Layer.effect(FileStore, makeFileStore)

@@ -9,10 +9,13 @@
  *
  * Used by App's StartupChecks and, through FileStore's `prepareFolders` and
  * `checkDiskSpace` (which delegate here), by the daemon's health check.
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -96,6 +99,7 @@ export const folderSettings = (folders: Folders): ReadonlyArray<readonly [string
   ["LOG_DIR", folders.logs]
 ]
 
+/** The folder checks: prepare the five folders, check free space, probe the filesystems. */
 export interface FolderChecksService {
   readonly folders: Folders
   /** Creates the five folders if missing and checks each is usable (a probe file under an unpredictable name). */
@@ -106,8 +110,10 @@ export interface FolderChecksService {
   readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
 }
 
+/** The checks a folder must pass before the daemon uses it (at start, and at each health check). */
 export class FolderChecks extends Context.Tag("customer-json/FolderChecks")<FolderChecks, FolderChecksService>() {}
 
+/** Builds the folder checks over `FileOps` and `AppConfig`. */
 export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps | AppConfig> = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
@@ -139,8 +145,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
    * regular files under its probe names, older than any probe in progress.
    */
   const sweepProbes = (path: string) =>
-    Effect.suspend(() => {
-      const now = Date.now()
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
       // In pieces: data/ or validated/ may hold a million names, which must never be held at once.
       return forEachPiece(extra.listPieces(path), SWEEP_PIECE, (piece) =>
         Effect.gen(function*() {
@@ -293,4 +298,5 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
   return { folders, prepareFolders, checkDiskSpace, probeFilesystems }
 })
 
+/** The folder checks as a layer, over `FileOps` and `AppConfig`. */
 export const FolderChecksLive: Layer.Layer<FolderChecks, never, FileOps | AppConfig> = Layer.effect(FolderChecks, makeFolderChecks)

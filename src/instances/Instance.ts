@@ -4,6 +4,8 @@
  * file; an instance is dead when its process is gone (same host), when it
  * stopped cleanly, or when its heartbeat has not changed for three beats as
  * observed here (hosts' clocks are never compared).
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
@@ -24,11 +26,13 @@ import { onEvery } from "../daemon/AlignedTimers.js"
 import { parseHeartbeat } from "./Heartbeat.js"
 import type { Heartbeat } from "./Heartbeat.js"
 
+/** The heartbeat file in each instance's processing folder: other instances watch it change. */
 export const HEARTBEAT_FILE = ".heartbeat"
 /** A dead instance's folder, taken over whole and being emptied (see `adoptOrphans`). */
 const ADOPTING = ".adopting-"
 const STALE_AFTER_BEATS = 3
 
+/** This instance: its id and processing folder, its claimed files, and the dead instances' files it adopts. */
 export interface InstanceService {
   readonly id: string
   /** `processing/<id>`: where this instance's claimed files live */
@@ -57,6 +61,7 @@ export interface InstanceService {
   readonly share: Effect.Effect<Share>
 }
 
+/** This instance's place among those on the folder tree (`rank` of `count`). */
 export interface Share {
   readonly rank: number
   readonly count: number
@@ -69,6 +74,7 @@ export const shareOf = (id: string, entries: ReadonlyArray<Entry>): Share => {
   return rank < 0 ? { rank: 0, count: 1 } : { rank, count: ids.length }
 }
 
+/** This daemon instance among others on the same folders (its processing folder, heartbeat and adoptions). */
 export class Instance extends Context.Tag("customer-json/Instance")<Instance, InstanceService>() {}
 
 const processAlive = (pid: number): boolean => {
@@ -97,6 +103,7 @@ export const forgetGone = (seen: Map<string, unknown>, present: ReadonlyArray<st
 
 const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
 
+/** Builds this instance (its folder and heartbeat, scoped) over `FileOps` and `AppConfig`. */
 export const makeInstance = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
@@ -209,9 +216,10 @@ export const makeInstance = Effect.gen(function*() {
   const moveClaim = (folder: string, name: string): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
     Effect.gen(function*() {
       const parsed = parseProcessingName(name)
-      let target = parsed === undefined ? processingName(Date.now(), ++seq, name) : name
+      const now = yield* Clock.currentTimeMillis
+      let target = parsed === undefined ? processingName(now, ++seq, name) : name
       const taken = yield* extra.identify(Path.join(dir, target)).pipe(Effect.as(true), Effect.catchIf(isNotFound, () => Effect.succeed(false)))
-      if (taken) target = processingName(Date.now(), ++seq, parsed?.original ?? name)
+      if (taken) target = processingName(now, ++seq, parsed?.original ?? name)
       arriving.add(target)
       const from = stagesOf(Path.join(folder, name))
       const to = stagesOf(Path.join(dir, target))
@@ -329,4 +337,5 @@ export const makeInstance = Effect.gen(function*() {
   })
 })
 
+/** This instance as a scoped layer: the heartbeat runs, and stops with a clean mark, with the scope. */
 export const InstanceLive = Layer.scoped(Instance, makeInstance)

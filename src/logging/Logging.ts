@@ -13,6 +13,8 @@
  * Lines are queued and written in batches at least every second, and
  * synchronously when the layer closes (shutdown, SIGTERM, a fatal error).
  * SIGHUP reopens the files, for logrotate.
+ *
+ * @module
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -29,6 +31,7 @@ import { Masker } from "../masking/Masker.js"
 import type { MaskerService } from "../masking/Masker.js"
 import { HAS_UNSAFE, UNSAFE_BEYOND_C0, UNSAFE_CHAR, UNSAFE_CHAR_BUT_LF } from "../masking/UnsafeText.js"
 
+/** Options of `LoggingLive`: the log folder, levels, console format and file rotation. */
 export interface LoggingOptions {
   readonly logDir: string
   readonly debug: boolean
@@ -73,6 +76,10 @@ export class LogFields {
   constructor(readonly fields: Readonly<Record<string, unknown>>) {}
 }
 
+/**
+ * Fields for a log line, passed in the message (`Effect.logInfo("file processed", logFields({ … }))`):
+ * cheaper than `Effect.annotateLogs` on a hot path; masked like annotations.
+ */
 export const logFields = (fields: Readonly<Record<string, unknown>>): LogFields => new LogFields(fields)
 
 const messageParts = (message: unknown): ReadonlyArray<unknown> => (Array.isArray(message) ? message : [message])
@@ -109,6 +116,7 @@ export const fieldsOf = (options: Pick<Logger.Logger.Options<unknown>, "annotati
   return fields
 }
 
+/** One log line as the sinks write it: message, level, fields and cause, masked by `masker`. */
 export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
   const fields = fieldsOf(options)
   for (const span of options.spans) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
@@ -252,7 +260,10 @@ export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never
   Layer.unwrapScoped(Effect.gen(function*() {
     const masker = yield* Masker
     const consoleSink = new ConsoleSink()
-    const reportOnce = (message: string) => consoleSink.append(`${new Date().toISOString()} WARN  ${escapeForTerminal(message)}\n`, true)
+    // Called from LogFile's callbacks, outside any fiber: the clock the layer was built with.
+    const clock = yield* Effect.clock
+    const reportOnce = (message: string) =>
+      consoleSink.append(`${new Date(clock.unsafeCurrentTimeMillis()).toISOString()} WARN  ${escapeForTerminal(message)}\n`, true)
     try {
       // Private to the daemon's user and group (the logs name files and their errors).
       NFS.mkdirSync(options.logDir, { recursive: true, mode: 0o750 })

@@ -27,6 +27,8 @@
  * and tries each digit group against at most 19 digits: time and memory in
  * proportion to the text, whatever it holds. The only regular expressions
  * are a character class and one bounded pattern (see LONG_RUN), each linear.
+ *
+ * @module
  */
 
 // ---------------------------------------------------------------------------
@@ -969,6 +971,7 @@ export const issuerAllows = (digits: string): boolean => {
   return values !== undefined && values.length >= MIN_CARD && values.length <= MAX_CARD && ((issuerLengthsAt(values, 0) >> values.length) & 1) !== 0
 }
 
+/** A run of digits that is a card number: an issuer prefix valid for its length, and Luhn-valid. */
 export const isCardNumber = (digits: string): boolean => issuerAllows(digits) && luhnValid(digits)
 
 const REMOVED_FIELDS = new Set(["cvv", "cvc", "password", "pin"])

@@ -17,6 +17,8 @@
  *  - At shutdown what is queued is sent within SHUTDOWN_TIMEOUT_MS; what
  *    cannot be goes to the outbox. `flush` does the same at once (the daemon
  *    calls it before its last line), and sending goes on after it.
+ *
+ * @module
  */
 import type * as Duration from "effect/Duration"
 import * as Clock from "effect/Clock"
@@ -40,6 +42,7 @@ import { Notifier } from "./Notifier.js"
 import type { ClearedEvent } from "./Notifier.js"
 import { Outbox } from "./Outbox.js"
 
+/** How `NotifierLive` retries a transient delivery failure. */
 export interface NotifierOptions {
   /** first retry delay (doubles each time, jittered) */
   readonly retryBase: Duration.DurationInput
@@ -47,11 +50,17 @@ export interface NotifierOptions {
   readonly retryFor: Duration.DurationInput
 }
 
+/** The daemon's retries: from 2 seconds, doubling, for up to 15 minutes. */
 export const DEFAULT_NOTIFIER_OPTIONS: NotifierOptions = { retryBase: "2 seconds", retryFor: "15 minutes" }
 
 /** How one message is sent: retried while running; at shutdown one attempt within what is left of the deadline. */
 type SendPolicy = { readonly _tag: "Retrying" } | { readonly _tag: "Within"; readonly millis: number }
 
+/**
+ * The live Notifier over a `Delivery`: batches rejected files, rate-limits
+ * (EMAIL_MAX_PER_HOUR), retries, falls back to the `Outbox`, and masks every
+ * text of a message with the `Masker` before the Delivery sees it.
+ */
 export const NotifierLive = (
   options: NotifierOptions = DEFAULT_NOTIFIER_OPTIONS
 ): Layer.Layer<Notifier, never, AppConfig | Delivery | Outbox | Masker> =>

@@ -2,12 +2,15 @@
  * A Delivery carries one composed notification somewhere: SMTP, the outbox
  * folder, a webhook. The batching Notifier (BatchingNotifier.ts) decides what and
  * when; a Delivery only says whether a failure is worth retrying.
+ *
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type { Outgoing } from "./NotificationMessage.js"
 
+/** A notification that could not be delivered; `permanent` says whether retrying can help. */
 export class DeliveryError extends Data.TaggedError("DeliveryError")<{
   /** a 5xx reply or an authentication failure: retrying will not help */
   readonly permanent: boolean
@@ -18,6 +21,10 @@ export class DeliveryError extends Data.TaggedError("DeliveryError")<{
   }
 }
 
+/**
+ * One channel's delivery of a composed message. The message it is given is
+ * masked already (by NotifierLive); it need not mask again.
+ */
 export interface DeliveryService {
   /** where messages go, for the logs: "smtp mail.example.com:587", "outbox logs/outbox", … */
   readonly target: string
@@ -26,4 +33,9 @@ export interface DeliveryService {
   readonly verify: Effect.Effect<void, DeliveryError>
 }
 
+/**
+ * Where composed notifications go (SMTP, the outbox, a webhook, or a channel
+ * of your own): provide one under `NotifierLive`, which batches, rate-limits,
+ * retries and masks for every Delivery alike.
+ */
 export class Delivery extends Context.Tag("customer-json/Delivery")<Delivery, DeliveryService>() {}

@@ -4,18 +4,24 @@
  * the masking policy; subjects lose control and bidirectional characters (a
  * file name with CR/LF must not inject a header) and are cut to 150
  * characters; names in bodies show them as `?`.
+ *
+ * @module
  */
 import type { ClearedEvent, CriticalEvent, RejectedFile } from "./Notifier.js"
 import { maskShortened, storedNameShown } from "../masking/Masking.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
 
+/** The most rejected files one message names (the others go into the next). */
 export const FILES_PER_MESSAGE = 100
+/** The most errors a message lists for one file (the report has them all). */
 export const ERRORS_PER_FILE = 20
+/** The longest subject, in characters. */
 export const SUBJECT_MAX = 150
 /** The most characters of a file name, path or error message a body shows: longer ones are masked, cut and end in `…`. */
 export const LINE_TEXT_MAX = 1000
 const PREFIX = "[customer-json]"
 
+/** A composed notification, masked: what a `Delivery` sends. */
 export interface Outgoing {
   /** `cleared`: an all-clear, for critical conditions that have cleared */
   readonly kind: "rejected" | "critical" | "cleared"
@@ -36,6 +42,7 @@ export const sanitizeSubject = (subject: string): string => {
 /** A file name as it may appear inside a body line: no line breaks, other controls or bidirectional characters. */
 const oneLine = (text: string) => text.replace(UNSAFE_CHAR, "?")
 
+/** The message naming rejected files (and counting `more` not named), every text passed through `mask`. */
 export const rejectedMessage = (
   files: ReadonlyArray<RejectedFile>,
   more: number,

@@ -2,12 +2,21 @@
  * The Notifier: how administrators hear about rejected files and critical
  * errors. The pipeline only talks to this Tag; the email and webhook layers
  * plug in here. Notifying never fails and never blocks the caller for long.
+ *
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { ValidationError } from "../contract/Contract.js"
 
+/**
+ * A file returned to RETURNS_DIR, as the Notifier hears of it.
+ *
+ * **Unmasked**: `file` and `storedAs` are the names as received and stored, and
+ * may hold a card number (`card4111111111111111.json`); an error's `path` may
+ * too (an unknown key is quoted in it). Mask before writing any of it out.
+ */
 export interface RejectedFile {
   readonly file: string
   readonly storedAs: string
@@ -17,6 +26,10 @@ export interface RejectedFile {
   readonly errors: ReadonlyArray<ValidationError>
 }
 
+/**
+ * A failure administrators must act on (a folder unusable, the disk nearly
+ * full, a file stuck). **Unmasked**: `summary` and `detail` may name files.
+ */
 export interface CriticalEvent {
   /** a short, stable summary: also the key for "at most once an hour", and for its all-clear */
   readonly summary: string
@@ -37,6 +50,11 @@ export interface ClearedEvent {
   readonly instance?: string | undefined
 }
 
+/**
+ * How the daemon tells administrators: called once per returned file and per
+ * critical error. It must not fail and must not hold the caller for long
+ * (queue, then send in a fiber of its own), as NotifierLive does.
+ */
 export interface NotifierService {
   readonly fileRejected: (event: RejectedFile) => Effect.Effect<void>
   readonly critical: (event: CriticalEvent) => Effect.Effect<void>
@@ -59,6 +77,16 @@ export interface NotifierService {
 export const notifyCleared = (notifier: NotifierService, event: ClearedEvent): Effect.Effect<void> =>
   notifier.cleared === undefined ? Effect.void : notifier.cleared(event)
 
+/**
+ * How administrators hear about rejected files and critical errors.
+ *
+ * A Notifier of your own receives the events **unmasked** (file names, error
+ * paths, details as they are): masking is then its job. Mask every text it
+ * writes out with the `Masker` service (`(yield* Masker.Masker).text(event.file)`),
+ * as NotifierLive does, or log it through Effect's logger (which the daemon's
+ * logging layer masks). To add a channel only, provide a `Delivery` under
+ * `NotifierLive` instead: its messages arrive masked.
+ */
 export class Notifier extends Context.Tag("customer-json/Notifier")<Notifier, NotifierService>() {}
 
 /** Records notifications in the log only: the default until a mail transport is configured. */

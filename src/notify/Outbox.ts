@@ -8,9 +8,12 @@
  * files): for the daemon's user and group only. Files are created
  * exclusively (`wx`: never through a link, never over an existing entry)
  * under names no one can predict.
+ *
+ * @module
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -22,10 +25,14 @@ import type { Settings } from "../Config.js"
 import { Delivery, DeliveryError } from "./Delivery.js"
 import type { Outgoing } from "./NotificationMessage.js"
 
+/** The outbox folder's mode: the daemon's user and group only (mails name customers' files). */
 export const OUTBOX_DIR_MODE = 0o750
+/** Each outbox file's mode: readable by the daemon's group, written by its user only. */
 export const OUTBOX_FILE_MODE = 0o640
 
+/** The From address of notifications: EMAIL_SENDER, or `customer-json-processor@localhost`. */
 export const senderOf = (settings: Settings) => Option.getOrElse(settings.email.sender, () => "customer-json-processor@localhost")
+/** The To addresses of notifications: EMAIL_RECEIVER, or `administrators@localhost`. */
 export const receiversOf = (settings: Settings) =>
   settings.email.receivers.length > 0 ? settings.email.receivers.join(", ") : "administrators@localhost"
 
@@ -93,7 +100,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
     const makeOutboxFolder = Effect.forEach(folderLevels(dir), makeLevel, { discard: true })
     const write = (message: Outgoing, note?: string): Effect.Effect<string, DeliveryError> =>
       Effect.gen(function*() {
-        const now = new Date()
+        const now = new Date(yield* Clock.currentTimeMillis)
         const eml = yield* Effect.tryPromise({
           try: () => buildEml(message, senderOf(settings), receiversOf(settings), now, note),
           catch: (e) => new DeliveryError({ permanent: false, reason: `cannot compose the message for the outbox (${reasonOf(e)})` })
@@ -110,6 +117,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
   })
 }) {}
 
+/** The outbox as a layer, over `FileSystem` and `AppConfig` (LOG_DIR). */
 export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Outbox.Default
 
 /** A folder and those above it, outermost first (`a/b/c`: `a`, `a/b`, `a/b/c`; `/` and `.` left out). */

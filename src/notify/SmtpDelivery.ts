@@ -3,7 +3,10 @@
  * seconds, not nodemailer's minutes, and every send has an overall deadline;
  * 5xx replies and authentication failures are permanent, everything else
  * (refused, reset, timed out, 4xx) is transient.
+ *
+ * @module
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -14,6 +17,7 @@ import { Delivery, DeliveryError } from "./Delivery.js"
 import type { Outgoing } from "./NotificationMessage.js"
 import { receiversOf, senderOf } from "./Outbox.js"
 
+/** The SMTP transport's timeouts, in milliseconds. */
 export interface SmtpTimeouts {
   readonly connectionMs: number
   readonly greetingMs: number
@@ -22,6 +26,7 @@ export interface SmtpTimeouts {
   readonly sendMs: number
 }
 
+/** The daemon's SMTP timeouts: 10 s to connect and greet, 30 s of socket silence, 60 s a send. */
 export const DEFAULT_TIMEOUTS: SmtpTimeouts = { connectionMs: 10_000, greetingMs: 10_000, socketMs: 30_000, sendMs: 60_000 }
 
 interface MailError {
@@ -92,6 +97,7 @@ export const classify = (error: unknown, secrets: ReadonlyArray<string> = []): D
   return new DeliveryError({ permanent, reason: `${detail}${text !== "" ? `: ${text}` : ""}` })
 }
 
+/** Delivery by SMTP to SMTP_SERVER (EMAIL_SENDER to EMAIL_RECEIVER), one pooled transport for the layer's lifetime. */
 export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
   Layer.scoped(
     Delivery,
@@ -121,11 +127,22 @@ export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.L
       const fail = (error: unknown) => classify(error, secrets)
       const from = senderOf(settings)
       const to = receiversOf(settings)
+      // The Date header by effect's Clock (nodemailer would take the wall clock's).
       const deliver = (message: Outgoing) =>
-        Effect.tryPromise({
-          try: () => transport.sendMail({ from, to, subject: message.subject, text: message.text, headers: { "X-Customer-Json-Kind": message.kind } }),
-          catch: fail
-        }).pipe(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.tryPromise({
+            try: () =>
+              transport.sendMail({
+                from,
+                to,
+                subject: message.subject,
+                text: message.text,
+                date: new Date(now),
+                headers: { "X-Customer-Json-Kind": message.kind }
+              }),
+            catch: fail
+          })
+        ).pipe(
           Effect.timeoutFail({
             duration: timeouts.sendMs,
             onTimeout: () => new DeliveryError({ permanent: false, reason: `no answer within ${timeouts.sendMs} ms` })

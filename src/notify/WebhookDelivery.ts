@@ -9,10 +9,13 @@
  *
  * The URL's path, query and userinfo are often its credential: no target,
  * failure reason or log line ever shows more than `scheme://host[:port]/…`.
+ *
+ * @module
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -65,6 +68,7 @@ export const requestFailure = (error: HttpClientError.HttpClientError): string =
   return `request failed (${error.reason}${code !== undefined ? ` ${code}` : ""})`
 }
 
+/** Delivery as JSON POSTs to NOTIFY_WEBHOOK_URL through @effect/platform's `HttpClient` (provide one, e.g. `FetchHttpClient.layer`). */
 export const DeliveryWebhook = (timeoutMs = 30_000): Layer.Layer<Delivery, never, AppConfig | HttpClient.HttpClient> =>
   Layer.effect(
     Delivery,
@@ -95,14 +99,14 @@ export const DeliveryWebhook = (timeoutMs = 30_000): Layer.Layer<Delivery, never
         )
 
       const deliver = (message: Outgoing) =>
-        post({
+        Effect.flatMap(Clock.currentTimeMillis, (now) => post({
           kind: message.kind,
           subject: message.subject,
           text: message.text,
           files: message.files.map((f) => ({ file: f.file, stored_as: f.storedAs, error_count: f.errorCount })),
           more: message.more,
-          sent_at: new Date().toISOString()
-        })
+          sent_at: new Date(now).toISOString()
+        }))
 
       return Delivery.of({ target: `webhook ${urlForLog(url)}`, deliver, verify: Effect.void })
     })

@@ -13,6 +13,8 @@
  *    the other until the file beside it is placed), so it is never taken for
  *    an orphan.
  * A running daemon takes the moved file from `data/` as a new one.
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
@@ -64,6 +66,7 @@ export interface AgeFilter {
   readonly after?: number | undefined
 }
 
+/** The cut-offs of `--older-than` and `--newer-than` as instants, relative to `nowMs` (effect's Clock). */
 export const makeAgeFilter = (olderThan: TimeBound | undefined, newerThan: TimeBound | undefined, nowMs: number): AgeFilter => ({
   before: olderThan === undefined ? undefined : boundAt(olderThan, nowMs),
   after: newerThan === undefined ? undefined : boundAt(newerThan, nowMs)
@@ -101,6 +104,7 @@ const REPORT_SUFFIX = ".error.json"
 
 // ------------------------------------------------------------------ the service
 
+/** Which returned files to move back into DATA_DIR: by name, or `all` within `filter`; `dryRun` moves nothing. */
 export interface RequeueRequest {
   /** names (or paths) of files in the returns folder; empty with `all` */
   readonly names: ReadonlyArray<string>
@@ -115,6 +119,7 @@ export type RequeueEvent =
   | { readonly _tag: "Skipped"; readonly name: string; readonly reason: string }
   | { readonly _tag: "OrphanRemoved"; readonly report: string; readonly dryRun: boolean }
 
+/** What a requeue did, counted. */
 export interface RequeueTotals {
   readonly requeued: number
   readonly skipped: number
@@ -156,6 +161,7 @@ const storedTextOf = (component: string): string => {
 /** Entries read at a time from a folder. */
 const PIECE = 1024
 
+/** Builds the Requeue service over `FileStore` and `FileOps`. */
 export const makeRequeue = Effect.gen(function*() {
   const store = yield* FileStore
   const extra = yield* FileOps
@@ -386,4 +392,5 @@ export const makeRequeue = Effect.gen(function*() {
 /** Returned files back into the input folder: `run`. */
 export class Requeue extends Effect.Service<Requeue>()("customer-json/Requeue", { effect: makeRequeue }) {}
 
+/** The Requeue service as a layer, over `FileStore` and `FileOps`. */
 export const RequeueLive: Layer.Layer<Requeue, never, FileStore | FileOps> = Requeue.Default

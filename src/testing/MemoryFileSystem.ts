@@ -6,6 +6,8 @@
  * of the in-memory volume.
  *
  *   const { layer, volume } = MemoryFileSystem.make({ "/data/a.json": "{}" })
+ *
+ * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -19,6 +21,7 @@ import * as NFS from "node:fs"
 import { FileOps, fileInfo, makeFileOps as makeFileOpsFrom, nativePath, syncCall, syncRawDir, systemError } from "../files/FileOps.js"
 import type { FileOpsService, FsPrims, StatsLike } from "../files/FileOps.js"
 
+/** A memfs volume: inspect or change the in-memory files directly (`volume.readdirSync`, `writeFileSync`, …). */
 export type MemoryVolume = InstanceType<typeof Volume>
 
 type NodeCallback<A> = (err: unknown, value?: A) => void
@@ -244,6 +247,10 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
   return makeFileOpsFrom(prims)
 }
 
+/**
+ * An in-memory filesystem: its volume, and the layer that provides both
+ * `FileSystem` and `FileOps` over it (what the daemon needs in place of Node's).
+ */
 export interface MemoryFileSystem {
   readonly volume: MemoryVolume
   readonly layer: Layer.Layer<FileSystem.FileSystem | FileOps>
@@ -251,7 +258,16 @@ export interface MemoryFileSystem {
   readonly setFreeBytes: (bytes: number) => void
 }
 
-/** A fresh in-memory volume, optionally seeded with files (path → content). */
+/**
+ * A fresh in-memory volume, optionally seeded with files (path → content).
+ *
+ * Under `it.effect` (effect's TestClock) the daemon's "today" is 1970-01-01,
+ * so every record with a `date_of_birth` is returned as born after the
+ * processing day, unless the test first sets the clock
+ * (`TestClock.setTime(Date.parse("2026-11-28T00:00:00Z"))`, before the daemon's
+ * layer starts: moving the clock decades later afterwards replays every
+ * heartbeat in between). The files get the wall clock's modification times.
+ */
 export const make = (files: Record<string, string | Uint8Array> = {}): MemoryFileSystem => {
   const volume = new Volume()
   for (const [path, content] of Object.entries(files)) {

@@ -289,7 +289,7 @@ describe("message composition", () => {
   })
   it("shows a path of any length in at most LINE_TEXT_MAX characters, masked before it is cut", () => {
     const path = `$['${"a".repeat(LINE_TEXT_MAX - 10)}4111 1111 1111 1111${"a".repeat(1 << 20)}@']`
-    const m = rejectedMessage([{ ...rejected("a.json"), errors: [{ record: 0, path, message: "is not an allowed field" }] }], 0, "returns", maskText)
+    const m = rejectedMessage([{ ...rejected("a.json"), errors: [{ record: 0, path, rule: "unknown-field", message: "is not an allowed field" }] }], 0, "returns", maskText)
     expect(m.text).toMatch(/^ {4}\$\['a+\*+…: is not an allowed field$/m)
     expect(m.text).not.toContain("4111")
     expect(m.text.length).toBeLessThan(3 * LINE_TEXT_MAX)

@@ -21,7 +21,7 @@ export const rejected = (file: string, errors = 1): RejectedFile => ({
   receivedAt: new Date("2026-11-28T09:30:00.120Z"),
   processedAt: new Date("2026-11-28T09:30:00.135Z"),
   errorCount: errors,
-  errors: Array.from({ length: Math.min(errors, 20) }, (_, i) => ({ record: i, path: `$[${i}].email`, message: "must be an email address" }))
+  errors: Array.from({ length: Math.min(errors, 20) }, (_, i) => ({ record: i, path: `$[${i}].email`, rule: "email-format", message: "must be an email address" }))
 })
 
 export const critical = (summary: string, detail = "details"): CriticalEvent => ({ summary, detail, at: new Date("2026-11-28T10:00:00Z") })

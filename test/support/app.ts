@@ -36,7 +36,11 @@ export const recordingNotifier = (wrap: (notifier: NotifierService) => NotifierS
   return { recorded, layer }
 }
 
-/** The daemon's services over an in-memory filesystem with a recording notifier. */
+/**
+ * The daemon's services over an in-memory filesystem with a recording notifier.
+ * Under the TestClock "today" is 1970-01-01: run with `provideToday(layer)`
+ * (support/today.ts), or every record with a date of birth is returned.
+ */
 export const makeTestApp = (
   options: {
     readonly files?: Record<string, string | Uint8Array>
