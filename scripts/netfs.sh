@@ -139,7 +139,7 @@ stop_glusterd_if_ours() {
   rm -f "$GLUSTERD_PID"
 }
 
-brick_online() { gl volume status "$1" 2>/dev/null | grep -E '^Brick ' | grep -qE '[[:space:]]Y[[:space:]]+[0-9]+[[:space:]]*$'; }
+brick_online() { gl volume status "$1" --xml 2>/dev/null | tr -d ' \n' | grep -qE '<node><hostname>[^<]*</hostname><path>/[^<]*</path><peerid>[^<]*</peerid><status>1</status>'; }
 
 gluster_up() {
   check_host

@@ -17,6 +17,11 @@ import { FileStoreLive } from "./files/FileStore.js"
 import { FolderChecks, FolderChecksLive } from "./files/FolderChecks.js"
 import { InstanceLive } from "./instances/Instance.js"
 import { Masker, MaskerLive } from "./masking/Masker.js"
+import { Contract } from "./contract/Contract.js"
+import { Activity, ActivityLive } from "./status/Activity.js"
+import { SyscallMode, SyscallModeLive } from "./files/SyscallMode.js"
+import type { FileOps } from "./files/FileOps.js"
+import type { MemoryFileSystem } from "./testing/MemoryFileSystem.js"
 import { HealthServerLive } from "./http/HealthServer.js"
 import { StatusLive } from "./status/Status.js"
 import { Notifier } from "./notify/Notifier.js"
@@ -56,29 +61,93 @@ export const StartupChecks = Layer.effectDiscard(
 )
 
 /**
- * Everything the daemon runs on, given `AppConfig`, `FileSystem`, `FileOps`
- * and a `Notifier` (swap any of them in a test).
+ * The daemon's own machinery (the Pipeline, its Watcher and status server,
+ * the file store, instances, start-up checks), over the services an
+ * application may swap — its ports: `AppConfig`, the filesystem
+ * (`FileSystem`, `FileOps`, `SyscallMode`), `Notifier`, `Contract`, `Masker`
+ * and `Activity`. Each port is required, never built here: whatever layer
+ * provides it is the one every part uses. `live` and `inMemory` below provide
+ * them all, with any of them swapped.
  */
 export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
   Layer.provideMerge(ClaimReleaserLive),
   Layer.provideMerge(InstanceLive),
   Layer.provideMerge(StartupChecks),
   Layer.provideMerge(FolderChecksLive),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, ContractLive, OffThreadJudgeLive, MaskerLive, StatusLive))
+  Layer.provideMerge(Layer.mergeAll(FileStoreLive, OffThreadJudgeLive, StatusLive))
 )
 
 /**
  * Notifications as configured: a webhook when NOTIFY_WEBHOOK_URL is set, SMTP
- * when SMTP_SERVER is set, otherwise `.eml` files in LOG_DIR/outbox/. All of
- * them batched, rate-limited and masked by NotifierLive.
+ * when SMTP_SERVER is set, otherwise `.eml` files in LOG_DIR/outbox/ — or
+ * `delivery` when given. All of them batched, rate-limited and masked by
+ * NotifierLive.
  */
-export const NotifierFromConfig: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker> = Layer.unwrapEffect(
-  Effect.map(AppConfig, (settings) => {
-    const delivery: Layer.Layer<Delivery, never, AppConfig | Outbox> = Option.isSome(settings.email.webhookUrl)
-      ? DeliveryWebhook().pipe(Layer.provide(FetchHttpClient.layer))
-      : Option.isSome(settings.email.smtpServer)
-      ? DeliverySmtp()
-      : DeliveryOutbox
-    return NotifierLive().pipe(Layer.provide(delivery), Layer.provideMerge(OutboxLive))
-  })
-)
+const notifierFromConfig = (
+  delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker>
+): Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker | Activity> =>
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, (settings) => {
+      const configured: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker> = delivery ??
+        (Option.isSome(settings.email.webhookUrl)
+          ? DeliveryWebhook().pipe(Layer.provide(FetchHttpClient.layer))
+          : Option.isSome(settings.email.smtpServer)
+          ? DeliverySmtp()
+          : DeliveryOutbox)
+      return NotifierLive().pipe(Layer.provide(configured), Layer.provideMerge(OutboxLive))
+    })
+  )
+
+/**
+ * Ports to swap, each a layer (any left out is the built-in one). A swapped
+ * port is the one every part of the daemon uses: a `masker` masks the logs'
+ * callers, the reports, the status page and the notifications alike; a
+ * `delivery` is a channel under the built-in Notifier (batched, rate-limited,
+ * masked, with the outbox as its fallback), while a `notifier` replaces it
+ * (its events come unmasked: see Notifier).
+ */
+export interface Swaps {
+  readonly contract?: Layer.Layer<Contract, never, AppConfig>
+  readonly masker?: Layer.Layer<Masker>
+  readonly notifier?: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker | Activity>
+  readonly delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker>
+  readonly activity?: Layer.Layer<Activity>
+}
+
+/**
+ * The daemon over `filesystem` (FileSystem, FileOps and its SyscallMode), its
+ * ports in dependency order (the Notifier over the Masker and Activity, all
+ * of them over the filesystem), each the swapped one if given. `live` and
+ * `inMemory` are this over Node's filesystem and over an in-memory one.
+ */
+export const make = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode, never, R>, swaps: Swaps) => {
+  const masking = Layer.mergeAll(swaps.masker ?? MaskerLive, swaps.activity ?? ActivityLive)
+  const notifier = swaps.notifier ?? notifierFromConfig(swaps.delivery)
+  return DaemonServices.pipe(
+    // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
+    Layer.provideMerge(notifier),
+    Layer.provideMerge(Layer.mergeAll(swaps.contract ?? ContractLive, masking)),
+    Layer.provideMerge(filesystem)
+  )
+}
+
+/**
+ * The daemon as `node dist/main.js` runs it: Node's filesystem, its calls
+ * made as FS_CALLS and the folders' filesystems say, notifications as
+ * configured; given `AppConfig` and the platform's `FileSystem` (NodeContext).
+ */
+export const live = (swaps: Swaps = {}) => make(SyscallModeLive, swaps)
+
+/** `live()` */
+export const AppLive = live()
+
+/**
+ * The daemon over an in-memory filesystem (MemoryFileSystem.make), for tests
+ * of one's own pipeline: given `AppConfig` (Config.AppConfigFrom). Under
+ * effect's TestClock "today" is 1970-01-01 until the test sets the clock (see
+ * MemoryFileSystem.make).
+ */
+export const inMemory = (memory: MemoryFileSystem, swaps: Swaps = {}) => make(memory.layer, swaps)
+
+/** Notifications as configured (see `live`'s `delivery` to add a channel of one's own). */
+export const NotifierFromConfig = notifierFromConfig()

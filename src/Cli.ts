@@ -19,8 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
-import { ActivityLive } from "./status/Activity.js"
-import { DaemonServices, NotifierFromConfig } from "./App.js"
+import { AppLive } from "./App.js"
 import { AppConfig, describeSettings, loadSettings } from "./Config.js"
 import { logName } from "./files/Naming.js"
 import type { Settings } from "./Config.js"
@@ -154,14 +153,8 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
     const settings = yield* settingsOrExit
     if (printSettings) return yield* Console.log(settingsText(settings).trimEnd())
     if (settings.instances > 1 && Option.isNone(stopWithParent)) return yield* runPool(settings, once)
-    const config = Layer.succeed(AppConfig, settings)
-    // One Activity for the Daemon, the Notifier and the status page.
-    const base = Layer.mergeAll(config, MaskerLive, ActivityLive, SyscallModeLive.pipe(Layer.provide(config)))
-    const layer = DaemonServices.pipe(
-      // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
-      Layer.provideMerge(NotifierFromConfig.pipe(Layer.provide(base))),
-      Layer.provideMerge(base)
-    )
+    // The application, as App.ts composes it, over these settings.
+    const layer = AppLive.pipe(Layer.provideMerge(Layer.succeed(AppConfig, settings)))
     // An instance of a pool stops, as on SIGTERM, when the pool's process is gone.
     const run = Option.isSome(stopWithParent) ? untilParentGone(stopWithParent.value)(runDaemon({ once })) : runDaemon({ once })
     const summary = yield* run.pipe(

@@ -11,7 +11,9 @@
  * @packageDocumentation
  */
 
-/** The application's layers: `DaemonServices` (everything the daemon runs on), `StartupChecks`, `NotifierFromConfig`. */
+/** What the daemon has done lately (the status page's record): a port of the application (App.Swaps). */
+export * as Activity from "./status/Activity.js"
+/** The one composition of the application: `live(swaps)` over Node's filesystem, `inMemory(memory, swaps)` for tests, `make`, `DaemonServices`. */
 export * as App from "./App.js"
 /** The settings: `AppConfig` (the service), `AppConfigFrom` (fixed settings for tests), `SETTINGS` (the table). */
 export * as Config from "./Config.js"

@@ -149,11 +149,12 @@ describe("counts mean files", () => {
 
   it.live("a file failing in data/ that its producer removes ended failed too, and its all-clear says so at the next full listing", () => {
     const eio = (path: string) =>
-      new SystemError({ reason: "Unknown", module: "FileSystem", method: "lstat", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
+      new SystemError({ reason: "Unknown", module: "FileSystem", method: "read", pathOrDescriptor: path, cause: Object.assign(new Error("EIO: i/o error"), { code: "EIO" }) })
     const app = makeTestApp({
       files: { [`${D}/sick.json`]: fixture("valid-single.json"), [`${D}/ok.json`]: fixture("valid-single.json") },
       settings: { RESCAN_INTERVAL_MS: "100", POLL_INTERVAL_MS: "50", WATCH_MODE: "poll", QUIET_PERIOD_MS: "0" },
-      wrapExtra: (extra) => ({ ...extra, identify: (path) => (path === `${D}/sick.json` ? Effect.fail(eio(path)) : extra.identify(path)) })
+      // It cannot be read where it is (an I/O error): it fails before its claim, in data/.
+      wrapExtra: (extra) => ({ ...extra, readRegular: (path, max) => (path === `${D}/sick.json` ? Effect.fail(eio(path)) : extra.readRegular(path, max)) })
     })
     const logs = captureLogs()
     return Effect.gen(function*() {

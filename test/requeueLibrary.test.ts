@@ -21,7 +21,7 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
   const logs = captureLogs()
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
     const before = requeuedTotal()
     const events: Array<Requeue.RequeueEvent> = []
@@ -55,7 +55,7 @@ it.scoped("two requeues of one file at once: the one that sees the other's link 
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: ["bad.json"], all: false, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
@@ -91,7 +91,7 @@ it.scoped("--all over 3,000 returned files reads the folders in pieces (whole li
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.DaemonServices.pipe(Layer.provideMerge(Notifier.NotifierLogOnly), Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toHaveLength(6000)
     // One file linked into /in already by an earlier requeue that stopped there: found among /in's entries.
     memory.volume.linkSync("/ret/bad-7.json", "/in/bad-7.json")

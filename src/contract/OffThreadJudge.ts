@@ -39,10 +39,11 @@ export interface OffThreadJudgeService {
 
 const onThisThread: OffThreadJudgeService = { judge: (request) => Effect.sync(() => judgeBytes(request)) }
 
-/** By default (no layer provided), on the calling thread. */
-export class OffThreadJudge extends Context.Reference<OffThreadJudge>()("customer-json/OffThreadJudge", {
-  defaultValue: () => onThisThread
-}) {}
+/** Where large files are judged: a worker thread (`OffThreadJudgeLive`), or the calling thread (`OffThreadJudgeHere`). */
+export class OffThreadJudge extends Context.Tag("customer-json/OffThreadJudge")<OffThreadJudge, OffThreadJudgeService>() {}
+
+/** Large files judged on the calling thread (in slices for large batches): where no worker thread may be started. */
+export const OffThreadJudgeHere: Layer.Layer<OffThreadJudge> = Layer.succeed(OffThreadJudge, onThisThread)
 
 /**
  * The worker's script: beside the bundled entry point (dist/main.js), one

@@ -88,12 +88,17 @@ export interface IntakeLimits {
   readonly warned: number
   /** files remembered as failing with their retry time and reported cause (the oldest forgotten first) */
   readonly failing: number
+  /**
+   * files waiting for their writer past their share of the window, remembered so that light listings
+   * and events skip them (past this, one is looked at again by each light listing)
+   */
+  readonly deferred: number
 }
 
 /** The default limits: a few thousand names, more with a larger CONCURRENCY. */
 export const defaultLimits = (concurrency: number, window?: number): IntakeLimits => {
   const w = Math.max(1, window ?? Math.max(2048, 64 * concurrency))
-  return { window: w, warned: Math.max(1024, 4 * w), failing: Math.max(1024, w) }
+  return { window: w, warned: Math.max(1024, 4 * w), failing: Math.max(1024, w), deferred: Math.max(16_384, 16 * w) }
 }
 
 interface Tracked {
@@ -157,7 +162,7 @@ export interface IntakeService {
 
 export const makeIntake = (
   limits: IntakeLimits
-): Effect.Effect<IntakeService, never, AppConfig | FileStore | Instance | Pipeline | Notifier | Status | Scope.Scope> =>
+): Effect.Effect<IntakeService, never, AppConfig | FileStore | Instance | Pipeline | Notifier | Status | Activity | Scope.Scope> =>
   Effect.gen(function*() {
     const config = yield* AppConfig
     const store = yield* FileStore
@@ -546,7 +551,7 @@ export const makeIntake = (
     /** A file waiting for its writer past the waiting share: let go until the next full listing (said once while it lasts). */
     const deferWaiting = (name: string) =>
       Effect.suspend(() => {
-        if (deferred.size < limits.warned) deferred.add(name)
+        if (deferred.size < limits.deferred) deferred.add(name)
         return deferredSaid.say(
           "deferred",
           Effect.logWarning(

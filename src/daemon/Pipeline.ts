@@ -162,6 +162,12 @@ export const makePipeline = Effect.gen(function*() {
   const masker = yield* Masker
   const releaser = yield* ClaimReleaser
   const offThread = yield* OffThreadJudge
+  // A Contract of one's own cannot be handed to the judge threads (they apply the built-in rules).
+  if (contract.builtIn === undefined) {
+    yield* Effect.logWarning(
+      "a Contract of the application's own judges every file: files of 1 MiB and more are judged on the event loop (large batches in slices), not by the judge threads"
+    )
+  }
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock

@@ -69,10 +69,12 @@ export interface SyscallModeChoice {
   readonly reason: string
 }
 
-/** The choice made, for the start-up line; over any other FileSystem, the calls are whatever it makes. */
-export class SyscallMode extends Context.Reference<SyscallMode>()("customer-json/SyscallMode", {
-  defaultValue: (): SyscallModeChoice => ({ mode: "async", reason: "the FileSystem layer as provided" })
-}) {}
+/**
+ * How the calls on a file's path are made, for the start-up line: provided
+ * with the filesystem itself (`SyscallModeLive` on Node, the in-memory
+ * filesystem's own layer in tests).
+ */
+export class SyscallMode extends Context.Tag("customer-json/SyscallMode")<SyscallMode, SyscallModeChoice>() {}
 
 /** Pure: synchronous calls only if every folder is local (or when forced). */
 export const chooseMode = (setting: Settings["fsCalls"], kinds: ReadonlyArray<FilesystemKind>): SyscallModeChoice => {

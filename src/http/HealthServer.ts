@@ -204,7 +204,7 @@ const statusPageLine = HttpServer.addressFormattedWith((address) =>
 )
 
 /** The endpoint as configured; no server at all without METRICS_PORT. */
-export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker> = Layer.unwrapEffect(
+export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,

@@ -63,7 +63,7 @@ type SendPolicy = { readonly _tag: "Retrying" } | { readonly _tag: "Within"; rea
  */
 export const NotifierLive = (
   options: NotifierOptions = DEFAULT_NOTIFIER_OPTIONS
-): Layer.Layer<Notifier, never, AppConfig | Delivery | Outbox | Masker> =>
+): Layer.Layer<Notifier, never, AppConfig | Delivery | Outbox | Masker | Activity> =>
   Layer.scoped(
     Notifier,
     Effect.gen(function*() {

@@ -13,8 +13,10 @@
  * failed file (one row, its attempts counted on it), counted in the minute of
  * its first failure; one routed after all moves from failed to its outcome.
  *
- * A `Context.Reference` whose default records nothing, so that embedders and
- * tests that build the Daemon or the Notifier without it need not provide it.
+ * A service of its own (`ActivityLive`), shared by the Daemon, the Notifier
+ * and the status page: the application's composition (App.ts) provides one.
+ *
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -24,14 +26,20 @@ import type { Outgoing } from "../notify/NotificationMessage.js"
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../daemon/Pipeline.js"
 
+/** The file outcomes kept for the status page (the newest). */
 export const OUTCOMES_KEPT = 50
+/** The distinct critical events kept (the most recent). */
 export const CRITICAL_EVENTS_KEPT = 20
+/** The notifications kept, with their delivery state (the newest). */
 export const NOTIFICATIONS_KEPT = 20
+/** The minutes of per-minute counts kept: the last hour. */
 export const MINUTES_KEPT = 60
 const MINUTE = 60_000
 
+/** What became of a file, as the status page counts it. */
 export type OutcomeKind = "validated" | "returned" | "failed"
 
+/** One file's outcome as the status page lists it. */
 export interface OutcomeEntry {
   readonly atMs: number
   /** the name it was received with (unmasked: masked when shown) */
@@ -83,6 +91,7 @@ export interface CriticalEntry {
  */
 export type DeliveryState = "sending" | "retrying" | "failed" | "sent" | "outbox" | "lost"
 
+/** One notification and where its delivery stands. */
 export interface NotificationEntry {
   readonly id: number
   readonly kind: Outgoing["kind"]
@@ -100,6 +109,7 @@ export interface NotificationEntry {
   outboxPath: string | undefined
 }
 
+/** The files of one minute, by outcome. */
 export interface MinuteCount {
   /** start of the minute, Unix ms */
   readonly startMs: number
@@ -108,12 +118,14 @@ export interface MinuteCount {
   readonly failed: number
 }
 
+/** Files by outcome since the daemon started. */
 export interface Totals {
   readonly validated: number
   readonly returned: number
   readonly failed: number
 }
 
+/** Everything the status page shows of the recent past, at one moment. */
 export interface ActivitySnapshot {
   readonly startedAtMs: number
   readonly totals: Totals
@@ -211,6 +223,7 @@ export interface JobLike {
   readonly name: string
 }
 
+/** The recorder: hooks the daemon and the notifier call, and a snapshot for the status page. */
 export interface ActivityService {
   /**
    * Daemon hook: a job's outcome (validated, returned and failed are kept; the
@@ -385,7 +398,8 @@ export const makeActivity = (now: () => number): ActivityService => {
   }
 }
 
-export class Activity extends Context.Reference<Activity>()("customer-json/Activity", { defaultValue: () => noActivity }) {}
+/** What the daemon has done lately, for the status page: one recorder shared by the Daemon, the Notifier and the HTTP server. */
+export class Activity extends Context.Tag("customer-json/Activity")<Activity, ActivityService>() {}
 
 /** One recorder for the daemon's life, on the clock of the layer's context. */
 export const ActivityLive: Layer.Layer<Activity> = Layer.effect(

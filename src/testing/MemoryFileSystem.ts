@@ -20,6 +20,7 @@ import * as Path from "node:path"
 import * as NFS from "node:fs"
 import { FileOps, fileInfo, makeFileOps as makeFileOpsFrom, nativePath, syncCall, syncRawDir, systemError } from "../files/FileOps.js"
 import type { FileOpsService, FsPrims, StatsLike } from "../files/FileOps.js"
+import { SyscallMode } from "../files/SyscallMode.js"
 
 /** A memfs volume: inspect or change the in-memory files directly (`volume.readdirSync`, `writeFileSync`, …). */
 export type MemoryVolume = InstanceType<typeof Volume>
@@ -253,7 +254,8 @@ export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): File
  */
 export interface MemoryFileSystem {
   readonly volume: MemoryVolume
-  readonly layer: Layer.Layer<FileSystem.FileSystem | FileOps>
+  /** The filesystem as the daemon uses it: FileSystem, FileOps, and its SyscallMode (in memory, synchronous) */
+  readonly layer: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode>
   /** Sets the free space `FileOps.freeBytes` reports (default 1 TiB). */
   readonly setFreeBytes: (bytes: number) => void
 }
@@ -278,9 +280,10 @@ export const make = (files: Record<string, string | Uint8Array> = {}): MemoryFil
   let free = 1024 ** 4
   return {
     volume,
-    layer: Layer.merge(
+    layer: Layer.mergeAll(
       Layer.succeed(FileSystem.FileSystem, makeFileSystem(volume)),
-      Layer.succeed(FileOps, makeFileOps(volume, () => free))
+      Layer.succeed(FileOps, makeFileOps(volume, () => free)),
+      Layer.succeed(SyscallMode, { mode: "sync", reason: "the in-memory filesystem" })
     ),
     setFreeBytes: (bytes) => {
       free = bytes

@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
 import type { FileSystem } from "@effect/platform"
 import {
+  Activity,
   App,
   BatchingNotifier,
   Config,
@@ -42,16 +43,12 @@ const customer = (overrides: Record<string, unknown> = {}) =>
 const listing = (memory: MemoryFileSystem.MemoryFileSystem, dir: string): Array<string> =>
   memory.volume.existsSync(dir) ? (memory.volume.readdirSync(dir) as Array<string>).map(String).sort() : []
 
-/** The daemon over `memory`, with the application's Notifier (and any other service it brings along). */
+/** The daemon over `memory` as App.ts composes it, with the application's Notifier (and any other port it swaps). */
 const daemonOver = (
   memory: MemoryFileSystem.MemoryFileSystem,
-  notifier: Layer.Layer<Notifier.Notifier, never, Config.AppConfig | FileSystem.FileSystem>,
-  extra: Layer.Layer<never> = Layer.empty
-) =>
-  App.DaemonServices.pipe(
-    Layer.provideMerge(notifier),
-    Layer.provideMerge(Layer.mergeAll(Config.AppConfigFrom(FOLDERS), memory.layer, extra))
-  )
+  notifier: Layer.Layer<Notifier.Notifier, never, Config.AppConfig | FileSystem.FileSystem | Masker.Masker | Activity.Activity>,
+  swaps: App.Swaps = {}
+) => App.inMemory(memory, { ...swaps, notifier }).pipe(Layer.provideMerge(Config.AppConfigFrom(FOLDERS)))
 
 const recordingNotifier = () => {
   const rejected: Array<Notifier.RejectedFile> = []
@@ -78,8 +75,9 @@ describe("the pipeline over the in-memory filesystem, under the TestClock", () =
       const summary = yield* Effect.provide(once, daemonOver(memory, notifier.layer))
       expect(summary).toMatchObject({ validated: 1, returned: 1, failed: 0, leftBehind: 0 })
       expect(listing(memory, "/srv/validated")).toEqual(["good.json"])
-      expect(listing(memory, "/srv/returns")).toEqual(["card4111111111111111.json", "card4111111111111111.json.error.json"])
-      const report = JSON.parse(String(memory.volume.readFileSync("/srv/returns/card4111111111111111.json.error.json", "utf8")))
+      // Stored with its card number masked with X (contract §5): the report's stored_as is that very name.
+      expect(listing(memory, "/srv/returns")).toEqual(["cardXXXXXXXXXXXX1111.json", "cardXXXXXXXXXXXX1111.json.error.json"])
+      const report = JSON.parse(String(memory.volume.readFileSync("/srv/returns/cardXXXXXXXXXXXX1111.json.error.json", "utf8")))
       expect(report).toMatchObject({ file: "card************1111.json", processed_at: NOW, error_count: 1 })
       // The Notifier's events are unmasked (its type says so), and their errors carry rule codes.
       expect(notifier.rejected.map((e) => [e.file, e.errors.map((x: ValidationError) => x.rule)])).toEqual([
@@ -135,11 +133,7 @@ describe("extending it", () => {
     return { calls, layer }
   }
 
-  // Fails today: DaemonServices builds its Pipeline over the built-in Contract,
-  // so a Contract provided beside the settings is never called (issue 26 item 1,
-  // "one composition, layers that really swap"). The lead's composition
-  // refactor is to make this pass; then remove `.fails`.
-  it.scoped.fails("a Contract of the application's own is the one that judges (issue 26 item 1)", () => {
+  it.scoped("a Contract of the application's own is the one that judges (issue 26 item 1)", () => {
     const memory = MemoryFileSystem.make({
       "/srv/data/acme.json": customer(),
       "/srv/data/other.json": customer({ customer_id: "OTHER-1" })
@@ -148,7 +142,7 @@ describe("extending it", () => {
     const notifier = recordingNotifier()
     return Effect.gen(function*() {
       yield* setNow
-      const summary = yield* Effect.provide(once, daemonOver(memory, notifier.layer, contract.layer))
+      const summary = yield* Effect.provide(once, daemonOver(memory, notifier.layer, { contract: contract.layer }))
       expect(contract.calls.validate + contract.calls.validateEffect).toBe(2)
       expect(summary).toMatchObject({ validated: 1, returned: 1 })
       expect(listing(memory, "/srv/returns")).toEqual(["other.json", "other.json.error.json"])
@@ -170,8 +164,7 @@ describe("extending it", () => {
     )
     const notifier = BatchingNotifier.NotifierLive().pipe(
       Layer.provide(chatAndOutbox),
-      Layer.provideMerge(Outbox.OutboxLive),
-      Layer.provide(Masker.MaskerLive)
+      Layer.provideMerge(Outbox.OutboxLive)
     )
     return Effect.gen(function*() {
       // The layers close when runDaemon returns: NotifierLive sends its open batch then.

@@ -8,6 +8,7 @@ import * as Path from "node:path"
 import { AppConfig, AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import type { Delivery } from "../../src/notify/Delivery.js"
+import { ActivityLive } from "../../src/status/Activity.js"
 import { MaskerLive } from "../../src/masking/Masker.js"
 import { captureLogs } from "../support/logs.js"
 import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
@@ -53,7 +54,7 @@ export const notifierRuntime = (
   const layer = NotifierLive({ retryBase: options.retryBase ?? "100 millis", retryFor: options.retryFor ?? "20 seconds" }).pipe(
     Layer.provide(delivery),
     Layer.provideMerge(OutboxLive),
-    Layer.provideMerge(Layer.mergeAll(MaskerLive, config, NodeFileSystem.layer)),
+    Layer.provideMerge(Layer.mergeAll(MaskerLive, ActivityLive, config, NodeFileSystem.layer)),
     Layer.provideMerge(logger)
   )
   const runtime = ManagedRuntime.make(layer)

@@ -1,6 +1,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer } from "effect"
-import { DaemonServices } from "../../src/App.js"
+import * as App from "../../src/App.js"
+import { SyscallMode } from "../../src/files/SyscallMode.js"
 import { AppConfigFrom } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
@@ -52,21 +53,22 @@ export const makeTestApp = (
     readonly wrapExtra?: (extra: FileOpsService) => FileOpsService
     /** wraps the recording notifier, e.g. to inject a defect */
     readonly wrapNotifier?: (notifier: NotifierService) => NotifierService
+    /** ports of the test's own (a Contract, a Masker, …): the recording notifier unless one is given */
+    readonly swaps?: App.Swaps
   } = {}
 ) => {
   const memory = options.memory ?? MemoryFileSystem.make(options.files ?? {})
   const notifier = recordingNotifier(options.wrapNotifier)
   const wrapFs = options.wrapFs ?? ((fs) => fs)
   const wrapExtra = options.wrapExtra ?? ((e) => e)
-  const fsLayer = Layer.merge(
+  const fsLayer = Layer.mergeAll(
     Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, wrapFs)),
-    Layer.effect(FileOps, Effect.map(FileOps, wrapExtra))
+    Layer.effect(FileOps, Effect.map(FileOps, wrapExtra)),
+    Layer.effect(SyscallMode, SyscallMode)
   ).pipe(Layer.provide(memory.layer))
   const config = AppConfigFrom({ ...FOLDERS, ...options.settings })
-  const layer = DaemonServices.pipe(
-    Layer.provideMerge(notifier.layer),
-    Layer.provideMerge(Layer.mergeAll(config, fsLayer))
-  )
+  // The application as App.ts composes it, over the (wrapped) in-memory filesystem, with a recording notifier.
+  const layer = App.make(fsLayer, { notifier: notifier.layer, ...options.swaps }).pipe(Layer.provideMerge(config))
   return { memory, volume: memory.volume, recorded: notifier.recorded, layer }
 }
 
