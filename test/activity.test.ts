@@ -215,6 +215,14 @@ describe("the Activity recorder", () => {
     expect(second).toMatchObject({ kind: "critical", files: 0, state: "lost", error: "not sent before shutdown" })
   })
 
+  it("a message sent to the outbox itself shows the file it is in", () => {
+    const activity = makeActivity(() => T0)
+    const m = message("to the outbox")
+    activity.notification(m, "sending", "outbox logs/outbox")
+    activity.notification(m, "sent", "logs/outbox/20260301T100000Z-2.eml")
+    expect(activity.snapshot().notifications[0]).toMatchObject({ state: "sent", target: "outbox logs/outbox", outboxPath: "logs/outbox/20260301T100000Z-2.eml" })
+  })
+
   it("snapshots are copies: a later delivery step does not change an earlier snapshot", () => {
     const activity = makeActivity(() => T0)
     const m = message("s")

@@ -119,7 +119,7 @@ export const NotifierLive = (
       const send = (message: Outgoing, policy: SendPolicy) => {
         const retries = policy._tag === "Retrying"
         const attempt = delivery.deliver(message).pipe(
-          Effect.tapBoth({ onSuccess: () => Effect.sync(() => activity.notification(message, "sent")), onFailure: (e) => Effect.sync(() => activity.notification(message, e.permanent || !retries ? "failed" : "retrying", e.reason)) }), // status page
+          Effect.tapBoth({ onSuccess: (kept) => Effect.sync(() => activity.notification(message, "sent", typeof kept === "string" ? kept : undefined)), onFailure: (e) => Effect.sync(() => activity.notification(message, e.permanent || !retries ? "failed" : "retrying", e.reason)) }), // status page
           Effect.tapError((e) =>
             e.permanent || !retries
               ? Effect.void
@@ -135,9 +135,16 @@ export const NotifierLive = (
           Effect.zipRight(delivered),
           Effect.matchEffect({
             onFailure: (e) => Effect.zipRight(Metric.increment(Metrics.notificationsFailed), toOutbox(message, e.reason)),
-            onSuccess: () =>
+            // One line per message, with the file it was kept in, if any (the outbox).
+            onSuccess: (kept) =>
               Effect.zipRight(Metric.increment(Metrics.notificationsSent), Effect.logInfo("notification sent")).pipe(
-                Effect.annotateLogs({ target: delivery.target, subject: message.subject, files: message.files.length, more: message.more })
+                Effect.annotateLogs({
+                  target: delivery.target,
+                  ...(typeof kept === "string" ? { path: kept } : {}),
+                  subject: message.subject,
+                  files: message.files.length,
+                  more: message.more
+                })
               )
           })
         )

@@ -28,7 +28,11 @@ export class DeliveryError extends Data.TaggedError("DeliveryError")<{
 export interface DeliveryService {
   /** where messages go, for the logs: "smtp mail.example.com:587", "outbox logs/outbox", … */
   readonly target: string
-  readonly deliver: (message: Outgoing) => Effect.Effect<void, DeliveryError>
+  /**
+   * Delivers one message; where a copy of it is kept (a file of the outbox), that path, for the
+   * "notification sent" line and the status page.
+   */
+  readonly deliver: (message: Outgoing) => Effect.Effect<string | void, DeliveryError>
   /** checks the connection at start; a failure is only a warning */
   readonly verify: Effect.Effect<void, DeliveryError>
 }

@@ -37,12 +37,36 @@ export const receiversOf = (settings: Settings) =>
   settings.email.receivers.length > 0 ? settings.email.receivers.join(", ") : "administrators@localhost"
 
 /** The RFC 5322 message, as nodemailer would send it. */
+/** Lines of an `.eml` body: at most this long, so that a plain-ASCII message needs no soft breaks. */
+export const EML_LINE_MAX = 76
+
+/**
+ * Long lines broken at their last space within EML_LINE_MAX, the rest
+ * indented under the line's own indentation (pure): a raw `.eml` then reads
+ * as text, with no quoted-printable soft breaks in the middle of words. A
+ * word longer than a line stays whole.
+ */
+export const wrapForEml = (text: string, max: number = EML_LINE_MAX): string =>
+  text.split("\n").flatMap((line) => {
+    const out: Array<string> = []
+    const indent = /^ */.exec(line)![0] + "  "
+    let rest = line
+    while (rest.length > max) {
+      const cut = rest.lastIndexOf(" ", max)
+      if (cut <= indent.length) break
+      out.push(rest.slice(0, cut))
+      rest = indent + rest.slice(cut + 1)
+    }
+    out.push(rest)
+    return out
+  }).join("\n")
+
 export const buildEml = (message: Outgoing, from: string, to: string, date: Date, note?: string): Promise<Buffer> =>
   new MailComposer({
     from,
     to,
     subject: message.subject,
-    text: message.text,
+    text: wrapForEml(message.text),
     date,
     headers: { "X-Customer-Json-Kind": message.kind, ...(note !== undefined ? { "X-Customer-Json-Undelivered": note.replace(/[\r\n]+/g, " ") } : {}) }
   }).compile().build()
@@ -133,10 +157,8 @@ export const DeliveryOutbox: Layer.Layer<Delivery, never, Outbox> = Layer.effect
   Effect.map(Outbox, (outbox) =>
     Delivery.of({
       target: `outbox ${outbox.dir}`,
-      deliver: (message) =>
-        outbox.write(message).pipe(
-          Effect.tap((path) => Effect.logInfo("notification written to the outbox").pipe(Effect.annotateLogs({ path, subject: message.subject })))
-        ),
+      // Its path is said by the notifier's "notification sent" line (one line per message).
+      deliver: (message) => outbox.write(message),
       verify: Effect.void
     }))
 )

@@ -379,6 +379,7 @@ export const makeActivity = (now: () => number): ActivityService => {
       entry.state = state
       entry.updatedAtMs = t
       if (state === "sending") entry.target = detail
+      else if (state === "sent" && detail !== undefined) entry.outboxPath = detail
       else if (state === "retrying" || state === "failed") {
         entry.error = detail
         entry.failedAttempts++

@@ -12,7 +12,7 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { criticalMessage, LINE_TEXT_MAX, rejectedMessage, sanitizeSubject } from "../../src/notify/NotificationMessage.js"
 import { maskText } from "../../src/masking/Masking.js"
-import { DeliveryOutbox, outboxName, randomLetters, writeNewFile } from "../../src/notify/Outbox.js"
+import { DeliveryOutbox, EML_LINE_MAX, outboxName, randomLetters, wrapForEml, writeNewFile } from "../../src/notify/Outbox.js"
 import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
 import { freePort } from "../support/smtp.js"
 import { waitUntil } from "../support/wait.js"
@@ -24,11 +24,27 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
+describe("wrapForEml (pure)", () => {
+  it("breaks long lines between words, under their own indentation, and leaves a word longer than a line whole", () => {
+    const long = `  $[3].email: ${"word ".repeat(30)}end`
+    const wrapped = wrapForEml(`short\n${long}\n${"x".repeat(100)}`)
+    const lines = wrapped.split("\n")
+    expect(lines[0]).toBe("short")
+    expect(lines.slice(1, -1).every((l) => l.length <= EML_LINE_MAX && l.startsWith("  "))).toBe(true)
+    expect(lines.slice(2, -1).every((l) => l.startsWith("    "))).toBe(true)
+    expect(lines.at(-1)).toBe("x".repeat(100))
+    // Joined again, the broken line is the line it was.
+    expect([lines[1], ...lines.slice(2, -1).map((l) => ` ${l.trimStart()}`)].join("")).toBe(long)
+  })
+})
+
 describe("the outbox (default without SMTP_SERVER)", () => {
   it("writes each message as a complete, parseable .eml file and logs where it went", async () => {
     const n = notifierRuntime(DeliveryOutbox)
     cleanups.push(() => n.dispose())
-    await n.run((notifier) => Effect.zipRight(notifier.fileRejected(rejected("a.json")), notifier.critical(critical("disk nearly full"))))
+    // (the critical's detail a long sentence: a raw .eml shows it as text, broken between words)
+    const detail = "the folder returns/ has had less than MIN_FREE_DISK_MB free for the last three checks and files waiting to be returned stay where they are until space returns"
+    await n.run((notifier) => Effect.zipRight(notifier.fileRejected(rejected("a.json")), notifier.critical(critical("disk nearly full", detail))))
     await waitUntil(() => n.outboxFiles().length === 2)
     const mails = await Promise.all(n.outboxFiles().map((f) => simpleParser(NFS.readFileSync(f))))
     expect(mails.map((m) => m.subject).sort()).toEqual(["[customer-json] CRITICAL: disk nearly full", "[customer-json] Validation failed: a.json"])
@@ -37,7 +53,16 @@ describe("the outbox (default without SMTP_SERVER)", () => {
       expect(m.to && !Array.isArray(m.to) ? m.to.text : "").toBe("ops@example.com, admin@example.com")
       expect(m.date).toBeInstanceOf(Date)
     }
-    expect(n.logs.filter((l) => l.message === "notification written to the outbox").map((l) => l.annotations["path"])).toHaveLength(2)
+    // One line a message, naming the file it is in (not one from the outbox and another from the notifier).
+    const said = n.logs.filter((l) => l.message.startsWith("notification") && l.message !== "notification target reachable")
+    expect(said.map((l) => l.message), JSON.stringify(said.map((l) => l.message))).toEqual(["notification sent", "notification sent"])
+    expect(said.map((l) => l.annotations["path"]).sort()).toEqual(n.outboxFiles().sort())
+    // Read raw, the .eml's text is the message's text, its long lines broken between words, none mid-word.
+    for (const file of n.outboxFiles()) {
+      const raw = NFS.readFileSync(file, "utf8")
+      expect(raw).not.toMatch(/=\r?\n/)
+      expect(raw.split(/\r?\n/).every((line) => line.length <= 78)).toBe(true)
+    }
     // no temporary names left behind
     expect(NFS.readdirSync(`${n.root}/logs/outbox`).every((f) => f.endsWith(".eml"))).toBe(true)
   })
@@ -53,7 +78,7 @@ describe("flush (the daemon's last step before its last line)", () => {
     await n.run((notifier) => Effect.uninterruptible(notifier.flush ?? Effect.void))
     // Done when flush returns: the message is written and said.
     expect(n.outboxFiles()).toHaveLength(1)
-    expect(n.logs.filter((l) => l.message === "notification written to the outbox")).toHaveLength(1)
+    expect(n.logs.filter((l) => l.message === "notification sent")).toHaveLength(1)
     await n.run((notifier) => notifier.critical(critical("disk nearly full")))
     await waitUntil(() => n.outboxFiles().length === 2)
     // The notifier still closes (its new sender is interrupted with it).
@@ -78,7 +103,7 @@ describe("the outbox's files: private, exclusive, unpredictable", () => {
         Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
       )
       // Written once logged: the .eml is linked into place, then its temporary name removed.
-      await waitUntil(() => n.logs.filter((l) => l.message === "notification written to the outbox").length === 2)
+      await waitUntil(() => n.logs.filter((l) => l.message === "notification sent").length === 2)
       expect(n.outboxFiles()).toHaveLength(2)
       const dir = Path.join(n.root, "logs", "outbox")
       expect(modeOf(dir)).toBe(0o750)
