@@ -61,6 +61,7 @@ export const wrapForEml = (text: string, max: number = EML_LINE_MAX): string =>
     return out
   }).join("\n")
 
+/** The whole message as an RFC 5322 `.eml` (what the outbox folder holds), with an optional note of why it was not sent. */
 export const buildEml = (message: Outgoing, from: string, to: string, date: Date, note?: string): Promise<Buffer> =>
   new MailComposer({
     from,

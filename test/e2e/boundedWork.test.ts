@@ -190,7 +190,7 @@ describe.skipIf(!isRoot)("bounded work per file: a hostile producer", () => {
           NFS.renameSync(Path.join(root, "data", `.large${i}.tmp`), Path.join(root, "data", `large${i}.json`))
         }
         const { daemon, health } = await start(d, root, { CONCURRENCY: "2" })
-        await waitUntil(() => NFS.readdirSync(Path.join(root, "data")).filter((n) => n.startsWith("large")).length < 3, 10_000, "the large files taken")
+        await waitUntil(() => NFS.readdirSync(Path.join(root, "data")).filter((n) => n.startsWith("large")).length < 3, 30_000, "the large files taken")
         const dropped = dropHonest(root, "honest.json")
         await waitUntil(() => NFS.existsSync(Path.join(root, "validated", "honest.json")), 20_000, "the honest file")
         const waited = NFS.statSync(Path.join(root, "validated", "honest.json")).ctimeMs - dropped

@@ -70,10 +70,12 @@ describe("GlusterFS: one share, two mounts, two instances", () => {
     instances.push(spawnDaemon(a, [], env(0, dir)), spawnDaemon(b, [], env(1, dir)))
 
     // Kill the instance on mount b whenever it holds claimed files and the backlog has moved
-    // on by another share of the files; restart it at once, each time.
+    // on by another share of the files; restart it at once, each time. The kills fall in the
+    // first half of the backlog, so the instance on mount a cannot finish it alone while the
+    // one on mount b starts again.
     const leftClaimed: Array<number> = []
     for (let kill = 1; kill <= KILLS; kill++) {
-      const threshold = Math.floor((FILES * kill) / (KILLS + 2))
+      const threshold = Math.floor((FILES * kill) / (2 * (KILLS + 1)))
       const victim = instances[1]!
       await waitUntil(
         () => storedCount(a) >= threshold && claimedBy(a, victim.child.pid) > 0,
