@@ -33,6 +33,8 @@ import { DeliveryWebhook } from "./notify/WebhookDelivery.js"
 import { PipelineLive } from "./daemon/Pipeline.js"
 import { ClaimReleaserLive } from "./files/ClaimReleaser.js"
 import { WatcherLive } from "./daemon/Watcher.js"
+import * as Destinations from "./destinations/Destinations.js"
+import type { Destination } from "./destinations/Destination.js"
 
 
 /**
@@ -60,22 +62,34 @@ export const StartupChecks = Layer.effectDiscard(
   })
 )
 
+/** What an added destination may use: the settings, the filesystem and the Masker. */
+export type DestinationNeeds = AppConfig | FileSystem.FileSystem | FileOps | Masker
+
 /**
  * The daemon's own machinery (the Pipeline, its Watcher and status server,
- * the file store, instances, start-up checks), over the services an
+ * the file store and its destinations, instances, start-up checks) with the
+ * `added` destinations beside the built-in folders, over the services an
  * application may swap — its ports: `AppConfig`, the filesystem
  * (`FileSystem`, `FileOps`, `SyscallMode`), `Notifier`, `Contract`, `Masker`
  * and `Activity`. Each port is required, never built here: whatever layer
- * provides it is the one every part uses. `live` and `inMemory` below provide
- * them all, with any of them swapped.
+ * provides it is the one every part uses.
  */
-export const DaemonServices = Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
-  Layer.provideMerge(ClaimReleaserLive),
-  Layer.provideMerge(InstanceLive),
-  Layer.provideMerge(StartupChecks),
-  Layer.provideMerge(FolderChecksLive),
-  Layer.provideMerge(Layer.mergeAll(FileStoreLive, OffThreadJudgeLive, StatusLive))
-)
+export const daemonServicesWith = (added: ReadonlyArray<Layer.Layer<Destination, never, DestinationNeeds>>) =>
+  Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
+    Layer.provideMerge(ClaimReleaserLive),
+    Layer.provideMerge(InstanceLive),
+    Layer.provideMerge(StartupChecks),
+    Layer.provideMerge(FolderChecksLive),
+    Layer.provideMerge(Destinations.layer(added)),
+    Layer.provideMerge(Layer.mergeAll(FileStoreLive, OffThreadJudgeLive, StatusLive))
+  )
+
+/**
+ * The daemon's own machinery with the built-in destinations only
+ * (`daemonServicesWith([])`). `live` and `inMemory` below provide its ports,
+ * with any of them swapped.
+ */
+export const DaemonServices = daemonServicesWith([])
 
 /**
  * Notifications as configured: a webhook when NOTIFY_WEBHOOK_URL is set, SMTP
@@ -104,7 +118,9 @@ const notifierFromConfig = (
  * callers, the reports, the status page and the notifications alike; a
  * `delivery` is a channel under the built-in Notifier (batched, rate-limited,
  * masked, with the outbox as its fallback), while a `notifier` replaces it
- * (its events come unmasked: see Notifier).
+ * (its events come unmasked: see Notifier). `destinations` are added beside
+ * the validated and returns folders: each gets every judged file of the
+ * verdicts it receives, before the file is stored (see Destination).
  */
 export interface Swaps {
   readonly contract?: Layer.Layer<Contract, never, AppConfig>
@@ -112,6 +128,7 @@ export interface Swaps {
   readonly notifier?: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker | Activity>
   readonly delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker>
   readonly activity?: Layer.Layer<Activity>
+  readonly destinations?: ReadonlyArray<Layer.Layer<Destination, never, DestinationNeeds>>
 }
 
 /**
@@ -123,7 +140,7 @@ export interface Swaps {
 export const make = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode, never, R>, swaps: Swaps) => {
   const masking = Layer.mergeAll(swaps.masker ?? MaskerLive, swaps.activity ?? ActivityLive)
   const notifier = swaps.notifier ?? notifierFromConfig(swaps.delivery)
-  return DaemonServices.pipe(
+  return (swaps.destinations === undefined ? DaemonServices : daemonServicesWith(swaps.destinations)).pipe(
     // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
     Layer.provideMerge(notifier),
     Layer.provideMerge(Layer.mergeAll(swaps.contract ?? ContractLive, masking)),

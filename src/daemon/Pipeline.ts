@@ -31,11 +31,12 @@ import { isCompleteDocument, parseFailureError, parseJsonBytes } from "../contra
 import { isShortenedClaim, parseProcessingName } from "../files/Naming.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { logFields } from "../logging/Logging.js"
-import { Masker } from "../masking/Masker.js"
 import * as Metrics from "../status/Metrics.js"
 import { Notifier } from "../notify/Notifier.js"
 import { ClaimReleaser } from "../files/ClaimReleaser.js"
-import { renderReport } from "../contract/ErrorReport.js"
+import { Destinations } from "../destinations/Destinations.js"
+import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
+import type { ValidationError } from "../contract/Contract.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */
 class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
@@ -105,8 +106,9 @@ export interface PipelineService {
 }
 
 /**
- * What happens to one file: read, claim, judge by the `Contract`, store in
- * VALIDATED_DIR or RETURNS_DIR (with its report), log, notify the `Notifier`.
+ * What happens to one file: read, claim, judge by the `Contract`, hand to its
+ * `Destinations` (any of one's own, then VALIDATED_DIR or RETURNS_DIR with its
+ * report), log, notify the `Notifier`.
  * The daemon's workers call it; wrap it to add a step around each file.
  */
 export class Pipeline extends Context.Tag("customer-json/Pipeline")<Pipeline, PipelineService>() {}
@@ -120,6 +122,42 @@ type Judged =
   /** a large file, parsed and validated off the event loop (OffThreadJudge) */
   | { readonly _tag: "Verdict"; readonly meta: Meta; readonly bytes: Uint8Array; readonly complete: boolean; readonly validation: Validation }
   | { readonly _tag: "TooLarge"; readonly meta: Meta }
+
+/**
+ * A judged file as its destinations get it. What only a destination of one's
+ * own asks for (its key, its document, its received time) is worked out when
+ * asked: the built-in folders, all there is by default, never ask (hot path).
+ */
+class JudgedFileOf implements JudgedFile {
+  constructor(
+    private readonly judged: Judged,
+    readonly name: string,
+    readonly claimedPath: string,
+    readonly verdict: Verdict,
+    readonly records: number,
+    readonly errors: ReadonlyArray<ValidationError>,
+    readonly errorCount: number,
+    readonly content: Content,
+    private readonly receivedAtMs: number,
+    readonly processedAt: Date
+  ) {}
+  get key(): string {
+    return Path.basename(this.claimedPath)
+  }
+  get document(): unknown {
+    const judged = this.judged
+    if (judged._tag === "TooLarge") return undefined
+    // A large file judged in a worker thread: parsed here, once per destination that asks.
+    const parsed = judged._tag === "Bytes" ? judged.parsed : parseJsonBytes(judged.bytes)
+    return parsed._tag === "Parsed" ? parsed.value : undefined
+  }
+  get bytes(): Uint8Array | undefined {
+    return this.judged._tag === "TooLarge" ? undefined : this.judged.bytes
+  }
+  get receivedAt(): Date {
+    return new Date(this.receivedAtMs)
+  }
+}
 
 /** A fresh file read in the input folder and found complete, before its claim. */
 interface Peeked {
@@ -152,16 +190,20 @@ const LARGE: Outcome = { _tag: "Large" }
 /** Batches larger than this are validated in slices (see `judge`). */
 const SLICED_ABOVE_RECORDS = 1000
 
-/** Builds the Pipeline from the services it uses (AppConfig, FileStore, Contract, Notifier, Instance, Masker, …). */
+/** Builds the Pipeline from the services it uses (AppConfig, FileStore, Destinations, Contract, Notifier, Instance, …). */
 export const makePipeline = Effect.gen(function*() {
   const config = yield* AppConfig
   const store = yield* FileStore
   const contract = yield* Contract
   const notifier = yield* Notifier
   const instance = yield* Instance
-  const masker = yield* Masker
   const releaser = yield* ClaimReleaser
   const offThread = yield* OffThreadJudge
+  const destinations = yield* Destinations
+  // Each added destination with its counter, built once.
+  const addedFor = (verdict: Verdict) =>
+    destinations.added[verdict].map((destination) => ({ destination, counter: Metrics.filesDelivered(destination.role) }))
+  const added = { validated: addedFor("validated"), returned: addedFor("returned") }
   // A Contract of one's own cannot be handed to the judge threads (they apply the built-in rules).
   if (contract.builtIn === undefined) {
     yield* Effect.logWarning(
@@ -224,21 +266,27 @@ export const makePipeline = Effect.gen(function*() {
   const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
     Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
 
+  /** The added destinations of a verdict, in order, each counted once it has the file. */
+  const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: ReturnType<typeof Metrics.filesDelivered> }>, file: JudgedFile) =>
+    Effect.forEach(to, ({ counter, destination }) =>
+      Effect.map(retryIo(destination.store(file)), () => counter.unsafeUpdate(1, [])), { discard: true })
+
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
       const now = new Date(clock.unsafeCurrentTimeMillis())
       const { errors, errorCount, records } = yield* judge(judged, now)
-      const content = contentOf(judged)
-      const route = errorCount === 0
-        ? Effect.map(store.storeValid(claimedPath, name, now, content), (storedAs): Outcome => ({ _tag: "Validated", storedAs, records }))
-        : Effect.map(
-          store.storeReturned(claimedPath, name, now, content, (storedAs) =>
-            renderReport({ file: name, storedAs, receivedAt: new Date(receivedAt), processedAt: now, errors, errorCount }, masker.text)),
-          (storedAs): Outcome => ({ _tag: "Returned", storedAs, records, errorCount })
-        )
-      // A route is a handful of system calls: let it complete rather than stop half-way.
-      const outcome = yield* Effect.uninterruptible(retryIo(route))
+      const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
+      const file = new JudgedFileOf(judged, name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now)
+      // Destinations of one's own first, while the file is claimed and stored nowhere: a crash
+      // or a failure before the store delivers it again (same key), never after.
+      const own = added[verdict]
+      if (own.length > 0) yield* deliver(own, file)
+      // A store is a handful of system calls: let it complete rather than stop half-way.
+      const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
+      const outcome: Outcome = verdict === "validated"
+        ? { _tag: "Validated", storedAs, records }
+        : { _tag: "Returned", storedAs, records, errorCount }
       const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
@@ -249,7 +297,8 @@ export const makePipeline = Effect.gen(function*() {
         records,
         duration_ms: durationMs,
         error_count: errorCount,
-        stored_as: outcome._tag === "Validated" || outcome._tag === "Returned" ? outcome.storedAs : name
+        stored_as: storedAs,
+        ...(own.length > 0 ? { delivered_to: own.map((d) => d.destination.role) } : {})
       })
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
@@ -273,11 +322,17 @@ export const makePipeline = Effect.gen(function*() {
    * An I/O failure that outlived its retries. The Daemon decides what is logged
    * and notified (once per file and cause, see Daemon's `recordOutcome`).
    */
-  const failed = (where: string) => (e: PlatformError | StoreFailure): Effect.Effect<Outcome> =>
+  const failed = (where: string) => (e: PlatformError | StoreFailure | DestinationError): Effect.Effect<Outcome> =>
     Effect.succeed({
       _tag: "Failed",
-      reason: `${e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" ? e.message : describeIoError(e)}; the file stays in ${where} and is tried again later`,
-      cause: e._tag === "PlacementRaced"
+      reason: `${
+        e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" || e._tag === "DestinationError"
+          ? e.message
+          : describeIoError(e)
+      }; the file stays in ${where} and is tried again later`,
+      cause: e._tag === "DestinationError"
+        ? `destination ${e.role}`
+        : e._tag === "PlacementRaced"
         ? "placement raced"
         : e._tag === "NoFreeName"
         ? "no free name"

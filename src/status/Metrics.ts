@@ -23,6 +23,17 @@ const outcomeCounters = {
   returned: Metric.tagged(filesProcessed, "outcome", "returned")
 } as const
 export const filesByOutcome = (outcome: "validated" | "returned") => outcomeCounters[outcome]
+/**
+ * Files handed to a destination of one's own (App.Swaps' `destinations`), by
+ * its role: a file delivered again after a crash counts again. The built-in
+ * folders count in `filesProcessed`.
+ */
+export const destinationFiles = Metric.counter("cjp_destination_files_total", {
+  description: "Files handed to an added destination, by role (a file delivered again after a crash counts again)",
+  incremental: true
+})
+/** The counter of one added destination (built once per destination, at start). */
+export const filesDelivered = (role: string): Metric.Metric.Counter<number> => Metric.tagged(destinationFiles, "role", role)
 export const filesFailed = Metric.counter("cjp_files_failed_total", {
   description:
     "Files that could not be processed (I/O errors, unreadable): each file once, at its first failed attempt, however often it is tried again; cjp_files_failing says how many fail now",

@@ -1,0 +1,61 @@
+/**
+ * Every destination of the daemon, as the Pipeline uses them: for each
+ * verdict, the built-in folder that stores it and the destinations of one's
+ * own that receive it too (called first, in the order given). Built once, at
+ * start: a file's route is two lookups.
+ *
+ * @module
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { AppConfig } from "../Config.js"
+import type { FileStore } from "../files/FileStore.js"
+import type { Masker } from "../masking/Masker.js"
+import { Destination } from "./Destination.js"
+import type { DestinationService, StoringDestination, Verdict } from "./Destination.js"
+import { makeFolderDestination } from "./FolderDestination.js"
+
+/** The destinations by verdict. */
+export interface DestinationsService {
+  /** the built-in folder that stores files of each verdict: its name for a file is the file's `storedAs` */
+  readonly storing: { readonly [V in Verdict]: StoringDestination }
+  /** the destinations of one's own that receive files of each verdict, called before the storing one */
+  readonly added: { readonly [V in Verdict]: ReadonlyArray<DestinationService> }
+  /** every role, the built-in ones first (for logs and status) */
+  readonly roles: ReadonlyArray<string>
+}
+
+/** Every destination, by verdict: what the Pipeline routes a judged file through. */
+export class Destinations extends Context.Tag("customer-json/Destinations")<Destinations, DestinationsService>() {}
+
+/**
+ * The built-in folders and, after them, the `added` destinations (each a
+ * layer of `Destination`, built in this layer's scope). A role given twice is
+ * a mistake of the composition: it stops the start (a defect that names it).
+ */
+export const layer = <R = never>(
+  added: ReadonlyArray<Layer.Layer<Destination, never, R>> = []
+): Layer.Layer<Destinations, never, AppConfig | FileStore | Masker | Exclude<R, never>> =>
+  Layer.scoped(
+    Destinations,
+    Effect.gen(function*() {
+      const validated = yield* makeFolderDestination("validated")
+      const returned = yield* makeFolderDestination("returns")
+      const own = yield* Effect.forEach(added, (one) => Effect.map(Layer.build(one), Context.get(Destination)))
+      const roles = [validated.role, returned.role, ...own.map((d) => d.role)]
+      const twice = roles.find((role, i) => roles.indexOf(role) !== i)
+      if (twice !== undefined) return yield* Effect.dieMessage(`two destinations have the role "${twice}": give each its own`)
+      return Destinations.of({
+        storing: { validated, returned },
+        added: {
+          validated: own.filter((d) => d.receives.includes("validated")),
+          returned: own.filter((d) => d.receives.includes("returned"))
+        },
+        roles
+      })
+    })
+  )
+
+/** The built-in folders only: `layer()`. */
+export const layerBuiltIn = layer()
