@@ -21,6 +21,12 @@ export * as Config from "./Config.js"
 export * as Contract from "./contract/Contract.js"
 /** Where composed notifications go: the `Delivery` port under `NotifierLive`. */
 export * as Delivery from "./notify/Delivery.js"
+/** The `Destination` port: where a judged file goes (the validated folder, the returns folder, or one of your own), and its guarantee. */
+export * as Destination from "./destinations/Destination.js"
+/** Every destination by verdict, as the Pipeline routes through them (`layer(added)`). */
+export * as Destinations from "./destinations/Destinations.js"
+/** The built-in destinations: the validated folder and the returns folder with its reports, over the FileStore. */
+export * as FolderDestination from "./destinations/FolderDestination.js"
 /** The customer record as an effect Schema, its fast check, and the JSON Schema published to producers. */
 export * as ContractSchema from "./contract/ContractSchema.js"
 /** `runDaemon`: recovery, the backlog, then live watching (or `once`). */

@@ -52,11 +52,13 @@ export interface JudgedFile {
   readonly key: string
   /** its claimed path in this instance's processing folder (where the built-in destinations place it from) */
   readonly claimedPath: string
+  /** where it goes: the validated folder (`validated`) or the returns folder (`returned`), with the destinations of one's own for it */
   readonly verdict: Verdict
   /** records in the file (0 when it is not a JSON document, or too large to read) */
   readonly records: number
   /** the contract's errors, as it listed them (`errorCount` counts every one) */
   readonly errors: ReadonlyArray<ValidationError>
+  /** every error found (0 for a validated file) */
   readonly errorCount: number
   /**
    * The parsed document (a customer object, or an array of them), as judged;
@@ -69,7 +71,9 @@ export interface JudgedFile {
   readonly bytes: Uint8Array | undefined
   /** what the storing destinations place: the bytes judged, or the original file when too large to read */
   readonly content: Content
+  /** when the daemon first saw it */
   readonly receivedAt: Date
+  /** when it was judged (the `Clock`'s time: its "today" for the contract's date rules) */
   readonly processedAt: Date
 }
 
@@ -121,6 +125,7 @@ export interface StorageFolder {
   readonly role: "validated" | "returns"
   /** the setting that names it */
   readonly setting: "VALIDATED_DIR" | "RETURNS_DIR"
+  /** the folder */
   readonly dir: string
   /** the verdict it receives */
   readonly receives: Verdict

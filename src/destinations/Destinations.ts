@@ -36,7 +36,7 @@ export class Destinations extends Context.Tag("customer-json/Destinations")<Dest
  */
 export const layer = <R = never>(
   added: ReadonlyArray<Layer.Layer<Destination, never, R>> = []
-): Layer.Layer<Destinations, never, AppConfig | FileStore | Masker | Exclude<R, never>> =>
+): Layer.Layer<Destinations, never, AppConfig | FileStore | Masker | R> =>
   Layer.scoped(
     Destinations,
     Effect.gen(function*() {
