@@ -202,7 +202,12 @@ export const makePipeline = Effect.gen(function*() {
   const destinations = yield* Destinations
   // Each added destination with its counter, built once.
   const addedFor = (verdict: Verdict) =>
-    destinations.added[verdict].map((destination) => ({ destination, counter: Metrics.filesDelivered(destination.role) }))
+    destinations.added[verdict].map((destination) => {
+      const counter = Metrics.filesDelivered(destination.role)
+      // In /metrics from the start, at 0, as every series is.
+      counter.unsafeValue([])
+      return { destination, counter }
+    })
   const added = { validated: addedFor("validated"), returned: addedFor("returned") }
   // A Contract of one's own cannot be handed to the judge threads (they apply the built-in rules).
   if (contract.builtIn === undefined) {
