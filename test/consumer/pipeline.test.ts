@@ -11,6 +11,7 @@ import {
   Contract,
   Daemon,
   Delivery,
+  Destination,
   Masker,
   MemoryFileSystem,
   Notifier,
@@ -175,6 +176,42 @@ describe("extending it", () => {
       expect(JSON.stringify(chat)).not.toContain("4111111111111111")
       // The outbox's file, named by the TestClock.
       expect(listing(memory, "/srv/logs/outbox")).toEqual([expect.stringMatching(/^20261128T120000000Z-rejected-[a-p]{32}\.eml$/)])
+    })
+  })
+
+  it.scoped("an added Destination: a recorder of validated records gets each one's document, before the file is stored (issue 26 item 3)", () => {
+    const memory = MemoryFileSystem.make({
+      "/srv/data/one.json": customer(),
+      "/srv/data/two.json": `[${customer({ customer_id: "ACME-2" })},${customer({ customer_id: "ACME-3" })}]`,
+      "/srv/data/bad.json": customer({ email: "not-an-address" })
+    })
+    // Kept by the file's key, as a table would upsert them: exactly once, however often a file is delivered.
+    const table = new Map<string, { readonly file: string; readonly ids: ReadonlyArray<unknown>; readonly stored: boolean }>()
+    const RecordsTable = Layer.succeed(Destination.Destination, {
+      role: "records-table",
+      receives: ["validated"],
+      store: (file: Destination.JudgedFile) =>
+        Effect.sync(() => {
+          const records = Array.isArray(file.document) ? file.document : [file.document]
+          table.set(file.key, {
+            file: file.name,
+            ids: records.map((r) => (r as Record<string, unknown>)["customer_id"]),
+            // called before the file is stored: it is not in validated/ yet
+            stored: listing(memory, "/srv/validated").includes(file.name)
+          })
+        })
+    })
+    const notifier = recordingNotifier()
+    return Effect.gen(function*() {
+      yield* setNow
+      const summary = yield* Effect.provide(once, daemonOver(memory, notifier.layer, { destinations: [RecordsTable] }))
+      expect(summary).toMatchObject({ validated: 2, returned: 1 })
+      expect([...table.values()].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
+        { file: "one.json", ids: ["ACME-1"], stored: false },
+        { file: "two.json", ids: ["ACME-2", "ACME-3"], stored: false }
+      ])
+      expect(listing(memory, "/srv/validated")).toEqual(["one.json", "two.json"])
+      expect(listing(memory, "/srv/returns")).toEqual(["bad.json", "bad.json.error.json"])
     })
   })
 })

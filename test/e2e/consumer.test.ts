@@ -3,7 +3,8 @@
 // folder, with the README's `file=…` examples added under readme/) installs it
 // beside its own effect and @effect/platform, and its own typecheck and vitest
 // suite run there: the pipeline over the in-memory filesystem under the
-// TestClock, a swapped Contract, an added notification channel.
+// TestClock, a swapped Contract, an added notification channel, an added
+// Destination.
 import { execFile } from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
@@ -144,6 +145,7 @@ describe("the packed package in an application of its own", () => {
       expect.stringContaining("routes files, writes reports dated by the TestClock"),
       expect.stringContaining("a Contract of the application's own is the one that judges"),
       expect.stringContaining("an added notification channel"),
+      expect.stringContaining("an added Destination"),
       expect.stringContaining("routes a valid file and returns an invalid one")
     ]))
   }, 120_000)
