@@ -113,6 +113,22 @@ describe("the Activity recorder", () => {
     expect(snap.minutes[59]).toMatchObject({ validated: 1, returned: 1, failed: 1 })
   })
 
+  it("counts files by destination: the built-in folders, then each destination of one's own from its first file", () => {
+    const activity = makeActivity(clock().now)
+    expect(activity.snapshot().destinations).toEqual([{ role: "validated", files: 0 }, { role: "returns", files: 0 }])
+    activity.outcome({ _tag: "Input", name: "a.json" }, { _tag: "Validated", storedAs: "a.json", records: 3, deliveredTo: ["crm", "archive"] })
+    activity.outcome({ _tag: "Input", name: "b.json" }, { _tag: "Returned", storedAs: "b.json", records: 1, errorCount: 1, deliveredTo: ["archive"] })
+    activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Validated", storedAs: "c.json", records: 1 })
+    const snap = activity.snapshot()
+    expect(snap.destinations).toEqual([
+      { role: "validated", files: 2 },
+      { role: "returns", files: 1 },
+      { role: "crm", files: 1 },
+      { role: "archive", files: 2 }
+    ])
+    expect(snap.outcomes.map((o) => [o.file, o.deliveredTo])).toEqual([["c.json", undefined], ["b.json", ["archive"]], ["a.json", ["crm", "archive"]]])
+  })
+
   it("counts a file that fails again and again once, on one row with its attempts; routed after all, it is counted as routed instead", () => {
     const c = clock()
     const activity = makeActivity(c.now)

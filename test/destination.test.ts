@@ -13,7 +13,7 @@ import { runDaemon } from "../src/daemon/Daemon.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
-import { Destination, Destinations, MemoryFileSystem } from "../src/index.js"
+import { Activity, Destination, Destinations, MemoryFileSystem } from "../src/index.js"
 import * as Metrics from "../src/status/Metrics.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
@@ -102,8 +102,17 @@ describe("a destination of one's own, added by a layer", () => {
     const delivered = () => Effect.map(Metric.value(Metrics.filesDelivered("records")), (state) => state.count)
     return Effect.gen(function*() {
       const before = yield* delivered()
-      const summary = yield* once.pipe(provideToday(added.layer))
+      const [summary, activity] = yield* Effect.all([once, Activity.Activity]).pipe(provideToday(added.layer))
       expect(summary).toMatchObject({ validated: 2, returned: 1, failed: 0 })
+      // The status counts files by destination, its own roles included.
+      const snapshot = activity.snapshot()
+      expect(snapshot.destinations).toEqual([
+        { role: "validated", files: 2 },
+        { role: "returns", files: 1 },
+        { role: "records", files: 2 },
+        { role: "audit", files: 3 }
+      ])
+      expect(snapshot.outcomes.find((o) => o.file === "bad.json")?.deliveredTo).toEqual(["audit"])
       // Only its verdicts, with the document as judged (a single object, or the batch's array).
       expect(records.calls.map((c) => [c.name, c.verdict, c.records]).sort()).toEqual([["batch.json", "validated", 3], ["one.json", "validated", 1]])
       expect(records.calls.find((c) => c.name === "one.json")?.document).toEqual(JSON.parse(fixture("valid-single.json")))

@@ -73,12 +73,14 @@ describe("buildStatus", () => {
     activity.outcome({ _tag: "Input", name: "old.json" }, { _tag: "Validated", storedAs: "old.json", records: 1 })
     t = T0 + 61 * 60_000 // more than an hour later: counted since start only
     activity.outcome({ _tag: "Input", name: "a.json" }, { _tag: "Validated", storedAs: "a.json", records: 1 })
-    activity.outcome({ _tag: "Input", name: "b.json" }, { _tag: "Returned", storedAs: "b.json", records: 1, errorCount: 2 })
+    activity.outcome({ _tag: "Input", name: "b.json" }, { _tag: "Returned", storedAs: "b.json", records: 1, errorCount: 2, deliveredTo: ["archive"] })
     t += 60_000
     activity.outcome({ _tag: "Input", name: "c.json" }, { _tag: "Failed", reason: "EIO", cause: "EIO" })
     const s = buildStatus(input({ nowMs: t, activity: activity.snapshot() }), mask)
     expect(s.counts.since_start).toEqual({ validated: 2, returned: 1, failed: 1 })
     expect(s.counts.last_hour).toEqual({ validated: 1, returned: 1, failed: 1 })
+    expect(s.destinations).toEqual([{ role: "validated", files: 2 }, { role: "returns", files: 1 }, { role: "archive", files: 1 }])
+    expect(s.outcomes.map((o) => [o.file, o.delivered_to])).toEqual([["c.json", []], ["b.json", ["archive"]], ["a.json", []], ["old.json", []]])
     expect(s.throughput.from).toBe(new Date(T0 + 3 * 60_000).toISOString())
     expect(s.throughput.validated.slice(-2)).toEqual([1, 0])
     expect(s.throughput.returned.slice(-2)).toEqual([1, 0])
@@ -115,6 +117,7 @@ describe("buildStatus", () => {
         error_count: 0,
         records: null,
         stored_as: null,
+        delivered_to: [],
         reason: "EACCES: permission denied, open j***@example.com.json",
         attempts: 1,
         failing_since: "2026-03-01T10:00:01.000Z"
@@ -126,6 +129,7 @@ describe("buildStatus", () => {
         error_count: 3,
         records: 2,
         stored_as: "order ************1111_20260301T100001Z.json",
+        delivered_to: [],
         reason: null,
         attempts: 1,
         failing_since: null

@@ -57,7 +57,9 @@ export interface PendingState {
 
 /**
  * What became of one file (the result of `processInput` and `processClaimed`).
- * `Validated` and `Returned` carry the name it was stored under, not its content.
+ * `Validated` and `Returned` carry the name it was stored under, not its
+ * content (a destination of one's own gets the content: see Destination), and
+ * the roles of the destinations of one's own that had it (`deliveredTo`).
  */
 export type Outcome =
   /** gone before it could be claimed: another instance took it, or its writer removed it */
@@ -73,8 +75,14 @@ export type Outcome =
   | { readonly _tag: "Pending"; readonly state: PendingState }
   /** a file of OFF_THREAD_BYTES or more, not looked into: for the large-file lane (see `InputJob.lane`) */
   | { readonly _tag: "Large" }
-  | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number }
-  | { readonly _tag: "Returned"; readonly storedAs: string; readonly records: number; readonly errorCount: number }
+  | { readonly _tag: "Validated"; readonly storedAs: string; readonly records: number; readonly deliveredTo?: ReadonlyArray<string> | undefined }
+  | {
+    readonly _tag: "Returned"
+    readonly storedAs: string
+    readonly records: number
+    readonly errorCount: number
+    readonly deliveredTo?: ReadonlyArray<string> | undefined
+  }
   /** an I/O error outlived its retries: the file stays where it is */
   | {
     readonly _tag: "Failed"
@@ -209,6 +217,9 @@ export const makePipeline = Effect.gen(function*() {
       return { destination, counter }
     })
   const added = { validated: addedFor("validated"), returned: addedFor("returned") }
+  // The roles of each verdict's added destinations (for outcomes and the log), none when there are none.
+  const rolesFor = (verdict: Verdict) => (added[verdict].length === 0 ? undefined : added[verdict].map((d) => d.destination.role))
+  const deliveredTo = { validated: rolesFor("validated"), returned: rolesFor("returned") }
   // A Contract of one's own cannot be handed to the judge threads (they apply the built-in rules).
   if (contract.builtIn === undefined) {
     yield* Effect.logWarning(
@@ -289,9 +300,10 @@ export const makePipeline = Effect.gen(function*() {
       if (own.length > 0) yield* deliver(own, file)
       // A store is a handful of system calls: let it complete rather than stop half-way.
       const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
+      const to = deliveredTo[verdict]
       const outcome: Outcome = verdict === "validated"
-        ? { _tag: "Validated", storedAs, records }
-        : { _tag: "Returned", storedAs, records, errorCount }
+        ? { _tag: "Validated", storedAs, records, deliveredTo: to }
+        : { _tag: "Returned", storedAs, records, errorCount, deliveredTo: to }
       const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
@@ -303,7 +315,7 @@ export const makePipeline = Effect.gen(function*() {
         duration_ms: durationMs,
         error_count: errorCount,
         stored_as: storedAs,
-        ...(own.length > 0 ? { delivered_to: own.map((d) => d.destination.role) } : {})
+        ...(to !== undefined ? { delivered_to: to } : {})
       })
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({

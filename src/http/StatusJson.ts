@@ -52,6 +52,8 @@ export interface StatusJson {
   readonly started_at: string
   readonly uptime_s: number
   readonly counts: { readonly since_start: OutcomeCounts; readonly last_hour: OutcomeCounts }
+  /** files by destination since start: `validated`, `returns`, then each of one's own (see Destination) */
+  readonly destinations: ReadonlyArray<{ readonly role: string; readonly files: number }>
   readonly last_outcome_at: string | null
   readonly throughput: {
     readonly minute_s: 60
@@ -84,6 +86,8 @@ export interface StatusJson {
     readonly error_count: number
     readonly records: number | null
     readonly stored_as: string | null
+    /** the roles of the destinations of one's own that had it */
+    readonly delivered_to: ReadonlyArray<string>
     readonly reason: string | null
     /** failed attempts (a failed file has one row, updated at each) */
     readonly attempts: number
@@ -170,6 +174,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     started_at: iso(activity.startedAtMs),
     uptime_s: Math.max(0, Math.floor((nowMs - activity.startedAtMs) / 1000)),
     counts: { since_start: { ...activity.totals }, last_hour: sum(minutes) },
+    destinations: activity.destinations.map((d) => ({ role: d.role, files: d.files })),
     last_outcome_at: lastOutcome === undefined ? null : iso(lastOutcome.atMs),
     throughput: {
       minute_s: 60,
@@ -203,6 +208,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
       records: o.records ?? null,
       // the stored name as it is (contract §5): it is how the file is found
       stored_as: o.storedAs === undefined ? null : storedNameShown(o.storedAs, mask),
+      delivered_to: o.deliveredTo ?? [],
       reason: maskOrNull(o.reason),
       attempts: o.attempts,
       failing_since: o.failingSinceMs === undefined ? null : iso(o.failingSinceMs)

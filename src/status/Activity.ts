@@ -49,6 +49,8 @@ export interface OutcomeEntry {
   readonly records: number | undefined
   /** its name in validated/ or returns/ */
   readonly storedAs: string | undefined
+  /** the roles of the destinations of one's own that had it (see Destination), if any */
+  readonly deliveredTo?: ReadonlyArray<string> | undefined
   /** why it failed (an I/O error outlived its retries) */
   readonly reason: string | undefined
   /** attempts that failed (a failed file's row is updated at each: one row per file) */
@@ -125,10 +127,22 @@ export interface Totals {
   readonly failed: number
 }
 
+/** The files one destination had since the daemon started. */
+export interface DestinationCount {
+  /** `validated`, `returns` (the built-in folders), or a destination of one's own */
+  readonly role: string
+  readonly files: number
+}
+
 /** Everything the status page shows of the recent past, at one moment. */
 export interface ActivitySnapshot {
   readonly startedAtMs: number
   readonly totals: Totals
+  /**
+   * Files by destination since start: the built-in folders first (the files
+   * validated and returned), then each destination of one's own from its first file.
+   */
+  readonly destinations: ReadonlyArray<DestinationCount>
   /** newest first */
   readonly outcomes: ReadonlyArray<OutcomeEntry>
   /** the most recent occurrence first */
@@ -250,7 +264,7 @@ export const noActivity: ActivityService = {
   critical: () => {},
   cleared: () => {},
   notification: () => {},
-  snapshot: () => ({ startedAtMs: 0, totals: emptyTotals, outcomes: [], criticals: [], notifications: [], minutes: [] })
+  snapshot: () => ({ startedAtMs: 0, totals: emptyTotals, destinations: [], outcomes: [], criticals: [], notifications: [], minutes: [] })
 }
 
 /** A recorder reading the time from `now` (the layer's clock). */
@@ -263,6 +277,8 @@ export const makeActivity = (now: () => number): ActivityService => {
   const byMessage = new WeakMap<Outgoing, NotificationEntry>()
   const minutes = new MinuteCounter()
   const totals = { validated: 0, returned: 0, failed: 0 }
+  // Files by added destination's role, in the order first seen (the built-in folders' are `totals`).
+  const delivered = new Map<string, number>()
   let nextId = 1
 
   /** A recovered file's claimed name carries the name it was received with. */
@@ -272,7 +288,7 @@ export const makeActivity = (now: () => number): ActivityService => {
   const add = (
     job: JobLike,
     kind: "validated" | "returned",
-    fields: Pick<OutcomeEntry, "errorCount" | "records" | "storedAs">,
+    fields: Pick<OutcomeEntry, "errorCount" | "records" | "storedAs" | "deliveredTo">,
     failure: FailureRecord | undefined
   ) => {
     const atMs = now()
@@ -284,6 +300,7 @@ export const makeActivity = (now: () => number): ActivityService => {
       forgetFailedRow(file)
     }
     totals[kind]++
+    if (fields.deliveredTo !== undefined) for (const role of fields.deliveredTo) delivered.set(role, (delivered.get(role) ?? 0) + 1)
     minutes.add(atMs, kind)
     outcomes.push({ atMs, file, outcome: kind, reason: undefined, attempts: 1, failingSinceMs: undefined, ...fields })
   }
@@ -317,9 +334,14 @@ export const makeActivity = (now: () => number): ActivityService => {
     outcome: (job, outcome, failure) => {
       switch (outcome._tag) {
         case "Validated":
-          return add(job, "validated", { errorCount: 0, records: outcome.records, storedAs: outcome.storedAs }, failure)
+          return add(job, "validated", { errorCount: 0, records: outcome.records, storedAs: outcome.storedAs, deliveredTo: outcome.deliveredTo }, failure)
         case "Returned":
-          return add(job, "returned", { errorCount: outcome.errorCount, records: outcome.records, storedAs: outcome.storedAs }, failure)
+          return add(
+            job,
+            "returned",
+            { errorCount: outcome.errorCount, records: outcome.records, storedAs: outcome.storedAs, deliveredTo: outcome.deliveredTo },
+            failure
+          )
         case "Failed":
           return addFailed(job, outcome.reason, failure)
         default:
@@ -391,6 +413,11 @@ export const makeActivity = (now: () => number): ActivityService => {
     snapshot: () => ({
       startedAtMs,
       totals: { ...totals },
+      destinations: [
+        { role: "validated", files: totals.validated },
+        { role: "returns", files: totals.returned },
+        ...Array.from(delivered, ([role, files]) => ({ role, files }))
+      ],
       outcomes: outcomes.newestFirst(),
       criticals: criticals.newestFirst().map((c) => ({ ...c })).sort((a, b) => b.lastAtMs - a.lastAtMs),
       notifications: notifications.newestFirst().map((n) => ({ ...n })),
