@@ -218,6 +218,20 @@ describe("a destination of one's own, added by a layer", () => {
     })
   })
 
+  it.effect("a file too large to read reaches it unread: its verdict and errors, no bytes and no document", () => {
+    const big = "[" + " ".repeat(1024 * 1024 + 10) + "]"
+    const rules: Array<ReadonlyArray<string>> = []
+    const returns = recorder("returns-log", ["returned"], (file) => Effect.sync(() => void rules.push(file.errors.map((e) => e.rule))))
+    const app = makeTestApp({ files: { [`${D}/big.json`]: big }, settings: { MAX_FILE_SIZE_MB: "1", QUIET_PERIOD_MS: "0" }, swaps: { destinations: [returns.layer] } })
+    return Effect.gen(function*() {
+      const summary = yield* once.pipe(provideToday(app.layer))
+      expect(summary).toMatchObject({ returned: 1 })
+      expect(returns.calls.map((c) => [c.name, c.verdict, c.document, c.bytes])).toEqual([["big.json", "returned", undefined, undefined]])
+      expect(rules).toEqual([["file-too-large"]])
+      expect(listing(app.volume, R)).toEqual(["big.json", "big.json.error.json"])
+    })
+  })
+
   it.effect("two destinations with one role stop the start, naming it", () => {
     const app = makeTestApp({ swaps: { destinations: [recorder("validated", ["validated"]).layer] } })
     return Effect.gen(function*() {
