@@ -102,7 +102,14 @@ describe("a destination of one's own, added by a layer", () => {
     const delivered = () => Effect.map(Metric.value(Metrics.filesDelivered("records")), (state) => state.count)
     return Effect.gen(function*() {
       const before = yield* delivered()
-      const [summary, activity] = yield* Effect.all([once, Activity.Activity]).pipe(provideToday(added.layer))
+      const logs = captureLogs()
+      const [summary, activity] = yield* Effect.all([once, Activity.Activity]).pipe(provideToday(added.layer), Effect.provide(logs.layer))
+      // Each file's outcome line names the destinations of one's own that had it.
+      expect(logs.lines.filter((l) => l.message === "file processed").map((l) => [l.annotations["file"], l.annotations["delivered_to"]]).sort()).toEqual([
+        ["bad.json", ["audit"]],
+        ["batch.json", ["records", "audit"]],
+        ["one.json", ["records", "audit"]]
+      ])
       expect(summary).toMatchObject({ validated: 2, returned: 1, failed: 0 })
       // The status counts files by destination, its own roles included.
       const snapshot = activity.snapshot()
@@ -131,8 +138,10 @@ describe("a destination of one's own, added by a layer", () => {
       expect(listing(added.volume, V)).toEqual(["batch.json", "one.json"])
       expect(listing(added.volume, R)).toEqual(["bad.json", "bad.json.error.json"])
       // The same filesystem calls, call by call, as the daemon without it: the file is not read again.
-      yield* once.pipe(provideToday(plain.layer))
+      const plainLogs = captureLogs()
+      yield* once.pipe(provideToday(plain.layer), Effect.provide(plainLogs.layer))
       expect(withCalls).toEqual(withoutCalls)
+      expect(plainLogs.lines.filter((l) => l.message === "file processed").every((l) => !("delivered_to" in l.annotations))).toBe(true)
       expect(withCalls["readRegular"]).toBeGreaterThan(0)
     })
   })

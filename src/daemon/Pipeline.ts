@@ -308,15 +308,16 @@ export const makePipeline = Effect.gen(function*() {
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
       Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
-      yield* logAndRelease(claimedPath, returned, {
+      const fields: Record<string, unknown> = {
         file: name,
         outcome: returned ? "returned" : "validated",
         records,
         duration_ms: durationMs,
         error_count: errorCount,
-        stored_as: storedAs,
-        ...(to !== undefined ? { delivered_to: to } : {})
-      })
+        stored_as: storedAs
+      }
+      if (to !== undefined) fields["delivered_to"] = to
+      yield* logAndRelease(claimedPath, returned, fields)
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
           file: name,
