@@ -22,7 +22,7 @@
  *    and it is tried again later (said like an I/O failure);
  *  - a crash (kill -9, a shutdown interrupting it) before the store re-runs
  *    it at recovery: delivery is at least once, and `key` (the claimed name,
- *    the same at every delivery of one file, unique among files) makes it
+ *    the same at every delivery of one file: see `JudgedFile.key`) makes it
  *    exactly once for a destination that keeps what it has by key;
  *  - once stored, the file is never delivered again (recovery of a file found
  *    stored already only logs and releases it).
@@ -45,9 +45,13 @@ export interface JudgedFile {
   /** the name it was received with (unmasked: mask it with the Masker wherever it is written out) */
   readonly name: string
   /**
-   * Its claimed name in processing/: the same at every delivery of this file
-   * (a retry, a recovery after a crash), never the same for two files. The
-   * key by which a destination of one's own keeps a file exactly once.
+   * Its claimed name in processing/ (`<received ms>-<sequence>_<name>`): the
+   * same at every delivery of this file (a retry, a recovery after a crash, by
+   * this instance or another), never the same for two files of one instance.
+   * The key by which a destination of one's own keeps a file exactly once.
+   * (Two instances claiming files of one name in the same millisecond under the
+   * same sequence number would share it; an instance adopting such a claim
+   * beside its own renames it, and delivers it again under the new name.)
    */
   readonly key: string
   /** its claimed path in this instance's processing folder (where the built-in destinations place it from) */
