@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { App, Config, Contract, Daemon, Delivery, Masker, MemoryFileSystem, Notifier } from "../src/index.js"
+import { App, Config, Contract, Daemon, Delivery, Destination, Masker, MemoryFileSystem, Notifier } from "../src/index.js"
 import { fixture } from "./support/fixtures.js"
 
 const FOLDERS = { DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }
@@ -60,6 +60,21 @@ describe("App: each port swapped by a layer of one's own is the one used", () =>
       expect(summary).toMatchObject({ validated: 1, returned: 1 })
       const report = JSON.parse(String(memory.volume.readFileSync("/ret/theirs.json.error.json", "utf8")))
       expect(report.errors).toEqual([{ record: 0, path: "$.customer_id", message: "must start with C-" }])
+    })
+  })
+
+  it.scoped("a Destination: added beside the two folders, it gets every judged file of its verdicts", () => {
+    const seen: Array<string> = []
+    const Archive = Layer.succeed(Destination.Destination, {
+      role: "archive",
+      receives: ["validated", "returned"],
+      store: (file) => Effect.sync(() => void seen.push(`${file.verdict} ${file.name} ${file.records}`))
+    })
+    const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json"), "/in/good.json": fixture("valid-single.json") })
+    return Effect.map(run(memory, { destinations: [Archive], notifier: silentNotifier }), (summary) => {
+      expect(summary).toMatchObject({ validated: 1, returned: 1 })
+      expect(seen.sort()).toEqual(["returned bad.json 1", "validated good.json 1"])
+      expect(memory.volume.readdirSync("/ok")).toEqual(["good.json"])
     })
   })
 

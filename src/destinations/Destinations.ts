@@ -26,7 +26,13 @@ export interface DestinationsService {
   readonly roles: ReadonlyArray<string>
 }
 
-/** Every destination, by verdict: what the Pipeline routes a judged file through. */
+/**
+ * Every destination, by verdict: what the Pipeline routes a judged file
+ * through. Built with the Pipeline by `App.daemonServicesWith(added)` (the
+ * built-in folders and the `added` ones): add a destination with `App.Swaps`'
+ * `destinations`. Read it to see them; a layer of it provided over the
+ * application changes nothing (the Pipeline is built over the one built there).
+ */
 export class Destinations extends Context.Tag("customer-json/Destinations")<Destinations, DestinationsService>() {}
 
 /**
