@@ -36,6 +36,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NFS from "node:fs"
+import * as OS from "node:os"
 import * as Path from "node:path"
 import { bytesFromName, isPlainName, nameFromBytes } from "./Naming.js"
 
@@ -217,6 +218,17 @@ export const errnoCode = (error: PlatformError): string | undefined => {
 /** The error says the path does not exist (ENOENT). */
 export const isNotFound = (error: PlatformError): boolean =>
   error._tag === "SystemError" && error.reason === "NotFound"
+
+/**
+ * The error says a network filesystem's handle went stale (ESTALE: the name was
+ * replaced through another client meanwhile; libuv has no name for it, so by number).
+ */
+export const isStale = (error: PlatformError): boolean => {
+  if (error._tag !== "SystemError") return false
+  const cause = error.cause
+  if (typeof cause !== "object" || cause === null) return false
+  return ("code" in cause && cause.code === "ESTALE") || ("errno" in cause && cause.errno === -OS.constants.errno.ESTALE)
+}
 
 /** Removes one name if it is there: gone already is done. */
 export const unlinkIfThere = (ops: Pick<FileOpsService, "unlink">, path: string): Effect.Effect<void, PlatformError> =>
