@@ -10,8 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
-import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
+import { makeCustomer } from "./schema/EffectSchema.js"
+import { makeCustomerRules } from "./schema/FastRules.js"
+import { contractJsonSchema } from "./schema/JsonSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./schema/JsonSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
 import { fieldRule } from "./Rules.js"
 import type { FileRule, RecordRule, RuleCode } from "./Rules.js"
@@ -285,7 +287,7 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly validate: (document: unknown, now: Date) => Validation
     /** in slices of a few milliseconds, handing the event loop a turn between them */
     readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
-    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    /** the published JSON Schema (schema/JsonSchema.ts), draft-07 unless told */
     readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
     /** present for the built-in rules: what a worker thread needs to apply them too (see OffThreadJudge) */
     readonly builtIn?: { readonly maxRecords: number }
