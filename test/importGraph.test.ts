@@ -140,6 +140,15 @@ describe("the import graph of src/", () => {
     expect(found).toEqual([])
   })
 
+  it("keeps files/internal/ behind the FileOps port: the port imports none of it, and only files/ and the in-memory backend do", () => {
+    expect(graph.get("files/FileOps.ts")!.filter((m) => m.startsWith("files/internal/"))).toEqual([])
+    const users = [...graph].flatMap(([from, imports]) =>
+      from.startsWith("files/") || from === "testing/MemoryFileSystem.ts" || !imports.some((m) => m.startsWith("files/internal/")) ? [] : [from]
+    )
+    expect(users).toEqual([])
+    expect(graph.get("index.ts")!.filter((m) => m.includes("/internal/"))).toEqual([])
+  })
+
   it.each(PENDING)("still has the pending import %s -> %s (%s): remove it from PENDING once it is gone", (from, to) => {
     expect(graph.get(from)).toContain(to)
   })
