@@ -31,7 +31,7 @@ import type { Delivery } from "./notify/Delivery.js"
 import { DeliverySmtp } from "./notify/SmtpDelivery.js"
 import { DeliveryWebhook } from "./notify/WebhookDelivery.js"
 import { PipelineLive } from "./daemon/Pipeline.js"
-import { ClaimReleaserLive } from "./files/ClaimReleaser.js"
+import { ClaimReleaserLive } from "./instances/ClaimReleaser.js"
 import { WatcherLive } from "./daemon/Watcher.js"
 
 

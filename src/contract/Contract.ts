@@ -10,31 +10,20 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
-import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
+import { makeCustomer } from "./schema/EffectSchema.js"
+import { makeCustomerRules } from "./schema/FastRules.js"
+import { contractJsonSchema } from "./schema/JsonSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./schema/JsonSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
 import { fieldRule } from "./Rules.js"
-import type { FileRule, RecordRule, RuleCode } from "./Rules.js"
+import type { FileRule, RecordRule } from "./Rules.js"
+import type { ValidationError } from "./ValidationError.js"
 import { AppConfig } from "../Config.js"
 import { maskShortened } from "../masking/Masking.js"
 // (`Effect.yieldNow` alone lets other fibers run but not the loop: the health endpoint, signals, timers)
-import { yieldToEventLoop } from "../daemon/SliceScheduler.js"
+import { yieldToEventLoop } from "../runtime/SliceScheduler.js"
 
-/**
- * One broken rule: where (`record`, `path`), which (`rule`, a stable code to
- * match on) and what to do about it (`message`, for people; it never quotes
- * the input, contract §6). Plain data, so that it crosses worker threads.
- */
-export interface ValidationError {
-  /** index of the record in the file (0 for a single object), null for a file-level error */
-  readonly record: number | null
-  /** JSONPath from the document root */
-  readonly path: string
-  /** the rule broken: one of the codes in docs/CONTRACT.md §6 (`ContractRule`), or a custom Contract's own */
-  readonly rule: RuleCode
-  /** what is wrong, for people: may be reworded, so match on `rule` */
-  readonly message: string
-}
+export type { ValidationError } from "./ValidationError.js"
 
 /** The contract's verdict on a document: valid exactly when `errorCount` is 0. */
 export interface Validation {
@@ -285,7 +274,7 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly validate: (document: unknown, now: Date) => Validation
     /** in slices of a few milliseconds, handing the event loop a turn between them */
     readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
-    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    /** the published JSON Schema (schema/JsonSchema.ts), draft-07 unless told */
     readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
     /** present for the built-in rules: what a worker thread needs to apply them too (see OffThreadJudge) */
     readonly builtIn?: { readonly maxRecords: number }

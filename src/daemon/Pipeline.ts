@@ -34,7 +34,7 @@ import { logFields } from "../logging/Logging.js"
 import { Masker } from "../masking/Masker.js"
 import * as Metrics from "../status/Metrics.js"
 import { Notifier } from "../notify/Notifier.js"
-import { ClaimReleaser } from "../files/ClaimReleaser.js"
+import { ClaimReleaser } from "../instances/ClaimReleaser.js"
 import { renderReport } from "../contract/ErrorReport.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */

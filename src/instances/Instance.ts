@@ -22,7 +22,7 @@ import { sayOncePerCause } from "../logging/SayOnce.js"
 import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
 import type { Entry } from "../files/FileOps.js"
 import { claimSidecarName, parseProcessingName, processingName } from "../files/Naming.js"
-import { onEvery } from "../daemon/AlignedTimers.js"
+import { onEvery } from "../runtime/AlignedTimers.js"
 import { parseHeartbeat } from "./Heartbeat.js"
 import type { Heartbeat } from "./Heartbeat.js"
 
