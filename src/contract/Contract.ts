@@ -266,6 +266,22 @@ export const validateEffect = (document: unknown, options: ValidateOptions): Eff
 /** The processing day of an instant: its UTC date, `YYYY-MM-DD`. */
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
+const DAY_MS = 86_400_000
+
+/** `todayUtc`, remembering the last day's text: formatted once a day, not once a file. */
+export const makeTodayUtc = (): (now: Date) => string => {
+  let start = Number.NaN
+  let text = ""
+  return (now) => {
+    const ms = now.getTime()
+    if (!(ms >= start && ms < start + DAY_MS)) {
+      text = todayUtc(now)
+      start = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)
+    }
+    return text
+  }
+}
+
 /** The Contract as a service, so a test or an extension can swap the rules. */
 export class Contract extends Context.Tag("customer-json/Contract")<
   Contract,
@@ -282,9 +298,10 @@ export class Contract extends Context.Tag("customer-json/Contract")<
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => {
     const decoders = makeDecoders()
+    const today = makeTodayUtc()
     return {
-      validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now), decoders }),
-      validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now), decoders }),
+      validate: (document, now) => validateDocument(document, { maxRecords, today: today(now), decoders }),
+      validateEffect: (document, now) => validateEffect(document, { maxRecords, today: today(now), decoders }),
       jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft }),
       builtIn: { maxRecords }
     }
