@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
 import { ConsoleLoggerLive } from "./logging/Logging.js"
 import { NameWatchLive } from "./files/NameWatch.js"
-import { withSlices } from "./daemon/SliceScheduler.js"
+import { withSlices } from "./runtime/SliceScheduler.js"
 
 const program = cli(process.argv).pipe(
   Effect.as(0),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, TestClock } from "effect"
-import { onEvery, untilNext } from "../src/daemon/AlignedTimers.js"
+import { onEvery, untilNext } from "../src/runtime/AlignedTimers.js"
 
 describe("AlignedTimers: periodic work at multiples of its period", () => {
   it.effect("runs now, then at every multiple of the period, whenever it started", () =>

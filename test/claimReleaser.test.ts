@@ -5,7 +5,7 @@ import { FileStoreLive } from "../src/files/FileStore.js"
 import { Instance, InstanceLive } from "../src/instances/Instance.js"
 import { LogSync } from "../src/logging/Logging.js"
 import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
-import { ClaimReleaser, ClaimReleaserLive, MAX_PENDING } from "../src/files/ClaimReleaser.js"
+import { ClaimReleaser, ClaimReleaserLive, MAX_PENDING } from "../src/instances/ClaimReleaser.js"
 import { FOLDERS } from "./support/app.js"
 
 /** A validated file; storedClaim links it under a claimed name, as a stored file is. */

@@ -11,7 +11,11 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { chooseMode, classifyFilesystem, detectSyscallMode, syncFileSystem } from "../src/files/SyscallMode.js"
 import { parseSettings } from "../src/Config.js"
-import { errnoCode, fileInfo, FileOps, FileOpsAsync, FileOpsSync, isAlreadyExists, isNotFound, systemError } from "../src/files/FileOps.js"
+import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "../src/files/FileOps.js"
+import { systemError } from "../src/files/internal/Errno.js"
+import { FileOpsAsync } from "../src/files/internal/NodeAsync.js"
+import { FileOpsSync } from "../src/files/internal/NodeSync.js"
+import { fileInfo } from "../src/files/internal/Stats.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
 afterAll(() => NFS.rmSync(dir, { recursive: true, force: true }))

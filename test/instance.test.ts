@@ -3,7 +3,9 @@
  * what the instance hands out as claimed, and when.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { SystemError } from "@effect/platform/Error"
 import { Deferred, Effect, Fiber, TestClock } from "effect"
+import * as OS from "node:os"
 import * as Path from "node:path"
 import { stagesOf } from "../src/files/FileStore.js"
 import { forgetGone, HEARTBEAT_FILE, Instance } from "../src/instances/Instance.js"
@@ -145,5 +147,86 @@ describe("instance: what it remembers of other instances", () => {
     const seen = new Map<string, unknown>([["hosta-1-aaa", 1], ["hostb-2-bbb", 2], ["hostc-3-ccc", 3]])
     forgetGone(seen, ["hostb-2-bbb", "vm-9-ddd", ".adopting-x"])
     expect([...seen.keys()]).toEqual(["hostb-2-bbb"])
+  })
+})
+
+describe("instance: a heartbeat read through a network filesystem's other mount", () => {
+  // (heartbeats are replaced by rename; through another client, a read may meet a stale
+  // handle (ESTALE) or a size not yet updated (an empty read))
+  const beat = (host: string, pid: number, n: number) => JSON.stringify({ host, pid, beat: n })
+  const stale = (path: string) =>
+    new SystemError({ reason: "Unknown", module: "FileSystem", method: "fstat", pathOrDescriptor: path, cause: Object.assign(new Error("stale"), { errno: -116, code: "Unknown system error -116" }) })
+
+  it.scoped("a live instance on this host whose beat reads empty is never taken for dead, however long", () => {
+    const alive = `${P}/${OS.hostname().replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64)}-${process.pid}-abcdef`
+    const memory = MemoryFileSystem.make({
+      [`${alive}/${HEARTBEAT_FILE}`]: "",
+      [`${alive}/1795886819898-1_busy.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      for (let i = 0; i < 40; i++) {
+        expect(yield* instance.adoptOrphans).toEqual([])
+        yield* TestClock.adjust("100 millis")
+      }
+      expect(memory.volume.existsSync(`${alive}/1795886819898-1_busy.json`)).toBe(true)
+    }).pipe(Effect.provide(app.layer))
+  })
+
+  it.scoped("a stale handle on one heartbeat fails no take-over: that instance is not judged this time, a stopped one is still adopted", () => {
+    const other = `${P}/elsewhere-4242-aaaaaa`
+    const stopped = `${P}/elsewhere-4243-bbbbbb`
+    const memory = MemoryFileSystem.make({
+      [`${other}/${HEARTBEAT_FILE}`]: beat("elsewhere", 4242, 1),
+      [`${other}/1795886819898-1_theirs.json`]: fixture("valid-single.json"),
+      [`${stopped}/${HEARTBEAT_FILE}`]: JSON.stringify({ host: "elsewhere", pid: 4243, beat: 9, stopped: true }),
+      [`${stopped}/1795886819898-2_left.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({
+      memory,
+      settings: { HEARTBEAT_MS: "100" },
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (path, max) => (path.startsWith(other) ? Effect.fail(stale(path)) : extra.readRegular(path, max))
+      })
+    })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      expect(yield* instance.adoptOrphans).toEqual(["1795886819898-2_left.json"])
+      // Stale at every read for a few beats: still no evidence that it stopped.
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("100 millis")
+        expect(yield* instance.adoptOrphans).toEqual([])
+      }
+      expect(memory.volume.existsSync(`${other}/1795886819898-1_theirs.json`)).toBe(true)
+    }).pipe(Effect.provide(app.layer))
+  })
+
+  it.scoped("an instance on another host whose beat was seen, then reads empty, keeps its age: taken over only when it has not changed for long", () => {
+    const other = `${P}/elsewhere-4244-cccccc`
+    const memory = MemoryFileSystem.make({
+      [`${other}/${HEARTBEAT_FILE}`]: beat("elsewhere", 4244, 1),
+      [`${other}/1795886819898-1_theirs.json`]: fixture("valid-single.json")
+    })
+    const app = makeTestApp({ memory, settings: { HEARTBEAT_MS: "100" } })
+    return Effect.gen(function*() {
+      const instance = yield* Instance
+      expect(yield* instance.adoptOrphans).toEqual([])
+      // Empty reads from now on: three beats later it is not taken (no evidence it stopped beating)…
+      memory.volume.writeFileSync(`${other}/${HEARTBEAT_FILE}`, "")
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("100 millis")
+        expect(yield* instance.adoptOrphans).toEqual([])
+      }
+      // …and a beat that comes back changed restarts its age.
+      memory.volume.writeFileSync(`${other}/${HEARTBEAT_FILE}`, beat("elsewhere", 4244, 2))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* instance.adoptOrphans).toEqual([])
+      // A heartbeat that cannot be read for 30 beats counts as stale: its files are not stuck for ever.
+      memory.volume.writeFileSync(`${other}/${HEARTBEAT_FILE}`, "")
+      yield* TestClock.adjust("3100 millis")
+      expect(yield* instance.adoptOrphans).toEqual(["1795886819898-1_theirs.json"])
+    }).pipe(Effect.provide(app.layer))
   })
 })

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, FiberRef } from "effect"
 import * as Scheduler from "effect/Scheduler"
-import { makeSliceScheduler, withSlices, YIELD_EVERY_MS } from "../src/daemon/SliceScheduler.js"
+import { makeSliceScheduler, withSlices, YIELD_EVERY_MS } from "../src/runtime/SliceScheduler.js"
 
 /** Four fibers, each taking `steps` steps of pure work; how many times the event loop got a turn meanwhile. */
 const loopTurnsDuringBusyFibers = (steps: number) =>

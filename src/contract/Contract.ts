@@ -10,31 +10,20 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
-import { contractJsonSchema, makeCustomer, makeCustomerRules } from "./ContractSchema.js"
-import type { JsonObject, JsonSchemaDraft } from "./ContractSchema.js"
+import { makeCustomer } from "./schema/EffectSchema.js"
+import { makeCustomerRules } from "./schema/FastRules.js"
+import { contractJsonSchema } from "./schema/JsonSchema.js"
+import type { JsonObject, JsonSchemaDraft } from "./schema/JsonSchema.js"
 import { MAX_REPORTED_ERRORS } from "./ErrorReport.js"
 import { fieldRule } from "./Rules.js"
-import type { FileRule, RecordRule, RuleCode } from "./Rules.js"
+import type { FileRule, RecordRule } from "./Rules.js"
+import type { ValidationError } from "./ValidationError.js"
 import { AppConfig } from "../Config.js"
 import { maskShortened } from "../masking/Masking.js"
 // (`Effect.yieldNow` alone lets other fibers run but not the loop: the health endpoint, signals, timers)
-import { yieldToEventLoop } from "../daemon/SliceScheduler.js"
+import { yieldToEventLoop } from "../runtime/SliceScheduler.js"
 
-/**
- * One broken rule: where (`record`, `path`), which (`rule`, a stable code to
- * match on) and what to do about it (`message`, for people; it never quotes
- * the input, contract §6). Plain data, so that it crosses worker threads.
- */
-export interface ValidationError {
-  /** index of the record in the file (0 for a single object), null for a file-level error */
-  readonly record: number | null
-  /** JSONPath from the document root */
-  readonly path: string
-  /** the rule broken: one of the codes in docs/CONTRACT.md §6 (`ContractRule`), or a custom Contract's own */
-  readonly rule: RuleCode
-  /** what is wrong, for people: may be reworded, so match on `rule` */
-  readonly message: string
-}
+export type { ValidationError } from "./ValidationError.js"
 
 /** The contract's verdict on a document: valid exactly when `errorCount` is 0. */
 export interface Validation {
@@ -277,6 +266,22 @@ export const validateEffect = (document: unknown, options: ValidateOptions): Eff
 /** The processing day of an instant: its UTC date, `YYYY-MM-DD`. */
 export const todayUtc = (now: Date): string => now.toISOString().slice(0, 10)
 
+const DAY_MS = 86_400_000
+
+/** `todayUtc`, remembering the last day's text: formatted once a day, not once a file. */
+export const makeTodayUtc = (): (now: Date) => string => {
+  let start = Number.NaN
+  let text = ""
+  return (now) => {
+    const ms = now.getTime()
+    if (!(ms >= start && ms < start + DAY_MS)) {
+      text = todayUtc(now)
+      start = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)
+    }
+    return text
+  }
+}
+
 /** The Contract as a service, so a test or an extension can swap the rules. */
 export class Contract extends Context.Tag("customer-json/Contract")<
   Contract,
@@ -285,7 +290,7 @@ export class Contract extends Context.Tag("customer-json/Contract")<
     readonly validate: (document: unknown, now: Date) => Validation
     /** in slices of a few milliseconds, handing the event loop a turn between them */
     readonly validateEffect: (document: unknown, now: Date) => Effect.Effect<Validation>
-    /** the published JSON Schema (ContractSchema.ts), draft-07 unless told */
+    /** the published JSON Schema (schema/JsonSchema.ts), draft-07 unless told */
     readonly jsonSchema: (draft?: JsonSchemaDraft) => JsonObject
     /** present for the built-in rules: what a worker thread needs to apply them too (see OffThreadJudge) */
     readonly builtIn?: { readonly maxRecords: number }
@@ -293,9 +298,10 @@ export class Contract extends Context.Tag("customer-json/Contract")<
 >() {
   static readonly make = (maxRecords: number): Context.Tag.Service<Contract> => {
     const decoders = makeDecoders()
+    const today = makeTodayUtc()
     return {
-      validate: (document, now) => validateDocument(document, { maxRecords, today: todayUtc(now), decoders }),
-      validateEffect: (document, now) => validateEffect(document, { maxRecords, today: todayUtc(now), decoders }),
+      validate: (document, now) => validateDocument(document, { maxRecords, today: today(now), decoders }),
+      validateEffect: (document, now) => validateEffect(document, { maxRecords, today: today(now), decoders }),
       jsonSchema: (draft = "draft-07") => contractJsonSchema({ maxRecords, draft }),
       builtIn: { maxRecords }
     }

@@ -1,6 +1,6 @@
 /** The error report of contract §6, as a pure function. */
-import type { ValidationError } from "./Contract.js"
-import { CONTRACT_VERSION } from "./ContractSchema.js"
+import type { ValidationError } from "./ValidationError.js"
+import { CONTRACT_VERSION } from "./schema/Predicates.js"
 import { maskShortened, storedNameShown } from "../masking/Masking.js"
 
 export const MAX_REPORTED_ERRORS = 100

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isBirthDate, isCardNumberShape } from "./ContractSchema.js"
+import { isBirthDate, isCardNumberShape } from "./schema/Predicates.js"
 
 /**
  * Rules about the file as a whole: the error's `record` is `null` and its
@@ -77,7 +77,7 @@ export const isContractRule = (rule: string): rule is ContractRule => (CONTRACT_
 /**
  * The rule of each field whose value breaks one rule only. `card_number` and
  * `date_of_birth` break one of two, told apart by the value (see `fieldRule`).
- * A test holds this table to the fields of the schemas in ContractSchema.ts.
+ * A test holds this table to the fields of the schemas in schema/EffectSchema.ts.
  */
 export const FIELD_RULES: Readonly<Record<string, RecordRule>> = {
   customer_id: "customer-id-format",

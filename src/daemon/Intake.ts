@@ -42,7 +42,7 @@ import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
 import { HARD_LINKED_KIND, Pipeline } from "./Pipeline.js"
 import type { Hint } from "./Watcher.js"
-import { yieldToEventLoop } from "./SliceScheduler.js"
+import { yieldToEventLoop } from "../runtime/SliceScheduler.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 
 /** How soon a file waiting for its writer is read again after an event names it. */

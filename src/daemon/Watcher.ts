@@ -17,7 +17,7 @@ import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import { isPlainName, nameFromBytes } from "../files/Naming.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
-import { untilNext } from "./AlignedTimers.js"
+import { untilNext } from "../runtime/AlignedTimers.js"
 
 /** A reason to look at the input folder again: never the truth about a file, only a nudge. */
 export type Hint =

@@ -18,7 +18,11 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import type { Settings } from "../Config.js"
-import { errnoCode, FileOps, FileOpsAsync, FileOpsSync, statfs, syncCall, systemError } from "./FileOps.js"
+import { errnoCode, FileOps } from "./FileOps.js"
+import { syncCall, systemError } from "./internal/Errno.js"
+import { statfs } from "./internal/Node.js"
+import { FileOpsAsync } from "./internal/NodeAsync.js"
+import { FileOpsSync } from "./internal/NodeSync.js"
 
 /** statfs(2) `f_type` of the filesystems known to be local (linux/magic.h). */
 const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([

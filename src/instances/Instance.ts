@@ -16,13 +16,13 @@ import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
-import { errnoCode, FileOps, isNotFound, unlinkIfThere } from "../files/FileOps.js"
+import { errnoCode, FileOps, isNotFound, isStale, unlinkIfThere } from "../files/FileOps.js"
 import { describeIoError } from "../files/IoRetry.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { PROCESSING_MODE, stagesOf } from "../files/FileStore.js"
 import type { Entry } from "../files/FileOps.js"
 import { claimSidecarName, parseProcessingName, processingName } from "../files/Naming.js"
-import { onEvery } from "../daemon/AlignedTimers.js"
+import { onEvery } from "../runtime/AlignedTimers.js"
 import { parseHeartbeat } from "./Heartbeat.js"
 import type { Heartbeat } from "./Heartbeat.js"
 
@@ -31,6 +31,8 @@ export const HEARTBEAT_FILE = ".heartbeat"
 /** A dead instance's folder, taken over whole and being emptied (see `adoptOrphans`). */
 const ADOPTING = ".adopting-"
 const STALE_AFTER_BEATS = 3
+/** Beats after which a heartbeat that cannot be read at all counts as stale too (a deleted one, say). */
+const NO_EVIDENCE_BEATS = 10 * STALE_AFTER_BEATS
 
 /** This instance: its id and processing folder, its claimed files, and the dead instances' files it adopts. */
 export interface InstanceService {
@@ -99,6 +101,12 @@ export const forgetGone = (seen: Map<string, unknown>, present: ReadonlyArray<st
   if (seen.size === 0) return
   const there = new Set(present)
   for (const other of seen.keys()) if (!there.has(other)) seen.delete(other)
+}
+
+/** The host and process id an instance folder's name (`<host>-<pid>-<random>`) carries. */
+export const instanceOfId = (id: string): { readonly host: string; readonly pid: number } | undefined => {
+  const m = /^(.+)-(\d{1,10})-[0-9a-f]{6}$/.exec(id)
+  return m === null ? undefined : { host: m[1]!, pid: Number(m[2]) }
 }
 
 const safeHost = (host: string) => host.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "host"
@@ -181,16 +189,27 @@ export const makeInstance = Effect.gen(function*() {
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       // Never followed, never waited for (a FIFO), never more than a heartbeat's size.
-      const content = yield* extra.readRegular(Path.join(root, other, HEARTBEAT_FILE), HEARTBEAT_MAX_BYTES).pipe(
+      const read = yield* extra.readRegular(Path.join(root, other, HEARTBEAT_FILE), HEARTBEAT_MAX_BYTES).pipe(
         Effect.map((read) => (read._tag === "Read" ? Buffer.from(read.bytes).toString("utf8") : "")),
-        Effect.catchIf(isNotFound, () => Effect.succeed(""))
+        Effect.catchIf(isNotFound, () => Effect.succeed("")),
+        // A beat renamed over the one being read, through another mount of a network filesystem.
+        Effect.catchIf(isStale, () => Effect.succeed(undefined))
       )
+      const content = read ?? ""
       const heartbeat = parseHeartbeat(content)
       if (heartbeat?.stopped === true) return true
       // On this host the process table is the truth: a busy instance whose heartbeat
       // lags is alive. Heartbeat staleness is for instances on other hosts.
       if (heartbeat !== undefined && heartbeat.host === host) return !processAlive(heartbeat.pid)
+      // The folder's name says the same (when the heartbeat could not be read whole).
+      const named = instanceOfId(other)
+      if (named !== undefined && named.host === safeHost(host) && processAlive(named.pid)) return false
+      // A read that saw no beat (a stale handle, a size not yet updated through this mount)
+      // is no evidence either way: the beat last seen keeps its age.
       const last = seen.get(other)
+      if (read === undefined || (content === "" && last !== undefined && last.content !== "")) {
+        return last !== undefined && now - last.since >= NO_EVIDENCE_BEATS * config.heartbeatMs
+      }
       if (last === undefined || last.content !== content) {
         seen.set(other, { content, since: now })
         return false

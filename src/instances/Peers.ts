@@ -25,7 +25,7 @@ import { AppConfig } from "../Config.js"
 import { parseHeartbeat as parseOne } from "./Heartbeat.js"
 import type { Heartbeat } from "./Heartbeat.js"
 import { HEARTBEAT_FILE, Instance } from "./Instance.js"
-import { onEvery } from "../daemon/AlignedTimers.js"
+import { onEvery } from "../runtime/AlignedTimers.js"
 
 export const MAX_HEARTBEAT_BYTES = 4096
 /** Instances shown at most (a processing folder holds one folder per instance). */

@@ -7,9 +7,11 @@
  *
  * @module
  */
-import type { ClearedEvent, CriticalEvent, RejectedFile } from "./Notifier.js"
+import type { ClearedEvent, CriticalEvent, Outgoing, RejectedFile } from "../events/Notifications.js"
 import { maskShortened, storedNameShown } from "../masking/Masking.js"
 import { UNSAFE_CHAR, UNSAFE_RUN } from "../masking/UnsafeText.js"
+
+export type { Outgoing } from "../events/Notifications.js"
 
 /** The most rejected files one message names (the others go into the next). */
 export const FILES_PER_MESSAGE = 100
@@ -20,18 +22,6 @@ export const SUBJECT_MAX = 150
 /** The most characters of a file name, path or error message a body shows: longer ones are masked, cut and end in `…`. */
 export const LINE_TEXT_MAX = 1000
 const PREFIX = "[customer-json]"
-
-/** A composed notification, masked: what a `Delivery` sends. */
-export interface Outgoing {
-  /** `cleared`: an all-clear, for critical conditions that have cleared */
-  readonly kind: "rejected" | "critical" | "cleared"
-  readonly subject: string
-  readonly text: string
-  /** the files named in this message (masked), for structured deliveries such as a webhook */
-  readonly files: ReadonlyArray<{ readonly file: string; readonly storedAs: string; readonly errorCount: number }>
-  /** failures counted in this message but not named in it */
-  readonly more: number
-}
 
 /** Strips control and bidirectional characters (CR, LF, TAB, U+202E, …) and cuts to 150 characters. */
 export const sanitizeSubject = (subject: string): string => {

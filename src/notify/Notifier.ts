@@ -8,47 +8,9 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { ValidationError } from "../contract/Contract.js"
+import type { ClearedEvent, CriticalEvent, RejectedFile } from "../events/Notifications.js"
 
-/**
- * A file returned to RETURNS_DIR, as the Notifier hears of it.
- *
- * **Unmasked**: `file` and `storedAs` are the names as received and stored, and
- * may hold a card number (`card4111111111111111.json`); an error's `path` may
- * too (an unknown key is quoted in it). Mask before writing any of it out.
- */
-export interface RejectedFile {
-  readonly file: string
-  readonly storedAs: string
-  readonly receivedAt: Date
-  readonly processedAt: Date
-  readonly errorCount: number
-  readonly errors: ReadonlyArray<ValidationError>
-}
-
-/**
- * A failure administrators must act on (a folder unusable, the disk nearly
- * full, a file stuck). **Unmasked**: `summary` and `detail` may name files.
- */
-export interface CriticalEvent {
-  /** a short, stable summary: also the key for "at most once an hour", and for its all-clear */
-  readonly summary: string
-  readonly detail: string
-  readonly at: Date
-  /** the instance it happened in (the message names it, and the host) */
-  readonly instance?: string | undefined
-}
-
-/** A critical condition that has cleared: `summary` is the one its critical event had. */
-export interface ClearedEvent {
-  readonly summary: string
-  /** how it cleared */
-  readonly detail: string
-  readonly at: Date
-  /** when the condition was first seen */
-  readonly since: Date
-  readonly instance?: string | undefined
-}
+export type { ClearedEvent, CriticalEvent, RejectedFile } from "../events/Notifications.js"
 
 /**
  * How the daemon tells administrators: called once per returned file and per

@@ -21,8 +21,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { ClearedEvent, CriticalEvent } from "../notify/Notifier.js"
-import type { Outgoing } from "../notify/NotificationMessage.js"
+import type { ClearedEvent, CriticalEvent, Outgoing } from "../events/Notifications.js"
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../daemon/Pipeline.js"
 

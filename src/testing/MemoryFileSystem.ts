@@ -18,8 +18,15 @@ import * as Stream from "effect/Stream"
 import { Volume } from "memfs"
 import * as Path from "node:path"
 import * as NFS from "node:fs"
-import { FileOps, fileInfo, makeFileOps as makeFileOpsFrom, nativePath, syncCall, syncRawDir, systemError } from "../files/FileOps.js"
-import type { FileOpsService, FsPrims, StatsLike } from "../files/FileOps.js"
+import { FileOps } from "../files/FileOps.js"
+import type { FileOpsService } from "../files/FileOps.js"
+import { syncCall, systemError } from "../files/internal/Errno.js"
+import { nativePath } from "../files/internal/NativePath.js"
+import { makeFileOps as makeFileOpsFrom } from "../files/internal/Operations.js"
+import { syncRawDir } from "../files/internal/Prims.js"
+import type { FsPrims } from "../files/internal/Prims.js"
+import { fileInfo } from "../files/internal/Stats.js"
+import type { StatsLike } from "../files/internal/Stats.js"
 import { SyscallMode } from "../files/SyscallMode.js"
 
 /** A memfs volume: inspect or change the in-memory files directly (`volume.readdirSync`, `writeFileSync`, …). */
@@ -177,8 +184,8 @@ export const makeFileSystem = (volume: MemoryVolume): FileSystem.FileSystem => {
 
 /**
  * `FileOps` over the same volume, from the same operations as on Node (see
- * FileOps's `makeFileOps`) over memfs's synchronous calls. memfs reports no
- * real free space, so it can be set. memfs follows a link even with
+ * `makeFileOps` in files/internal/Operations.ts) over memfs's synchronous
+ * calls. memfs reports no real free space, so it can be set. memfs follows a link even with
  * O_NOFOLLOW when opening for reading: the open checks first.
  */
 export const makeFileOps = (volume: MemoryVolume, freeBytes: () => number): FileOpsService => {

@@ -74,19 +74,28 @@ describe("GlusterFS: one share, two mounts, two instances", () => {
     // first half of the backlog, so the instance on mount a cannot finish it alone while the
     // one on mount b starts again.
     const leftClaimed: Array<number> = []
+    const timeline: Array<string> = []
     for (let kill = 1; kill <= KILLS; kill++) {
       const threshold = Math.floor((FILES * kill) / (2 * (KILLS + 1)))
       const victim = instances[1]!
       await waitUntil(
         () => storedCount(a) >= threshold && claimedBy(a, victim.child.pid) > 0,
         60_000,
-        `the instance on mount b to hold claimed files with ${threshold} stored (kill ${kill}); its output:\n${victim.output().slice(-2000)}`,
+        `the instance on mount b to hold claimed files with ${threshold} stored (kill ${kill})`,
         LOOK_MS
-      )
+      ).catch((e: unknown) => {
+        throw new Error(
+          `${String(e)}\n${timeline.join("\n")}\nnow ${storedCount(a)} stored, ${list(Path.join(a, "data")).length} in data/; processing/: ${
+            list(Path.join(a, "processing")).map((n) => `${n} (${dataFiles(Path.join(a, "processing", n)).length})`).join(", ")
+          }\nits output:\n${victim.output().slice(-3000)}\nthe other instance's:\n${instances[0]!.output().slice(-3000)}`
+        )
+      })
+      timeline.push(`${new Date().toISOString()} kill ${kill}: b ${victim.child.pid} (a ${instances[0]!.child.pid}), ${storedCount(a)} stored`)
       victim.child.kill("SIGKILL")
       await victim.exited
       leftClaimed.push(claimedBy(a, victim.child.pid))
       instances[1] = spawnDaemon(b, [], env(1, dir))
+      timeline.push(`${new Date().toISOString()} b restarted: ${instances[1]!.child.pid}`)
     }
     expect(storedCount(a), "the kills all came before the backlog was done").toBeLessThan(FILES)
 
