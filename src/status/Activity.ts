@@ -23,7 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { ClearedEvent, CriticalEvent, Outgoing } from "../events/Notifications.js"
 import { parseProcessingName } from "../files/Naming.js"
-import type { Outcome } from "../daemon/Pipeline.js"
+import type { Outcome } from "../events/Outcome.js"
 
 /** The file outcomes kept for the status page (the newest). */
 export const OUTCOMES_KEPT = 50
