@@ -90,6 +90,8 @@ type Judged =
  * asked: the built-in folders, all there is by default, never ask (hot path).
  */
 class JudgedFileOf implements JudgedFile {
+  /** the document of a file judged in a worker thread, once parsed here */
+  private parsedHere: { readonly value: unknown } | undefined = undefined
   constructor(
     private readonly judged: Judged,
     readonly name: string,
@@ -108,9 +110,13 @@ class JudgedFileOf implements JudgedFile {
   get document(): unknown {
     const judged = this.judged
     if (judged._tag === "TooLarge") return undefined
-    // A large file judged in a worker thread: parsed here, once per destination that asks.
-    const parsed = judged._tag === "Bytes" ? judged.parsed : parseJsonBytes(judged.bytes)
-    return parsed._tag === "Parsed" ? parsed.value : undefined
+    if (judged._tag === "Bytes") return judged.parsed._tag === "Parsed" ? judged.parsed.value : undefined
+    // A large file judged in a worker thread: parsed here, once, when a destination first asks.
+    if (this.parsedHere === undefined) {
+      const parsed = parseJsonBytes(judged.bytes)
+      this.parsedHere = { value: parsed._tag === "Parsed" ? parsed.value : undefined }
+    }
+    return this.parsedHere.value
   }
   get bytes(): Uint8Array | undefined {
     return this.judged._tag === "TooLarge" ? undefined : this.judged.bytes

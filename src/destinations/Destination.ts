@@ -68,7 +68,7 @@ export interface JudgedFile {
    * The parsed document (a customer object, or an array of them), as judged;
    * `undefined` when the file did not parse or was too large to read. Parsed
    * once: a large file judged in a worker thread is parsed again on the event
-   * loop for it only when a destination of one's own is added.
+   * loop, once, when a destination first asks for its document.
    */
   readonly document: unknown
   /** the bytes judged (`undefined`: too large to read) */

@@ -13,7 +13,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import type { CorpusFile } from "../support/corpus.js"
-import { makeCorpus } from "../support/corpus.js"
+import { customer, makeCorpus, prng } from "../support/corpus.js"
 import { dataFiles, list, misrouted } from "../support/folders.js"
 import { waitUntil, within } from "../support/wait.js"
 import { baseEnv, rootPerTest } from "./support.js"
@@ -21,6 +21,14 @@ import { baseEnv, rootPerTest } from "./support.js"
 const APP = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "destinationApp.mjs")
 const COUNT = 1000
 const corpus: Array<CorpusFile> = makeCorpus(COUNT, 11)
+// A batch of over 1 MiB, judged in a worker thread: its document reaches the destination all the same.
+const BIG_RECORDS = 5000
+const big: CorpusFile = {
+  name: "big-batch.json",
+  content: JSON.stringify(Array.from({ length: BIG_RECORDS }, (_, i) => customer(`BIG-${i}`, prng(5), false))),
+  valid: true
+}
+corpus.push(big)
 const valid = corpus.filter((f) => f.valid)
 const root = rootPerTest()
 
@@ -61,12 +69,14 @@ describe("a destination of one's own, killed with kill -9 in the middle of a bac
     expect(await within(120_000, "the restart's --once run", restart.exited), restart.output().slice(-3000)).toBe(0)
     // The built-in folders: every file exactly once, byte for byte.
     expect(misrouted(root(), corpus)).toEqual([])
-    expect(dataFiles(Path.join(root(), "validated")).length + dataFiles(Path.join(root(), "returns")).length).toBe(COUNT)
+    expect(dataFiles(Path.join(root(), "validated")).length + dataFiles(Path.join(root(), "returns")).length).toBe(corpus.length)
     expect(dataFiles(Path.join(root(), "processing"))).toEqual([])
     // The destination: each validated file once, with its document as parsed.
     const kept = copies()
     expect(kept.map((c) => c.name).sort()).toEqual(valid.map((f) => f.name).sort())
     for (const c of kept) expect(c.document, c.name).toEqual(JSON.parse(valid.find((f) => f.name === c.name)!.content))
+    expect(Buffer.byteLength(big.content)).toBeGreaterThan(1024 * 1024)
+    expect((kept.find((c) => c.name === big.name)?.document as ReadonlyArray<unknown>).length).toBe(BIG_RECORDS)
     // Delivered at least once each, and under one key per file.
     const deliveries = NFS.readFileSync(Path.join(root(), "deliveries.log"), "utf8").split("\n").filter((l) => l !== "")
     expect(new Set(deliveries).size).toBe(valid.length)
