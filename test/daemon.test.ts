@@ -833,6 +833,35 @@ describe("daemon watching the in-memory filesystem", () => {
     }).pipe(liveOn(app))
   })
 
+  it.live("a half-written file rewritten again and again costs ever fewer reads (at most one a second), and goes within a second of its last change", () => {
+    let reads = 0
+    const app = makeTestApp({
+      settings: { QUIET_PERIOD_MS: "3600000" },
+      wrapExtra: (extra) => ({
+        ...extra,
+        readRegular: (p, max) => Effect.zipRight(Effect.sync(() => void (p.endsWith("touched.json") && reads++)), extra.readRegular(p, max))
+      })
+    })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(runDaemon({ once: false }))
+      yield* Effect.sleep("50 millis")
+      // Rewritten every 100 ms for 3 s without ever being finished: 30 events a read each
+      // brought on before (one a touch); now 50, 100, 200, 400, 800 ms, then one a second.
+      for (let i = 0; i < 30; i++) {
+        app.volume.writeFileSync(`${D}/touched.json`, "[")
+        yield* Effect.sleep("100 millis")
+      }
+      expect(reads).toBeGreaterThan(2)
+      expect(reads).toBeLessThanOrEqual(9)
+      // Its last change noticed within a second (plus the read and the store).
+      app.volume.writeFileSync(`${D}/touched.json`, fixture("valid-single.json"))
+      const done = Date.now()
+      while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
+      expect(Date.now() - done).toBeLessThan(1500)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(liveOn(app))
+  })
+
   it.live("in poll mode, finds files by listing", () => {
     const app = makeTestApp({ settings: { WATCH_MODE: "poll", POLL_INTERVAL_MS: "20" } })
     return Effect.gen(function*() {

@@ -45,8 +45,19 @@ import type { Hint } from "./Watcher.js"
 import { yieldToEventLoop } from "../runtime/SliceScheduler.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 
-/** How soon a file waiting for its writer is read again after an event names it. */
+/** How soon a file waiting for its writer is read again after an event names it (the first time). */
 const EVENT_RECHECK_MS = 50
+/** The longest an event-driven look at a file waiting for its writer waits (see `eventRecheckDelay`). */
+export const EVENT_RECHECK_MAX_MS = 1000
+
+/**
+ * Pure: how long after an event a file waiting for its writer is read again,
+ * when `reads` event-driven reads since it was first held found it still
+ * unfinished: 50 ms, doubling, at most EVENT_RECHECK_MAX_MS. A writer's last
+ * change is noticed within a second, and a file whose mtime a producer touches
+ * again and again costs at most a read a second, not one per touch.
+ */
+export const eventRecheckDelay = (reads: number): number => Math.min(EVENT_RECHECK_MAX_MS, EVENT_RECHECK_MS * 2 ** Math.min(reads, 16))
 /**
  * How long a file in the input folder with more than one link is looked at
  * again before it is warned about and left where it is: `requeue` links a
@@ -108,6 +119,10 @@ interface Tracked {
   linkedSince?: number
   /** queued or being processed (otherwise it waits for its quiet-period recheck) */
   active: boolean
+  /** reads an event brought on while it waited for its writer (see `eventRecheckDelay`) */
+  eventReads?: number
+  /** when its next look is due, while one is scheduled */
+  recheckAt?: number | undefined
 }
 
 /** A name whose processing failed: tried again after a growing delay, reported once per cause. */
@@ -287,9 +302,13 @@ export const makeIntake = (
       FiberMap.run(
         rechecks,
         name,
-        Effect.sleep(delay).pipe(
+        Effect.sync(() => {
+          entry.recheckAt = clock.unsafeCurrentTimeMillis() + delay
+        }).pipe(
+          Effect.zipRight(Effect.sleep(delay)),
           Effect.zipRight(Effect.sync(() => {
             entry.active = true
+            entry.recheckAt = undefined
           })),
           Effect.zipRight(enqueue({ _tag: "Input", name }))
         )
@@ -503,9 +522,16 @@ export const makeIntake = (
         if (deferred.has(name)) return
         const known = tracked.get(name)
         if (known !== undefined) {
-          // A change to a file waiting for its writer: look again soon (a burst of
-          // events from one writer costs one read), not only when the quiet period ends.
-          if (!known.active) yield* recheckLater(name, known, EVENT_RECHECK_MS)
+          // A change to a file waiting for its writer: look again soon, not only when the quiet
+          // period ends; a burst of events costs one read (a look due as soon stands), and a file
+          // changed again and again is looked at less and less often (eventRecheckDelay).
+          if (!known.active) {
+            const reads = known.eventReads ?? 0
+            const delay = eventRecheckDelay(reads)
+            if (known.recheckAt !== undefined && known.recheckAt <= clock.unsafeCurrentTimeMillis() + delay) return
+            known.eventReads = reads + 1
+            yield* recheckLater(name, known, delay)
+          }
           return
         }
         // While a pass runs, a new name waits for it or for the pass after it (it may not be
