@@ -2,8 +2,9 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { AppConfigFrom } from "../src/Config.js"
-import { FileStore, FileStoreLive } from "../src/files/FileStore.js"
+import * as Config from "../src/Config.js"
+import * as FileStoreModule from "../src/files/FileStore.js"
+import { FileStore } from "../src/files/FileStore.js"
 import type { Content } from "../src/files/FileStore.js"
 import { FileOps } from "../src/files/FileOps.js"
 import { metaOf } from "../src/files/internal/Stats.js"
@@ -28,7 +29,7 @@ const withStore = <A, E>(
     Layer.effect(FileOps, Effect.map(FileOps, options.wrapExtra ?? ((e) => e)))
   ).pipe(Layer.provide(memory.layer))
   return Effect.flatMap(FileStore, (store) => Effect.zipRight(store.prepareFolders, f(store))).pipe(
-    Effect.provide(FileStoreLive.pipe(Layer.provide(Layer.merge(fsLayer, AppConfigFrom({ ...FOLDERS, ...options.settings })))))
+    Effect.provide(FileStoreModule.layer.pipe(Layer.provide(Layer.merge(fsLayer, Config.layerFixed({ ...FOLDERS, ...options.settings })))))
   )
 }
 

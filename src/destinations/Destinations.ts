@@ -28,7 +28,7 @@ export interface DestinationsService {
 
 /**
  * Every destination, by verdict: what the Pipeline routes a judged file
- * through. Built with the Pipeline by `App.daemonServicesWith(added)` (the
+ * through. Built with the Pipeline by `App.layerDaemonWith(added)` (the
  * built-in folders and the `added` ones): add a destination with `App.Swaps`'
  * `destinations`. Read it to see them; a layer of it provided over the
  * application changes nothing (the Pipeline is built over the one built there).

@@ -769,4 +769,4 @@ export const makeFileStore = Effect.gen(function*() {
 })
 
 /** The FileStore as a layer, over `FileOps` and `AppConfig`. */
-export const FileStoreLive = Layer.effect(FileStore, makeFileStore)
+export const layer = Layer.effect(FileStore, makeFileStore)

@@ -7,7 +7,7 @@
  * filesystems that keep the guarantees crash recovery relies on (link counts,
  * `link` that never replaces, stable identity, atomic rename).
  *
- * Used by App's StartupChecks and, through FileStore's `prepareFolders` and
+ * Used by App's `layerStartupChecks` and, through FileStore's `prepareFolders` and
  * `checkDiskSpace` (which delegate here), by the daemon's health check.
  *
  * @module
@@ -299,4 +299,4 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
 })
 
 /** The folder checks as a layer, over `FileOps` and `AppConfig`. */
-export const FolderChecksLive: Layer.Layer<FolderChecks, never, FileOps | AppConfig> = Layer.effect(FolderChecks, makeFolderChecks)
+export const layer: Layer.Layer<FolderChecks, never, FileOps | AppConfig> = Layer.effect(FolderChecks, makeFolderChecks)

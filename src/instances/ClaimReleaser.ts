@@ -142,4 +142,4 @@ export const makeClaimReleaser = Effect.gen(function*() {
   })
 })
 
-export const ClaimReleaserLive = Layer.scoped(ClaimReleaser, makeClaimReleaser)
+export const layer = Layer.scoped(ClaimReleaser, makeClaimReleaser)

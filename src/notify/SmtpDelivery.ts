@@ -98,7 +98,7 @@ export const classify = (error: unknown, secrets: ReadonlyArray<string> = []): D
 }
 
 /** Delivery by SMTP to SMTP_SERVER (EMAIL_SENDER to EMAIL_RECEIVER), one pooled transport for the layer's lifetime. */
-export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
+export const layer = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
   Layer.scoped(
     Delivery,
     Effect.gen(function*() {

@@ -77,4 +77,4 @@ export const nodeAsyncPrims: FsPrims = {
 }
 
 /** FileOps through the thread pool (network filesystems). */
-export const FileOpsAsync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeAsyncPrims))
+export const layerAsync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeAsyncPrims))

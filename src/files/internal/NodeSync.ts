@@ -71,4 +71,4 @@ export const nodeSyncPrims: FsPrims = {
 }
 
 /** FileOps in synchronous calls, for folders on a local filesystem (see SyscallMode). */
-export const FileOpsSync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeSyncPrims))
+export const layerSync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeSyncPrims))
