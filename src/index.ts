@@ -26,7 +26,7 @@ export * as Destination from "./destinations/Destination.js"
 /** Every destination by verdict, as the Pipeline routes through them (`layer(added)`). */
 export * as Destinations from "./destinations/Destinations.js"
 /** The built-in destinations: the validated folder and the returns folder with its reports, over the FileStore. */
-export * as FolderDestination from "./destinations/FolderDestination.js"
+export * as FolderDestination from "./destinations/adapters/FolderDestination.js"
 /** The customer record as an effect Schema, its fast check, and the JSON Schema published to producers. */
 export * as ContractSchema from "./contract/ContractSchema.js"
 /** `runDaemon`: recovery, the backlog, then live watching (or `once`). */
@@ -46,19 +46,19 @@ export * as Masker from "./masking/Masker.js"
 /** The masking policy of contract §7 as pure functions. */
 export * as Masking from "./masking/Masking.js"
 /** An in-memory `FileSystem` and `FileOps` (memfs) for tests of the daemon and of your own pipelines. */
-export * as MemoryFileSystem from "./testing/MemoryFileSystem.js"
+export * as MemoryFileSystem from "./files/adapters/MemoryFileSystem.js"
 /** The texts of notifications, as pure functions. */
 export * as NotificationMessage from "./notify/NotificationMessage.js"
 /** The `Notifier` port: how administrators hear about rejected files (its events are unmasked). */
 export * as Notifier from "./notify/Notifier.js"
 /** `layer`: batching, rate limits, retries and masking over a `Delivery`. */
-export * as BatchingNotifier from "./notify/BatchingNotifier.js"
+export * as BatchingNotifier from "./notify/adapters/BatchingNotifier.js"
 /** The outbox: notifications as `.eml` files in LOG_DIR/outbox/ (and its `Delivery`). */
-export * as Outbox from "./notify/Outbox.js"
+export * as Outbox from "./notify/adapters/Outbox.js"
 /** Delivery by SMTP (nodemailer). */
-export * as SmtpDelivery from "./notify/SmtpDelivery.js"
+export * as SmtpDelivery from "./notify/adapters/SmtpDelivery.js"
 /** Delivery as JSON POSTs to a webhook: the worked example of a Delivery of one's own. */
-export * as WebhookDelivery from "./notify/WebhookDelivery.js"
+export * as WebhookDelivery from "./notify/adapters/WebhookDelivery.js"
 /** The Pipeline: what happens to one file. */
 export * as Pipeline from "./daemon/Pipeline.js"
 /** Requeue: returned files back into the input folder. */

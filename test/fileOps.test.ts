@@ -13,8 +13,8 @@ import { chooseMode, classifyFilesystem, detectSyscallMode, syncFileSystem } fro
 import { parseSettings } from "../src/Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "../src/files/FileOps.js"
 import { systemError } from "../src/files/internal/Errno.js"
-import { layerAsync } from "../src/files/internal/NodeAsync.js"
-import { layerSync } from "../src/files/internal/NodeSync.js"
+import { layerAsync } from "../src/files/adapters/NodeAsync.js"
+import { layerSync } from "../src/files/adapters/NodeSync.js"
 import { fileInfo } from "../src/files/internal/Stats.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))

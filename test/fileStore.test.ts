@@ -9,7 +9,7 @@ import type { Content } from "../src/files/FileStore.js"
 import { FileOps } from "../src/files/FileOps.js"
 import { metaOf } from "../src/files/internal/Stats.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { FOLDERS, listing } from "./support/app.js"
 
 const NOW = new Date("2026-11-28T09:30:00.120Z")

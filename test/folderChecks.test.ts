@@ -4,7 +4,7 @@ import * as Config from "../src/Config.js"
 import * as FolderChecksModule from "../src/files/FolderChecks.js"
 import { FolderChecks } from "../src/files/FolderChecks.js"
 import { FileOps } from "../src/files/FileOps.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { FOLDERS } from "./support/app.js"
 import { TODAY } from "./support/today.js"
 

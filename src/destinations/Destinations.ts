@@ -14,7 +14,7 @@ import type { FileStore } from "../files/FileStore.js"
 import type { Masker } from "../masking/Masker.js"
 import { Destination } from "./Destination.js"
 import type { DestinationService, StoringDestination, Verdict } from "./Destination.js"
-import { makeFolderDestination } from "./FolderDestination.js"
+import { makeFolderDestination } from "./adapters/FolderDestination.js"
 
 /** The destinations by verdict. */
 export interface DestinationsService {

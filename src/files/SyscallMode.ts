@@ -21,8 +21,8 @@ import type { Settings } from "../Config.js"
 import { errnoCode, FileOps } from "./FileOps.js"
 import { syncCall, systemError } from "./internal/Errno.js"
 import { statfs } from "./internal/Node.js"
-import { layerAsync } from "./internal/NodeAsync.js"
-import { layerSync } from "./internal/NodeSync.js"
+import { layerAsync } from "./adapters/NodeAsync.js"
+import { layerSync } from "./adapters/NodeSync.js"
 
 /** statfs(2) `f_type` of the filesystems known to be local (linux/magic.h). */
 const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([

@@ -14,8 +14,8 @@ import * as Masker from "../../src/masking/Masker.js"
 import { captureLogs } from "../support/logs.js"
 import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
-import * as BatchingNotifier from "../../src/notify/BatchingNotifier.js"
-import * as Outbox from "../../src/notify/Outbox.js"
+import * as BatchingNotifier from "../../src/notify/adapters/BatchingNotifier.js"
+import * as Outbox from "../../src/notify/adapters/Outbox.js"
 
 export const rejected = (file: string, errors = 1): RejectedFile => ({
   file,

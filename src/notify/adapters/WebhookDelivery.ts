@@ -19,9 +19,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { AppConfig, urlForLog } from "../Config.js"
-import { Delivery, DeliveryError } from "./Delivery.js"
-import type { Outgoing } from "./NotificationMessage.js"
+import { AppConfig, urlForLog } from "../../Config.js"
+import { Delivery, DeliveryError } from "../Delivery.js"
+import type { Outgoing } from "../NotificationMessage.js"
 
 const decodeComponent = (text: string): string => {
   try {

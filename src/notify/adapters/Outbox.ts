@@ -20,10 +20,10 @@ import * as Option from "effect/Option"
 import MailComposer from "nodemailer/lib/mail-composer"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
-import { AppConfig } from "../Config.js"
-import type { Settings } from "../Config.js"
-import { Delivery, DeliveryError } from "./Delivery.js"
-import type { Outgoing } from "./NotificationMessage.js"
+import { AppConfig } from "../../Config.js"
+import type { Settings } from "../../Config.js"
+import { Delivery, DeliveryError } from "../Delivery.js"
+import type { Outgoing } from "../NotificationMessage.js"
 
 /** The outbox folder's mode: the daemon's user and group only (mails name customers' files). */
 export const OUTBOX_DIR_MODE = 0o750
