@@ -3,12 +3,13 @@ import { Effect, Layer, TestClock } from "effect"
 import * as Config from "../src/Config.js"
 import * as FolderChecksModule from "../src/files/FolderChecks.js"
 import { FolderChecks } from "../src/files/FolderChecks.js"
+import type { FolderChecksService } from "../src/files/FolderChecks.js"
 import { FileOps } from "../src/files/FileOps.js"
 import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { FOLDERS } from "./support/app.js"
 import { TODAY } from "./support/today.js"
 
-const withChecks = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, f: (checks: FolderChecks["Type"]) => Effect.Effect<A, E>) =>
+const withChecks = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, f: (checks: FolderChecksService) => Effect.Effect<A, E>) =>
   Effect.flatMap(FolderChecks, f).pipe(
     Effect.provide(FolderChecksModule.layer.pipe(Layer.provide(Layer.merge(memory.layer, Config.layerFixed(FOLDERS)))))
   )
