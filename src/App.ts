@@ -11,28 +11,27 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
-import { OffThreadJudgeLive } from "./contract/OffThreadJudge.js"
-import { ContractLive } from "./contract/Contract.js"
-import { FileStoreLive } from "./files/FileStore.js"
-import { FolderChecks, FolderChecksLive } from "./files/FolderChecks.js"
-import { InstanceLive } from "./instances/Instance.js"
-import { Masker, MaskerLive } from "./masking/Masker.js"
-import { Contract } from "./contract/Contract.js"
-import { Activity, ActivityLive } from "./status/Activity.js"
-import { SyscallMode, SyscallModeLive } from "./files/SyscallMode.js"
+import * as OffThreadJudge from "./contract/OffThreadJudge.js"
+import * as Contract from "./contract/Contract.js"
+import * as FileStore from "./files/FileStore.js"
+import * as FolderChecks from "./files/FolderChecks.js"
+import * as Instance from "./instances/Instance.js"
+import * as Masker from "./masking/Masker.js"
+import * as Activity from "./status/Activity.js"
+import * as SyscallMode from "./files/SyscallMode.js"
 import type { FileOps } from "./files/FileOps.js"
-import type { MemoryFileSystem } from "./testing/MemoryFileSystem.js"
-import { HealthServerLive } from "./http/HealthServer.js"
-import { StatusLive } from "./status/Status.js"
-import { Notifier } from "./notify/Notifier.js"
-import { NotifierLive } from "./notify/BatchingNotifier.js"
-import { Outbox, DeliveryOutbox, OutboxLive } from "./notify/Outbox.js"
+import type { MemoryFileSystem } from "./files/adapters/MemoryFileSystem.js"
+import * as HealthServer from "./http/HealthServer.js"
+import * as Status from "./status/Status.js"
+import type { Notifier } from "./notify/Notifier.js"
+import * as BatchingNotifier from "./notify/adapters/BatchingNotifier.js"
+import * as Outbox from "./notify/adapters/Outbox.js"
 import type { Delivery } from "./notify/Delivery.js"
-import { DeliverySmtp } from "./notify/SmtpDelivery.js"
-import { DeliveryWebhook } from "./notify/WebhookDelivery.js"
-import { PipelineLive } from "./daemon/Pipeline.js"
-import { ClaimReleaserLive } from "./instances/ClaimReleaser.js"
-import { WatcherLive } from "./daemon/Watcher.js"
+import * as SmtpDelivery from "./notify/adapters/SmtpDelivery.js"
+import * as WebhookDelivery from "./notify/adapters/WebhookDelivery.js"
+import * as Pipeline from "./daemon/Pipeline.js"
+import * as ClaimReleaser from "./instances/ClaimReleaser.js"
+import * as Watcher from "./daemon/Watcher.js"
 import * as Destinations from "./destinations/Destinations.js"
 import type { Destination } from "./destinations/Destination.js"
 
@@ -41,9 +40,9 @@ import type { Destination } from "./destinations/Destination.js"
  * Start-up checks that must pass before the first file: folders usable, disk
  * space, and filesystems that keep the guarantees routing relies on (logged).
  */
-export const StartupChecks = Layer.effectDiscard(
+export const layerStartupChecks = Layer.effectDiscard(
   Effect.gen(function*() {
-    const checks = yield* FolderChecks
+    const checks = yield* FolderChecks.FolderChecks
     yield* checks.prepareFolders
     yield* checks.checkDiskSpace
     const guarantees = yield* checks.probeFilesystems
@@ -63,7 +62,7 @@ export const StartupChecks = Layer.effectDiscard(
 )
 
 /** What an added destination may use: the settings, the filesystem and the Masker. */
-export type DestinationNeeds = AppConfig | FileSystem.FileSystem | FileOps | Masker
+export type DestinationNeeds = AppConfig | FileSystem.FileSystem | FileOps | Masker.Masker
 
 /**
  * The daemon's own machinery (the Pipeline, its Watcher and status server,
@@ -74,41 +73,41 @@ export type DestinationNeeds = AppConfig | FileSystem.FileSystem | FileOps | Mas
  * and `Activity`. Each port is required, never built here: whatever layer
  * provides it is the one every part uses.
  */
-export const daemonServicesWith = (added: ReadonlyArray<Layer.Layer<Destination, never, DestinationNeeds>>) =>
-  Layer.mergeAll(PipelineLive, WatcherLive, HealthServerLive).pipe(
-    Layer.provideMerge(ClaimReleaserLive),
-    Layer.provideMerge(InstanceLive),
-    Layer.provideMerge(StartupChecks),
-    Layer.provideMerge(FolderChecksLive),
+export const layerDaemonWith = (added: ReadonlyArray<Layer.Layer<Destination, never, DestinationNeeds>>) =>
+  Layer.mergeAll(Pipeline.layer, Watcher.layer, HealthServer.layer).pipe(
+    Layer.provideMerge(ClaimReleaser.layer),
+    Layer.provideMerge(Instance.layer),
+    Layer.provideMerge(layerStartupChecks),
+    Layer.provideMerge(FolderChecks.layer),
     Layer.provideMerge(Destinations.layer(added)),
-    Layer.provideMerge(Layer.mergeAll(FileStoreLive, OffThreadJudgeLive, StatusLive))
+    Layer.provideMerge(Layer.mergeAll(FileStore.layer, OffThreadJudge.layer, Status.layer))
   )
 
 /**
  * The daemon's own machinery with the built-in destinations only
- * (`daemonServicesWith([])`). `live` and `inMemory` below provide its ports,
+ * (`layerDaemonWith([])`). `layerWith` and `layerMemory` below provide its ports,
  * with any of them swapped.
  */
-export const DaemonServices = daemonServicesWith([])
+export const layerDaemon = layerDaemonWith([])
 
 /**
  * Notifications as configured: a webhook when NOTIFY_WEBHOOK_URL is set, SMTP
  * when SMTP_SERVER is set, otherwise `.eml` files in LOG_DIR/outbox/ — or
  * `delivery` when given. All of them batched, rate-limited and masked by
- * NotifierLive.
+ * `BatchingNotifier.layer`.
  */
 const notifierFromConfig = (
-  delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker>
-): Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker | Activity> =>
+  delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox.Outbox | FileSystem.FileSystem | Masker.Masker>
+): Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker.Masker | Activity.Activity> =>
   Layer.unwrapEffect(
     Effect.map(AppConfig, (settings) => {
-      const configured: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker> = delivery ??
+      const configured: Layer.Layer<Delivery, never, AppConfig | Outbox.Outbox | FileSystem.FileSystem | Masker.Masker> = delivery ??
         (Option.isSome(settings.email.webhookUrl)
-          ? DeliveryWebhook().pipe(Layer.provide(FetchHttpClient.layer))
+          ? WebhookDelivery.layer().pipe(Layer.provide(FetchHttpClient.layer))
           : Option.isSome(settings.email.smtpServer)
-          ? DeliverySmtp()
-          : DeliveryOutbox)
-      return NotifierLive().pipe(Layer.provide(configured), Layer.provideMerge(OutboxLive))
+          ? SmtpDelivery.layer()
+          : Outbox.layerDelivery)
+      return BatchingNotifier.layer().pipe(Layer.provide(configured), Layer.provideMerge(Outbox.layer))
     })
   )
 
@@ -123,27 +122,27 @@ const notifierFromConfig = (
  * verdicts it receives, before the file is stored (see Destination).
  */
 export interface Swaps {
-  readonly contract?: Layer.Layer<Contract, never, AppConfig>
-  readonly masker?: Layer.Layer<Masker>
-  readonly notifier?: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker | Activity>
-  readonly delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox | FileSystem.FileSystem | Masker>
-  readonly activity?: Layer.Layer<Activity>
+  readonly contract?: Layer.Layer<Contract.Contract, never, AppConfig>
+  readonly masker?: Layer.Layer<Masker.Masker>
+  readonly notifier?: Layer.Layer<Notifier, never, AppConfig | FileSystem.FileSystem | Masker.Masker | Activity.Activity>
+  readonly delivery?: Layer.Layer<Delivery, never, AppConfig | Outbox.Outbox | FileSystem.FileSystem | Masker.Masker>
+  readonly activity?: Layer.Layer<Activity.Activity>
   readonly destinations?: ReadonlyArray<Layer.Layer<Destination, never, DestinationNeeds>>
 }
 
 /**
  * The daemon over `filesystem` (FileSystem, FileOps and its SyscallMode), its
  * ports in dependency order (the Notifier over the Masker and Activity, all
- * of them over the filesystem), each the swapped one if given. `live` and
- * `inMemory` are this over Node's filesystem and over an in-memory one.
+ * of them over the filesystem), each the swapped one if given. `layerWith` and
+ * `layerMemory` are this over Node's filesystem and over an in-memory one.
  */
-export const make = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode, never, R>, swaps: Swaps) => {
-  const masking = Layer.mergeAll(swaps.masker ?? MaskerLive, swaps.activity ?? ActivityLive)
+export const layerOver = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode.SyscallMode, never, R>, swaps: Swaps) => {
+  const masking = Layer.mergeAll(swaps.masker ?? Masker.layer, swaps.activity ?? Activity.layer)
   const notifier = swaps.notifier ?? notifierFromConfig(swaps.delivery)
-  return (swaps.destinations === undefined ? DaemonServices : daemonServicesWith(swaps.destinations)).pipe(
+  return (swaps.destinations === undefined ? layerDaemon : layerDaemonWith(swaps.destinations)).pipe(
     // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
     Layer.provideMerge(notifier),
-    Layer.provideMerge(Layer.mergeAll(swaps.contract ?? ContractLive, masking)),
+    Layer.provideMerge(Layer.mergeAll(swaps.contract ?? Contract.layer, masking)),
     Layer.provideMerge(filesystem)
   )
 }
@@ -153,18 +152,18 @@ export const make = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | FileOps 
  * made as FS_CALLS and the folders' filesystems say, notifications as
  * configured; given `AppConfig` and the platform's `FileSystem` (NodeContext).
  */
-export const live = (swaps: Swaps = {}) => make(SyscallModeLive, swaps)
+export const layerWith = (swaps: Swaps = {}) => layerOver(SyscallMode.layer, swaps)
 
-/** `live()` */
-export const AppLive = live()
+/** The daemon as `node dist/main.js` runs it, nothing swapped: `layerWith()`. */
+export const layer = layerWith()
 
 /**
  * The daemon over an in-memory filesystem (MemoryFileSystem.make), for tests
- * of one's own pipeline: given `AppConfig` (Config.AppConfigFrom). Under
+ * of one's own pipeline: given `AppConfig` (Config.layerFixed). Under
  * effect's TestClock "today" is 1970-01-01 until the test sets the clock (see
  * MemoryFileSystem.make).
  */
-export const inMemory = (memory: MemoryFileSystem, swaps: Swaps = {}) => make(memory.layer, swaps)
+export const layerMemory = (memory: MemoryFileSystem, swaps: Swaps = {}) => layerOver(memory.layer, swaps)
 
-/** Notifications as configured (see `live`'s `delivery` to add a channel of one's own). */
-export const NotifierFromConfig = notifierFromConfig()
+/** Notifications as configured (see `Swaps`' `delivery` to add a channel of one's own). */
+export const layerNotifier = notifierFromConfig()

@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "node:path"
-import { AppLive } from "./App.js"
+import * as App from "./App.js"
 import { AppConfig, describeSettings, loadSettings } from "./Config.js"
 import { logName } from "./files/Naming.js"
 import type { Settings } from "./Config.js"
@@ -28,16 +28,18 @@ import type { Validation } from "./contract/Contract.js"
 import type { FileRule } from "./contract/Rules.js"
 import { runDaemon } from "./daemon/Daemon.js"
 import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
-import { FileStoreLive } from "./files/FileStore.js"
-import { SyscallModeLive } from "./files/SyscallMode.js"
+import * as FileStore from "./files/FileStore.js"
+import * as SyscallMode from "./files/SyscallMode.js"
 import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { parseFailureError, parseJsonBytes } from "./contract/ParseJson.js"
-import { jsonText, LoggingLive, SupervisorConsoleLive } from "./logging/Logging.js"
-import { Masker, MaskerLive } from "./masking/Masker.js"
+import * as Logging from "./logging/Logging.js"
+import { jsonText } from "./logging/Logging.js"
+import * as Masker from "./masking/Masker.js"
 import { MAX_REPORTED_ERRORS } from "./contract/ErrorReport.js"
 import { helpText, optionsOf, readArguments, usageError } from "./cli/CommandLine.js"
 import type { CommandDoc, Grammar } from "./cli/CommandLine.js"
-import { makeAgeFilter, parseTimeBound, Requeue, RequeueLive } from "./requeue/Requeue.js"
+import * as Requeue from "./requeue/Requeue.js"
+import { makeAgeFilter, parseTimeBound } from "./requeue/Requeue.js"
 import type { RequeueEvent, TimeBound } from "./requeue/Requeue.js"
 import { VERSION } from "./Version.js"
 
@@ -144,7 +146,7 @@ const runPool = (settings: Settings, once: boolean) =>
       command: [process.execPath, ...process.execArgv, script],
       // Each instance runs the daemon itself; only the first serves METRICS_PORT.
       envFor: (index) => ({ INSTANCES: "1", ...(index > 0 ? { METRICS_PORT: "" } : {}) })
-    }).pipe(Effect.scoped, Effect.provide(SupervisorConsoleLive(settings.logConsole)))
+    }).pipe(Effect.scoped, Effect.provide(Logging.layerSupervisorConsole(settings.logConsole)))
     if (code !== 0) return yield* new ExitCode({ code })
   })
 
@@ -154,7 +156,7 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
     if (printSettings) return yield* Console.log(settingsText(settings).trimEnd())
     if (settings.instances > 1 && Option.isNone(stopWithParent)) return yield* runPool(settings, once)
     // The application, as App.ts composes it, over these settings.
-    const layer = AppLive.pipe(Layer.provideMerge(Layer.succeed(AppConfig, settings)))
+    const layer = App.layer.pipe(Layer.provideMerge(Layer.succeed(AppConfig, settings)))
     // An instance of a pool stops, as on SIGTERM, when the pool's process is gone.
     const run = Option.isSome(stopWithParent) ? untilParentGone(stopWithParent.value)(runDaemon({ once })) : runDaemon({ once })
     const summary = yield* run.pipe(
@@ -170,14 +172,14 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
       ),
       // The logging layer is outermost: it closes (and flushes) after the shutdown summary.
       Effect.provide(
-        LoggingLive({
+        Logging.layer({
           logDir: settings.logDir,
           debug: settings.debug,
           console: settings.logConsole,
           noColor: settings.noColor,
           maxBytes: settings.logMaxBytes,
           maxFiles: settings.logMaxFiles
-        }).pipe(Layer.provide(MaskerLive))
+        }).pipe(Layer.provide(Masker.layer))
       )
     )
     // `--once`: 0 only when every eligible file was routed; 75 (try again later) when some stay.
@@ -197,7 +199,7 @@ export interface Verdict {
 }
 
 /** A text as the terminal may show it: masked, and with its control and bidi characters as %XX. */
-const shown = (text: string): string => logName(Masker.live.text(text))
+const shown = (text: string): string => logName(Masker.Masker.live.text(text))
 
 /**
  * `validate`'s line for a file: `PATH: valid`, or `PATH: invalid, N errors; first: $[2].email: …`
@@ -213,7 +215,7 @@ export const verdictLine = (v: Verdict): string => {
 
 /** `validate --json`'s line for a file: one JSON object, masked (contract §6's fields that mean something here). */
 export const verdictJson = (v: Verdict): string =>
-  jsonText(Masker.live.value({
+  jsonText(Masker.Masker.live.value({
     file: v.file,
     valid: v.errorCount === 0,
     contract_version: CONTRACT_VERSION,
@@ -295,7 +297,7 @@ const parseBound = (flag: string, text: Option.Option<string>): Effect.Effect<Ti
   if (Option.isNone(text)) return Effect.succeed(undefined)
   const bound = parseTimeBound(text.value)
   return bound === undefined
-    ? usage(`--${flag} takes a duration (30s, 15m, 2h, 3d, 1w) or an ISO time with its zone (2026-11-28T10:00:00Z), not "${Masker.live.text(text.value)}"`)
+    ? usage(`--${flag} takes a duration (30s, 15m, 2h, 3d, 1w) or an ISO time with its zone (2026-11-28T10:00:00Z), not "${Masker.Masker.live.text(text.value)}"`)
     : Effect.succeed(bound)
 }
 
@@ -311,14 +313,14 @@ const requeue = Command.make(
       const newer = yield* parseBound("newer-than", newerThan)
       const settings = yield* settingsOrExit
       const config = Layer.succeed(AppConfig, settings)
-      const layer = RequeueLive.pipe(
-        Layer.provide(FileStoreLive),
-        Layer.provideMerge(SyscallModeLive.pipe(Layer.provide(config))),
+      const layer = Requeue.layer.pipe(
+        Layer.provide(FileStore.layer),
+        Layer.provideMerge(SyscallMode.layer.pipe(Layer.provide(config))),
         Layer.provide(config)
       )
       // A name on the terminal is masked and shows its control and bidi characters escaped (%XX): a
       // producer's name must not move the cursor, retitle the window or clear the admin's screen.
-      const mask = (text: string) => logName(Masker.live.text(text))
+      const mask = (text: string) => logName(Masker.Masker.live.text(text))
       const inData = (target: string) => Path.join(settings.dataDir, mask(target))
       const print = (event: RequeueEvent) =>
         Console.log(
@@ -329,20 +331,20 @@ const requeue = Command.make(
             : `${event.dryRun ? "would remove" : "removed"} orphan report ${mask(event.report)} (its file was moved already)`
         )
       const now = yield* Clock.currentTimeMillis
-      const totals = yield* Effect.flatMap(Requeue, (r) =>
+      const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
         r.run({ names, all, dryRun, filter: makeAgeFilter(older, newer, now) }, print)).pipe(
           Effect.provide(layer),
           Effect.catchTag("ReturnsUnreadable", (e) => Effect.zipRight(Console.error(e.message), new ExitCode({ code: EXIT.invalid }))),
           // Each move is logged to app.log like the daemon's lines (masked); the console is kept for the summary.
           Effect.provide(
-            LoggingLive({
+            Logging.layer({
               logDir: settings.logDir,
               debug: settings.debug,
               console: "off",
               noColor: settings.noColor,
               maxBytes: settings.logMaxBytes,
               maxFiles: settings.logMaxFiles
-            }).pipe(Layer.provide(MaskerLive))
+            }).pipe(Layer.provide(Masker.layer))
           )
         )
       yield* Console.log(

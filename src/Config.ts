@@ -495,7 +495,7 @@ export const SETTINGS = Object.freeze({
 
 /** The name of a setting's environment variable (`DATA_DIR`, `MAX_RECORDS`, …). */
 export type VariableName = keyof typeof SETTINGS
-/** Settings as text by variable name, as in the environment or `.env`: what `AppConfigFrom` takes. */
+/** Settings as text by variable name, as in the environment or `.env`: what `layerFixed` takes. */
 export type RawSettings = Partial<Record<VariableName, string>>
 
 /** Each variable's value once parsed, before `toSettings` shapes them. */
@@ -650,15 +650,15 @@ export const parseSettings = (
 
 /**
  * The settings as a service: every module reads them from here, never from the environment.
- * Provide `AppConfigLive` (environment and `.env`) or `AppConfigFrom(raw)` (fixed, for tests and embedding).
+ * Provide `layer` (environment and `.env`) or `layerFixed(raw)` (fixed, for tests and embedding).
  */
 export class AppConfig extends Context.Tag("customer-json/AppConfig")<AppConfig, Settings>() {}
 
 /** Settings from the environment and `.env` (provide the ConfigProvider around it). */
-export const AppConfigLive: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
+export const layer: Layer.Layer<AppConfig, InvalidConfig> = Layer.effect(AppConfig, loadSettings)
 
 /** Fixed settings, for tests and embedding: unspecified variables take their defaults. */
-export const AppConfigFrom = (
+export const layerFixed = (
   raw: RawSettings,
   password?: Redacted.Redacted<string>
 ): Layer.Layer<AppConfig, InvalidConfig> => Layer.effect(AppConfig, parseSettings(raw, Option.fromNullable(password)))

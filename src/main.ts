@@ -8,8 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { cli, EXIT } from "./Cli.js"
-import { ConsoleLoggerLive } from "./logging/Logging.js"
-import { NameWatchLive } from "./files/NameWatch.js"
+import * as Logging from "./logging/Logging.js"
+import * as NameWatch from "./files/NameWatch.js"
 import { withSlices } from "./runtime/SliceScheduler.js"
 
 const program = cli(process.argv).pipe(
@@ -21,8 +21,8 @@ const program = cli(process.argv).pipe(
     Layer.mergeAll(
       // The environment wins over `.env`; a missing `.env` is fine.
       PlatformConfigProvider.layerDotEnvAdd(".env"),
-      ConsoleLoggerLive
-    ).pipe(Layer.provideMerge(NodeContext.layer.pipe(Layer.provide(NameWatchLive))))
+      Logging.layerConsole
+    ).pipe(Layer.provideMerge(NodeContext.layer.pipe(Layer.provide(NameWatch.layer))))
   ),
   // Every fiber of the process, the layers' included, gives the event loop its turn (SliceScheduler).
   withSlices

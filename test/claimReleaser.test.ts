@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
-import { AppConfigFrom } from "../src/Config.js"
-import { FileStoreLive } from "../src/files/FileStore.js"
-import { Instance, InstanceLive } from "../src/instances/Instance.js"
+import * as Config from "../src/Config.js"
+import * as FileStore from "../src/files/FileStore.js"
+import * as InstanceModule from "../src/instances/Instance.js"
+import { Instance } from "../src/instances/Instance.js"
 import { LogSync } from "../src/logging/Logging.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
-import { ClaimReleaser, ClaimReleaserLive, MAX_PENDING } from "../src/instances/ClaimReleaser.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
+import * as ClaimReleaserModule from "../src/instances/ClaimReleaser.js"
+import { ClaimReleaser, MAX_PENDING } from "../src/instances/ClaimReleaser.js"
 import { FOLDERS } from "./support/app.js"
 
 /** A validated file; storedClaim links it under a claimed name, as a stored file is. */
@@ -13,10 +15,10 @@ const setUp = () => MemoryFileSystem.make({ "/srv/validated/a.json": "{}" })
 
 /** The ClaimReleaser over the in-memory filesystem, with `written` standing for the log write. */
 const releaserLayer = (memory: MemoryFileSystem.MemoryFileSystem, written: Effect.Effect<void>) =>
-  ClaimReleaserLive.pipe(
-    Layer.provideMerge(InstanceLive),
-    Layer.provideMerge(FileStoreLive),
-    Layer.provide(Layer.merge(memory.layer, AppConfigFrom(FOLDERS))),
+  ClaimReleaserModule.layer.pipe(
+    Layer.provideMerge(InstanceModule.layer),
+    Layer.provideMerge(FileStore.layer),
+    Layer.provide(Layer.merge(memory.layer, Config.layerFixed(FOLDERS))),
     Layer.provide(Layer.succeed(LogSync, { written }))
   )
 

@@ -4,7 +4,7 @@ import { ConfigProvider, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import { describeSettings, loadSettings, parseSettings, SETTINGS, settingEntries, threadPoolSizeOf, urlForLog } from "../src/Config.js"
 import type { RawSettings, VariableName } from "../src/Config.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 
 const parsed = (raw: RawSettings) => Effect.runSync(parseSettings(raw))
 const problem = (raw: RawSettings) => {

@@ -8,7 +8,8 @@ import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
 import { runDaemon } from "../src/daemon/Daemon.js"
-import { Activity, ActivityLive } from "../src/status/Activity.js"
+import * as ActivityModule from "../src/status/Activity.js"
+import { Activity } from "../src/status/Activity.js"
 import * as Metrics from "../src/status/Metrics.js"
 import { Status } from "../src/status/Status.js"
 import { fixture } from "./support/fixtures.js"
@@ -89,7 +90,7 @@ describe("counts mean files", () => {
       expect(Metrics.renderPrometheus(Metric.unsafeSnapshot())).not.toContain('outcome="failed"')
       yield* Fiber.interrupt(fiber)
       expect(stopLine(logs)).toMatchObject({ validated: 7, returned: 0, failed: 1 })
-    }).pipe(Effect.provide(app.layer), Effect.provide(ActivityLive), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+    }).pipe(Effect.provide(app.layer), Effect.provide(ActivityModule.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
   })
 
   it.live("routed after all, it is a returned file, not a failed one, and an all-clear line and notification say so", () => {
@@ -126,7 +127,7 @@ describe("counts mean files", () => {
       expect(clear[0]).toMatchObject({ level: "INFO", annotations: { file: "bad.json" } })
       yield* Fiber.interrupt(fiber)
       expect(stopLine(logs)).toMatchObject({ validated: 7, returned: 1, failed: 0 })
-    }).pipe(Effect.provide(app.layer), Effect.provide(ActivityLive), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
+    }).pipe(Effect.provide(app.layer), Effect.provide(ActivityModule.layer), Effect.provide(logs.layer), Effect.timeout("30 seconds"))
   })
 
   it.live("a failing file removed from processing/ ended failed: still counted, no longer failing, and its all-clear says it is gone", () => {

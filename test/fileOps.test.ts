@@ -13,8 +13,8 @@ import { chooseMode, classifyFilesystem, detectSyscallMode, syncFileSystem } fro
 import { parseSettings } from "../src/Config.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound } from "../src/files/FileOps.js"
 import { systemError } from "../src/files/internal/Errno.js"
-import { FileOpsAsync } from "../src/files/internal/NodeAsync.js"
-import { FileOpsSync } from "../src/files/internal/NodeSync.js"
+import { layerAsync } from "../src/files/adapters/NodeAsync.js"
+import { layerSync } from "../src/files/adapters/NodeSync.js"
 import { fileInfo } from "../src/files/internal/Stats.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
@@ -27,7 +27,7 @@ NFS.mkdirSync(Path.join(dir, "dir.json"))
 ChildProcess.execFileSync("mkfifo", [Path.join(dir, "fifo.json")])
 
 // The same behaviour whether the calls go through the thread pool or are made synchronously.
-describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s", (_, layer) => {
+describe.each([["layerAsync", layerAsync], ["layerSync", layerSync]] as const)("%s", (_, layer) => {
   const readRegular = (name: string, max = 1000) => Effect.flatMap(FileOps, (e) => e.readRegular(Path.join(dir, name), max)).pipe(Effect.provide(layer))
 
   it.effect("reads a regular file with its size", () =>
@@ -137,7 +137,7 @@ NFS.mkdirSync(Path.join(many, "sub"))
 NFS.writeFileSync(Path.join(many, "real\uFFFD.json"), "{}")
 NFS.writeFileSync(Path.join(many, "50%.json"), "{}")
 
-describe.each([["FileOpsAsync", FileOpsAsync], ["FileOpsSync", FileOpsSync]] as const)("%s listPieces", (_, layer) => {
+describe.each([["layerAsync", layerAsync], ["layerSync", layerSync]] as const)("%s listPieces", (_, layer) => {
   it.effect("reads a folder in pieces of at most the size asked, every entry once, names escaped as `list` escapes them", () =>
     Effect.gen(function*() {
       const ops = yield* Effect.provide(FileOps, layer)
@@ -268,7 +268,7 @@ describe("FileOps' error mapping and file info agree with @effect/platform's", (
         expect([code, ours._tag === "SystemError" && ours.reason]).toEqual([code, theirs._tag === "SystemError" && theirs.reason])
       }
       NFS.rmSync(root, { recursive: true, force: true })
-    }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, FileOpsSync))))
+    }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, layerSync))))
 
   it.effect("fileInfo builds the platform's File.Info from the same stats (number and bigint)", () =>
     Effect.gen(function*() {
@@ -289,7 +289,7 @@ describe("FileOps' error mapping and file info agree with @effect/platform's", (
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
-describe("FileOpsAsync interrupted (a shutdown's timeout)", () => {
+describe("layerAsync interrupted (a shutdown's timeout)", () => {
   const openFds = () => NFS.readdirSync("/proc/self/fd").length
   it.live("never leaves a descriptor open, whenever a read or a new file's write is interrupted", () =>
     Effect.gen(function*() {
@@ -306,5 +306,5 @@ describe("FileOpsAsync interrupted (a shutdown's timeout)", () => {
       // (descriptors of calls still in the thread pool when interrupted are closed once they return)
       yield* Effect.sleep("200 millis")
       expect(openFds()).toBe(before)
-    }).pipe(Effect.provide(FileOpsAsync)), 30_000)
+    }).pipe(Effect.provide(layerAsync)), 30_000)
 })

@@ -2,13 +2,14 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError } from "@effect/platform/Error"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { AppConfigFrom } from "../src/Config.js"
-import { FileStore, FileStoreLive } from "../src/files/FileStore.js"
-import type { Content } from "../src/files/FileStore.js"
+import * as Config from "../src/Config.js"
+import * as FileStoreModule from "../src/files/FileStore.js"
+import { FileStore } from "../src/files/FileStore.js"
+import type { Content, FileStoreService } from "../src/files/FileStore.js"
 import { FileOps } from "../src/files/FileOps.js"
 import { metaOf } from "../src/files/internal/Stats.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { FOLDERS, listing } from "./support/app.js"
 
 const NOW = new Date("2026-11-28T09:30:00.120Z")
@@ -16,7 +17,7 @@ const STAMP = "20261128T093000120Z"
 
 const withStore = <A, E>(
   memory: MemoryFileSystem.MemoryFileSystem,
-  f: (store: FileStore["Type"]) => Effect.Effect<A, E>,
+  f: (store: FileStoreService) => Effect.Effect<A, E>,
   options: {
     wrapFs?: (fs: FileSystem.FileSystem) => FileSystem.FileSystem
     wrapExtra?: (extra: FileOpsService) => FileOpsService
@@ -28,7 +29,7 @@ const withStore = <A, E>(
     Layer.effect(FileOps, Effect.map(FileOps, options.wrapExtra ?? ((e) => e)))
   ).pipe(Layer.provide(memory.layer))
   return Effect.flatMap(FileStore, (store) => Effect.zipRight(store.prepareFolders, f(store))).pipe(
-    Effect.provide(FileStoreLive.pipe(Layer.provide(Layer.merge(fsLayer, AppConfigFrom({ ...FOLDERS, ...options.settings })))))
+    Effect.provide(FileStoreModule.layer.pipe(Layer.provide(Layer.merge(fsLayer, Config.layerFixed({ ...FOLDERS, ...options.settings })))))
   )
 }
 
@@ -36,13 +37,13 @@ const claimed = "/srv/processing/i1/1-1_a.json"
 const bytes = (text: string): Content => ({ _tag: "Bytes", bytes: Buffer.from(text) })
 
 /** Stores, then releases the claimed name, as the pipeline and the ClaimReleaser do. */
-const storeValidAndRelease = (store: FileStore["Type"], path: string, name: string, content: Content = bytes("new")) =>
+const storeValidAndRelease = (store: FileStoreService, path: string, name: string, content: Content = bytes("new")) =>
   Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, false))
-const storeReturnedAndRelease = (store: FileStore["Type"], path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
+const storeReturnedAndRelease = (store: FileStoreService, path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
   Effect.tap(store.storeReturned(path, name, NOW, content, report), () => store.releaseClaim(path, true))
 
 /** Recovery's question, with the claimed file's look as recovery reads it. */
-const storedAlready = (store: FileStore["Type"], memory: MemoryFileSystem.MemoryFileSystem, path: string, tooLarge = false) =>
+const storedAlready = (store: FileStoreService, memory: MemoryFileSystem.MemoryFileSystem, path: string, tooLarge = false) =>
   Effect.suspend(() => store.storedAlready(path, metaOf(memory.volume.lstatSync(path, { bigint: true })), tooLarge))
 
 const all = (volume: MemoryFileSystem.MemoryVolume, dir: string) => (volume.readdirSync(dir) as Array<string>).map(String).sort()

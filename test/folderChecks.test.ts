@@ -1,15 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { AppConfigFrom } from "../src/Config.js"
-import { FolderChecks, FolderChecksLive } from "../src/files/FolderChecks.js"
+import * as Config from "../src/Config.js"
+import * as FolderChecksModule from "../src/files/FolderChecks.js"
+import { FolderChecks } from "../src/files/FolderChecks.js"
+import type { FolderChecksService } from "../src/files/FolderChecks.js"
 import { FileOps } from "../src/files/FileOps.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { FOLDERS } from "./support/app.js"
 import { TODAY } from "./support/today.js"
 
-const withChecks = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, f: (checks: FolderChecks["Type"]) => Effect.Effect<A, E>) =>
+const withChecks = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, f: (checks: FolderChecksService) => Effect.Effect<A, E>) =>
   Effect.flatMap(FolderChecks, f).pipe(
-    Effect.provide(FolderChecksLive.pipe(Layer.provide(Layer.merge(memory.layer, AppConfigFrom(FOLDERS)))))
+    Effect.provide(FolderChecksModule.layer.pipe(Layer.provide(Layer.merge(memory.layer, Config.layerFixed(FOLDERS)))))
   )
 
 const STALE = ".cjp-probe-0123456789abcdef0123456789abcdef.tmp"
@@ -60,7 +62,7 @@ describe("FolderChecks: the folder checks as a service of their own", () => {
     ).pipe(Layer.provide(memory.layer))
     return TestClock.setTime(TODAY).pipe(
       Effect.zipRight(Effect.flatMap(FolderChecks, (checks) => checks.prepareFolders)),
-      Effect.provide(FolderChecksLive.pipe(Layer.provide(Layer.mergeAll(memory.layer, watched, AppConfigFrom(FOLDERS))))),
+      Effect.provide(FolderChecksModule.layer.pipe(Layer.provide(Layer.mergeAll(memory.layer, watched, Config.layerFixed(FOLDERS))))),
       Effect.map(() => {
         const left = (memory.volume.readdirSync(FOLDERS.DATA_DIR) as Array<string>).map(String)
         expect(left.filter((n) => n.startsWith(".cjp-probe"))).toEqual([])

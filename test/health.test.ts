@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest"
 import { Activity, makeActivity } from "../src/status/Activity.js"
 import { router } from "../src/http/HealthServer.js"
 import { Instance } from "../src/instances/Instance.js"
-import { MaskerLive } from "../src/masking/Masker.js"
+import * as Masker from "../src/masking/Masker.js"
 import * as Metrics from "../src/status/Metrics.js"
 import { PeerWatch } from "../src/instances/Peers.js"
 import { Status } from "../src/status/Status.js"
@@ -44,7 +44,7 @@ const peers = Layer.succeed(PeerWatch, {
 })
 const { handler, dispose } = HttpApp.toWebHandlerLayer(
   router,
-  Layer.mergeAll(Layer.succeed(Status, status), instance, MaskerLive, peers, Layer.succeed(Activity, activity))
+  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity))
 )
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 

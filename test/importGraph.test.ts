@@ -2,9 +2,12 @@
 // cycle between modules, none between the folders of the concerns (contract/,
 // files/, instances/, notify/, status/, …), and daemon/, which drives them
 // all, imported by nothing but the application's composition at the root of
-// src/. Every import counts, `import type` and `export … from` included: a
-// type import that runs up ties the lower module to the higher one all the
-// same. The imports are read with the TypeScript compiler's own pre-processor.
+// src/; the adapters/ folders (the implementations of the ports users swap:
+// Destination, Delivery, Notifier, FileOps) are imported only by that
+// composition, by each other and by the few assemblies listed. Every import
+// counts, `import type` and `export … from` included: a type import that runs
+// up ties the lower module to the higher one all the same. The imports are
+// read with the TypeScript compiler's own pre-processor.
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -37,6 +40,23 @@ const folderOf = (module: string): string | undefined => (module.includes("/") ?
  */
 const PENDING: ReadonlyArray<readonly [from: string, to: string, why: string]> = []
 const isPending = (from: string, to: string) => PENDING.some(([f, t]) => f === from && t === to)
+
+/** A module of an `adapters/` folder: an implementation of a port (Destination, Delivery, Notifier, FileOps and FileSystem). */
+const isAdapter = (module: string): boolean => module.split("/").slice(0, -1).includes("adapters")
+
+/** The ports users swap or add to: the modules that declare them stay out of adapters/. */
+const PORTS: ReadonlyArray<string> = ["destinations/Destination.ts", "notify/Delivery.ts", "notify/Notifier.ts", "files/FileOps.ts"]
+
+/**
+ * Core modules that assemble a concern's built-in adapters, each with why:
+ * the only imports into adapters/ from outside them but the composition.
+ */
+const ASSEMBLIES: ReadonlyArray<readonly [from: string, to: string, why: string]> = [
+  ["destinations/Destinations.ts", "destinations/adapters/FolderDestination.ts", "builds the two built-in folders beside the added destinations"],
+  ["files/SyscallMode.ts", "files/adapters/NodeSync.ts", "picks Node's backend per FS_CALLS and each folder's filesystem"],
+  ["files/SyscallMode.ts", "files/adapters/NodeAsync.ts", "picks Node's backend per FS_CALLS and each folder's filesystem"]
+]
+const isAssembly = (from: string, to: string) => ASSEMBLIES.some(([f, t]) => f === from && t === to)
 
 /** The strongly connected components of more than one node (Tarjan), each in a readable order. */
 const cycles = (nodes: ReadonlyArray<string>, next: (node: string) => ReadonlyArray<string>): Array<Array<string>> => {
@@ -134,13 +154,34 @@ describe("the import graph of src/", () => {
     expect(found).toEqual([])
   })
 
-  it("keeps files/internal/ behind the FileOps port: the port imports none of it, and only files/ and the in-memory backend do", () => {
+  it("keeps files/internal/ behind the FileOps port: the port imports none of it, and only files/ (its adapters included) does", () => {
     expect(graph.get("files/FileOps.ts")!.filter((m) => m.startsWith("files/internal/"))).toEqual([])
     const users = [...graph].flatMap(([from, imports]) =>
-      from.startsWith("files/") || from === "testing/MemoryFileSystem.ts" || !imports.some((m) => m.startsWith("files/internal/")) ? [] : [from]
+      from.startsWith("files/") || !imports.some((m) => m.startsWith("files/internal/")) ? [] : [from]
     )
     expect(users).toEqual([])
     expect(graph.get("index.ts")!.filter((m) => m.includes("/internal/"))).toEqual([])
+  })
+
+  it("keeps the adapters apart from the core: an adapters/ module is imported only by the composition at the root of src/, by adapters, or by an assembly listed in ASSEMBLIES", () => {
+    expect(modules.filter(isAdapter)).toEqual(expect.arrayContaining([
+      "destinations/adapters/FolderDestination.ts",
+      "files/adapters/MemoryFileSystem.ts",
+      "files/adapters/NodeSync.ts",
+      "notify/adapters/SmtpDelivery.ts"
+    ]))
+    const intoAdapters = [...graph].flatMap(([from, imports]) =>
+      folderOf(from) === undefined || isAdapter(from)
+        ? []
+        : imports.filter((to) => isAdapter(to) && !isAssembly(from, to)).map((to) => `${from} -> ${to}`)
+    )
+    expect(intoAdapters).toEqual([])
+    // The ports themselves, in particular, know none of their adapters.
+    for (const port of PORTS) expect(graph.get(port)!.filter(isAdapter), port).toEqual([])
+  })
+
+  it.each(ASSEMBLIES)("still has the assembly import %s -> %s (%s): remove it from ASSEMBLIES once it is gone", (from, to) => {
+    expect(graph.get(from)).toContain(to)
   })
 
   it.each(PENDING)("still has the pending import %s -> %s (%s): remove it from PENDING once it is gone", (from, to) => {

@@ -9,7 +9,7 @@ import * as OS from "node:os"
 import * as Path from "node:path"
 import { stagesOf } from "../src/files/FileStore.js"
 import { forgetGone, HEARTBEAT_FILE, Instance } from "../src/instances/Instance.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 import { fixture } from "./support/fixtures.js"
 import { FOLDERS, makeTestApp } from "./support/app.js"
 

@@ -11,14 +11,14 @@ import { App, Config, Contract, Daemon, Delivery, Destination, Masker, MemoryFil
 import { fixture } from "./support/fixtures.js"
 
 const FOLDERS = { DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }
-const settings = Config.AppConfigFrom(FOLDERS)
+const settings = Config.layerFixed(FOLDERS)
 const NOW = Date.parse("2026-11-28T12:00:00.000Z")
 const once = Daemon.runDaemon({ once: true })
 
 const run = (memory: MemoryFileSystem.MemoryFileSystem, swaps: App.Swaps) =>
   Effect.gen(function*() {
     yield* TestClock.setTime(NOW)
-    return yield* Effect.provide(once, App.inMemory(memory, swaps).pipe(Layer.provideMerge(settings)))
+    return yield* Effect.provide(once, App.layerMemory(memory, swaps).pipe(Layer.provideMerge(settings)))
   })
 
 const silentNotifier = Layer.succeed(Notifier.Notifier, { fileRejected: () => Effect.void, critical: () => Effect.void })

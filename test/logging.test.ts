@@ -5,9 +5,10 @@ import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { LogFile } from "../src/logging/LogFile.js"
-import { ConsoleSink, escapeForTerminal, fieldsOf, jsonLine, logFields, LoggingLive, prettyLine } from "../src/logging/Logging.js"
+import * as Logging from "../src/logging/Logging.js"
+import { ConsoleSink, escapeForTerminal, fieldsOf, jsonLine, logFields, prettyLine } from "../src/logging/Logging.js"
 import type { LogEvent } from "../src/logging/Logging.js"
-import { MaskerLive } from "../src/masking/Masker.js"
+import * as Masker from "../src/masking/Masker.js"
 import { withUmask0 } from "./support/umask.js"
 
 /** A temporary folder, removed when the test that made it ends. */
@@ -93,12 +94,12 @@ describe("log files are private to the daemon's user and group", () => {
       for (const name of NFS.readdirSync(dir)) expect([name, modeOf(Path.join(dir, name))]).toEqual([name, 0o640])
     }))
 
-  it("LoggingLive creates the log folder 0750 and app.log, error.log, debug.log 0640 (umask 0)", () =>
+  it("Logging.layer creates the log folder 0750 and app.log, error.log, debug.log 0640 (umask 0)", () =>
     withUmask0(async () => {
       const dir = Path.join(tempDir(), "logs")
       await Effect.runPromise(
         Effect.scoped(
-          Layer.build(LoggingLive({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
+          Layer.build(Logging.layer({ logDir: dir, debug: true, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
             Effect.flatMap((context) => Effect.provide(sampleLogs, context))
           )
         )
@@ -114,12 +115,12 @@ describe("log files are private to the daemon's user and group", () => {
 
 const runWithLogging = (dir: string, debug: boolean) =>
   Effect.scoped(
-    Layer.build(LoggingLive({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
+    Layer.build(Logging.layer({ logDir: dir, debug, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
       Effect.flatMap((context) => Effect.provide(sampleLogs, context))
     )
   )
 
-describe("LoggingLive", () => {
+describe("Logging.layer", () => {
   it.effect("says it cannot write its log on stderr, stamped by effect's Clock", () => {
     const stderr: Array<string> = []
     const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (stderr.push(String(chunk)), true))
@@ -127,9 +128,9 @@ describe("LoggingLive", () => {
     // A log folder under a regular file: nothing can be created there.
     const blocker = Path.join(tempDir(), "not-a-folder")
     NFS.writeFileSync(blocker, "")
-    const layer = LoggingLive({ logDir: Path.join(blocker, "logs"), debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 })
+    const layer = Logging.layer({ logDir: Path.join(blocker, "logs"), debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 })
     return TestClock.setTime(Date.parse("2031-05-06T07:08:09.010Z")).pipe(
-      Effect.zipRight(Effect.scoped(Layer.build(layer.pipe(Layer.provide(MaskerLive))).pipe(
+      Effect.zipRight(Effect.scoped(Layer.build(layer.pipe(Layer.provide(Masker.layer))).pipe(
         Effect.flatMap((context) => Effect.provide(Effect.logInfo("a line for a log that cannot be written"), context))
       ))),
       Effect.map(() => {
@@ -184,8 +185,8 @@ describe("LoggingLive", () => {
     return Effect.scoped(
       Effect.gen(function*() {
         const context = yield* Layer.build(
-          LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5, flushEveryMs: 1000 }).pipe(
-            Layer.provide(MaskerLive)
+          Logging.layer({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5, flushEveryMs: 1000 }).pipe(
+            Layer.provide(Masker.layer)
           )
         )
         yield* Effect.provide(Effect.logInfo("soon on disk"), context)
@@ -212,7 +213,7 @@ describe("console order", () => {
     expect(writes).toHaveLength(4)
   })
 
-  it.live("LoggingLive: an ERROR logged before an INFO line reaches the terminal before it", () => {
+  it.live("Logging.layer: an ERROR logged before an INFO line reaches the terminal before it", () => {
     const dir = tempDir()
     const order: Array<string> = []
     const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (order.push(`out ${String(chunk)}`), true))
@@ -224,7 +225,7 @@ describe("console order", () => {
     return Effect.scoped(
       Effect.gen(function*() {
         const context = yield* Layer.build(
-          LoggingLive({ logDir: dir, debug: false, console: "pretty", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))
+          Logging.layer({ logDir: dir, debug: false, console: "pretty", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))
         )
         yield* Effect.provide(Effect.zipRight(Effect.logError("first, an error"), Effect.logInfo("then a notification")), context)
       })
@@ -305,7 +306,7 @@ describe("console formats", () => {
       .pipe(Effect.annotateLogs({ instance: "a", outcome: "overridden" }))
     return Effect.runPromise(
       Effect.scoped(
-        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
+        Layer.build(Logging.layer({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
           Effect.flatMap((ctx) => Effect.provide(line, ctx))
         )
       )
@@ -327,7 +328,7 @@ describe("console formats", () => {
     const dir = tempDir()
     return Effect.runPromise(
       Effect.scoped(
-        Layer.build(LoggingLive({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(MaskerLive))).pipe(
+        Layer.build(Logging.layer({ logDir: dir, debug: false, console: "off", noColor: true, maxBytes: 1e6, maxFiles: 5 }).pipe(Layer.provide(Masker.layer))).pipe(
           Effect.flatMap((ctx) => Effect.provide(Effect.logInfo("real").pipe(Effect.annotateLogs({ msg: "fake", level: "x" })), ctx))
         )
       )

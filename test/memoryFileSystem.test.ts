@@ -2,7 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { FileOps } from "../src/files/FileOps.js"
-import * as MemoryFileSystem from "../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../src/files/adapters/MemoryFileSystem.js"
 
 const withMemory = <A, E>(
   files: Record<string, string>,

@@ -10,9 +10,10 @@ import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { makeNameInbox, MAX_NAMES, NameWatchLive } from "../src/files/NameWatch.js"
+import * as NameWatch from "../src/files/NameWatch.js"
+import { makeNameInbox, MAX_NAMES } from "../src/files/NameWatch.js"
 
-const fsWithNames = NodeFileSystem.layer.pipe(Layer.provide(NameWatchLive))
+const fsWithNames = NodeFileSystem.layer.pipe(Layer.provide(NameWatch.layer))
 
 describe("NameWatch", () => {
   it.scopedLive("hands on every name, through links that loop, without ending the stream", () =>

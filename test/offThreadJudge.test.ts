@@ -5,7 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { judgeBytes } from "../src/contract/JudgeBytes.js"
-import { OFF_THREAD_BYTES, OffThreadJudge, OffThreadJudgeLive } from "../src/contract/OffThreadJudge.js"
+import * as OffThreadJudgeModule from "../src/contract/OffThreadJudge.js"
+import { OFF_THREAD_BYTES, OffThreadJudge } from "../src/contract/OffThreadJudge.js"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { FOLDERS, listing, makeTestApp } from "./support/app.js"
 import { provideToday, TODAY_DATE } from "./support/today.js"
@@ -41,7 +42,7 @@ describe("OffThreadJudge", () => {
       expect(invalid.complete).toBe(true)
       expect(invalid.validation.errorCount).toBeGreaterThan(100)
       expect(invalid.validation.errors).toHaveLength(100)
-    }).pipe(Effect.provide(OffThreadJudgeLive)))
+    }).pipe(Effect.provide(OffThreadJudgeModule.layer)))
 
   it.scoped("the event loop keeps turning while a large file is judged", () =>
     Effect.gen(function*() {
@@ -60,7 +61,7 @@ describe("OffThreadJudge", () => {
       expect(took).toBeGreaterThan(100)
       expect(ticks.length).toBeGreaterThan(5)
       expect(Math.max(...gaps)).toBeLessThan(took / 2)
-    }).pipe(Effect.provide(OffThreadJudgeLive)))
+    }).pipe(Effect.provide(OffThreadJudgeModule.layer)))
 })
 
 describe("the daemon judges a large file off the event loop", () => {

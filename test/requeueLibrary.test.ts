@@ -15,19 +15,19 @@ const requeuedTotal = () => {
 it.scoped("a returned file goes back into the input folder, logged as `file requeued` and counted in cjp_files_requeued_total", () => {
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
   const base = Layer.mergeAll(
-    Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
+    Config.layerFixed({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" }),
     memory.layer
   )
   const logs = captureLogs()
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.layerMemory(memory, { notifier: Notifier.layerLogOnly }).pipe(Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toEqual(["bad.json", "bad.json.error.json"])
     const before = requeuedTotal()
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: [], all: true, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
-        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provideMerge(base))),
+        Effect.provide(Requeue.layer.pipe(Layer.provide(FileStore.layer), Layer.provideMerge(base))),
         Effect.provide(logs.layer)
       )
     expect(totals).toEqual({ requeued: 1, skipped: 0, orphansRemoved: 0 })
@@ -42,7 +42,7 @@ it.scoped("a returned file goes back into the input folder, logged as `file requ
 
 it.scoped("two requeues of one file at once: the one that sees the other's link steps back, and the file is never in the input folder twice", () => {
   const memory = MemoryFileSystem.make({ "/in/bad.json": fixture("invalid-luhn.json") })
-  const config = Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
+  const config = Config.layerFixed({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
   const base = Layer.mergeAll(config, memory.layer)
   // Another requeue links the same file into /in right after this one does (and has not yet unlinked it).
   const racing = Layer.effect(
@@ -55,11 +55,11 @@ it.scoped("two requeues of one file at once: the one that sees the other's link 
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.layerMemory(memory, { notifier: Notifier.layerLogOnly }).pipe(Layer.provideMerge(base)))
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: ["bad.json"], all: false, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
-        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provide(Layer.merge(config, racing))))
+        Effect.provide(Requeue.layer.pipe(Layer.provide(FileStore.layer), Layer.provide(Layer.merge(config, racing))))
       )
     expect(totals).toEqual({ requeued: 0, skipped: 1, orphansRemoved: 0 })
     expect(events).toEqual([{ _tag: "Skipped", name: "bad.json", reason: "another requeue is moving it at the same time" }])
@@ -74,7 +74,7 @@ it.scoped("--all over 3,000 returned files reads the folders in pieces (whole li
   const invalid = fixture("invalid-luhn.json")
   for (let i = 0; i < 3000; i++) files[`/in/bad-${i}.json`] = invalid
   const memory = MemoryFileSystem.make(files)
-  const config = Config.AppConfigFrom({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
+  const config = Config.layerFixed({ DATA_DIR: "/in", PROCESSING_DIR: "/p", VALIDATED_DIR: "/ok", RETURNS_DIR: "/ret", LOG_DIR: "/logs" })
   const base = Layer.mergeAll(config, memory.layer)
   let largestPiece = 0
   const piecesOnly = Layer.effect(
@@ -91,14 +91,14 @@ it.scoped("--all over 3,000 returned files reads the folders in pieces (whole li
   ).pipe(Layer.provide(memory.layer))
   return Effect.gen(function*() {
     yield* setToday
-    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.inMemory(memory, { notifier: Notifier.NotifierLogOnly }).pipe(Layer.provideMerge(base)))
+    yield* Effect.provide(Daemon.runDaemon({ once: true }), App.layerMemory(memory, { notifier: Notifier.layerLogOnly }).pipe(Layer.provideMerge(base)))
     expect(memory.volume.readdirSync("/ret")).toHaveLength(6000)
     // One file linked into /in already by an earlier requeue that stopped there: found among /in's entries.
     memory.volume.linkSync("/ret/bad-7.json", "/in/bad-7.json")
     const events: Array<Requeue.RequeueEvent> = []
     const totals = yield* Effect.flatMap(Requeue.Requeue, (r) =>
       r.run({ names: [], all: true, dryRun: false, filter: {} }, (e) => Effect.sync(() => void events.push(e)))).pipe(
-        Effect.provide(Requeue.RequeueLive.pipe(Layer.provide(FileStore.FileStoreLive), Layer.provide(Layer.merge(config, piecesOnly)))),
+        Effect.provide(Requeue.layer.pipe(Layer.provide(FileStore.layer), Layer.provide(Layer.merge(config, piecesOnly)))),
         Effect.provide(captureLogs().layer)
       )
     expect(totals).toEqual({ requeued: 3000, skipped: 0, orphansRemoved: 0 })

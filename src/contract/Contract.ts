@@ -309,10 +309,10 @@ export class Contract extends Context.Tag("customer-json/Contract")<
 }
 
 /** The contract with MAX_RECORDS from the settings. */
-export const ContractLive: Layer.Layer<Contract, never, AppConfig> = Layer.effect(
+export const layer: Layer.Layer<Contract, never, AppConfig> = Layer.effect(
   Contract,
   Effect.map(AppConfig, (c) => Contract.make(c.maxRecords))
 )
 
 /** The contract with a fixed record limit, for tests and embedding. */
-export const ContractWith = (maxRecords: number): Layer.Layer<Contract> => Layer.succeed(Contract, Contract.make(maxRecords))
+export const layerMaxRecords = (maxRecords: number): Layer.Layer<Contract> => Layer.succeed(Contract, Contract.make(maxRecords))

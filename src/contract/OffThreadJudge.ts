@@ -39,11 +39,11 @@ export interface OffThreadJudgeService {
 
 const onThisThread: OffThreadJudgeService = { judge: (request) => Effect.sync(() => judgeBytes(request)) }
 
-/** Where large files are judged: a worker thread (`OffThreadJudgeLive`), or the calling thread (`OffThreadJudgeHere`). */
+/** Where large files are judged: a worker thread (`layer`), or the calling thread (`layerSameThread`). */
 export class OffThreadJudge extends Context.Tag("customer-json/OffThreadJudge")<OffThreadJudge, OffThreadJudgeService>() {}
 
 /** Large files judged on the calling thread (in slices for large batches): where no worker thread may be started. */
-export const OffThreadJudgeHere: Layer.Layer<OffThreadJudge> = Layer.succeed(OffThreadJudge, onThisThread)
+export const layerSameThread: Layer.Layer<OffThreadJudge> = Layer.succeed(OffThreadJudge, onThisThread)
 
 /**
  * The worker's script: beside the bundled entry point (dist/main.js), one
@@ -57,7 +57,7 @@ const workerScript = (): Option.Option<URL> =>
       .find((url) => NFS.existsSync(url))
   )
 
-export const OffThreadJudgeLive: Layer.Layer<OffThreadJudge> = Layer.scoped(
+export const layer: Layer.Layer<OffThreadJudge> = Layer.scoped(
   OffThreadJudge,
   Effect.gen(function*() {
     const script = workerScript()

@@ -45,7 +45,7 @@ export interface RunOptions {
 }
 
 /**
- * Runs the daemon over the services in context (see `App.DaemonServices`):
+ * Runs the daemon over the services in context (see `App.layerDaemon`):
  * recovery of claimed files, the backlog of DATA_DIR, then (unless `once`)
  * live watching until interrupted; returns the counts of what it routed.
  * With `once`, it returns when DATA_DIR is drained, which is how tests and

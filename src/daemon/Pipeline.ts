@@ -490,4 +490,4 @@ export const makePipeline = Effect.gen(function*() {
 })
 
 /** The Pipeline as a layer, over the services `makePipeline` uses. */
-export const PipelineLive = Layer.effect(Pipeline, makePipeline)
+export const layer = Layer.effect(Pipeline, makePipeline)

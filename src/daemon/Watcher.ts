@@ -91,4 +91,4 @@ export const makeWatcher = Effect.gen(function*() {
 })
 
 /** The Watcher as a layer, over `FileSystem` and `AppConfig`. */
-export const WatcherLive = Layer.effect(Watcher, makeWatcher)
+export const layer = Layer.effect(Watcher, makeWatcher)

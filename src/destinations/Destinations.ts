@@ -14,7 +14,7 @@ import type { FileStore } from "../files/FileStore.js"
 import type { Masker } from "../masking/Masker.js"
 import { Destination } from "./Destination.js"
 import type { DestinationService, StoringDestination, Verdict } from "./Destination.js"
-import { makeFolderDestination } from "./FolderDestination.js"
+import { makeFolderDestination } from "./adapters/FolderDestination.js"
 
 /** The destinations by verdict. */
 export interface DestinationsService {
@@ -28,7 +28,7 @@ export interface DestinationsService {
 
 /**
  * Every destination, by verdict: what the Pipeline routes a judged file
- * through. Built with the Pipeline by `App.daemonServicesWith(added)` (the
+ * through. Built with the Pipeline by `App.layerDaemonWith(added)` (the
  * built-in folders and the `added` ones): add a destination with `App.Swaps`'
  * `destinations`. Read it to see them; a layer of it provided over the
  * application changes nothing (the Pipeline is built over the one built there).

@@ -7,12 +7,12 @@
  * offers no exclusive create, no `fstat` by descriptor and no `lstat`; the
  * folders the daemon works in may be writable by producers it must not trust
  * (issue: hostile producers), and names may be any bytes but `/` and NUL. So
- * every call on a file's path goes through this service. Its implementations
- * are internal (`files/internal/`): the operations are written once
- * (`Operations.ts`) over a small set of primitive calls (`Prims.ts`) that
- * exist three times: synchronous Node calls (local filesystems), Node calls
- * through the thread pool (network filesystems, see SyscallMode) and memfs
- * (the in-memory filesystem for tests, MemoryFileSystem).
+ * every call on a file's path goes through this service. Its operations are
+ * written once (`files/internal/Operations.ts`) over a small set of primitive
+ * calls (`files/internal/Prims.ts`), and its adapters (`files/adapters/`)
+ * give those primitives three times: synchronous Node calls (NodeSync, local
+ * filesystems), Node calls through the thread pool (NodeAsync, network
+ * filesystems, see SyscallMode) and memfs (MemoryFileSystem, for tests).
  *
  * The rules every operation keeps:
  *  - an existing entry is opened with O_NOFOLLOW | O_NONBLOCK and judged by
@@ -150,7 +150,7 @@ export interface FileOpsService {
 
 /**
  * Every system call on a customer file's path, as a service. Provided by
- * `FileOpsLive` (Node, see SyscallMode) or by `MemoryFileSystem.make(…).layer`
+ * `SyscallMode.layer` (Node) or by `MemoryFileSystem.make(…).layer`
  * in tests; wrap it to count calls or inject faults.
  */
 export class FileOps extends Context.Tag("customer-json/FileOps")<FileOps, FileOpsService>() {}

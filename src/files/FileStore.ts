@@ -22,7 +22,6 @@
  * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -195,14 +194,6 @@ export interface FileStoreService {
   readonly sweepStages: (dir: string, inUse: () => Iterable<string>) => Effect.Effect<void, PlatformError>
 }
 
-/**
- * The one module that moves customer files: claims them into this instance's
- * processing folder, stores what was judged into VALIDATED_DIR or RETURNS_DIR
- * (never over an existing name) and recognises what a crash left stored.
- */
-export class FileStore extends Context.Tag("customer-json/FileStore")<FileStore, FileStoreService>() {}
-
-
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
 /** More claims than are ever stored and not yet released at once (see ClaimReleaser's MAX_PENDING). */
@@ -261,7 +252,7 @@ const journalOf = (text: string): { readonly dir: string; readonly name: string 
 const STAGED_REMOTE = /^\.cjp-stage-[0-9a-f]{32}\.tmp$/
 
 /** Builds the FileStore over `FileOps` and `AppConfig`. */
-export const makeFileStore = Effect.gen(function*() {
+export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | FileOps> = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
   const checks = yield* makeFolderChecks
@@ -738,7 +729,7 @@ export const makeFileStore = Effect.gen(function*() {
       }
     })
 
-  return FileStore.of({
+  return {
     folders,
     // The folder checks have their own module (FolderChecks); kept here for callers of the store.
     prepareFolders: checks.prepareFolders,
@@ -765,8 +756,15 @@ export const makeFileStore = Effect.gen(function*() {
       staged.has(claimedPath) ? extra.flush(stagesFor(claimedPath).data).pipe(Effect.catchIf(isNotFound, () => Effect.void)) : Effect.void,
     releaseClaim,
     sweepStages
-  })
+  }
 })
 
-/** The FileStore as a layer, over `FileOps` and `AppConfig`. */
-export const FileStoreLive = Layer.effect(FileStore, makeFileStore)
+/**
+ * The one module that moves customer files: claims them into this instance's
+ * processing folder, stores what was judged into VALIDATED_DIR or RETURNS_DIR
+ * (never over an existing name) and recognises what a crash left stored.
+ */
+export class FileStore extends Effect.Service<FileStore>()("customer-json/FileStore", { effect: makeFileStore }) {}
+
+/** The FileStore as a layer, over `FileOps` and `AppConfig`, `FileStore.Default`. */
+export const layer: Layer.Layer<FileStore, never, AppConfig | FileOps> = FileStore.Default

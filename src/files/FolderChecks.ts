@@ -7,13 +7,12 @@
  * filesystems that keep the guarantees crash recovery relies on (link counts,
  * `link` that never replaces, stable identity, atomic rename).
  *
- * Used by App's StartupChecks and, through FileStore's `prepareFolders` and
+ * Used by App's `layerStartupChecks` and, through FileStore's `prepareFolders` and
  * `checkDiskSpace` (which delegate here), by the daemon's health check.
  *
  * @module
  */
 import type { PlatformError } from "@effect/platform/Error"
-import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -109,9 +108,6 @@ export interface FolderChecksService {
   /** What the filesystems of processing/, validated/ and returns/ guarantee; fails where crash recovery would not hold. */
   readonly probeFilesystems: Effect.Effect<ReadonlyArray<Guarantees>, FilesystemUnsupported | FolderUnusable>
 }
-
-/** The checks a folder must pass before the daemon uses it (at start, and at each health check). */
-export class FolderChecks extends Context.Tag("customer-json/FolderChecks")<FolderChecks, FolderChecksService>() {}
 
 /** Builds the folder checks over `FileOps` and `AppConfig`. */
 export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps | AppConfig> = Effect.gen(function*() {
@@ -298,5 +294,8 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
   return { folders, prepareFolders, checkDiskSpace, probeFilesystems }
 })
 
-/** The folder checks as a layer, over `FileOps` and `AppConfig`. */
-export const FolderChecksLive: Layer.Layer<FolderChecks, never, FileOps | AppConfig> = Layer.effect(FolderChecks, makeFolderChecks)
+/** The checks a folder must pass before the daemon uses it (at start, and at each health check). */
+export class FolderChecks extends Effect.Service<FolderChecks>()("customer-json/FolderChecks", { effect: makeFolderChecks }) {}
+
+/** The folder checks as a layer, over `FileOps` and `AppConfig`, `FolderChecks.Default`. */
+export const layer: Layer.Layer<FolderChecks, never, FileOps | AppConfig> = FolderChecks.Default

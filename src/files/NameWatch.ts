@@ -109,6 +109,6 @@ const watchNames = (path: string, options?: FileSystem.WatchOptions): Stream.Str
   }))
 
 /** Watch events as names only, for the Node filesystem layer (a folder; anything else as the platform does it). */
-export const NameWatchLive: Layer.Layer<FileSystem.WatchBackend> = Layer.succeed(FileSystem.WatchBackend, {
+export const layer: Layer.Layer<FileSystem.WatchBackend> = Layer.succeed(FileSystem.WatchBackend, {
   register: (path, info, options) => (info.type === "Directory" ? Option.some(watchNames(path, options)) : Option.none())
 })

@@ -21,8 +21,8 @@ import type { Settings } from "../Config.js"
 import { errnoCode, FileOps } from "./FileOps.js"
 import { syncCall, systemError } from "./internal/Errno.js"
 import { statfs } from "./internal/Node.js"
-import { FileOpsAsync } from "./internal/NodeAsync.js"
-import { FileOpsSync } from "./internal/NodeSync.js"
+import { layerAsync } from "./adapters/NodeAsync.js"
+import { layerSync } from "./adapters/NodeSync.js"
 
 /** statfs(2) `f_type` of the filesystems known to be local (linux/magic.h). */
 const LOCAL_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
@@ -75,7 +75,7 @@ export interface SyscallModeChoice {
 
 /**
  * How the calls on a file's path are made, for the start-up line: provided
- * with the filesystem itself (`SyscallModeLive` on Node, the in-memory
+ * with the filesystem itself (`layer` on Node, the in-memory
  * filesystem's own layer in tests).
  */
 export class SyscallMode extends Context.Tag("customer-json/SyscallMode")<SyscallMode, SyscallModeChoice>() {}
@@ -135,7 +135,7 @@ export const syncFileSystem = (fs: FileSystem.FileSystem): FileSystem.FileSystem
  * `FileSystem` and `FileOps` for the daemon on Node, over the platform's
  * `FileSystem`, with the calls made as FS_CALLS and the folders' filesystems say.
  */
-export const SyscallModeLive: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode, never, AppConfig | FileSystem.FileSystem> =
+export const layer: Layer.Layer<FileSystem.FileSystem | FileOps | SyscallMode, never, AppConfig | FileSystem.FileSystem> =
   Layer.unwrapEffect(Effect.gen(function*() {
     const config = yield* AppConfig
     const fs = yield* FileSystem.FileSystem
@@ -143,7 +143,7 @@ export const SyscallModeLive: Layer.Layer<FileSystem.FileSystem | FileOps | Sysc
     return Layer.mergeAll(
       Layer.succeed(SyscallMode, choice),
       choice.mode === "sync"
-        ? Layer.merge(Layer.succeed(FileSystem.FileSystem, syncFileSystem(fs)), FileOpsSync)
-        : Layer.merge(Layer.succeed(FileSystem.FileSystem, fs), FileOpsAsync)
+        ? Layer.merge(Layer.succeed(FileSystem.FileSystem, syncFileSystem(fs)), layerSync)
+        : Layer.merge(Layer.succeed(FileSystem.FileSystem, fs), layerAsync)
     )
   }))

@@ -32,7 +32,8 @@ import { AppConfig } from "../Config.js"
 import { Instance } from "../instances/Instance.js"
 import { Masker } from "../masking/Masker.js"
 import * as Metrics from "../status/Metrics.js"
-import { PeerWatch, PeerWatchLive } from "../instances/Peers.js"
+import * as Peers from "../instances/Peers.js"
+import { PeerWatch } from "../instances/Peers.js"
 import { Status } from "../status/Status.js"
 import { capConnections, SERVER_TIMEOUTS } from "./ConnectionCap.js"
 import { hostAllowed, hostRule } from "./HostCheck.js"
@@ -204,7 +205,7 @@ const statusPageLine = HttpServer.addressFormattedWith((address) =>
 )
 
 /** The endpoint as configured; no server at all without METRICS_PORT. */
-export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity> = Layer.unwrapEffect(
+export const layer: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
@@ -214,7 +215,7 @@ export const HealthServerLive: Layer.Layer<never, never, AppConfig | Status | In
         return Layer.merge(HttpServer.serve(ownHosts(router)), closeConnectionsFirst(server)).pipe(
           // Said after the serving starts, as a line an operator knows what to do with.
           (serving) => Layer.effectDiscard(statusPageLine).pipe(Layer.provideMerge(serving)),
-          Layer.provide(PeerWatchLive),
+          Layer.provide(Peers.layer),
           // The server first: a port that cannot be had fails the layer before the peers' watch is
           // built (one built and then released by this failure could hang the start for good).
           Layer.provide(NodeHttpServer.layer(() => server, { port, host: settings.metricsHost })),

@@ -16,9 +16,9 @@
  * claimed names of a whole backlog piled up in memory (and in processing/)
  * until the end of the run.
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Queue from "effect/Queue"
 import { FileStore } from "../files/FileStore.js"
 import { Instance } from "./Instance.js"
@@ -31,8 +31,6 @@ export interface ClaimReleaserService {
   readonly release: (claimedPath: string, withReport: boolean) => Effect.Effect<void>
 }
 
-export class ClaimReleaser extends Context.Tag("customer-json/ClaimReleaser")<ClaimReleaser, ClaimReleaserService>() {}
-
 /** Claimed names waiting for the next batch before `release` makes its caller wait. */
 export const MAX_PENDING = 1024
 
@@ -41,7 +39,7 @@ interface Pending {
   readonly withReport: boolean
 }
 
-export const makeClaimReleaser = Effect.gen(function*() {
+export const makeClaimReleaser: Effect.Effect<ClaimReleaserService, never, Scope.Scope | FileStore | Instance> = Effect.gen(function*() {
   const store = yield* FileStore
   const instance = yield* Instance
   const logSync = yield* LogSync
@@ -130,7 +128,7 @@ export const makeClaimReleaser = Effect.gen(function*() {
   // At shutdown (after the workers stopped): whatever is left, after one last write.
   yield* Effect.addFinalizer(() => Effect.flatMap(takeAll, releaseBatch))
 
-  return ClaimReleaser.of({
+  return {
     release: (claimedPath, withReport) =>
       Effect.suspend(() => {
         pending.push({ claimedPath, withReport })
@@ -139,7 +137,11 @@ export const makeClaimReleaser = Effect.gen(function*() {
         room.unsafeClose()
         return room.await
       })
-  })
+  }
 })
 
-export const ClaimReleaserLive = Layer.scoped(ClaimReleaser, makeClaimReleaser)
+/** Removes the claimed names of stored files in batches, once the log write holding their outcome is done. */
+export class ClaimReleaser extends Effect.Service<ClaimReleaser>()("customer-json/ClaimReleaser", { scoped: makeClaimReleaser }) {}
+
+/** The ClaimReleaser as a layer, over `FileStore` and `Instance`, `ClaimReleaser.Default`. */
+export const layer: Layer.Layer<ClaimReleaser, never, FileStore | Instance> = ClaimReleaser.Default

@@ -357,4 +357,4 @@ export const makeInstance = Effect.gen(function*() {
 })
 
 /** This instance as a scoped layer: the heartbeat runs, and stops with a clean mark, with the scope. */
-export const InstanceLive = Layer.scoped(Instance, makeInstance)
+export const layer = Layer.scoped(Instance, makeInstance)

@@ -198,7 +198,7 @@ export interface PeerWatchService {
 /** The heartbeats of all instances, read every HEARTBEAT_MS by a fiber of the layer's scope. */
 export class PeerWatch extends Context.Tag("customer-json/PeerWatch")<PeerWatch, PeerWatchService>() {}
 
-export const PeerWatchLive: Layer.Layer<PeerWatch, never, AppConfig | Instance> = Layer.scoped(
+export const layer: Layer.Layer<PeerWatch, never, AppConfig | Instance> = Layer.scoped(
     PeerWatch,
     Effect.gen(function*() {
       const config = yield* AppConfig

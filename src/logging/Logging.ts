@@ -31,7 +31,7 @@ import { Masker } from "../masking/Masker.js"
 import type { MaskerService } from "../masking/Masker.js"
 import { HAS_UNSAFE, UNSAFE_BEYOND_C0, UNSAFE_CHAR, UNSAFE_CHAR_BUT_LF } from "../masking/UnsafeText.js"
 
-/** Options of `LoggingLive`: the log folder, levels, console format and file rotation. */
+/** Options of `layer`: the log folder, levels, console format and file rotation. */
 export interface LoggingOptions {
   readonly logDir: string
   readonly debug: boolean
@@ -256,7 +256,7 @@ export class ConsoleSink {
  * The logging layer. Replaces effect's default logger (runMain's pretty logger
  * must be disabled, or every line prints twice) and sets the minimum level.
  */
-export const LoggingLive = (options: LoggingOptions): Layer.Layer<LogSync, never, Masker> =>
+export const layer = (options: LoggingOptions): Layer.Layer<LogSync, never, Masker> =>
   Layer.unwrapScoped(Effect.gen(function*() {
     const masker = yield* Masker
     const consoleSink = new ConsoleSink()
@@ -342,12 +342,12 @@ const consoleOnlyLogger = (format: ConsoleFormat) =>
 const startupConsoleLogger = consoleOnlyLogger("pretty")
 
 /** Console only, masked, before the configuration is known (config errors, `validate`, `schema`). */
-export const ConsoleLoggerLive: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, startupConsoleLogger)
+export const layerConsole: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, startupConsoleLogger)
 
 /**
  * The console of the INSTANCES supervisor, which has no log files of its own:
  * in LOG_CONSOLE's format, and with `off` its errors only (an instance that
  * fails must still be said somewhere).
  */
-export const SupervisorConsoleLive = (format: ConsoleFormat): Layer.Layer<never> =>
+export const layerSupervisorConsole = (format: ConsoleFormat): Layer.Layer<never> =>
   Logger.replace(startupConsoleLogger, consoleOnlyLogger(format))

@@ -27,4 +27,4 @@ export class Masker extends Context.Tag("customer-json/Masker")<Masker, MaskerSe
 }
 
 /** The masking policy of contract §7 as a layer. */
-export const MaskerLive: Layer.Layer<Masker> = Layer.succeed(Masker, Masker.live)
+export const layer: Layer.Layer<Masker> = Layer.succeed(Masker, Masker.live)

@@ -23,7 +23,7 @@ export class DeliveryError extends Data.TaggedError("DeliveryError")<{
 
 /**
  * One channel's delivery of a composed message. The message it is given is
- * masked already (by NotifierLive); it need not mask again.
+ * masked already (by `BatchingNotifier.layer`); it need not mask again.
  */
 export interface DeliveryService {
   /** where messages go, for the logs: "smtp mail.example.com:587", "outbox logs/outbox", … */
@@ -39,7 +39,7 @@ export interface DeliveryService {
 
 /**
  * Where composed notifications go (SMTP, the outbox, a webhook, or a channel
- * of your own): provide one under `NotifierLive`, which batches, rate-limits,
+ * of your own): provide one under `BatchingNotifier.layer`, which batches, rate-limits,
  * retries and masks for every Delivery alike.
  */
 export class Delivery extends Context.Tag("customer-json/Delivery")<Delivery, DeliveryService>() {}

@@ -15,7 +15,7 @@ export type { ClearedEvent, CriticalEvent, RejectedFile } from "../events/Notifi
 /**
  * How the daemon tells administrators: called once per returned file and per
  * critical error. It must not fail and must not hold the caller for long
- * (queue, then send in a fiber of its own), as NotifierLive does.
+ * (queue, then send in a fiber of its own), as `BatchingNotifier.layer` does.
  */
 export interface NotifierService {
   readonly fileRejected: (event: RejectedFile) => Effect.Effect<void>
@@ -45,14 +45,14 @@ export const notifyCleared = (notifier: NotifierService, event: ClearedEvent): E
  * A Notifier of your own receives the events **unmasked** (file names, error
  * paths, details as they are): masking is then its job. Mask every text it
  * writes out with the `Masker` service (`(yield* Masker.Masker).text(event.file)`),
- * as NotifierLive does, or log it through Effect's logger (which the daemon's
+ * as `BatchingNotifier.layer` does, or log it through Effect's logger (which the daemon's
  * logging layer masks). To add a channel only, provide a `Delivery` under
- * `NotifierLive` instead: its messages arrive masked.
+ * `BatchingNotifier.layer` instead: its messages arrive masked.
  */
 export class Notifier extends Context.Tag("customer-json/Notifier")<Notifier, NotifierService>() {}
 
 /** Records notifications in the log only: the default until a mail transport is configured. */
-export const NotifierLogOnly: Layer.Layer<Notifier> = Layer.succeed(Notifier, {
+export const layerLogOnly: Layer.Layer<Notifier> = Layer.succeed(Notifier, {
   fileRejected: (event) =>
     Effect.logInfo("notification: file rejected").pipe(
       Effect.annotateLogs({ file: event.file, stored_as: event.storedAs, error_count: event.errorCount })

@@ -393,4 +393,4 @@ export const makeRequeue = Effect.gen(function*() {
 export class Requeue extends Effect.Service<Requeue>()("customer-json/Requeue", { effect: makeRequeue }) {}
 
 /** The Requeue service as a layer, over `FileStore` and `FileOps`. */
-export const RequeueLive: Layer.Layer<Requeue, never, FileStore | FileOps> = Requeue.Default
+export const layer: Layer.Layer<Requeue, never, FileStore | FileOps> = Requeue.Default

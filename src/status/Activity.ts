@@ -4,7 +4,7 @@
  * notifications with their delivery state, totals since start and per-minute
  * counts for the last hour. Memory is bounded: fixed rings and 60 minute slots.
  *
- * Written by one-line hooks (the Daemon records each outcome, NotifierLive
+ * Written by one-line hooks (the Daemon records each outcome, BatchingNotifier
  * each critical event, all-clear and delivery step), synchronously: recording
  * a routed file must stay a few assignments. Names are kept as received and
  * masked when shown (see StatusJson), like the log lines.
@@ -13,7 +13,7 @@
  * failed file (one row, its attempts counted on it), counted in the minute of
  * its first failure; one routed after all moves from failed to its outcome.
  *
- * A service of its own (`ActivityLive`), shared by the Daemon, the Notifier
+ * A service of its own (`layer`), shared by the Daemon, the Notifier
  * and the status page: the application's composition (App.ts) provides one.
  *
  * @module
@@ -246,11 +246,11 @@ export interface ActivityService {
    * instead.
    */
   readonly outcome: (job: JobLike, outcome: Outcome, failure?: FailureRecord) => void
-  /** NotifierLive hook: a critical event, and whether its notification is suppressed (sent already this hour) */
+  /** BatchingNotifier hook: a critical event, and whether its notification is suppressed (sent already this hour) */
   readonly critical: (event: CriticalEvent, suppressed: boolean) => void
-  /** NotifierLive hook: a critical condition cleared */
+  /** BatchingNotifier hook: a critical condition cleared */
   readonly cleared: (event: ClearedEvent) => void
-  /** NotifierLive hook: a step in a message's delivery; `detail` is the target (sending), the error, or the outbox path */
+  /** BatchingNotifier hook: a step in a message's delivery; `detail` is the target (sending), the error, or the outbox path */
   readonly notification: (message: Outgoing, state: DeliveryState, detail?: string) => void
   readonly snapshot: () => ActivitySnapshot
 }
@@ -429,7 +429,7 @@ export const makeActivity = (now: () => number): ActivityService => {
 export class Activity extends Context.Tag("customer-json/Activity")<Activity, ActivityService>() {}
 
 /** One recorder for the daemon's life, on the clock of the layer's context. */
-export const ActivityLive: Layer.Layer<Activity> = Layer.effect(
+export const layer: Layer.Layer<Activity> = Layer.effect(
   Activity,
   Effect.map(Effect.clock, (clock): ActivityService => makeActivity(() => clock.unsafeCurrentTimeMillis()))
 )

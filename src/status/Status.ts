@@ -30,7 +30,7 @@ export interface StatusService {
 
 export class Status extends Context.Tag("customer-json/Status")<Status, StatusService>() {}
 
-export const StatusLive: Layer.Layer<Status> = Layer.sync(Status, (): StatusService => ({
+export const layer: Layer.Layer<Status> = Layer.sync(Status, (): StatusService => ({
     phase: "starting",
     inFlight: 0,
     waiting: () => ({ count: 0, oldestReceivedAtMs: undefined }),

@@ -49,7 +49,7 @@ const daemonOver = (
   memory: MemoryFileSystem.MemoryFileSystem,
   notifier: Layer.Layer<Notifier.Notifier, never, Config.AppConfig | FileSystem.FileSystem | Masker.Masker | Activity.Activity>,
   swaps: App.Swaps = {}
-) => App.inMemory(memory, { ...swaps, notifier }).pipe(Layer.provideMerge(Config.AppConfigFrom(FOLDERS)))
+) => App.layerMemory(memory, { ...swaps, notifier }).pipe(Layer.provideMerge(Config.layerFixed(FOLDERS)))
 
 const recordingNotifier = () => {
   const rejected: Array<Notifier.RejectedFile> = []
@@ -151,7 +151,7 @@ describe("extending it", () => {
     })
   })
 
-  it.scoped("an added notification channel: a Delivery beside the outbox, under NotifierLive, gets masked messages", () => {
+  it.scoped("an added notification channel: a Delivery beside the outbox, under BatchingNotifier.layer, gets masked messages", () => {
     const memory = MemoryFileSystem.make({ "/srv/data/card4111111111111111.json": customer({ email: "not-an-address" }) })
     const chat: Array<NotificationMessage.Outgoing> = []
     const chatAndOutbox = Layer.effect(
@@ -163,12 +163,12 @@ describe("extending it", () => {
           verify: Effect.void
         }))
     )
-    const notifier = BatchingNotifier.NotifierLive().pipe(
+    const notifier = BatchingNotifier.layer().pipe(
       Layer.provide(chatAndOutbox),
-      Layer.provideMerge(Outbox.OutboxLive)
+      Layer.provideMerge(Outbox.layer)
     )
     return Effect.gen(function*() {
-      // The layers close when runDaemon returns: NotifierLive sends its open batch then.
+      // The layers close when runDaemon returns: BatchingNotifier.layer sends its open batch then.
       yield* setNow
       const summary = yield* Effect.provide(once, daemonOver(memory, notifier))
       expect(summary).toMatchObject({ returned: 1 })

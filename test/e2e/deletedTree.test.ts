@@ -8,7 +8,7 @@
  */
 import * as NFS from "node:fs"
 import { describe, expect, it } from "vitest"
-import { folderLevels } from "../../src/notify/Outbox.js"
+import { folderLevels } from "../../src/notify/adapters/Outbox.js"
 import { cleanUpAfterEach, makeRoot, spawnDaemon } from "./support.js"
 
 const { daemons, roots } = cleanUpAfterEach()

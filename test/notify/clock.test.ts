@@ -10,13 +10,13 @@ import type * as Net from "node:net"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { AppConfigFrom } from "../../src/Config.js"
+import * as Config from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import { Delivery } from "../../src/notify/Delivery.js"
 import { criticalMessage } from "../../src/notify/NotificationMessage.js"
-import { DeliveryOutbox, OutboxLive } from "../../src/notify/Outbox.js"
-import { DeliverySmtp } from "../../src/notify/SmtpDelivery.js"
-import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
+import * as Outbox from "../../src/notify/adapters/Outbox.js"
+import * as SmtpDelivery from "../../src/notify/adapters/SmtpDelivery.js"
+import * as WebhookDelivery from "../../src/notify/adapters/WebhookDelivery.js"
 import { startSmtp } from "../support/smtp.js"
 import { critical } from "./support.js"
 
@@ -36,14 +36,14 @@ const deliverAt = (delivery: Layer.Layer<Delivery, never, never>) =>
     Effect.provide(delivery)
   )
 
-const config = (settings: RawSettings) => AppConfigFrom({ EMAIL_SENDER: "processor@example.com", EMAIL_RECEIVER: "ops@example.com", ...settings }).pipe(Layer.orDie)
+const config = (settings: RawSettings) => Config.layerFixed({ EMAIL_SENDER: "processor@example.com", EMAIL_RECEIVER: "ops@example.com", ...settings }).pipe(Layer.orDie)
 
 describe("deliveries take the time from effect's Clock", () => {
   it.scoped("the outbox names and dates its .eml by it", () =>
     Effect.gen(function*() {
       const root = yield* scratch
-      const outbox = DeliveryOutbox.pipe(
-        Layer.provide(OutboxLive),
+      const outbox = Outbox.layerDelivery.pipe(
+        Layer.provide(Outbox.layer),
         Layer.provide(Layer.merge(config({ LOG_DIR: root }), NodeFileSystem.layer))
       )
       yield* deliverAt(outbox)
@@ -56,7 +56,7 @@ describe("deliveries take the time from effect's Clock", () => {
   it.scoped("SMTP mail carries its Date header", () =>
     Effect.gen(function*() {
       const server = yield* Effect.acquireRelease(Effect.promise(() => startSmtp()), (s) => Effect.promise(() => s.close()))
-      yield* deliverAt(DeliverySmtp().pipe(Layer.provide(config({ SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port) }))))
+      yield* deliverAt(SmtpDelivery.layer().pipe(Layer.provide(config({ SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port) }))))
       expect(server.received.map((r) => r.mail.date?.toISOString())).toEqual(["2031-05-06T07:08:09.000Z"])
     }))
 
@@ -76,7 +76,7 @@ describe("deliveries take the time from effect's Clock", () => {
         () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       )
       const url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}/hook`
-      yield* deliverAt(DeliveryWebhook().pipe(Layer.provide(Layer.merge(config({ NOTIFY_WEBHOOK_URL: url }), FetchHttpClient.layer))))
+      yield* deliverAt(WebhookDelivery.layer().pipe(Layer.provide(Layer.merge(config({ NOTIFY_WEBHOOK_URL: url }), FetchHttpClient.layer))))
       expect(bodies.map((b) => b["sent_at"])).toEqual([AT.toISOString()])
     }))
 })

@@ -12,8 +12,9 @@ import * as Path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { criticalMessage, LINE_TEXT_MAX, rejectedMessage, sanitizeSubject } from "../../src/notify/NotificationMessage.js"
 import { maskText } from "../../src/masking/Masking.js"
-import { DeliveryOutbox, EML_LINE_MAX, outboxName, randomLetters, wrapForEml, writeNewFile } from "../../src/notify/Outbox.js"
-import { DeliveryWebhook } from "../../src/notify/WebhookDelivery.js"
+import * as Outbox from "../../src/notify/adapters/Outbox.js"
+import { EML_LINE_MAX, outboxName, randomLetters, wrapForEml, writeNewFile } from "../../src/notify/adapters/Outbox.js"
+import * as WebhookDelivery from "../../src/notify/adapters/WebhookDelivery.js"
 import { freePort } from "../support/smtp.js"
 import { waitUntil } from "../support/wait.js"
 import { critical, notifierRuntime, rejected } from "./support.js"
@@ -40,7 +41,7 @@ describe("wrapForEml (pure)", () => {
 
 describe("the outbox (default without SMTP_SERVER)", () => {
   it("writes each message as a complete, parseable .eml file and logs where it went", async () => {
-    const n = notifierRuntime(DeliveryOutbox)
+    const n = notifierRuntime(Outbox.layerDelivery)
     cleanups.push(() => n.dispose())
     // (the critical's detail a long sentence: a raw .eml shows it as text, broken between words)
     const detail = "the folder returns/ has had less than MIN_FREE_DISK_MB free for the last three checks and files waiting to be returned stay where they are until space returns"
@@ -70,7 +71,7 @@ describe("the outbox (default without SMTP_SERVER)", () => {
 
 describe("flush (the daemon's last step before its last line)", () => {
   it("sends what waits at once, without waiting out the batch window, and what comes after is sent as usual", async () => {
-    const n = notifierRuntime(DeliveryOutbox, { EMAIL_BATCH_WINDOW_MS: "60000" })
+    const n = notifierRuntime(Outbox.layerDelivery, { EMAIL_BATCH_WINDOW_MS: "60000" })
     cleanups.push(() => n.dispose())
     await n.run((notifier) => notifier.fileRejected(rejected("a.json")))
     expect(n.outboxFiles()).toHaveLength(0) // waiting out its minute
@@ -97,7 +98,7 @@ const modeOf = (p: string) => NFS.lstatSync(p).mode & 0o7777
 describe("the outbox's files: private, exclusive, unpredictable", () => {
   it("creates the folder 0750 and each .eml 0640 (umask 0), under random names, leaving no temporary file", async () => {
     await withUmask0(async () => {
-      const n = notifierRuntime(DeliveryOutbox)
+      const n = notifierRuntime(Outbox.layerDelivery)
       cleanups.push(() => n.dispose())
       await n.run((notifier) =>
         Effect.zipRight(notifier.critical(critical("disk nearly full")), notifier.critical(critical("returns/ is not writable")))
@@ -206,7 +207,7 @@ describe("the webhook notifier (extension example)", () => {
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     return { url: `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}/hooks/cjp`, bodies }
   }
-  const webhook = DeliveryWebhook(2000).pipe(Layer.provide(FetchHttpClient.layer))
+  const webhook = WebhookDelivery.layer(2000).pipe(Layer.provide(FetchHttpClient.layer))
 
   it("posts batched, masked JSON", async () => {
     const http = await startHttp(() => 200)
@@ -245,7 +246,7 @@ describe("the webhook notifier (extension example)", () => {
 })
 
 describe("the webhook's secrets", () => {
-  const webhook = DeliveryWebhook(2000).pipe(Layer.provide(FetchHttpClient.layer))
+  const webhook = WebhookDelivery.layer(2000).pipe(Layer.provide(FetchHttpClient.layer))
 
   it("a refused connection: the reason says what failed, and no log line, reason or outbox mail holds the URL's path, query or userinfo", async () => {
     const port = await freePort()

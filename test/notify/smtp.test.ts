@@ -3,7 +3,8 @@ import { Effect } from "effect"
 import { simpleParser } from "mailparser"
 import * as NFS from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
-import { classify, DeliverySmtp, passwordForms } from "../../src/notify/SmtpDelivery.js"
+import * as SmtpDelivery from "../../src/notify/adapters/SmtpDelivery.js"
+import { classify, passwordForms } from "../../src/notify/adapters/SmtpDelivery.js"
 import { freePort, startSilentServer, startSmtp } from "../support/smtp.js"
 import { waitUntil, within } from "../support/wait.js"
 import type { TestSmtp } from "../support/smtp.js"
@@ -16,7 +17,7 @@ afterEach(async () => {
 })
 
 const smtpNotifier = (server: { port: number }, settings: Record<string, string> = {}, options: Parameters<typeof notifierRuntime>[2] = {}) => {
-  const n = notifierRuntime(DeliverySmtp(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port), ...settings }, options)
+  const n = notifierRuntime(SmtpDelivery.layer(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(server.port), ...settings }, options)
   cleanups.push(() => n.dispose())
   return n
 }
@@ -209,7 +210,7 @@ describe("email over SMTP", () => {
   it("a server that never answers: timeouts fire, and shutdown completes within its deadline", async () => {
     const silent = await startSilentServer()
     cleanups.push(() => silent.close())
-    const n = notifierRuntime(DeliverySmtp(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(silent.port), SHUTDOWN_TIMEOUT_MS: "2000" })
+    const n = notifierRuntime(SmtpDelivery.layer(FAST), { SMTP_SERVER: "127.0.0.1", SMTP_PORT: String(silent.port), SHUTDOWN_TIMEOUT_MS: "2000" })
     await n.run((notifier) => notifier.fileRejected(rejected("stuck.json")))
     await waitUntil(() => n.logs.some((l) => l.message === "notification not delivered yet; retrying"), 10_000, "a timeout")
     expect(silent.connections()).toBeGreaterThan(0)

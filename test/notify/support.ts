@@ -5,16 +5,17 @@ import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
-import { AppConfig, AppConfigFrom } from "../../src/Config.js"
+import * as Config from "../../src/Config.js"
+import { AppConfig } from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
 import type { Delivery } from "../../src/notify/Delivery.js"
-import { ActivityLive } from "../../src/status/Activity.js"
-import { MaskerLive } from "../../src/masking/Masker.js"
+import * as Activity from "../../src/status/Activity.js"
+import * as Masker from "../../src/masking/Masker.js"
 import { captureLogs } from "../support/logs.js"
 import type { CriticalEvent, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
-import { NotifierLive } from "../../src/notify/BatchingNotifier.js"
-import { Outbox, OutboxLive } from "../../src/notify/Outbox.js"
+import * as BatchingNotifier from "../../src/notify/adapters/BatchingNotifier.js"
+import * as Outbox from "../../src/notify/adapters/Outbox.js"
 
 export const rejected = (file: string, errors = 1): RejectedFile => ({
   file,
@@ -32,7 +33,7 @@ export const critical = (summary: string, detail = "details"): CriticalEvent => 
  * temporary folder, fast retries, and the log captured.
  */
 export const notifierRuntime = (
-  delivery: Layer.Layer<Delivery, never, AppConfig | Outbox>,
+  delivery: Layer.Layer<Delivery, never, AppConfig | Outbox.Outbox>,
   settings: RawSettings = {},
   options: { password?: string; retryBase?: Duration.DurationInput; retryFor?: Duration.DurationInput } = {}
 ) => {
@@ -40,7 +41,7 @@ export const notifierRuntime = (
   // (removed when the test that made it ends)
   onTestFinished(() => NFS.rmSync(root, { recursive: true, force: true }))
   const { lines: logs, layer: logger } = captureLogs()
-  const config = AppConfigFrom(
+  const config = Config.layerFixed(
     {
       LOG_DIR: Path.join(root, "logs"),
       EMAIL_SENDER: "processor@example.com",
@@ -51,10 +52,10 @@ export const notifierRuntime = (
     },
     options.password === undefined ? undefined : Redacted.make(options.password)
   ).pipe(Layer.orDie)
-  const layer = NotifierLive({ retryBase: options.retryBase ?? "100 millis", retryFor: options.retryFor ?? "20 seconds" }).pipe(
+  const layer = BatchingNotifier.layer({ retryBase: options.retryBase ?? "100 millis", retryFor: options.retryFor ?? "20 seconds" }).pipe(
     Layer.provide(delivery),
-    Layer.provideMerge(OutboxLive),
-    Layer.provideMerge(Layer.mergeAll(MaskerLive, ActivityLive, config, NodeFileSystem.layer)),
+    Layer.provideMerge(Outbox.layer),
+    Layer.provideMerge(Layer.mergeAll(Masker.layer, Activity.layer, config, NodeFileSystem.layer)),
     Layer.provideMerge(logger)
   )
   const runtime = ManagedRuntime.make(layer)

@@ -2,9 +2,9 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer } from "effect"
 import * as App from "../../src/App.js"
 import { SyscallMode } from "../../src/files/SyscallMode.js"
-import { AppConfigFrom } from "../../src/Config.js"
+import * as Config from "../../src/Config.js"
 import type { RawSettings } from "../../src/Config.js"
-import * as MemoryFileSystem from "../../src/testing/MemoryFileSystem.js"
+import * as MemoryFileSystem from "../../src/files/adapters/MemoryFileSystem.js"
 import type { ClearedEvent, CriticalEvent, NotifierService, RejectedFile } from "../../src/notify/Notifier.js"
 import { Notifier } from "../../src/notify/Notifier.js"
 import { FileOps } from "../../src/files/FileOps.js"
@@ -66,9 +66,9 @@ export const makeTestApp = (
     Layer.effect(FileOps, Effect.map(FileOps, wrapExtra)),
     Layer.effect(SyscallMode, SyscallMode)
   ).pipe(Layer.provide(memory.layer))
-  const config = AppConfigFrom({ ...FOLDERS, ...options.settings })
+  const config = Config.layerFixed({ ...FOLDERS, ...options.settings })
   // The application as App.ts composes it, over the (wrapped) in-memory filesystem, with a recording notifier.
-  const layer = App.make(fsLayer, { notifier: notifier.layer, ...options.swaps }).pipe(Layer.provideMerge(config))
+  const layer = App.layerOver(fsLayer, { notifier: notifier.layer, ...options.swaps }).pipe(Layer.provideMerge(config))
   return { memory, volume: memory.volume, recorded: notifier.recorded, layer }
 }
 

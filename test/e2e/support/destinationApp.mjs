@@ -30,7 +30,7 @@ const Copies = Layer.succeed(Destination.Destination, {
 })
 
 Daemon.runDaemon({ once: process.argv.includes("--once") }).pipe(
-  Effect.provide(App.live({ destinations: [Copies] }).pipe(Layer.provideMerge(Config.AppConfigLive))),
+  Effect.provide(App.layerWith({ destinations: [Copies] }).pipe(Layer.provideMerge(Config.layer))),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain
 )

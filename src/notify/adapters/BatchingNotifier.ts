@@ -30,19 +30,19 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as OS from "node:os"
-import { AppConfig } from "../Config.js"
-import { Masker } from "../masking/Masker.js"
-import { Activity } from "../status/Activity.js" // status page
-import * as Metrics from "../status/Metrics.js"
-import * as Batching from "./Batching.js"
-import { Delivery } from "./Delivery.js"
-import { clearedMessage, criticalMessage, rejectedMessage } from "./NotificationMessage.js"
-import type { Outgoing } from "./NotificationMessage.js"
-import { Notifier } from "./Notifier.js"
-import type { ClearedEvent } from "./Notifier.js"
+import { AppConfig } from "../../Config.js"
+import { Masker } from "../../masking/Masker.js"
+import { Activity } from "../../status/Activity.js" // status page
+import * as Metrics from "../../status/Metrics.js"
+import * as Batching from "../Batching.js"
+import { Delivery } from "../Delivery.js"
+import { clearedMessage, criticalMessage, rejectedMessage } from "../NotificationMessage.js"
+import type { Outgoing } from "../NotificationMessage.js"
+import { Notifier } from "../Notifier.js"
+import type { ClearedEvent } from "../Notifier.js"
 import { Outbox } from "./Outbox.js"
 
-/** How `NotifierLive` retries a transient delivery failure. */
+/** How `layer` retries a transient delivery failure. */
 export interface NotifierOptions {
   /** first retry delay (doubles each time, jittered) */
   readonly retryBase: Duration.DurationInput
@@ -61,7 +61,7 @@ type SendPolicy = { readonly _tag: "Retrying" } | { readonly _tag: "Within"; rea
  * (EMAIL_MAX_PER_HOUR), retries, falls back to the `Outbox`, and masks every
  * text of a message with the `Masker` before the Delivery sees it.
  */
-export const NotifierLive = (
+export const layer = (
   options: NotifierOptions = DEFAULT_NOTIFIER_OPTIONS
 ): Layer.Layer<Notifier, never, AppConfig | Delivery | Outbox | Masker | Activity> =>
   Layer.scoped(

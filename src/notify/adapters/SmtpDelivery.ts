@@ -12,9 +12,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Nodemailer from "nodemailer"
-import { AppConfig } from "../Config.js"
-import { Delivery, DeliveryError } from "./Delivery.js"
-import type { Outgoing } from "./NotificationMessage.js"
+import { AppConfig } from "../../Config.js"
+import { Delivery, DeliveryError } from "../Delivery.js"
+import type { Outgoing } from "../NotificationMessage.js"
 import { receiversOf, senderOf } from "./Outbox.js"
 
 /** The SMTP transport's timeouts, in milliseconds. */
@@ -98,7 +98,7 @@ export const classify = (error: unknown, secrets: ReadonlyArray<string> = []): D
 }
 
 /** Delivery by SMTP to SMTP_SERVER (EMAIL_SENDER to EMAIL_RECEIVER), one pooled transport for the layer's lifetime. */
-export const DeliverySmtp = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
+export const layer = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<Delivery, never, AppConfig> =>
   Layer.scoped(
     Delivery,
     Effect.gen(function*() {

@@ -2,7 +2,7 @@
  * A worked example of extending the daemon with a layer of one's own:
  * notifications as JSON POSTs to NOTIFY_WEBHOOK_URL, through @effect/platform's
  * HttpClient. It is only a Delivery: batching, rate limits, retries, masking
- * and the outbox fallback come from the same NotifierLive as email.
+ * and the outbox fallback come from the same `BatchingNotifier.layer` as email.
  *
  * The body: `{ kind, subject, text, files: [{ file, stored_as, error_count }], more, sent_at }`.
  * 2xx is delivered; 408, 429 and 5xx are retried; other 4xx are permanent.
@@ -19,9 +19,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { AppConfig, urlForLog } from "../Config.js"
-import { Delivery, DeliveryError } from "./Delivery.js"
-import type { Outgoing } from "./NotificationMessage.js"
+import { AppConfig, urlForLog } from "../../Config.js"
+import { Delivery, DeliveryError } from "../Delivery.js"
+import type { Outgoing } from "../NotificationMessage.js"
 
 const decodeComponent = (text: string): string => {
   try {
@@ -69,7 +69,7 @@ export const requestFailure = (error: HttpClientError.HttpClientError): string =
 }
 
 /** Delivery as JSON POSTs to NOTIFY_WEBHOOK_URL through @effect/platform's `HttpClient` (provide one, e.g. `FetchHttpClient.layer`). */
-export const DeliveryWebhook = (timeoutMs = 30_000): Layer.Layer<Delivery, never, AppConfig | HttpClient.HttpClient> =>
+export const layer = (timeoutMs = 30_000): Layer.Layer<Delivery, never, AppConfig | HttpClient.HttpClient> =>
   Layer.effect(
     Delivery,
     Effect.gen(function*() {

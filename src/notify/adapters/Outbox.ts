@@ -20,10 +20,10 @@ import * as Option from "effect/Option"
 import MailComposer from "nodemailer/lib/mail-composer"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
-import { AppConfig } from "../Config.js"
-import type { Settings } from "../Config.js"
-import { Delivery, DeliveryError } from "./Delivery.js"
-import type { Outgoing } from "./NotificationMessage.js"
+import { AppConfig } from "../../Config.js"
+import type { Settings } from "../../Config.js"
+import { Delivery, DeliveryError } from "../Delivery.js"
+import type { Outgoing } from "../NotificationMessage.js"
 
 /** The outbox folder's mode: the daemon's user and group only (mails name customers' files). */
 export const OUTBOX_DIR_MODE = 0o750
@@ -143,7 +143,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
 }) {}
 
 /** The outbox as a layer, over `FileSystem` and `AppConfig` (LOG_DIR). */
-export const OutboxLive: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Outbox.Default
+export const layer: Layer.Layer<Outbox, never, AppConfig | FileSystem.FileSystem> = Outbox.Default
 
 /** A folder and those above it, outermost first (`a/b/c`: `a`, `a/b`, `a/b/c`; `/` and `.` left out). */
 export const folderLevels = (dir: string): ReadonlyArray<string> => {
@@ -153,7 +153,7 @@ export const folderLevels = (dir: string): ReadonlyArray<string> => {
 }
 
 /** The outbox as the Delivery: what `npm start` uses when no SMTP server is configured. */
-export const DeliveryOutbox: Layer.Layer<Delivery, never, Outbox> = Layer.effect(
+export const layerDelivery: Layer.Layer<Delivery, never, Outbox> = Layer.effect(
   Delivery,
   Effect.map(Outbox, (outbox) =>
     Delivery.of({

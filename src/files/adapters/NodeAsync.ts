@@ -10,12 +10,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NFS from "node:fs"
 import { FileOps } from "../FileOps.js"
-import { systemError } from "./Errno.js"
-import { nativePath } from "./NativePath.js"
-import { direntType, RAW_DIR_OPTIONS, TEXT_DIR_OPTIONS } from "./Node.js"
+import { systemError } from "../internal/Errno.js"
+import { nativePath } from "../internal/NativePath.js"
+import { direntType, RAW_DIR_OPTIONS, TEXT_DIR_OPTIONS } from "../internal/Node.js"
 import { nodeSyncPrims } from "./NodeSync.js"
-import { makeFileOps } from "./Operations.js"
-import type { FsPrims, RawDir } from "./Prims.js"
+import { makeFileOps } from "../internal/Operations.js"
+import type { FsPrims, RawDir } from "../internal/Prims.js"
 
 /** A Node callback call as an Effect (through libuv's thread pool). */
 const callback = <A>(method: string, path: string, run: (done: (err: NodeJS.ErrnoException | null, value: A) => void) => void) =>
@@ -77,4 +77,4 @@ export const nodeAsyncPrims: FsPrims = {
 }
 
 /** FileOps through the thread pool (network filesystems). */
-export const FileOpsAsync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeAsyncPrims))
+export const layerAsync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeAsyncPrims))

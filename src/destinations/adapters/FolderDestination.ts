@@ -10,12 +10,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { AppConfig } from "../Config.js"
-import { renderReport } from "../contract/ErrorReport.js"
-import { FileStore } from "../files/FileStore.js"
-import { Masker } from "../masking/Masker.js"
-import { Destination, storageFolders } from "./Destination.js"
-import type { JudgedFile, StorageFolder, StoringDestination } from "./Destination.js"
+import { AppConfig } from "../../Config.js"
+import { renderReport } from "../../contract/ErrorReport.js"
+import { FileStore } from "../../files/FileStore.js"
+import { Masker } from "../../masking/Masker.js"
+import { Destination, storageFolders } from "../Destination.js"
+import type { JudgedFile, StorageFolder, StoringDestination } from "../Destination.js"
 
 /** The destination of one storage folder, over the FileStore (and the Masker, for the returns folder's reports). */
 export const makeFolderDestination = (role: StorageFolder["role"]): Effect.Effect<StoringDestination, never, AppConfig | FileStore | Masker> =>

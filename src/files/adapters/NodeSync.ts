@@ -9,12 +9,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as NFS from "node:fs"
 import { FileOps } from "../FileOps.js"
-import { syncCall, systemError } from "./Errno.js"
-import { nativePath } from "./NativePath.js"
-import { direntType, RAW_DIR_OPTIONS, statfs, TEXT_DIR_OPTIONS } from "./Node.js"
-import { makeFileOps } from "./Operations.js"
-import { syncRawDir } from "./Prims.js"
-import type { DirectPrims, FsPrims } from "./Prims.js"
+import { syncCall, systemError } from "../internal/Errno.js"
+import { nativePath } from "../internal/NativePath.js"
+import { direntType, RAW_DIR_OPTIONS, statfs, TEXT_DIR_OPTIONS } from "../internal/Node.js"
+import { makeFileOps } from "../internal/Operations.js"
+import { syncRawDir } from "../internal/Prims.js"
+import type { DirectPrims, FsPrims } from "../internal/Prims.js"
 
 /** Node's synchronous calls as `DirectPrims`. */
 const nodeDirect: DirectPrims = {
@@ -71,4 +71,4 @@ export const nodeSyncPrims: FsPrims = {
 }
 
 /** FileOps in synchronous calls, for folders on a local filesystem (see SyscallMode). */
-export const FileOpsSync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeSyncPrims))
+export const layerSync: Layer.Layer<FileOps> = Layer.succeed(FileOps, makeFileOps(nodeSyncPrims))
