@@ -159,7 +159,7 @@ describe("the Grafana dashboard", () => {
       }
       const value = async (expr: string) => Number((await query(grafana(expr))).data.result[0]!.value[1])
       const byTitle = (title: string) => targets.find((t) => t.panel === title)!.expr
-      expect(await value(byTitle("InstanceModule up"))).toBe(1)
+      expect(await value(byTitle("Instances up"))).toBe(1)
       expect(Math.round(await value(byTitle("Validated")))).toBeGreaterThanOrEqual(4)
       expect(await value(byTitle("Failed / failing now"))).toBe(0)
       expect(await value(byTitle("Since last file"))).toBeLessThan(120)
@@ -169,7 +169,7 @@ describe("the Grafana dashboard", () => {
       expect(jobs.data).toEqual(["customer-json-processor"])
       const instances = (await api(`/api/v1/label/instance/values?match[]=${encodeURIComponent('cjp_instance_info{job=~".*"}')}`)) as { data: ReadonlyArray<string> }
       expect(instances.data).toEqual([`127.0.0.1:${port}`])
-      // the daemon's own instance label comes out renamed, as the InstanceModule table expects
+      // the daemon's own instance label comes out renamed, as the Instances table expects
       const info = await query("cjp_instance_info")
       expect(info.data.result[0]!.metric["exported_instance"]).toMatch(/-\d+-[0-9a-f]{6}$/)
     } finally {
