@@ -43,11 +43,17 @@ const DEPLOYMENTS: ReadonlyArray<Deployment> = [
 /**
  * The folder tree: as the hostile suite (root) or as the README's producers in
  * other accounts (service user): data/ and returns/ writable by the producer.
- * With `tmpfsReturns`, returns/ is a filesystem of its own.
+ * With `tmpfsReturns`, returns/ is a filesystem of its own; with `tmpfsRoot`,
+ * the whole tree is on a tmpfs of its own.
  */
-const tree = (d: Deployment, options: { readonly tmpfsReturns?: boolean } = {}) => {
+const tree = (d: Deployment, options: { readonly tmpfsReturns?: boolean; readonly tmpfsRoot?: boolean } = {}) => {
   const root = makeRoot()
   roots.push(root)
+  if (options.tmpfsRoot === true) {
+    const r = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=256m", "tmpfs", root], { encoding: "utf8" })
+    expect(r.status, r.stderr).toBe(0)
+    mounts.push(root)
+  }
   NFS.chmodSync(root, 0o755)
   for (const dir of ["data", "processing", "validated", "returns", "logs"]) NFS.mkdirSync(Path.join(root, dir))
   if (options.tmpfsReturns === true) {
@@ -161,23 +167,37 @@ describe.skipIf(!isRoot)("bounded work per file: a hostile producer", () => {
       }, 90_000)
 
       it("a flood of watch events (names created and removed as fast as a process can) delays no honest file by more than 2 s", async () => {
-        const root = tree(d)
-        const { daemon, health } = await start(d, root)
-        const out = `${root}-flood.json`
-        roots.push(out)
-        const flood = producer(d, ["flood", root, "6000", out])
-        expect(await flood.exited, flood.errors()).toBe(0)
-        const { drops, events, seconds } = JSON.parse(NFS.readFileSync(out, "utf8")) as { drops: Array<{ name: string; at: number }>; events: number; seconds: number }
+        type Flood = { drops: Array<{ name: string; at: number }>; events: number; seconds: number }
+        // As many events as the machine allows. On a tmpfs (names made and removed at memory speed,
+        // whatever the disk is doing): 30,000 to 50,000 a second. When the machine starves the producer
+        // all the same (a few thousand in all), there was no flood to judge the daemon by: that attempt
+        // is set aside and the attack made again.
+        const tried: Array<string> = []
+        const flooded = async () => {
+          for (;;) {
+            const root = tree(d, { tmpfsRoot: true })
+            const { daemon, health } = await start(d, root)
+            const out = `${root}-flood.json`
+            roots.push(out)
+            const flood = producer(d, ["flood", root, "6000", out])
+            expect(await flood.exited, flood.errors()).toBe(0)
+            const made = JSON.parse(NFS.readFileSync(out, "utf8")) as Flood
+            if (made.events > 20_000 || tried.length === 2) return { root, daemon, health, ...made }
+            tried.push(`${made.events} events in ${made.seconds.toFixed(1)} s`)
+            await health.stop()
+            await stopsWithin(daemon, 15_000)
+          }
+        }
+        const { root, daemon, health, drops, events, seconds } = await flooded()
         expect(drops).toHaveLength(5)
-        // (as many as the machine allows: 50,000 a second on an idle one; the figure is in the message)
-        expect(events, `${Math.round(events / seconds)} events a second`).toBeGreaterThan(20_000)
+        expect(events, `${Math.round(events / seconds)} events a second (attempts set aside: ${tried.join("; ") || "none"})`).toBeGreaterThan(20_000)
         await waitUntil(() => drops.every((drop) => NFS.existsSync(Path.join(root, "validated", drop.name))), 15_000, "the five honest files")
         // When each was stored (its link in validated/ changed its ctime), against when it was dropped.
         const waited = drops.map((drop) => NFS.statSync(Path.join(root, "validated", drop.name)).ctimeMs - drop.at)
         expect(Math.max(...waited), `waited ${waited.map((w) => Math.round(w)).join(", ")} ms`).toBeLessThan(2000)
         await healthOk(health)
         await stopsWithin(daemon, 15_000)
-      }, 60_000)
+      }, 150_000)
 
       it("large files of a million keys are judged a few at a time in their own lane: an honest file does not wait behind them", async () => {
         const root = tree(d)
