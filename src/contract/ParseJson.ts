@@ -37,6 +37,7 @@ const isBlank = (text: string): boolean => /^[\s\uFEFF]*$/.test(text)
 export const parseJsonText = (text: string): ParsedText => {
   if (isBlank(text)) return { _tag: "Empty" }
   let value: unknown
+  let failure: string | undefined
   // Hot path trick: a file still being written fails JSON.parse at every look, and half
   // of a failure's cost is the stack trace nobody reads; none is taken (restored at once).
   const stackTraceLimit = Error.stackTraceLimit
@@ -44,11 +45,11 @@ export const parseJsonText = (text: string): ParsedText => {
   try {
     value = JSON.parse(text)
   } catch (error) {
-    Error.stackTraceLimit = stackTraceLimit
-    return malformed(text, error instanceof Error ? error.message : "")
+    failure = error instanceof Error ? error.message : ""
   } finally {
     Error.stackTraceLimit = stackTraceLimit
   }
+  if (failure !== undefined) return malformed(text, failure)
   // JSON.parse keeps the last of a key given twice, while the stored bytes keep both: what
   // was judged would not be what is stored (a refused field hidden before an accepted one).
   if (memberNames(text) !== ownKeys(value)) return duplicateKey(text)
