@@ -133,8 +133,12 @@ describe.skipIf(!isRoot)("bounded work per file: a hostile producer", () => {
         expect(await sparse.exited, sparse.errors()).toBe(0)
         const inode = NFS.statSync(Path.join(root, "data", "big.json")).ino
         dropHonest(root, "honest.json")
-        // (the report is placed first, the file a moment after it)
-        await waitUntil(() => ["big.json.error.json", "big.json"].every((n) => NFS.existsSync(Path.join(root, "returns", n))), 15_000, "the big file and its report")
+        // The report is placed first, the file a moment after it; where the file is renamed into
+        // place, its name is first reserved by an empty file: the wait is for the whole file.
+        const placed = () =>
+          NFS.existsSync(Path.join(root, "returns", "big.json.error.json")) &&
+          NFS.statSync(Path.join(root, "returns", "big.json"), { throwIfNoEntry: false })?.size === 15 * 1024 ** 4
+        await waitUntil(placed, 15_000, "the big file and its report")
         await waitUntil(() => NFS.existsSync(Path.join(root, "validated", "honest.json")), 15_000, "the honest file")
         // The very file, moved (linked, or renamed over a name reserved first), never read or copied.
         const returned = NFS.statSync(Path.join(root, "returns", "big.json"))
