@@ -848,7 +848,12 @@ const maskAll = (text: string, style: Style): string => {
   if (BEYOND_ASCII.test(text)) s = surveyShown(text)
   else {
     const escape = text.includes("%")
-    s = { runs: escape ? [] : asciiRuns(text), at: text.includes("@"), escape, unwrap: escape && text.includes("%25") }
+    const at = text.includes("@")
+    const runs = escape ? [] : asciiRuns(text)
+    // Plain ASCII with no escape, no `@` and no run of digits long enough for a card (a file name, a
+    // count, a date: nearly every text a log line holds): nothing to mask, nothing more to allocate.
+    if (!escape && !at && runs.length === 0) return text
+    s = { runs, at, escape, unwrap: escape && text.includes("%25") }
   }
   if (!s.escape) {
     const out = maskCards(text, [findCards(text, SHOWN, s.runs)], style)
