@@ -19,7 +19,7 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 const dateTimeAsWritten = (s: string) => {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/.exec(s)
   if (m === null) return false
-  const [, y, mo, d, h, mi, sec, sign, oh, om] = m.map(Number) as Array<number>
+  const [, y, mo, d, h, mi, sec, , oh, om] = m.map(Number) as Array<number>
   const leap = (y! % 4 === 0 && y! % 100 !== 0) || y! % 400 === 0
   if (!(mo! >= 1 && mo! <= 12 && d! >= 1 && d! <= (mo === 2 && leap ? 29 : DAYS[mo! - 1]!))) return false
   if (h! > 23 || mi! > 59 || sec! > 59) return false
