@@ -260,7 +260,7 @@ describe("Destinations", () => {
       expect([destinations.storing.validated.role, destinations.storing.returned.role]).toEqual(["validated", "returns"])
       expect(destinations.added.validated).toEqual([])
       expect(destinations.added.returned.map((d) => d.role)).toEqual(["archive"])
-      expect(Destination.storageFolders({ validatedDir: V, returnsDir: R }).map((f) => [f.role, f.dir, f.receives, f.report])).toEqual([
+      expect(Destination.storageFolders({ dataDir: D, processingDir: P, validatedDir: V, returnsDir: R, logDir: FOLDERS.LOG_DIR }).map((f) => [f.role, f.dir, f.receives, f.report])).toEqual([
         ["validated", V, "validated", false],
         ["returns", R, "returned", true]
       ])

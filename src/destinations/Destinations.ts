@@ -9,10 +9,10 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { AppConfig } from "../Config.js"
+import { AppConfig } from "../Config.js"
 import type { FileStore } from "../files/FileStore.js"
 import type { Masker } from "../masking/Masker.js"
-import { Destination } from "./Destination.js"
+import { Destination, storageFolders } from "./Destination.js"
 import type { DestinationService, StoringDestination, Verdict } from "./Destination.js"
 import { makeFolderDestination } from "./adapters/FolderDestination.js"
 
@@ -46,10 +46,13 @@ export const layer = <R = never>(
   Layer.scoped(
     Destinations,
     Effect.gen(function*() {
-      const validated = yield* makeFolderDestination("validated")
-      const returned = yield* makeFolderDestination("returns")
+      // One per storage folder of the folder list, by the verdict it receives.
+      const folders = yield* Effect.forEach(storageFolders(yield* AppConfig), (folder) => makeFolderDestination(folder.role))
+      const storingFor = (verdict: Verdict) => folders.find((d) => d.receives.includes(verdict))!
+      const validated = storingFor("validated")
+      const returned = storingFor("returned")
       const own = yield* Effect.forEach(added, (one) => Effect.map(Layer.build(one), Context.get(Destination)))
-      const roles = [validated.role, returned.role, ...own.map((d) => d.role)]
+      const roles = [...folders.map((d) => d.role), ...own.map((d) => d.role)]
       const twice = roles.find((role, i) => roles.indexOf(role) !== i)
       if (twice !== undefined) return yield* Effect.dieMessage(`two destinations have the role "${twice}": give each its own`)
       return Destinations.of({
