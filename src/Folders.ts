@@ -89,3 +89,17 @@ export interface StorageFolderOf extends Folder {
 /** The storage folders of the list under the given settings (pure): one per verdict. */
 export const storageFolderList = (settings: FolderSettings): ReadonlyArray<StorageFolderOf> =>
   folderList(settings).filter((f): f is StorageFolderOf => f.stores !== undefined)
+
+/**
+ * Where a stored file is, as its claimed name is released: the role of the
+ * storage folder that has it, or `unknown` for a file recovery found stored
+ * already (the verdict by today's rules may not be the one it was stored
+ * with: what either folder leaves behind is looked for).
+ */
+export type StoredIn = StorageRole | "unknown"
+
+/** The storage roles whose folders keep a report beside each file (from the list). */
+const REPORTED: ReadonlySet<string> = new Set(FOLDERS.flatMap((spec) => (spec.stores?.report === true ? [spec.role] : [])))
+
+/** Whether a file stored in `storedIn` may have an error report (and its stages) beside it (pure, from the list). */
+export const mayHaveReport = (storedIn: StoredIn): boolean => storedIn === "unknown" || REPORTED.has(storedIn)

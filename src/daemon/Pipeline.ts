@@ -34,6 +34,7 @@ import { logFields } from "../logging/Logging.js"
 import * as Metrics from "../status/Metrics.js"
 import { Notifier } from "../notify/Notifier.js"
 import { ClaimReleaser } from "../instances/ClaimReleaser.js"
+import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
@@ -238,8 +239,8 @@ export const makePipeline = Effect.gen(function*() {
    * removes it after the log write that holds the line (so the line survives
    * kill -9: see ClaimReleaser).
    */
-  const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
-    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
+  const logAndRelease = (claimedPath: string, storedIn: StoredIn, fields: Record<string, unknown>) =>
+    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, storedIn))
 
   /** The added destinations of a verdict, in order, each counted once it has the file. */
   const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: ReturnType<typeof Metrics.filesDelivered> }>, file: JudgedFile) =>
@@ -258,7 +259,8 @@ export const makePipeline = Effect.gen(function*() {
       const own = added[verdict]
       if (own.length > 0) yield* deliver(own, file)
       // A store is a handful of system calls: let it complete rather than stop half-way.
-      const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
+      const storing = destinations.storing[verdict]
+      const storedAs = yield* Effect.uninterruptible(retryIo(storing.store(file)))
       const to = deliveredTo[verdict]
       const outcome: Outcome = verdict === "validated"
         ? { _tag: "Validated", storedAs, records, deliveredTo: to }
@@ -276,7 +278,7 @@ export const makePipeline = Effect.gen(function*() {
         stored_as: storedAs
       }
       if (to !== undefined) fields["delivered_to"] = to
-      yield* logAndRelease(claimedPath, returned, fields)
+      yield* logAndRelease(claimedPath, storing.role, fields)
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
           file: name,
@@ -463,7 +465,7 @@ export const makePipeline = Effect.gen(function*() {
         const { errorCount, records } = yield* judge(judged, new Date(startedAt))
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
-        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
+        yield* logAndRelease(claimedPath, "unknown", { file: name, outcome, records, error_count: errorCount, already_stored: true })
         return { _tag: "AlreadyStored", as: outcome } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.

@@ -113,6 +113,8 @@ export interface DestinationService {
  * stored by its links (see FileStore).
  */
 export interface StoringDestination extends DestinationService {
+  /** the role of its storage folder (`validated`, `returns`): where the file's claim is released from */
+  readonly role: StorageRole
   /** Places the file exactly once; returns the name it is stored under. */
   readonly store: (file: JudgedFile) => Effect.Effect<string, DestinationFailure>
 }
