@@ -10,6 +10,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Metric } from "effect"
 import { runDaemon } from "../src/daemon/Daemon.js"
+import { EXIT, startupExitCode } from "../src/Cli.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
@@ -241,11 +242,29 @@ describe("a destination of one's own, added by a layer", () => {
     })
   })
 
-  it.effect("two destinations with one role stop the start, naming it", () => {
+  it.effect("a destination with a built-in folder's role stops the start with a typed failure that names it", () => {
     const app = makeTestApp({ swaps: { destinations: [recorder("validated", ["validated"]).layer] } })
     return Effect.gen(function*() {
+      const failure = yield* Effect.flip(once.pipe(provideToday(app.layer)))
+      if (!(failure instanceof Destinations.DuplicateDestinationRole)) return expect.fail(`not a DuplicateDestinationRole: ${String(failure)}`)
+      expect(failure).toMatchObject({ _tag: "DuplicateDestinationRole", role: "validated", builtIn: ["validated", "returns"], added: ["validated"] })
+      expect(failure.message).toBe(
+        'two destinations have the role "validated" (added: validated): "validated" is the built-in validated folder\'s role ' +
+          "(the built-in ones: validated, returns); give the destination of your own (App.Swaps' destinations) another role"
+      )
+      // The command line's exit code for it: 78, as for bad settings.
+      expect(startupExitCode(failure)).toBe(EXIT.config)
+    })
+  })
+
+  it.effect("two destinations of one's own with one role stop the start, the failure typed, not a defect", () => {
+    const app = makeTestApp({ swaps: { destinations: [recorder("crm", ["validated"]).layer, recorder("crm", ["returned"]).layer] } })
+    return Effect.gen(function*() {
       const exit = yield* Effect.exit(once.pipe(provideToday(app.layer)))
-      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain('two destinations have the role "validated"')
+      expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause) ? exit.cause.error : exit).toMatchObject({ _tag: "DuplicateDestinationRole", role: "crm" })
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(
+        "two destinations have the role \"crm\" (added: crm, crm): give each destination of your own (App.Swaps' destinations) a role of its own"
+      )
     })
   })
 })
