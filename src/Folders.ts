@@ -62,6 +62,14 @@ export const FOLDERS: ReadonlyArray<FolderSpec> = [
   { role: "logs", setting: "LOG_DIR", key: "logDir", written: true, linked: false }
 ]
 
+/** The verdicts, in the order of the storage folders that receive them (pure, from the list). */
+export const VERDICTS: ReadonlyArray<Verdict> = FOLDERS.flatMap((spec) => (spec.stores === undefined ? [] : [spec.stores.verdict]))
+
+/** The roles of the storage folders, in the list's order: the built-in destinations' roles. */
+export const STORAGE_ROLES: ReadonlyArray<StorageRole> = FOLDERS.flatMap((spec) =>
+  spec.stores === undefined ? [] : [spec.role as StorageRole]
+)
+
 /** One folder of the list with its path under the given settings. */
 export interface Folder extends FolderSpec {
   /** the folder, as the setting gives it */

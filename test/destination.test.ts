@@ -100,9 +100,10 @@ describe("a destination of one's own, added by a layer", () => {
     const withoutCalls: Calls = {}
     const added = makeTestApp({ files, wrapExtra: counting(withCalls), swaps: { destinations: [records.layer, everything.layer] } })
     const plain = makeTestApp({ files, wrapExtra: counting(withoutCalls) })
-    const delivered = () => Effect.map(Metric.value(Metrics.filesDelivered("records")), (state) => state.count)
+    const delivered = (role = "records") => Effect.map(Metric.value(Metrics.filesDelivered(role)), (state) => state.count)
     return Effect.gen(function*() {
       const before = yield* delivered()
+      const [validatedBefore, returnsBefore] = [yield* delivered("validated"), yield* delivered("returns")]
       const logs = captureLogs()
       const [summary, activity] = yield* Effect.all([once, Activity.Activity]).pipe(provideToday(added.layer), Effect.provide(logs.layer))
       // Each file's outcome line names the destinations of one's own that had it.
@@ -135,6 +136,8 @@ describe("a destination of one's own, added by a layer", () => {
       expect(new Set(everything.calls.map((c) => c.key)).size).toBe(3)
       expect(everything.calls.every((c) => c.key.endsWith(`_${c.name}`))).toBe(true)
       expect((yield* delivered()) - before).toBe(2)
+      // Every destination by role in cjp_destination_files_total, the storage folders' too.
+      expect([(yield* delivered("validated")) - validatedBefore, (yield* delivered("returns")) - returnsBefore]).toEqual([2, 1])
       // Stored as without it: the built-in folders are still where the files go.
       expect(listing(added.volume, V)).toEqual(["batch.json", "one.json"])
       expect(listing(added.volume, R)).toEqual(["bad.json", "bad.json.error.json"])

@@ -168,15 +168,13 @@ export const makePipeline = Effect.gen(function*() {
   const releaser = yield* ClaimReleaser
   const offThread = yield* OffThreadJudge
   const destinations = yield* Destinations
-  // Each added destination with its counter, built once.
-  const addedFor = (verdict: Verdict) =>
-    destinations.added[verdict].map((destination) => {
-      const counter = Metrics.filesDelivered(destination.role)
-      // In /metrics from the start, at 0, as every series is.
-      counter.unsafeValue([])
-      return { destination, counter }
-    })
+  // Every destination's counter by role, built once (in /metrics from the start, at 0, as every series is).
+  const counters = new Map(destinations.roles.map((role) => [role, Metrics.destinationCounter(role)]))
+  const counterOf = (role: string) => counters.get(role)!
+  // Each added destination with its counter.
+  const addedFor = (verdict: Verdict) => destinations.added[verdict].map((destination) => ({ destination, counter: counterOf(destination.role) }))
   const added = { validated: addedFor("validated"), returned: addedFor("returned") }
+  const stored = { validated: counterOf(destinations.storing.validated.role), returned: counterOf(destinations.storing.returned.role) }
   // The roles of each verdict's added destinations (for outcomes and the log), none when there are none.
   const rolesFor = (verdict: Verdict) => (added[verdict].length === 0 ? undefined : added[verdict].map((d) => d.destination.role))
   const deliveredTo = { validated: rolesFor("validated"), returned: rolesFor("returned") }
@@ -243,9 +241,8 @@ export const makePipeline = Effect.gen(function*() {
     Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, storedIn))
 
   /** The added destinations of a verdict, in order, each counted once it has the file. */
-  const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: ReturnType<typeof Metrics.filesDelivered> }>, file: JudgedFile) =>
-    Effect.forEach(to, ({ counter, destination }) =>
-      Effect.map(retryIo(destination.store(file)), () => counter.unsafeUpdate(1, [])), { discard: true })
+  const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: Metrics.DestinationCounter }>, file: JudgedFile) =>
+    Effect.forEach(to, ({ counter, destination }) => Effect.map(retryIo(destination.store(file)), counter.add), { discard: true })
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
@@ -268,7 +265,8 @@ export const makePipeline = Effect.gen(function*() {
       const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
-      Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
+      Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+      stored[verdict].add()
       const fields: Record<string, unknown> = {
         file: name,
         outcome: returned ? "returned" : "validated",
