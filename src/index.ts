@@ -33,6 +33,8 @@ export * as ContractSchema from "./contract/ContractSchema.js"
 export * as Daemon from "./daemon/Daemon.js"
 /** The FileStore: claims customer files and stores what was judged. */
 export * as FileStore from "./files/FileStore.js"
+/** The folder list with roles (`FOLDERS`): every folder the daemon uses, what it does there, and the storage folders of the built-in destinations. */
+export * as Folders from "./Folders.js"
 /** The checks a folder must pass before the daemon uses it. */
 export * as FolderChecks from "./files/FolderChecks.js"
 /** FileOps: every system call on a customer file's path, as a service. */

@@ -5,6 +5,7 @@ import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { Activity, makeActivity } from "../src/status/Activity.js"
 import { router } from "../src/http/HealthServer.js"
+import { Destinations } from "../src/destinations/Destinations.js"
 import { Instance } from "../src/instances/Instance.js"
 import * as Masker from "../src/masking/Masker.js"
 import * as Metrics from "../src/status/Metrics.js"
@@ -42,9 +43,16 @@ const peers = Layer.succeed(PeerWatch, {
     { id: "other-9-def", host: "other", pid: 9, beat: 17, state: "stale" as const, unchangedMs: 16_000, problem: undefined }
   ])
 })
+/** The built-in folders and one destination of one's own (only their roles are read here). */
+const folder = (role: "validated" | "returns") => ({ role, receives: [], store: () => Effect.dieMessage("not stored here") })
+const destinations = Layer.succeed(Destinations, {
+  storing: { validated: folder("validated"), returned: folder("returns") },
+  added: { validated: [], returned: [] },
+  roles: ["validated", "returns", "crm"]
+})
 const { handler, dispose } = HttpApp.toWebHandlerLayer(
   router,
-  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity))
+  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity), destinations)
 )
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 
@@ -130,6 +138,8 @@ describe("the health endpoint", () => {
       health: "ok",
       instance: "host-1-abc",
       counts: { since_start: { validated: 1, returned: 1, failed: 0 }, last_hour: { validated: 1, returned: 1, failed: 0 } },
+      // every destination of the daemon (Destinations' roles), one of one's own without a file yet at 0
+      destinations: [{ role: "validated", files: 1, built_in: true }, { role: "returns", files: 1, built_in: true }, { role: "crm", files: 0, built_in: false }],
       queue: { in_flight: 2, waiting: 3 },
       outcomes: [
         { file: "a.json", outcome: "validated", error_count: 0, stored_as: "a.json" },
@@ -176,5 +186,26 @@ describe("Prometheus text", () => {
     expect(text).toContain('cjp_file_processing_seconds_bucket{le="0.004"} 1')
     expect(text).toContain('cjp_instance_info{instance="a\\"b\\\\c",version="1.0.0"} 1')
     expect(text).not.toMatch(/^[a-z_]+\{[^}]*\} (NaN|undefined)$/m)
+  })
+
+  it("counts files by destination role, every destination from the start at 0", () => {
+    Metrics.registerAll()
+    const before = Metrics.renderPrometheus(Metric.unsafeSnapshot())
+    // The storage folders' series are there before their first file.
+    expect(before).toMatch(/^cjp_destination_files_total\{role="validated"\} \d+$/m)
+    expect(before).toMatch(/^cjp_destination_files_total\{role="returns"\} \d+$/m)
+    const crm = Metrics.destinationCounter("crm-health-test")
+    expect(Metrics.renderPrometheus(Metric.unsafeSnapshot())).toMatch(/^cjp_destination_files_total\{role="crm-health-test"\} 0$/m)
+    crm.add()
+    crm.add()
+    const after = Metrics.renderPrometheus(Metric.unsafeSnapshot())
+    expect(after).toMatch(/^cjp_destination_files_total\{role="crm-health-test"\} 2$/m)
+    // The counter a `Metric.tagged` reader sees is the same series.
+    expect(Effect.runSync(Metric.value(Metrics.filesDelivered("crm-health-test"))).count).toBe(2)
+    // Routing a file counts its verdict in cjp_files_processed_total{outcome}, read through the tagged metric.
+    const validated = () => Effect.runSync(Metric.value(Metrics.filesByOutcome("validated"))).count
+    const n = validated()
+    Metrics.recordRouted("validated", 1, 0.001, Date.now())
+    expect(validated()).toBe(n + 1)
   })
 })

@@ -21,7 +21,7 @@ import { Notifier } from "../notify/Notifier.js"
 import { Status } from "../status/Status.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { logFields } from "../logging/Logging.js"
-import { statusPageAddress } from "./Banner.js"
+import { bannerFolders, statusPageAddress } from "./Banner.js"
 import { VERSION } from "../Version.js"
 import { onEvery } from "../runtime/AlignedTimers.js"
 import { makeHealthCheck } from "./HealthCheck.js"
@@ -195,13 +195,7 @@ const announce = (options: RunOptions, instanceId: string) =>
         file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
         // RLIMIT_NOFILE, soft raised to hard by Node as it starts (see OpenFileLimit)
         open_files_limit: Option.getOrElse(openFiles, () => "unknown"),
-        folders: {
-          data: config.dataDir,
-          processing: config.processingDir,
-          validated: config.validatedDir,
-          returns: config.returnsDir,
-          logs: config.logDir
-        }
+        folders: bannerFolders(config)
       })
     )
     yield* Effect.logDebug(

@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import * as Http from "node:http"
 import * as OS from "node:os"
 import { Activity } from "../status/Activity.js"
+import { Destinations } from "../destinations/Destinations.js"
 import { AppConfig } from "../Config.js"
 import { Instance } from "../instances/Instance.js"
 import { Masker } from "../masking/Masker.js"
@@ -75,6 +76,7 @@ export const statusJson = Effect.gen(function*() {
   const status = yield* Status
   const instance = yield* Instance
   const activity = yield* Activity
+  const destinations = yield* Destinations
   const masker = yield* Masker
   const peers = yield* PeerWatch
   const nowMs = yield* Clock.currentTimeMillis
@@ -90,6 +92,7 @@ export const statusJson = Effect.gen(function*() {
     stuckFiles: status.stuck,
     waiting: status.waiting(),
     activity: activity.snapshot(),
+    destinationRoles: destinations.roles,
     peers: yield* peers.views,
     notificationsQueued: (yield* Metric.value(Metrics.notificationsQueued)).value
   }, masker.text)
@@ -205,7 +208,7 @@ const statusPageLine = HttpServer.addressFormattedWith((address) =>
 )
 
 /** The endpoint as configured; no server at all without METRICS_PORT. */
-export const layer: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity> = Layer.unwrapEffect(
+export const layer: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity | Destinations> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,
