@@ -36,7 +36,6 @@ import { Instance } from "../instances/Instance.js"
 import { Notifier, notifyCleared } from "../notify/Notifier.js"
 import { Activity } from "../status/Activity.js"
 import * as Metrics from "../status/Metrics.js"
-import { Status } from "../status/Status.js"
 import type { Share } from "../instances/Instance.js"
 import { inShare, makeNameMarks, trimOldest } from "./NameMarks.js"
 import type { Outcome, PendingState } from "./Pipeline.js"
@@ -145,6 +144,18 @@ export const stuckSummary = (file: string) => `file ${file} has been waiting wit
 /** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
 export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000 * 2 ** Math.min(attempts - 1, 20))
 
+/** The intake as the status shows it. */
+export interface IntakeView {
+  /** the files waiting (queued or waiting for their writer) and the oldest one's receive time */
+  readonly waiting: { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
+  /** files that could not be processed and are tried again later */
+  readonly failing: number
+  /** files reported as waiting without an outcome for too long (as the last full listing found them) */
+  readonly stuck: number
+  /** the most names of the input folder held at once (bounded by the window) */
+  readonly peak: number
+}
+
 export interface IntakeService {
   /** The next job for a worker (waits for one). */
   readonly take: Effect.Effect<Job>
@@ -173,18 +184,19 @@ export interface IntakeService {
   /** Stops handing out jobs (waiting workers are interrupted). */
   readonly shutdown: Effect.Effect<void>
   readonly summary: Summary
+  /** What the status shows of the intake now. */
+  readonly view: Effect.Effect<IntakeView>
 }
 
 export const makeIntake = (
   limits: IntakeLimits
-): Effect.Effect<IntakeService, never, AppConfig | FileStore | Instance | Pipeline | Notifier | Status | Activity | Scope.Scope> =>
+): Effect.Effect<IntakeService, never, AppConfig | FileStore | Instance | Pipeline | Notifier | Activity | Scope.Scope> =>
   Effect.gen(function*() {
     const config = yield* AppConfig
     const store = yield* FileStore
     const instance = yield* Instance
     const pipeline = yield* Pipeline
     const notifier = yield* Notifier
-    const status = yield* Status
     const activity = yield* Activity // status page
     const clock = yield* Effect.clock
     const window = limits.window
@@ -269,9 +281,10 @@ export const makeIntake = (
     const adoptionFailure = sayOncePerCause()
     const claimedRetryFailure = sayOncePerCause()
 
-    status.intakePeak = 0
-    status.failing = () => failing.size
-    status.waiting = () => {
+    /** the most names held at once, and the files found stuck by the last full listing (the status shows them) */
+    let peak = 0
+    let stuckNow = 0
+    const waitingNow = () => {
       let oldest: number | undefined
       for (const t of tracked.values()) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
       // Names the pass in progress has not reached yet are not held: estimated from the last pass.
@@ -317,7 +330,7 @@ export const makeIntake = (
     /** Starts holding a name; its job for the queue. */
     const track = (name: string, now: number): Job => {
       tracked.set(name, { receivedAt: now, pending: undefined, active: true })
-      if (tracked.size > status.intakePeak) status.intakePeak = tracked.size
+      if (tracked.size > peak) peak = tracked.size
       return { _tag: "Input", name }
     }
 
@@ -598,7 +611,7 @@ export const makeIntake = (
           reportedStuck.add(name)
           yield* stuckFile(name, now - entry.receivedAt, "still being written, or not valid JSON and modified again and again")
         }
-        status.stuck = stuck
+        stuckNow = stuck
         Metrics.setStuck(stuck)
       })
 
@@ -976,6 +989,7 @@ export const makeIntake = (
       untilDone,
       leftBehind,
       shutdown: Effect.zipRight(Queue.shutdown(queue), Queue.shutdown(largeQueue)),
-      summary
+      summary,
+      view: Effect.sync(() => ({ waiting: waitingNow(), failing: failing.size, stuck: stuckNow, peak }))
     } satisfies IntakeService
   })
