@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { judgeThreads, OFF_THREAD_BYTES } from "../src/contract/OffThreadJudge.js"
 import { defaultLimits, FOLDER_QUIET_MS } from "../src/daemon/Intake.js"
-import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
+import { inShare, nameHash } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
 import { shareOf } from "../src/instances/Instance.js"
 import { Status } from "../src/status/Status.js"
@@ -305,26 +305,6 @@ describe("intake helpers (pure)", () => {
     expect(shareOf("host-c", entries)).toEqual({ rank: 2, count: 3 })
     // Not there (its folder was adopted meanwhile): it takes everything, as if alone.
     expect(shareOf("host-z", entries)).toEqual({ rank: 0, count: 1 })
-  })
-
-  it("name marks remember up to their cap, then say full; names not seen again are forgotten", () => {
-    const marks = makeNameMarks(3)
-    expect(marks.mark("a", 1)).toBe("new")
-    expect(marks.mark("a", 1)).toBe("known")
-    expect(marks.mark("b", 1)).toBe("new")
-    expect(marks.mark("c", 1)).toBe("new")
-    expect(marks.mark("d", 1)).toBe("full")
-    expect(marks.mark("a", 2)).toBe("known")
-    marks.forgetBefore(2)
-    expect(marks.size()).toBe(1)
-    expect(marks.has("a")).toBe(true)
-    expect(marks.mark("d", 2)).toBe("new")
-  })
-
-  it("trimOldest keeps the newest entries", () => {
-    const map = new Map([["a", 1], ["b", 2], ["c", 3]])
-    trimOldest(map, 2)
-    expect([...map.keys()]).toEqual(["b", "c"])
   })
 
   it("the default window is a few thousand names, more with a larger CONCURRENCY", () => {

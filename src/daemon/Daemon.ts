@@ -113,11 +113,12 @@ export const runDaemon = (options: RunOptions) =>
       }
       // The notifications of this run go out (and are said) before the last line.
       yield* notifier.flush ?? Effect.void
+      const summary = yield* intake.summary
       yield* Effect.logInfo("customer-json-processor stopped").pipe(
         Effect.annotateLogs({
-          validated: intake.summary.validated,
-          returned: intake.summary.returned,
-          failed: intake.summary.failed,
+          validated: summary.validated,
+          returned: summary.returned,
+          failed: summary.failed,
           uptime_s: Math.round(((yield* Clock.currentTimeMillis) - startedAt) / 1000),
           // peak resident memory of the process so far (Linux reports kilobytes)
           max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024)
@@ -176,10 +177,10 @@ const survivor = (duty: string) => {
 }
 
 /** `--once`: every eligible file routed, or how many stay where they were (the exit code says so). */
-const finishOnce = (summary: Summary, leftBehind: Effect.Effect<ReadonlyArray<string>>) =>
+const finishOnce = (counts: Effect.Effect<Summary>, leftBehind: Effect.Effect<ReadonlyArray<string>>) =>
   Effect.gen(function*() {
     const left = yield* leftBehind
-    summary.leftBehind = left.length
+    const summary: Summary = { ...(yield* counts), leftBehind: left.length }
     if (left.length > 0) {
       yield* Effect.logError("finished with files that could not be routed; they stay where they are (exit code 75)").pipe(
         Effect.annotateLogs({ left_behind: left.length, files: left.slice(0, 20) })
