@@ -34,6 +34,10 @@ describe("IntakeState", () => {
     // Seen again by a later piece: not queued twice.
     const [again] = S.queued(s, [file("a.json"), file("b.json")], 1)
     expect(again.queued).toEqual([])
+    // Pure: the state given is left as it was (the piece is added to a copy).
+    const [, before] = S.passStarted(S.passRequested(fresh(4), true), undefined, 0)
+    S.queued(before, [file("c.json")], 0)
+    expect(HashMap.size(before.held)).toBe(0)
   })
 
   it("queued: with several instances, the first sweep takes this instance's share only, and a second sweep the rest", () => {
@@ -49,8 +53,8 @@ describe("IntakeState", () => {
     expect(rest.queued).toEqual(names.filter((n) => !inShare(n, 0, 2)))
     const [ended, s5] = S.passEnded(s4)
     expect(ended).toMatchObject({ _tag: "PassEnded", full: true })
-    expect(s5.candidatesLastPass).toBe(40)
-    expect(s5.lastPassAdded).toBe(40)
+    expect(s5.pass.candidatesLastPass).toBe(40)
+    expect(s5.pass.lastPassAdded).toBe(40)
   })
 
   it("warnedAbout: warns once per name up to the cap; past it, counted once per pass; forgotten when a full pass no longer sees it", () => {
@@ -181,7 +185,11 @@ describe("IntakeState", () => {
     expect(h1).toEqual({ _tag: "Recheck", delay: S.eventRecheckDelay(0) })
     // Another event at once: the look due in 50 ms stands.
     expect(S.hinted(s4, "w.json", 20)[0]._tag).toBe("Nothing")
-    const [, s5] = S.queued(S.recheckDue(s4, "w.json"), [], 60)
+    // The look, when due: the job carries what is known of the file (received at 0, waiting for its writer).
+    const [job, due] = S.recheckDue(s4, "w.json")
+    expect(job).toMatchObject({ _tag: "Input", name: "w.json", receivedAt: 0, pending: { since: 0 } })
+    expect(S.recheckDue(fresh(), "gone.json")[0]).toEqual({ _tag: "Input", name: "gone.json" })
+    const [, s5] = S.queued(due, [], 60)
     const [, s6] = S.finished(s5, input("w.json"), pending(0), 70)
     expect(S.hinted(s6, "w.json", 80)[0]).toEqual({ _tag: "Recheck", delay: S.eventRecheckDelay(1) })
   })
@@ -192,11 +200,11 @@ describe("IntakeState", () => {
     const [, s2] = S.hinted(s1, "b.json", 0)
     const [full, s3] = S.hinted(s2, "c.json", 0)
     expect(full._tag).toBe("Nothing")
-    expect(s3.requested).toBe("light")
+    expect(s3.pass.requested).toBe("light")
     const [, running] = S.passStarted(S.passRequested(fresh(8), false), undefined, 0)
     const [during, s4] = S.hinted(running, "d.json", 0)
     expect(during._tag).toBe("Nothing")
-    expect(s4.requested).toBe("light")
+    expect(s4.pass.requested).toBe("light")
   })
 
   it("finished: a hard-linked file is looked at again until its links settle, then parked (at most a window of names) and warned about once", () => {
@@ -204,7 +212,7 @@ describe("IntakeState", () => {
     const linked: Outcome = { _tag: "Ignored", kind: HARD_LINKED_KIND }
     const [first, s2] = S.finished(s1, input("two.json"), linked, 0)
     expect(first.then).toEqual({ _tag: "LinkSettling", delay: S.EVENT_RECHECK_MS + 1 })
-    const [last, s3] = S.finished(S.recheckDue(s2, "two.json"), input("two.json"), linked, S.LINK_SETTLE_MS)
+    const [last, s3] = S.finished(S.recheckDue(s2, "two.json")[1], input("two.json"), linked, S.LINK_SETTLE_MS)
     expect(last).toMatchObject({ then: { _tag: "Done" }, warn: true })
     expect(HashSet.has(s3.parked, "two.json")).toBe(true)
     // Worst case: many names found not regular; the parked set keeps the window's cap.
@@ -218,7 +226,7 @@ describe("IntakeState", () => {
     const [, s2] = S.passEnded(s1)
     const [skipped, s3] = S.passStarted(S.passRequested(s2, false), "stamp", 10)
     expect(skipped).toBe("skipped")
-    expect(s3.passesEnded).toBe(2)
+    expect(s3.pass.passesEnded).toBe(2)
     expect(S.passStarted(S.passRequested(s3, false), "changed", 20)[0]).toBe("opened")
     expect(S.passStarted(S.passRequested(s3, true), "stamp", 20)[0]).toBe("opened")
   })
@@ -243,7 +251,7 @@ describe("IntakeState", () => {
     expect(newly).toEqual([["w.json", 40_000]])
     expect(s3.stuck).toBe(1)
     expect(S.stuckCounted(s3, 50_000)[0]).toEqual([])
-    const [done, s4] = S.finished(S.recheckDue(s3, "w.json"), input("w.json"), validated, 60_000)
+    const [done, s4] = S.finished(S.recheckDue(s3, "w.json")[1], input("w.json"), validated, 60_000)
     expect(done.stuckEnded).toBe(0)
     expect(HashSet.size(s4.reportedStuck)).toBe(0)
   })
@@ -263,7 +271,7 @@ describe("IntakeState", () => {
     const [, s2] = S.passEnded(s1)
     expect(S.waitingOf(s2).count).toBe(2)
     // Counted once the first pass has ended: its own count is newer.
-    expect(S.backlogCounted(s2, 100).candidatesLastPass).toBe(2)
+    expect(S.backlogCounted(s2, 100).pass.candidatesLastPass).toBe(2)
   })
 
   it("fillStarted: one filler at a time", () => {

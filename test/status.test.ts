@@ -1,7 +1,7 @@
 /** The status view: read-only for its readers, answered by what the running daemon publishes. */
 import { Effect, Ref } from "effect"
 import { describe, expect, it } from "@effect/vitest"
-import * as Status from "../src/status/Status.js"
+import { Status } from "../src/index.js"
 
 describe("the status view", () => {
   it.effect("shows `starting` until a daemon publishes, then reads the published parts at every snapshot", () =>

@@ -152,8 +152,8 @@ export const makeIntake = (
         rechecks,
         name,
         Effect.sleep(delay).pipe(
-          Effect.zipRight(Ref.update(state, (s) => IntakeState.recheckDue(s, name))),
-          Effect.zipRight(enqueue({ _tag: "Input", name }))
+          Effect.zipRight(Ref.modify(state, (s) => IntakeState.recheckDue(s, name))),
+          Effect.flatMap(enqueue)
         )
       )
 
@@ -223,17 +223,17 @@ export const makeIntake = (
         const room = IntakeState.room(s)
         if (room <= 0) return
         if (listing === undefined) {
-          if (s.stealDue) {
+          if (s.pass.stealDue) {
             // Only once this instance's share is taken (nothing queued): the others are still at theirs meanwhile.
             if (Option.getOrElse(queue.unsafeSize(), () => 0) > 0) return
             yield* openStealSweep
             continue
           }
-          if (s.requested === "none") return
+          if (s.pass.requested === "none") return
           yield* openPass
           continue
         }
-        if (!s.stealing && !shareFresh) {
+        if (!s.pass.stealing && !shareFresh) {
           const share = yield* instance.share
           yield* Ref.update(state, (s) => IntakeState.shareFound(s, share))
           shareFresh = true
@@ -248,7 +248,7 @@ export const makeIntake = (
         }
         const now = clock.unsafeCurrentTimeMillis()
         const listed = yield* Ref.modify(state, (s) => IntakeState.queued(s, piece, now))
-        for (const name of listed.queued) queue.unsafeOffer({ _tag: "Input", name })
+        for (const name of listed.queued) queue.unsafeOffer({ _tag: "Input", name, receivedAt: now })
         if (listed.warnings.length > 0) {
           yield* Effect.forEach(listed.warnings, ([name, message, kind]) => warning(name, message, kind), { discard: true })
         }
@@ -270,9 +270,10 @@ export const makeIntake = (
           if (name === folderName && !(yield* store.inspectInput(name).pipe(Effect.as(true), Effect.orElseSucceed(() => false)))) return
           return yield* warnOnce(name, "not a .json file; left where it is", "other")
         }
-        const hinted = yield* Ref.modify(state, (s) => IntakeState.hinted(s, name, clock.unsafeCurrentTimeMillis()))
+        const now = clock.unsafeCurrentTimeMillis()
+        const hinted = yield* Ref.modify(state, (s) => IntakeState.hinted(s, name, now))
         if (hinted._tag === "Recheck") yield* recheckLater(name, hinted.delay)
-        else if (hinted._tag === "Queue") yield* enqueue({ _tag: "Input", name })
+        else if (hinted._tag === "Queue") yield* enqueue({ _tag: "Input", name, receivedAt: now })
       })
 
     /** Files waiting for their writer (or re-modified again and again) too long: reported once each. */
@@ -418,12 +419,10 @@ export const makeIntake = (
     const runJob = (job: Job): Effect.Effect<Outcome> => {
       const lane = job.large === true ? "large" : undefined
       if (job._tag === "Claimed") return pipeline.processClaimed(job.name, lane)
-      return Effect.flatMap(Ref.get(state), (s) => {
-        const entry = HashMap.get(s.held, job.name)
-        return entry._tag === "Some"
-          ? pipeline.processInput({ name: job.name, receivedAt: entry.value.receivedAt, pending: entry.value.pending, lane })
-          : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined, lane }))
-      })
+      // (what the intake knew of the file when it queued it travels with the job: no state read per file)
+      return job.receivedAt !== undefined
+        ? pipeline.processInput({ name: job.name, receivedAt: job.receivedAt, pending: job.pending, lane })
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => pipeline.processInput({ name: job.name, receivedAt: now, pending: undefined, lane }))
     }
 
     const defect = (reason: string): Outcome => ({ _tag: "Failed", reason: `unexpected failure: ${reason}`, cause: "defect" })
@@ -479,11 +478,12 @@ export const makeIntake = (
         // Done when nothing is held and one more listing finds nothing new.
         while (true) {
           if (yield* idle) {
-            const ended = (yield* Ref.get(state)).passesEnded
-            yield* Ref.update(state, (s) => (listing === undefined && !s.stealDue ? IntakeState.passRequested(s, false) : s))
+            const ended = (yield* Ref.get(state)).pass.passesEnded
+            yield* Ref.update(state, (s) => (listing === undefined && !s.pass.stealDue ? IntakeState.passRequested(s, false) : s))
             yield* fill
             const s = yield* Ref.get(state)
-            if (listing === undefined && !s.stealDue && s.passesEnded > ended && s.lastPassAdded === 0 && HashMap.size(s.held) === 0) return
+            const p = s.pass
+            if (listing === undefined && !p.stealDue && p.passesEnded > ended && p.lastPassAdded === 0 && HashMap.size(s.held) === 0) return
             // Nothing came of it yet (a sweep of the others' shares found nothing): look again.
             if (yield* idle) {
               yield* yieldToEventLoop // (a filler running elsewhere gets its turn)

@@ -45,9 +45,20 @@ export const LINK_SETTLE_MS = 2000
 /** The delay before a failed file is tried again: doubling from one second, at most five minutes. */
 export const retryDelayMs = (attempts: number): number => Math.min(300_000, 1000 * 2 ** Math.min(attempts - 1, 20))
 
-/** A name for a worker; `large`: for the large-file lane (see Pipeline's `InputJob.lane`). */
+/**
+ * A name for a worker; `large`: for the large-file lane (see Pipeline's
+ * `InputJob.lane`). An input job carries what the intake knew of its file
+ * when it queued it (first seen at `receivedAt`, waiting for its writer as
+ * `pending`), so that running it reads no state.
+ */
 export type Job =
-  | { readonly _tag: "Input"; readonly name: string; readonly large?: true }
+  | {
+    readonly _tag: "Input"
+    readonly name: string
+    readonly large?: true
+    readonly receivedAt?: number | undefined
+    readonly pending?: PendingState | undefined
+  }
   | { readonly _tag: "Claimed"; readonly name: string; readonly large?: true }
 
 /** The name a job's file was received with: a claimed one's, read back from its claimed name. */
@@ -162,13 +173,20 @@ export interface IntakeState {
   readonly peak: number
   /** one filler at a time */
   readonly filling: boolean
-  // The pass in progress (a sweep open) or the last one.
+  /** the pass in progress, or the last one (a record of its own: the per-file transitions copy the rest) */
+  readonly pass: PassState
+}
+
+/** The pass in progress (a sweep open) or the last one. */
+export interface PassState {
   /** a sweep of the input folder is open (from its start until `passEnded`) */
   readonly sweeping: boolean
-  readonly pass: number
-  readonly passFull: boolean
-  readonly passStartedAt: number
-  readonly passAdded: number
+  /** the pass's number (names warned about and failing names remember the last pass that saw them) */
+  readonly number: number
+  readonly full: boolean
+  readonly startedAt: number
+  /** names it queued so far */
+  readonly added: number
   readonly passesEnded: number
   readonly lastPassAdded: number
   /** candidates seen by the pass in progress, and by the last complete one (the waiting estimate) */
@@ -217,12 +235,13 @@ export const initial = (params: IntakeParams): IntakeState => ({
   summary: { validated: 0, returned: 0, failed: 0, leftBehind: 0 },
   peak: 0,
   filling: false,
-  sweeping: false,
-  pass: 0,
-  passFull: false,
-  passStartedAt: 0,
-  passAdded: 0,
-  passesEnded: 0,
+  pass: {
+    sweeping: false,
+    number: 0,
+    full: false,
+    startedAt: 0,
+    added: 0,
+    passesEnded: 0,
   lastPassAdded: 0,
   candidatesThisPass: 0,
   candidatesLastPass: 0,
@@ -234,6 +253,7 @@ export const initial = (params: IntakeParams): IntakeState => ({
   stealDue: false,
   stealing: false,
   folderAtLastPass: undefined
+  }
 })
 
 /** Files waiting for their writer held at most: half the window. */
@@ -272,14 +292,17 @@ export type MarkResult = "new" | "known" | "full"
 /** Marks a name warned about by the pass in progress: `new` to warn now, `known` (said already), `full` (counted instead). */
 export const warnedAbout = (s: IntakeState, name: string): Step<MarkResult> => {
   const h = nameHash(name)
-  if (HashMap.has(s.warned, h)) return ["known", { ...s, warned: HashMap.set(s.warned, h, s.pass) }]
-  if (HashMap.size(s.warned) >= s.params.limits.warned) return ["full", { ...s, unwarnedThisPass: s.unwarnedThisPass + 1 }]
-  return ["new", { ...s, warned: HashMap.set(s.warned, h, s.pass) }]
+  if (HashMap.has(s.warned, h)) return ["known", { ...s, warned: HashMap.set(s.warned, h, s.pass.number) }]
+  if (HashMap.size(s.warned) >= s.params.limits.warned) return ["full", { ...s, pass: { ...s.pass, unwarnedThisPass: s.pass.unwarnedThisPass + 1 } }]
+  return ["new", { ...s, warned: HashMap.set(s.warned, h, s.pass.number) }]
 }
+
+/** A name held from `now`, active (its job is queued). */
+const newlyHeld = (now: number): Held => ({ receivedAt: now, pending: undefined, linkedSince: undefined, active: true, eventReads: 0, recheckAt: undefined })
 
 /** A new name held, active (its job is queued by the caller). */
 const hold = (s: IntakeState, name: string, now: number): IntakeState => {
-  const held = HashMap.set(s.held, name, { receivedAt: now, pending: undefined, linkedSince: undefined, active: true, eventReads: 0, recheckAt: undefined })
+  const held = HashMap.set(s.held, name, newlyHeld(now))
   const size = HashMap.size(held)
   return { ...s, held, peak: size > s.peak ? size : s.peak }
 }
@@ -300,15 +323,24 @@ export interface Listed {
  * of a pass, names in the other instances' shares are skipped (and counted).
  */
 export const queued = (s0: IntakeState, entries: ReadonlyArray<{ readonly name: string; readonly type: string }>, now: number): Step<Listed> => {
+  // (one new state per piece, not per name: the counts are summed here)
   let s = s0
+  // (the piece's names are added to one transient copy of the held names: the state given is not changed)
+  const held = HashMap.beginMutation(s.held)
+  let failing = s.failing
+  let candidates = 0
+  let skipped = 0
   const names: Array<string> = []
   const warnings: Array<Warning> = []
+  const { stealing, share, number: pass } = s.pass
+  const parked = HashSet.size(s.parked) > 0
+  const deferred = HashSet.size(s.deferred) > 0
   for (const { name, type } of entries) {
     const kind = classifyName(name)
     if (kind === "silent") continue
     const regular = type === "File" || type === "Unknown"
     // The second sweep of a pass: only candidates left over from the others' shares.
-    if (s.stealing && (kind !== "candidate" || !regular)) continue
+    if (stealing && (kind !== "candidate" || !regular)) continue
     if (kind === "other" || !regular) {
       const [mark, next] = warnedAbout(s, name)
       s = next
@@ -317,26 +349,37 @@ export const queued = (s0: IntakeState, entries: ReadonlyArray<{ readonly name: 
       }
       continue
     }
-    if (!s.stealing) {
-      s = { ...s, candidatesThisPass: s.candidatesThisPass + 1 }
-      if (s.share.count > 1 && !inShare(name, s.share.rank, s.share.count)) {
-        s = { ...s, othersSkipped: s.othersSkipped + 1 }
+    if (!stealing) {
+      candidates++
+      if (share.count > 1 && !inShare(name, share.rank, share.count)) {
+        skipped++
         continue
       }
     }
-    if (HashMap.size(s.failing) > 0) {
-      const failed = HashMap.get(s.failing, name)
+    if (HashMap.size(failing) > 0) {
+      const failed = HashMap.get(failing, name)
       if (failed._tag === "Some") {
-        s = { ...s, failing: HashMap.set(s.failing, name, { ...failed.value, seenPass: s.pass }) }
+        failing = HashMap.set(failing, name, { ...failed.value, seenPass: pass })
         if (now < failed.value.retryAt) continue
       }
     }
-    if (HashMap.has(s.held, name) || HashSet.has(s.parked, name) || HashSet.has(s.deferred, name)) continue
-    s = hold(s, name, now)
-    s = { ...s, passAdded: s.passAdded + 1 }
+    if (HashMap.has(held, name) || (parked && HashSet.has(s.parked, name)) || (deferred && HashSet.has(s.deferred, name))) continue
+    HashMap.set(held, name, newlyHeld(now))
     names.push(name)
   }
-  return [{ queued: names, warnings }, s]
+  const size = HashMap.size(held)
+  return [{ queued: names, warnings }, {
+    ...s,
+    held: HashMap.endMutation(held),
+    failing,
+    peak: size > s.peak ? size : s.peak,
+    pass: {
+      ...s.pass,
+      candidatesThisPass: s.pass.candidatesThisPass + candidates,
+      othersSkipped: s.pass.othersSkipped + skipped,
+      added: s.pass.added + names.length
+    }
+  }]
 }
 
 /** What to do about a name an event named (a candidate's: other names are warned about by the caller). */
@@ -367,7 +410,7 @@ export const hinted = (s: IntakeState, name: string, now: number): Step<Hinted> 
   }
   // While a pass runs, a new name waits for it or for the pass after it (it may not be
   // taken before names that pass has yet to reach); likewise when the window is full.
-  if (s.sweeping || s.stealDue || room(s) <= 0) return [NOTHING, passRequested(s, false)]
+  if (s.pass.sweeping || s.pass.stealDue || room(s) <= 0) return [NOTHING, passRequested(s, false)]
   const failed = HashMap.get(s.failing, name)
   if (failed._tag === "Some" && now < failed.value.retryAt) return [NOTHING, s]
   return [{ _tag: "Queue" }, hold({ ...s, parked: HashSet.remove(s.parked, name) }, name, now)]
@@ -375,8 +418,8 @@ export const hinted = (s: IntakeState, name: string, now: number): Step<Hinted> 
 
 /** A pass asked for: a full one stays full until it starts. */
 export const passRequested = (s: IntakeState, full: boolean): IntakeState => {
-  const requested = full ? "full" : s.requested === "none" ? "light" : s.requested
-  return requested === s.requested ? s : { ...s, requested }
+  const requested = full ? "full" : s.pass.requested === "none" ? "light" : s.pass.requested
+  return requested === s.pass.requested ? s : { ...s, pass: { ...s.pass, requested } }
 }
 
 /** A look at a held name scheduled for `at` (replacing an earlier one). */
@@ -385,10 +428,12 @@ export const recheckScheduled = (s: IntakeState, name: string, at: number): Inta
   return entry._tag === "Some" ? { ...s, held: HashMap.set(s.held, name, { ...entry.value, recheckAt: at }) } : s
 }
 
-/** A scheduled look is due: the name is active again (its job is queued by the caller). */
-export const recheckDue = (s: IntakeState, name: string): IntakeState => {
+/** A scheduled look is due: the name is active again; its job, to be queued by the caller (without what is known of it when it is no longer held). */
+export const recheckDue = (s: IntakeState, name: string): Step<Job> => {
   const entry = HashMap.get(s.held, name)
-  return entry._tag === "Some" ? { ...s, held: HashMap.set(s.held, name, { ...entry.value, active: true, recheckAt: undefined }) } : s
+  if (entry._tag === "None") return [{ _tag: "Input", name }, s]
+  const { receivedAt, pending } = entry.value
+  return [{ _tag: "Input", name, receivedAt, pending }, { ...s, held: HashMap.set(s.held, name, { ...entry.value, active: true, recheckAt: undefined }) }]
 }
 
 /** Claimed names found in this instance's folder: the ones not queued already and not waiting for their retry time, now queued. */
@@ -413,7 +458,7 @@ export const fillStarted = (s: IntakeState): Step<boolean> => (s.filling ? [fals
 export const fillEnded = (s: IntakeState): IntakeState => ({ ...s, filling: false })
 
 /** The share of this instance, looked up afresh at each refill. */
-export const shareFound = (s: IntakeState, share: Share): IntakeState => ({ ...s, share })
+export const shareFound = (s: IntakeState, share: Share): IntakeState => ({ ...s, pass: { ...s.pass, share } })
 
 /**
  * The pass asked for begins (`stamp`: the input folder's, when quiet), or a
@@ -421,32 +466,36 @@ export const shareFound = (s: IntakeState, share: Share): IntakeState => ({ ...s
  * the last pass began, that pass added nothing and no file is failing.
  */
 export const passStarted = (s: IntakeState, stamp: string | undefined, now: number): Step<"opened" | "skipped"> => {
-  if (s.requested === "light" && stamp !== undefined && stamp === s.folderAtLastPass && s.lastPassAdded === 0 && HashMap.size(s.failing) === 0) {
-    return ["skipped", { ...s, requested: "none", passesEnded: s.passesEnded + 1 }]
+  const p = s.pass
+  if (p.requested === "light" && stamp !== undefined && stamp === p.folderAtLastPass && p.lastPassAdded === 0 && HashMap.size(s.failing) === 0) {
+    return ["skipped", { ...s, pass: { ...p, requested: "none", passesEnded: p.passesEnded + 1 } }]
   }
-  const full = s.requested === "full"
+  const full = p.requested === "full"
   return ["opened", {
     ...s,
-    folderAtLastPass: stamp,
-    passFull: full,
-    requested: "none",
-    pass: s.pass + 1,
-    passStartedAt: now,
-    passAdded: 0,
-    candidatesThisPass: 0,
-    unwarnedThisPass: 0,
-    othersSkipped: 0,
-    stealDue: false,
-    stealing: false,
-    // (its listing is being opened: a name an event brings waits for the pass)
-    sweeping: true,
+    pass: {
+      ...p,
+      folderAtLastPass: stamp,
+      full,
+      requested: "none",
+      number: p.number + 1,
+      startedAt: now,
+      added: 0,
+      candidatesThisPass: 0,
+      unwarnedThisPass: 0,
+      othersSkipped: 0,
+      stealDue: false,
+      stealing: false,
+      // (its listing is being opened: a name an event brings waits for the pass)
+      sweeping: true
+    },
     // A full listing re-examines parked and deferred names.
     ...(full ? { parked: HashSet.empty(), deferred: HashSet.empty() } : {})
   }]
 }
 
 /** The second sweep of a pass begins, over what is left of the others' shares. */
-export const stealStarted = (s: IntakeState): IntakeState => ({ ...s, stealDue: false, stealing: true, sweeping: true })
+export const stealStarted = (s: IntakeState): IntakeState => ({ ...s, pass: { ...s.pass, stealDue: false, stealing: true, sweeping: true } })
 
 /** What ending a sweep leads to. */
 export type SweepEnd =
@@ -471,33 +520,41 @@ export type SweepEnd =
  * otherwise the pass ends: what it did not see again is forgotten (after a
  * full pass).
  */
-export const passEnded = (s0: IntakeState): Step<SweepEnd> => {
-  const s = { ...s0, sweeping: false }
-  if (!s.stealing && s.othersSkipped > 0) return [{ _tag: "StealDue" }, { ...s, stealDue: true }]
-  const ended: IntakeState = { ...s, stealing: false, candidatesLastPass: s.candidatesThisPass, lastPassAdded: s.passAdded, passesEnded: s.passesEnded + 1 }
-  if (!s.passFull) return [{ _tag: "PassEnded", full: false, noneDeferred: false, goneWhileFailing: [], unwarned: undefined, warnedSize: 0 }, ended]
-  const pass = s.pass
+export const passEnded = (s: IntakeState): Step<SweepEnd> => {
+  const p = s.pass
+  if (!p.stealing && p.othersSkipped > 0) return [{ _tag: "StealDue" }, { ...s, pass: { ...p, sweeping: false, stealDue: true } }]
+  const endedPass: PassState = {
+    ...p,
+    sweeping: false,
+    stealing: false,
+    candidatesLastPass: p.candidatesThisPass,
+    lastPassAdded: p.added,
+    passesEnded: p.passesEnded + 1
+  }
+  if (!p.full) return [{ _tag: "PassEnded", full: false, noneDeferred: false, goneWhileFailing: [], unwarned: undefined, warnedSize: 0 }, { ...s, pass: endedPass }]
+  const pass = p.number
   const warned = HashMap.filter(s.warned, (seen) => seen >= pass)
   const gone: Array<readonly [string, Failing]> = []
   for (const [name, f] of s.failing) if (f.seenPass < pass && parseProcessingName(name) === undefined) gone.push([name, f])
   let failing = s.failing
   for (const [name] of gone) failing = HashMap.remove(failing, name)
-  const said = s.unwarnedThisPass > 0 && s.unwarnedThisPass !== s.unwarnedSaid
+  const said = p.unwarnedThisPass > 0 && p.unwarnedThisPass !== p.unwarnedSaid
   return [
     {
       _tag: "PassEnded",
       full: true,
       noneDeferred: HashSet.size(s.deferred) === 0,
       goneWhileFailing: gone,
-      unwarned: said ? s.unwarnedThisPass : undefined,
+      unwarned: said ? p.unwarnedThisPass : undefined,
       warnedSize: HashMap.size(warned)
     },
-    { ...ended, warned, failing, unwarnedSaid: s.unwarnedThisPass }
+    { ...s, warned, failing, pass: { ...endedPass, unwarnedSaid: p.unwarnedThisPass } }
   ]
 }
 
 /** The first pass's candidates, counted by a listing beside it (only while the first pass runs: once it has ended, its own count is newer). */
-export const backlogCounted = (s: IntakeState, count: number): IntakeState => (s.passesEnded === 0 ? { ...s, candidatesLastPass: count } : s)
+export const backlogCounted = (s: IntakeState, count: number): IntakeState =>
+  s.pass.passesEnded === 0 ? { ...s, pass: { ...s.pass, candidatesLastPass: count } } : s
 
 /**
  * A file that had failed is failing no more: true when its failure was
@@ -575,7 +632,7 @@ const failedAgain = (s: IntakeState, job: Job, outcome: Extract<Outcome, { reado
   const prior = before._tag === "Some" ? before.value : undefined
   const attempts = (prior?.attempts ?? 0) + 1
   const seq = s.failedAttempts + 1
-  const record: Failing = { cause: outcome.cause, attempts, firstAt: prior?.firstAt ?? now, retryAt: now + retryDelayMs(attempts), seenPass: s.pass, seq }
+  const record: Failing = { cause: outcome.cause, attempts, firstAt: prior?.firstAt ?? now, retryAt: now + retryDelayMs(attempts), seenPass: s.pass.number, seq }
   // (the newest seq: the oldest failures are forgotten first)
   failing = trimOldest(HashMap.set(failing, key, record), s.params.limits.failing)
   const summary = prior === undefined ? { ...s.summary, failed: s.summary.failed + 1 } : s.summary
@@ -612,42 +669,35 @@ export const finished = (s0: IntakeState, job: Job, outcome: Outcome, now: numbe
   const routed = outcome._tag === "Validated" || outcome._tag === "Returned" || outcome._tag === "AlreadyStored"
   // Routed after failing: a routed file, no longer a failed one.
   if (routed && failedBefore !== undefined) s = { ...s, summary: { ...s.summary, failed: s.summary.failed - 1 } }
-  let failure = failedBefore
-  let newlyFailed = false
-  let newCause = false
   let cleared = false
-  const file = fileNameOf(job)
   if (failedBefore !== undefined) {
-    const [was, next] = failureCleared(s, file)
+    const [was, next] = failureCleared(s, fileNameOf(job))
     cleared = was
     s = next
   } else if (routed && HashMap.size(s.reportedCause) > 0) {
-    s = { ...s, reportedCause: HashMap.remove(s.reportedCause, file) }
+    s = { ...s, reportedCause: HashMap.remove(s.reportedCause, fileNameOf(job)) }
   }
-  let warn = false
-  let deferred = false
-  const done = (then: Then, s1: IntakeState): Step<Finished> => [
-    { then, failedBefore, failure, newlyFailed, newCause, failureCleared: cleared, warn, deferred, stuckEnded: undefined, refill: false },
-    s1
-  ]
+  const ending: Ending = { failedBefore, failure: failedBefore, newlyFailed: false, newCause: false, failureCleared: cleared, warn: false, deferred: false }
+  /** the count a routed file adds to (applied with the rest, in one new state) */
+  let counted: "validated" | "returned" | undefined
   switch (outcome._tag) {
     case "Validated":
-      s = { ...s, summary: { ...s.summary, validated: s.summary.validated + 1 } }
+      counted = "validated"
       break
     case "Returned":
-      s = { ...s, summary: { ...s.summary, returned: s.summary.returned + 1 } }
+      counted = "returned"
       break
     case "AlreadyStored":
       // Stored by an attempt of this instance that failed after it: counted now. (Stored by an
       // instance that died: that one counted it.)
-      if (failedBefore !== undefined) s = { ...s, summary: { ...s.summary, [outcome.as]: s.summary[outcome.as] + 1 } }
+      if (failedBefore !== undefined) counted = outcome.as
       break
     case "Failed": {
       const [{ first, record }, next] = failedAgain(s, job, outcome, now)
-      failure = record
-      newlyFailed = first
-      const [isNew, next2] = causeNoted(next, file, outcome.cause)
-      newCause = isNew
+      const [isNew, next2] = causeNoted(next, fileNameOf(job), outcome.cause)
+      ending.failure = record
+      ending.newlyFailed = first
+      ending.newCause = isNew
       s = next2
       break
     }
@@ -660,52 +710,77 @@ export const finished = (s0: IntakeState, job: Job, outcome: Outcome, now: numbe
           const left = since + LINK_SETTLE_MS - now
           if (left > 0 && (HashSet.has(s.waitingHeld, job.name) || HashSet.size(s.waitingHeld) < waitingShare(s))) {
             const delay = Math.min(left, Math.max(EVENT_RECHECK_MS, now - since)) + 1
-            return done({ _tag: "LinkSettling", delay }, {
+            return [held({ _tag: "LinkSettling", delay }, ending), {
               ...s,
               held: HashMap.set(s.held, job.name, { ...entry.value, linkedSince: since, active: false, recheckAt: now + delay }),
               waitingHeld: HashSet.add(s.waitingHeld, job.name)
-            })
+            }]
           }
         }
       }
       // A claimed entry that is not taken went back into data/ under its original name.
+      const file = fileNameOf(job)
       if (HashSet.size(s.parked) < s.params.limits.window) s = { ...s, parked: HashSet.add(s.parked, file) }
       const [mark, next] = warnedAbout(s, file)
-      warn = mark === "new"
+      ending.warn = mark === "new"
       s = next
       break
     }
     case "Pending": {
       const entry = job._tag === "Input" ? HashMap.get(s.held, job.name) : undefined
-      if (entry === undefined || entry._tag === "None") return done({ _tag: "Nothing" }, s)
+      if (entry === undefined || entry._tag === "None") return [held({ _tag: "Nothing" }, ending), s]
       if (HashSet.has(s.waitingHeld, job.name) || HashSet.size(s.waitingHeld) < waitingShare(s)) {
         const delay = Math.max(0, outcome.state.since + s.params.quietPeriodMs - now) + 1
-        return done({ _tag: "WaitForWriter", delay }, {
+        return [held({ _tag: "WaitForWriter", delay }, ending), {
           ...s,
           held: HashMap.set(s.held, job.name, { ...entry.value, pending: outcome.state, active: false, recheckAt: now + delay }),
           waitingHeld: HashSet.add(s.waitingHeld, job.name)
-        })
+        }]
       }
-      deferred = true
+      ending.deferred = true
       if (HashSet.size(s.deferred) < s.params.limits.deferred) s = { ...s, deferred: HashSet.add(s.deferred, job.name) }
       break
     }
     case "Gone":
       break
   }
+  // The name is released, and the count added, in one new state (this is the per-file path).
   let stuckEnded: number | undefined
+  let { held: holding, reportedStuck, waitingHeld } = s
   if (job._tag === "Input") {
-    const entry = HashMap.get(s.held, job.name)
-    s = { ...s, held: HashMap.remove(s.held, job.name) }
-    if (HashSet.size(s.waitingHeld) > 0) s = { ...s, waitingHeld: HashSet.remove(s.waitingHeld, job.name) }
-    if (HashSet.size(s.reportedStuck) > 0 && HashSet.has(s.reportedStuck, job.name)) {
-      s = { ...s, reportedStuck: HashSet.remove(s.reportedStuck, job.name) }
+    if (HashSet.size(reportedStuck) > 0 && HashSet.has(reportedStuck, job.name)) {
+      reportedStuck = HashSet.remove(reportedStuck, job.name)
+      const entry = HashMap.get(holding, job.name)
       if (entry._tag === "Some") stuckEnded = entry.value.receivedAt
     }
+    holding = HashMap.remove(holding, job.name)
+    if (HashSet.size(waitingHeld) > 0) waitingHeld = HashSet.remove(waitingHeld, job.name)
   }
-  const refill = HashMap.size(s.held) <= refillAt(s) && (s.sweeping || s.requested !== "none" || s.stealDue)
-  return [{ then: { _tag: "Done" }, failedBefore, failure, newlyFailed, newCause, failureCleared: cleared, warn, deferred, stuckEnded, refill }, s]
+  const summary = counted === "validated"
+    ? { ...s.summary, validated: s.summary.validated + 1 }
+    : counted === "returned"
+    ? { ...s.summary, returned: s.summary.returned + 1 }
+    : s.summary
+  const next: IntakeState = { ...s, held: holding, reportedStuck, waitingHeld, summary }
+  const refill = HashMap.size(holding) <= refillAt(next) && (next.pass.sweeping || next.pass.requested !== "none" || next.pass.stealDue)
+  return [{ then: DONE, ...ending, stuckEnded, refill }, next]
 }
+
+/** What `finished` found of a file's failure and name, before its name is released or held. */
+interface Ending {
+  readonly failedBefore: Failing | undefined
+  failure: Failing | undefined
+  newlyFailed: boolean
+  newCause: boolean
+  readonly failureCleared: boolean
+  warn: boolean
+  deferred: boolean
+}
+
+const DONE: Then = { _tag: "Done" }
+
+/** A name `finished` keeps holding (or has no name to release): no refill. */
+const held = (then: Then, ending: Ending): Finished => ({ then, ...ending, stuckEnded: undefined, refill: false })
 
 /** Files held waiting for their writer (or re-modified again and again) longer than `stuckAfterMs`: the ones not reported yet, with how long they waited. */
 export const stuckCounted = (s: IntakeState, now: number): Step<ReadonlyArray<readonly [name: string, waitedMs: number]>> => {
@@ -752,7 +827,8 @@ export const waitingOf = (s: IntakeState): { readonly count: number; readonly ol
   let oldest: number | undefined
   for (const t of HashMap.values(s.held)) if (oldest === undefined || t.receivedAt < oldest) oldest = t.receivedAt
   // Names the pass in progress has not reached yet are not held: estimated from the last pass.
-  const unread = !s.sweeping || s.stealing ? 0 : Math.max(0, s.candidatesLastPass - s.candidatesThisPass)
-  if (unread > 0 && (oldest === undefined || s.passStartedAt < oldest)) oldest = s.passStartedAt
+  const p = s.pass
+  const unread = !p.sweeping || p.stealing ? 0 : Math.max(0, p.candidatesLastPass - p.candidatesThisPass)
+  if (unread > 0 && (oldest === undefined || p.startedAt < oldest)) oldest = p.startedAt
   return { count: HashMap.size(s.held) + unread + HashSet.size(s.deferred), oldestReceivedAtMs: oldest }
 }
