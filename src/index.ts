@@ -65,6 +65,8 @@ export * as WebhookDelivery from "./notify/adapters/WebhookDelivery.js"
 export * as Pipeline from "./daemon/Pipeline.js"
 /** Requeue: returned files back into the input folder. */
 export * as Requeue from "./requeue/Requeue.js"
+/** What the daemon is doing now, read-only: `Status` (its `snapshot`, the health endpoint's source), and `layerView` to show one of your own. */
+export * as Status from "./status/Status.js"
 /** The Watcher: hints that something changed in the input folder. */
 export * as Watcher from "./daemon/Watcher.js"
 /** The stable codes of the contract's rules (`ValidationError.rule`, docs/CONTRACT.md §6). */

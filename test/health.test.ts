@@ -1,6 +1,7 @@
 /** /healthz, /metrics, / and /status.json through the router itself, with the daemon's status set by hand. */
 import * as HttpApp from "@effect/platform/HttpApp"
 import { Effect, Layer, Metric } from "effect"
+import type { Types } from "effect"
 import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { Activity, makeActivity } from "../src/status/Activity.js"
@@ -10,17 +11,18 @@ import { Instance } from "../src/instances/Instance.js"
 import * as Masker from "../src/masking/Masker.js"
 import * as Metrics from "../src/status/Metrics.js"
 import { PeerWatch } from "../src/instances/Peers.js"
-import { Status } from "../src/status/Status.js"
-import type { StatusService } from "../src/status/Status.js"
+import * as Status from "../src/status/Status.js"
+import type { StatusView } from "../src/status/Status.js"
 
-const status: StatusService = {
+/** The daemon's status as this test sets it (the router only reads it). */
+const status: Types.Mutable<StatusView> = {
   phase: "starting",
   inFlight: 2,
-  waiting: () => ({ count: 3, oldestReceivedAtMs: Date.now() - 5000 }),
+  waiting: { count: 3, oldestReceivedAtMs: Date.now() - 5000 },
   healthProblem: undefined,
-  failing: () => 0,
+  failing: 0,
   stuck: 0,
-  busySince: () => undefined,
+  busySince: undefined,
   workersAlive: 8,
   workersWanted: 8,
   intakePeak: 0
@@ -52,7 +54,7 @@ const destinations = Layer.succeed(Destinations, {
 })
 const { handler, dispose } = HttpApp.toWebHandlerLayer(
   router,
-  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity), destinations)
+  Layer.mergeAll(Status.layerView(Effect.sync(() => ({ ...status }))), instance, Masker.layer, peers, Layer.succeed(Activity, activity), destinations)
 )
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 
@@ -79,20 +81,20 @@ describe("the health endpoint", () => {
     expect(await failing.json()).toMatchObject({ status: "failing", problem: status.healthProblem })
     status.healthProblem = undefined
     // Files it cannot read: degraded, not failing (the daemon itself is fine).
-    status.failing = () => 2
+    status.failing = 2
     const degraded = await get("/healthz")
     expect(degraded.status).toBe(200)
     expect(await degraded.json()).toMatchObject({ status: "degraded", failing_files: 2 })
-    status.failing = () => 0
+    status.failing = 0
     // A worker that died, or hangs on one file, fails the check.
     status.workersAlive = 7
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "failing", problem: "1 of 8 workers have stopped" })
     status.workersAlive = 8
-    status.busySince = () => Date.now() - 10 * 60_000
+    status.busySince = Date.now() - 10 * 60_000
     const hung = await get("/healthz")
     expect(hung.status).toBe(503)
     expect(await hung.json()).toMatchObject({ status: "failing", problem: expect.stringMatching(/^a worker has been busy with one file for 6\d\d s$/) })
-    status.busySince = () => undefined
+    status.busySince = undefined
     status.phase = "stopping"
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "stopping" })
   })
