@@ -1,5 +1,5 @@
 /** The intake's transitions, pure: each tested directly, the caps with their worst-case inputs. */
-import { HashMap, HashSet } from "effect"
+import { Chunk, HashMap, HashSet } from "effect"
 import { describe, expect, it } from "vitest"
 import * as S from "../src/daemon/IntakeState.js"
 import type { IntakeState, Job } from "../src/daemon/IntakeState.js"
@@ -137,6 +137,24 @@ describe("IntakeState", () => {
     expect(HashMap.has(s3.failing, "f45.json")).toBe(true)
     expect(HashMap.has(s3.failing, "f46.json")).toBe(false)
     expect(s3.summary.failed).toBe(51)
+  })
+
+  it("finished: past the cap, forgetting the oldest failure costs the same whatever is remembered (the order it keeps stays bounded)", () => {
+    const cap = 1000
+    let s = fresh(8, { failing: cap })
+    // Worst case: 20,000 files failing, each once, then again the newest, and files routed in between.
+    for (let i = 0; i < 20_000; i++) {
+      s = S.finished(s, input(`f${i}.json`), failed(`E${i}`), i)[1]
+      if (i % 3 === 0) s = S.finished(s, input(`f${i - 1}.json`), failed(`E${i - 1}`), i)[1]
+      if (i % 7 === 0) s = S.finished(s, input(`f${i - 2}.json`), validated, i)[1]
+      expect(Chunk.size(s.failingOrder)).toBeLessThanOrEqual(2 * cap + 65)
+      expect(Chunk.size(s.reportedOrder)).toBeLessThanOrEqual(2 * cap + 65)
+    }
+    // (the last file was routed after the last failure)
+    expect(HashMap.size(s.failing)).toBe(cap - 1)
+    // The newest thousand written: each remembered one was written after every forgotten one.
+    const remembered = [...HashMap.values(s.failing)].map((f) => f.seq)
+    expect(Math.min(...remembered)).toBeGreaterThan(s.failedAttempts - cap - 2000)
   })
 
   it("finished: a file failing after its claim keeps its attempts under its claimed name", () => {

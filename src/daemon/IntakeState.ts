@@ -12,6 +12,7 @@
  *
  * @module
  */
+import * as Chunk from "effect/Chunk"
 import * as HashMap from "effect/HashMap"
 import * as HashSet from "effect/HashSet"
 import type { Outcome, PendingState } from "../events/Outcome.js"
@@ -159,10 +160,14 @@ export interface IntakeState {
   readonly warned: HashMap.HashMap<number, number>
   /** names that failed (claimed names too): skipped until their retry time */
   readonly failing: HashMap.HashMap<string, Failing>
+  /** the order `failing` was written in, the oldest first (see `Oldest`) */
+  readonly failingOrder: Oldest
   /** failed attempts so far (see Failing's `seq`) */
   readonly failedAttempts: number
   /** the cause last reported for a file (by its received name), with the order it was reported in */
   readonly reportedCause: HashMap.HashMap<string, { readonly cause: string; readonly seq: number }>
+  /** the order `reportedCause` was written in, the oldest first */
+  readonly reportedOrder: Oldest
   readonly causesReported: number
   /** held names reported as waiting without an outcome */
   readonly reportedStuck: HashSet.HashSet<string>
@@ -227,8 +232,10 @@ export const initial = (params: IntakeParams): IntakeState => ({
   deferred: HashSet.empty(),
   warned: HashMap.empty(),
   failing: HashMap.empty(),
+  failingOrder: Chunk.empty(),
   failedAttempts: 0,
   reportedCause: HashMap.empty(),
+  reportedOrder: Chunk.empty(),
   causesReported: 0,
   reportedStuck: HashSet.empty(),
   stuck: 0,
@@ -268,22 +275,42 @@ export const refillAt = (s: IntakeState): number => {
 /** Room left in the window. */
 export const room = (s: IntakeState): number => s.params.limits.window - HashMap.size(s.held)
 
-/** Drops the entries with the smallest `seq` until `map` holds at most `cap` (the oldest first). */
-const trimOldest = <V extends { readonly seq: number }>(map: HashMap.HashMap<string, V>, cap: number): HashMap.HashMap<string, V> => {
+/**
+ * The order a capped map's entries were written in: `[seq, key]`, the oldest
+ * first. Only writes add to it; an entry removed or written again since leaves
+ * its old pair behind (its `seq` no longer the entry's), skipped when met and
+ * dropped when the order is rebuilt: forgetting the oldest entry costs the
+ * same whatever the map holds.
+ */
+export type Oldest = Chunk.Chunk<readonly [number, string]>
+
+/** `key` written into a capped map with `seq` (see `trimOldest`). */
+const written = (order: Oldest, seq: number, key: string): Oldest => Chunk.append(order, [seq, key] as const)
+
+/**
+ * Forgets the oldest entries (smallest `seq`) until `map` holds at most `cap`,
+ * taking them from `order`; the order is rebuilt from the map when stale pairs
+ * make up most of it (once in as many writes as the map holds: constant
+ * amortised time per write).
+ */
+const trimOldest = <V extends { readonly seq: number }>(
+  map: HashMap.HashMap<string, V>,
+  order: Oldest,
+  cap: number
+): readonly [HashMap.HashMap<string, V>, Oldest] => {
   let out = map
-  while (HashMap.size(out) > cap) {
-    let oldest: string | undefined
-    let seq = Infinity
-    for (const [k, v] of out) {
-      if (v.seq < seq) {
-        seq = v.seq
-        oldest = k
-      }
-    }
-    if (oldest === undefined) return out
-    out = HashMap.remove(out, oldest)
+  let rest = order
+  while (HashMap.size(out) > cap && Chunk.isNonEmpty(rest)) {
+    const [seq, key] = Chunk.headNonEmpty(rest)
+    rest = Chunk.drop(rest, 1)
+    const entry = HashMap.get(out, key)
+    if (entry._tag === "Some" && entry.value.seq === seq) out = HashMap.remove(out, key)
   }
-  return out
+  if (Chunk.size(rest) > 2 * HashMap.size(out) + 64) {
+    const live = [...out].sort(([, a], [, b]) => a.seq - b.seq)
+    rest = Chunk.fromIterable(live.map(([key, v]) => [v.seq, key] as const))
+  }
+  return [out, rest]
 }
 
 /** What marking a name as warned about found. */
@@ -634,9 +661,9 @@ const failedAgain = (s: IntakeState, job: Job, outcome: Extract<Outcome, { reado
   const seq = s.failedAttempts + 1
   const record: Failing = { cause: outcome.cause, attempts, firstAt: prior?.firstAt ?? now, retryAt: now + retryDelayMs(attempts), seenPass: s.pass.number, seq }
   // (the newest seq: the oldest failures are forgotten first)
-  failing = trimOldest(HashMap.set(failing, key, record), s.params.limits.failing)
+  const [trimmed, failingOrder] = trimOldest(HashMap.set(failing, key, record), written(s.failingOrder, seq, key), s.params.limits.failing)
   const summary = prior === undefined ? { ...s.summary, failed: s.summary.failed + 1 } : s.summary
-  return [{ record, first: prior === undefined }, { ...s, failing, failedAttempts: seq, summary }]
+  return [{ record, first: prior === undefined }, { ...s, failing: trimmed, failingOrder, failedAttempts: seq, summary }]
 }
 
 /** Whether a failure's cause is new for its file (then remembered, the oldest forgotten past the cap). */
@@ -644,7 +671,8 @@ const causeNoted = (s: IntakeState, file: string, cause: string): Step<boolean> 
   const last = HashMap.get(s.reportedCause, file)
   if (last._tag === "Some" && last.value.cause === cause) return [false, s]
   const seq = s.causesReported + 1
-  return [true, { ...s, causesReported: seq, reportedCause: trimOldest(HashMap.set(s.reportedCause, file, { cause, seq }), s.params.limits.failing) }]
+  const [reportedCause, reportedOrder] = trimOldest(HashMap.set(s.reportedCause, file, { cause, seq }), written(s.reportedOrder, seq, file), s.params.limits.failing)
+  return [true, { ...s, causesReported: seq, reportedCause, reportedOrder }]
 }
 
 /**
