@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { luhnValidGrouped } from "../../masking/Masking.js"
 
 /**
  * The version of the customer file contract these rules implement. The
@@ -100,20 +101,7 @@ export const isCardNumberShape = (s: string): boolean => {
 }
 
 /** `card_number`: the shape of `isCardNumberShape`, and digits that pass the Luhn check. */
-export const isCardNumber = (s: string): boolean => {
-  if (!CARD_SHAPE.test(s)) return false
-  // Its digits counted and Luhn-summed in place, from the last (the shape allows only digits, ` ` and `-`).
-  let digits = 0
-  let sum = 0
-  for (let i = s.length - 1; i >= 0; i--) {
-    const c = s.charCodeAt(i)
-    if (c < 0x30 || c > 0x39) continue
-    const d = c - 48
-    sum += (digits & 1) === 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d
-    digits++
-  }
-  return digits >= 12 && digits <= 19 && sum % 10 === 0
-}
+export const isCardNumber = (s: string): boolean => isCardNumberShape(s) && luhnValidGrouped(s)
 
 /** `expiry`: `MM/YY` with a month from 01 to 12. */
 export const EXPIRY = /^(0[1-9]|1[0-2])\/\d{2}$/
