@@ -24,6 +24,7 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
@@ -198,7 +199,37 @@ export interface FileStoreService {
    * through the thread pool is, may show a new stage but not its claim).
    */
   readonly sweepStages: (dir: string, inUse: () => Iterable<string>) => Effect.Effect<void, PlatformError>
+  /**
+   * A fresh file's common steps as plain functions (hot path 11, see
+   * WorkerPool), where the file calls are synchronous (`FileOps.direct`):
+   * `undefined` otherwise.
+   */
+  readonly direct: DirectStore | undefined
 }
+
+/**
+ * `peekInput`, `claim`, `inspectClaimed` and the validated folder's store of
+ * a file linked as itself, as plain functions with the same steps, each
+ * failure a value (`Left`). Where one answers `undefined` or a failure, the
+ * Effect operation of the same name takes over from there (with its retries,
+ * its fallbacks and its messages): these cover the common case only.
+ */
+export interface DirectStore {
+  readonly peekInput: (name: string, maxBytes: number) => Either.Either<RegularRead, PlatformError>
+  /** `true`: claimed; `false`: gone from the input folder (claimed elsewhere). A failure: `claim` looks again (our own folder may be missing). */
+  readonly claim: (name: string, claimedPath: string) => Either.Either<boolean, PlatformError>
+  readonly inspectClaimed: (claimedPath: string) => Either.Either<Meta, PlatformError>
+  /**
+   * `storeValid` of a claimed file placed as itself (its look `meta`, as
+   * inspected after the claim): the name it is stored under, or `undefined`
+   * where that takes more than a link (a copy, a group to give, another
+   * filesystem, no free name among the first few): then `storeValid`.
+   */
+  readonly storeValid: (claimedPath: string, name: string, now: Date, meta: Meta) => Either.Either<string | undefined, PlatformError>
+}
+
+/** Names the direct store tries before leaving a crowded name to `storeValid` (which tries up to MAX_NAME_ATTEMPTS). */
+const DIRECT_NAME_ATTEMPTS = 16
 
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
@@ -736,8 +767,41 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
       }
     })
 
+  const directOps = extra.direct
+  const direct: DirectStore | undefined = directOps === undefined ? undefined : {
+    peekInput: (name, maxBytes) => directOps.readRegular(inputPath(name), maxBytes),
+    claim: (name, claimedPath) => {
+      const moved = directOps.rename(inputPath(name), claimedPath)
+      if (Either.isRight(moved)) return Either.right(true)
+      // Gone (claimed elsewhere) while our own folder is there; if it is not, `claim` makes it again.
+      return isNotFound(moved.left) && Either.isRight(directOps.identify(Path.dirname(claimedPath))) ? Either.right(false) : Either.left(moved.left)
+    },
+    inspectClaimed: (claimedPath) => directOps.identify(claimedPath),
+    storeValid: (claimedPath, name, now, meta) => {
+      const dir = folders.validated
+      // As `withStage` places a file as itself: locally, with the folder's group already, or not the daemon's to give.
+      if (remoteFolders.has(dir) || !placesItself(mode, meta.uid, euid)) return Either.right(undefined)
+      if (folderGroups.get(dir) !== meta.gid && (meta.uid === euid || euid === 0)) return Either.right(undefined)
+      for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
+        const stored = storedNameCandidate(name, attempt, now)
+        const linked = directOps.link(claimedPath, Path.join(dir, literalName(stored)))
+        if (Either.isRight(linked)) {
+          placedItself.add(claimedPath)
+          return Either.right(stored)
+        }
+        // Taken: the next name. Refused (EPERM: protected_hardlinks) or another filesystem: `storeValid`'s way.
+        if (!isAlreadyExists(linked.left)) {
+          const code = errnoCode(linked.left)
+          return code === "EPERM" || code === "EXDEV" ? Either.right(undefined) : Either.left(linked.left)
+        }
+      }
+      return Either.right(undefined)
+    }
+  }
+
   return {
     folders,
+    direct,
     // The folder checks have their own module (FolderChecks); kept here for callers of the store.
     prepareFolders: checks.prepareFolders,
     checkDiskSpace: checks.checkDiskSpace,
