@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { NodeFileSystem } from "@effect/platform-node"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, Logger } from "effect"
 import type { PlatformError } from "@effect/platform/Error"
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
@@ -83,7 +83,11 @@ const runOver = (root: string, ops: FileOpsService, settings: Record<string, str
   const layer = App.layerOver(filesystem, { notifier: notifier.layer }).pipe(
     Layer.provideMerge(Config.layerFixed({ ...folders(root), QUIET_PERIOD_MS: "0", CONCURRENCY: "4", LOG_CONSOLE: "off", ...settings }))
   )
-  return Effect.map(Effect.scoped(runDaemon({ once: true })).pipe(Effect.provide(layer)), (summary) => ({ summary, rejected: notifier.recorded.rejected }))
+  // (the daemon's lines go to its log file; effect's default logger would print them too)
+  return Effect.map(Effect.scoped(runDaemon({ once: true })).pipe(Effect.provide(layer), Effect.provide(Logger.remove(Logger.defaultLogger))), (summary) => ({
+    summary,
+    rejected: notifier.recorded.rejected
+  }))
 }
 
 /** Without the direct calls: the composed steps only. */
@@ -117,7 +121,7 @@ const outcome = (root: string) => ({
 const removeTree = (root: string) => Effect.sync(() => NFS.rmSync(root, { recursive: true, force: true }))
 
 /** What one more file costs, call by call, over `files(i)` for N and 2N files. */
-const perFile = (file: (i: number) => readonly [string, string]) =>
+const perFile = (file: (i: number) => readonly [string, string], settings: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const n = 40
     const run = (count: number) =>
@@ -125,7 +129,7 @@ const perFile = (file: (i: number) => readonly [string, string]) =>
         Effect.sync(() => makeTree(Object.fromEntries(Array.from({ length: count }, (_, i) => file(i))))),
         (root) => {
           const calls: Calls = {}
-          return Effect.as(runOver(root, counting(calls, nodeSyncOps)), calls)
+          return Effect.as(runOver(root, counting(calls, nodeSyncOps), settings), calls)
         },
         removeTree
       )
@@ -158,10 +162,23 @@ const failingDirect = (ops: FileOpsService, name: keyof DirectFileOps, times: nu
 
 const isRoot = process.geteuid?.() === 0
 
-describe("the direct path", () => {
+describe("the direct path", { timeout: 30_000 }, () => {
   it.live("a valid file of the daemon's own user costs four direct calls and the release: no Effect call", () =>
     Effect.map(perFile((i) => [`f${i}.json`, fixture("valid-single.json")]), (each) => {
       expect(each).toEqual({ "direct.readRegular": 1, "direct.rename": 1, "direct.identify": 1, "direct.link": 1, unlink: 1 })
+    }))
+
+  it.live("a valid file copied (STORE_MODE=copy, as another user's is): its copy written and linked by direct calls, then flushed and released", () =>
+    Effect.map(perFile((i) => [`f${i}.json`, fixture("valid-single.json")], { STORE_MODE: "copy" }), (each) => {
+      expect(each).toEqual({
+        "direct.readRegular": 1,
+        "direct.rename": 1,
+        "direct.identify": 1,
+        "direct.writeNew": 1,
+        "direct.link": 1,
+        flush: 1,
+        unlink: 2
+      })
     }))
 
   it.live("a returned file is looked at, claimed and checked by direct calls; its report and store are the composed steps'", () =>
@@ -217,14 +234,14 @@ describe("the direct path", () => {
       expect(direct.validated.map(([name]) => name)).toContain("valid.json")
       expect(direct.data.map(([name]) => name).sort()).toEqual(["fifo.json", "folder.json", "linked.json", "symlink.json"])
       expect(direct).toEqual(composed)
-    }))
+    }), 60_000)
 
-  for (const name of ["readRegular", "rename", "identify", "link"] as const) {
+  for (const name of ["readRegular", "rename", "identify", "writeNew", "link"] as const) {
     it.live(`a failing direct ${name} leaves the file to the composed steps: stored once, nothing left behind`, () =>
       Effect.acquireUseRelease(
         Effect.sync(() => makeTree({ "a.json": fixture("valid-single.json"), "b.json": fixture("valid-single.json") })),
         (root) =>
-          Effect.map(runOver(root, failingDirect(nodeSyncOps, name, 2)), ({ summary }) => {
+          Effect.map(runOver(root, failingDirect(nodeSyncOps, name, 2), name === "writeNew" ? { STORE_MODE: "copy" } : {}), ({ summary }) => {
             expect(summary.validated).toBe(2)
             const result = outcome(root)
             expect(result.validated.map(([n]) => n)).toEqual(["a.json", "b.json"])

@@ -163,6 +163,8 @@ export interface FileOpsService {
  */
 export interface DirectFileOps {
   readonly readRegular: (path: string, maxBytes: number) => Either.Either<RegularRead, PlatformError>
+  /** `writeNew` without a flush */
+  readonly writeNew: (path: string, bytes: Uint8Array, mode: number) => Either.Either<Meta, PlatformError>
   readonly identify: (path: string) => Either.Either<Meta, PlatformError>
   readonly link: (from: string, to: string) => Either.Either<void, PlatformError>
   readonly rename: (from: string, to: string) => Either.Either<void, PlatformError>

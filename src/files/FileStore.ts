@@ -220,12 +220,13 @@ export interface DirectStore {
   readonly claim: (name: string, claimedPath: string) => Either.Either<boolean, PlatformError>
   readonly inspectClaimed: (claimedPath: string) => Either.Either<Meta, PlatformError>
   /**
-   * `storeValid` of a claimed file placed as itself (its look `meta`, as
-   * inspected after the claim): the name it is stored under, or `undefined`
-   * where that takes more than a link (a copy, a group to give, another
-   * filesystem, no free name among the first few): then `storeValid`.
+   * `storeValid` of the `bytes` judged of a claimed file (its look `meta`):
+   * placed as itself, or copied into a private stage first (as `storeValid`
+   * decides), then linked. The name it is stored under, or `undefined` where
+   * that takes more (a group to give, another filesystem, no free name among
+   * the first few): then `storeValid`, which replaces a stage left here.
    */
-  readonly storeValid: (claimedPath: string, name: string, now: Date, meta: Meta) => Either.Either<string | undefined, PlatformError>
+  readonly storeValid: (claimedPath: string, name: string, now: Date, meta: Meta, bytes: Uint8Array) => Either.Either<string | undefined, PlatformError>
 }
 
 /** Names the direct store tries before leaving a crowded name to `storeValid` (which tries up to MAX_NAME_ATTEMPTS). */
@@ -768,6 +769,8 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     })
 
   const directOps = extra.direct
+  /** Folders whose group a private stage does not have (the direct store leaves their copies to `storeValid`). */
+  const stagesInOtherGroup = new Set<string>()
   const direct: DirectStore | undefined = directOps === undefined ? undefined : {
     peekInput: (name, maxBytes) => directOps.readRegular(inputPath(name), maxBytes),
     claim: (name, claimedPath) => {
@@ -777,16 +780,32 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
       return isNotFound(moved.left) && Either.isRight(directOps.identify(Path.dirname(claimedPath))) ? Either.right(false) : Either.left(moved.left)
     },
     inspectClaimed: (claimedPath) => directOps.identify(claimedPath),
-    storeValid: (claimedPath, name, now, meta) => {
+    storeValid: (claimedPath, name, now, meta, bytes) => {
       const dir = folders.validated
-      // As `withStage` places a file as itself: locally, with the folder's group already, or not the daemon's to give.
-      if (remoteFolders.has(dir) || !placesItself(mode, meta.uid, euid)) return Either.right(undefined)
-      if (folderGroups.get(dir) !== meta.gid && (meta.uid === euid || euid === 0)) return Either.right(undefined)
+      if (remoteFolders.has(dir)) return Either.right(undefined)
+      let from = claimedPath
+      if (placesItself(mode, meta.uid, euid)) {
+        // As `withStage` places a file as itself: with the folder's group already, or not the daemon's to give.
+        if (folderGroups.get(dir) !== meta.gid && (meta.uid === euid || euid === 0)) return Either.right(undefined)
+      } else {
+        // As `stagePrivately` copies it: the bytes judged in a private stage, which has the folder's group already.
+        if (stagesInOtherGroup.has(dir)) return Either.right(undefined)
+        const stage = stagesFor(claimedPath).data
+        const written = directOps.writeNew(stage, bytes, STORED_FILE_MODE)
+        if (Either.isLeft(written)) return Either.right(undefined)
+        staged.add(claimedPath)
+        if (folderGroups.get(dir) !== written.right.gid) {
+          // (a group to give, or the folder's not known yet: `storeValid` replaces this stage and sees to it)
+          if (folderGroups.has(dir)) stagesInOtherGroup.add(dir)
+          return Either.right(undefined)
+        }
+        from = stage
+      }
       for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
-        const linked = directOps.link(claimedPath, Path.join(dir, literalName(stored)))
+        const linked = directOps.link(from, Path.join(dir, literalName(stored)))
         if (Either.isRight(linked)) {
-          placedItself.add(claimedPath)
+          if (from === claimedPath) placedItself.add(claimedPath)
           return Either.right(stored)
         }
         // Taken: the next name. Refused (EPERM: protected_hardlinks) or another filesystem: `storeValid`'s way.

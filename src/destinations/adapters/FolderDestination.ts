@@ -31,10 +31,10 @@ export const makeFolderDestination = (role: StorageFolder["role"]): Effect.Effec
         role,
         receives,
         store: (file: JudgedFile) => store.storeValid(file.claimedPath, file.name, file.processedAt, file.content),
-        // (hot path 11, see WorkerPool) the bytes judged, placed as the claimed file itself where that is one link
+        // (hot path 11, see WorkerPool) the bytes judged, placed as the claimed file or a private copy of them, and linked
         storeNow: direct === undefined ? undefined : (file: JudgedFile) =>
           file.content._tag === "Bytes" && file.content.meta !== undefined
-            ? direct.storeValid(file.claimedPath, file.name, file.processedAt, file.content.meta)
+            ? direct.storeValid(file.claimedPath, file.name, file.processedAt, file.content.meta, file.content.bytes)
             : Either.right(undefined)
       }
     }

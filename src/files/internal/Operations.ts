@@ -145,37 +145,37 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
   /** The hot path's calls in direct calls (hot path 11, see WorkerPool), as their Effect twins answer. */
   const directOps = (d: DirectPrims): DirectFileOps => ({
     readRegular: (path, maxBytes) => readRegularNow(d, path, maxBytes),
+    writeNew: (path, bytes, mode) => writeNewNow(d, path, bytes, mode),
     identify: (path) => now("lstat", path, () => metaOf(d.lstat(path))),
     link: (from, to) => now("link", to, () => d.link(from, to)),
     rename: (from, to) => now("rename", from, () => d.rename(from, to))
   })
 
   /** `writeNew` without a flush, in direct calls (see `DirectPrims`): the same steps, and nothing half-written stays. */
-  const writeNewDirect = (d: DirectPrims, path: string, bytes: Uint8Array, mode: number): Effect.Effect<Meta, PlatformError> =>
-    Effect.suspend(() => {
-      let fd: number
+  const writeNewNow = (d: DirectPrims, path: string, bytes: Uint8Array, mode: number): Either.Either<Meta, PlatformError> => {
+    let fd: number
+    try {
+      fd = d.open(path, CREATE_NEW, mode)
+    } catch (error) {
+      return Either.left(systemError("open", path, error))
+    }
+    let method = "write"
+    try {
+      for (let written = 0; written < bytes.length;) written += d.write(fd, bytes, written, bytes.length - written, written)
+      method = "fstat"
+      const meta = metaOf(d.fstat(fd))
+      d.close(fd)
+      return Either.right(meta)
+    } catch (error) {
+      d.close(fd)
       try {
-        fd = d.open(path, CREATE_NEW, mode)
-      } catch (error) {
-        return Effect.fail(systemError("open", path, error))
+        d.unlink(path)
+      } catch {
+        // The name is ours (O_EXCL); if it cannot go, the next attempt's exclusive create says so.
       }
-      let method = "write"
-      try {
-        for (let written = 0; written < bytes.length;) written += d.write(fd, bytes, written, bytes.length - written, written)
-        method = "fstat"
-        const meta = metaOf(d.fstat(fd))
-        d.close(fd)
-        return Effect.succeed(meta)
-      } catch (error) {
-        d.close(fd)
-        try {
-          d.unlink(path)
-        } catch {
-          // The name is ours (O_EXCL); if it cannot go, the next attempt's exclusive create says so.
-        }
-        return Effect.fail(systemError(method, path, error))
-      }
-    })
+      return Either.left(systemError(method, path, error))
+    }
+  }
 
   /** Creates `path` exclusively, runs `fill` on its descriptor, flushes; removes it again on failure (and never leaves it open). */
   const createWith = (path: string, mode: number, sync: boolean, fill: (fd: number) => Effect.Effect<void, PlatformError>) =>
@@ -200,7 +200,7 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
   const direct = p.direct
   const writeNew = (path: string, bytes: Uint8Array, mode: number, sync = false) =>
     direct !== undefined && !sync
-      ? writeNewDirect(direct, path, bytes, mode)
+      ? Effect.suspend(() => writeNewNow(direct, path, bytes, mode))
       : createWith(path, mode, sync, (fd) => (bytes.length === 0 ? Effect.void : writeFully(fd, bytes, 0, path)))
 
   const copyNew = (source: string, size: number, path: string, mode: number, sync = false) =>
