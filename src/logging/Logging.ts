@@ -19,7 +19,9 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Queue from "effect/Queue"
@@ -84,10 +86,12 @@ export const logFields = (fields: Readonly<Record<string, unknown>>): LogFields 
 
 const messageParts = (message: unknown): ReadonlyArray<unknown> => (Array.isArray(message) ? message : [message])
 
-const messageText = (message: unknown): string =>
-  typeof message === "string"
-    ? message
-    : messageParts(message).filter((m) => !(m instanceof LogFields)).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
+const messageText = (message: unknown): string => {
+  if (typeof message === "string") return message
+  // The per-file line, `[text, LogFields]`: its text as it is (hot path 6, see WorkerPool).
+  if (Array.isArray(message) && message.length === 2 && typeof message[0] === "string" && message[1] instanceof LogFields) return message[0]
+  return messageParts(message).filter((m) => !(m instanceof LogFields)).map((m) => (typeof m === "string" ? m : safeJson(m))).join(" ")
+}
 
 const safeJson = (value: unknown): string => {
   try {
@@ -103,8 +107,10 @@ const safeJson = (value: unknown): string => {
  */
 export const fieldsOf = (options: Pick<Logger.Logger.Options<unknown>, "annotations" | "message">): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
-  for (const [key, value] of options.annotations) {
-    if (!RESERVED.has(key)) fields[key] = value
+  if (HashMap.size(options.annotations) > 0) {
+    for (const [key, value] of options.annotations) {
+      if (!RESERVED.has(key)) fields[key] = value
+    }
   }
   if (typeof options.message !== "string") {
     for (const part of messageParts(options.message)) {
@@ -119,7 +125,7 @@ export const fieldsOf = (options: Pick<Logger.Logger.Options<unknown>, "annotati
 /** One log line as the sinks write it: message, level, fields and cause, masked by `masker`. */
 export const toEvent = (options: Logger.Logger.Options<unknown>, masker: MaskerService): LogEvent => {
   const fields = fieldsOf(options)
-  for (const span of options.spans) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
+  if (List.isCons(options.spans)) for (const span of options.spans) fields[`${span.label}_ms`] = options.date.getTime() - span.startTime
   return {
     ts: options.date.toISOString(),
     level: options.logLevel,

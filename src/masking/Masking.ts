@@ -1005,7 +1005,10 @@ export const maskValue = (value: unknown, depth = 0): unknown => {
   if (depth >= MAX_DEPTH) return "[nested too deep]"
   if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1))
   const out: Record<string, unknown> = {}
-  for (const [key, v] of Object.entries(value)) {
+  const record = value as Record<string, unknown>
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue
+    const v = record[key]
     const lower = key.toLowerCase()
     if (REMOVED_FIELDS.has(lower)) continue
     if ((lower === "card_number" || lower === "phone") && (typeof v === "string" || typeof v === "number")) {
