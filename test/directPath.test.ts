@@ -163,12 +163,12 @@ const failingDirect = (ops: FileOpsService, name: keyof DirectFileOps, times: nu
 const isRoot = process.geteuid?.() === 0
 
 describe("the direct path", { timeout: 30_000 }, () => {
-  it.live("a valid file of the daemon's own user costs four direct calls and the release: no Effect call", () =>
+  it.live("a valid file of the daemon's own user costs five direct calls, its release's too: no Effect call", () =>
     Effect.map(perFile((i) => [`f${i}.json`, fixture("valid-single.json")]), (each) => {
-      expect(each).toEqual({ "direct.readRegular": 1, "direct.rename": 1, "direct.identify": 1, "direct.link": 1, unlink: 1 })
+      expect(each).toEqual({ "direct.readRegular": 1, "direct.rename": 1, "direct.identify": 1, "direct.link": 1, "direct.unlink": 1 })
     }))
 
-  it.live("a valid file copied (STORE_MODE=copy, as another user's is): its copy written and linked by direct calls, then flushed and released", () =>
+  it.live("a valid file copied (STORE_MODE=copy, as another user's is): its copy written and linked by direct calls, flushed, then released by direct calls", () =>
     Effect.map(perFile((i) => [`f${i}.json`, fixture("valid-single.json")], { STORE_MODE: "copy" }), (each) => {
       expect(each).toEqual({
         "direct.readRegular": 1,
@@ -177,20 +177,20 @@ describe("the direct path", { timeout: 30_000 }, () => {
         "direct.writeNew": 1,
         "direct.link": 1,
         flush: 1,
-        unlink: 2
+        "direct.unlink": 2
       })
     }))
 
-  it.live("a returned file is looked at, claimed and checked by direct calls; its report and store are the composed steps'", () =>
+  it.live("a returned file costs direct calls only: both names checked free, its report's name noted, its report staged and placed first, then the file, then the release", () =>
     Effect.map(perFile((i) => [`f${i}.json`, fixture("invalid-luhn.json")]), (each) => {
       expect(each).toEqual({
         "direct.readRegular": 1,
         "direct.rename": 1,
         "direct.identify": 1,
-        lookup: 2,
-        writeNew: 2,
-        link: 2,
-        unlink: 3
+        "direct.lookup": 2,
+        "direct.writeNew": 2,
+        "direct.link": 2,
+        "direct.unlink": 3
       })
     }))
 
@@ -236,20 +236,26 @@ describe("the direct path", { timeout: 30_000 }, () => {
       expect(direct).toEqual(composed)
     }), 60_000)
 
-  for (const name of ["readRegular", "rename", "identify", "writeNew", "link"] as const) {
-    it.live(`a failing direct ${name} leaves the file to the composed steps: stored once, nothing left behind`, () =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => makeTree({ "a.json": fixture("valid-single.json"), "b.json": fixture("valid-single.json") })),
-        (root) =>
-          Effect.map(runOver(root, failingDirect(nodeSyncOps, name, 2), name === "writeNew" ? { STORE_MODE: "copy" } : {}), ({ summary }) => {
-            expect(summary.validated).toBe(2)
-            const result = outcome(root)
-            expect(result.validated.map(([n]) => n)).toEqual(["a.json", "b.json"])
-            expect(result.data).toEqual([])
-            expect(result.processingLeft).toEqual([])
+  for (const name of ["readRegular", "rename", "identify", "lookup", "writeNew", "link", "unlink"] as const) {
+    // (a valid file looks up no name: only a returned one checks its names free)
+    for (const valid of name === "lookup" ? [false] : [true, false]) {
+      it.live(`a failing direct ${name} leaves a${valid ? " valid" : " returned"} file to the composed steps: stored once, nothing left behind`, () =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            const content = fixture(valid ? "valid-single.json" : "invalid-luhn.json")
+            return makeTree({ "a.json": content, "b.json": content })
           }),
-        removeTree
-      ))
+          (root) =>
+            Effect.map(runOver(root, failingDirect(nodeSyncOps, name, 2), name === "writeNew" && valid ? { STORE_MODE: "copy" } : {}), ({ summary }) => {
+              expect(summary).toMatchObject(valid ? { validated: 2, returned: 0 } : { validated: 0, returned: 2 })
+              const result = outcome(root)
+              expect((valid ? result.validated : result.returns).map(([n]) => n)).toEqual(valid ? ["a.json", "b.json"] : ["a.json", "a.json.error.json", "b.json", "b.json.error.json"])
+              expect(result.data).toEqual([])
+              expect(result.processingLeft).toEqual([])
+            }),
+          removeTree
+        ))
+    }
   }
 
   it.live("a claimed entry that is not the file looked at (swapped between look and claim) is read again where it was claimed", () =>

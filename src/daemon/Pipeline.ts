@@ -484,17 +484,16 @@ export const makePipeline = Effect.gen(function*() {
       return yield* claimAndFinish(job, { judged, meta: peek.meta }, startedAt, instance.claimPath(job.name, job.receivedAt))
     }))
 
-  const storeValidNow = destinations.storing.validated.storeNow
   const GONE: Effect.Effect<Outcome> = Effect.succeed({ _tag: "Gone" })
 
   /**
    * The composed steps of a fresh small file in straight-line code (hot path
    * 11, see WorkerPool): look (read whole), judge, claim, check the claimed
-   * entry and, valid and placed as itself, store, each a direct call. What is
-   * not that common case (a failure, anything but a regular file with one
-   * link, a batch validated in slices, a file copied or given a group,
-   * destinations of one's own, DEBUG) goes on in the composed steps from
-   * where it is, so every rule, retry and message stays theirs.
+   * entry and store (its report first, if returned), each a direct call.
+   * What is not that common case (a failure, anything but a regular file with
+   * one link, a batch validated in slices, a file given a group, destinations
+   * of one's own, DEBUG) goes on in the composed steps from where it is, so
+   * every rule, retry and message stays theirs.
    */
   const processInputDirect = (job: InputJob, direct: DirectStore): Effect.Effect<Outcome> => {
     const startedAt = clock.unsafeCurrentTimeMillis()
@@ -525,10 +524,12 @@ export const makePipeline = Effect.gen(function*() {
         }
         const now = new Date(clock.unsafeCurrentTimeMillis())
         const validation = judgeNow(judged.parsed, now)
-        if (validation.errorCount === 0 && added.validated.length === 0 && storeValidNow !== undefined) {
-          const { errorCount, errors, records } = validation
-          const file = new JudgedFileOf(judged, job.name, claimedPath, "validated", records, errors, errorCount, contentOf(judged), job.receivedAt, now)
-          const placed = storeValidNow(file)
+        const { errorCount, errors, records } = validation
+        const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
+        const storeNow = destinations.storing[verdict].storeNow
+        if (added[verdict].length === 0 && storeNow !== undefined) {
+          const file = new JudgedFileOf(judged, job.name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), job.receivedAt, now)
+          const placed = storeNow(file)
           if (Either.isRight(placed) && placed.right !== undefined) return stored(file, placed.right, startedAt)
         }
         return finishJudged(claimedPath, job.name, job.receivedAt, judged, startedAt, validation, now)

@@ -48,14 +48,16 @@
  *     platform `SystemError` is a validated class, and an expected absence
  *     built one for every returned file.
  * 11. The direct path: on synchronous file calls, a fresh small file's look
- *     (read whole), judgement, claim, check of the claimed entry and, valid
- *     and placed as itself, its store are plain function calls in one
- *     `Effect.suspend` (Pipeline's `processInputDirect` over FileStore's
- *     `direct` and FileOps' `direct`, each answering as its Effect twin with
- *     a failure as a value). Everything else (a failure, anything but a
- *     regular file with one link, a copy, a report) goes on in the composed
+ *     (read whole), judgement, claim, check of the claimed entry and store
+ *     (linked as itself or copied, its report first if returned), and later
+ *     its release, are plain function calls: one `Effect.suspend` for the
+ *     file (Pipeline's `processInputDirect`), a loop for the release batch
+ *     (ClaimReleaser), over FileStore's and FileOps' `direct` calls, each
+ *     answering as its Effect twin with a failure as a value. Everything else
+ *     (a failure, anything but a regular file with one link, a group to give,
+ *     another filesystem, destinations of one's own) goes on in the composed
  *     steps from where it is, so their rules, retries and messages hold; the
- *     composed steps cost some forty fiber steps more a file.
+ *     composed steps cost some fifty fiber steps more a file.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

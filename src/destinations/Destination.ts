@@ -119,7 +119,7 @@ export interface StoringDestination extends DestinationService {
   /** Places the file exactly once; returns the name it is stored under. */
   readonly store: (file: JudgedFile) => Effect.Effect<string, DestinationFailure>
   /**
-   * `store` as a plain function where it is one link (hot path 11, see
+   * `store` as a plain function, by direct file calls (hot path 11, see
    * WorkerPool): the name stored under, or `undefined` (or a failure, which
    * left nothing placed) where it takes more: then `store`.
    */

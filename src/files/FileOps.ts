@@ -166,8 +166,11 @@ export interface DirectFileOps {
   /** `writeNew` without a flush */
   readonly writeNew: (path: string, bytes: Uint8Array, mode: number) => Either.Either<Meta, PlatformError>
   readonly identify: (path: string) => Either.Either<Meta, PlatformError>
+  /** `lookup`: `undefined` when nothing has that name */
+  readonly lookup: (path: string) => Either.Either<Meta | undefined, PlatformError>
   readonly link: (from: string, to: string) => Either.Either<void, PlatformError>
   readonly rename: (from: string, to: string) => Either.Either<void, PlatformError>
+  readonly unlink: (path: string) => Either.Either<void, PlatformError>
 }
 
 /**

@@ -34,7 +34,7 @@ import type { StoreMode } from "../Config.js"
 import { mayHaveReport } from "../Folders.js"
 import type { StoredIn } from "../Folders.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
-import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
+import type { DirectFileOps, Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { describeIoError } from "./IoRetry.js"
@@ -227,6 +227,21 @@ export interface DirectStore {
    * the first few): then `storeValid`, which replaces a stage left here.
    */
   readonly storeValid: (claimedPath: string, name: string, now: Date, meta: Meta, bytes: Uint8Array) => Either.Either<string | undefined, PlatformError>
+  /** `storeReturned` so, its report placed first (`report` renders it for the stored name); `undefined` where it takes more. */
+  readonly storeReturned: (
+    claimedPath: string,
+    name: string,
+    now: Date,
+    meta: Meta,
+    bytes: Uint8Array,
+    report: (storedName: string) => string
+  ) => Either.Either<string | undefined, PlatformError>
+  /**
+   * `releaseClaim` where nothing of the claim is on another filesystem: `true`
+   * when released, `false` when it is for `releaseClaim`, a failure when a
+   * removal failed (the claim is then `releaseClaim`'s to retry).
+   */
+  readonly releaseClaim: (claimedPath: string, storedIn: StoredIn) => Either.Either<boolean, PlatformError>
 }
 
 /** Names the direct store tries before leaving a crowded name to `storeValid` (which tries up to MAX_NAME_ATTEMPTS). */
@@ -723,34 +738,44 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     return note === undefined ? Effect.void : unlinkIfThere(note)
   }
 
-  const releaseClaim = (claimedPath: string, storedIn: StoredIn) => {
+  /**
+   * What releasing a claim removes, in order: its claimed name first (a crash
+   * after it leaves only stages, swept later, never a claimed file without the
+   * stage that says it is stored already), then its stages and its note.
+   * `remote`: stages in a destination folder on another filesystem may be left
+   * too (their journals say where). `forget` drops what is known of the claim
+   * once it is released.
+   */
+  const releasing = (claimedPath: string, storedIn: StoredIn): { readonly paths: ReadonlyArray<string>; readonly remote: Stages | undefined } => {
     const withReport = mayHaveReport(storedIn)
-    const stagedHere = staged.delete(claimedPath)
-    const asItself = placedItself.delete(claimedPath)
-    const renamed = reserved.delete(claimedPath)
+    const stagedHere = staged.has(claimedPath)
+    const asItself = placedItself.has(claimedPath)
+    const renamed = reserved.has(claimedPath)
+    const note = noteOf(claimedPath)
+    const notes = note === undefined ? [] : [note]
     // A file placed as itself, with no report and nothing across filesystems, has no stage: none is looked for.
-    if (!stagedHere && asItself && !withReport && remoteFolders.size === 0) {
-      knownStages.delete(claimedPath)
-      return Effect.zipRight(unlinkIfThere(claimedPath), dropNote(claimedPath))
-    }
+    if (!stagedHere && asItself && !withReport && remoteFolders.size === 0) return { paths: [claimedPath, ...notes], remote: undefined }
     const stages = stagesFor(claimedPath)
-    knownStages.delete(claimedPath)
     // A stage made here, or (recovery, an earlier process) perhaps one made elsewhere; none for a file placed as itself.
     const data = stagedHere || !asItself ? [stages.data] : []
     const report = withReport ? [stages.report, stages.rtarget, ...(renamed ? [stages.ptarget] : [])] : []
-    // The claimed name first: a crash after it leaves only stages (swept later), never a
-    // claimed file without the stage that says it is stored already.
-    return Effect.zipRight(
-      unlinkIfThere(claimedPath),
-      Effect.zipRight(
-        Effect.forEach([...data, ...report], unlinkIfThere, { discard: true }),
-        Effect.zipRight(
-          remoteFolders.size === 0 ? Effect.void : Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true }),
-          dropNote(claimedPath)
-        )
-      )
-    )
+    return { paths: [claimedPath, ...data, ...report, ...notes], remote: remoteFolders.size === 0 ? undefined : stages }
   }
+
+  const forget = (claimedPath: string) => {
+    staged.delete(claimedPath)
+    placedItself.delete(claimedPath)
+    reserved.delete(claimedPath)
+    knownStages.delete(claimedPath)
+  }
+
+  const releaseClaim = (claimedPath: string, storedIn: StoredIn) => {
+    const { paths, remote } = releasing(claimedPath, storedIn)
+    forget(claimedPath)
+    const removed = Effect.forEach(paths, unlinkIfThere, { discard: true })
+    return remote === undefined ? removed : Effect.zipRight(removed, Effect.forEach([remote.xdata, remote.xreport], dropRemote, { discard: true }))
+  }
+
 
   const sweepStages = (dir: string, inUse: () => Iterable<string>) =>
     Effect.gen(function*() {
@@ -769,8 +794,61 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     })
 
   const directOps = extra.direct
-  /** Folders whose group a private stage does not have (the direct store leaves their copies to `storeValid`). */
+  /** Folders whose group a private stage does not have (the direct store leaves their copies to the composed one). */
   const stagesInOtherGroup = new Set<string>()
+
+  /** An error the direct store leaves to the composed one (which has a way for it): EPERM (protected_hardlinks), EXDEV. */
+  const composedWay = (e: PlatformError) => {
+    const code = errnoCode(e)
+    return code === "EPERM" || code === "EXDEV"
+  }
+
+  /**
+   * As `stagePrivately`, by direct calls: `bytes` in the private stage `stage`
+   * (one left by an earlier attempt replaced), which must have `dir`'s group
+   * already; `undefined` when it has not (the composed store replaces it and
+   * gives it the group).
+   */
+  const stageNow = (d: DirectFileOps, stage: string, bytes: Uint8Array, dir: string): Either.Either<Meta | undefined, PlatformError> => {
+    if (stagesInOtherGroup.has(dir)) return Either.right(undefined)
+    let written = d.writeNew(stage, bytes, STORED_FILE_MODE)
+    if (Either.isLeft(written) && isAlreadyExists(written.left)) {
+      const removed = d.unlink(stage)
+      if (Either.isLeft(removed)) return Either.left(removed.left)
+      written = d.writeNew(stage, bytes, STORED_FILE_MODE)
+    }
+    if (Either.isLeft(written)) return Either.left(written.left)
+    if (folderGroups.get(dir) === written.right.gid) return written
+    // (a group to give, or the folder's not known yet: the composed store sees to it)
+    if (folderGroups.has(dir)) stagesInOtherGroup.add(dir)
+    return Either.right(undefined)
+  }
+
+  /**
+   * Where a claimed file's data is linked from into `dir`, as `withStage`
+   * decides: the claimed file itself (placed as itself, with the folder's
+   * group already or not the daemon's to give), or its private copy;
+   * `undefined` where that takes more (the composed store).
+   */
+  const dataNow = (d: DirectFileOps, claimedPath: string, meta: Meta, bytes: Uint8Array, dir: string): Either.Either<string | undefined, PlatformError> => {
+    if (remoteFolders.has(dir)) return Either.right(undefined)
+    if (placesItself(mode, meta.uid, euid)) {
+      return Either.right(folderGroups.get(dir) === meta.gid || !(meta.uid === euid || euid === 0) ? claimedPath : undefined)
+    }
+    const stage = stagesFor(claimedPath).data
+    const copy = stageNow(d, stage, bytes, dir)
+    if (Either.isLeft(copy)) return Either.left(copy.left)
+    if (copy.right === undefined) return Either.right(undefined)
+    staged.add(claimedPath)
+    return Either.right(stage)
+  }
+
+  /** A placed name withdrawn if it is still the file `id` (never someone else's), by direct calls. */
+  const withdrawNow = (d: DirectFileOps, path: string, id: string) => {
+    const placed = d.identify(path)
+    if (Either.isRight(placed) && placed.right.id === id) d.unlink(path)
+  }
+
   const direct: DirectStore | undefined = directOps === undefined ? undefined : {
     peekInput: (name, maxBytes) => directOps.readRegular(inputPath(name), maxBytes),
     claim: (name, claimedPath) => {
@@ -782,39 +860,71 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     inspectClaimed: (claimedPath) => directOps.identify(claimedPath),
     storeValid: (claimedPath, name, now, meta, bytes) => {
       const dir = folders.validated
-      if (remoteFolders.has(dir)) return Either.right(undefined)
-      let from = claimedPath
-      if (placesItself(mode, meta.uid, euid)) {
-        // As `withStage` places a file as itself: with the folder's group already, or not the daemon's to give.
-        if (folderGroups.get(dir) !== meta.gid && (meta.uid === euid || euid === 0)) return Either.right(undefined)
-      } else {
-        // As `stagePrivately` copies it: the bytes judged in a private stage, which has the folder's group already.
-        if (stagesInOtherGroup.has(dir)) return Either.right(undefined)
-        const stage = stagesFor(claimedPath).data
-        const written = directOps.writeNew(stage, bytes, STORED_FILE_MODE)
-        if (Either.isLeft(written)) return Either.right(undefined)
-        staged.add(claimedPath)
-        if (folderGroups.get(dir) !== written.right.gid) {
-          // (a group to give, or the folder's not known yet: `storeValid` replaces this stage and sees to it)
-          if (folderGroups.has(dir)) stagesInOtherGroup.add(dir)
-          return Either.right(undefined)
-        }
-        from = stage
-      }
+      const from = dataNow(directOps, claimedPath, meta, bytes, dir)
+      if (Either.isLeft(from) || from.right === undefined) return from
       for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
         const stored = storedNameCandidate(name, attempt, now)
-        const linked = directOps.link(from, Path.join(dir, literalName(stored)))
+        const linked = directOps.link(from.right, Path.join(dir, literalName(stored)))
         if (Either.isRight(linked)) {
-          if (from === claimedPath) placedItself.add(claimedPath)
+          if (from.right === claimedPath) placedItself.add(claimedPath)
           return Either.right(stored)
         }
-        // Taken: the next name. Refused (EPERM: protected_hardlinks) or another filesystem: `storeValid`'s way.
-        if (!isAlreadyExists(linked.left)) {
-          const code = errnoCode(linked.left)
-          return code === "EPERM" || code === "EXDEV" ? Either.right(undefined) : Either.left(linked.left)
-        }
+        // Taken: the next name.
+        if (!isAlreadyExists(linked.left)) return composedWay(linked.left) ? Either.right(undefined) : Either.left(linked.left)
       }
       return Either.right(undefined)
+    },
+    storeReturned: (claimedPath, name, now, meta, bytes, report) => {
+      const dir = folders.returns
+      const from = dataNow(directOps, claimedPath, meta, bytes, dir)
+      if (Either.isLeft(from) || from.right === undefined) return from
+      const stages = stagesFor(claimedPath)
+      for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
+        // As `storeReturned`: both names free, the report's name noted, the report placed, then the data beside it.
+        const stored = returnedNameCandidate(name, attempt, now)
+        const dataPath = Path.join(dir, literalName(stored))
+        const reportPath = Path.join(dir, literalName(reportName(stored)))
+        const dataLook = directOps.lookup(dataPath)
+        if (Either.isLeft(dataLook)) return Either.left(dataLook.left)
+        if (dataLook.right !== undefined) continue
+        const reportLook = directOps.lookup(reportPath)
+        if (Either.isLeft(reportLook)) return Either.left(reportLook.left)
+        if (reportLook.right !== undefined) continue
+        let noted = directOps.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PRIVATE_FILE_MODE)
+        if (Either.isLeft(noted) && isAlreadyExists(noted.left)) {
+          const removed = directOps.unlink(stages.rtarget)
+          if (Either.isLeft(removed)) return Either.left(removed.left)
+          noted = directOps.writeNew(stages.rtarget, Buffer.from(literalName(reportName(stored))), PRIVATE_FILE_MODE)
+        }
+        if (Either.isLeft(noted)) return Either.left(noted.left)
+        const reportStage = stageNow(directOps, stages.report, Buffer.from(report(stored)), dir)
+        if (Either.isLeft(reportStage)) return Either.left(reportStage.left)
+        if (reportStage.right === undefined) return Either.right(undefined)
+        const placedReport = directOps.link(stages.report, reportPath)
+        if (Either.isLeft(placedReport)) {
+          if (isAlreadyExists(placedReport.left)) continue
+          return composedWay(placedReport.left) ? Either.right(undefined) : Either.left(placedReport.left)
+        }
+        const placedData = directOps.link(from.right, dataPath)
+        if (Either.isRight(placedData)) {
+          if (from.right === claimedPath) placedItself.add(claimedPath)
+          return Either.right(stored)
+        }
+        // Its name taken meanwhile, or a failure: the report withdrawn, so that a retry starts clean.
+        withdrawNow(directOps, reportPath, reportStage.right.id)
+        if (!isAlreadyExists(placedData.left)) return composedWay(placedData.left) ? Either.right(undefined) : Either.left(placedData.left)
+      }
+      return Either.right(undefined)
+    },
+    releaseClaim: (claimedPath, storedIn) => {
+      if (remoteFolders.size > 0) return Either.right(false)
+      for (const path of releasing(claimedPath, storedIn).paths) {
+        const removed = directOps.unlink(path)
+        // (what is known of the claim stays for `releaseClaim`, which tries again)
+        if (Either.isLeft(removed) && !isNotFound(removed.left)) return Either.left(removed.left)
+      }
+      forget(claimedPath)
+      return Either.right(true)
     }
   }
 

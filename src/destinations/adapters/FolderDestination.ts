@@ -38,15 +38,21 @@ export const makeFolderDestination = (role: StorageFolder["role"]): Effect.Effec
             : Either.right(undefined)
       }
     }
+    const reportOf = (file: JudgedFile) => (storedAs: string) =>
+      renderReport(
+        { file: file.name, storedAs, receivedAt: file.receivedAt, processedAt: file.processedAt, errors: file.errors, errorCount: file.errorCount },
+        masker.text
+      )
+    const direct = store.direct
     return {
       role,
       receives,
-      store: (file: JudgedFile) =>
-        store.storeReturned(file.claimedPath, file.name, file.processedAt, file.content, (storedAs) =>
-          renderReport(
-            { file: file.name, storedAs, receivedAt: file.receivedAt, processedAt: file.processedAt, errors: file.errors, errorCount: file.errorCount },
-            masker.text
-          ))
+      store: (file: JudgedFile) => store.storeReturned(file.claimedPath, file.name, file.processedAt, file.content, reportOf(file)),
+      // (hot path 11, see WorkerPool) its report placed first, then the bytes judged beside it
+      storeNow: direct === undefined ? undefined : (file: JudgedFile) =>
+        file.content._tag === "Bytes" && file.content.meta !== undefined
+          ? direct.storeReturned(file.claimedPath, file.name, file.processedAt, file.content.meta, file.content.bytes, reportOf(file))
+          : Either.right(undefined)
     }
   })
 

@@ -31,6 +31,8 @@ const nodeDirect: DirectPrims = {
   write: (fd, buffer, offset, length, position) => NFS.writeSync(fd, buffer, offset, length, position),
   unlink: (path) => NFS.unlinkSync(nativePath(path)),
   lstat: (path) => exactStat(NFS.lstatSync(nativePath(path)), () => NFS.lstatSync(nativePath(path), { bigint: true }))!,
+  lstatIfThere: (path) =>
+    exactStat(NFS.lstatSync(nativePath(path), { throwIfNoEntry: false }), () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false })),
   link: (from, to) => NFS.linkSync(nativePath(from), nativePath(to)),
   rename: (from, to) => NFS.renameSync(nativePath(from), nativePath(to))
 }
@@ -42,9 +44,7 @@ export const nodeSyncPrims: FsPrims = {
   close: (fd) => Effect.sync(() => nodeDirect.close(fd)),
   fstat: (fd, path) => syncCall("fstat", path, () => nodeDirect.fstat(fd)),
   lstat: (path) => syncCall("lstat", path, () => nodeDirect.lstat(path)),
-  lstatIfThere: (path) =>
-    syncCall("lstat", path, () =>
-      exactStat(NFS.lstatSync(nativePath(path), { throwIfNoEntry: false }), () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false }))),
+  lstatIfThere: (path) => syncCall("lstat", path, () => nodeDirect.lstatIfThere(path)),
   read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => nodeDirect.read(fd, buffer, offset, length, position)),
   write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => nodeDirect.write(fd, buffer, offset, length, position)),
   // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.

@@ -147,8 +147,14 @@ export const makeFileOps = (p: FsPrims): FileOpsService => {
     readRegular: (path, maxBytes) => readRegularNow(d, path, maxBytes),
     writeNew: (path, bytes, mode) => writeNewNow(d, path, bytes, mode),
     identify: (path) => now("lstat", path, () => metaOf(d.lstat(path))),
+    lookup: (path) =>
+      now("lstat", path, () => {
+        const stats = d.lstatIfThere(path)
+        return stats === undefined ? undefined : metaOf(stats)
+      }),
     link: (from, to) => now("link", to, () => d.link(from, to)),
-    rename: (from, to) => now("rename", from, () => d.rename(from, to))
+    rename: (from, to) => now("rename", from, () => d.rename(from, to)),
+    unlink: (path) => now("unlink", path, () => d.unlink(path))
   })
 
   /** `writeNew` without a flush, in direct calls (see `DirectPrims`): the same steps, and nothing half-written stays. */

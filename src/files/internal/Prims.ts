@@ -55,6 +55,8 @@ export interface DirectPrims {
   readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
   readonly unlink: (path: string) => void
   readonly lstat: (path: string) => StatsLike
+  /** `lstat`, `undefined` when nothing has that name (no error built) */
+  readonly lstatIfThere: (path: string) => StatsLike | undefined
   readonly link: (from: string, to: string) => void
   readonly rename: (from: string, to: string) => void
 }
