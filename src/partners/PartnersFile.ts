@@ -45,7 +45,7 @@ const FolderPath = Schema.String.pipe(
 const ContractVersion = Schema.transform(
   Schema.Union(Schema.String, Schema.Number),
   Schema.Literal(...CONTRACT_VERSIONS).annotations({ message: () => `expected a contract version this daemon knows: ${CONTRACT_VERSIONS.join(", ")}` }),
-  { strict: true, decode: (v) => String(v), encode: (v) => v }
+  { strict: false, decode: (v) => String(v), encode: (v) => v }
 )
 
 const PartnerFields = Schema.Struct({
