@@ -29,6 +29,8 @@ import type { FileRule } from "./contract/Rules.js"
 import { runDaemon } from "./daemon/Daemon.js"
 import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import * as FileStore from "./files/FileStore.js"
+import type { DiskSpaceLow, FilesystemUnsupported, FolderUnusable } from "./files/FolderChecks.js"
+import type { DuplicateDestinationRole } from "./destinations/Destinations.js"
 import * as SyscallMode from "./files/SyscallMode.js"
 import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { parseFailureError, parseJsonBytes } from "./contract/ParseJson.js"
@@ -74,7 +76,7 @@ export const DOCS = {
       ["schema", "print the contract as JSON Schema"],
       ["requeue", "move returned files back into DATA_DIR"]
     ],
-    notes: ["Exit codes: 0 done, or stopped by a signal; 64 bad command line; 73 a folder is unusable; 75 too little disk space, or --once left files; 78 bad settings."]
+    notes: ["Exit codes: 0 done, or stopped by a signal; 64 bad command line; 73 a folder is unusable; 75 too little disk space, or --once left files; 78 bad settings (or a filesystem without the guarantees routing needs)."]
   },
   validate: {
     usage: ["validate [--json] [--] FILE..."],
@@ -136,6 +138,30 @@ const envValue = (value: string | number | boolean): string => {
 export const settingsText = (settings: Settings): string =>
   Object.entries(describeSettings(settings)).map(([name, value]) => `${name}=${envValue(value)}\n`).join("")
 
+/** A failure that stops the daemon before its first file: bad settings, folders or filesystems, a composition mistake. */
+export type StartupFailure = FolderUnusable | FilesystemUnsupported | DiskSpaceLow | DuplicateDestinationRole
+
+/**
+ * The exit code of a failure at start (sysexits.h): 73 a folder that cannot
+ * be made or used, 75 too little disk space (try again later), 78 anything
+ * to fix in the configuration (a filesystem that cannot be used, two
+ * destinations with one role).
+ */
+export const startupExitCode = (e: StartupFailure): number => {
+  switch (e._tag) {
+    case "FolderUnusable":
+      return EXIT.cantCreate
+    case "DiskSpaceLow":
+      return EXIT.tempFail
+    case "FilesystemUnsupported":
+    case "DuplicateDestinationRole":
+      return EXIT.config
+  }
+}
+
+/** Said in the log, then the process exits with its code. */
+const startupFailed = (e: StartupFailure) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: startupExitCode(e) }))
+
 /** INSTANCES above 1: this process runs that many daemons on the same folders (see InstancePool). */
 const runPool = (settings: Settings, once: boolean) =>
   Effect.gen(function*() {
@@ -162,9 +188,10 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
     const summary = yield* run.pipe(
       Effect.provide(layer),
       Effect.catchTags({
-        FolderUnusable: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.cantCreate })),
-        FilesystemUnsupported: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.config })),
-        DiskSpaceLow: (e) => Effect.zipRight(Effect.logError(e.message), new ExitCode({ code: EXIT.tempFail }))
+        FolderUnusable: startupFailed,
+        FilesystemUnsupported: startupFailed,
+        DiskSpaceLow: startupFailed,
+        DuplicateDestinationRole: startupFailed
       }),
       // Anything unexpected is logged here, masked and flushed, before the process exits 1.
       Effect.catchAllDefect((defect) =>

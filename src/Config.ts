@@ -22,6 +22,8 @@ import * as Redacted from "effect/Redacted"
 import * as OS from "node:os"
 import { parseHostList, showHost } from "./http/HostCheck.js"
 import type { HostEntry } from "./http/HostCheck.js"
+// The folders (DATA_DIR … LOG_DIR), with their roles, are the folder list's (Folders.ts).
+import type { FolderSettings } from "./Folders.js"
 
 /** How new files are noticed (WATCH_MODE): `native` filesystem events, or `poll` by listing only. */
 export type WatchMode = "native" | "poll"
@@ -51,12 +53,7 @@ export interface EmailSettings {
  * The daemon's settings, parsed and checked: what the `AppConfig` service holds.
  * Each field is one variable of `SETTINGS` (README's settings table).
  */
-export interface Settings {
-  readonly dataDir: string
-  readonly processingDir: string
-  readonly validatedDir: string
-  readonly returnsDir: string
-  readonly logDir: string
+export interface Settings extends FolderSettings {
   readonly debug: boolean
   readonly concurrency: number
   /** daemon processes on these folders under this one; 1 runs the daemon in this process */

@@ -33,6 +33,8 @@ export * as ContractSchema from "./contract/ContractSchema.js"
 export * as Daemon from "./daemon/Daemon.js"
 /** The FileStore: claims customer files and stores what was judged. */
 export * as FileStore from "./files/FileStore.js"
+/** The folder list with roles (`FOLDERS`): every folder the daemon uses, what it does there, and the storage folders of the built-in destinations. */
+export * as Folders from "./Folders.js"
 /** The checks a folder must pass before the daemon uses it. */
 export * as FolderChecks from "./files/FolderChecks.js"
 /** FileOps: every system call on a customer file's path, as a service. */
@@ -63,6 +65,8 @@ export * as WebhookDelivery from "./notify/adapters/WebhookDelivery.js"
 export * as Pipeline from "./daemon/Pipeline.js"
 /** Requeue: returned files back into the input folder. */
 export * as Requeue from "./requeue/Requeue.js"
+/** What the daemon is doing now, read-only: `Status` (its `snapshot`, the health endpoint's source), and `layerView` to show one of your own. */
+export * as Status from "./status/Status.js"
 /** The Watcher: hints that something changed in the input folder. */
 export * as Watcher from "./daemon/Watcher.js"
 /** The stable codes of the contract's rules (`ValidationError.rule`, docs/CONTRACT.md §6). */

@@ -52,7 +52,7 @@ describe("ClaimReleaser", () => {
       const context = yield* Layer.buildWithScope(releaserLayer(memory, written), scope)
       const releaser = Context.get(context, ClaimReleaser)
       const claimed = yield* Effect.provide(storedClaim(memory), context)
-      yield* releaser.release(claimed, false)
+      yield* releaser.release(claimed, "validated")
       yield* settle
       expect(writes).toBe(1)
       expect(memory.volume.existsSync(claimed)).toBe(true)
@@ -73,12 +73,12 @@ describe("ClaimReleaser", () => {
       const context = yield* Layer.buildWithScope(releaserLayer(memory, written), scope)
       const releaser = Context.get(context, ClaimReleaser)
       const [first, second] = yield* Effect.provide(storedClaims(memory, 2), context)
-      yield* releaser.release(first!, false)
+      yield* releaser.release(first!, "validated")
       yield* settle
       expect(writes).toBe(1)
       expect(memory.volume.existsSync(first!)).toBe(true)
       // Without the loop, a worker would wait for ever once MAX_PENDING names waited.
-      yield* releaser.release(second!, false)
+      yield* releaser.release(second!, "validated")
       yield* settle
       expect(memory.volume.existsSync(second!)).toBe(false)
       expect(memory.volume.existsSync(first!)).toBe(true)
@@ -94,7 +94,7 @@ describe("ClaimReleaser", () => {
       const releaser = Context.get(context, ClaimReleaser)
       const claimed = yield* Effect.provide(storedClaim(memory), context)
       // Handed over and the scope closed at once, before the background fiber ran.
-      yield* releaser.release(claimed, false)
+      yield* releaser.release(claimed, "validated")
       yield* Scope.close(scope, Exit.void)
       expect(memory.volume.existsSync(claimed)).toBe(false)
       expect(writes).toBeGreaterThanOrEqual(1)
@@ -109,10 +109,10 @@ describe("ClaimReleaser", () => {
       const releaser = Context.get(context, ClaimReleaser)
       // The first batch (one name) waits for its log write; MAX_PENDING more gather behind it.
       const claims = yield* Effect.provide(storedClaims(memory, MAX_PENDING + 1), context)
-      yield* releaser.release(claims[0]!, false)
+      yield* releaser.release(claims[0]!, "validated")
       yield* settle
-      for (const claimed of claims.slice(1, MAX_PENDING)) yield* releaser.release(claimed, false)
-      const last = yield* Effect.fork(releaser.release(claims[MAX_PENDING]!, false))
+      for (const claimed of claims.slice(1, MAX_PENDING)) yield* releaser.release(claimed, "validated")
+      const last = yield* Effect.fork(releaser.release(claims[MAX_PENDING]!, "validated"))
       yield* settle
       // The MAX_PENDING-th waiting name: its worker waits, nothing is released yet.
       expect(yield* Fiber.poll(last)).toEqual(Option.none())

@@ -74,7 +74,7 @@ describe("counts mean files", () => {
       const fiber = yield* Effect.fork(runDaemon({ once: false }))
       // tried again after 1 s, then 2 s more
       while (listing(app.volume, V).length < 7 || attemptsLogged(logs) < 3) yield* Effect.sleep("50 millis")
-      expect(status.failing()).toBe(1)
+      expect((yield* status.snapshot).failing).toBe(1)
       const snapshot = activity.snapshot()
       expect(snapshot.totals).toEqual({ validated: 7, returned: 0, failed: 1 })
       // one row for the file, its attempts counted on it
@@ -106,7 +106,7 @@ describe("counts mean files", () => {
       expect(app.recorded.critical[0]!.instance).toMatch(/-\d+-[0-9a-f]{6}$/)
       expect(app.recorded.cleared).toEqual([])
       returnsWritable()
-      while (status.failing() > 0 || listing(app.volume, R).length < 2) yield* Effect.sleep("50 millis")
+      while ((yield* status.snapshot).failing > 0 || listing(app.volume, R).length < 2) yield* Effect.sleep("50 millis")
       const snapshot = activity.snapshot()
       expect(snapshot.totals).toEqual({ validated: 7, returned: 1, failed: 0 })
       expect(snapshot.outcomes.filter((o) => o.outcome === "failed")).toEqual([])
@@ -136,11 +136,11 @@ describe("counts mean files", () => {
     return Effect.gen(function*() {
       const status = yield* Status
       const fiber = yield* Effect.fork(runDaemon({ once: false }))
-      while (listing(app.volume, V).length < 7 || status.failing() === 0) yield* Effect.sleep("50 millis")
+      while (listing(app.volume, V).length < 7 || (yield* status.snapshot).failing === 0) yield* Effect.sleep("50 millis")
       // claimed and failing in processing/: its producer cannot reach it, but an operator removes it there
       const dir = (app.volume.readdirSync(P) as Array<string>).map(String)[0]!
       for (const name of listing(app.volume, `${P}/${dir}`)) if (name.endsWith("bad.json")) app.volume.unlinkSync(`${P}/${dir}/${name}`)
-      while (status.failing() > 0) yield* Effect.sleep("50 millis")
+      while ((yield* status.snapshot).failing > 0) yield* Effect.sleep("50 millis")
       while (app.recorded.cleared.length === 0) yield* Effect.sleep("20 millis")
       expect(app.recorded.cleared[0]!.detail).toMatch(/^it is gone from \S+ after \d+ failed attempts? \(removed\); it is not tried any more$/)
       yield* Fiber.interrupt(fiber)
@@ -161,10 +161,10 @@ describe("counts mean files", () => {
     return Effect.gen(function*() {
       const status = yield* Status
       const fiber = yield* Effect.fork(runDaemon({ once: false }))
-      while (listing(app.volume, V).length < 1 || status.failing() === 0) yield* Effect.sleep("50 millis")
+      while (listing(app.volume, V).length < 1 || (yield* status.snapshot).failing === 0) yield* Effect.sleep("50 millis")
       expect(app.recorded.critical.map((c) => c.summary)).toEqual(["file sick.json could not be processed"])
       app.volume.unlinkSync(`${D}/sick.json`)
-      while (status.failing() > 0) yield* Effect.sleep("50 millis")
+      while ((yield* status.snapshot).failing > 0) yield* Effect.sleep("50 millis")
       while (app.recorded.cleared.length === 0) yield* Effect.sleep("20 millis")
       expect(app.recorded.cleared).toEqual([expect.objectContaining({ summary: "file sick.json could not be processed", detail: expect.stringMatching(/^it is no longer in \/srv\/data/) })])
       yield* Fiber.interrupt(fiber)
@@ -188,7 +188,7 @@ describe("all-clears", () => {
       expect(app.recorded.cleared).toEqual([])
       app.memory.setFreeBytes(1024 ** 4)
       while (app.recorded.cleared.length === 0) yield* Effect.sleep("20 millis")
-      expect(status.healthProblem).toBeUndefined()
+      expect((yield* status.snapshot).healthProblem).toBeUndefined()
       yield* Effect.sleep("300 millis") // passing at several checks: one all-clear
       expect(app.recorded.cleared).toHaveLength(1)
       expect(app.recorded.cleared[0]).toMatchObject({ summary: `disk nearly full: ${P}`, detail: "the health check passes again", instance: app.recorded.critical[0]!.instance })

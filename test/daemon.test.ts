@@ -713,13 +713,13 @@ describe("daemon watching the in-memory filesystem", () => {
       const status = yield* Status
       const fiber = yield* Effect.fork(runDaemon({ once: false }))
       app.volume.writeFileSync(`${D}/bad.json`, fixture("invalid-luhn.json"))
-      while (deleted < 1 || status.failing() === 0) yield* Effect.sleep("10 millis")
+      while (deleted < 1 || (yield* status.snapshot).failing === 0) yield* Effect.sleep("10 millis")
       // Retried again and again: never taken for gone meanwhile.
       // Sampled over its first retries (after 1 s, then 2 s more, each from processing/).
       const seen: Array<number> = []
       const until = Date.now() + 3500
       while (Date.now() < until) {
-        seen.push(status.failing())
+        seen.push((yield* status.snapshot).failing)
         yield* Effect.sleep("10 millis")
       }
       expect(deleted).toBeGreaterThan(2)
@@ -727,7 +727,7 @@ describe("daemon watching the in-memory filesystem", () => {
       expect(listing(app.volume, R)).toEqual([])
       deleting = false
       while (listing(app.volume, R).length < 2) yield* Effect.sleep("20 millis")
-      while (status.failing() > 0) yield* Effect.sleep("20 millis")
+      while ((yield* status.snapshot).failing > 0) yield* Effect.sleep("20 millis")
       expect(listing(app.volume, R)).toEqual(["bad.json", "bad.json.error.json"])
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(captureLogs().layer), Effect.timeout("30 seconds"))

@@ -10,6 +10,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Metric } from "effect"
 import { runDaemon } from "../src/daemon/Daemon.js"
+import { EXIT, startupExitCode } from "../src/Cli.js"
 import type { FileOpsService } from "../src/files/FileOps.js"
 import { stagesOf } from "../src/files/FileStore.js"
 import { HEARTBEAT_FILE } from "../src/instances/Instance.js"
@@ -99,9 +100,10 @@ describe("a destination of one's own, added by a layer", () => {
     const withoutCalls: Calls = {}
     const added = makeTestApp({ files, wrapExtra: counting(withCalls), swaps: { destinations: [records.layer, everything.layer] } })
     const plain = makeTestApp({ files, wrapExtra: counting(withoutCalls) })
-    const delivered = () => Effect.map(Metric.value(Metrics.filesDelivered("records")), (state) => state.count)
+    const delivered = (role = "records") => Effect.map(Metric.value(Metrics.filesDelivered(role)), (state) => state.count)
     return Effect.gen(function*() {
       const before = yield* delivered()
+      const [validatedBefore, returnsBefore] = [yield* delivered("validated"), yield* delivered("returns")]
       const logs = captureLogs()
       const [summary, activity] = yield* Effect.all([once, Activity.Activity]).pipe(provideToday(added.layer), Effect.provide(logs.layer))
       // Each file's outcome line names the destinations of one's own that had it.
@@ -134,6 +136,8 @@ describe("a destination of one's own, added by a layer", () => {
       expect(new Set(everything.calls.map((c) => c.key)).size).toBe(3)
       expect(everything.calls.every((c) => c.key.endsWith(`_${c.name}`))).toBe(true)
       expect((yield* delivered()) - before).toBe(2)
+      // Every destination by role in cjp_destination_files_total, the storage folders' too.
+      expect([(yield* delivered("validated")) - validatedBefore, (yield* delivered("returns")) - returnsBefore]).toEqual([2, 1])
       // Stored as without it: the built-in folders are still where the files go.
       expect(listing(added.volume, V)).toEqual(["batch.json", "one.json"])
       expect(listing(added.volume, R)).toEqual(["bad.json", "bad.json.error.json"])
@@ -241,11 +245,29 @@ describe("a destination of one's own, added by a layer", () => {
     })
   })
 
-  it.effect("two destinations with one role stop the start, naming it", () => {
+  it.effect("a destination with a built-in folder's role stops the start with a typed failure that names it", () => {
     const app = makeTestApp({ swaps: { destinations: [recorder("validated", ["validated"]).layer] } })
     return Effect.gen(function*() {
+      const failure = yield* Effect.flip(once.pipe(provideToday(app.layer)))
+      if (!(failure instanceof Destinations.DuplicateDestinationRole)) return expect.fail(`not a DuplicateDestinationRole: ${String(failure)}`)
+      expect(failure).toMatchObject({ _tag: "DuplicateDestinationRole", role: "validated", builtIn: ["validated", "returns"], added: ["validated"] })
+      expect(failure.message).toBe(
+        'two destinations have the role "validated" (added: validated): "validated" is the built-in validated folder\'s role ' +
+          "(the built-in ones: validated, returns); give the destination of your own (App.Swaps' destinations) another role"
+      )
+      // The command line's exit code for it: 78, as for bad settings.
+      expect(startupExitCode(failure)).toBe(EXIT.config)
+    })
+  })
+
+  it.effect("two destinations of one's own with one role stop the start, the failure typed, not a defect", () => {
+    const app = makeTestApp({ swaps: { destinations: [recorder("crm", ["validated"]).layer, recorder("crm", ["returned"]).layer] } })
+    return Effect.gen(function*() {
       const exit = yield* Effect.exit(once.pipe(provideToday(app.layer)))
-      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain('two destinations have the role "validated"')
+      expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause) ? exit.cause.error : exit).toMatchObject({ _tag: "DuplicateDestinationRole", role: "crm" })
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(
+        "two destinations have the role \"crm\" (added: crm, crm): give each destination of your own (App.Swaps' destinations) a role of its own"
+      )
     })
   })
 })
@@ -260,7 +282,7 @@ describe("Destinations", () => {
       expect([destinations.storing.validated.role, destinations.storing.returned.role]).toEqual(["validated", "returns"])
       expect(destinations.added.validated).toEqual([])
       expect(destinations.added.returned.map((d) => d.role)).toEqual(["archive"])
-      expect(Destination.storageFolders({ validatedDir: V, returnsDir: R }).map((f) => [f.role, f.dir, f.receives, f.report])).toEqual([
+      expect(Destination.storageFolders({ dataDir: D, processingDir: P, validatedDir: V, returnsDir: R, logDir: FOLDERS.LOG_DIR }).map((f) => [f.role, f.dir, f.receives, f.report])).toEqual([
         ["validated", V, "validated", false],
         ["returns", R, "returned", true]
       ])

@@ -16,6 +16,7 @@ import { systemError } from "../src/files/internal/Errno.js"
 import { layerAsync } from "../src/files/adapters/NodeAsync.js"
 import { layerSync } from "../src/files/adapters/NodeSync.js"
 import { fileInfo } from "../src/files/internal/Stats.js"
+import { exactStat } from "../src/files/internal/Node.js"
 
 const dir = NFS.mkdtempSync(Path.join(OS.tmpdir(), "cjp-fsextra-"))
 afterAll(() => NFS.rmSync(dir, { recursive: true, force: true }))
@@ -307,4 +308,44 @@ describe("layerAsync interrupted (a shutdown's timeout)", () => {
       yield* Effect.sleep("200 millis")
       expect(openFds()).toBe(before)
     }).pipe(Effect.provide(layerAsync)), 30_000)
+})
+
+describe("exact identity at less cost", () => {
+  it("a number stat is kept when its device and inode fit in 2^53, and taken again with bigint fields when not", () => {
+    const stat = (ino: number, dev = 2049) => ({ ino, dev }) as NFS.Stats
+    const exact = { ino: 2n ** 60n + 3n, dev: 2049n } as NFS.BigIntStats
+    let again = 0
+    const reread = () => (again++, exact)
+    const small = stat(123456)
+    expect(exactStat(small, reread)).toBe(small)
+    expect(exactStat(stat(Number.MAX_SAFE_INTEGER), reread)).not.toBe(exact)
+    expect(again).toBe(0)
+    // GlusterFS: 64-bit inode numbers, which a double rounds.
+    expect(exactStat(stat(2 ** 60), reread)).toBe(exact)
+    expect(exactStat(stat(2 ** 53), reread)).toBe(exact)
+    expect(exactStat(stat(5, 2 ** 62), reread)).toBe(exact)
+    expect(again).toBe(3)
+    expect(exactStat(undefined, reread)).toBeUndefined()
+  })
+
+  it.effect("layerSync's Meta is the one bigint stats give (identity, owner, size, whole-millisecond mtime)", () =>
+    Effect.gen(function*() {
+      const ops = yield* FileOps
+      const path = Path.join(dir, "a.json")
+      NFS.utimesSync(path, 1_700_000_000.1239, 1_700_000_000.1239)
+      const meta = yield* ops.identify(path)
+      const b = NFS.lstatSync(path, { bigint: true })
+      expect(meta).toEqual({
+        type: "File",
+        nlink: Number(b.nlink),
+        uid: Number(b.uid),
+        gid: Number(b.gid),
+        mode: Number(b.mode),
+        size: Number(b.size),
+        mtimeMs: b.mtime.getTime(),
+        blocks: Number(b.blocks),
+        id: `${b.dev}:${b.ino}`
+      })
+      expect(meta.mtimeMs).toBe(1_700_000_000_123)
+    }).pipe(Effect.provide(layerSync)))
 })

@@ -38,9 +38,9 @@ const bytes = (text: string): Content => ({ _tag: "Bytes", bytes: Buffer.from(te
 
 /** Stores, then releases the claimed name, as the pipeline and the ClaimReleaser do. */
 const storeValidAndRelease = (store: FileStoreService, path: string, name: string, content: Content = bytes("new")) =>
-  Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, false))
+  Effect.tap(store.storeValid(path, name, NOW, content), () => store.releaseClaim(path, "validated"))
 const storeReturnedAndRelease = (store: FileStoreService, path: string, name: string, report: (s: string) => string, content: Content = bytes("bad")) =>
-  Effect.tap(store.storeReturned(path, name, NOW, content, report), () => store.releaseClaim(path, true))
+  Effect.tap(store.storeReturned(path, name, NOW, content, report), () => store.releaseClaim(path, "returns"))
 
 /** Recovery's question, with the claimed file's look as recovery reads it. */
 const storedAlready = (store: FileStoreService, memory: MemoryFileSystem.MemoryFileSystem, path: string, tooLarge = false) =>
@@ -229,12 +229,29 @@ describe("FileStore", () => {
         const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("new"))
         expect(memory.volume.readFileSync(`/srv/validated/${stored}`, "utf8")).toBe("new")
         expect(yield* storedAlready(store, memory, claimed)).toBe(true)
-        yield* store.releaseClaim(claimed, false)
+        yield* store.releaseClaim(claimed, "validated")
         expect(memory.volume.existsSync(claimed)).toBe(false)
         expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
         expect(all(memory.volume, "/srv/validated")).toEqual(["a.json"])
         // Released already (or by another instance): nothing to do, no error.
-        yield* store.releaseClaim(claimed, false)
+        yield* store.releaseClaim(claimed, "validated")
+      }))
+  })
+
+  it.effect.each([
+    ["returns", []],
+    ["unknown", []],
+    // (a role that keeps no report does not look for a report's stages: they are not its own)
+    ["validated", ["report", "rtarget"]]
+  ] as const)("releasing a returned file as stored in %s leaves of its stages: %j", ([storedIn, left]) => {
+    const memory = MemoryFileSystem.make({ [claimed]: "bad" })
+    return withStore(memory, (store) =>
+      Effect.gen(function*() {
+        yield* store.storeReturned(claimed, "a.json", NOW, bytes("bad"), (s) => s)
+        yield* store.releaseClaim(claimed, storedIn)
+        expect(memory.volume.existsSync(claimed)).toBe(false)
+        expect(all(memory.volume, "/srv/processing/i1").map((n) => n.split(".").pop())).toEqual([...left].sort())
+        expect(all(memory.volume, "/srv/returns")).toEqual(["a.json", "a.json.error.json"])
       }))
   })
 
@@ -253,7 +270,7 @@ describe("FileStore", () => {
         expect(hidden[0]).toMatch(/^\.cjp-stage-[0-9a-f]{32}\.tmp$/)
         // The journal in the private folder names the stage: recovery finds the file stored.
         expect(yield* storedAlready(store, memory, claimed)).toBe(true)
-        yield* store.releaseClaim(claimed, false)
+        yield* store.releaseClaim(claimed, "validated")
         return stored
       }), { wrapExtra: exdevFor("/srv/processing/") }).pipe(
         Effect.map((stored) => {
@@ -372,7 +389,7 @@ describe("FileStore", () => {
         const stored = yield* store.storeValid(claimed, "a.json", NOW, bytes("theirs"))
         expect(memory.volume.statSync(`/srv/validated/${stored}`).ino).toBe(memory.volume.statSync(claimed).ino)
         expect(yield* storedAlready(store, memory, claimed)).toBe(true)
-        yield* store.releaseClaim(claimed, false)
+        yield* store.releaseClaim(claimed, "validated")
         expect(all(memory.volume, "/srv/processing/i1")).toEqual([])
       }), { settings: { STORE_MODE: "link" } })
   })

@@ -1,25 +1,28 @@
 /** /healthz, /metrics, / and /status.json through the router itself, with the daemon's status set by hand. */
 import * as HttpApp from "@effect/platform/HttpApp"
 import { Effect, Layer, Metric } from "effect"
+import type { Types } from "effect"
 import * as Crypto from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { Activity, makeActivity } from "../src/status/Activity.js"
 import { router } from "../src/http/HealthServer.js"
+import { Destinations } from "../src/destinations/Destinations.js"
 import { Instance } from "../src/instances/Instance.js"
 import * as Masker from "../src/masking/Masker.js"
 import * as Metrics from "../src/status/Metrics.js"
 import { PeerWatch } from "../src/instances/Peers.js"
-import { Status } from "../src/status/Status.js"
-import type { StatusService } from "../src/status/Status.js"
+import * as Status from "../src/status/Status.js"
+import type { StatusView } from "../src/status/Status.js"
 
-const status: StatusService = {
+/** The daemon's status as this test sets it (the router only reads it). */
+const status: Types.Mutable<StatusView> = {
   phase: "starting",
   inFlight: 2,
-  waiting: () => ({ count: 3, oldestReceivedAtMs: Date.now() - 5000 }),
+  waiting: { count: 3, oldestReceivedAtMs: Date.now() - 5000 },
   healthProblem: undefined,
-  failing: () => 0,
+  failing: 0,
   stuck: 0,
-  busySince: () => undefined,
+  busySince: undefined,
   workersAlive: 8,
   workersWanted: 8,
   intakePeak: 0
@@ -42,9 +45,16 @@ const peers = Layer.succeed(PeerWatch, {
     { id: "other-9-def", host: "other", pid: 9, beat: 17, state: "stale" as const, unchangedMs: 16_000, problem: undefined }
   ])
 })
+/** The built-in folders and one destination of one's own (only their roles are read here). */
+const folder = (role: "validated" | "returns") => ({ role, receives: [], store: () => Effect.dieMessage("not stored here") })
+const destinations = Layer.succeed(Destinations, {
+  storing: { validated: folder("validated"), returned: folder("returns") },
+  added: { validated: [], returned: [] },
+  roles: ["validated", "returns", "crm"]
+})
 const { handler, dispose } = HttpApp.toWebHandlerLayer(
   router,
-  Layer.mergeAll(Layer.succeed(Status, status), instance, Masker.layer, peers, Layer.succeed(Activity, activity))
+  Layer.mergeAll(Status.layerView(Effect.sync(() => ({ ...status }))), instance, Masker.layer, peers, Layer.succeed(Activity, activity), destinations)
 )
 const get = (path: string) => handler(new Request(`http://localhost${path}`))
 
@@ -71,20 +81,20 @@ describe("the health endpoint", () => {
     expect(await failing.json()).toMatchObject({ status: "failing", problem: status.healthProblem })
     status.healthProblem = undefined
     // Files it cannot read: degraded, not failing (the daemon itself is fine).
-    status.failing = () => 2
+    status.failing = 2
     const degraded = await get("/healthz")
     expect(degraded.status).toBe(200)
     expect(await degraded.json()).toMatchObject({ status: "degraded", failing_files: 2 })
-    status.failing = () => 0
+    status.failing = 0
     // A worker that died, or hangs on one file, fails the check.
     status.workersAlive = 7
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "failing", problem: "1 of 8 workers have stopped" })
     status.workersAlive = 8
-    status.busySince = () => Date.now() - 10 * 60_000
+    status.busySince = Date.now() - 10 * 60_000
     const hung = await get("/healthz")
     expect(hung.status).toBe(503)
     expect(await hung.json()).toMatchObject({ status: "failing", problem: expect.stringMatching(/^a worker has been busy with one file for 6\d\d s$/) })
-    status.busySince = () => undefined
+    status.busySince = undefined
     status.phase = "stopping"
     expect(await (await get("/healthz")).json()).toMatchObject({ status: "stopping" })
   })
@@ -130,6 +140,8 @@ describe("the health endpoint", () => {
       health: "ok",
       instance: "host-1-abc",
       counts: { since_start: { validated: 1, returned: 1, failed: 0 }, last_hour: { validated: 1, returned: 1, failed: 0 } },
+      // every destination of the daemon (Destinations' roles), one of one's own without a file yet at 0
+      destinations: [{ role: "validated", files: 1, built_in: true }, { role: "returns", files: 1, built_in: true }, { role: "crm", files: 0, built_in: false }],
       queue: { in_flight: 2, waiting: 3 },
       outcomes: [
         { file: "a.json", outcome: "validated", error_count: 0, stored_as: "a.json" },
@@ -176,5 +188,26 @@ describe("Prometheus text", () => {
     expect(text).toContain('cjp_file_processing_seconds_bucket{le="0.004"} 1')
     expect(text).toContain('cjp_instance_info{instance="a\\"b\\\\c",version="1.0.0"} 1')
     expect(text).not.toMatch(/^[a-z_]+\{[^}]*\} (NaN|undefined)$/m)
+  })
+
+  it("counts files by destination role, every destination from the start at 0", () => {
+    Metrics.registerAll()
+    const before = Metrics.renderPrometheus(Metric.unsafeSnapshot())
+    // The storage folders' series are there before their first file.
+    expect(before).toMatch(/^cjp_destination_files_total\{role="validated"\} \d+$/m)
+    expect(before).toMatch(/^cjp_destination_files_total\{role="returns"\} \d+$/m)
+    const crm = Metrics.destinationCounter("crm-health-test")
+    expect(Metrics.renderPrometheus(Metric.unsafeSnapshot())).toMatch(/^cjp_destination_files_total\{role="crm-health-test"\} 0$/m)
+    crm.add()
+    crm.add()
+    const after = Metrics.renderPrometheus(Metric.unsafeSnapshot())
+    expect(after).toMatch(/^cjp_destination_files_total\{role="crm-health-test"\} 2$/m)
+    // The counter a `Metric.tagged` reader sees is the same series.
+    expect(Effect.runSync(Metric.value(Metrics.filesDelivered("crm-health-test"))).count).toBe(2)
+    // Routing a file counts its verdict in cjp_files_processed_total{outcome}, read through the tagged metric.
+    const validated = () => Effect.runSync(Metric.value(Metrics.filesByOutcome("validated"))).count
+    const n = validated()
+    Metrics.recordRouted("validated", 1, 0.001, Date.now())
+    expect(validated()).toBe(n + 1)
   })
 })

@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { runDaemon } from "../src/daemon/Daemon.js"
 import { judgeThreads, OFF_THREAD_BYTES } from "../src/contract/OffThreadJudge.js"
 import { defaultLimits, FOLDER_QUIET_MS } from "../src/daemon/Intake.js"
-import { inShare, makeNameMarks, nameHash, trimOldest } from "../src/daemon/NameMarks.js"
+import { inShare, nameHash } from "../src/daemon/NameMarks.js"
 import { parseProcessingName } from "../src/files/Naming.js"
 import { shareOf } from "../src/instances/Instance.js"
 import { Status } from "../src/status/Status.js"
@@ -57,8 +57,8 @@ describe("intake: memory independent of the backlog", () => {
       const summary = yield* runDaemon({ once: true, window: 100 })
       const status = yield* Status
       expect(summary).toEqual({ validated: 20_000, returned: 0, failed: 0, leftBehind: 0 })
-      expect(status.intakePeak).toBeGreaterThan(0)
-      expect(status.intakePeak).toBeLessThanOrEqual(100)
+      expect((yield* status.snapshot).intakePeak).toBeGreaterThan(0)
+      expect((yield* status.snapshot).intakePeak).toBeLessThanOrEqual(100)
       expect(listing(app.volume, V)).toHaveLength(20_000)
       expect(new Set(listing(app.volume, V)).size).toBe(20_000)
       expect(listing(app.volume, D)).toEqual([])
@@ -76,7 +76,7 @@ describe("intake: memory independent of the backlog", () => {
       const summary = yield* runDaemon({ once: true, window: 25 })
       expect(summary.validated).toBe(600)
       expect(claims.order).toEqual(expected)
-      expect((yield* Status).intakePeak).toBeLessThanOrEqual(25)
+      expect((yield* (yield* Status).snapshot).intakePeak).toBeLessThanOrEqual(25)
     }).pipe(provideToday(app.layer))
   }, 60_000)
 
@@ -172,9 +172,9 @@ describe("intake: fairness", () => {
       const arrived = Date.now()
       while (listing(app.volume, V).length < 1) yield* Effect.sleep("10 millis")
       expect(Date.now() - arrived).toBeLessThan(1500)
-      expect(status.intakePeak).toBeLessThanOrEqual(10)
+      expect((yield* status.snapshot).intakePeak).toBeLessThanOrEqual(10)
       // The ones let go are counted as waiting, and said once.
-      expect(status.waiting().count).toBeGreaterThanOrEqual(40)
+      expect((yield* status.snapshot).waiting.count).toBeGreaterThanOrEqual(40)
       expect(logs.lines.filter((l) => l.message.startsWith("more files are waiting for their writers than the intake keeps room for"))).toHaveLength(1)
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(app.layer), Effect.provide(logs.layer), Effect.timeout("20 seconds"))
@@ -305,26 +305,6 @@ describe("intake helpers (pure)", () => {
     expect(shareOf("host-c", entries)).toEqual({ rank: 2, count: 3 })
     // Not there (its folder was adopted meanwhile): it takes everything, as if alone.
     expect(shareOf("host-z", entries)).toEqual({ rank: 0, count: 1 })
-  })
-
-  it("name marks remember up to their cap, then say full; names not seen again are forgotten", () => {
-    const marks = makeNameMarks(3)
-    expect(marks.mark("a", 1)).toBe("new")
-    expect(marks.mark("a", 1)).toBe("known")
-    expect(marks.mark("b", 1)).toBe("new")
-    expect(marks.mark("c", 1)).toBe("new")
-    expect(marks.mark("d", 1)).toBe("full")
-    expect(marks.mark("a", 2)).toBe("known")
-    marks.forgetBefore(2)
-    expect(marks.size()).toBe(1)
-    expect(marks.has("a")).toBe(true)
-    expect(marks.mark("d", 2)).toBe("new")
-  })
-
-  it("trimOldest keeps the newest entries", () => {
-    const map = new Map([["a", 1], ["b", 2], ["c", 3]])
-    trimOldest(map, 2)
-    expect([...map.keys()]).toEqual(["b", "c"])
   })
 
   it("the default window is a few thousand names, more with a larger CONCURRENCY", () => {

@@ -120,6 +120,7 @@ describe("no output shows a card number or an address in any form of §7 (issue 
           stuckFiles: 0,
           waiting: { count: 0, oldestReceivedAtMs: undefined },
           activity: activity.snapshot(),
+          destinationRoles: ["validated", "returns"],
           peers: [],
           notificationsQueued: 0
         }, mask))

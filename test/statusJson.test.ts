@@ -1,6 +1,6 @@
 /** The status.json builder, directly: a pure function of what the daemon knows. */
 import { describe, expect, it } from "vitest"
-import { makeActivity } from "../src/status/Activity.js"
+import { makeActivity, OUTCOME_KINDS } from "../src/status/Activity.js"
 import type { ActivitySnapshot } from "../src/status/Activity.js"
 import { Masker } from "../src/masking/Masker.js"
 import type { Outgoing } from "../src/notify/NotificationMessage.js"
@@ -26,6 +26,7 @@ const input = (over: Partial<StatusInput> = {}): StatusInput => ({
   stuckFiles: 0,
   waiting: { count: 0, oldestReceivedAtMs: undefined },
   activity: emptyActivity(T0),
+  destinationRoles: ["validated", "returns"],
   peers: [],
   notificationsQueued: 0,
   ...over
@@ -52,6 +53,10 @@ describe("buildStatus", () => {
       notifications: { queued_files: 0, recent: [] }
     })
     expect(s.throughput.validated).toHaveLength(60)
+    // One count and one throughput array per outcome kind, every destination listed at 0.
+    expect(Object.keys(s.counts.since_start)).toEqual([...OUTCOME_KINDS])
+    for (const kind of OUTCOME_KINDS) expect(s.throughput[kind]).toEqual(Array(60).fill(0))
+    expect(s.destinations).toEqual([{ role: "validated", files: 0, built_in: true }, { role: "returns", files: 0, built_in: true }])
     // this instance is listed even before the first heartbeat scan
     expect(s.instances).toEqual([{ id: "host-1-abc", this: true, host: "host", pid: 1, beat: null, state: "this", unchanged_s: 0, problem: null }])
   })
@@ -79,7 +84,19 @@ describe("buildStatus", () => {
     const s = buildStatus(input({ nowMs: t, activity: activity.snapshot() }), mask)
     expect(s.counts.since_start).toEqual({ validated: 2, returned: 1, failed: 1 })
     expect(s.counts.last_hour).toEqual({ validated: 1, returned: 1, failed: 1 })
-    expect(s.destinations).toEqual([{ role: "validated", files: 2 }, { role: "returns", files: 1 }, { role: "archive", files: 1 }])
+    expect(s.destinations).toEqual([
+      { role: "validated", files: 2, built_in: true },
+      { role: "returns", files: 1, built_in: true },
+      { role: "archive", files: 1, built_in: false }
+    ])
+    // Every declared destination from the start (0 until its first file), in the declared order.
+    const declared = buildStatus(input({ nowMs: t, activity: activity.snapshot(), destinationRoles: ["validated", "returns", "crm", "archive"] }), mask)
+    expect(declared.destinations.map((d) => [d.role, d.files, d.built_in])).toEqual([
+      ["validated", 2, true],
+      ["returns", 1, true],
+      ["crm", 0, false],
+      ["archive", 1, false]
+    ])
     expect(s.outcomes.map((o) => [o.file, o.delivered_to])).toEqual([["c.json", []], ["b.json", ["archive"]], ["a.json", []], ["old.json", []]])
     expect(s.throughput.from).toBe(new Date(T0 + 3 * 60_000).toISOString())
     expect(s.throughput.validated.slice(-2)).toEqual([1, 0])

@@ -4,6 +4,8 @@
  */
 import * as Option from "effect/Option"
 import type { Settings } from "../Config.js"
+import { foldersByRole } from "../Folders.js"
+import type { FolderSettings, Folders } from "../Folders.js"
 
 /** Where the status page is, as a browser is pointed at it; or why there is none. */
 export const statusPageAddress = (settings: Pick<Settings, "metricsPort" | "metricsHost">): string =>
@@ -11,3 +13,6 @@ export const statusPageAddress = (settings: Pick<Settings, "metricsPort" | "metr
     onNone: () => "off (METRICS_PORT is not set)",
     onSome: (port) => `http://${settings.metricsHost.includes(":") ? `[${settings.metricsHost}]` : settings.metricsHost}:${port}/`
   })
+
+/** The folders as the banner shows them, by role, in the folder list's order: `data=… processing=… validated=… returns=… logs=…`. */
+export const bannerFolders = (settings: FolderSettings): Folders => foldersByRole(settings)

@@ -12,16 +12,18 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { AppConfig, describeSettings } from "../Config.js"
 import { SyscallMode } from "../files/SyscallMode.js"
 import { describeStoreMode } from "../files/FileStore.js"
 import { Instance } from "../instances/Instance.js"
 import { Notifier } from "../notify/Notifier.js"
-import { Status } from "../status/Status.js"
+import { StatusBoard } from "../status/Status.js"
+import type { Phase } from "../status/Status.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { logFields } from "../logging/Logging.js"
-import { statusPageAddress } from "./Banner.js"
+import { bannerFolders, statusPageAddress } from "./Banner.js"
 import { VERSION } from "../Version.js"
 import { onEvery } from "../runtime/AlignedTimers.js"
 import { makeHealthCheck } from "./HealthCheck.js"
@@ -29,7 +31,7 @@ import { defaultLimits, makeIntake } from "./Intake.js"
 import type { Summary } from "./Intake.js"
 import { Watcher } from "./Watcher.js"
 import { withSlices } from "../runtime/SliceScheduler.js"
-import { makeWorkerPool } from "./WorkerPool.js"
+import { combineWorkers, makeWorkerPool } from "./WorkerPool.js"
 import { judgeThreads } from "../contract/OffThreadJudge.js"
 import { belowHard, openFileLimit } from "./OpenFileLimit.js"
 
@@ -62,10 +64,11 @@ export const runDaemon = (options: RunOptions) =>
     const config = yield* AppConfig
     const instance = yield* Instance
     const watcher = yield* Watcher
-    const status = yield* Status
+    const board = yield* StatusBoard
     const notifier = yield* Notifier
     const startedAt = yield* Clock.currentTimeMillis
-    status.phase = "starting"
+    /** the daemon's phase: its own state, shown by the status */
+    const phase = yield* Ref.make<Phase>("starting")
 
     yield* announce(options, instance.id)
 
@@ -82,8 +85,25 @@ export const runDaemon = (options: RunOptions) =>
     // Large files have a lane of their own, one worker per judge thread: small files never wait behind them.
     const largeLane = yield* makeWorkerPool({ ...workers, concurrency: judgeThreads(), take: intake.takeLarge })
     const inFlight = () => pool.inFlight() + largeLane.inFlight()
+    // The status, read from the parts that keep each fact (each its only writer).
+    yield* board.publish(Effect.gen(function*() {
+      const pools = combineWorkers([pool.view(), largeLane.view()])
+      const ofIntake = yield* intake.view
+      return {
+        phase: yield* Ref.get(phase),
+        inFlight: pools.inFlight,
+        waiting: ofIntake.waiting,
+        healthProblem: healthCheck.problem(),
+        failing: ofIntake.failing,
+        stuck: ofIntake.stuck,
+        busySince: pools.busySince,
+        workersAlive: pools.alive,
+        workersWanted: pools.wanted,
+        intakePeak: ofIntake.peak
+      }
+    }))
     const stop = Effect.gen(function*() {
-      status.phase = "stopping"
+      yield* Ref.set(phase, "stopping")
       yield* intake.shutdown
       const finished = yield* Effect.all([pool.drain(config.shutdownTimeoutMs), largeLane.drain(config.shutdownTimeoutMs)], { concurrency: 2 })
       if (!finished.every((f) => f)) {
@@ -93,11 +113,12 @@ export const runDaemon = (options: RunOptions) =>
       }
       // The notifications of this run go out (and are said) before the last line.
       yield* notifier.flush ?? Effect.void
+      const summary = yield* intake.summary
       yield* Effect.logInfo("customer-json-processor stopped").pipe(
         Effect.annotateLogs({
-          validated: intake.summary.validated,
-          returned: intake.summary.returned,
-          failed: intake.summary.failed,
+          validated: summary.validated,
+          returned: summary.returned,
+          failed: summary.failed,
           uptime_s: Math.round(((yield* Clock.currentTimeMillis) - startedAt) / 1000),
           // peak resident memory of the process so far (Linux reports kilobytes)
           max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024)
@@ -120,9 +141,9 @@ export const runDaemon = (options: RunOptions) =>
 
     // 3. Live hints: events, polls, periodic listings; orphan adoption every HEARTBEAT_MS,
     //    folder probes and statfs every HEALTH_CHECK_INTERVAL_MS (timers aligned, see AlignedTimers).
-    status.phase = "watching"
+    yield* Ref.set(phase, "watching")
     yield* Effect.forkScoped(onEvery(config.heartbeatMs, survivor("taking over stopped instances")(intake.adoptOrphans)))
-    yield* Effect.forkScoped(onEvery(config.healthCheckIntervalMs, survivor("checking the folders' health")(healthCheck)))
+    yield* Effect.forkScoped(onEvery(config.healthCheckIntervalMs, survivor("checking the folders' health")(healthCheck.check)))
     // A defect while handling one hint is survived: the next hint, at the latest the next
     // periodic listing, is handled as usual.
     const handleHint = survivor("handling a change in the input folder")
@@ -156,10 +177,10 @@ const survivor = (duty: string) => {
 }
 
 /** `--once`: every eligible file routed, or how many stay where they were (the exit code says so). */
-const finishOnce = (summary: Summary, leftBehind: Effect.Effect<ReadonlyArray<string>>) =>
+const finishOnce = (counts: Effect.Effect<Summary>, leftBehind: Effect.Effect<ReadonlyArray<string>>) =>
   Effect.gen(function*() {
     const left = yield* leftBehind
-    summary.leftBehind = left.length
+    const summary: Summary = { ...(yield* counts), leftBehind: left.length }
     if (left.length > 0) {
       yield* Effect.logError("finished with files that could not be routed; they stay where they are (exit code 75)").pipe(
         Effect.annotateLogs({ left_behind: left.length, files: left.slice(0, 20) })
@@ -195,13 +216,7 @@ const announce = (options: RunOptions, instanceId: string) =>
         file_calls: fileCalls.mode === "sync" ? "synchronous" : "thread-pool",
         // RLIMIT_NOFILE, soft raised to hard by Node as it starts (see OpenFileLimit)
         open_files_limit: Option.getOrElse(openFiles, () => "unknown"),
-        folders: {
-          data: config.dataDir,
-          processing: config.processingDir,
-          validated: config.validatedDir,
-          returns: config.returnsDir,
-          logs: config.logDir
-        }
+        folders: bannerFolders(config)
       })
     )
     yield* Effect.logDebug(

@@ -2,7 +2,8 @@
  * The running health check: folders still usable and disk space still there.
  * A folder that became unwritable or a disk nearly full is critical: the
  * Notifier tells the administrators (at most once an hour per problem), the
- * status says so (/healthz answers 503), and the daemon keeps going. When the
+ * check keeps it as its `problem` (the status shows it: /healthz answers
+ * 503), and the daemon keeps going. When the
  * problem is gone, an all-clear line and notification say so (a different
  * problem in its place clears the first and is reported in turn).
  */
@@ -11,14 +12,22 @@ import * as Effect from "effect/Effect"
 import { FileStore } from "../files/FileStore.js"
 import { Instance } from "../instances/Instance.js"
 import { Notifier, notifyCleared } from "../notify/Notifier.js"
-import { Status } from "../status/Status.js"
 
-/** The check as an effect that never fails (its problem is reported instead). */
-export const makeHealthCheck: Effect.Effect<Effect.Effect<void>, never, FileStore | Notifier | Status | Instance> = Effect.gen(function*() {
+/** The running check and what it found last. */
+export interface HealthCheck {
+  /** One check, as an effect that never fails (its problem is reported instead). */
+  readonly check: Effect.Effect<void>
+  /** The last check's problem, if it failed (read by the status view). */
+  readonly problem: () => string | undefined
+}
+
+/** Makes the check; its last problem is its own state. */
+export const makeHealthCheck: Effect.Effect<HealthCheck, never, FileStore | Notifier | Instance> = Effect.gen(function*() {
   const store = yield* FileStore
   const notifier = yield* Notifier
-  const status = yield* Status
   const instance = yield* Instance
+  /** The last check's problem (undefined when it passed). */
+  let problemNow: string | undefined
   /** The problem reported last, while it lasts: its summary and since when. */
   let reported: { readonly summary: string; readonly problem: string; readonly since: number } | undefined
 
@@ -34,14 +43,14 @@ export const makeHealthCheck: Effect.Effect<Effect.Effect<void>, never, FileStor
       yield* notifyCleared(notifier, { summary: was.summary, detail: how, at: new Date(now), since: new Date(was.since), instance: instance.id })
     })
 
-  return Effect.all([store.prepareFolders, store.checkDiskSpace], { discard: true }).pipe(
-    Effect.tap(() => Effect.sync(() => void (status.healthProblem = undefined))),
+  const check = Effect.all([store.prepareFolders, store.checkDiskSpace], { discard: true }).pipe(
+    Effect.tap(() => Effect.sync(() => void (problemNow = undefined))),
     Effect.zipRight(cleared("the health check passes again")),
     Effect.catchAll((problem) =>
       Effect.gen(function*() {
         const summary = problem._tag === "DiskSpaceLow" ? `disk nearly full: ${problem.path}` : `folder not usable: ${problem.path}`
         if (reported !== undefined && reported.summary !== summary) yield* cleared(`no longer seen; the health check now fails on: ${problem.message}`)
-        status.healthProblem = problem.message
+        problemNow = problem.message
         const now = yield* Clock.currentTimeMillis
         reported ??= { summary, problem: problem.message, since: now }
         yield* Effect.logError("health check failed").pipe(Effect.annotateLogs({ problem: problem.message }))
@@ -49,4 +58,5 @@ export const makeHealthCheck: Effect.Effect<Effect.Effect<void>, never, FileStor
       })
     )
   )
+  return { check, problem: () => problemNow }
 })

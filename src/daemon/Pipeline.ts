@@ -34,6 +34,7 @@ import { logFields } from "../logging/Logging.js"
 import * as Metrics from "../status/Metrics.js"
 import { Notifier } from "../notify/Notifier.js"
 import { ClaimReleaser } from "../instances/ClaimReleaser.js"
+import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
@@ -167,15 +168,13 @@ export const makePipeline = Effect.gen(function*() {
   const releaser = yield* ClaimReleaser
   const offThread = yield* OffThreadJudge
   const destinations = yield* Destinations
-  // Each added destination with its counter, built once.
-  const addedFor = (verdict: Verdict) =>
-    destinations.added[verdict].map((destination) => {
-      const counter = Metrics.filesDelivered(destination.role)
-      // In /metrics from the start, at 0, as every series is.
-      counter.unsafeValue([])
-      return { destination, counter }
-    })
+  // Every destination's counter by role, built once (in /metrics from the start, at 0, as every series is).
+  const counters = new Map(destinations.roles.map((role) => [role, Metrics.destinationCounter(role)]))
+  const counterOf = (role: string) => counters.get(role)!
+  // Each added destination with its counter.
+  const addedFor = (verdict: Verdict) => destinations.added[verdict].map((destination) => ({ destination, counter: counterOf(destination.role) }))
   const added = { validated: addedFor("validated"), returned: addedFor("returned") }
+  const stored = { validated: counterOf(destinations.storing.validated.role), returned: counterOf(destinations.storing.returned.role) }
   // The roles of each verdict's added destinations (for outcomes and the log), none when there are none.
   const rolesFor = (verdict: Verdict) => (added[verdict].length === 0 ? undefined : added[verdict].map((d) => d.destination.role))
   const deliveredTo = { validated: rolesFor("validated"), returned: rolesFor("returned") }
@@ -238,13 +237,12 @@ export const makePipeline = Effect.gen(function*() {
    * removes it after the log write that holds the line (so the line survives
    * kill -9: see ClaimReleaser).
    */
-  const logAndRelease = (claimedPath: string, withReport: boolean, fields: Record<string, unknown>) =>
-    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, withReport))
+  const logAndRelease = (claimedPath: string, storedIn: StoredIn, fields: Record<string, unknown>) =>
+    Effect.zipRight(Effect.logInfo("file processed", logFields(fields)), releaser.release(claimedPath, storedIn))
 
   /** The added destinations of a verdict, in order, each counted once it has the file. */
-  const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: ReturnType<typeof Metrics.filesDelivered> }>, file: JudgedFile) =>
-    Effect.forEach(to, ({ counter, destination }) =>
-      Effect.map(retryIo(destination.store(file)), () => counter.unsafeUpdate(1, [])), { discard: true })
+  const deliver = (to: ReadonlyArray<{ readonly destination: DestinationService; readonly counter: Metrics.DestinationCounter }>, file: JudgedFile) =>
+    Effect.forEach(to, ({ counter, destination }) => Effect.map(retryIo(destination.store(file)), counter.add), { discard: true })
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
@@ -258,7 +256,8 @@ export const makePipeline = Effect.gen(function*() {
       const own = added[verdict]
       if (own.length > 0) yield* deliver(own, file)
       // A store is a handful of system calls: let it complete rather than stop half-way.
-      const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
+      const storing = destinations.storing[verdict]
+      const storedAs = yield* Effect.uninterruptible(retryIo(storing.store(file)))
       const to = deliveredTo[verdict]
       const outcome: Outcome = verdict === "validated"
         ? { _tag: "Validated", storedAs, records, deliveredTo: to }
@@ -266,7 +265,8 @@ export const makePipeline = Effect.gen(function*() {
       const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
-      Metrics.recordRouted(returned ? "returned" : "validated", records, durationMs / 1000, finishedAt)
+      Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+      stored[verdict].add()
       const fields: Record<string, unknown> = {
         file: name,
         outcome: returned ? "returned" : "validated",
@@ -276,7 +276,7 @@ export const makePipeline = Effect.gen(function*() {
         stored_as: storedAs
       }
       if (to !== undefined) fields["delivered_to"] = to
-      yield* logAndRelease(claimedPath, returned, fields)
+      yield* logAndRelease(claimedPath, storing.role, fields)
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
           file: name,
@@ -463,7 +463,7 @@ export const makePipeline = Effect.gen(function*() {
         const { errorCount, records } = yield* judge(judged, new Date(startedAt))
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
-        yield* logAndRelease(claimedPath, true, { file: name, outcome, records, error_count: errorCount, already_stored: true })
+        yield* logAndRelease(claimedPath, "unknown", { file: name, outcome, records, error_count: errorCount, already_stored: true })
         return { _tag: "AlreadyStored", as: outcome } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.

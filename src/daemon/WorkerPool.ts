@@ -20,8 +20,8 @@
  *     steps: an interrupted job is only interrupted at shutdown, after the pool
  *     has stopped waiting for it.
  *  4. The busy-since times sit in a plain array indexed by worker, and the
- *     in-flight count in a local: both are read synchronously by the status
- *     endpoint and written without an Effect per file.
+ *     in-flight count in a local: the pool's own state, written without an
+ *     Effect per file and read by the status view (`view`) when asked.
  *
  * The rest of a file's path keeps six more, each marked at its site with
  * "hot path N, see WorkerPool":
@@ -55,7 +55,6 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Schedule from "effect/Schedule"
-import { Status } from "../status/Status.js"
 
 export interface WorkerPoolOptions<J, O> {
   readonly concurrency: number
@@ -72,8 +71,33 @@ export interface WorkerPoolOptions<J, O> {
   readonly onIdle: Effect.Effect<void>
 }
 
+/** A pool's workers as the status shows them. */
+export interface WorkersView {
+  readonly inFlight: number
+  /** when the longest-running job in flight started (undefined when none runs) */
+  readonly busySince: number | undefined
+  /** workers running; fewer than `wanted` means one has died */
+  readonly alive: number
+  readonly wanted: number
+}
+
+/** Several pools' views as one (the oldest job of any, the workers of all). */
+export const combineWorkers = (views: ReadonlyArray<WorkersView>): WorkersView => {
+  let inFlight = 0, alive = 0, wanted = 0
+  let busySince: number | undefined
+  for (const v of views) {
+    inFlight += v.inFlight
+    alive += v.alive
+    wanted += v.wanted
+    if (v.busySince !== undefined && (busySince === undefined || v.busySince < busySince)) busySince = v.busySince
+  }
+  return { inFlight, busySince, alive, wanted }
+}
+
 export interface WorkerPool {
   readonly inFlight: () => number
+  /** The pool's workers now (read by the status view). */
+  readonly view: () => WorkersView
   /**
    * Stops counting idleness, then waits up to `timeoutMs` for the jobs in flight
    * to finish; true when they all did.
@@ -81,12 +105,12 @@ export interface WorkerPool {
   readonly drain: (timeoutMs: number) => Effect.Effect<boolean>
 }
 
-export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.Effect<WorkerPool, never, Status | Scope.Scope> =>
+export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.Effect<WorkerPool, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const status = yield* Status
     const clock = yield* Effect.clock
     const workers = yield* FiberSet.make()
     let inFlight = 0
+    let alive = 0
     let stopping = false
 
     /**
@@ -111,25 +135,20 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
 
     const jobDone = Effect.suspend(() => {
       inFlight--
-      status.inFlight--
       return inFlight > 0 || stopping ? Effect.void : options.onIdle
     })
 
     /** when each worker's current job started (0: none), for the health check's hung-worker test */
     const busy = new Array<number>(options.concurrency).fill(0)
-    // (several pools share the Status: the oldest job of any, the workers of all)
-    const others = status.busySince
-    status.busySince = () => {
-      let oldest = others()
+    const busySince = () => {
+      let oldest: number | undefined
       for (const t of busy) if (t > 0 && (oldest === undefined || t < oldest)) oldest = t
       return oldest
     }
-    status.workersWanted += options.concurrency
 
     const runOne = (slot: number) =>
       Effect.flatMap(options.take, (job) => {
         inFlight++
-        status.inFlight++
         busy[slot] = clock.unsafeCurrentTimeMillis()
         const record = (outcome: O) =>
           Effect.matchCauseEffect(options.record(job, outcome), {
@@ -155,14 +174,14 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
         // A worker ends only at shutdown; one that dies otherwise is said loudly and fails /healthz.
         Effect.onExit((exit) =>
           Effect.zipRight(
-            Effect.sync(() => void status.workersAlive--),
+            Effect.sync(() => void alive--),
             Exit.isInterrupted(exit) ? Effect.void : Effect.logError("a worker stopped unexpectedly", Exit.isFailure(exit) ? exit.cause : Cause.empty)
           )
         )
       )
 
     for (let i = 0; i < options.concurrency; i++) {
-      status.workersAlive++
+      alive++
       yield* FiberSet.run(workers, worker(i))
     }
 
@@ -178,5 +197,9 @@ export const makeWorkerPool = <J, O>(options: WorkerPoolOptions<J, O>): Effect.E
         )
       })
 
-    return { inFlight: () => inFlight, drain }
+    return {
+      inFlight: () => inFlight,
+      view: () => ({ inFlight, busySince: busySince(), alive, wanted: options.concurrency }),
+      drain
+    }
   })

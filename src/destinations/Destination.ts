@@ -33,12 +33,13 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
-import type { Settings } from "../Config.js"
+import type { FolderSettings, StorageRole, Verdict } from "../Folders.js"
+import { storageFolderList } from "../Folders.js"
 import type { ValidationError } from "../contract/Contract.js"
 import type { Content, StoreFailure } from "../files/FileStore.js"
 
 /** A file's verdict: every record valid (`validated`), or not (`returned`, with its errors). */
-export type Verdict = "validated" | "returned"
+export type { Verdict } from "../Folders.js"
 
 /** One judged file, as every destination for its verdict receives it. */
 export interface JudgedFile {
@@ -112,6 +113,8 @@ export interface DestinationService {
  * stored by its links (see FileStore).
  */
 export interface StoringDestination extends DestinationService {
+  /** the role of its storage folder (`validated`, `returns`): where the file's claim is released from */
+  readonly role: StorageRole
   /** Places the file exactly once; returns the name it is stored under. */
   readonly store: (file: JudgedFile) => Effect.Effect<string, DestinationFailure>
 }
@@ -126,9 +129,9 @@ export class Destination extends Context.Tag("customer-json/Destination")<Destin
 /** A folder the built-in destinations store in, with its role. */
 export interface StorageFolder {
   /** `validated` or `returns` */
-  readonly role: "validated" | "returns"
+  readonly role: StorageRole
   /** the setting that names it */
-  readonly setting: "VALIDATED_DIR" | "RETURNS_DIR"
+  readonly setting: string
   /** the folder */
   readonly dir: string
   /** the verdict it receives */
@@ -137,8 +140,10 @@ export interface StorageFolder {
   readonly report: boolean
 }
 
-/** The folders judged files are stored in, with their roles (pure): the one list the built-in destinations follow. */
-export const storageFolders = (config: Pick<Settings, "validatedDir" | "returnsDir">): ReadonlyArray<StorageFolder> => [
-  { role: "validated", setting: "VALIDATED_DIR", dir: config.validatedDir, receives: "validated", report: false },
-  { role: "returns", setting: "RETURNS_DIR", dir: config.returnsDir, receives: "returned", report: true }
-]
+/**
+ * The folders judged files are stored in, with their roles (pure): the
+ * storage folders of the folder list (`Folders.FOLDERS`), which the built-in
+ * destinations follow.
+ */
+export const storageFolders = (config: FolderSettings): ReadonlyArray<StorageFolder> =>
+  storageFolderList(config).map((f) => ({ role: f.role, setting: f.setting, dir: f.dir, receives: f.stores.verdict, report: f.stores.report }))

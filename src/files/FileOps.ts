@@ -20,8 +20,9 @@
  *  - a new file is created with O_CREAT | O_EXCL | O_NOFOLLOW (never through
  *    a link, never over an existing name), with an explicit mode, and then
  *    written through its descriptor only;
- *  - identity (device and inode) is compared as `bigint` (GlusterFS inode
- *    numbers exceed 2^53).
+ *  - identity (device and inode) is compared exactly: GlusterFS inode numbers
+ *    exceed 2^53, where a double would round them, so such a file's stat is
+ *    read with bigint fields.
  *
  * Names: a name that is not valid UTF-8 (or holds `%`) is carried as text
  * with `%XX` escapes (see Naming's `nameFromBytes`): the last component of
@@ -37,7 +38,7 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as OS from "node:os"
 
-/** What an `lstat`/`fstat` says, normalised (sizes as numbers, identity as bigint text). */
+/** What an `lstat`/`fstat` says, normalised (sizes as numbers, identity as exact text). */
 export interface Meta {
   readonly type: FileSystem.File.Type
   readonly nlink: number
@@ -48,7 +49,7 @@ export interface Meta {
   readonly mtimeMs: number
   /** 512-byte blocks it occupies: far fewer than its size says for a sparse file */
   readonly blocks: number
-  /** `dev:ino` from bigint stats: equal only for the same file */
+  /** `dev:ino`, exact (bigint stats beyond 2^53): equal only for the same file */
   readonly id: string
 }
 
@@ -98,7 +99,7 @@ export const forEachPiece = <E, E2, R>(
 export interface FileOpsService {
   /** Like `stat`, but a symbolic link is described, never followed. */
   readonly lstat: (path: string) => Effect.Effect<FileSystem.File.Info, PlatformError>
-  /** `lstat` as `Meta` (bigint identity). */
+  /** `lstat` as `Meta` (exact identity). */
   readonly identify: (path: string) => Effect.Effect<Meta, PlatformError>
   /** `identify`, `None` when nothing has that name (a name expected to be free, nearly always). */
   readonly lookup: (path: string) => Effect.Effect<Option.Option<Meta>, PlatformError>

@@ -30,6 +30,8 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import type { StoreMode } from "../Config.js"
+import { mayHaveReport } from "../Folders.js"
+import type { StoredIn } from "../Folders.js"
 import { errnoCode, FileOps, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
 import type { Entry, Listing, Meta, RegularRead } from "./FileOps.js"
 import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from "./FolderChecks.js"
@@ -182,8 +184,12 @@ export interface FileStoreService {
   readonly flushStored: (claimedPath: string) => Effect.Effect<void, PlatformError>
   /** Whether `flushStored` has anything to do for this claim: a stage this process wrote (hot path 8, see WorkerPool). */
   readonly needsFlush: (claimedPath: string) => boolean
-  /** Removes the claimed name of a stored file, then its stages (`withReport`: a returned file's report stages too). */
-  readonly releaseClaim: (claimedPath: string, withReport: boolean) => Effect.Effect<void, PlatformError>
+  /**
+   * Removes the claimed name of a stored file, then its stages: its data
+   * stage, and the report's when it is stored where reports go (`returns`),
+   * or not known where (`unknown`: a file recovery found stored already).
+   */
+  readonly releaseClaim: (claimedPath: string, storedIn: StoredIn) => Effect.Effect<void, PlatformError>
   /**
    * Stage files in `dir` that belong to no claimed file there (left by a crash
    * after the claimed name was removed). `inUse` gives the claimed names being
@@ -685,7 +691,8 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     return note === undefined ? Effect.void : unlinkIfThere(note)
   }
 
-  const releaseClaim = (claimedPath: string, withReport: boolean) => {
+  const releaseClaim = (claimedPath: string, storedIn: StoredIn) => {
+    const withReport = mayHaveReport(storedIn)
     const stagedHere = staged.delete(claimedPath)
     const asItself = placedItself.delete(claimedPath)
     const renamed = reserved.delete(claimedPath)

@@ -21,6 +21,8 @@ import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
+import { FOLDERS, folderList, foldersByRole } from "../Folders.js"
+import type { Folder, Folders } from "../Folders.js"
 import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
@@ -57,14 +59,8 @@ export class FilesystemUnsupported extends Data.TaggedError("FilesystemUnsupport
   }
 }
 
-/** The five folders, by role. */
-export interface Folders {
-  readonly data: string
-  readonly processing: string
-  readonly validated: string
-  readonly returns: string
-  readonly logs: string
-}
+/** The five folders, by role (from the folder list, `Folders.FOLDERS`). */
+export type { Folders } from "../Folders.js"
 
 /** What a folder's filesystem was found to guarantee at start. */
 export interface Guarantees {
@@ -89,14 +85,9 @@ const PROBE_NAME = /^\.cjp-(probe|fsprobe)-[0-9a-f]{32}\.tmp$/
 /** A probe older than this is left over from an instance killed mid-probe. */
 const STALE_PROBE_MS = 60_000
 
-/** The folders as pairs of setting and path, in the order they are checked. */
-export const folderSettings = (folders: Folders): ReadonlyArray<readonly [string, string]> => [
-  ["DATA_DIR", folders.data],
-  ["PROCESSING_DIR", folders.processing],
-  ["VALIDATED_DIR", folders.validated],
-  ["RETURNS_DIR", folders.returns],
-  ["LOG_DIR", folders.logs]
-]
+/** The folders as pairs of setting and path, in the order they are checked (the folder list's). */
+export const folderSettings = (folders: Folders): ReadonlyArray<readonly [string, string]> =>
+  FOLDERS.map((spec) => [spec.setting, folders[spec.role]] as const)
 
 /** The folder checks: prepare the five folders, check free space, probe the filesystems. */
 export interface FolderChecksService {
@@ -113,14 +104,8 @@ export interface FolderChecksService {
 export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps | AppConfig> = Effect.gen(function*() {
   const extra = yield* FileOps
   const config = yield* AppConfig
-  const folders: Folders = {
-    data: config.dataDir,
-    processing: config.processingDir,
-    validated: config.validatedDir,
-    returns: config.returnsDir,
-    logs: config.logDir
-  }
-  const settings = folderSettings(folders)
+  const folders = foldersByRole(config)
+  const list = folderList(config)
   const uid = typeof process.getuid === "function" ? process.getuid() : -1
   const unlinkIfThere = (path: string) => removeIfThere(extra, path)
 
@@ -158,14 +143,14 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
         }))
     })
 
-  const prepareFolder = ([setting, path]: readonly [string, string]) =>
+  const prepareFolder = ({ dir: path, role, setting }: Folder) =>
     Effect.gen(function*() {
-      yield* extra.makeFolder(path, setting === "PROCESSING_DIR" ? PROCESSING_MODE : 0o755)
+      yield* extra.makeFolder(path, role === "processing" ? PROCESSING_MODE : 0o755)
       const info = yield* extra.identify(path)
       if (info.type !== "Directory") {
         return yield* new FolderUnusable({ setting, path, reason: "it is not a folder" })
       }
-      if (setting === "DATA_DIR" && (info.mode & 0o1000) !== 0 && uid !== 0) {
+      if (role === "data" && (info.mode & 0o1000) !== 0 && uid !== 0) {
         return yield* new FolderUnusable({
           setting,
           path,
@@ -173,7 +158,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
             "files other users write; remove it (chmod o-t, and o-w) and give producers a shared group with a setgid folder (see README: Producers in other accounts)"
         })
       }
-      if (setting === "PROCESSING_DIR" && (info.mode & 0o002) !== 0) {
+      if (role === "processing" && (info.mode & 0o002) !== 0) {
         return yield* new FolderUnusable({
           setting,
           path,
@@ -187,11 +172,11 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
       SystemError: (e) => Effect.fail(new FolderUnusable({ setting, path, reason: describe(e) }))
     }))
 
-  const prepareFolders = Effect.forEach(settings, prepareFolder, { discard: true })
+  const prepareFolders = Effect.forEach(list, prepareFolder, { discard: true })
 
   const checkDiskSpace = Effect.forEach(
-    settings.filter(([setting]) => setting !== "DATA_DIR"),
-    ([setting, path]) =>
+    list.filter((f) => f.written),
+    ({ dir: path, setting }) =>
       extra.freeBytes(path).pipe(
         Effect.mapError((e) => new FolderUnusable({ setting, path, reason: `cannot read free space: ${e.message}` })),
         Effect.flatMap((free) =>
@@ -211,7 +196,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
   )
 
   /** Links a probe file twice and looks: link counts, identity, `link` and `rename` semantics. */
-  const probeFolder = ([setting, path]: readonly [string, string]) =>
+  const probeFolder = ({ dir: path, setting }: Folder) =>
     Effect.gen(function*() {
       const a = Path.join(path, randomName("fsprobe"))
       const b = Path.join(path, randomName("fsprobe"))
@@ -272,7 +257,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
   }))
 
   const probeFolders = Effect.forEach(
-    settings.filter(([setting]) => setting === "PROCESSING_DIR" || setting === "VALIDATED_DIR" || setting === "RETURNS_DIR"),
+    list.filter((f) => f.linked),
     (folder) =>
       Effect.flatMap(probeFolder(folder), (g) =>
         !g.linkCounts

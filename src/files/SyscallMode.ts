@@ -7,7 +7,7 @@
  * filesystem one call is a network round trip, which must never stall the
  * event loop (nor serialise the CONCURRENCY files in flight), so they go
  * through the thread pool. `FS_CALLS=auto` (the default) decides from the
- * filesystem type of the five folders; `sync` and `async` force a choice.
+ * filesystem type of every folder of the folder list (Folders); `sync` and `async` force a choice.
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -18,6 +18,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { AppConfig } from "../Config.js"
 import type { Settings } from "../Config.js"
+import { folderList } from "../Folders.js"
 import { errnoCode, FileOps } from "./FileOps.js"
 import { syncCall, systemError } from "./internal/Errno.js"
 import { statfs } from "./internal/Node.js"
@@ -106,8 +107,8 @@ export const detectSyscallMode = (config: Settings): Effect.Effect<SyscallModeCh
   config.fsCalls !== "auto"
     ? Effect.succeed(chooseMode(config.fsCalls, []))
     : Effect.forEach(
-      [config.dataDir, config.processingDir, config.validatedDir, config.returnsDir, config.logDir],
-      (dir) => Effect.map(filesystemType(dir), classifyFilesystem)
+      folderList(config),
+      ({ dir }) => Effect.map(filesystemType(dir), classifyFilesystem)
     ).pipe(
       Effect.map((kinds) => chooseMode("auto", kinds)),
       // Not knowing is no reason to risk stalling the event loop.

@@ -28,6 +28,7 @@ import * as Option from "effect/Option"
 import * as Http from "node:http"
 import * as OS from "node:os"
 import { Activity } from "../status/Activity.js"
+import { Destinations } from "../destinations/Destinations.js"
 import { AppConfig } from "../Config.js"
 import { Instance } from "../instances/Instance.js"
 import { Masker } from "../masking/Masker.js"
@@ -40,7 +41,7 @@ import { hostAllowed, hostRule } from "./HostCheck.js"
 import type { HostRule } from "./HostCheck.js"
 import { buildStatus } from "./StatusJson.js"
 import { NO_CONTENT_CSP, STATUS_PAGE, STATUS_PAGE_CSP } from "./StatusPage.js"
-import type { StatusService } from "../status/Status.js"
+import type { StatusView } from "../status/Status.js"
 import { VERSION } from "../Version.js"
 
 /** Headers of the status page and its JSON: never cached (it is live), never sniffed, never framed. */
@@ -57,14 +58,14 @@ export const WORKER_STALL_MS = 120_000
 
 /** A worker that died or hangs on one file (pure, over the Status). */
 export const workerProblem = (
-  status: Pick<StatusService, "phase" | "busySince" | "workersAlive" | "workersWanted">,
+  status: Pick<StatusView, "phase" | "busySince" | "workersAlive" | "workersWanted">,
   now: number
 ): string | undefined => {
   if (status.phase !== "watching") return undefined
   if (status.workersAlive < status.workersWanted) {
     return `${status.workersWanted - status.workersAlive} of ${status.workersWanted} workers have stopped`
   }
-  const since = status.busySince()
+  const since = status.busySince
   return since !== undefined && now - since > WORKER_STALL_MS
     ? `a worker has been busy with one file for ${Math.round((now - since) / 1000)} s`
     : undefined
@@ -72,9 +73,10 @@ export const workerProblem = (
 
 /** What /status.json says now. */
 export const statusJson = Effect.gen(function*() {
-  const status = yield* Status
+  const status = yield* (yield* Status).snapshot
   const instance = yield* Instance
   const activity = yield* Activity
+  const destinations = yield* Destinations
   const masker = yield* Masker
   const peers = yield* PeerWatch
   const nowMs = yield* Clock.currentTimeMillis
@@ -86,10 +88,11 @@ export const statusJson = Effect.gen(function*() {
     // as /healthz judges it
     healthProblem: workerProblem(status, nowMs) ?? status.healthProblem,
     inFlight: status.inFlight,
-    failingFiles: status.failing(),
+    failingFiles: status.failing,
     stuckFiles: status.stuck,
-    waiting: status.waiting(),
+    waiting: status.waiting,
     activity: activity.snapshot(),
+    destinationRoles: destinations.roles,
     peers: yield* peers.views,
     notificationsQueued: (yield* Metric.value(Metrics.notificationsQueued)).value
   }, masker.text)
@@ -110,14 +113,14 @@ export const router = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/healthz",
     Effect.gen(function*() {
-      const status = yield* Status
+      const status = yield* (yield* Status).snapshot
       const instance = yield* Instance
-      const waiting = status.waiting()
+      const waiting = status.waiting
       const now = yield* Clock.currentTimeMillis
       const problem = workerProblem(status, now) ?? status.healthProblem
       const ok = status.phase === "watching" && problem === undefined
       // Files that cannot be read or routed: worth a look, but the daemon itself is fine.
-      const degraded = ok && (status.failing() > 0 || status.stuck > 0)
+      const degraded = ok && (status.failing > 0 || status.stuck > 0)
       return HttpServerResponse.unsafeJson(
         {
           status: degraded ? "degraded" : ok ? "ok" : problem !== undefined ? "failing" : status.phase,
@@ -126,7 +129,7 @@ export const router = HttpRouter.empty.pipe(
           version: VERSION,
           in_flight: status.inFlight,
           waiting: waiting.count,
-          failing_files: status.failing(),
+          failing_files: status.failing,
           stuck_files: status.stuck,
           ...(problem !== undefined ? { problem } : {})
         },
@@ -137,13 +140,13 @@ export const router = HttpRouter.empty.pipe(
   HttpRouter.get(
     "/metrics",
     Effect.gen(function*() {
-      const status = yield* Status
+      const status = yield* (yield* Status).snapshot
       const instance = yield* Instance
       const now = yield* Clock.currentTimeMillis
-      const waiting = status.waiting()
+      const waiting = status.waiting
       yield* Metric.set(Metrics.filesInFlight, status.inFlight)
       yield* Metric.set(Metrics.filesWaiting, waiting.count)
-      yield* Metric.set(Metrics.filesFailing, status.failing())
+      yield* Metric.set(Metrics.filesFailing, status.failing)
       yield* Metric.set(Metrics.oldestWaitingSeconds, waiting.oldestReceivedAtMs === undefined ? 0 : (now - waiting.oldestReceivedAtMs) / 1000)
       yield* Metric.set(Metrics.instanceInfo(instance.id, VERSION), 1)
       Metrics.registerAll()
@@ -205,7 +208,7 @@ const statusPageLine = HttpServer.addressFormattedWith((address) =>
 )
 
 /** The endpoint as configured; no server at all without METRICS_PORT. */
-export const layer: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity> = Layer.unwrapEffect(
+export const layer: Layer.Layer<never, never, AppConfig | Status | Instance | Masker | Activity | Destinations> = Layer.unwrapEffect(
   Effect.map(AppConfig, (settings) =>
     Option.match(settings.metricsPort, {
       onNone: () => Layer.empty,

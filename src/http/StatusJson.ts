@@ -5,10 +5,12 @@
  * Masker's policy for log lines; no file content is ever included. The fields
  * are documented in the README (Health and metrics).
  */
-import type { ActivitySnapshot, MinuteCount } from "../status/Activity.js"
+import { OUTCOME_KINDS } from "../status/Activity.js"
+import type { ActivitySnapshot, CountsByKind, MinuteCount, OutcomeKind } from "../status/Activity.js"
 import type { PeerView } from "../instances/Peers.js"
 import type { Phase } from "../status/Status.js"
 import { storedNameShown } from "../masking/Masking.js"
+import { STORAGE_ROLES } from "../Folders.js"
 
 /** Bump when a field changes meaning or goes away (adding fields does not). */
 export const STATUS_FORMAT = 1
@@ -28,16 +30,18 @@ export interface StatusInput {
   readonly stuckFiles: number
   readonly waiting: { readonly count: number; readonly oldestReceivedAtMs: number | undefined }
   readonly activity: ActivitySnapshot
+  /**
+   * Every destination's role, in order (Destinations' `roles`: the storage
+   * folders, then those of one's own): each is listed from the start, at 0
+   */
+  readonly destinationRoles: ReadonlyArray<string>
   readonly peers: ReadonlyArray<PeerView>
   /** rejected files waiting to be named in a notification */
   readonly notificationsQueued: number
 }
 
-export interface OutcomeCounts {
-  readonly validated: number
-  readonly returned: number
-  readonly failed: number
-}
+/** Files by outcome: a count per kind of Activity's `OUTCOME_KINDS` (`validated`, `returned`, `failed`). */
+export type OutcomeCounts = CountsByKind
 
 export interface StatusJson {
   readonly format: number
@@ -52,16 +56,19 @@ export interface StatusJson {
   readonly started_at: string
   readonly uptime_s: number
   readonly counts: { readonly since_start: OutcomeCounts; readonly last_hour: OutcomeCounts }
-  /** files by destination since start: `validated`, `returns`, then each of one's own (see Destination) */
-  readonly destinations: ReadonlyArray<{ readonly role: string; readonly files: number }>
+  /** files by destination since start, every destination from the start: `validated`, `returns`, then each of one's own (see Destination) */
+  readonly destinations: ReadonlyArray<{
+    readonly role: string
+    readonly files: number
+    /** a storage folder of the daemon's own (`validated`, `returns`), not an added destination */
+    readonly built_in: boolean
+  }>
   readonly last_outcome_at: string | null
+  /** files per minute, one array per kind of `OUTCOME_KINDS` (`validated`, `returned`, `failed`), oldest minute first */
   readonly throughput: {
     readonly minute_s: 60
     readonly from: string
-    readonly validated: ReadonlyArray<number>
-    readonly returned: ReadonlyArray<number>
-    readonly failed: ReadonlyArray<number>
-  }
+  } & { readonly [K in OutcomeKind]: ReadonlyArray<number> }
   readonly queue: {
     readonly in_flight: number
     readonly waiting: number
@@ -128,12 +135,22 @@ const iso = (ms: number) => new Date(ms).toISOString()
 const seconds = (ms: number) => Math.round(ms / 100) / 10
 const cut = (text: string) => (text.length <= TEXT_MAX ? text : `${text.slice(0, TEXT_MAX - 1)}…`)
 
-const sum = (minutes: ReadonlyArray<MinuteCount>): OutcomeCounts =>
-  minutes.reduce((acc, m) => ({ validated: acc.validated + m.validated, returned: acc.returned + m.returned, failed: acc.failed + m.failed }), {
-    validated: 0,
-    returned: 0,
-    failed: 0
-  })
+/** One value per kind of `OUTCOME_KINDS`. */
+const byKind = <A>(f: (kind: OutcomeKind) => A): { readonly [K in OutcomeKind]: A } =>
+  Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, f(kind)])) as { [K in OutcomeKind]: A }
+
+const sum = (minutes: ReadonlyArray<MinuteCount>): OutcomeCounts => byKind((kind) => minutes.reduce((n, m) => n + m[kind], 0))
+
+/** The storage folders' roles (the folder list's): the built-in destinations. */
+const BUILT_IN: ReadonlySet<string> = new Set(STORAGE_ROLES)
+
+/** Every declared destination in its order (0 until its first file), then any other the record counted. */
+const destinationsOf = (roles: ReadonlyArray<string>, counted: ActivitySnapshot["destinations"]): StatusJson["destinations"] => {
+  const files = new Map(counted.map((d) => [d.role, d.files]))
+  const declared = new Set(roles)
+  const entry = (role: string, n: number) => ({ role, files: n, built_in: BUILT_IN.has(role) })
+  return [...roles.map((role) => entry(role, files.get(role) ?? 0)), ...counted.filter((d) => !declared.has(d.role)).map((d) => entry(d.role, d.files))]
+}
 
 /** As /healthz: files failing or stuck degrade a daemon that is otherwise fine. */
 const healthOf = (input: StatusInput): StatusJson["health"] =>
@@ -174,14 +191,12 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     started_at: iso(activity.startedAtMs),
     uptime_s: Math.max(0, Math.floor((nowMs - activity.startedAtMs) / 1000)),
     counts: { since_start: { ...activity.totals }, last_hour: sum(minutes) },
-    destinations: activity.destinations.map((d) => ({ role: d.role, files: d.files })),
+    destinations: destinationsOf(input.destinationRoles, activity.destinations),
     last_outcome_at: lastOutcome === undefined ? null : iso(lastOutcome.atMs),
     throughput: {
       minute_s: 60,
       from: iso(minutes[0]?.startMs ?? Math.floor(nowMs / 60_000) * 60_000),
-      validated: minutes.map((m) => m.validated),
-      returned: minutes.map((m) => m.returned),
-      failed: minutes.map((m) => m.failed)
+      ...byKind((kind) => minutes.map((m) => m[kind]))
     },
     queue: {
       in_flight: input.inFlight,

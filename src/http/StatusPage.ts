@@ -7,6 +7,8 @@
  * script by their SHA-256 hashes, and fetching from the same origin.
  */
 import * as Crypto from "node:crypto"
+import { OUTCOME_KINDS } from "../status/Activity.js"
+import type { OutcomeKind } from "../status/Activity.js"
 
 export const REFRESH_MS = 3000
 
@@ -84,6 +86,7 @@ const SCRIPT = `
 "use strict";
 (function () {
   var REFRESH_MS = ${REFRESH_MS};
+  var KINDS = ${JSON.stringify(OUTCOME_KINDS)};
   var SVG = "http://www.w3.org/2000/svg";
   var last = null, lastOkAt = 0, failures = 0;
   function $(id) { return document.getElementById(id); }
@@ -155,7 +158,7 @@ const SCRIPT = `
   }
 
   function cards(s) {
-    ["validated", "returned", "failed"].forEach(function (k) {
+    KINDS.forEach(function (k) {
       set("c-" + k, fmt(s.counts.since_start[k]));
       set("h-" + k, fmt(s.counts.last_hour[k]));
     });
@@ -183,7 +186,7 @@ const SCRIPT = `
     var W = Math.max(280, box.clientWidth), H = 170, L = 34, R = 6, T = 8, B = 22;
     var n = t.validated.length, pw = W - L - R, ph = H - T - B, step = pw / n, bw = Math.max(1, step - (step > 4 ? 2 : 0.5));
     var totals = [], total = 0, peak = 0;
-    for (var i = 0; i < n; i++) { var v = t.validated[i] + t.returned[i] + t.failed[i]; totals.push(v); total += v; if (v > peak) peak = v; }
+    for (var i = 0; i < n; i++) { var v = 0; KINDS.forEach(function (k) { v += t[k][i]; }); totals.push(v); total += v; if (v > peak) peak = v; }
     var max = niceMax(peak);
     var root = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "files per minute over the last hour", "data-total": total });
     [0, 0.5, 1].forEach(function (f) {
@@ -197,7 +200,7 @@ const SCRIPT = `
     for (var j = 0; j < n; j++) {
       var x = L + j * step + (step - bw) / 2, y0 = T + ph;
       var g = svg("g", {});
-      ["validated", "returned", "failed"].forEach(function (k) {
+      KINDS.forEach(function (k) {
         var c = t[k][j];
         if (c <= 0) return;
         var h = Math.max(1, c / max * ph);
@@ -207,7 +210,7 @@ const SCRIPT = `
       var hit = svg("rect", { "class": "hit", x: (L + j * step).toFixed(1), y: T, width: step.toFixed(1), height: ph });
       var title = svg("title", {});
       var when = new Date(from + j * 60000);
-      title.textContent = pad(when.getHours()) + ":" + pad(when.getMinutes()) + "  " + t.validated[j] + " validated, " + t.returned[j] + " returned, " + t.failed[j] + " failed";
+      title.textContent = pad(when.getHours()) + ":" + pad(when.getMinutes()) + "  " + KINDS.map(function (k) { return t[k][j] + " " + k; }).join(", ");
       hit.appendChild(title);
       g.appendChild(hit);
       root.appendChild(g);
@@ -264,6 +267,22 @@ const SCRIPT = `
     });
   }
 
+  // Every destination of the daemon, as status.json lists them: the folders, then those of the application's own.
+  function destinations(s) {
+    var body = clear($("destinations")), list = s.destinations || [];
+    $("no-destinations").hidden = list.length > 0;
+    list.forEach(function (d) {
+      var tr = el("tr");
+      var role = name("td", "name", d.role);
+      role.appendChild(el("span", "note", d.built_in ? "folder" : "of this application's own"));
+      tr.appendChild(role);
+      var files = el("td", "num", fmt(d.files));
+      files.setAttribute("data-label", d.files === 1 ? "file" : "files");
+      tr.appendChild(files);
+      body.appendChild(tr);
+    });
+  }
+
   function events(s) {
     var list = clear($("criticals"));
     if (s.critical_events.length === 0) list.appendChild(empty("No critical event since start."));
@@ -303,7 +322,7 @@ const SCRIPT = `
 
   function render(s) {
     last = s;
-    header(s); cards(s); chart(s); instances(s); outcomes(s); events(s);
+    header(s); cards(s); chart(s); destinations(s); instances(s); outcomes(s); events(s);
   }
 
   // The daemon does not answer: nothing on the page may still say it is fine.
@@ -342,6 +361,18 @@ const SCRIPT = `
 })();
 `
 
+/** Each outcome kind's card: its label and what its number counts (the failed one also says how many fail now). */
+const CARDS: { readonly [K in OutcomeKind]: { readonly label: string; readonly counts: string } } = {
+  validated: { label: "Validated", counts: "since start" },
+  returned: { label: "Returned", counts: "since start" },
+  failed: { label: "Failed", counts: "files that could not be processed, since start" }
+}
+
+const card = (kind: OutcomeKind): string =>
+  `<div class="card"><div class="label"><span class="sw ${kind}"></span>${CARDS[kind].label}</div><div class="big" id="c-${kind}">\u2014</div>` +
+  `<div class="sub">${CARDS[kind].counts} \u00b7 <b id="h-${kind}">\u2014</b> in the last hour</div>` +
+  (kind === "failed" ? `<div class="sub trouble" id="f-failing" hidden></div>` : "") + `</div>`
+
 const BODY = `<header>
 <h1><span id="dot" class="dot"></span>customer-json-processor</h1>
 <div class="meta"><span id="phase" class="pill idle">loading</span><span>up <b id="uptime">\u2014</b></span><span>version <b id="version">\u2014</b></span><span>instance <b id="instance">\u2014</b></span></div>
@@ -350,12 +381,11 @@ const BODY = `<header>
 <div id="problem" class="banner bad" role="alert" hidden></div>
 <main>
 <section class="cards" aria-label="counts">
-<div class="card"><div class="label"><span class="sw validated"></span>Validated</div><div class="big" id="c-validated">\u2014</div><div class="sub">since start \u00b7 <b id="h-validated">\u2014</b> in the last hour</div></div>
-<div class="card"><div class="label"><span class="sw returned"></span>Returned</div><div class="big" id="c-returned">\u2014</div><div class="sub">since start \u00b7 <b id="h-returned">\u2014</b> in the last hour</div></div>
-<div class="card"><div class="label"><span class="sw failed"></span>Failed</div><div class="big" id="c-failed">\u2014</div><div class="sub">files that could not be processed, since start \u00b7 <b id="h-failed">\u2014</b> in the last hour</div><div class="sub trouble" id="f-failing" hidden></div></div>
+${OUTCOME_KINDS.map(card).join("\n")}
 <div class="card"><div class="label"><span class="sw waiting"></span>Waiting</div><div class="big" id="q-waiting">\u2014</div><div class="sub" id="q-oldest">\u2014</div><div class="sub" id="q-inflight">\u2014</div><div class="sub trouble" id="q-stuck" hidden></div></div>
 </section>
-<section class="panel"><h2>Throughput, files per minute <span class="legend"><span><i class="sw validated"></i>validated</span><span><i class="sw returned"></i>returned</span><span><i class="sw failed"></i>failed</span></span><span class="aside" id="chart-summary"></span></h2><div id="chart"></div><div class="small">last file <span id="last-outcome">\u2014</span></div></section>
+<section class="panel"><h2>Throughput, files per minute <span class="legend">${OUTCOME_KINDS.map((kind) => `<span><i class="sw ${kind}"></i>${kind}</span>`).join("")}</span><span class="aside" id="chart-summary"></span></h2><div id="chart"></div><div class="small">last file <span id="last-outcome">\u2014</span></div></section>
+<section class="panel"><h2>Destinations <span class="aside">files since start</span></h2><div class="scroll"><table class="stack"><thead><tr><th>Destination</th><th class="num">Files</th></tr></thead><tbody id="destinations"></tbody></table></div><div class="empty" id="no-destinations" hidden>No destination listed.</div></section>
 <section class="panel"><h2>Last 50 outcomes</h2><div class="scroll"><table class="stack"><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>
 <div class="grid2">
 <section class="panel"><h2>Critical events</h2><ul class="events" id="criticals"></ul></section>

@@ -25,10 +25,15 @@ import { Instance } from "./Instance.js"
 import { describeIoError, retryIo } from "../files/IoRetry.js"
 import { LogSync } from "../logging/Logging.js"
 import { threadPoolSize } from "../Config.js"
+import type { StoredIn } from "../Folders.js"
 
 export interface ClaimReleaserService {
-  /** Queues the claimed name of a stored file for removal after the next log write. */
-  readonly release: (claimedPath: string, withReport: boolean) => Effect.Effect<void>
+  /**
+   * Queues the claimed name of a stored file for removal after the next log
+   * write; `storedIn`: the role of the storage folder that has it (`unknown`
+   * for a file recovery found stored already), which says what stages it left.
+   */
+  readonly release: (claimedPath: string, storedIn: StoredIn) => Effect.Effect<void>
 }
 
 /** Claimed names waiting for the next batch before `release` makes its caller wait. */
@@ -36,7 +41,7 @@ export const MAX_PENDING = 1024
 
 interface Pending {
   readonly claimedPath: string
-  readonly withReport: boolean
+  readonly storedIn: StoredIn
 }
 
 export const makeClaimReleaser: Effect.Effect<ClaimReleaserService, never, Scope.Scope | FileStore | Instance> = Effect.gen(function*() {
@@ -56,8 +61,8 @@ export const makeClaimReleaser: Effect.Effect<ClaimReleaserService, never, Scope
     return batch
   })
 
-  const releaseOne = ({ claimedPath, withReport }: Pending) =>
-    retryIo(store.releaseClaim(claimedPath, withReport)).pipe(
+  const releaseOne = ({ claimedPath, storedIn }: Pending) =>
+    retryIo(store.releaseClaim(claimedPath, storedIn)).pipe(
       // Left linked, the name is recovered later as "stored already" (and logged again, marked so).
       Effect.catchAll((e) =>
         Effect.logWarning("could not remove the claimed name of a stored file; it is cleared at the next full listing").pipe(
@@ -129,9 +134,9 @@ export const makeClaimReleaser: Effect.Effect<ClaimReleaserService, never, Scope
   yield* Effect.addFinalizer(() => Effect.flatMap(takeAll, releaseBatch))
 
   return {
-    release: (claimedPath, withReport) =>
+    release: (claimedPath, storedIn) =>
       Effect.suspend(() => {
-        pending.push({ claimedPath, withReport })
+        pending.push({ claimedPath, storedIn })
         if (pending.length === 1) wake.unsafeOffer(undefined)
         if (pending.length < MAX_PENDING) return Effect.void
         room.unsafeClose()

@@ -848,7 +848,12 @@ const maskAll = (text: string, style: Style): string => {
   if (BEYOND_ASCII.test(text)) s = surveyShown(text)
   else {
     const escape = text.includes("%")
-    s = { runs: escape ? [] : asciiRuns(text), at: text.includes("@"), escape, unwrap: escape && text.includes("%25") }
+    const at = text.includes("@")
+    const runs = escape ? [] : asciiRuns(text)
+    // Plain ASCII with no escape, no `@` and no run of digits long enough for a card (a file name, a
+    // count, a date: nearly every text a log line holds): nothing to mask, nothing more to allocate.
+    if (!escape && !at && runs.length === 0) return text
+    s = { runs, at, escape, unwrap: escape && text.includes("%25") }
   }
   if (!s.escape) {
     const out = maskCards(text, [findCards(text, SHOWN, s.runs)], style)
@@ -938,22 +943,34 @@ export const maskDigitsKeepLastFour = (value: string): string => {
   return "*".repeat(digits.length - 4) + digits.slice(-4).join("")
 }
 
-/** The Luhn check over a string of ASCII digits only. */
-export const luhnValid = (digits: string): boolean => {
+/**
+ * The Luhn check over ASCII digits, read in place; with `grouped`, a ` ` or
+ * `-` between them (a card number as the contract's field writes it) is
+ * skipped. Anything else, or no digit at all, fails.
+ */
+const luhn = (text: string, grouped: boolean): boolean => {
   let sum = 0
-  let double = false
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48
+  let count = 0
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i)
+    if (grouped && (c === 0x20 || c === 0x2d)) continue
+    let d = c - 48
     if (d < 0 || d > 9) return false
-    if (double) {
+    if ((count & 1) === 1) {
       d *= 2
       if (d > 9) d -= 9
     }
     sum += d
-    double = !double
+    count++
   }
-  return digits.length > 0 && sum % 10 === 0
+  return count > 0 && sum % 10 === 0
 }
+
+/** The Luhn check over a string of ASCII digits only. */
+export const luhnValid = (digits: string): boolean => luhn(digits, false)
+
+/** The Luhn check over a card number written in groups (`4111 1111-1111 1111`): ` ` and `-` are skipped. */
+export const luhnValidGrouped = (text: string): boolean => luhn(text, true)
 
 const asciiDigits = (digits: string): Array<number> | undefined => {
   const out: Array<number> = []

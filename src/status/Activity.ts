@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import type { ClearedEvent, CriticalEvent, Outgoing } from "../events/Notifications.js"
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../events/Outcome.js"
+import { FOLDERS } from "../Folders.js"
 
 /** The file outcomes kept for the status page (the newest). */
 export const OUTCOMES_KEPT = 50
@@ -35,8 +36,19 @@ export const NOTIFICATIONS_KEPT = 20
 export const MINUTES_KEPT = 60
 const MINUTE = 60_000
 
-/** What became of a file, as the status page counts it. */
-export type OutcomeKind = "validated" | "returned" | "failed"
+/**
+ * What became of a file, as the status page counts it: the verdicts (each
+ * stored by its storage folder), and `failed`. The one list the totals, the
+ * per-minute counts, status.json's counts and throughput and the status
+ * page's cards and chart follow.
+ */
+export const OUTCOME_KINDS = ["validated", "returned", "failed"] as const
+
+/** What became of a file, as the status page counts it (one of `OUTCOME_KINDS`). */
+export type OutcomeKind = typeof OUTCOME_KINDS[number]
+
+/** A count per outcome kind. */
+export type CountsByKind = { readonly [K in OutcomeKind]: number }
 
 /** One file's outcome as the status page lists it. */
 export interface OutcomeEntry {
@@ -110,21 +122,14 @@ export interface NotificationEntry {
   outboxPath: string | undefined
 }
 
-/** The files of one minute, by outcome. */
-export interface MinuteCount {
+/** The files of one minute, by outcome (a count per kind of `OUTCOME_KINDS`). */
+export type MinuteCount = CountsByKind & {
   /** start of the minute, Unix ms */
   readonly startMs: number
-  readonly validated: number
-  readonly returned: number
-  readonly failed: number
 }
 
-/** Files by outcome since the daemon started. */
-export interface Totals {
-  readonly validated: number
-  readonly returned: number
-  readonly failed: number
-}
+/** Files by outcome since the daemon started (a count per kind of `OUTCOME_KINDS`). */
+export type Totals = CountsByKind
 
 /** The files one destination had since the daemon started. */
 export interface DestinationCount {
@@ -138,8 +143,9 @@ export interface ActivitySnapshot {
   readonly startedAtMs: number
   readonly totals: Totals
   /**
-   * Files by destination since start: the built-in folders first (the files
-   * validated and returned), then each destination of one's own from its first file.
+   * Files by destination since start: the storage folders of the folder list
+   * first (the files of their verdicts), then each destination of one's own
+   * from its first file.
    */
   readonly destinations: ReadonlyArray<DestinationCount>
   /** newest first */
@@ -184,7 +190,11 @@ export class Ring<A> {
   }
 }
 
-const kindIndex = (kind: OutcomeKind) => (kind === "validated" ? 0 : kind === "returned" ? 1 : 2)
+const KINDS = OUTCOME_KINDS.length
+/** Each kind's place in a minute's slots (its place in the list). */
+const KIND_INDEX: CountsByKind = Object.fromEntries(OUTCOME_KINDS.map((kind, i) => [kind, i])) as { [K in OutcomeKind]: number }
+/** A count of 0 for every kind. */
+const zeroCounts = (): { -readonly [K in OutcomeKind]: number } => Object.fromEntries(OUTCOME_KINDS.map((kind) => [kind, 0])) as { [K in OutcomeKind]: number }
 
 /**
  * Counts per minute for the last `MINUTES_KEPT` minutes in fixed slots: slot
@@ -192,23 +202,23 @@ const kindIndex = (kind: OutcomeKind) => (kind === "validated" ? 0 : kind === "r
  */
 export class MinuteCounter {
   private readonly minuteOf = new Float64Array(MINUTES_KEPT).fill(-1)
-  private readonly counts = new Uint32Array(MINUTES_KEPT * 3)
+  private readonly counts = new Uint32Array(MINUTES_KEPT * KINDS)
 
   add(atMs: number, kind: OutcomeKind): void {
     const minute = Math.floor(atMs / MINUTE)
     const slot = minute % MINUTES_KEPT
     if (this.minuteOf[slot] !== minute) {
       this.minuteOf[slot] = minute
-      this.counts.fill(0, slot * 3, slot * 3 + 3)
+      this.counts.fill(0, slot * KINDS, slot * KINDS + KINDS)
     }
-    this.counts[slot * 3 + kindIndex(kind)]! += 1
+    this.counts[slot * KINDS + KIND_INDEX[kind]]! += 1
   }
 
   /** Takes back one file counted at `atMs` (a failed file routed after all); nothing once its minute is over an hour old. */
   remove(atMs: number, kind: OutcomeKind): void {
     const minute = Math.floor(atMs / MINUTE)
     const slot = minute % MINUTES_KEPT
-    const i = slot * 3 + kindIndex(kind)
+    const i = slot * KINDS + KIND_INDEX[kind]
     if (this.minuteOf[slot] === minute && this.counts[i]! > 0) this.counts[i]! -= 1
   }
 
@@ -219,12 +229,9 @@ export class MinuteCounter {
     for (let minute = current - MINUTES_KEPT + 1; minute <= current; minute++) {
       const slot = ((minute % MINUTES_KEPT) + MINUTES_KEPT) % MINUTES_KEPT
       const live = this.minuteOf[slot] === minute
-      out.push({
-        startMs: minute * MINUTE,
-        validated: live ? this.counts[slot * 3]! : 0,
-        returned: live ? this.counts[slot * 3 + 1]! : 0,
-        failed: live ? this.counts[slot * 3 + 2]! : 0
-      })
+      const counts = zeroCounts()
+      if (live) for (let k = 0; k < KINDS; k++) counts[OUTCOME_KINDS[k]!] = this.counts[slot * KINDS + k]!
+      out.push({ startMs: minute * MINUTE, ...counts })
     }
     return out
   }
@@ -255,7 +262,7 @@ export interface ActivityService {
   readonly snapshot: () => ActivitySnapshot
 }
 
-const emptyTotals: Totals = { validated: 0, returned: 0, failed: 0 }
+const emptyTotals: Totals = zeroCounts()
 
 /** Records nothing: the default when no Activity layer is provided. */
 export const noActivity: ActivityService = {
@@ -266,6 +273,9 @@ export const noActivity: ActivityService = {
   snapshot: () => ({ startedAtMs: 0, totals: emptyTotals, destinations: [], outcomes: [], criticals: [], notifications: [], minutes: [] })
 }
 
+/** The storage folders of the folder list, by role and verdict: a file of a verdict is a file its folder stored. */
+const STORAGE_FOLDERS = FOLDERS.flatMap((spec) => (spec.stores === undefined ? [] : [{ role: spec.role, verdict: spec.stores.verdict }]))
+
 /** A recorder reading the time from `now` (the layer's clock). */
 export const makeActivity = (now: () => number): ActivityService => {
   const startedAtMs = now()
@@ -275,8 +285,8 @@ export const makeActivity = (now: () => number): ActivityService => {
   // A message object is the same through its retries and its trip to the outbox; weakly held.
   const byMessage = new WeakMap<Outgoing, NotificationEntry>()
   const minutes = new MinuteCounter()
-  const totals = { validated: 0, returned: 0, failed: 0 }
-  // Files by added destination's role, in the order first seen (the built-in folders' are `totals`).
+  const totals = zeroCounts()
+  // Files by added destination's role, in the order first seen (the storage folders' are `totals`, by their verdict).
   const delivered = new Map<string, number>()
   let nextId = 1
 
@@ -413,8 +423,7 @@ export const makeActivity = (now: () => number): ActivityService => {
       startedAtMs,
       totals: { ...totals },
       destinations: [
-        { role: "validated", files: totals.validated },
-        { role: "returns", files: totals.returned },
+        ...STORAGE_FOLDERS.map(({ role, verdict }) => ({ role, files: totals[verdict] })),
         ...Array.from(delivered, ([role, files]) => ({ role, files }))
       ],
       outcomes: outcomes.newestFirst(),

@@ -4,9 +4,21 @@
  */
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
+import { STORAGE_ROLES, VERDICTS } from "../Folders.js"
+import type { Verdict } from "../Folders.js"
+
+/**
+ * A label set made once. An update of an untagged metric with the same array
+ * finds its series in effect's cache (a lookup by identity): no allocation
+ * per file, where a `Metric.tagged` metric builds and hashes its key at
+ * every update.
+ */
+type Labels = ReadonlyArray<MetricLabel.MetricLabel>
+const labelsOf = (key: string, value: string): Labels => [MetricLabel.make(key, value)]
 
 /**
  * Files routed, each once, when it is stored. A file that cannot be processed
@@ -18,22 +30,35 @@ export const filesProcessed = Metric.counter("cjp_files_processed_total", {
   description: "Files routed, by outcome (validated, returned): each file once, when it is stored",
   incremental: true
 })
-const outcomeCounters = {
-  validated: Metric.tagged(filesProcessed, "outcome", "validated"),
-  returned: Metric.tagged(filesProcessed, "outcome", "returned")
-} as const
-export const filesByOutcome = (outcome: "validated" | "returned") => outcomeCounters[outcome]
+/** Each verdict's label set for `filesProcessed`, made once (one per verdict of the folder list). */
+const outcomeLabels = new Map<Verdict, Labels>(VERDICTS.map((verdict) => [verdict, labelsOf("outcome", verdict)]))
+/** `filesProcessed` for one verdict (for reading it: the daemon updates it through `recordRouted`). */
+export const filesByOutcome = (outcome: Verdict): Metric.Metric.Counter<number> => Metric.tagged(filesProcessed, "outcome", outcome)
 /**
- * Files handed to a destination of one's own (App.Swaps' `destinations`), by
- * its role: a file delivered again after a crash counts again. The built-in
- * folders count in `filesProcessed`.
+ * Files handed to each destination, by its role: the storage folders
+ * (`validated`, `returns`: each file once, when it is stored, as in
+ * `filesProcessed`) and those of one's own (App.Swaps' `destinations`: a file
+ * delivered again after a crash counts again).
  */
 export const destinationFiles = Metric.counter("cjp_destination_files_total", {
-  description: "Files handed to an added destination, by role (a file delivered again after a crash counts again)",
+  description: "Files handed to each destination, by role: the validated and returns folders (each file once) and those of one's own (a file delivered again after a crash counts again)",
   incremental: true
 })
-/** The counter of one added destination (built once per destination, at start). */
+/** `destinationFiles` for one role (for reading it: the daemon counts through `destinationCounter`). */
 export const filesDelivered = (role: string): Metric.Metric.Counter<number> => Metric.tagged(destinationFiles, "role", role)
+
+/** The count of one destination's files, its label set made once (at start): counting a file is one lookup. */
+export interface DestinationCounter {
+  /** One more file (synchronously). */
+  readonly add: () => void
+}
+
+/** The counter of one destination, by role, in /metrics from now on (at 0 until its first file). */
+export const destinationCounter = (role: string): DestinationCounter => {
+  const labels = labelsOf("role", role)
+  destinationFiles.unsafeUpdate(0, labels)
+  return { add: () => destinationFiles.unsafeUpdate(1, labels) }
+}
 export const filesFailed = Metric.counter("cjp_files_failed_total", {
   description:
     "Files that could not be processed (I/O errors, unreadable): each file once, at its first failed attempt, however often it is tried again; cjp_files_failing says how many fail now",
@@ -65,8 +90,8 @@ export const lastSuccessSeconds = Metric.gauge("cjp_last_success_timestamp_secon
  * Records one routed file in all its metrics at once, synchronously: the four
  * updates as separate effects were a measurable part of a file's cost.
  */
-export const recordRouted = (outcome: "validated" | "returned", records: number, seconds: number, atMs: number): void => {
-  outcomeCounters[outcome].unsafeUpdate(1, [])
+export const recordRouted = (outcome: Verdict, records: number, seconds: number, atMs: number): void => {
+  filesProcessed.unsafeUpdate(1, outcomeLabels.get(outcome)!)
   recordsProcessed.unsafeUpdate(records, [])
   fileSeconds.unsafeUpdate(seconds, [])
   lastSuccessSeconds.unsafeUpdate(atMs / 1000, [])
@@ -100,7 +125,9 @@ export const instanceInfo = (instance: string, version: string): Metric.Metric.G
  * not "no data", until the first failure.
  */
 const everySeries: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<never>) => unknown }> = [
-  ...Object.values(outcomeCounters),
+  ...VERDICTS.map(filesByOutcome),
+  // The storage folders' series; those of one's own are there once the Pipeline counts them (destinationCounter).
+  ...STORAGE_ROLES.map(filesDelivered),
   filesFailed,
   recordsProcessed,
   fileSeconds,

@@ -10,6 +10,7 @@ import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import type { Browser, Page } from "puppeteer-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fixture } from "../support/fixtures.js"
@@ -20,6 +21,8 @@ import { waitUntil, within } from "../support/wait.js"
 
 const CARD = "4111111111111111"
 export const SHOTS = Path.join(OS.tmpdir(), "cjp-status-page")
+/** An application embedding the built package with a destination of its own, `copies` (see test/e2e/destination.test.ts). */
+const DESTINATION_APP = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "support", "destinationApp.mjs")
 
 let browser: Browser
 let profile: string
@@ -106,6 +109,14 @@ const lineBreaks = (page: Page, selector: string) =>
       }
       return { text, breaks }
     }))
+/** The destinations table: each row's role (without its note), its note, and its files. */
+const destinationRows = (page: Page) =>
+  page.$$eval("#destinations tr", (rows) =>
+    rows.map((r) => {
+      const [role, files] = Array.from(r.querySelectorAll("td"))
+      const own = Array.from(role?.childNodes ?? []).filter((n) => !(n instanceof HTMLElement && n.classList.contains("note")))
+      return [own.map((n) => n.textContent ?? "").join(""), role?.querySelector(".note")?.textContent ?? "", files?.textContent ?? ""]
+    }))
 const instanceRows = (page: Page) =>
   page.$$eval("#instances tr", (rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")))
 
@@ -145,6 +156,9 @@ describe("the status page in a real browser", () => {
     await waitUntil(() => list(Path.join(root(), "validated")).length === 3 && list(Path.join(root(), "returns")).length === 4)
     await until(page, cards, (c) => c.validated === "3" && c.returned === "2", "the counts")
     expect(await cards(page)).toMatchObject({ failed: "0", hourValidated: "3", waiting: "0" })
+    // Each destination with its files: here the two folders.
+    await until(page, destinationRows, (r) => r.length === 2 && r[0]![2] === "3", "the destinations")
+    expect(await destinationRows(page)).toEqual([["validated", "folder", "3"], ["returns", "folder", "2"]])
     const rows = await until(page, outcomeRows, (r) => r.length === 5, "five outcome rows")
     expect(rows.map((r) => r[2]).sort()).toEqual(["returned", "returned", "validated", "validated", "validated"])
     const card = rows.find((r) => r[1]!.startsWith("order "))!
@@ -295,6 +309,27 @@ describe("the status page in a real browser", () => {
     expect(await daemon.exited).toBe(0)
     const stopped = appLogLines(root(), "logs").find((l) => l["msg"] === "customer-json-processor stopped")
     expect(stopped).toMatchObject({ validated: 7, returned: 1, failed: 0 })
+  }, 120_000)
+
+  it("lists a destination of the application's own beside the folders, with its files, from before its first file", async () => {
+    const { daemon, base } = await startDaemon({ QUIET_PERIOD_MS: "0" }, DESTINATION_APP)
+    const page = await browser.newPage()
+    const problems: Array<string> = []
+    page.on("pageerror", (e) => problems.push(`page error: ${String(e)}`))
+    await page.setViewport({ width: 1280, height: 900 })
+    await page.goto(`${base}/`, { waitUntil: "load" })
+    // Listed at 0 before any file: every destination of the daemon, the application's own last.
+    await until(page, destinationRows, (r) => r.length === 3, "three destinations")
+    expect(await destinationRows(page)).toEqual([["validated", "folder", "0"], ["returns", "folder", "0"], ["copies", "of this application's own", "0"]])
+    drop(root(), "one.json", fixture("valid-single.json"))
+    drop(root(), "two.json", fixture("valid-batch.json"))
+    drop(root(), "bad.json", fixture("invalid-luhn.json"))
+    await until(page, destinationRows, (r) => r[2]?.[2] === "2" && r[1]?.[2] === "1", "the counts by destination")
+    expect(await destinationRows(page)).toEqual([["validated", "folder", "2"], ["returns", "folder", "1"], ["copies", "of this application's own", "2"]])
+    expect(problems).toEqual([])
+    await page.close()
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
   }, 120_000)
 
   it("explains its numbers in words, and lays out on a phone without breaking a name inside a word", async () => {

@@ -69,7 +69,8 @@ export const instanceEnv = (
  * its own under that host name (root and util-linux's unshare needed): to this
  * machine's other instances it is an instance on another host. With
  * `openFiles`, under that soft and hard RLIMIT_NOFILE (util-linux's prlimit,
- * which execs it: the child's pid is the daemon's).
+ * which execs it: the child's pid is the daemon's). With `script`, that
+ * script (an application embedding the built package) instead of dist/main.js.
  */
 export const spawnDaemon = (
   root: string,
@@ -80,8 +81,10 @@ export const spawnDaemon = (
     readonly uid?: number
     readonly groups?: ReadonlyArray<number>
     readonly openFiles?: readonly [soft: number, hard: number]
+    readonly script?: string
   } = {}
 ): Daemon => {
+  const MAIN_OR_APP = options.script ?? MAIN
   const groups = options.groups === undefined || options.groups.length === 0 ? ["--clear-groups"] : ["--groups", options.groups.join(",")]
   const [command, commandArgs] = options.uid !== undefined
     // As another user (the service user of a deployment), with only the supplementary groups given.
@@ -89,7 +92,7 @@ export const spawnDaemon = (
     : options.openFiles !== undefined
     ? ["prlimit", [`--nofile=${options.openFiles[0]}:${options.openFiles[1]}`, process.execPath, MAIN, ...args]]
     : options.host === undefined
-    ? [process.execPath, [MAIN, ...args]]
+    ? [process.execPath, [MAIN_OR_APP, ...args]]
     : ["unshare", ["--uts", "sh", "-c", 'hostname "$0" && exec "$@"', options.host, process.execPath, MAIN, ...args]]
   const child = ChildProcess.spawn(command, commandArgs, { cwd: root, env: baseEnv(env), stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
@@ -195,15 +198,16 @@ export const rootPerTest = (roots: Array<string> = cleanUpAfterEach().roots) => 
 /**
  * A fresh folder tree for each test (`root()`), cleaned up after it, and
  * `startDaemon`: the daemon in that tree with its HTTP endpoint on a free
- * loopback port (or METRICS_PORT as given), once it listens.
+ * loopback port (or METRICS_PORT as given), once it listens (`script`: an
+ * application embedding the built package instead of dist/main.js).
  */
 export const daemonPerTest = () => {
   const { daemons, roots } = cleanUpAfterEach()
   const root = rootPerTest(roots)
-  const startDaemon = async (env: Record<string, string> = {}): Promise<{ daemon: Daemon; port: number; base: string }> => {
+  const startDaemon = async (env: Record<string, string> = {}, script?: string): Promise<{ daemon: Daemon; port: number; base: string }> => {
     for (let attempt = 1;; attempt++) {
       const port = env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : await freePort()
-      const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) })
+      const daemon = spawnDaemon(root(), [], { ...env, METRICS_PORT: String(port) }, script === undefined ? {} : { script })
       daemons.push(daemon)
       await daemon.waitFor(/status page on http|the health and metrics endpoint could not start/)
       if (/status page on http/.test(daemon.output())) return { daemon, port, base: `http://127.0.0.1:${port}` }

@@ -12,7 +12,7 @@
  */
 import * as Schema from "effect/Schema"
 import type * as ParseResult from "effect/ParseResult"
-import { luhnValid, maskDigitsKeepLastFour } from "../../masking/Masking.js"
+import { luhnValidGrouped, maskDigitsKeepLastFour } from "../../masking/Masking.js"
 import {
   CONTRACT_VERSION,
   COUNTRY,
@@ -70,7 +70,7 @@ export const Address = Schema.Struct({
 /** `card_number`: the shape first, then the Luhn check, whose message shows the number masked to its last four digits. */
 export const CardNumber = string(CARD_MESSAGE).pipe(
   Schema.filter(isCardNumberShape, message(CARD_MESSAGE)),
-  Schema.filter((s) => luhnValid(s.replace(/\D/g, "")), {
+  Schema.filter(luhnValidGrouped, {
     message: (issue: ParseResult.ParseIssue) => ({
       message: `card number fails the Luhn check (${
         typeof issue.actual === "string" ? maskDigitsKeepLastFour(issue.actual) : "****"

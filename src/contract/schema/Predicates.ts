@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { luhnValid } from "../../masking/Masking.js"
+import { luhnValidGrouped } from "../../masking/Masking.js"
 
 /**
  * The version of the customer file contract these rules implement. The
@@ -40,8 +40,25 @@ export const isEmailAddress = (s: string): boolean => {
   return domain.includes(".")
 }
 
-/** `phone`: after removing spaces, `-`, `.`, `(` and `)`, an optional `+` and 7 to 15 digits. */
-export const isPhoneNumber = (s: string): boolean => /^\+?\d{7,15}$/.test(s.replace(/[\s\-.()]/g, ""))
+/** The rule of `isPhoneNumber` as written: any text (beyond ASCII, `\s` takes Unicode's spaces too). */
+const phoneAsWritten = (s: string): boolean => /^\+?\d{7,15}$/.test(s.replace(/[\s\-.()]/g, ""))
+
+/**
+ * `phone`: after removing spaces, `-`, `.`, `(` and `)`, an optional `+` and 7 to 15 digits.
+ * (Checked for every record: ASCII text is read in place, without the copy a `replace` makes.)
+ */
+export const isPhoneNumber = (s: string): boolean => {
+  let digits = 0
+  let plus = false
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x30 && c <= 0x39) digits++
+    else if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x2d || c === 0x2e || c === 0x28 || c === 0x29) continue
+    else if (c === 0x2b && digits === 0 && !plus) plus = true
+    else return c >= 0x80 && phoneAsWritten(s)
+  }
+  return digits >= 7 && digits <= 15
+}
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
@@ -63,12 +80,14 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:
 
 /** `created_at`: ISO 8601 date-time with seconds and `Z` or `±HH:MM`, a real date and time. */
 export const isDateTime = (s: string): boolean => {
-  const m = DATE_TIME.exec(s)
-  if (m === null) return false
-  const [, y, mo, d, h, mi, sec, sign, oh, om] = m
-  if (!isRealDate(Number(y), Number(mo), Number(d))) return false
-  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return false
-  return sign === undefined || (Number(oh) <= 23 && Number(om) <= 59)
+  // The shape checked, its fields are at fixed places (the offset, if any, is the last six characters):
+  // read in place, without the match array an `exec` makes (checked for every record).
+  if (!DATE_TIME.test(s)) return false
+  const at = (i: number) => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48
+  if (!isRealDate(at(0) * 100 + at(2), at(5), at(8))) return false
+  if (at(11) > 23 || at(14) > 59 || at(17) > 59) return false
+  const end = s.length
+  return s.charCodeAt(end - 1) === 0x5a || (at(end - 5) <= 23 && at(end - 2) <= 59)
 }
 
 const CARD_SHAPE = /^\d+(?:[ -]\d+)*$/
@@ -76,12 +95,13 @@ const CARD_SHAPE = /^\d+(?:[ -]\d+)*$/
 /** 12 to 19 digits, optionally in groups separated by single spaces or single `-`. */
 export const isCardNumberShape = (s: string): boolean => {
   if (!CARD_SHAPE.test(s)) return false
-  const digits = s.replace(/\D/g, "").length
+  let digits = 0
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 0x20 && s.charCodeAt(i) !== 0x2d) digits++
   return digits >= 12 && digits <= 19
 }
 
 /** `card_number`: the shape of `isCardNumberShape`, and digits that pass the Luhn check. */
-export const isCardNumber = (s: string): boolean => isCardNumberShape(s) && luhnValid(s.replace(/\D/g, ""))
+export const isCardNumber = (s: string): boolean => isCardNumberShape(s) && luhnValidGrouped(s)
 
 /** `expiry`: `MM/YY` with a month from 01 to 12. */
 export const EXPIRY = /^(0[1-9]|1[0-2])\/\d{2}$/

@@ -11,7 +11,7 @@ import * as NFS from "node:fs"
 import { FileOps } from "../FileOps.js"
 import { syncCall, systemError } from "../internal/Errno.js"
 import { nativePath } from "../internal/NativePath.js"
-import { direntType, RAW_DIR_OPTIONS, statfs, TEXT_DIR_OPTIONS } from "../internal/Node.js"
+import { direntType, exactStat, RAW_DIR_OPTIONS, statfs, TEXT_DIR_OPTIONS } from "../internal/Node.js"
 import { makeFileOps } from "../internal/Operations.js"
 import { syncRawDir } from "../internal/Prims.js"
 import type { DirectPrims, FsPrims } from "../internal/Prims.js"
@@ -26,7 +26,7 @@ const nodeDirect: DirectPrims = {
       // A failing close of a file only read, or already written whole, changes nothing.
     }
   },
-  fstat: (fd) => NFS.fstatSync(fd, { bigint: true }),
+  fstat: (fd) => exactStat(NFS.fstatSync(fd), () => NFS.fstatSync(fd, { bigint: true }))!,
   read: (fd, buffer, offset, length, position) => NFS.readSync(fd, buffer, offset, length, position),
   write: (fd, buffer, offset, length, position) => NFS.writeSync(fd, buffer, offset, length, position),
   unlink: (path) => NFS.unlinkSync(nativePath(path))
@@ -43,9 +43,11 @@ export const nodeSyncPrims: FsPrims = {
       // A failing close of a file only read, or already flushed, changes nothing.
     }
   }),
-  fstat: (fd, path) => syncCall("fstat", path, () => NFS.fstatSync(fd, { bigint: true })),
-  lstat: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true })),
-  lstatIfThere: (path) => syncCall("lstat", path, () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false })),
+  fstat: (fd, path) => syncCall("fstat", path, () => exactStat(NFS.fstatSync(fd), () => NFS.fstatSync(fd, { bigint: true }))!),
+  lstat: (path) => syncCall("lstat", path, () => exactStat(NFS.lstatSync(nativePath(path)), () => NFS.lstatSync(nativePath(path), { bigint: true }))!),
+  lstatIfThere: (path) =>
+    syncCall("lstat", path, () =>
+      exactStat(NFS.lstatSync(nativePath(path), { throwIfNoEntry: false }), () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false }))),
   read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
   write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
   // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.

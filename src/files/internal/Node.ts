@@ -34,3 +34,12 @@ export const statfs = (path: string): Effect.Effect<NFS.StatsFs, PlatformError> 
     NFS.statfs(path, (err, stats) => resume(err ? Effect.fail(systemError("statfs", path, err)) : Effect.succeed(stats)))
   })
 
+
+/**
+ * A stat whose identity is exact: Node's number stat (no BigInt per field) when
+ * its device and inode numbers are below 2^53, where a double holds them
+ * exactly; otherwise (GlusterFS's 64-bit inode numbers) `again`, the same stat
+ * with bigint fields.
+ */
+export const exactStat = (stat: NFS.Stats | undefined, again: () => NFS.BigIntStats | undefined): NFS.Stats | NFS.BigIntStats | undefined =>
+  stat === undefined || (stat.ino <= Number.MAX_SAFE_INTEGER && stat.dev <= Number.MAX_SAFE_INTEGER) ? stat : again()

@@ -18,6 +18,8 @@ export interface StatsLike {
   isFIFO(): boolean
   isSocket(): boolean
   readonly mtime: Date
+  /** as a number in Node's number stats (a bigint in its bigint stats, where `mtime` is read instead) */
+  readonly mtimeMs?: number | bigint
   readonly atime: Date
   readonly birthtime: Date
   readonly dev: number | bigint
@@ -68,7 +70,7 @@ export const fileInfo = (s: StatsLike): FileSystem.File.Info => ({
   blocks: Option.some(Number(s.blocks))
 })
 
-/** A stat result as `Meta`: type, links, owner, size, mtime and a `bigint` identity. */
+/** A stat result as `Meta`: type, links, owner, size, mtime and an exact identity (`dev:ino` as text). */
 export const metaOf = (s: StatsLike): Meta => ({
   type: typeOf(s),
   nlink: Number(s.nlink),
@@ -76,7 +78,8 @@ export const metaOf = (s: StatsLike): Meta => ({
   gid: Number(s.gid),
   mode: Number(s.mode),
   size: Number(s.size),
-  mtimeMs: s.mtime.getTime(),
+  // (whole milliseconds, as a Date holds them, whichever stat it is)
+  mtimeMs: typeof s.mtimeMs === "number" ? Math.trunc(s.mtimeMs) : s.mtime.getTime(),
   blocks: Number(s.blocks),
   id: `${String(s.dev)}:${String(s.ino)}`
 })
