@@ -31,6 +31,7 @@ import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import * as FileStore from "./files/FileStore.js"
 import type { DiskSpaceLow, FilesystemUnsupported, FolderUnusable } from "./files/FolderChecks.js"
 import type { DuplicateDestinationRole } from "./destinations/Destinations.js"
+import type { PartnersRefused } from "./partners/Partners.js"
 import * as SyscallMode from "./files/SyscallMode.js"
 import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { parseFailureError, parseJsonBytes } from "./contract/ParseJson.js"
@@ -139,7 +140,7 @@ export const settingsText = (settings: Settings): string =>
   Object.entries(describeSettings(settings)).map(([name, value]) => `${name}=${envValue(value)}\n`).join("")
 
 /** A failure that stops the daemon before its first file: bad settings, folders or filesystems, a composition mistake. */
-export type StartupFailure = FolderUnusable | FilesystemUnsupported | DiskSpaceLow | DuplicateDestinationRole
+export type StartupFailure = FolderUnusable | FilesystemUnsupported | DiskSpaceLow | DuplicateDestinationRole | PartnersRefused
 
 /**
  * The exit code of a failure at start (sysexits.h): 73 a folder that cannot
@@ -155,6 +156,10 @@ export const startupExitCode = (e: StartupFailure): number => {
       return EXIT.tempFail
     case "FilesystemUnsupported":
     case "DuplicateDestinationRole":
+    // a partners file with a mistake, a partner's folder or account missing, or another partner reaching its folders
+    case "PartnersFileInvalid":
+    case "PartnerMissing":
+    case "PartnersNotSealed":
       return EXIT.config
   }
 }
@@ -191,7 +196,10 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
         FolderUnusable: startupFailed,
         FilesystemUnsupported: startupFailed,
         DiskSpaceLow: startupFailed,
-        DuplicateDestinationRole: startupFailed
+        DuplicateDestinationRole: startupFailed,
+        PartnersFileInvalid: startupFailed,
+        PartnerMissing: startupFailed,
+        PartnersNotSealed: startupFailed
       }),
       // Anything unexpected is logged here, masked and flushed, before the process exits 1.
       Effect.catchAllDefect((defect) =>

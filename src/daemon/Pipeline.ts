@@ -38,6 +38,7 @@ import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
+import { splitName } from "../partners/PartnerNames.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */
 class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
@@ -103,7 +104,8 @@ class JudgedFileOf implements JudgedFile {
     readonly errorCount: number,
     readonly content: Content,
     private readonly receivedAtMs: number,
-    readonly processedAt: Date
+    readonly processedAt: Date,
+    readonly partner: string | undefined
   ) {}
   get key(): string {
     return Path.basename(this.claimedPath)
@@ -245,12 +247,14 @@ export const makePipeline = Effect.gen(function*() {
     Effect.forEach(to, ({ counter, destination }) => Effect.map(retryIo(destination.store(file)), counter.add), { discard: true })
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
-  const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
+  const finish = (claimedPath: string, qualified: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
+      // A partner's file (`<partner>/<name>`, partners/PartnerNames): stored, logged and told under its own name.
+      const { name, partner } = splitName(qualified)
       const now = new Date(clock.unsafeCurrentTimeMillis())
       const { errors, errorCount, records } = yield* judge(judged, now)
       const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
-      const file = new JudgedFileOf(judged, name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now)
+      const file = new JudgedFileOf(judged, name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now, partner)
       // Destinations of one's own first, while the file is claimed and stored nowhere: a crash
       // or a failure before the store delivers it again (same key), never after.
       const own = added[verdict]
@@ -276,6 +280,7 @@ export const makePipeline = Effect.gen(function*() {
         stored_as: storedAs
       }
       if (to !== undefined) fields["delivered_to"] = to
+      if (partner !== undefined) fields["partner"] = partner
       yield* logAndRelease(claimedPath, storing.role, fields)
       if (outcome._tag === "Returned") {
         yield* notifier.fileRejected({
@@ -284,7 +289,8 @@ export const makePipeline = Effect.gen(function*() {
           receivedAt: new Date(receivedAt),
           processedAt: now,
           errorCount,
-          errors: errors.slice(0, 20)
+          errors: errors.slice(0, 20),
+          partner
         })
       }
       return outcome
@@ -303,7 +309,8 @@ export const makePipeline = Effect.gen(function*() {
     Effect.succeed({
       _tag: "Failed",
       reason: `${
-        e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" || e._tag === "DestinationError"
+        e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" || e._tag === "DestinationError" ||
+          e._tag === "UnknownPartner"
           ? e.message
           : describeIoError(e)
       }; the file stays in ${where} and is tried again later`,
@@ -315,6 +322,8 @@ export const makePipeline = Effect.gen(function*() {
         ? "no free name"
         : e._tag === "SparseAcrossFilesystems"
         ? "sparse file across filesystems"
+        : e._tag === "UnknownPartner"
+        ? "unknown partner"
         : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
     })
 

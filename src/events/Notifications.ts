@@ -21,6 +21,8 @@ export interface RejectedFile {
   readonly processedAt: Date
   readonly errorCount: number
   readonly errors: ReadonlyArray<ValidationError>
+  /** the partner that delivered it (PARTNERS_FILE); `undefined` without partners */
+  readonly partner?: string | undefined
 }
 
 /**

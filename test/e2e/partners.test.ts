@@ -1,0 +1,144 @@
+/**
+ * Partners end to end, with the built daemon: each partner's inbox listed and
+ * watched, its returned files and reports in its own returns folder, its valid
+ * files in validated/ or validated/<partner>/, a claimed file of a partner
+ * recovered to that partner's folders, partners added and removed by SIGHUP
+ * without a restart, and a layout where one partner could reach another's
+ * folder refused at start, naming the partner, the folder and the fix.
+ */
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+import { list } from "../support/folders.js"
+import { waitUntil } from "../support/wait.js"
+import { appLogLines, cleanUpAfterEach, makeRoot, runCli, spawnDaemon } from "./support.js"
+
+const { daemons, roots } = cleanUpAfterEach()
+
+const VALID = NFS.readFileSync(Path.join(import.meta.dirname, "..", "fixtures", "valid-single.json"), "utf8")
+const invalid = (tag: string) => `[{"customer_id":"${tag}","first_name":"Ann"}]\n`
+
+/** A tree with each partner's inbox and returns folder, 0700 (only their owner, here the daemon's user, reaches them). */
+const tree = (partners: ReadonlyArray<string>) => {
+  const root = makeRoot()
+  roots.push(root)
+  for (const p of partners) {
+    for (const folder of ["in", "returns"]) {
+      NFS.mkdirSync(Path.join(root, p, folder), { recursive: true })
+      NFS.chmodSync(Path.join(root, p, folder), 0o700)
+    }
+  }
+  return root
+}
+const writePartners = (root: string, lines: ReadonlyArray<string>) => {
+  const temp = Path.join(root, "partners.yaml.tmp")
+  NFS.writeFileSync(temp, `partners:\n${lines.map((l) => `  - ${l}\n`).join("")}`)
+  NFS.renameSync(temp, Path.join(root, "partners.yaml"))
+}
+const line = (id: string, extra = "") => `{ id: ${id}, inbox: ${id}/in, returns: ${id}/returns${extra} }`
+/** Delivers a file into a partner's inbox the way producers should (temporary name, then rename). */
+const deliver = (root: string, partner: string, name: string, content: string) => {
+  const temp = Path.join(root, partner, "in", `${name}.tmp`)
+  NFS.writeFileSync(temp, content)
+  NFS.renameSync(temp, Path.join(root, partner, "in", name))
+}
+const env = { PARTNERS_FILE: "partners.yaml", QUIET_PERIOD_MS: "0", LOG_CONSOLE: "json" }
+
+describe("partners", () => {
+  it("routes each partner's files to its own returns folder, and its valid ones to validated/ or validated/<partner>/", () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme"), line("globex", ", validated: own")])
+    deliver(root, "acme", "orders.json", invalid("a1"))
+    deliver(root, "acme", "good.json", VALID)
+    deliver(root, "globex", "orders.json", invalid("g1"))
+    deliver(root, "globex", "good.json", VALID)
+    const ran = runCli(root, ["--once"], env)
+    expect(ran.status, ran.stdout + ran.stderr).toBe(0)
+    expect(list(Path.join(root, "acme", "returns"))).toEqual(["orders.json", "orders.json.error.json"])
+    expect(list(Path.join(root, "globex", "returns"))).toEqual(["orders.json", "orders.json.error.json"])
+    expect(NFS.readFileSync(Path.join(root, "acme", "returns", "orders.json"), "utf8")).toContain("a1")
+    expect(NFS.readFileSync(Path.join(root, "globex", "returns", "orders.json"), "utf8")).toContain("g1")
+    // acme shares validated/; globex has validated/globex/.
+    expect(list(Path.join(root, "validated")).filter((n) => n !== "globex")).toEqual(["good.json"])
+    expect(list(Path.join(root, "validated", "globex"))).toEqual(["good.json"])
+    expect(list(Path.join(root, "acme", "in"))).toEqual([])
+    expect(list(Path.join(root, "globex", "in"))).toEqual([])
+    // DATA_DIR and RETURNS_DIR are not used.
+    expect(NFS.existsSync(Path.join(root, "returns")) ? list(Path.join(root, "returns")) : []).toEqual([])
+    const processed = appLogLines(root, "logs").filter((l) => l.msg === "file processed")
+    expect(processed.map((l) => `${String(l.partner)} ${String(l.file)} ${String(l.outcome)}`).sort()).toEqual([
+      "acme good.json validated",
+      "acme orders.json returned",
+      "globex good.json validated",
+      "globex orders.json returned"
+    ])
+  })
+
+  it("recovers a partner's claimed file (its claimed name records the partner) into that partner's returns folder", () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme"), line("globex")])
+    // A stopped instance left a claimed file of globex's.
+    const dead = Path.join(root, "processing", "gone-1")
+    NFS.mkdirSync(dead, { recursive: true })
+    NFS.writeFileSync(Path.join(dead, ".heartbeat"), JSON.stringify({ host: "elsewhere", pid: 1, beat: 3, stopped: true }))
+    NFS.writeFileSync(Path.join(dead, "1795886819898-4@globex_late.json"), invalid("rec"))
+    const ran = runCli(root, ["--once"], env)
+    expect(ran.status, ran.stdout + ran.stderr).toBe(0)
+    expect(list(Path.join(root, "globex", "returns"))).toEqual(["late.json", "late.json.error.json"])
+    expect(list(Path.join(root, "acme", "returns"))).toEqual([])
+    const report = JSON.parse(NFS.readFileSync(Path.join(root, "globex", "returns", "late.json.error.json"), "utf8")) as Record<string, unknown>
+    expect(report.file).toBe("late.json")
+  })
+
+  it("takes partners added on SIGHUP and stops watching removed ones, without a restart", async () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme")])
+    const daemon = spawnDaemon(root, [], { ...env, WATCH_MODE: "poll", POLL_INTERVAL_MS: "100", RESCAN_INTERVAL_MS: "500" })
+    daemons.push(daemon)
+    await daemon.waitFor(/customer-json-processor started/)
+    deliver(root, "acme", "first.json", invalid("a"))
+    await waitUntil(() => list(Path.join(root, "acme", "returns")).includes("first.json"), 30_000, "acme's file returned")
+    // globex's inbox is nobody's yet: its file waits.
+    deliver(root, "globex", "early.json", invalid("g"))
+    writePartners(root, [line("acme"), line("globex")])
+    daemon.child.kill("SIGHUP")
+    await daemon.waitFor(/partners reloaded/)
+    await waitUntil(() => list(Path.join(root, "globex", "returns")).includes("early.json"), 30_000, "globex's file returned after the reload")
+    // acme removed: its new files stay where they are.
+    writePartners(root, [line("globex")])
+    daemon.child.kill("SIGHUP")
+    await waitUntil(() => (daemon.output().match(/partners reloaded/g) ?? []).length >= 2, 30_000, "second reload")
+    deliver(root, "acme", "after.json", invalid("a2"))
+    deliver(root, "globex", "after.json", invalid("g2"))
+    await waitUntil(() => list(Path.join(root, "globex", "returns")).includes("after.json"), 30_000, "globex's second file returned")
+    // Several full listings (RESCAN_INTERVAL_MS) later, acme's file is still in its inbox.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(list(Path.join(root, "acme", "in"))).toEqual(["after.json"])
+    expect(daemon.child.exitCode).toBeNull()
+    const reloads = appLogLines(root, "logs").filter((l) => l.msg === "partners reloaded")
+    expect(reloads.map((l) => [l.added, l.removed])).toEqual([[["globex"], []], [[], ["acme"]]])
+  })
+
+  it("refuses to start when one partner could reach another's folder, naming the partner, the folder and the fix (exit 78)", () => {
+    const root = tree(["acme", "globex"])
+    NFS.chmodSync(Path.join(root, "globex", "returns"), 0o755)
+    writePartners(root, [line("acme"), line("globex")])
+    deliver(root, "acme", "waiting.json", invalid("w"))
+    const ran = runCli(root, ["--once"], env)
+    expect(ran.status).toBe(78)
+    const said = ran.stdout + ran.stderr
+    expect(said).toContain("globex's returns")
+    expect(said).toContain(Path.join(root, "globex", "returns"))
+    expect(said).toContain("chmod o-rwx")
+    // Nothing was taken.
+    expect(list(Path.join(root, "acme", "in"))).toEqual(["waiting.json"])
+  })
+
+  it("refuses a partners file with a mistake, naming its line (exit 78)", () => {
+    const root = tree(["acme"])
+    NFS.writeFileSync(Path.join(root, "partners.yaml"), "partners:\n  - id: acme\n    inbox: acme/in\n    returns: acme/returns\n    colour: blue\n")
+    const ran = runCli(root, ["--once"], env)
+    expect(ran.status).toBe(78)
+    expect(ran.stdout + ran.stderr).toMatch(/partners\.yaml line 5, column \d+: partners\[0\]\.colour is not a field a partner has/)
+  })
+})

@@ -1,0 +1,62 @@
+/**
+ * How a partner's file is named inside the daemon: `<partner>/<name>`, and its
+ * claimed name in processing/ records the partner (`<ms>-<seq>@<partner>_<name>`),
+ * so crash recovery and requeue know whose it is from the name alone.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Buffer } from "node:buffer"
+import { claimName, isShortenedClaim, NAME_MAX, parseProcessingName, processingName } from "../../src/files/Naming.js"
+import { partnerOfClaim, partnerOfName, qualifiedName, splitName } from "../../src/partners/PartnerNames.js"
+
+describe("partner names", () => {
+  it("qualifies a name with its partner and splits it back", () => {
+    expect(qualifiedName("acme", "orders.json")).toBe("acme/orders.json")
+    expect(splitName("acme/orders.json")).toEqual({ partner: "acme", name: "orders.json" })
+    expect(partnerOfName("acme/orders.json")).toBe("acme")
+  })
+  it("leaves a name without partner as it is (no partners file)", () => {
+    expect(splitName("orders.json")).toEqual({ partner: undefined, name: "orders.json" })
+    expect(partnerOfName("orders.json")).toBeUndefined()
+  })
+
+  it("records the partner in the claimed name and parses it back, the original qualified", () => {
+    const claimed = processingName(1795886819898, 7, "acme/my file_1.json")
+    expect(claimed).toBe("1795886819898-7@acme_my file_1.json")
+    expect(partnerOfClaim(claimed)).toBe("acme")
+    expect(parseProcessingName(claimed)).toEqual({
+      receivedAtMs: 1795886819898,
+      seq: 7,
+      original: "acme/my file_1.json",
+      shortened: false,
+      partner: "acme"
+    })
+  })
+
+  it("keeps the claimed name of a file without partner exactly as before", () => {
+    const claimed = processingName(1795886819898, 7, "orders.json")
+    expect(claimed).toBe("1795886819898-7_orders.json")
+    expect(partnerOfClaim(claimed)).toBeUndefined()
+    expect(parseProcessingName(claimed)?.partner).toBeUndefined()
+  })
+
+  it("shortens a long name of a partner within NAME_MAX, keeping the partner", () => {
+    const long = `${"a".repeat(250)}.json`
+    const fitted = claimName(1795886819898, 1, `globex-eu/${long}`)
+    expect(fitted.shortened).toBe(true)
+    expect(Buffer.byteLength(fitted.name)).toBeLessThanOrEqual(NAME_MAX)
+    expect(isShortenedClaim(fitted.name)).toBe(true)
+    expect(partnerOfClaim(fitted.name)).toBe("globex-eu")
+    const parsed = parseProcessingName(fitted.name)!
+    expect(parsed.partner).toBe("globex-eu")
+    expect(parsed.shortened).toBe(true)
+    expect(parsed.original.startsWith("globex-eu/")).toBe(true)
+  })
+
+  it("does not take a name a producer wrote with an @ for a partner's claim", () => {
+    // A claim without partner whose original name holds `@`: the separator comes first.
+    const claimed = processingName(1, 2, "x@acme_y.json")
+    expect(claimed).toBe("1-2_x@acme_y.json")
+    expect(partnerOfClaim(claimed)).toBeUndefined()
+    expect(parseProcessingName(claimed)).toMatchObject({ original: "x@acme_y.json", partner: undefined })
+  })
+})
