@@ -57,6 +57,16 @@ export class PartnerRoutes extends Context.Reference<PartnerRoutes>()("customer-
 export const inboxesOf = (set: PartnerSet): ReadonlyArray<InboxToList> | undefined =>
   set.implicit ? undefined : set.partners.map((p) => ({ partner: p.id, dir: p.inbox }))
 
+/**
+ * Pure: who is told about a partner's returned files: its own addresses, and
+ * the administrators unless it says `administrators: false`; the
+ * administrators when that leaves no one (a returned file is never told to nobody).
+ */
+export const recipientsOf = (partner: Partner, administrators: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const to = partner.notify.administrators ? [...partner.notify.to, ...administrators.filter((a) => !partner.notify.to.includes(a))] : partner.notify.to
+  return to.length > 0 ? to : administrators
+}
+
 /** Pure: where a partner's validated files go under VALIDATED_DIR `validatedDir`. */
 export const validatedDirOf = (validatedDir: string, partner: Partner): string =>
   partner.validated === "own" ? Path.join(validatedDir, partner.id) : validatedDir

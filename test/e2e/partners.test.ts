@@ -47,7 +47,7 @@ const env = { PARTNERS_FILE: "partners.yaml", QUIET_PERIOD_MS: "0", LOG_CONSOLE:
 describe("partners", () => {
   it("routes each partner's files to its own returns folder, and its valid ones to validated/ or validated/<partner>/", () => {
     const root = tree(["acme", "globex"])
-    writePartners(root, [line("acme"), line("globex", ", validated: own")])
+    writePartners(root, [line("acme", ", notify: { to: [edi@acme.example], administrators: false }"), line("globex", ", validated: own")])
     deliver(root, "acme", "orders.json", invalid("a1"))
     deliver(root, "acme", "good.json", VALID)
     deliver(root, "globex", "orders.json", invalid("g1"))
@@ -65,6 +65,18 @@ describe("partners", () => {
     expect(list(Path.join(root, "globex", "in"))).toEqual([])
     // DATA_DIR and RETURNS_DIR are not used.
     expect(NFS.existsSync(Path.join(root, "returns")) ? list(Path.join(root, "returns")) : []).toEqual([])
+    // Each partner's returned files are told in a message of their own, to its recipients.
+    const outbox = Path.join(root, "logs", "outbox")
+    const mails = list(outbox).map((n) => NFS.readFileSync(Path.join(outbox, n), "utf8"))
+    expect(mails).toHaveLength(2)
+    const toAcme = mails.filter((m) => /^To: edi@acme\.example$/m.test(m))
+    expect(toAcme).toHaveLength(1)
+    expect(toAcme[0]).toContain(Path.join(root, "acme", "returns"))
+    expect(toAcme[0]).not.toContain("globex")
+    const toAdministrators = mails.filter((m) => /^To: administrators@localhost$/m.test(m))
+    expect(toAdministrators).toHaveLength(1)
+    expect(toAdministrators[0]).toContain(Path.join(root, "globex", "returns"))
+    expect(toAdministrators[0]).not.toContain("acme")
     const processed = appLogLines(root, "logs").filter((l) => l.msg === "file processed")
     expect(processed.map((l) => `${String(l.partner)} ${String(l.file)} ${String(l.outcome)}`).sort()).toEqual([
       "acme good.json validated",
