@@ -131,6 +131,27 @@ describe("partners", () => {
     expect(reloads.map((l) => [l.added, l.removed])).toEqual([[["globex"], []], [[], ["acme"]]])
   })
 
+  it("requeue --partner moves that partner's returned files back into its inbox, and no other partner's", () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme"), line("globex")])
+    deliver(root, "acme", "a.json", invalid("a"))
+    deliver(root, "globex", "g.json", invalid("g"))
+    expect(runCli(root, ["--once"], env).status).toBe(0)
+    const missing = runCli(root, ["requeue", "--all"], env)
+    expect(missing.status).toBe(64)
+    expect(missing.stderr).toContain("--partner ID")
+    const unknown = runCli(root, ["requeue", "--all", "--partner", "initech"], env)
+    expect(unknown.status).toBe(64)
+    expect(unknown.stderr).toContain('no partner "initech" in the partners file (its partners: acme, globex)')
+    const ran = runCli(root, ["requeue", "--all", "--partner", "acme"], env)
+    expect(ran.status, ran.stdout + ran.stderr).toBe(0)
+    expect(ran.stdout).toContain(`requeued a.json -> ${Path.join(root, "acme", "in", "a.json")}`)
+    expect(list(Path.join(root, "acme", "in"))).toEqual(["a.json"])
+    expect(list(Path.join(root, "acme", "returns"))).toEqual([])
+    expect(list(Path.join(root, "globex", "returns"))).toEqual(["g.json", "g.json.error.json"])
+    expect(list(Path.join(root, "globex", "in"))).toEqual([])
+  })
+
   it("refuses to start when one partner could reach another's folder, naming the partner, the folder and the fix (exit 78)", () => {
     const root = tree(["acme", "globex"])
     NFS.chmodSync(Path.join(root, "globex", "returns"), 0o755)
