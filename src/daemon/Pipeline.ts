@@ -187,6 +187,8 @@ export const makePipeline = Effect.gen(function*() {
     )
   }
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
+  // `cjp_files_processed_total{outcome,partner}` of partners' files (PARTNERS_FILE): label sets made once each.
+  const partnerLabels = Metrics.partnerOutcomeLabels()
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
@@ -269,7 +271,8 @@ export const makePipeline = Effect.gen(function*() {
       const finishedAt = clock.unsafeCurrentTimeMillis()
       const durationMs = finishedAt - startedAt
       const returned = outcome._tag === "Returned"
-      Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+      if (partner === undefined) Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+      else Metrics.recordRoutedAs(partnerLabels(partner, verdict), records, durationMs / 1000, finishedAt)
       stored[verdict].add()
       const fields: Record<string, unknown> = {
         file: name,
