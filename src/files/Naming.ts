@@ -306,9 +306,9 @@ export const reportName = (storedName: string): string =>
  */
 export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
   // A partner's file (`<partner>/<name>`, see partners/PartnerNames) records its partner in the
-  // prefix (`@<partner>`): recovery and requeue know whose it is from the name alone.
+  // prefix (`.<partner>`: a `.` sets off nothing the log masking takes for an address): recovery and requeue know whose it is from the name alone.
   const slash = original.indexOf("/")
-  const prefix = slash < 0 ? `${receivedAtMs}-${seq}` : `${receivedAtMs}-${seq}@${original.slice(0, slash)}`
+  const prefix = slash < 0 ? `${receivedAtMs}-${seq}` : `${receivedAtMs}-${seq}.${original.slice(0, slash)}`
   const name = slash < 0 ? original : original.slice(slash + 1)
   const max = NAME_MAX - byteLength(prefix) - 1
   if (byteLength(name) <= max) return { name: `${prefix}_${name}`, shortened: false }
@@ -318,7 +318,7 @@ export const claimName = (receivedAtMs: number, seq: number, original: string): 
   return { name: `${prefix}~${fitName(maskName(name), max).name}`, shortened: true }
 }
 
-const SHORTENED_CLAIM = /^\d+-\d+(?:@[a-z0-9-]+)?~/
+const SHORTENED_CLAIM = /^\d+-\d+(?:\.[a-z0-9-]+)?~/
 
 /** Whether a claim name says its original was shortened (kept in its sidecar): a look at its prefix only. */
 export const isShortenedClaim = (claimName: string): boolean => SHORTENED_CLAIM.test(claimName)
@@ -334,7 +334,7 @@ export const processingName = (receivedAtMs: number, seq: number, original: stri
 export const claimSidecarName = (receivedAtMs: number, seq: number): string => `.${receivedAtMs}-${seq}.name`
 
 // `[\s\S]`: a claim written before escaping existed may hold a newline.
-const PROCESSING_NAME = /^(\d+)-(\d+)(?:@([a-z0-9-]+))?([_~])([\s\S]+)$/
+const PROCESSING_NAME = /^(\d+)-(\d+)(?:\.([a-z0-9-]+))?([_~])([\s\S]+)$/
 
 export interface ProcessingName {
   readonly receivedAtMs: number

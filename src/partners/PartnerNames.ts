@@ -4,7 +4,7 @@
  * implicit partner (no partners file: names as they always were), and
  * `<partner>/<name>` for a partner's file. A `/` is in no file name, and a
  * partner id is `[a-z0-9-]`, so the two never mix. Its claimed name in
- * processing/ records the partner as `<ms>-<seq>@<partner>_<name>` (see
+ * processing/ records the partner as `<ms>-<seq>.<partner>_<name>` (see
  * Naming's `claimName`): crash recovery and `requeue` know whose it is.
  *
  * @module
@@ -31,9 +31,9 @@ export const partnerOfName = (name: string): string | undefined => {
   return slash < 0 ? undefined : name.slice(0, slash)
 }
 
-/** The partner recorded in a claimed name (`<ms>-<seq>@<partner>_…`), `undefined` when none is. */
+/** The partner recorded in a claimed name (`<ms>-<seq>.<partner>_…`), `undefined` when none is. */
 export const partnerOfClaim = (claimedName: string): string | undefined => {
   const match = CLAIM_PARTNER.exec(claimedName)
   return match === null ? undefined : match[1]
 }
-const CLAIM_PARTNER = /^\d+-\d+@([a-z0-9-]+)[_~]/
+const CLAIM_PARTNER = /^\d+-\d+\.([a-z0-9-]+)[_~]/

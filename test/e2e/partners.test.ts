@@ -93,7 +93,7 @@ describe("partners", () => {
     const dead = Path.join(root, "processing", "gone-1")
     NFS.mkdirSync(dead, { recursive: true })
     NFS.writeFileSync(Path.join(dead, ".heartbeat"), JSON.stringify({ host: "elsewhere", pid: 1, beat: 3, stopped: true }))
-    NFS.writeFileSync(Path.join(dead, "1795886819898-4@globex_late.json"), invalid("rec"))
+    NFS.writeFileSync(Path.join(dead, "1795886819898-4.globex_late.json"), invalid("rec"))
     const ran = runCli(root, ["--once"], env)
     expect(ran.status, ran.stdout + ran.stderr).toBe(0)
     expect(list(Path.join(root, "globex", "returns"))).toEqual(["late.json", "late.json.error.json"])
@@ -151,6 +151,37 @@ describe("partners", () => {
     expect(list(Path.join(root, "globex", "returns"))).toEqual(["g.json", "g.json.error.json"])
     expect(list(Path.join(root, "globex", "in"))).toEqual([])
   })
+
+  it("is fair between partners: a file of one partner delivered in the middle of another's dump of 5,000 waits for a few hundred of them, not for the 2,000 queued ahead of it", async () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme"), line("globex", ", validated: own")])
+    // (an inbox read to its end is looked at again after POLL_INTERVAL_MS while the others are being read)
+    const daemon = spawnDaemon(root, [], { ...env, POLL_INTERVAL_MS: "100" })
+    daemons.push(daemon)
+    await daemon.waitFor(/customer-json-processor started/)
+    // The dump lands at once (written aside, then renamed in).
+    const inbox = Path.join(root, "acme", "in")
+    const staging = Path.join(root, "staging")
+    NFS.mkdirSync(staging)
+    const DUMP = 5000
+    for (let i = 0; i < DUMP; i++) NFS.writeFileSync(Path.join(staging, `d${i}.json`), VALID)
+    for (let i = 0; i < DUMP; i++) NFS.renameSync(Path.join(staging, `d${i}.json`), Path.join(inbox, `d${i}.json`))
+    // In the middle of it (a pass over the inboxes under way, the intake's window full of acme's names), globex delivers one file.
+    await waitUntil(() => list(inbox).length <= DUMP - 1500, 120_000, "the dump being taken")
+    const leftAtDelivery = list(inbox).length
+    deliver(root, "globex", "single.json", VALID)
+    let leftAtDone = -1
+    await waitUntil(() => {
+      if (!NFS.existsSync(Path.join(root, "validated", "globex", "single.json"))) return false
+      leftAtDone = list(inbox).length
+      return true
+    }, 60_000, "globex's file validated")
+    // Queued in arrival order, it would wait for the window of acme's names ahead of it (2,048); listed only at the
+    // next pass, for the whole dump. In turn, it waits for the next refill of the window (every 256 names) at most.
+    expect(leftAtDelivery - leftAtDone).toBeLessThan(1000)
+    expect(leftAtDone).toBeGreaterThan(0)
+    await waitUntil(() => list(inbox).length === 0, 180_000, "the dump done")
+  }, 300_000)
 
   it("refuses to start when one partner could reach another's folder, naming the partner, the folder and the fix (exit 78)", () => {
     const root = tree(["acme", "globex"])

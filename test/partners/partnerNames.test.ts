@@ -1,11 +1,12 @@
 /**
  * How a partner's file is named inside the daemon: `<partner>/<name>`, and its
- * claimed name in processing/ records the partner (`<ms>-<seq>@<partner>_<name>`),
+ * claimed name in processing/ records the partner (`<ms>-<seq>.<partner>_<name>`),
  * so crash recovery and requeue know whose it is from the name alone.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Buffer } from "node:buffer"
 import { claimName, isShortenedClaim, NAME_MAX, parseProcessingName, processingName } from "../../src/files/Naming.js"
+import { Masker } from "../../src/masking/Masker.js"
 import { partnerOfClaim, partnerOfName, qualifiedName, splitName } from "../../src/partners/PartnerNames.js"
 
 describe("partner names", () => {
@@ -21,7 +22,7 @@ describe("partner names", () => {
 
   it("records the partner in the claimed name and parses it back, the original qualified", () => {
     const claimed = processingName(1795886819898, 7, "acme/my file_1.json")
-    expect(claimed).toBe("1795886819898-7@acme_my file_1.json")
+    expect(claimed).toBe("1795886819898-7.acme_my file_1.json")
     expect(partnerOfClaim(claimed)).toBe("acme")
     expect(parseProcessingName(claimed)).toEqual({
       receivedAtMs: 1795886819898,
@@ -52,11 +53,16 @@ describe("partner names", () => {
     expect(parsed.original.startsWith("globex-eu/")).toBe(true)
   })
 
-  it("does not take a name a producer wrote with an @ for a partner's claim", () => {
-    // A claim without partner whose original name holds `@`: the separator comes first.
-    const claimed = processingName(1, 2, "x@acme_y.json")
-    expect(claimed).toBe("1-2_x@acme_y.json")
+  it("does not take a name a producer wrote with a . for a partner's claim", () => {
+    // A claim without partner whose original name holds `.x_`: the separator `_` comes first.
+    const claimed = processingName(1, 2, "x.acme_y.json")
+    expect(claimed).toBe("1-2_x.acme_y.json")
     expect(partnerOfClaim(claimed)).toBeUndefined()
-    expect(parseProcessingName(claimed)).toMatchObject({ original: "x@acme_y.json", partner: undefined })
+    expect(parseProcessingName(claimed)).toMatchObject({ original: "x.acme_y.json", partner: undefined })
+  })
+
+  it("is not masked in the logs as an address (the claimed name stays readable)", () => {
+    const claimed = processingName(1795886819898, 3, "globex/single.json")
+    expect(Masker.live.text(`processing/vm-1/${claimed}`)).toBe(`processing/vm-1/${claimed}`)
   })
 })

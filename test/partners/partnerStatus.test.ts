@@ -29,7 +29,7 @@ describe("status by partner", () => {
     activity.outcome({ _tag: "Input", name: "globex/g.json" }, routed(), { attempts: 1, firstAtMs: T0 })
     expect(activity.snapshot().partners?.find((p) => p.partner === "globex")).toEqual({ partner: "globex", validated: 0, returned: 1, failed: 0 })
     // a recovered claimed file counts for its partner too
-    activity.outcome({ _tag: "Claimed", name: "1795886819898-4@globex_late.json" }, routed())
+    activity.outcome({ _tag: "Claimed", name: "1795886819898-4.globex_late.json" }, routed())
     expect(activity.snapshot().partners?.find((p) => p.partner === "globex")?.returned).toBe(2)
     expect(makeActivity(() => T0).snapshot().partners).toEqual([])
   })
