@@ -38,7 +38,8 @@ import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
-import { splitName } from "../partners/PartnerNames.js"
+import { partnerOfName, splitName } from "../partners/PartnerNames.js"
+import { PartnerRoutes } from "../partners/PartnerRoutes.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */
 class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
@@ -335,18 +336,26 @@ export const makePipeline = Effect.gen(function*() {
     gids: typeof process.getgroups === "function" ? [...process.getgroups(), ...(typeof process.getgid === "function" ? [process.getgid()] : [])] : []
   }
 
+  // A partner's file (`<partner>/<name>`) is in its partner's inbox: failures say so (partners/PartnerRoutes).
+  const routes = yield* PartnerRoutes
+  /** The folder a name of the input is in: DATA_DIR, or its partner's inbox. */
+  const inputDirOf = (name: string): string => {
+    const partner = partnerOfName(name)
+    return partner === undefined ? config.dataDir : (routes.partner(partner)?.inbox ?? config.dataDir)
+  }
+
   /** A file this process may not read: not claimed, so that its producer can still fix it in data/. */
-  const unreadable = (meta: Meta): Outcome => ({
+  const unreadable = (meta: Meta, name: string): Outcome => ({
     _tag: "Failed",
     reason: `permission denied: the daemon (uid ${processIds.uid}) may not read it (owner ${meta.uid}, group ${meta.gid}, mode ${
       (meta.mode & 0o7777).toString(8).padStart(4, "0")
-    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${config.dataDir} and is tried again later`,
+    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${inputDirOf(name)} and is tried again later`,
     cause: "EACCES"
   })
 
   /** An unreadable file put back into data/: the failure reads as where the file is now. */
   const placedBack = (e: PlatformError, name: string): PlatformError =>
-    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(config.dataDir, name) }) : e
+    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(inputDirOf(name), splitName(name).name) }) : e
 
   /** A claimed entry the daemon does not take: back into data/ (or, if its name was taken meanwhile, left claimed and said so). */
   const refuse = (claimedPath: string, name: string, kind: string): Effect.Effect<Outcome, PlatformError> =>
@@ -393,7 +402,8 @@ export const makePipeline = Effect.gen(function*() {
       const peeked: Peeked = { judged, meta: peek.meta }
       const claimedPath = instance.claimPath(job.name, job.receivedAt)
       // Where the file is, for a failure's message: data/ until claimed, processing/ after (unless put back).
-      let where = config.dataDir
+      const inputDir = inputDirOf(job.name)
+      let where = inputDir
       return yield* Effect.gen(function*() {
         // A name too long for the claim prefix is shortened; its full text is noted first.
         if (isShortenedClaim(Path.basename(claimedPath))) yield* retryIo(store.noteOriginal(claimedPath, job.name))
@@ -417,13 +427,13 @@ export const makePipeline = Effect.gen(function*() {
             e._tag === "SystemError" && e.reason === "PermissionDenied"
               ? store.putBack(claimedPath, job.name).pipe(
                 Effect.map((back) => {
-                  if (back) where = config.dataDir
+                  if (back) where = inputDir
                 }),
                 Effect.orElse(() => Effect.void)
               )
               : Effect.void
           ),
-          Effect.mapError((e) => (where === config.dataDir ? placedBack(e, job.name) : e))
+          Effect.mapError((e) => (where === inputDir ? placedBack(e, job.name) : e))
         )
         const refused = refusedKind(read)
         if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
@@ -439,10 +449,10 @@ export const makePipeline = Effect.gen(function*() {
     }).pipe(
       Effect.catchAll((e) =>
         e._tag === "Unreadable"
-          ? Effect.succeed(unreadable(e.meta))
+          ? Effect.succeed(unreadable(e.meta, job.name))
           : isNotFound(e)
           ? Effect.succeed<Outcome>({ _tag: "Gone" })
-          : failed(config.dataDir)(e)
+          : failed(inputDirOf(job.name))(e)
       )
     )
 

@@ -104,6 +104,11 @@ export const layer: Layer.Layer<PartnerRoutes, never, Partners | AppConfig | Fil
         yield* SubscriptionRef.set(inboxes, now ?? [])
       })
     yield* take(first)
+    if (!first.implicit) {
+      yield* Effect.logInfo("partners served").pipe(
+        Effect.annotateLogs({ partners: first.partners.length, ids: first.partners.slice(0, 20).map((p) => p.id), more: Math.max(0, first.partners.length - 20) })
+      )
+    }
     // Each reload (`changes` gives the current set again first: taking a set twice changes nothing).
     yield* Effect.forkScoped(Stream.runForEach(partners.changes, take))
     return {

@@ -77,6 +77,7 @@ describe("partners", () => {
     expect(toAdministrators).toHaveLength(1)
     expect(toAdministrators[0]).toContain(Path.join(root, "globex", "returns"))
     expect(toAdministrators[0]).not.toContain("acme")
+    expect(appLogLines(root, "logs").find((l) => l.msg === "partners served")).toMatchObject({ partners: 2, ids: ["acme", "globex"], more: 0 })
     const processed = appLogLines(root, "logs").filter((l) => l.msg === "file processed")
     expect(processed.map((l) => `${String(l.partner)} ${String(l.file)} ${String(l.outcome)}`).sort()).toEqual([
       "acme good.json validated",
@@ -182,6 +183,25 @@ describe("partners", () => {
     expect(leftAtDone).toBeGreaterThan(0)
     await waitUntil(() => list(inbox).length === 0, 180_000, "the dump done")
   }, 300_000)
+
+  it("says where a partner's file it may not read stays: in that partner's inbox", async () => {
+    if (process.getuid?.() !== 0) return
+    const SERVICE = 65534
+    const root = tree(["acme"])
+    writePartners(root, [line("acme")])
+    // The daemon as the service user, owning its tree and acme's folders; a file of root's it may not read.
+    for (const path of [root, Path.join(root, "acme"), Path.join(root, "acme", "in"), Path.join(root, "acme", "returns")]) NFS.chownSync(path, SERVICE, SERVICE)
+    NFS.chmodSync(Path.join(root, "partners.yaml"), 0o644)
+    deliver(root, "acme", "secret.json", VALID)
+    NFS.chmodSync(Path.join(root, "acme", "in", "secret.json"), 0o600)
+    const daemon = spawnDaemon(root, [], env, { uid: SERVICE })
+    daemons.push(daemon)
+    await daemon.waitFor(/file could not be processed/)
+    const said = daemon.output().split("\n").find((l) => l.includes("file could not be processed"))!
+    expect(said).toContain("permission denied")
+    expect(said).toContain(`it stays in ${Path.join(root, "acme", "in")} and is tried again later`)
+    expect(list(Path.join(root, "acme", "in"))).toEqual(["secret.json"])
+  })
 
   it("refuses to start when one partner could reach another's folder, naming the partner, the folder and the fix (exit 78)", () => {
     const root = tree(["acme", "globex"])
