@@ -51,8 +51,8 @@ import { sayOncePerCause } from "../logging/SayOnce.js"
 import * as IntakeState from "./IntakeState.js"
 import { makeFairJobQueue } from "../partners/FairJobQueue.js"
 import type { JobQueue } from "../partners/FairJobQueue.js"
-import { partnerOfClaim, partnerOfName } from "../partners/PartnerNames.js"
-import { PartnerRoutes } from "../partners/PartnerRoutes.js"
+import { partnerOfClaim, partnerOfName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
 
 /** A job's partner, for the fair queue ("": none). */
 const partnerOfJob = (job: Job): string => (job._tag === "Claimed" ? partnerOfClaim(job.name) : partnerOfName(job.name)) ?? ""

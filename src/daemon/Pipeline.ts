@@ -38,8 +38,8 @@ import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
-import { partnerOfName, splitName } from "../partners/PartnerNames.js"
-import { PartnerRoutes } from "../partners/PartnerRoutes.js"
+import { partnerOfName, splitName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */
 class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
@@ -252,7 +252,7 @@ export const makePipeline = Effect.gen(function*() {
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
   const finish = (claimedPath: string, qualified: string, receivedAt: number, judged: Judged, startedAt: number) =>
     Effect.gen(function*() {
-      // A partner's file (`<partner>/<name>`, partners/PartnerNames): stored, logged and told under its own name.
+      // A partner's file (`<partner>/<name>`, files/PartnerNames): stored, logged and told under its own name.
       const { name, partner } = splitName(qualified)
       const now = new Date(clock.unsafeCurrentTimeMillis())
       const { errors, errorCount, records } = yield* judge(judged, now)
@@ -336,7 +336,7 @@ export const makePipeline = Effect.gen(function*() {
     gids: typeof process.getgroups === "function" ? [...process.getgroups(), ...(typeof process.getgid === "function" ? [process.getgid()] : [])] : []
   }
 
-  // A partner's file (`<partner>/<name>`) is in its partner's inbox: failures say so (partners/PartnerRoutes).
+  // A partner's file (`<partner>/<name>`) is in its partner's inbox: failures say so (files/PartnerRoutes).
   const routes = yield* PartnerRoutes
   /** The folder a name of the input is in: DATA_DIR, or its partner's inbox. */
   const inputDirOf = (name: string): string => {

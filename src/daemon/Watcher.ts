@@ -18,8 +18,8 @@ import { AppConfig } from "../Config.js"
 import { isPlainName, nameFromBytes } from "../files/Naming.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { untilNext } from "../runtime/AlignedTimers.js"
-import { qualifiedName } from "../partners/PartnerNames.js"
-import { PartnerRoutes } from "../partners/PartnerRoutes.js"
+import { qualifiedName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
 
 /** A reason to look at the input folder again: never the truth about a file, only a nudge. */
 export type Hint =

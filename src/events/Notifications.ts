@@ -61,6 +61,6 @@ export interface Outgoing {
   readonly more: number
   /** the partner whose files these are (PARTNERS_FILE): the message names no other partner's */
   readonly partner?: string | undefined
-  /** its recipients, when not the administrators (EMAIL_RECEIVER): a partner's (see partners/PartnerRoutes' `recipientsOf`) */
+  /** its recipients, when not the administrators (EMAIL_RECEIVER): a partner's (see partners/Routing's `recipientsOf`) */
   readonly to?: ReadonlyArray<string> | undefined
 }

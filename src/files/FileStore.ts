@@ -38,10 +38,10 @@ import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { describeIoError } from "./IoRetry.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
-import { fairListing, inboxesStamp } from "../partners/FairListing.js"
-import type { InboxToList } from "../partners/FairListing.js"
-import { partnerOfClaim, splitName } from "../partners/PartnerNames.js"
-import { PartnerRoutes } from "../partners/PartnerRoutes.js"
+import { fairListing, inboxesStamp } from "./FairListing.js"
+import type { InboxToList } from "./FairListing.js"
+import { partnerOfClaim, splitName } from "./PartnerNames.js"
+import { PartnerRoutes } from "./PartnerRoutes.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate, MAX_NAME_ATTEMPTS } from "./Naming.js"
 
 // The folder checks' errors and modes, where callers of the store found them before.
@@ -283,7 +283,7 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
   const remoteFolders = new Set<string>()
 
   // Partners (PARTNERS_FILE): names are `<partner>/<name>` and each partner has its folders (see
-  // partners/PartnerRoutes); without them, DATA_DIR, VALIDATED_DIR and RETURNS_DIR at no cost.
+  // files/PartnerRoutes); without them, DATA_DIR, VALIDATED_DIR and RETURNS_DIR at no cost.
   const routes = yield* PartnerRoutes
   const partnered = routes.inboxes() !== undefined
   const implicitFolders = { validated: folders.validated, returns: folders.returns }
@@ -298,7 +298,7 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
 
   const clock = yield* Effect.clock
   const inboxFailure = sayOncePerCause()
-  /** Every partner's inbox as one listing, fair between them (partners/FairListing). */
+  /** Every partner's inbox as one listing, fair between them (files/FairListing). */
   const partnersListing = (inboxes: ReadonlyArray<InboxToList>) =>
     fairListing(inboxes, extra.listPieces, {
       relookMs: config.pollIntervalMs,

@@ -305,7 +305,7 @@ export const reportName = (storedName: string): string =>
  * original elsewhere (`claimSidecarName`).
  */
 export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
-  // A partner's file (`<partner>/<name>`, see partners/PartnerNames) records its partner in the
+  // A partner's file (`<partner>/<name>`, see files/PartnerNames) records its partner in the
   // prefix (`.<partner>`: a `.` sets off nothing the log masking takes for an address): recovery and requeue know whose it is from the name alone.
   const slash = original.indexOf("/")
   const prefix = slash < 0 ? `${receivedAtMs}-${seq}` : `${receivedAtMs}-${seq}.${original.slice(0, slash)}`

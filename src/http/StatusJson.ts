@@ -11,7 +11,7 @@ import type { PeerView } from "../instances/Peers.js"
 import type { Phase } from "../status/Status.js"
 import { storedNameShown } from "../masking/Masking.js"
 import { STORAGE_ROLES } from "../Folders.js"
-import { splitName } from "../partners/PartnerNames.js"
+import { splitName } from "../files/PartnerNames.js"
 
 /** Bump when a field changes meaning or goes away (adding fields does not). */
 export const STATUS_FORMAT = 1

@@ -25,7 +25,7 @@ import type { ClearedEvent, CriticalEvent, Outgoing } from "../events/Notificati
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../events/Outcome.js"
 import { FOLDERS } from "../Folders.js"
-import { partnerOfName } from "../partners/PartnerNames.js"
+import { partnerOfName } from "../files/PartnerNames.js"
 
 /** The file outcomes kept for the status page (the newest). */
 export const OUTCOMES_KEPT = 50
@@ -295,7 +295,7 @@ export const makeActivity = (now: () => number): ActivityService => {
   const byMessage = new WeakMap<Outgoing, NotificationEntry>()
   const minutes = new MinuteCounter()
   const totals = zeroCounts()
-  // Partners' files by outcome (names `<partner>/<name>`, see partners/PartnerNames).
+  // Partners' files by outcome (names `<partner>/<name>`, see files/PartnerNames).
   const byPartner = new Map<string, { -readonly [K in OutcomeKind]: number }>()
   const partnerCounts = (file: string) => {
     const partner = partnerOfName(file)

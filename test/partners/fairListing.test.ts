@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { SystemError } from "@effect/platform/Error"
 import type { Entry, Listing, Meta } from "../../src/files/FileOps.js"
-import { combinedLook, fairListing, fairShare } from "../../src/partners/FairListing.js"
+import { combinedLook, fairListing, fairShare } from "../../src/files/FairListing.js"
 
 /** Folders in memory: each `open` lists what the folder holds at that moment. */
 const folders = (contents: Record<string, Array<string>>) => {

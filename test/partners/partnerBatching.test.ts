@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Batching from "../../src/notify/Batching.js"
 import type { BatchState } from "../../src/notify/Batching.js"
-import { recipientsOf } from "../../src/partners/PartnerRoutes.js"
+import { recipientsOf } from "../../src/partners/Routing.js"
 import type { Partner } from "../../src/partners/PartnersFile.js"
 import { rejected } from "../notify/support.js"
 

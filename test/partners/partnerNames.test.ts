@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Buffer } from "node:buffer"
 import { claimName, isShortenedClaim, NAME_MAX, parseProcessingName, processingName } from "../../src/files/Naming.js"
 import { Masker } from "../../src/masking/Masker.js"
-import { partnerOfClaim, partnerOfName, qualifiedName, splitName } from "../../src/partners/PartnerNames.js"
+import { partnerOfClaim, partnerOfName, qualifiedName, splitName } from "../../src/files/PartnerNames.js"
 
 describe("partner names", () => {
   it("qualifies a name with its partner and splits it back", () => {

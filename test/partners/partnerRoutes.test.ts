@@ -1,5 +1,5 @@
 /**
- * PartnerRoutes: the inboxes follow each reload of the partners, and a
+ * The partners file as the daemon's routes (partners/Routing over files/PartnerRoutes): the inboxes follow each reload of the partners, and a
  * partner a reload removed stays resolvable, so that its files already listed
  * or claimed finish in its folders (nothing in flight is dropped).
  */
@@ -13,7 +13,8 @@ import { layerSync } from "../../src/files/adapters/NodeSync.js"
 import { Partners } from "../../src/partners/Partners.js"
 import type { PartnerSet } from "../../src/partners/Partners.js"
 import type { Partner } from "../../src/partners/PartnersFile.js"
-import * as PartnerRoutes from "../../src/partners/PartnerRoutes.js"
+import { PartnerRoutes } from "../../src/files/PartnerRoutes.js"
+import * as Routing from "../../src/partners/Routing.js"
 
 const partner = (id: string, validated: "shared" | "own" = "shared"): Partner => ({
   id,
@@ -35,9 +36,9 @@ describe("PartnerRoutes", () => {
       const partners = Layer.succeed(Partners, { current: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
       // Built in the test's scope: the routes follow the reloads for as long as it lasts.
       const context = yield* Layer.build(
-        PartnerRoutes.layer.pipe(Layer.provide(Layer.mergeAll(partners, layerSync, Config.layerFixed({ VALIDATED_DIR: validatedDir }))))
+        Routing.layer.pipe(Layer.provide(Layer.mergeAll(partners, layerSync, Config.layerFixed({ VALIDATED_DIR: validatedDir }))))
       )
-      const routes = Context.get(context, PartnerRoutes.PartnerRoutes)
+      const routes = Context.get(context, PartnerRoutes)
       expect(routes.inboxes()).toEqual([{ partner: "acme", dir: "/srv/acme/in" }])
 
       yield* SubscriptionRef.set(ref, { partners: [partner("globex", "own")], implicit: false })
@@ -53,7 +54,7 @@ describe("PartnerRoutes", () => {
 
   it("says no partners (DATA_DIR and RETURNS_DIR) when nothing provides it", () =>
     Effect.gen(function*() {
-      const routes = yield* PartnerRoutes.PartnerRoutes
+      const routes = yield* PartnerRoutes
       expect(routes.inboxes()).toBeUndefined()
       expect(yield* Stream.runCollect(routes.changes)).toHaveLength(0)
     }).pipe(Effect.runPromise))

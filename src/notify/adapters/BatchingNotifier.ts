@@ -41,7 +41,8 @@ import type { Outgoing } from "../NotificationMessage.js"
 import { Notifier } from "../Notifier.js"
 import type { ClearedEvent } from "../Notifier.js"
 import { Outbox } from "./Outbox.js"
-import { PartnerRoutes, recipientsOf } from "../../partners/PartnerRoutes.js"
+import { PartnerRoutes } from "../../files/PartnerRoutes.js"
+import { recipientsOf } from "../../partners/Routing.js"
 
 /** How `layer` retries a transient delivery failure. */
 export interface NotifierOptions {

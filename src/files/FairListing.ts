@@ -17,7 +17,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Effect from "effect/Effect"
-import type { Entry, Listing, Meta } from "../files/FileOps.js"
+import type { Entry, Listing, Meta } from "./FileOps.js"
 import { qualifiedName } from "./PartnerNames.js"
 
 /** A partner's inbox, as the listing reads it. */
