@@ -230,7 +230,7 @@ export const SETTINGS = Object.freeze({
     show: (s) => s.logDir
   }),
   PARTNERS_FILE: setting({
-    group: "folders",
+    group: "processing",
     default: "",
     meaning: "the partners file (YAML or JSON, README: Partners): each partner's inbox, returns folder, validated folder and who is told about its returned files, instead of `DATA_DIR` and `RETURNS_DIR`; read again on SIGHUP. Empty: one implicit partner, `DATA_DIR` and `RETURNS_DIR`",
     rule: "a file path",

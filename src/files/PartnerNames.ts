@@ -10,6 +10,9 @@
  * @module
  */
 
+/** A partner's id: 1 to 32 lowercase letters, digits and inner hyphens (it names folders, claimed names and metric labels). */
+export const PARTNER_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/
+
 /** A partner's file as the daemon names it: `<partner>/<name>`. */
 export const qualifiedName = (partner: string, name: string): string => `${partner}/${name}`
 
@@ -19,16 +22,22 @@ export interface SplitName {
   readonly name: string
 }
 
-/** The partner and the inbox name of a name the daemon uses (see `qualifiedName`). */
+/**
+ * The partner and the inbox name of a name the daemon uses (see
+ * `qualifiedName`); a text whose part before its first `/` is no partner id
+ * is no partner's name (a name given to the library by hand, say).
+ */
 export const splitName = (name: string): SplitName => {
-  const slash = name.indexOf("/")
-  return slash < 0 ? { partner: undefined, name } : { partner: name.slice(0, slash), name: name.slice(slash + 1) }
+  const partner = partnerOfName(name)
+  return partner === undefined ? { partner: undefined, name } : { partner, name: name.slice(partner.length + 1) }
 }
 
 /** The partner of a name the daemon uses, `undefined` for the implicit one. */
 export const partnerOfName = (name: string): string | undefined => {
   const slash = name.indexOf("/")
-  return slash < 0 ? undefined : name.slice(0, slash)
+  if (slash < 0) return undefined
+  const partner = name.slice(0, slash)
+  return PARTNER_ID.test(partner) ? partner : undefined
 }
 
 /** The partner recorded in a claimed name (`<ms>-<seq>.<partner>_…`), `undefined` when none is. */

@@ -157,6 +157,20 @@ const destinationsOf = (roles: ReadonlyArray<string>, counted: ActivitySnapshot[
   return [...roles.map((role) => entry(role, files.get(role) ?? 0)), ...counted.filter((d) => !declared.has(d.role)).map((d) => entry(d.role, d.files))]
 }
 
+/**
+ * A file's name and partner as shown: the name is masked whole (`<partner>/<name>`
+ * for a partner's file, see files/PartnerNames), then its partner is set apart when
+ * the masking left the prefix as it was: a secret is never split in two and
+ * shown in halves the masking would each let through.
+ */
+const shownFile = (file: string, mask: (text: string) => string): { readonly file: string; readonly partner: string | null } => {
+  const whole = mask(file)
+  const { partner } = splitName(file)
+  return partner !== undefined && whole.startsWith(`${partner}/`)
+    ? { file: whole.slice(partner.length + 1), partner }
+    : { file: whole, partner: null }
+}
+
 /** As /healthz: files failing or stuck degrade a daemon that is otherwise fine. */
 const healthOf = (input: StatusInput): StatusJson["health"] =>
   input.healthProblem !== undefined
@@ -196,7 +210,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     started_at: iso(activity.startedAtMs),
     uptime_s: Math.max(0, Math.floor((nowMs - activity.startedAtMs) / 1000)),
     counts: { since_start: { ...activity.totals }, last_hour: sum(minutes) },
-    partners: (activity.partners ?? []).map(({ partner, ...counts }) => ({ id: partner, ...counts })),
+    partners: (activity.partners ?? []).map(({ partner, ...counts }) => ({ id: mask(partner), ...counts })),
     destinations: destinationsOf(input.destinationRoles, activity.destinations),
     last_outcome_at: lastOutcome === undefined ? null : iso(lastOutcome.atMs),
     throughput: {
@@ -223,8 +237,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     })),
     outcomes: activity.outcomes.map((o) => ({
       at: iso(o.atMs),
-      file: mask(splitName(o.file).name),
-      partner: splitName(o.file).partner ?? null,
+      ...shownFile(o.file, mask),
       outcome: o.outcome,
       error_count: o.errorCount,
       records: o.records ?? null,

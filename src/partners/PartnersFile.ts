@@ -26,12 +26,13 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Path from "node:path"
 import * as Yaml from "yaml"
+import { PARTNER_ID } from "../files/PartnerNames.js"
 
 /** The contract versions a partner may be held to (docs/CONTRACT.md; only version 1 exists). */
 export const CONTRACT_VERSIONS = ["1"] as const
 
 /** A partner's id: in folder names, metric labels and `requeue --partner`, so short and plain. */
-const ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/
+const ID = PARTNER_ID
 /** The same address rule as EMAIL_RECEIVERS. */
 const ADDRESS = /^[^\s@]+@[^\s@.-][^\s@]*\.[^\s@]*[^\s@.-]$/
 /** A Unix account name, as useradd takes it. */

@@ -66,3 +66,12 @@ describe("partner names", () => {
     expect(Masker.live.text(`processing/vm-1/${claimed}`)).toBe(`processing/vm-1/${claimed}`)
   })
 })
+
+describe("names that are no partner's", () => {
+  it("a text before its first / that is no partner id leaves the name whole (no partner)", () => {
+    expect(splitName("343 468150 9/ 49878.json")).toEqual({ partner: undefined, name: "343 468150 9/ 49878.json" })
+    expect(partnerOfName("Acme/x.json")).toBeUndefined()
+    expect(partnerOfName("-acme/x.json")).toBeUndefined()
+    expect(splitName("acme-eu/x/y.json")).toEqual({ partner: "acme-eu", name: "x/y.json" })
+  })
+})
