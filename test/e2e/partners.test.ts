@@ -203,6 +203,37 @@ describe("partners", () => {
     expect(list(Path.join(root, "acme", "in"))).toEqual(["secret.json"])
   })
 
+  it("two instances (INSTANCES=2) drain two partners' inboxes, each file stored exactly once, in its partner's folders", async () => {
+    const root = tree(["acme", "globex"])
+    writePartners(root, [line("acme"), line("globex")])
+    const expected = new Map<string, { readonly partner: string; readonly valid: boolean }>()
+    for (const p of ["acme", "globex"]) {
+      for (let i = 0; i < 200; i++) {
+        const name = `${p}-${i}.json`
+        const valid = i % 4 !== 0
+        NFS.writeFileSync(Path.join(root, p, "in", name), valid ? VALID : invalid(`${p}${i}`))
+        expected.set(name, { partner: p, valid })
+      }
+    }
+    const pool = spawnDaemon(root, ["--once"], { ...env, INSTANCES: "2" })
+    daemons.push(pool)
+    expect(await pool.exited, pool.output().slice(-2000)).toBe(0)
+    const validated = list(Path.join(root, "validated"))
+    const returned = (p: string) => list(Path.join(root, p, "returns")).filter((n) => !n.endsWith(".error.json"))
+    // Each once (no collision names: none was stored twice), each where it belongs.
+    expect(validated.sort()).toEqual([...expected].filter(([, e]) => e.valid).map(([n]) => n).sort())
+    for (const p of ["acme", "globex"]) {
+      expect(returned(p).sort()).toEqual([...expected].filter(([, e]) => !e.valid && e.partner === p).map(([n]) => n).sort())
+      expect(list(Path.join(root, p, "returns")).filter((n) => n.endsWith(".error.json"))).toHaveLength(50)
+      expect(list(Path.join(root, p, "in"))).toEqual([])
+    }
+    const claimed = NFS.readdirSync(Path.join(root, "processing")).flatMap((d) => list(Path.join(root, "processing", d)))
+    expect(claimed).toEqual([])
+    // Both instances took part.
+    const summaries = [...pool.output().matchAll(/"msg":"customer-json-processor stopped"[^\n]*"validated":(\d+)/g)]
+    expect(summaries).toHaveLength(2)
+  }, 120_000)
+
   it("refuses to start when one partner could reach another's folder, naming the partner, the folder and the fix (exit 78)", () => {
     const root = tree(["acme", "globex"])
     NFS.chmodSync(Path.join(root, "globex", "returns"), 0o755)
