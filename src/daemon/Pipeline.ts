@@ -13,6 +13,7 @@ import { SystemError } from "@effect/platform/Error"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -23,7 +24,7 @@ import { Contract, fileError, todayUtc } from "../contract/Contract.js"
 import { OFF_THREAD_BYTES, OffThreadJudge } from "../contract/OffThreadJudge.js"
 import type { Validation } from "../contract/Contract.js"
 import { FileStore } from "../files/FileStore.js"
-import type { Content, StoreFailure } from "../files/FileStore.js"
+import type { Content, DirectStore, StoreFailure } from "../files/FileStore.js"
 import { errnoCode, isNotFound } from "../files/FileOps.js"
 import type { Meta, RegularRead } from "../files/FileOps.js"
 import { Instance } from "../instances/Instance.js"
@@ -177,7 +178,7 @@ export const makePipeline = Effect.gen(function*() {
   // Each added destination with its counter.
   const addedFor = (verdict: Verdict) => destinations.added[verdict].map((destination) => ({ destination, counter: counterOf(destination.role) }))
   const added = { validated: addedFor("validated"), returned: addedFor("returned") }
-  const stored = { validated: counterOf(destinations.storing.validated.role), returned: counterOf(destinations.storing.returned.role) }
+  const storedIn = { validated: counterOf(destinations.storing.validated.role), returned: counterOf(destinations.storing.returned.role) }
   // The roles of each verdict's added destinations (for outcomes and the log), none when there are none.
   const rolesFor = (verdict: Verdict) => (added[verdict].length === 0 ? undefined : added[verdict].map((d) => d.destination.role))
   const deliveredTo = { validated: rolesFor("validated"), returned: rolesFor("returned") }
@@ -188,11 +189,21 @@ export const makePipeline = Effect.gen(function*() {
     )
   }
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
+  /** What a file outside the large-file lane is read up to (see `processInputComposed`). */
+  const smallLimit = Math.min(config.maxFileSizeBytes, OFF_THREAD_BYTES - 1)
   // `cjp_files_processed_total{outcome,partner}` of partners' files (PARTNERS_FILE): label sets made once each.
   const partnerLabels = Metrics.partnerOutcomeLabels()
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
+
+  /** The contract's verdict on bytes parsed here, in one go (a batch of at most SLICED_ABOVE_RECORDS). */
+  const judgeNow = (parsed: ReturnType<typeof parseJsonBytes>, now: Date): Validation =>
+    parsed._tag !== "Parsed" ? { records: 0, errors: [parseFailureError(parsed)], errorCount: 1 } : contract.validate(parsed.value, now)
+
+  /** A batch validated in slices (see `judge`). */
+  const isLongBatch = (parsed: ReturnType<typeof parseJsonBytes>): parsed is Extract<ReturnType<typeof parseJsonBytes>, { _tag: "Parsed" }> =>
+    parsed._tag === "Parsed" && Array.isArray(parsed.value) && parsed.value.length > SLICED_ABOVE_RECORDS
 
   /**
    * The contract's verdict on a file's content. A large batch is validated in
@@ -208,11 +219,7 @@ export const makePipeline = Effect.gen(function*() {
       })
     }
     if (content._tag === "Verdict") return Effect.succeed(content.validation)
-    if (content.parsed._tag !== "Parsed") return Effect.succeed({ records: 0, errors: [parseFailureError(content.parsed)], errorCount: 1 })
-    const value = content.parsed.value
-    return Array.isArray(value) && value.length > SLICED_ABOVE_RECORDS
-      ? contract.validateEffect(value, now)
-      : Effect.succeed(contract.validate(value, now))
+    return isLongBatch(content.parsed) ? contract.validateEffect(content.parsed.value, now) : Effect.succeed(judgeNow(content.parsed, now))
   }
 
   /** Parsed here, or (a large file, the built-in contract) parsed and validated in a worker thread. */
@@ -250,55 +257,73 @@ export const makePipeline = Effect.gen(function*() {
     Effect.forEach(to, ({ counter, destination }) => Effect.map(retryIo(destination.store(file)), counter.add), { discard: true })
 
   /** Validates, routes, logs and notifies: the part shared by new and recovered files. */
-  const finish = (claimedPath: string, qualified: string, receivedAt: number, judged: Judged, startedAt: number) =>
-    Effect.gen(function*() {
-      // A partner's file (`<partner>/<name>`, files/PartnerNames): stored, logged and told under its own name.
-      const { name, partner } = splitName(qualified)
+  const finish = (claimedPath: string, name: string, receivedAt: number, judged: Judged, startedAt: number) =>
+    Effect.suspend(() => {
       const now = new Date(clock.unsafeCurrentTimeMillis())
-      const { errors, errorCount, records } = yield* judge(judged, now)
+      return Effect.flatMap(judge(judged, now), (validation) => finishJudged(claimedPath, name, receivedAt, judged, startedAt, validation, now))
+    })
+
+  /** A judged file: to its destinations, then stored, logged and (returned) notified. */
+  const finishJudged = (
+    claimedPath: string,
+    name: string,
+    receivedAt: number,
+    judged: Judged,
+    startedAt: number,
+    { errorCount, errors, records }: Validation,
+    now: Date
+  ) =>
+    Effect.gen(function*() {
       const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
-      const file = new JudgedFileOf(judged, name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now, partner)
+      // A partner's file (`<partner>/<name>`, files/PartnerNames): stored, logged and told under its own name.
+      const { name: own, partner } = splitName(name)
+      const file = new JudgedFileOf(judged, own, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now, partner)
       // Destinations of one's own first, while the file is claimed and stored nowhere: a crash
       // or a failure before the store delivers it again (same key), never after.
-      const own = added[verdict]
-      if (own.length > 0) yield* deliver(own, file)
+      const ofOwn = added[verdict]
+      if (ofOwn.length > 0) yield* deliver(ofOwn, file)
       // A store is a handful of system calls: let it complete rather than stop half-way.
-      const storing = destinations.storing[verdict]
-      const storedAs = yield* Effect.uninterruptible(retryIo(storing.store(file)))
-      const to = deliveredTo[verdict]
-      const outcome: Outcome = verdict === "validated"
-        ? { _tag: "Validated", storedAs, records, deliveredTo: to }
-        : { _tag: "Returned", storedAs, records, errorCount, deliveredTo: to }
-      const finishedAt = clock.unsafeCurrentTimeMillis()
-      const durationMs = finishedAt - startedAt
-      const returned = outcome._tag === "Returned"
-      if (partner === undefined) Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
-      else Metrics.recordRoutedAs(partnerLabels(partner, verdict), records, durationMs / 1000, finishedAt)
-      stored[verdict].add()
-      const fields: Record<string, unknown> = {
-        file: name,
-        outcome: returned ? "returned" : "validated",
-        records,
-        duration_ms: durationMs,
-        error_count: errorCount,
-        stored_as: storedAs
-      }
-      if (to !== undefined) fields["delivered_to"] = to
-      if (partner !== undefined) fields["partner"] = partner
-      yield* logAndRelease(claimedPath, storing.role, fields)
-      if (outcome._tag === "Returned") {
-        yield* notifier.fileRejected({
-          file: name,
-          storedAs: outcome.storedAs,
-          receivedAt: new Date(receivedAt),
-          processedAt: now,
-          errorCount,
-          errors: errors.slice(0, 20),
-          partner
-        })
-      }
-      return outcome
+      const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
+      return yield* stored(file, storedAs, startedAt)
     })
+
+  /** A stored file: counted, its outcome line logged and its claim handed to the ClaimReleaser, its producer told (returned). */
+  const stored = (file: JudgedFileOf, storedAs: string, startedAt: number): Effect.Effect<Outcome> => {
+    const { errorCount, errors, name, partner, records, verdict } = file
+    const to = deliveredTo[verdict]
+    const outcome: Outcome = verdict === "validated"
+      ? { _tag: "Validated", storedAs, records, deliveredTo: to }
+      : { _tag: "Returned", storedAs, records, errorCount, deliveredTo: to }
+    const finishedAt = clock.unsafeCurrentTimeMillis()
+    const durationMs = finishedAt - startedAt
+    if (partner === undefined) Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+    else Metrics.recordRoutedAs(partnerLabels(partner, verdict), records, durationMs / 1000, finishedAt)
+    storedIn[verdict].add()
+    const fields: Record<string, unknown> = {
+      file: name,
+      outcome: verdict,
+      records,
+      duration_ms: durationMs,
+      error_count: errorCount,
+      stored_as: storedAs
+    }
+    if (to !== undefined) fields["delivered_to"] = to
+    if (partner !== undefined) fields["partner"] = partner
+    const logged = logAndRelease(file.claimedPath, destinations.storing[verdict].role, fields)
+    if (verdict === "validated") return Effect.as(logged, outcome)
+    return logged.pipe(
+      Effect.zipRight(notifier.fileRejected({
+        file: name,
+        storedAs,
+        receivedAt: file.receivedAt,
+        processedAt: file.processedAt,
+        errorCount,
+        errors: errors.slice(0, 20),
+        partner
+      })),
+      Effect.as(outcome)
+    )
+  }
 
   /** A routed file's claimed name is the ClaimReleaser's to release; any other outcome ends the claim here. */
   const routed = (outcome: Outcome) =>
@@ -368,13 +393,101 @@ export const makePipeline = Effect.gen(function*() {
           cause: "not regular"
         }))
 
-  const processInput = (job: InputJob): Effect.Effect<Outcome> =>
+  /**
+   * Whether a fresh file its writer may still be at is left to wait: finished
+   * when unchanged for the quiet period as seen here, when its mtime is that
+   * old, or when it is a complete document. `undefined`: it may be claimed.
+   */
+  const waiting = (job: InputJob, meta: Meta, complete: boolean, startedAt: number): Outcome | undefined => {
+    if (complete || config.quietPeriodMs === 0 || startedAt - meta.mtimeMs >= config.quietPeriodMs) return undefined
+    const observation: Observation = { size: meta.size, mtimeMs: meta.mtimeMs, id: meta.id }
+    const pending = job.pending !== undefined && sameObservation(job.pending.observation, observation) ? job.pending : undefined
+    if (pending !== undefined && startedAt - pending.since >= config.quietPeriodMs) return undefined
+    return { _tag: "Pending", state: pending ?? { observation, since: startedAt } }
+  }
+
+  /** Where a file is, for a failure's message: data/ until claimed, processing/ after (unless put back). */
+  interface Whereabouts {
+    where: string
+  }
+
+  /** The claim ends with the file's steps (its outcome a failure where they fail) unless the ClaimReleaser has it (routed). */
+  const whileClaimed = (claimedPath: string, at: Whereabouts, steps: Effect.Effect<Outcome, PlatformError | StoreFailure | DestinationError>) =>
+    steps.pipe(
+      Effect.catchAll((e) =>
+        Effect.map(failed(at.where)(e), (outcome) =>
+          at.where === instance.dir && outcome._tag === "Failed" ? { ...outcome, claimed: Path.basename(claimedPath) } : outcome)
+      ),
+      Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
+    )
+
+  /** A file read and found finished in the input folder: claimed (at `claimedPath`), then judged and stored. */
+  const claimAndFinish = (job: InputJob, peeked: Peeked, startedAt: number, claimedPath: string) => {
+    const at: Whereabouts = { where: inputDirOf(job.name) }
+    return whileClaimed(claimedPath, at, claimThenFinish(job, peeked, startedAt, claimedPath, at))
+  }
+
+  /** `claimAndFinish`'s steps, within the claim's handling. */
+  const claimThenFinish = (job: InputJob, peeked: Peeked, startedAt: number, claimedPath: string, at: Whereabouts) =>
     Effect.gen(function*() {
+      // A name too long for the claim prefix is shortened; its full text is noted first.
+      if (isShortenedClaim(Path.basename(claimedPath))) yield* retryIo(store.noteOriginal(claimedPath, job.name))
+      const claimed = yield* retryIo(store.claim(job.name, claimedPath))
+      if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
+      at.where = instance.dir
+      // Built only when it will be written: annotating a line costs even when the level drops it.
+      if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
+      return yield* afterClaim(job, peeked, startedAt, claimedPath, at)
+    })
+
+  /** A file just claimed: judged from its read before the claim when it is that very file, unchanged; otherwise read again here. */
+  const afterClaim = (job: InputJob, peeked: Peeked, startedAt: number, claimedPath: string, at: Whereabouts) =>
+    Effect.gen(function*() {
+      // Read before the claim, and the claimed entry is that very file, unchanged and with one
+      // link: the bytes judged are those read (and those stored), so a second read adds nothing.
+      const meta = yield* retryIo(store.inspectClaimed(claimedPath))
+      if (sameFileUnchanged(peeked.meta, meta)) {
+        return yield* finish(claimedPath, job.name, job.receivedAt, peeked.judged, startedAt)
+      }
+      // Judged where no producer can reach it: open (links not followed, FIFOs not waited
+      // for) + fstat + read + close, and only a regular file with one link.
+      const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(
+        // A file the daemon may not read goes back where it was: it stays the producer's to fix.
+        // (if it cannot be put back, it stays claimed, and the failure says so)
+        Effect.tapError((e) =>
+          e._tag === "SystemError" && e.reason === "PermissionDenied"
+            ? store.putBack(claimedPath, job.name).pipe(
+              Effect.map((back) => {
+                if (back) at.where = inputDirOf(job.name)
+              }),
+              Effect.orElse(() => Effect.void)
+            )
+            : Effect.void
+        ),
+        Effect.mapError((e) => (at.where === inputDirOf(job.name) ? placedBack(e, job.name) : e))
+      )
+      const refused = refusedKind(read)
+      if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
+      return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
+    })
+
+  /** What a file that cannot be read, or is gone, ends as before its claim. */
+  const beforeClaim = (name: string, steps: Effect.Effect<Outcome, PlatformError | Unreadable>) =>
+    Effect.catchAll(steps, (e) =>
+      e._tag === "Unreadable"
+        ? Effect.succeed<Outcome>(unreadable(e.meta, name))
+        : isNotFound(e)
+        ? Effect.succeed<Outcome>({ _tag: "Gone" })
+        : failed(inputDirOf(name))(e))
+
+  /** The composed steps for a name in the input folder (the direct ones leave to these whatever is not their common case). */
+  const processInputComposed = (job: InputJob): Effect.Effect<Outcome> =>
+    beforeClaim(job.name, Effect.gen(function*() {
       const startedAt = clock.unsafeCurrentTimeMillis()
       // Looked at where it is first, read whole (never followed, never blocking): only a regular file
       // with one link, complete or quiet long enough, is claimed. Outside the large-file lane, a
       // file of OFF_THREAD_BYTES or more is only looked at (fstat), and handed to the lane.
-      const limit = job.lane === "large" ? config.maxFileSizeBytes : Math.min(config.maxFileSizeBytes, OFF_THREAD_BYTES - 1)
+      const limit = job.lane === "large" ? config.maxFileSizeBytes : smallLimit
       const peek = yield* retryIo(store.peekInput(job.name, limit)).pipe(
         // One the daemon may not read: said with its owner and mode, and not claimed, so that its
         // producer can still fix it in data/.
@@ -384,77 +497,71 @@ export const makePipeline = Effect.gen(function*() {
       if (peek._tag === "NotRegular") return { _tag: "Ignored", kind: peek.type } satisfies Outcome
       if (peek.meta.nlink > 1) return HARD_LINKED
       if (peek._tag === "TooLarge" && peek.meta.size <= config.maxFileSizeBytes) return LARGE
-      // Finished when unchanged for the quiet period as seen here, or when its mtime is that old.
-      const old = config.quietPeriodMs === 0 || startedAt - peek.meta.mtimeMs >= config.quietPeriodMs
-      const observation: Observation = { size: peek.meta.size, mtimeMs: peek.meta.mtimeMs, id: peek.meta.id }
-      const samePending = job.pending !== undefined && sameObservation(job.pending.observation, observation)
-      const quiet = samePending && job.pending !== undefined && startedAt - job.pending.since >= config.quietPeriodMs
-      // Read whole and complete before its claim: judged from that read (see below). A file too large
-      // to read is judged by its size; it too waits for its writer while it is fresh.
+      // Read whole and complete before its claim: judged from that read (see `afterClaim`). A file too
+      // large to read is judged by its size; it too waits for its writer while it is fresh.
       const judged = yield* judgedOf(peek)
-      const complete = isComplete(judged)
-      if (!old && !quiet && !complete) {
-        return {
-          _tag: "Pending",
-          state: samePending && job.pending !== undefined ? job.pending : { observation, since: startedAt }
-        } satisfies Outcome
-      }
-      const peeked: Peeked = { judged, meta: peek.meta }
-      const claimedPath = instance.claimPath(job.name, job.receivedAt)
-      // Where the file is, for a failure's message: data/ until claimed, processing/ after (unless put back).
-      const inputDir = inputDirOf(job.name)
-      let where = inputDir
-      return yield* Effect.gen(function*() {
-        // A name too long for the claim prefix is shortened; its full text is noted first.
-        if (isShortenedClaim(Path.basename(claimedPath))) yield* retryIo(store.noteOriginal(claimedPath, job.name))
-        const claimed = yield* retryIo(store.claim(job.name, claimedPath))
-        if (Option.isNone(claimed)) return { _tag: "Gone" } satisfies Outcome
-        where = instance.dir
-        // Built only when it will be written: annotating a line costs even when the level drops it.
-        if (config.debug) yield* Effect.logDebug("file claimed").pipe(Effect.annotateLogs({ file: job.name, claimed_as: claimedPath }))
-        // Read before the claim, and the claimed entry is that very file, unchanged and with one
-        // link: the bytes judged are those read (and those stored), so a second read adds nothing.
-        const meta = yield* retryIo(store.inspectClaimed(claimedPath))
-        if (sameFileUnchanged(peeked.meta, meta)) {
-          return yield* finish(claimedPath, job.name, job.receivedAt, peeked.judged, startedAt)
+      const wait = waiting(job, peek.meta, isComplete(judged), startedAt)
+      if (wait !== undefined) return wait
+      return yield* claimAndFinish(job, { judged, meta: peek.meta }, startedAt, instance.claimPath(job.name, job.receivedAt))
+    }))
+
+  const storeValidNow = destinations.storing.validated.storeNow
+  const GONE: Effect.Effect<Outcome> = Effect.succeed({ _tag: "Gone" })
+
+  /**
+   * The composed steps of a fresh small file in straight-line code (hot path
+   * 11, see WorkerPool): look (read whole), judge, claim, check the claimed
+   * entry and, valid and placed as itself, store, each a direct call. What is
+   * not that common case (a failure, anything but a regular file with one
+   * link, a batch validated in slices, a file copied or given a group,
+   * destinations of one's own, DEBUG) goes on in the composed steps from
+   * where it is, so every rule, retry and message stays theirs.
+   */
+  const processInputDirect = (job: InputJob, direct: DirectStore): Effect.Effect<Outcome> => {
+    const startedAt = clock.unsafeCurrentTimeMillis()
+    const peek = direct.peekInput(job.name, smallLimit)
+    if (Either.isLeft(peek)) return isNotFound(peek.left) ? GONE : processInputComposed(job)
+    const read = peek.right
+    if (read._tag !== "Read" || read.meta.nlink > 1) return processInputComposed(job)
+    const judged: Extract<Judged, { _tag: "Bytes" }> = { _tag: "Bytes", meta: read.meta, bytes: read.bytes, parsed: parseJsonBytes(read.bytes) }
+    const wait = waiting(job, read.meta, isCompleteDocument(judged.parsed), startedAt)
+    if (wait !== undefined) return Effect.succeed(wait)
+    const peeked: Peeked = { judged, meta: read.meta }
+    const claimedPath = instance.claimPath(job.name, job.receivedAt)
+    if (config.debug || isShortenedClaim(Path.basename(claimedPath))) return claimAndFinish(job, peeked, startedAt, claimedPath)
+    const at: Whereabouts = { where: inputDirOf(job.name) }
+    // The claim is made within its handling, as the composed steps make it.
+    return whileClaimed(
+      claimedPath,
+      at,
+      Effect.suspend(() => {
+        const claimed = direct.claim(job.name, claimedPath)
+        // (a failure: the composed claim tries again, and says why if it fails)
+        if (Either.isLeft(claimed)) return claimThenFinish(job, peeked, startedAt, claimedPath, at)
+        if (!claimed.right) return GONE
+        at.where = instance.dir
+        const inspected = direct.inspectClaimed(claimedPath)
+        if (Either.isLeft(inspected) || !sameFileUnchanged(read.meta, inspected.right) || isLongBatch(judged.parsed)) {
+          return afterClaim(job, peeked, startedAt, claimedPath, at)
         }
-        // Judged where no producer can reach it: open (links not followed, FIFOs not waited
-        // for) + fstat + read + close, and only a regular file with one link.
-        const read = yield* retryIo(store.readClaimed(claimedPath, config.maxFileSizeBytes)).pipe(
-          // A file the daemon may not read goes back where it was: it stays the producer's to fix.
-          // (if it cannot be put back, it stays claimed, and the failure says so)
-          Effect.tapError((e) =>
-            e._tag === "SystemError" && e.reason === "PermissionDenied"
-              ? store.putBack(claimedPath, job.name).pipe(
-                Effect.map((back) => {
-                  if (back) where = inputDir
-                }),
-                Effect.orElse(() => Effect.void)
-              )
-              : Effect.void
-          ),
-          Effect.mapError((e) => (where === inputDir ? placedBack(e, job.name) : e))
-        )
-        const refused = refusedKind(read)
-        if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
-        return yield* finish(claimedPath, job.name, job.receivedAt, yield* judgedOf(read), startedAt)
-      }).pipe(
-        Effect.catchAll((e) =>
-          Effect.map(failed(where)(e), (outcome) =>
-            where === instance.dir && outcome._tag === "Failed" ? { ...outcome, claimed: Path.basename(claimedPath) } : outcome)
-        ),
-        // The claim ends here unless the ClaimReleaser has the file (routed), whatever the exit.
-        Effect.onExit((exit) => Effect.sync(() => releasedByReleaser(exit) || instance.release(claimedPath)))
-      )
-    }).pipe(
-      Effect.catchAll((e) =>
-        e._tag === "Unreadable"
-          ? Effect.succeed(unreadable(e.meta, job.name))
-          : isNotFound(e)
-          ? Effect.succeed<Outcome>({ _tag: "Gone" })
-          : failed(inputDirOf(job.name))(e)
-      )
+        const now = new Date(clock.unsafeCurrentTimeMillis())
+        const validation = judgeNow(judged.parsed, now)
+        if (validation.errorCount === 0 && added.validated.length === 0 && storeValidNow !== undefined) {
+          const { errorCount, errors, records } = validation
+          const { name: own, partner } = splitName(job.name)
+          const file = new JudgedFileOf(judged, own, claimedPath, "validated", records, errors, errorCount, contentOf(judged), job.receivedAt, now, partner)
+          const placed = storeValidNow(file)
+          if (Either.isRight(placed) && placed.right !== undefined) return stored(file, placed.right, startedAt)
+        }
+        return finishJudged(claimedPath, job.name, job.receivedAt, judged, startedAt, validation, now)
+      })
     )
+  }
+
+  const processInput = (job: InputJob): Effect.Effect<Outcome> => {
+    const direct = store.direct
+    return direct !== undefined && job.lane !== "large" ? Effect.suspend(() => processInputDirect(job, direct)) : processInputComposed(job)
+  }
 
   /** Whether a claimed name is still there (unknown counts as there: the file is not taken for gone). */
   const claimedIsThere = (claimedPath: string): Effect.Effect<boolean> =>

@@ -23,7 +23,7 @@
  *     in-flight count in a local: the pool's own state, written without an
  *     Effect per file and read by the status view (`view`) when asked.
  *
- * The rest of a file's path keeps six more, each marked at its site with
+ * The rest of a file's path keeps seven more, each marked at its site with
  * "hot path N, see WorkerPool":
  *  5. FileOps' `DirectPrims`: on Node's synchronous calls (local filesystems)
  *     a file's read and a new file's write are straight-line code in one
@@ -47,6 +47,15 @@
  *     looked up with FileOps' `lookup`, whose "not there" builds no error: a
  *     platform `SystemError` is a validated class, and an expected absence
  *     built one for every returned file.
+ * 11. The direct path: on synchronous file calls, a fresh small file's look
+ *     (read whole), judgement, claim, check of the claimed entry and, valid
+ *     and placed as itself, its store are plain function calls in one
+ *     `Effect.suspend` (Pipeline's `processInputDirect` over FileStore's
+ *     `direct` and FileOps' `direct`, each answering as its Effect twin with
+ *     a failure as a value). Everything else (a failure, anything but a
+ *     regular file with one link, a copy, a report) goes on in the composed
+ *     steps from where it is, so their rules, retries and messages hold; the
+ *     composed steps cost some forty fiber steps more a file.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

@@ -33,6 +33,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type { FolderSettings, StorageRole, Verdict } from "../Folders.js"
 import { storageFolderList } from "../Folders.js"
 import type { ValidationError } from "../contract/Contract.js"
@@ -119,6 +120,12 @@ export interface StoringDestination extends DestinationService {
   readonly role: StorageRole
   /** Places the file exactly once; returns the name it is stored under. */
   readonly store: (file: JudgedFile) => Effect.Effect<string, DestinationFailure>
+  /**
+   * `store` as a plain function where it is one link (hot path 11, see
+   * WorkerPool): the name stored under, or `undefined` (or a failure, which
+   * left nothing placed) where it takes more: then `store`.
+   */
+  readonly storeNow?: ((file: JudgedFile) => Either.Either<string | undefined, PlatformError>) | undefined
 }
 
 /**

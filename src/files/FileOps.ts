@@ -35,6 +35,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import * as OS from "node:os"
 
@@ -147,6 +148,26 @@ export interface FileOpsService {
   readonly removeFolder: (path: string) => Effect.Effect<void, PlatformError>
   /** Bytes available to this (unprivileged) process on the filesystem holding `path`. */
   readonly freeBytes: (path: string) => Effect.Effect<number, PlatformError>
+  /**
+   * The calls of a fresh file's common path as plain functions (hot path 11,
+   * see WorkerPool), where the backend's calls are synchronous anyway (Node's,
+   * on local filesystems); `undefined` through the thread pool and in memory.
+   * A wrapper that counts or fails calls wraps these too, or leaves them out.
+   */
+  readonly direct?: DirectFileOps | undefined
+}
+
+/**
+ * `FileOps` calls as plain functions: each does what its Effect twin of the
+ * same name does, with the same answer, its failure as a value (`Left`).
+ */
+export interface DirectFileOps {
+  readonly readRegular: (path: string, maxBytes: number) => Either.Either<RegularRead, PlatformError>
+  /** `writeNew` without a flush */
+  readonly writeNew: (path: string, bytes: Uint8Array, mode: number) => Either.Either<Meta, PlatformError>
+  readonly identify: (path: string) => Either.Either<Meta, PlatformError>
+  readonly link: (from: string, to: string) => Either.Either<void, PlatformError>
+  readonly rename: (from: string, to: string) => Either.Either<void, PlatformError>
 }
 
 /**

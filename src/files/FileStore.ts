@@ -24,6 +24,7 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Crypto from "node:crypto"
@@ -211,7 +212,38 @@ export interface FileStoreService {
    * through the thread pool is, may show a new stage but not its claim).
    */
   readonly sweepStages: (dir: string, inUse: () => Iterable<string>) => Effect.Effect<void, PlatformError>
+  /**
+   * A fresh file's common steps as plain functions (hot path 11, see
+   * WorkerPool), where the file calls are synchronous (`FileOps.direct`):
+   * `undefined` otherwise.
+   */
+  readonly direct: DirectStore | undefined
 }
+
+/**
+ * `peekInput`, `claim`, `inspectClaimed` and the validated folder's store of
+ * a file linked as itself, as plain functions with the same steps, each
+ * failure a value (`Left`). Where one answers `undefined` or a failure, the
+ * Effect operation of the same name takes over from there (with its retries,
+ * its fallbacks and its messages): these cover the common case only.
+ */
+export interface DirectStore {
+  readonly peekInput: (name: string, maxBytes: number) => Either.Either<RegularRead, PlatformError>
+  /** `true`: claimed; `false`: gone from the input folder (claimed elsewhere). A failure: `claim` looks again (our own folder may be missing). */
+  readonly claim: (name: string, claimedPath: string) => Either.Either<boolean, PlatformError>
+  readonly inspectClaimed: (claimedPath: string) => Either.Either<Meta, PlatformError>
+  /**
+   * `storeValid` of the `bytes` judged of a claimed file (its look `meta`):
+   * placed as itself, or copied into a private stage first (as `storeValid`
+   * decides), then linked. The name it is stored under, or `undefined` where
+   * that takes more (a group to give, another filesystem, no free name among
+   * the first few): then `storeValid`, which replaces a stage left here.
+   */
+  readonly storeValid: (claimedPath: string, name: string, now: Date, meta: Meta, bytes: Uint8Array) => Either.Either<string | undefined, PlatformError>
+}
+
+/** Names the direct store tries before leaving a crowded name to `storeValid` (which tries up to MAX_NAME_ATTEMPTS). */
+const DIRECT_NAME_ATTEMPTS = 16
 
 /** The stages of a claimed file are named after a hash of its claimed name: short, whatever the name's length. */
 const stageKey = (claimedName: string) => Crypto.createHash("sha256").update(claimedName).digest("hex").slice(0, 32)
@@ -312,15 +344,17 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
         )
     })
 
-  /** The folders a claimed file goes to: its partner's (recorded in its claimed name), or the settings'. */
-  const foldersOf = (claimedPath: string): Effect.Effect<{ readonly validated: string; readonly returns: string }, UnknownPartner> => {
-    if (!partnered) return Effect.succeed(implicitFolders)
+  /** The folders a claimed file goes to: its partner's (recorded in its claimed name), or the settings'; `undefined`: a partner not served. */
+  const foldersOfClaim = (claimedPath: string): { readonly validated: string; readonly returns: string } | undefined => {
+    if (!partnered) return implicitFolders
     const id = partnerOfClaim(Path.basename(claimedPath))
-    if (id === undefined) return Effect.succeed(implicitFolders)
+    if (id === undefined) return implicitFolders
     const partner = routes.partner(id)
-    return partner === undefined
-      ? Effect.fail(new UnknownPartner({ partner: id }))
-      : Effect.succeed({ validated: routes.validatedDir(partner), returns: partner.returns })
+    return partner === undefined ? undefined : { validated: routes.validatedDir(partner), returns: partner.returns }
+  }
+  const foldersOf = (claimedPath: string): Effect.Effect<{ readonly validated: string; readonly returns: string }, UnknownPartner> => {
+    const into = foldersOfClaim(claimedPath)
+    return into !== undefined ? Effect.succeed(into) : Effect.fail(new UnknownPartner({ partner: partnerOfClaim(Path.basename(claimedPath)) ?? "" }))
   }
 
   const claim = (name: string, claimedPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
@@ -790,8 +824,60 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
       }
     })
 
+  const directOps = extra.direct
+  /** Folders whose group a private stage does not have (the direct store leaves their copies to `storeValid`). */
+  const stagesInOtherGroup = new Set<string>()
+  const direct: DirectStore | undefined = directOps === undefined ? undefined : {
+    peekInput: (name, maxBytes) => directOps.readRegular(inputPath(name), maxBytes),
+    claim: (name, claimedPath) => {
+      const moved = directOps.rename(inputPath(name), claimedPath)
+      if (Either.isRight(moved)) return Either.right(true)
+      // Gone (claimed elsewhere) while our own folder is there; if it is not, `claim` makes it again.
+      return isNotFound(moved.left) && Either.isRight(directOps.identify(Path.dirname(claimedPath))) ? Either.right(false) : Either.left(moved.left)
+    },
+    inspectClaimed: (claimedPath) => directOps.identify(claimedPath),
+    storeValid: (claimedPath, name, now, meta, bytes) => {
+      // (a partner's file: its partner's folder; a partner not served: `storeValid` says so)
+      const dir = foldersOfClaim(claimedPath)?.validated
+      if (dir === undefined || remoteFolders.has(dir)) return Either.right(undefined)
+      let from = claimedPath
+      if (placesItself(mode, meta.uid, euid)) {
+        // As `withStage` places a file as itself: with the folder's group already, or not the daemon's to give.
+        if (folderGroups.get(dir) !== meta.gid && (meta.uid === euid || euid === 0)) return Either.right(undefined)
+      } else {
+        // As `stagePrivately` copies it: the bytes judged in a private stage, which has the folder's group already.
+        if (stagesInOtherGroup.has(dir)) return Either.right(undefined)
+        const stage = stagesFor(claimedPath).data
+        const written = directOps.writeNew(stage, bytes, STORED_FILE_MODE)
+        if (Either.isLeft(written)) return Either.right(undefined)
+        staged.add(claimedPath)
+        if (folderGroups.get(dir) !== written.right.gid) {
+          // (a group to give, or the folder's not known yet: `storeValid` replaces this stage and sees to it)
+          if (folderGroups.has(dir)) stagesInOtherGroup.add(dir)
+          return Either.right(undefined)
+        }
+        from = stage
+      }
+      for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
+        const stored = storedNameCandidate(name, attempt, now)
+        const linked = directOps.link(from, Path.join(dir, literalName(stored)))
+        if (Either.isRight(linked)) {
+          if (from === claimedPath) placedItself.add(claimedPath)
+          return Either.right(stored)
+        }
+        // Taken: the next name. Refused (EPERM: protected_hardlinks) or another filesystem: `storeValid`'s way.
+        if (!isAlreadyExists(linked.left)) {
+          const code = errnoCode(linked.left)
+          return code === "EPERM" || code === "EXDEV" ? Either.right(undefined) : Either.left(linked.left)
+        }
+      }
+      return Either.right(undefined)
+    }
+  }
+
   return {
     folders,
+    direct,
     // The folder checks have their own module (FolderChecks); kept here for callers of the store.
     prepareFolders: checks.prepareFolders,
     checkDiskSpace: checks.checkDiskSpace,

@@ -29,35 +29,32 @@ const nodeDirect: DirectPrims = {
   fstat: (fd) => exactStat(NFS.fstatSync(fd), () => NFS.fstatSync(fd, { bigint: true }))!,
   read: (fd, buffer, offset, length, position) => NFS.readSync(fd, buffer, offset, length, position),
   write: (fd, buffer, offset, length, position) => NFS.writeSync(fd, buffer, offset, length, position),
-  unlink: (path) => NFS.unlinkSync(nativePath(path))
+  unlink: (path) => NFS.unlinkSync(nativePath(path)),
+  lstat: (path) => exactStat(NFS.lstatSync(nativePath(path)), () => NFS.lstatSync(nativePath(path), { bigint: true }))!,
+  link: (from, to) => NFS.linkSync(nativePath(from), nativePath(to)),
+  rename: (from, to) => NFS.renameSync(nativePath(from), nativePath(to))
 }
 
 /** Node's calls, synchronous: for folders on a local filesystem (see SyscallMode). */
 export const nodeSyncPrims: FsPrims = {
   direct: nodeDirect,
-  open: (path, flags, mode) => syncCall("open", path, () => NFS.openSync(nativePath(path), flags, mode)),
-  close: (fd) => Effect.sync(() => {
-    try {
-      NFS.closeSync(fd)
-    } catch {
-      // A failing close of a file only read, or already flushed, changes nothing.
-    }
-  }),
-  fstat: (fd, path) => syncCall("fstat", path, () => exactStat(NFS.fstatSync(fd), () => NFS.fstatSync(fd, { bigint: true }))!),
-  lstat: (path) => syncCall("lstat", path, () => exactStat(NFS.lstatSync(nativePath(path)), () => NFS.lstatSync(nativePath(path), { bigint: true }))!),
+  open: (path, flags, mode) => syncCall("open", path, () => nodeDirect.open(path, flags, mode)),
+  close: (fd) => Effect.sync(() => nodeDirect.close(fd)),
+  fstat: (fd, path) => syncCall("fstat", path, () => nodeDirect.fstat(fd)),
+  lstat: (path) => syncCall("lstat", path, () => nodeDirect.lstat(path)),
   lstatIfThere: (path) =>
     syncCall("lstat", path, () =>
       exactStat(NFS.lstatSync(nativePath(path), { throwIfNoEntry: false }), () => NFS.lstatSync(nativePath(path), { bigint: true, throwIfNoEntry: false }))),
-  read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => NFS.readSync(fd, buffer, offset, length, position)),
-  write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => NFS.writeSync(fd, buffer, offset, length, position)),
+  read: (fd, buffer, offset, length, position, path) => syncCall("read", path, () => nodeDirect.read(fd, buffer, offset, length, position)),
+  write: (fd, buffer, offset, length, position, path) => syncCall("write", path, () => nodeDirect.write(fd, buffer, offset, length, position)),
   // A flush waits for the disk (milliseconds, not microseconds): never on the event loop.
   datasync: (fd, path) => Effect.async<void, PlatformError>((resume) => {
     NFS.fdatasync(fd, (err) => resume(err ? Effect.fail(systemError("fdatasync", path, err)) : Effect.void))
   }),
   ftruncate: (fd, length, path) => syncCall("ftruncate", path, () => NFS.ftruncateSync(fd, length)),
-  link: (from, to) => syncCall("link", to, () => NFS.linkSync(nativePath(from), nativePath(to))),
-  rename: (from, to) => syncCall("rename", from, () => NFS.renameSync(nativePath(from), nativePath(to))),
-  unlink: (path) => syncCall("unlink", path, () => NFS.unlinkSync(nativePath(path))),
+  link: (from, to) => syncCall("link", to, () => nodeDirect.link(from, to)),
+  rename: (from, to) => syncCall("rename", from, () => nodeDirect.rename(from, to)),
+  unlink: (path) => syncCall("unlink", path, () => nodeDirect.unlink(path)),
   readdir: (dir, raw) =>
     syncCall("readdir", dir, () =>
       raw

@@ -54,6 +54,9 @@ export interface DirectPrims {
   readonly read: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
   readonly write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
   readonly unlink: (path: string) => void
+  readonly lstat: (path: string) => StatsLike
+  readonly link: (from: string, to: string) => void
+  readonly rename: (from: string, to: string) => void
 }
 
 /** An open folder as the primitives give it. */
