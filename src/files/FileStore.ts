@@ -352,9 +352,10 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     const partner = routes.partner(id)
     return partner === undefined ? undefined : { validated: routes.validatedDir(partner), returns: partner.returns }
   }
+  const unknownPartner = (claimedPath: string) => Effect.fail(new UnknownPartner({ partner: partnerOfClaim(Path.basename(claimedPath)) ?? "" }))
   const foldersOf = (claimedPath: string): Effect.Effect<{ readonly validated: string; readonly returns: string }, UnknownPartner> => {
     const into = foldersOfClaim(claimedPath)
-    return into !== undefined ? Effect.succeed(into) : Effect.fail(new UnknownPartner({ partner: partnerOfClaim(Path.basename(claimedPath)) ?? "" }))
+    return into !== undefined ? Effect.succeed(into) : unknownPartner(claimedPath)
   }
 
   const claim = (name: string, claimedPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
@@ -608,16 +609,19 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
 
   const noFreeName = (name: string, dir: string) => Effect.fail(new NoFreeName({ name, dir, attempts: MAX_NAME_ATTEMPTS }))
 
-  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) =>
-    Effect.flatMap(foldersOf(claimedPath), ({ validated }) =>
-      withStage(validated, "data", content, claimedPath, (staged) => {
-        const attempt = (n: number): Effect.Effect<string, PlatformError | StoreFailure> => {
-          if (n >= MAX_NAME_ATTEMPTS) return noFreeName(name, validated)
-          const stored = storedNameCandidate(name, n, now)
-          return Effect.flatMap(linkInto(staged, Path.join(validated, literalName(stored))), (placed) => (placed ? Effect.succeed(stored) : attempt(n + 1)))
-        }
-        return attempt(0)
-      }))
+  const storeValid = (claimedPath: string, name: string, now: Date, content: Content): Effect.Effect<string, PlatformError | StoreFailure> => {
+    // (resolved as a plain call: no step of its own on the path of every file)
+    const validated = foldersOfClaim(claimedPath)?.validated
+    if (validated === undefined) return unknownPartner(claimedPath)
+    return withStage(validated, "data", content, claimedPath, (staged) => {
+      const attempt = (n: number): Effect.Effect<string, PlatformError | StoreFailure> => {
+        if (n >= MAX_NAME_ATTEMPTS) return noFreeName(name, validated)
+        const stored = storedNameCandidate(name, n, now)
+        return Effect.flatMap(linkInto(staged, Path.join(validated, literalName(stored))), (placed) => (placed ? Effect.succeed(stored) : attempt(n + 1)))
+      }
+      return attempt(0)
+    })
+  }
 
   const isFree = (path: string) => Effect.map(extra.lookup(path), Option.isNone)
 
@@ -634,8 +638,10 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     now: Date,
     content: Content,
     report: (storedName: string) => string
-  ) => {
-    return Effect.flatMap(foldersOf(claimedPath), ({ returns }) => withStage(returns, "data", content, claimedPath, (data) =>
+  ): Effect.Effect<string, PlatformError | StoreFailure> => {
+    const returns = foldersOfClaim(claimedPath)?.returns
+    if (returns === undefined) return unknownPartner(claimedPath)
+    return withStage(returns, "data", content, claimedPath, (data) =>
       Effect.gen(function*() {
         const stages = stagesFor(claimedPath)
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
@@ -667,7 +673,7 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
           return stored
         }
         return yield* noFreeName(name, returns)
-      })))
+      }))
   }
 
   /** A remote stage named by a journal that is linked into place (a file the daemon made, linked twice). */

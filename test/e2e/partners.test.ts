@@ -103,6 +103,23 @@ describe("partners", () => {
     expect(report.file).toBe("late.json")
   })
 
+  it("leaves a claimed file of a partner the partners file no longer names where it is, and says why (exit 75)", () => {
+    const root = tree(["acme"])
+    writePartners(root, [line("acme")])
+    const dead = Path.join(root, "processing", "gone-1")
+    NFS.mkdirSync(dead, { recursive: true })
+    NFS.writeFileSync(Path.join(dead, ".heartbeat"), JSON.stringify({ host: "elsewhere", pid: 1, beat: 3, stopped: true }))
+    NFS.writeFileSync(Path.join(dead, "1795886819898-4.initech_left.json"), invalid("u"))
+    const ran = runCli(root, ["--once"], env)
+    expect(ran.status, ran.stdout + ran.stderr).toBe(75)
+    expect(ran.stdout + ran.stderr).toContain("its partner initech is not in the partners file (PARTNERS_FILE) any more")
+    // Still claimed, in this run's processing folder; nothing routed anywhere.
+    const claimed = NFS.readdirSync(Path.join(root, "processing")).flatMap((d) => list(Path.join(root, "processing", d)))
+    expect(claimed).toEqual(["1795886819898-4.initech_left.json"])
+    expect(list(Path.join(root, "acme", "returns"))).toEqual([])
+    expect(NFS.existsSync(Path.join(root, "returns")) ? list(Path.join(root, "returns")) : []).toEqual([])
+  })
+
   it("takes partners added on SIGHUP and stops watching removed ones, without a restart", async () => {
     const root = tree(["acme", "globex"])
     writePartners(root, [line("acme")])
