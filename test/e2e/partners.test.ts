@@ -6,6 +6,7 @@
  * without a restart, and a layout where one partner could reach another's
  * folder refused at start, naming the partner, the folder and the fix.
  */
+import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -13,7 +14,7 @@ import { list } from "../support/folders.js"
 import { waitUntil } from "../support/wait.js"
 import { appLogLines, cleanUpAfterEach, makeRoot, runCli, spawnDaemon } from "./support.js"
 
-const { daemons, roots } = cleanUpAfterEach()
+const { daemons, roots, mounts } = cleanUpAfterEach()
 
 const VALID = NFS.readFileSync(Path.join(import.meta.dirname, "..", "fixtures", "valid-single.json"), "utf8")
 const invalid = (tag: string) => `[{"customer_id":"${tag}","first_name":"Ann"}]\n`
@@ -264,6 +265,19 @@ describe("partners", () => {
     expect(said).toContain("chmod o-rwx")
     // Nothing was taken.
     expect(list(Path.join(root, "acme", "in"))).toEqual(["waiting.json"])
+  })
+
+  it("checks the free space of each partner's returns folder (MIN_FREE_DISK_MB), naming the partner", () => {
+    if (process.getuid?.() !== 0) return
+    const root = tree(["acme"])
+    writePartners(root, [line("acme")])
+    const returns = Path.join(root, "acme", "returns")
+    const mounted = ChildProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", returns], { encoding: "utf8" })
+    expect(mounted.status, mounted.stderr).toBe(0)
+    mounts.push(returns)
+    const ran = runCli(root, ["--once"], { ...env, MIN_FREE_DISK_MB: "10" })
+    expect(ran.status, ran.stdout + ran.stderr).toBe(75)
+    expect(ran.stdout + ran.stderr).toContain(`on ${returns} (PARTNERS_FILE (partner acme's returns)); MIN_FREE_DISK_MB requires 10 MB`)
   })
 
   it("refuses a partners file with a mistake, naming its line (exit 78)", () => {
