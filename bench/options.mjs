@@ -2,7 +2,7 @@
 // test/benchTools.test.ts). See the top of bench/run.mjs for what each does.
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ["backlog", "latency", "big", "idle", "scaling", "scaleout", "quota"]
+export const SCENARIOS = ["backlog", "latency", "big", "idle", "scaling", "scaleout", "quota", "partners"]
 
 // Other names people will type for the same scenarios (the table's row names among them).
 const ALIASES = {

@@ -45,6 +45,14 @@
 //             core, its own cgroup: bench/quota.mjs), 1, 2 and 4 instances:
 //             N instances' rate ÷ (N × one instance's rate), the same
 //             exactly-once check (2: ≥ 0.8, 4: ≥ 0.7)
+//   partners  PARTNERS_FILE with 200 partners (each its inbox and returns
+//             folder, 0700) holding 50 files each, against one DATA_DIR
+//             holding the same 10,000 files; --once, console off, three
+//             alternating trials, medians: the 200 partners' rate over the one
+//             inbox's (≥ 0.9), peak RSS of each; then the daemon idle for
+//             `idle`'s time watching 200 empty inboxes, and one DATA_DIR:
+//             CPU-s a minute of each, and their ratio (no polling per inbox:
+//             ≈ 1). Only builds that know PARTNERS_FILE.
 //
 // Options (bench/options.mjs):
 //   --only a,b       run only these scenarios (names above; default: all)
@@ -133,11 +141,13 @@ const everything = options.only.length === SCENARIOS.length
 const BASE_SIZES = smoke
   ? {
       backlog: 200, diskRounds: 1, tmpfsRounds: 1, latencyRate: 100, latencySeconds: 3, bigRecords: 2_000, idleSeconds: 2,
-      scaling: [200, 400], scaleOutFiles: 200, scaleOutTrials: 1, netfsFiles: 200, quotaFiles: 200, quotaTrials: 1, againstRuns: 1
+      scaling: [200, 400], scaleOutFiles: 200, scaleOutTrials: 1, netfsFiles: 200, quotaFiles: 200, quotaTrials: 1, againstRuns: 1,
+      partners: 20, partnerFiles: 10, partnerTrials: 1
     }
   : {
       backlog: 10_000, diskRounds: 3, tmpfsRounds: 5, latencyRate: 100, latencySeconds: 30, bigRecords: 100_000, idleSeconds: 60,
-      scaling: [10_000, 100_000], scaleOutFiles: 10_000, scaleOutTrials: 3, netfsFiles: 3_000, quotaFiles: 10_000, quotaTrials: 3, againstRuns: 3
+      scaling: [10_000, 100_000], scaleOutFiles: 10_000, scaleOutTrials: 3, netfsFiles: 3_000, quotaFiles: 10_000, quotaTrials: 3, againstRuns: 3,
+      partners: 200, partnerFiles: 50, partnerTrials: 3
     }
 const SIZES = {
   ...BASE_SIZES,
@@ -703,6 +713,123 @@ const idle = async (build) => {
   return { seconds: SIZES.idleSeconds, cpu_seconds: c1 - c0, cpu_seconds_per_minute: ((c1 - c0) * 60) / SIZES.idleSeconds }
 }
 
+// ------------------------------------------------------------------ partners
+
+/** A partner's id in the scenario: p000, p001, ... */
+const partnerId = (p) => `p${String(p).padStart(3, "0")}`
+
+/**
+ * A tree with `count` partners (each its inbox and returns folder, 0700: sealed
+ * as the start-up check wants) and `partners.yaml`, each inbox holding the next
+ * `perPartner` files of `corpus`; `expected` gets each file's partner-qualified name.
+ */
+const partnerTree = (count, perPartner, corpus) => {
+  const root = makeRoot("partners")
+  const lines = ["partners:"]
+  let next = 0
+  for (let p = 0; p < count; p++) {
+    const id = partnerId(p)
+    for (const folder of ["in", "returns"]) {
+      NFS.mkdirSync(Path.join(root, id, folder), { recursive: true })
+      NFS.chmodSync(Path.join(root, id, folder), 0o700)
+    }
+    lines.push(`  - { id: ${id}, inbox: ${id}/in, returns: ${id}/returns }`)
+    for (let k = 0; k < perPartner && next < corpus.length; k++) {
+      const f = corpus[next++]
+      NFS.writeFileSync(Path.join(root, id, "in", f.name), f.content)
+    }
+  }
+  NFS.writeFileSync(Path.join(root, "partners.yaml"), `${lines.join("\n")}\n`)
+  return root
+}
+
+/** Every file stored once: `files` in validated/ and the returns folders together, none left in an inbox or processing/. */
+const partnerRoutingProblems = (root, count, files, corpus) => {
+  let stored = countFiles(Path.join(root, "validated"))
+  let returned = 0
+  let left = 0
+  for (let p = 0; p < count; p++) {
+    returned += countFiles(Path.join(root, partnerId(p), "returns"))
+    left += countFiles(Path.join(root, partnerId(p), "in"))
+  }
+  stored += returned
+  const invalid = corpus.filter((f) => !f.valid).length
+  const problems = []
+  if (stored !== files) problems.push(`${stored} of ${files} files stored`)
+  if (returned !== invalid) problems.push(`${returned} files returned, ${invalid} invalid ones written`)
+  if (left > 0) problems.push(`${left} files left in the inboxes`)
+  return problems
+}
+
+const partnersScenario = async () => {
+  const count = SIZES.partners
+  const files = SIZES.partners * SIZES.partnerFiles
+  const corpus = makeCorpus(files, CORPUS_SEED)
+  const knowing = builds().filter((build) => build.settingNames?.includes("PARTNERS_FILE"))
+  if (knowing.length === 0) return { skipped: "no build knows PARTNERS_FILE" }
+  // Every tree written (and synced) before the first timed run, as in the backlog.
+  const plan = []
+  for (let trial = 0; trial < SIZES.partnerTrials; trial++) {
+    for (const build of knowing) {
+      const single = makeRoot("partners-single")
+      writeCorpus(single, corpus)
+      plan.push({ trial, build, row: "one inbox", root: single, env: {} })
+      plan.push({ trial, build, row: `${count} partners`, root: partnerTree(count, SIZES.partnerFiles, corpus), env: { PARTNERS_FILE: "partners.yaml" } })
+    }
+  }
+  removeAtEnd(...plan.map((p) => p.root))
+  sync()
+  log(`partners: ${files} files as ${count} partners × ${SIZES.partnerFiles} and in one inbox, ${SIZES.partnerTrials} trial(s)`)
+  const runsOf = new Map()
+  for (const p of plan) {
+    const run = await daemonOnce(p.build, p.root, daemonEnv({ LOG_CONSOLE: "off", ...p.env }))
+    const problems = p.env.PARTNERS_FILE === undefined
+      ? (countFiles(Path.join(p.root, "validated")) + countFiles(Path.join(p.root, "returns")) === files ? [] : ["not every file stored"])
+      : partnerRoutingProblems(p.root, count, files, corpus)
+    if (problems.length > 0) {
+      keepForInspection(p.root)
+      throw new Error(`partners, ${p.row}${tag(p.build)}: ${problems.join("; ")} (the tree is kept: ${p.root})`)
+    }
+    record("partners", p.row, p.build, p.trial, { seconds: run.seconds, files_per_s: files / run.seconds, cpu_seconds: run.cpu_seconds, peak_rss_mb: run.peak_rss_mb })
+    const key = `${p.build.label}\u0000${p.row}`
+    runsOf.set(key, [...(runsOf.get(key) ?? []), run])
+    log(`partners, trial ${p.trial + 1}: ${p.row}${tag(p.build)} ${run.seconds.toFixed(2)} s, peak RSS ${run.peak_rss_mb} MB`)
+  }
+  const rowOf = (build, row) => {
+    const runs = runsOf.get(`${build.label}\u0000${row}`) ?? []
+    const seconds = median(runs.map((r) => r.seconds))
+    return { runs_seconds: runs.map((r) => r.seconds), seconds, files_per_s: files / seconds, peak_rss_mb: Math.max(...runs.map((r) => r.peak_rss_mb ?? 0)) }
+  }
+  // Idle: the daemon watching `count` empty inboxes, and one DATA_DIR.
+  const idleOf = async (build, env, root) => {
+    const daemon = await startDaemon(build, root, daemonEnv(env))
+    await sleep(1000) // start-up work is not idling
+    const c0 = cpuSeconds(daemon.child.pid)
+    await sleep(SIZES.idleSeconds * 1000)
+    const c1 = cpuSeconds(daemon.child.pid)
+    daemon.child.kill("SIGTERM")
+    await daemon.exited
+    NFS.rmSync(root, { recursive: true, force: true })
+    return ((c1 - c0) * 60) / SIZES.idleSeconds
+  }
+  const byBuild = []
+  for (const build of knowing) {
+    const single = rowOf(build, "one inbox")
+    const partnered = rowOf(build, `${count} partners`)
+    const idleSingle = await idleOf(build, {}, makeRoot("partners-idle-single"))
+    const idlePartners = await idleOf(build, { PARTNERS_FILE: "partners.yaml" }, partnerTree(count, 0, []))
+    record("partners", "idle", build, 0, { cpu_seconds_per_minute: idlePartners })
+    byBuild.push({
+      build: build.label,
+      single,
+      partners: partnered,
+      rate_ratio: partnered.files_per_s / single.files_per_s,
+      idle_cpu_seconds_per_minute: { single: idleSingle, partners: idlePartners, ratio: idlePartners / idleSingle }
+    })
+  }
+  return { partners: count, files_each: SIZES.partnerFiles, files, trials: SIZES.partnerTrials, idle_seconds: SIZES.idleSeconds, by_build: byBuild }
+}
+
 // ------------------------------------------------------------------ scaling
 
 /** A path as the table shows it: relative to the working directory when under it. */
@@ -1090,6 +1217,7 @@ const run = async () => {
   }
   if (runs("scaleout")) results.scale_out = await scaleOut()
   if (runs("quota")) results.quota = await quotaScaleOut()
+  if (runs("partners")) results.partners = await partnersScenario()
   if (REF !== null) results.against.comparisons = compareBuilds(measurements, REF.label, WORK.label)
   NFS.mkdirSync(Path.dirname(outFile), { recursive: true })
   NFS.writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n")
@@ -1116,7 +1244,7 @@ function printTables(results) {
   const target = (t) => (t === null || t === undefined ? "—" : `≥ ${t}`)
   const met = (m) => (m === null ? "" : m ? " (met)" : " (**not met**)")
   const rows = []
-  const { backlog: bl, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult, quota } = results
+  const { backlog: bl, latency: lat, big_file: big, idle: quiet, scaling: scaled, scale_out: scaleOutResult, quota, partners } = results
   if (bl) {
     const rounds = [...new Set(bl.rows.map((r) => `${r.runs_seconds.length} on ${r.place}`))].join(", ")
     rows.push([
@@ -1183,6 +1311,19 @@ function printTables(results) {
           target(e.target)
         ])
       }
+    }
+  }
+  if (partners?.skipped) rows.push(["partners", `skipped: ${partners.skipped}`, "—"])
+  else if (partners) {
+    for (const b of partners.by_build) {
+      const build = REF === null ? "" : ` [${b.build}]`
+      rows.push([
+        `partners${build}`,
+        `${count(partners.files)} files: ${partners.partners} partners × ${partners.files_each} ${f(b.partners.seconds, 2)} s (${list(b.partners.runs_seconds)}), peak RSS ${b.partners.peak_rss_mb} MB; one inbox ${f(b.single.seconds, 2)} s (${list(b.single.runs_seconds)}), peak RSS ${b.single.peak_rss_mb} MB: rate ratio ${f(b.rate_ratio, 2)}`,
+        "≥ 0.9"
+      ])
+      const idling = b.idle_cpu_seconds_per_minute
+      rows.push([`partners idle${build}`, `${partners.partners} empty inboxes ${f(idling.partners, 2)} CPU-s/min, one ${f(idling.single, 2)} CPU-s/min: ${f(idling.ratio, 2)}×`, "≈ 1×"])
     }
   }
   const nameWidth = Math.max(8, ...rows.map((r) => r[0].length))

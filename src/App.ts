@@ -33,6 +33,7 @@ import * as Pipeline from "./daemon/Pipeline.js"
 import * as ClaimReleaser from "./instances/ClaimReleaser.js"
 import * as Watcher from "./daemon/Watcher.js"
 import * as Destinations from "./destinations/Destinations.js"
+import * as PartnerRouting from "./partners/Routing.js"
 import type { Destination } from "./destinations/Destination.js"
 
 
@@ -143,6 +144,8 @@ export const layerOver = <R>(filesystem: Layer.Layer<FileSystem.FileSystem | Fil
     // The notifier is built before the daemon and closed after it: its last batch goes out at shutdown.
     Layer.provideMerge(notifier),
     Layer.provideMerge(Layer.mergeAll(swaps.contract ?? Contract.layer, masking)),
+    // The partners (PARTNERS_FILE): where files come from and go; none set, DATA_DIR and RETURNS_DIR.
+    Layer.provideMerge(PartnerRouting.layerFromConfig),
     Layer.provideMerge(filesystem)
   )
 }

@@ -15,6 +15,7 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -31,6 +32,9 @@ import { runInstancePool, untilParentGone } from "./daemon/InstancePool.js"
 import * as FileStore from "./files/FileStore.js"
 import type { DiskSpaceLow, FilesystemUnsupported, FolderUnusable } from "./files/FolderChecks.js"
 import type { DuplicateDestinationRole } from "./destinations/Destinations.js"
+import type { PartnersRefused } from "./partners/Partners.js"
+import { parsePartners, PartnersFileInvalid } from "./partners/PartnersFile.js"
+import { settingsForPartner } from "./partners/PartnerSettings.js"
 import * as SyscallMode from "./files/SyscallMode.js"
 import { CONTRACT_VERSION, contractJsonSchema, JSON_SCHEMA_DRAFTS } from "./contract/ContractSchema.js"
 import { parseFailureError, parseJsonBytes } from "./contract/ParseJson.js"
@@ -97,7 +101,7 @@ export const DOCS = {
     ]
   },
   requeue: {
-    usage: ["requeue [--dry-run] [--] NAME...", "requeue [--dry-run] --all [--older-than WHEN] [--newer-than WHEN]"],
+    usage: ["requeue [--dry-run] [--partner ID] [--] NAME...", "requeue [--partner ID] --all [--older-than WHEN] [--newer-than WHEN]"],
     about: "Move returned files (NAME as in RETURNS_DIR, or returns/NAME) back into DATA_DIR under the names they were " +
       "received with, and remove their reports; a running daemon takes them as new files. Exit 1 if some could not be moved.",
     options: [
@@ -105,6 +109,7 @@ export const DOCS = {
       ["--older-than WHEN", "with --all: only files returned before WHEN: a time back from now (30m, 2h, 3d, 1w) or an ISO time with its zone"],
       ["--newer-than WHEN", "with --all: only files returned after WHEN"],
       ["--dry-run", "print what the run would do, name for name; move nothing"],
+      ["--partner ID", "with PARTNERS_FILE (required then): partner ID's returned files, back into its inbox"],
       ["-h, --help", "show this help"]
     ]
   }
@@ -139,7 +144,7 @@ export const settingsText = (settings: Settings): string =>
   Object.entries(describeSettings(settings)).map(([name, value]) => `${name}=${envValue(value)}\n`).join("")
 
 /** A failure that stops the daemon before its first file: bad settings, folders or filesystems, a composition mistake. */
-export type StartupFailure = FolderUnusable | FilesystemUnsupported | DiskSpaceLow | DuplicateDestinationRole
+export type StartupFailure = FolderUnusable | FilesystemUnsupported | DiskSpaceLow | DuplicateDestinationRole | PartnersRefused
 
 /**
  * The exit code of a failure at start (sysexits.h): 73 a folder that cannot
@@ -155,6 +160,10 @@ export const startupExitCode = (e: StartupFailure): number => {
       return EXIT.tempFail
     case "FilesystemUnsupported":
     case "DuplicateDestinationRole":
+    // a partners file with a mistake, a partner's folder or account missing, or another partner reaching its folders
+    case "PartnersFileInvalid":
+    case "PartnerMissing":
+    case "PartnersNotSealed":
       return EXIT.config
   }
 }
@@ -191,7 +200,10 @@ const daemon = Command.make(PROGRAM, { once, printSettings, stopWithParent }, ({
         FolderUnusable: startupFailed,
         FilesystemUnsupported: startupFailed,
         DiskSpaceLow: startupFailed,
-        DuplicateDestinationRole: startupFailed
+        DuplicateDestinationRole: startupFailed,
+        PartnersFileInvalid: startupFailed,
+        PartnerMissing: startupFailed,
+        PartnersNotSealed: startupFailed
       }),
       // Anything unexpected is logged here, masked and flushed, before the process exits 1.
       Effect.catchAllDefect((defect) =>
@@ -316,6 +328,10 @@ const newerThan = Options.text("newer-than").pipe(
   Options.optional,
   Options.withDescription(describe(DOCS.requeue, "--newer-than WHEN"))
 )
+const partnerOption = Options.text("partner").pipe(
+  Options.optional,
+  Options.withDescription(describe(DOCS.requeue, "--partner ID"))
+)
 /** A usage error of `requeue`: said on stderr with its usage, exit 64. */
 const usage = (message: string) =>
   Effect.zipRight(Console.error(usageError(PROGRAM, "requeue", message, DOCS.requeue).trimEnd()), new ExitCode({ code: EXIT.usage }))
@@ -328,17 +344,38 @@ const parseBound = (flag: string, text: Option.Option<string>): Effect.Effect<Ti
     : Effect.succeed(bound)
 }
 
+/**
+ * With PARTNERS_FILE, `requeue` works on one partner's folders (`--partner`,
+ * required): its returns folder, back into its inbox. A partners file with a
+ * mistake is said as the daemon says it (exit 78); an unknown id or a missing
+ * `--partner` is a usage error (exit 64).
+ */
+const partnerSettingsOrExit = (settings: Settings, partner: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(settings.partnersFile)) {
+      return Option.isNone(partner) ? settings : yield* usage("--partner needs PARTNERS_FILE (the partners file) to be set")
+    }
+    const path = settings.partnersFile.value
+    if (Option.isNone(partner)) return yield* usage(`PARTNERS_FILE is set (${path}): say whose returned files with --partner ID`)
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((e) => new PartnersFileInvalid({ path, line: 0, column: 0, problem: `it cannot be read (${e.message})` }))
+    )
+    const partners = yield* Either.match(parsePartners(text, path, process.cwd()), { onLeft: Effect.fail, onRight: Effect.succeed })
+    return yield* Either.match(settingsForPartner(settings, partners, partner.value), { onLeft: usage, onRight: Effect.succeed })
+  }).pipe(Effect.catchTag("PartnersFileInvalid", (e) => Effect.zipRight(Console.error(e.message), new ExitCode({ code: EXIT.config }))))
+
 const requeue = Command.make(
   "requeue",
-  { names: requeueNames, all: requeueAll, dryRun, olderThan, newerThan },
-  ({ all, dryRun, names, newerThan, olderThan }) =>
+  { names: requeueNames, all: requeueAll, dryRun, olderThan, newerThan, partner: partnerOption },
+  ({ all, dryRun, names, newerThan, olderThan, partner }) =>
     Effect.gen(function*() {
       if (names.length === 0 && !all) return yield* usage("give the names of returned files, or --all")
       if (names.length > 0 && all) return yield* usage("give either names or --all, not both")
       if (!all && (Option.isSome(olderThan) || Option.isSome(newerThan))) return yield* usage("--older-than and --newer-than select among all returned files: use them with --all")
       const older = yield* parseBound("older-than", olderThan)
       const newer = yield* parseBound("newer-than", newerThan)
-      const settings = yield* settingsOrExit
+      const settings = yield* partnerSettingsOrExit(yield* settingsOrExit, partner)
       const config = Layer.succeed(AppConfig, settings)
       const layer = Requeue.layer.pipe(
         Layer.provide(FileStore.layer),

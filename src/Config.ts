@@ -54,6 +54,8 @@ export interface EmailSettings {
  * Each field is one variable of `SETTINGS` (README's settings table).
  */
 export interface Settings extends FolderSettings {
+  /** PARTNERS_FILE: the partners served (see partners/PartnersFile); none: one implicit partner, DATA_DIR and RETURNS_DIR */
+  readonly partnersFile: Option.Option<string>
   readonly debug: boolean
   readonly concurrency: number
   /** daemon processes on these folders under this one; 1 runs the daemon in this process */
@@ -226,6 +228,14 @@ export const SETTINGS = Object.freeze({
     rule: "a folder path",
     parse: folder,
     show: (s) => s.logDir
+  }),
+  PARTNERS_FILE: setting({
+    group: "processing",
+    default: "",
+    meaning: "the partners file (YAML or JSON, README: Partners): each partner's inbox, returns folder, validated folder and who is told about its returned files, instead of `DATA_DIR` and `RETURNS_DIR`; read again on SIGHUP. Empty: one implicit partner, `DATA_DIR` and `RETURNS_DIR`",
+    rule: "a file path",
+    parse: optional(folder),
+    show: (s) => orEmpty(s.partnersFile)
   }),
   DEBUG: setting({
     group: "processing",
@@ -542,6 +552,7 @@ export const toSettings = (v: Values): Either.Either<Settings, { readonly variab
     validatedDir: v.VALIDATED_DIR,
     returnsDir: v.RETURNS_DIR,
     logDir: v.LOG_DIR,
+    partnersFile: v.PARTNERS_FILE,
     debug: v.DEBUG,
     concurrency: v.CONCURRENCY,
     instances: v.INSTANCES,

@@ -183,6 +183,7 @@ describe("the settings table", () => {
     VALIDATED_DIR: ["/srv/ok", "/srv/ok"],
     RETURNS_DIR: ["/srv/ret", "/srv/ret"],
     LOG_DIR: ["/srv/logs", "/srv/logs"],
+    PARTNERS_FILE: ["/etc/cjp/partners.yaml", "/etc/cjp/partners.yaml"],
     DEBUG: ["yes", true],
     CONCURRENCY: ["3", 3],
     INSTANCES: ["2", 2],

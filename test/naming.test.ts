@@ -194,7 +194,8 @@ describe("processing names", () => {
       receivedAtMs: 1795886819898,
       seq: 12,
       original: "my file_1-2.json",
-      shortened: false
+      shortened: false,
+      partner: undefined
     })
   })
   it("does not parse a foreign name", () => {

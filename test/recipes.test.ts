@@ -21,7 +21,7 @@ describe("recipe", () => {
   })
 
   it("README's deployment has every block the deployment test runs, none with sudo", () => {
-    for (const name of ["build", "install", "user", "producers", "producer-drop", "producer-read", "start", "cli"]) {
+    for (const name of ["build", "install", "user", "producers", "producer-drop", "producer-read", "start", "cli", "partners"]) {
       expect(recipeNames(readme), name).toContain(name)
       expect(recipe(readme, name)).not.toMatch(/\bsudo\b/)
     }

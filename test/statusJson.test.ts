@@ -130,6 +130,7 @@ describe("buildStatus", () => {
       {
         at: "2026-03-01T10:00:01.000Z",
         file: "j***@example.com.json",
+        partner: null,
         outcome: "failed",
         error_count: 0,
         records: null,
@@ -142,6 +143,7 @@ describe("buildStatus", () => {
       {
         at: "2026-03-01T10:00:01.000Z",
         file: "order ************1111.json",
+        partner: null,
         outcome: "returned",
         error_count: 3,
         records: 2,

@@ -49,6 +49,13 @@ import type { Hint } from "./Watcher.js"
 import { yieldToEventLoop } from "../runtime/SliceScheduler.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import * as IntakeState from "./IntakeState.js"
+import { makeFairJobQueue } from "../partners/FairJobQueue.js"
+import type { JobQueue } from "../partners/FairJobQueue.js"
+import { partnerOfClaim, partnerOfName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
+
+/** A job's partner, for the fair queue ("": none). */
+const partnerOfJob = (job: Job): string => (job._tag === "Claimed" ? partnerOfClaim(job.name) : partnerOfName(job.name)) ?? ""
 import type { Failing, IntakeLimits, Job, Summary } from "./IntakeState.js"
 
 export { defaultLimits, EVENT_RECHECK_MAX_MS, eventRecheckDelay, LINK_SETTLE_MS, retryDelayMs } from "./IntakeState.js"
@@ -126,7 +133,8 @@ export const makeIntake = (
       quietPeriodMs: config.quietPeriodMs,
       stuckAfterMs: 3 * Math.max(config.rescanIntervalMs, config.quietPeriodMs)
     }))
-    const queue = yield* Queue.unbounded<Job>()
+    // With partners (PARTNERS_FILE), their jobs are taken in turn (partners/FairJobQueue).
+    const queue: JobQueue<Job> = (yield* PartnerRoutes).inboxes() === undefined ? yield* Queue.unbounded<Job>() : yield* makeFairJobQueue(partnerOfJob)
     /** large files handed over by the workers (held names, so at most `window`) */
     const largeQueue = yield* Queue.unbounded<Job>()
     const drained = yield* Queue.sliding<void>(1)
@@ -144,7 +152,7 @@ export const makeIntake = (
     const warnOnce = (name: string, message: string, kind: string) =>
       Effect.flatMap(Ref.modify(state, (s) => IntakeState.warnedAbout(s, name)), (mark) => (mark === "new" ? warning(name, message, kind) : Effect.void))
 
-    const enqueue = (job: Job) => Queue.offer(queue, job)
+    const enqueue = (job: Job) => queue.offer(job)
 
     /** The next look at a held name after `delay` (replaces an earlier timer; the state has its time already). */
     const recheckLater = (name: string, delay: number) =>
@@ -473,7 +481,7 @@ export const makeIntake = (
     const untilDone = (inFlight: () => number) =>
       Effect.gen(function*() {
         const idle = Effect.gen(function*() {
-          return IntakeState.isEmpty(yield* Ref.get(state)) && inFlight() === 0 && (yield* Queue.size(queue)) <= 0
+          return IntakeState.isEmpty(yield* Ref.get(state)) && inFlight() === 0 && (yield* queue.size) <= 0
         })
         // Done when nothing is held and one more listing finds nothing new.
         while (true) {
@@ -556,7 +564,7 @@ export const makeIntake = (
         : hintName(h.name)
 
     return {
-      take: Queue.take(queue),
+      take: queue.take,
       takeLarge: Queue.take(largeQueue),
       run: runJob,
       record: recordOutcome,
@@ -581,7 +589,7 @@ export const makeIntake = (
       ),
       untilDone,
       leftBehind,
-      shutdown: Effect.zipRight(Queue.shutdown(queue), Queue.shutdown(largeQueue)),
+      shutdown: Effect.zipRight(queue.shutdown, Queue.shutdown(largeQueue)),
       summary: Effect.map(Ref.get(state), (s) => s.summary),
       view: Effect.map(Ref.get(state), (s) => ({ waiting: IntakeState.waitingOf(s), failing: HashMap.size(s.failing), stuck: s.stuck, peak: s.peak }))
     } satisfies IntakeService

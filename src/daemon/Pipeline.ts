@@ -39,6 +39,8 @@ import type { StoredIn } from "../Folders.js"
 import { Destinations } from "../destinations/Destinations.js"
 import type { DestinationError, DestinationService, JudgedFile, Verdict } from "../destinations/Destination.js"
 import type { ValidationError } from "../contract/Contract.js"
+import { partnerOfName, splitName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
 
 /** A file in data/ the daemon may not open (its look, for the message). */
 class Unreadable extends Data.TaggedError("Unreadable")<{ readonly meta: Meta }> {}
@@ -104,7 +106,8 @@ class JudgedFileOf implements JudgedFile {
     readonly errorCount: number,
     readonly content: Content,
     private readonly receivedAtMs: number,
-    readonly processedAt: Date
+    readonly processedAt: Date,
+    readonly partner: string | undefined
   ) {}
   get key(): string {
     return Path.basename(this.claimedPath)
@@ -188,6 +191,8 @@ export const makePipeline = Effect.gen(function*() {
   const maxMb = config.maxFileSizeBytes / 1024 / 1024
   /** What a file outside the large-file lane is read up to (see `processInputComposed`). */
   const smallLimit = Math.min(config.maxFileSizeBytes, OFF_THREAD_BYTES - 1)
+  // `cjp_files_processed_total{outcome,partner}` of partners' files (PARTNERS_FILE): label sets made once each.
+  const partnerLabels = Metrics.partnerOutcomeLabels()
   // Read directly (hot path 7, see WorkerPool): the clock the layer was built with (a TestClock in tests).
   const clock = yield* Effect.clock
 
@@ -270,11 +275,13 @@ export const makePipeline = Effect.gen(function*() {
   ) =>
     Effect.gen(function*() {
       const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
-      const file = new JudgedFileOf(judged, name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now)
+      // A partner's file (`<partner>/<name>`, files/PartnerNames): stored, logged and told under its own name.
+      const { name: own, partner } = splitName(name)
+      const file = new JudgedFileOf(judged, own, claimedPath, verdict, records, errors, errorCount, contentOf(judged), receivedAt, now, partner)
       // Destinations of one's own first, while the file is claimed and stored nowhere: a crash
       // or a failure before the store delivers it again (same key), never after.
-      const own = added[verdict]
-      if (own.length > 0) yield* deliver(own, file)
+      const ofOwn = added[verdict]
+      if (ofOwn.length > 0) yield* deliver(ofOwn, file)
       // A store is a handful of system calls: let it complete rather than stop half-way.
       const storedAs = yield* Effect.uninterruptible(retryIo(destinations.storing[verdict].store(file)))
       return yield* stored(file, storedAs, startedAt)
@@ -282,14 +289,15 @@ export const makePipeline = Effect.gen(function*() {
 
   /** A stored file: counted, its outcome line logged and its claim handed to the ClaimReleaser, its producer told (returned). */
   const stored = (file: JudgedFileOf, storedAs: string, startedAt: number): Effect.Effect<Outcome> => {
-    const { errorCount, errors, name, records, verdict } = file
+    const { errorCount, errors, name, partner, records, verdict } = file
     const to = deliveredTo[verdict]
     const outcome: Outcome = verdict === "validated"
       ? { _tag: "Validated", storedAs, records, deliveredTo: to }
       : { _tag: "Returned", storedAs, records, errorCount, deliveredTo: to }
     const finishedAt = clock.unsafeCurrentTimeMillis()
     const durationMs = finishedAt - startedAt
-    Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+    if (partner === undefined) Metrics.recordRouted(verdict, records, durationMs / 1000, finishedAt)
+    else Metrics.recordRoutedAs(partnerLabels(partner, verdict), records, durationMs / 1000, finishedAt)
     storedIn[verdict].add()
     const fields: Record<string, unknown> = {
       file: name,
@@ -300,6 +308,7 @@ export const makePipeline = Effect.gen(function*() {
       stored_as: storedAs
     }
     if (to !== undefined) fields["delivered_to"] = to
+    if (partner !== undefined) fields["partner"] = partner
     const logged = logAndRelease(file.claimedPath, destinations.storing[verdict].role, fields)
     if (verdict === "validated") return Effect.as(logged, outcome)
     return logged.pipe(
@@ -309,7 +318,8 @@ export const makePipeline = Effect.gen(function*() {
         receivedAt: file.receivedAt,
         processedAt: file.processedAt,
         errorCount,
-        errors: errors.slice(0, 20)
+        errors: errors.slice(0, 20),
+        partner
       })),
       Effect.as(outcome)
     )
@@ -328,7 +338,8 @@ export const makePipeline = Effect.gen(function*() {
     Effect.succeed({
       _tag: "Failed",
       reason: `${
-        e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" || e._tag === "DestinationError"
+        e._tag === "PlacementRaced" || e._tag === "NoFreeName" || e._tag === "SparseAcrossFilesystems" || e._tag === "DestinationError" ||
+          e._tag === "UnknownPartner"
           ? e.message
           : describeIoError(e)
       }; the file stays in ${where} and is tried again later`,
@@ -340,6 +351,8 @@ export const makePipeline = Effect.gen(function*() {
         ? "no free name"
         : e._tag === "SparseAcrossFilesystems"
         ? "sparse file across filesystems"
+        : e._tag === "UnknownPartner"
+        ? "unknown partner"
         : (errnoCode(e) ?? (e._tag === "SystemError" ? e.reason : e._tag))
     })
 
@@ -348,18 +361,26 @@ export const makePipeline = Effect.gen(function*() {
     gids: typeof process.getgroups === "function" ? [...process.getgroups(), ...(typeof process.getgid === "function" ? [process.getgid()] : [])] : []
   }
 
+  // A partner's file (`<partner>/<name>`) is in its partner's inbox: failures say so (files/PartnerRoutes).
+  const routes = yield* PartnerRoutes
+  /** The folder a name of the input is in: DATA_DIR, or its partner's inbox. */
+  const inputDirOf = (name: string): string => {
+    const partner = partnerOfName(name)
+    return partner === undefined ? config.dataDir : (routes.partner(partner)?.inbox ?? config.dataDir)
+  }
+
   /** A file this process may not read: not claimed, so that its producer can still fix it in data/. */
-  const unreadable = (meta: Meta): Outcome => ({
+  const unreadable = (meta: Meta, name: string): Outcome => ({
     _tag: "Failed",
     reason: `permission denied: the daemon (uid ${processIds.uid}) may not read it (owner ${meta.uid}, group ${meta.gid}, mode ${
       (meta.mode & 0o7777).toString(8).padStart(4, "0")
-    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${config.dataDir} and is tried again later`,
+    }); make it readable by the daemon's group (see README: Producers in other accounts); it stays in ${inputDirOf(name)} and is tried again later`,
     cause: "EACCES"
   })
 
   /** An unreadable file put back into data/: the failure reads as where the file is now. */
   const placedBack = (e: PlatformError, name: string): PlatformError =>
-    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(config.dataDir, name) }) : e
+    e._tag === "SystemError" ? new SystemError({ ...e, pathOrDescriptor: Path.join(inputDirOf(name), splitName(name).name) }) : e
 
   /** A claimed entry the daemon does not take: back into data/ (or, if its name was taken meanwhile, left claimed and said so). */
   const refuse = (claimedPath: string, name: string, kind: string): Effect.Effect<Outcome, PlatformError> =>
@@ -402,7 +423,7 @@ export const makePipeline = Effect.gen(function*() {
 
   /** A file read and found finished in the input folder: claimed (at `claimedPath`), then judged and stored. */
   const claimAndFinish = (job: InputJob, peeked: Peeked, startedAt: number, claimedPath: string) => {
-    const at: Whereabouts = { where: config.dataDir }
+    const at: Whereabouts = { where: inputDirOf(job.name) }
     return whileClaimed(claimedPath, at, claimThenFinish(job, peeked, startedAt, claimedPath, at))
   }
 
@@ -437,13 +458,13 @@ export const makePipeline = Effect.gen(function*() {
           e._tag === "SystemError" && e.reason === "PermissionDenied"
             ? store.putBack(claimedPath, job.name).pipe(
               Effect.map((back) => {
-                if (back) at.where = config.dataDir
+                if (back) at.where = inputDirOf(job.name)
               }),
               Effect.orElse(() => Effect.void)
             )
             : Effect.void
         ),
-        Effect.mapError((e) => (at.where === config.dataDir ? placedBack(e, job.name) : e))
+        Effect.mapError((e) => (at.where === inputDirOf(job.name) ? placedBack(e, job.name) : e))
       )
       const refused = refusedKind(read)
       if (refused !== undefined || read._tag === "NotRegular") return yield* refuse(claimedPath, job.name, refused ?? "entry")
@@ -451,17 +472,17 @@ export const makePipeline = Effect.gen(function*() {
     })
 
   /** What a file that cannot be read, or is gone, ends as before its claim. */
-  const beforeClaim = (steps: Effect.Effect<Outcome, PlatformError | Unreadable>) =>
+  const beforeClaim = (name: string, steps: Effect.Effect<Outcome, PlatformError | Unreadable>) =>
     Effect.catchAll(steps, (e) =>
       e._tag === "Unreadable"
-        ? Effect.succeed<Outcome>(unreadable(e.meta))
+        ? Effect.succeed<Outcome>(unreadable(e.meta, name))
         : isNotFound(e)
         ? Effect.succeed<Outcome>({ _tag: "Gone" })
-        : failed(config.dataDir)(e))
+        : failed(inputDirOf(name))(e))
 
   /** The composed steps for a name in the input folder (the direct ones leave to these whatever is not their common case). */
   const processInputComposed = (job: InputJob): Effect.Effect<Outcome> =>
-    beforeClaim(Effect.gen(function*() {
+    beforeClaim(job.name, Effect.gen(function*() {
       const startedAt = clock.unsafeCurrentTimeMillis()
       // Looked at where it is first, read whole (never followed, never blocking): only a regular file
       // with one link, complete or quiet long enough, is claimed. Outside the large-file lane, a
@@ -507,7 +528,7 @@ export const makePipeline = Effect.gen(function*() {
     const peeked: Peeked = { judged, meta: read.meta }
     const claimedPath = instance.claimPath(job.name, job.receivedAt)
     if (config.debug || isShortenedClaim(Path.basename(claimedPath))) return claimAndFinish(job, peeked, startedAt, claimedPath)
-    const at: Whereabouts = { where: config.dataDir }
+    const at: Whereabouts = { where: inputDirOf(job.name) }
     // The claim is made within its handling, as the composed steps make it.
     return whileClaimed(
       claimedPath,
@@ -528,7 +549,8 @@ export const makePipeline = Effect.gen(function*() {
         const verdict: Verdict = errorCount === 0 ? "validated" : "returned"
         const storeNow = destinations.storing[verdict].storeNow
         if (added[verdict].length === 0 && storeNow !== undefined) {
-          const file = new JudgedFileOf(judged, job.name, claimedPath, verdict, records, errors, errorCount, contentOf(judged), job.receivedAt, now)
+          const { name: own, partner } = splitName(job.name)
+          const file = new JudgedFileOf(judged, own, claimedPath, verdict, records, errors, errorCount, contentOf(judged), job.receivedAt, now, partner)
           const placed = storeNow(file)
           if (Either.isRight(placed) && placed.right !== undefined) return stored(file, placed.right, startedAt)
         }

@@ -18,6 +18,8 @@ import { AppConfig } from "../Config.js"
 import { isPlainName, nameFromBytes } from "../files/Naming.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
 import { untilNext } from "../runtime/AlignedTimers.js"
+import { qualifiedName } from "../files/PartnerNames.js"
+import { PartnerRoutes } from "../files/PartnerRoutes.js"
 
 /** A reason to look at the input folder again: never the truth about a file, only a nudge. */
 export type Hint =
@@ -63,30 +65,56 @@ export const makeWatcher = Effect.gen(function*() {
 
   // A failed watch asks for a full listing, then watches again after a pause; a failure that
   // repeats at every try is said once (until an event comes through again).
-  const failures = sayOncePerCause()
-  const native: Stream.Stream<Hint> = fs.watch(config.dataDir).pipe(
-    // (per chunk of events, not per event: a flood of them is the hot path here). The folder itself
-    // named is a watch that let names go (NameWatch's overflow): a listing instead.
-    Stream.mapChunksEffect((events) =>
-      Effect.as(
-        failures.cleared,
-        Chunk.map(events, (event): Hint => (event.path === config.dataDir ? { _tag: "Rescan", full: false } : hintOfEvent(event.path)))
-      )
-    ),
-    Stream.catchAll((error) =>
-      Stream.fromEffect(
-        failures.say(
-          error.message,
-          Effect.logWarning("watching the input folder failed; listing it and watching again (every second; said again if it changes)").pipe(
-            Effect.annotateLogs({ error: error.message })
-          )
-        ).pipe(Effect.as<Hint>({ _tag: "Rescan", full: true }))
-      ).pipe(Stream.concat(Stream.fromEffect(Effect.sleep("1 second")).pipe(Stream.drain)))
-    ),
-    Stream.forever
-  )
+  /** One folder's watch: its events as hints (`partner`: names qualified as that partner's, see PartnerNames). */
+  const watchFolder = (dir: string, partner: string | undefined): Stream.Stream<Hint> => {
+    const failures = sayOncePerCause()
+    const hintOf = (path: string): Hint => {
+      const hint = hintOfEvent(path)
+      return partner === undefined || hint._tag !== "Name" ? hint : { _tag: "Name", name: qualifiedName(partner, hint.name) }
+    }
+    const what = partner === undefined ? "the input folder" : `partner ${partner}'s inbox`
+    return fs.watch(dir).pipe(
+      // (per chunk of events, not per event: a flood of them is the hot path here). The folder itself
+      // named is a watch that let names go (NameWatch's overflow): a listing instead.
+      Stream.mapChunksEffect((events) =>
+        Effect.as(
+          failures.cleared,
+          Chunk.map(events, (event): Hint => (event.path === dir ? { _tag: "Rescan", full: false } : hintOf(event.path)))
+        )
+      ),
+      Stream.catchAll((error) =>
+        Stream.fromEffect(
+          failures.say(
+            error.message,
+            Effect.logWarning(`watching ${what} failed; listing it and watching again (every second; said again if it changes)`).pipe(
+              Effect.annotateLogs({ error: error.message, folder: dir })
+            )
+          ).pipe(Effect.as<Hint>({ _tag: "Rescan", full: true }))
+        ).pipe(Stream.concat(Stream.fromEffect(Effect.sleep("1 second")).pipe(Stream.drain)))
+      ),
+      Stream.forever
+    )
+  }
 
-  const live = config.watchMode === "native" ? native : periodic(config.pollIntervalMs, false)
+  // Partners (PARTNERS_FILE): every inbox watched, the watches made again at each reload (SIGHUP),
+  // which also asks for a listing (a new partner's inbox may hold files already). Events cost
+  // nothing while nothing happens: no polling per inbox.
+  const routes = yield* PartnerRoutes
+  const native: Stream.Stream<Hint> = routes.inboxes() === undefined
+    ? watchFolder(config.dataDir, undefined)
+    : routes.changes.pipe(
+      Stream.flatMap((inboxes) =>
+        Stream.merge(
+          Stream.succeed<Hint>({ _tag: "Rescan", full: true }),
+          Stream.mergeAll(inboxes.map((inbox) => watchFolder(inbox.dir, inbox.partner)), { concurrency: "unbounded" })
+        ), { switch: true })
+    )
+  // In poll mode, one listing of every inbox per POLL_INTERVAL_MS (a reload asks for one at once).
+  const polled = routes.inboxes() === undefined
+    ? periodic(config.pollIntervalMs, false)
+    : Stream.merge(periodic(config.pollIntervalMs, false), Stream.map(Stream.drop(routes.changes, 1), (): Hint => ({ _tag: "Rescan", full: true })))
+
+  const live = config.watchMode === "native" ? native : polled
   return Watcher.of({ hints: Stream.merge(live, periodic(config.rescanIntervalMs, true)) })
 })
 

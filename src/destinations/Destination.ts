@@ -56,6 +56,8 @@ export interface JudgedFile {
    * beside its own renames it, and delivers it again under the new name.)
    */
   readonly key: string
+  /** the partner that delivered it (PARTNERS_FILE), `undefined` without partners */
+  readonly partner: string | undefined
   /** its claimed path in this instance's processing folder (where the built-in destinations place it from) */
   readonly claimedPath: string
   /** where it goes: the validated folder (`validated`) or the returns folder (`returned`), with the destinations of one's own for it */

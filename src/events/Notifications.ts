@@ -21,6 +21,8 @@ export interface RejectedFile {
   readonly processedAt: Date
   readonly errorCount: number
   readonly errors: ReadonlyArray<ValidationError>
+  /** the partner that delivered it (PARTNERS_FILE); `undefined` without partners */
+  readonly partner?: string | undefined
 }
 
 /**
@@ -57,4 +59,8 @@ export interface Outgoing {
   readonly files: ReadonlyArray<{ readonly file: string; readonly storedAs: string; readonly errorCount: number }>
   /** failures counted in this message but not named in it */
   readonly more: number
+  /** the partner whose files these are (PARTNERS_FILE): the message names no other partner's */
+  readonly partner?: string | undefined
+  /** its recipients, when not the administrators (EMAIL_RECEIVER): a partner's (see partners/Routing's `recipientsOf`) */
+  readonly to?: ReadonlyArray<string> | undefined
 }

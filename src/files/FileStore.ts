@@ -39,6 +39,10 @@ import { makeFolderChecks, PRIVATE_FILE_MODE, PROCESSING_MODE, randomName } from
 import type { DiskSpaceLow, FilesystemUnsupported, Folders, FolderUnusable, Guarantees } from "./FolderChecks.js"
 import { describeIoError } from "./IoRetry.js"
 import { sayOncePerCause } from "../logging/SayOnce.js"
+import { fairListing, inboxesStamp } from "./FairListing.js"
+import type { InboxToList } from "./FairListing.js"
+import { partnerOfClaim, splitName } from "./PartnerNames.js"
+import { PartnerRoutes } from "./PartnerRoutes.js"
 import { claimSidecarName, literalName, parseProcessingName, reportName, returnedNameCandidate, storedNameCandidate, MAX_NAME_ATTEMPTS } from "./Naming.js"
 
 // The folder checks' errors and modes, where callers of the store found them before.
@@ -80,8 +84,17 @@ export class SparseAcrossFilesystems extends Data.TaggedError("SparseAcrossFiles
   }
 }
 
+/** A claimed file of a partner the partners file no longer names (since a restart): it stays claimed until the partner is back. */
+export class UnknownPartner extends Data.TaggedError("UnknownPartner")<{
+  readonly partner: string
+}> {
+  override get message(): string {
+    return `its partner ${this.partner} is not in the partners file (PARTNERS_FILE) any more, so where it goes is not known; put the partner back and reload (SIGHUP), or move the file by hand`
+  }
+}
+
 /** Why storing a file failed, beyond a failing system call. */
-export type StoreFailure = PlacementRaced | NoFreeName | SparseAcrossFilesystems
+export type StoreFailure = PlacementRaced | NoFreeName | SparseAcrossFilesystems | UnknownPartner
 
 /**
  * What is stored:
@@ -173,7 +186,7 @@ export interface FileStoreService {
    */
   readonly storedAlready: (claimedPath: string, claimed: Meta, tooLarge: boolean) => Effect.Effect<boolean, PlatformError>
   /** Recovery: withdraws what an unfinished attempt placed (an orphan report) and removes its stages. */
-  readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError>
+  readonly clearAttempt: (claimedPath: string) => Effect.Effect<void, PlatformError | UnknownPartner>
   /** Keeps the full original name of a claim whose name had to be shortened (written before the claim). */
   readonly noteOriginal: (claimedPath: string, original: string) => Effect.Effect<void, PlatformError>
   /** The original name of a claimed file: from its name, or from its note when the name was shortened. */
@@ -316,7 +329,49 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
   /** Destination folders found to be on another filesystem than processing/ (EXDEV once). */
   const remoteFolders = new Set<string>()
 
-  const inputPath = (name: string) => Path.join(folders.data, name)
+  // Partners (PARTNERS_FILE): names are `<partner>/<name>` and each partner has its folders (see
+  // files/PartnerRoutes); without them, DATA_DIR, VALIDATED_DIR and RETURNS_DIR at no cost.
+  const routes = yield* PartnerRoutes
+  const partnered = routes.inboxes() !== undefined
+  const implicitFolders = { validated: folders.validated, returns: folders.returns }
+
+  const inputPath = (name: string) => {
+    if (!partnered) return Path.join(folders.data, name)
+    const split = splitName(name)
+    const partner = split.partner === undefined ? undefined : routes.partner(split.partner)
+    // (names of partners never served are never listed: DATA_DIR is what such a name could mean)
+    return partner === undefined ? Path.join(folders.data, name) : Path.join(partner.inbox, split.name)
+  }
+
+  const clock = yield* Effect.clock
+  const inboxFailure = sayOncePerCause()
+  /** Every partner's inbox as one listing, fair between them (files/FairListing). */
+  const partnersListing = (inboxes: ReadonlyArray<InboxToList>) =>
+    fairListing(inboxes, extra.listPieces, {
+      relookMs: config.pollIntervalMs,
+      now: () => clock.unsafeCurrentTimeMillis(),
+      onFailure: (inbox, e) =>
+        inboxFailure.say(
+          `${inbox.partner} ${describeIoError(e)}`,
+          Effect.logWarning(`listing partner ${inbox.partner}'s inbox failed; its files wait until it can be listed (the other partners' are taken meanwhile)`).pipe(
+            Effect.annotateLogs({ partner: inbox.partner, folder: inbox.dir, error: describeIoError(e) })
+          )
+        )
+    })
+
+  /** The folders a claimed file goes to: its partner's (recorded in its claimed name), or the settings'; `undefined`: a partner not served. */
+  const foldersOfClaim = (claimedPath: string): { readonly validated: string; readonly returns: string } | undefined => {
+    if (!partnered) return implicitFolders
+    const id = partnerOfClaim(Path.basename(claimedPath))
+    if (id === undefined) return implicitFolders
+    const partner = routes.partner(id)
+    return partner === undefined ? undefined : { validated: routes.validatedDir(partner), returns: partner.returns }
+  }
+  const unknownPartner = (claimedPath: string) => Effect.fail(new UnknownPartner({ partner: partnerOfClaim(Path.basename(claimedPath)) ?? "" }))
+  const foldersOf = (claimedPath: string): Effect.Effect<{ readonly validated: string; readonly returns: string }, UnknownPartner> => {
+    const into = foldersOfClaim(claimedPath)
+    return into !== undefined ? Effect.succeed(into) : unknownPartner(claimedPath)
+  }
 
   const claim = (name: string, claimedPath: string): Effect.Effect<Option.Option<void>, PlatformError> =>
     extra.rename(inputPath(name), claimedPath).pipe(
@@ -569,15 +624,19 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
 
   const noFreeName = (name: string, dir: string) => Effect.fail(new NoFreeName({ name, dir, attempts: MAX_NAME_ATTEMPTS }))
 
-  const storeValid = (claimedPath: string, name: string, now: Date, content: Content) =>
-    withStage(folders.validated, "data", content, claimedPath, (staged) => {
+  const storeValid = (claimedPath: string, name: string, now: Date, content: Content): Effect.Effect<string, PlatformError | StoreFailure> => {
+    // (resolved as a plain call: no step of its own on the path of every file)
+    const validated = foldersOfClaim(claimedPath)?.validated
+    if (validated === undefined) return unknownPartner(claimedPath)
+    return withStage(validated, "data", content, claimedPath, (staged) => {
       const attempt = (n: number): Effect.Effect<string, PlatformError | StoreFailure> => {
-        if (n >= MAX_NAME_ATTEMPTS) return noFreeName(name, folders.validated)
+        if (n >= MAX_NAME_ATTEMPTS) return noFreeName(name, validated)
         const stored = storedNameCandidate(name, n, now)
-        return Effect.flatMap(linkInto(staged, Path.join(folders.validated, literalName(stored))), (placed) => (placed ? Effect.succeed(stored) : attempt(n + 1)))
+        return Effect.flatMap(linkInto(staged, Path.join(validated, literalName(stored))), (placed) => (placed ? Effect.succeed(stored) : attempt(n + 1)))
       }
       return attempt(0)
     })
+  }
 
   const isFree = (path: string) => Effect.map(extra.lookup(path), Option.isNone)
 
@@ -594,15 +653,17 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     now: Date,
     content: Content,
     report: (storedName: string) => string
-  ) => {
-    return withStage(folders.returns, "data", content, claimedPath, (data) =>
+  ): Effect.Effect<string, PlatformError | StoreFailure> => {
+    const returns = foldersOfClaim(claimedPath)?.returns
+    if (returns === undefined) return unknownPartner(claimedPath)
+    return withStage(returns, "data", content, claimedPath, (data) =>
       Effect.gen(function*() {
         const stages = stagesFor(claimedPath)
         for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
           // Names fit NAME_MAX with room for the report's suffix (contract §5).
           const stored = returnedNameCandidate(name, attempt, now)
-          const dataPath = Path.join(folders.returns, literalName(stored))
-          const reportPath = Path.join(folders.returns, literalName(reportName(stored)))
+          const dataPath = Path.join(returns, literalName(stored))
+          const reportPath = Path.join(returns, literalName(reportName(stored)))
           // Both names must be free; taken ones are skipped without writing anything.
           if (!(yield* isFree(dataPath)) || !(yield* isFree(reportPath))) continue
           // 1. The report, written whole into its stage, then linked into place (its name noted
@@ -610,7 +671,7 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
           yield* writePrivately(stages.rtarget, literalName(reportName(stored)))
           const reportBytes = Buffer.from(report(stored))
           const placedReport = yield* withStage(
-            folders.returns,
+            returns,
             "report",
             { _tag: "Bytes", bytes: reportBytes },
             claimedPath,
@@ -626,7 +687,7 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
           }
           return stored
         }
-        return yield* noFreeName(name, folders.returns)
+        return yield* noFreeName(name, returns)
       }))
   }
 
@@ -676,23 +737,23 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     )
 
   /** A report linked into place whose data file never followed (a crash between the two): withdrawn. */
-  const withdrawOrphanReport = (stage: string, note: string) =>
+  const withdrawOrphanReport = (stage: string, note: string, returns: string) =>
     Effect.gen(function*() {
       const meta = yield* extra.identify(stage).pipe(Effect.option)
       if (Option.isNone(meta) || meta.value.type !== "File" || meta.value.nlink < 2) return
       const target = yield* reportTarget(note)
-      if (target !== undefined) yield* withdraw(Path.join(folders.returns, target), meta.value.id)
+      if (target !== undefined) yield* withdraw(Path.join(returns, target), meta.value.id)
     }).pipe(Effect.catchIf(isNotFound, () => Effect.void))
 
   /**
    * A name reserved for a rename that never came (a crash between the two):
    * withdrawn while it is still the empty file the daemon made.
    */
-  const withdrawReservation = (note: string) =>
+  const withdrawReservation = (note: string, into: { readonly validated: string; readonly returns: string }) =>
     Effect.gen(function*() {
       const target = yield* reportTarget(note)
       if (target === undefined) return
-      for (const dir of [folders.returns, folders.validated]) {
+      for (const dir of [into.returns, into.validated]) {
         const path = Path.join(dir, target)
         const meta = yield* extra.identify(path).pipe(Effect.option)
         if (Option.isSome(meta) && meta.value.type === "File" && meta.value.size === 0 && meta.value.nlink === 1 && (uid < 0 || meta.value.uid === uid)) {
@@ -704,10 +765,11 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
   const clearAttempt = (claimedPath: string) => {
     const stages = stagesOf(claimedPath)
     return Effect.gen(function*() {
-      yield* withdrawOrphanReport(stages.report, stages.rtarget)
+      const into = yield* foldersOf(claimedPath)
+      yield* withdrawOrphanReport(stages.report, stages.rtarget, into.returns)
       const remote = yield* readJournal(stages.xreport)
-      if (remote !== undefined) yield* withdrawOrphanReport(Path.join(remote.dir, remote.name), stages.rtarget)
-      yield* withdrawReservation(stages.ptarget)
+      if (remote !== undefined) yield* withdrawOrphanReport(Path.join(remote.dir, remote.name), stages.rtarget, into.returns)
+      yield* withdrawReservation(stages.ptarget, into)
       yield* Effect.forEach([stages.data, stages.report, stages.rtarget, stages.ptarget], unlinkIfThere, { discard: true })
       yield* Effect.forEach([stages.xdata, stages.xreport], dropRemote, { discard: true })
     })
@@ -859,7 +921,9 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     },
     inspectClaimed: (claimedPath) => directOps.identify(claimedPath),
     storeValid: (claimedPath, name, now, meta, bytes) => {
-      const dir = folders.validated
+      // (a partner's file: its partner's folder; a partner not served: `storeValid` says so)
+      const dir = foldersOfClaim(claimedPath)?.validated
+      if (dir === undefined) return Either.right(undefined)
       const from = dataNow(directOps, claimedPath, meta, bytes, dir)
       if (Either.isLeft(from) || from.right === undefined) return from
       for (let attempt = 0; attempt < DIRECT_NAME_ATTEMPTS; attempt++) {
@@ -875,7 +939,8 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
       return Either.right(undefined)
     },
     storeReturned: (claimedPath, name, now, meta, bytes, report) => {
-      const dir = folders.returns
+      const dir = foldersOfClaim(claimedPath)?.returns
+      if (dir === undefined) return Either.right(undefined)
       const from = dataNow(directOps, claimedPath, meta, bytes, dir)
       if (Either.isLeft(from) || from.right === undefined) return from
       const stages = stagesFor(claimedPath)
@@ -936,9 +1001,15 @@ export const makeFileStore: Effect.Effect<FileStoreService, never, AppConfig | F
     checkDiskSpace: checks.checkDiskSpace,
     probeFilesystems: checks.probeFilesystems,
     listInput: extra.list(folders.data),
-    listInputPieces: Effect.suspend(() => extra.listPieces(folders.data)),
+    listInputPieces: Effect.suspend(() => {
+      const inboxes = routes.inboxes()
+      return inboxes === undefined ? extra.listPieces(folders.data) : Effect.succeed(partnersListing(inboxes))
+    }),
     inspectInput: (name) => extra.identify(inputPath(name)),
-    inspectInputFolder: Effect.suspend(() => extra.identify(folders.data)),
+    inspectInputFolder: Effect.suspend(() => {
+      const inboxes = routes.inboxes()
+      return inboxes === undefined ? extra.identify(folders.data) : inboxesStamp(inboxes, extra.identify)
+    }),
     peekInput: (name, maxBytes) => extra.readRegular(inputPath(name), maxBytes),
     claim,
     inspectClaimed: (claimedPath) => extra.identify(claimedPath),

@@ -24,6 +24,7 @@ import { AppConfig } from "../Config.js"
 import { FOLDERS, folderList, foldersByRole } from "../Folders.js"
 import type { Folder, Folders } from "../Folders.js"
 import { errnoCode, FileOps, forEachPiece, isAlreadyExists, isNotFound, unlinkIfThere as removeIfThere } from "./FileOps.js"
+import { PartnerRoutes } from "./PartnerRoutes.js"
 
 /** A folder the daemon needs is missing and cannot be created, or is not writable. */
 export class FolderUnusable extends Data.TaggedError("FolderUnusable")<{
@@ -174,8 +175,18 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
 
   const prepareFolders = Effect.forEach(list, prepareFolder, { discard: true })
 
-  const checkDiskSpace = Effect.forEach(
-    list.filter((f) => f.written),
+  // Partners (PARTNERS_FILE): their returns folders (and validated/<partner>/) are written too.
+  const routes = yield* PartnerRoutes
+  const partnersWritten = (): ReadonlyArray<{ readonly dir: string; readonly setting: string }> =>
+    (routes.inboxes() ?? []).flatMap(({ partner: id }) => {
+      const partner = routes.partner(id)
+      if (partner === undefined) return []
+      const own = partner.validated === "own" ? [{ dir: routes.validatedDir(partner), setting: `PARTNERS_FILE (partner ${id}'s validated folder)` }] : []
+      return [{ dir: partner.returns, setting: `PARTNERS_FILE (partner ${id}'s returns)` }, ...own]
+    })
+
+  const checkDiskSpace = Effect.suspend(() => Effect.forEach(
+    [...list.filter((f) => f.written), ...partnersWritten()],
     ({ dir: path, setting }) =>
       extra.freeBytes(path).pipe(
         Effect.mapError((e) => new FolderUnusable({ setting, path, reason: `cannot read free space: ${e.message}` })),
@@ -193,7 +204,7 @@ export const makeFolderChecks: Effect.Effect<FolderChecksService, never, FileOps
         )
       ),
     { discard: true }
-  )
+  ))
 
   /** Links a probe file twice and looks: link counts, identity, `link` and `rename` semantics. */
   const probeFolder = ({ dir: path, setting }: Folder) =>

@@ -305,16 +305,20 @@ export const reportName = (storedName: string): string =>
  * original elsewhere (`claimSidecarName`).
  */
 export const claimName = (receivedAtMs: number, seq: number, original: string): FittedName => {
-  const prefix = `${receivedAtMs}-${seq}`
+  // A partner's file (`<partner>/<name>`, see files/PartnerNames) records its partner in the
+  // prefix (`.<partner>`: a `.` sets off nothing the log masking takes for an address): recovery and requeue know whose it is from the name alone.
+  const slash = original.indexOf("/")
+  const prefix = slash < 0 ? `${receivedAtMs}-${seq}` : `${receivedAtMs}-${seq}.${original.slice(0, slash)}`
+  const name = slash < 0 ? original : original.slice(slash + 1)
   const max = NAME_MAX - byteLength(prefix) - 1
-  if (byteLength(original) <= max) return { name: `${prefix}_${original}`, shortened: false }
+  if (byteLength(name) <= max) return { name: `${prefix}_${name}`, shortened: false }
   // Cut, the rest of a card number or an address would no longer read as one, and show in
   // clear wherever the claim is named (a DEBUG line): the kept part is masked first, as a
   // stored name is (contract §5). The full original is in the sidecar.
-  return { name: `${prefix}~${fitName(maskName(original), max).name}`, shortened: true }
+  return { name: `${prefix}~${fitName(maskName(name), max).name}`, shortened: true }
 }
 
-const SHORTENED_CLAIM = /^\d+-\d+~/
+const SHORTENED_CLAIM = /^\d+-\d+(?:\.[a-z0-9-]+)?~/
 
 /** Whether a claim name says its original was shortened (kept in its sidecar): a look at its prefix only. */
 export const isShortenedClaim = (claimName: string): boolean => SHORTENED_CLAIM.test(claimName)
@@ -330,25 +334,29 @@ export const processingName = (receivedAtMs: number, seq: number, original: stri
 export const claimSidecarName = (receivedAtMs: number, seq: number): string => `.${receivedAtMs}-${seq}.name`
 
 // `[\s\S]`: a claim written before escaping existed may hold a newline.
-const PROCESSING_NAME = /^(\d+)-(\d+)([_~])([\s\S]+)$/
+const PROCESSING_NAME = /^(\d+)-(\d+)(?:\.([a-z0-9-]+))?([_~])([\s\S]+)$/
 
 export interface ProcessingName {
   readonly receivedAtMs: number
   readonly seq: number
-  /** the original name, or its shortened form when `shortened` */
+  /** the original name (`<partner>/<name>` for a partner's file), or its shortened form when `shortened` */
   readonly original: string
   /** the original did not fit: the full name is in the claim's sidecar */
   readonly shortened: boolean
+  /** the partner whose file it is (PARTNERS_FILE); `undefined` without partners */
+  readonly partner: string | undefined
 }
 
 export const parseProcessingName = (name: string): ProcessingName | undefined => {
   const match = PROCESSING_NAME.exec(name)
   if (match === null) return undefined
+  const partner = match[3]
   return {
     receivedAtMs: Number(match[1]),
     seq: Number(match[2]),
-    original: match[4]!,
-    shortened: match[3] === "~"
+    original: partner === undefined ? match[5]! : `${partner}/${match[5]!}`,
+    shortened: match[4] === "~",
+    partner
   }
 }
 

@@ -11,6 +11,7 @@ import type { PeerView } from "../instances/Peers.js"
 import type { Phase } from "../status/Status.js"
 import { storedNameShown } from "../masking/Masking.js"
 import { STORAGE_ROLES } from "../Folders.js"
+import { splitName } from "../files/PartnerNames.js"
 
 /** Bump when a field changes meaning or goes away (adding fields does not). */
 export const STATUS_FORMAT = 1
@@ -56,6 +57,8 @@ export interface StatusJson {
   readonly started_at: string
   readonly uptime_s: number
   readonly counts: { readonly since_start: OutcomeCounts; readonly last_hour: OutcomeCounts }
+  /** each partner's files since start by outcome (PARTNERS_FILE), by id; empty without partners */
+  readonly partners: ReadonlyArray<OutcomeCounts & { readonly id: string }>
   /** files by destination since start, every destination from the start: `validated`, `returns`, then each of one's own (see Destination) */
   readonly destinations: ReadonlyArray<{
     readonly role: string
@@ -89,6 +92,8 @@ export interface StatusJson {
   readonly outcomes: ReadonlyArray<{
     readonly at: string
     readonly file: string
+    /** the partner that delivered it (PARTNERS_FILE), null without partners */
+    readonly partner: string | null
     readonly outcome: "validated" | "returned" | "failed"
     readonly error_count: number
     readonly records: number | null
@@ -152,6 +157,20 @@ const destinationsOf = (roles: ReadonlyArray<string>, counted: ActivitySnapshot[
   return [...roles.map((role) => entry(role, files.get(role) ?? 0)), ...counted.filter((d) => !declared.has(d.role)).map((d) => entry(d.role, d.files))]
 }
 
+/**
+ * A file's name and partner as shown: the name is masked whole (`<partner>/<name>`
+ * for a partner's file, see files/PartnerNames), then its partner is set apart when
+ * the masking left the prefix as it was: a secret is never split in two and
+ * shown in halves the masking would each let through.
+ */
+const shownFile = (file: string, mask: (text: string) => string): { readonly file: string; readonly partner: string | null } => {
+  const whole = mask(file)
+  const { partner } = splitName(file)
+  return partner !== undefined && whole.startsWith(`${partner}/`)
+    ? { file: whole.slice(partner.length + 1), partner }
+    : { file: whole, partner: null }
+}
+
 /** As /healthz: files failing or stuck degrade a daemon that is otherwise fine. */
 const healthOf = (input: StatusInput): StatusJson["health"] =>
   input.healthProblem !== undefined
@@ -191,6 +210,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     started_at: iso(activity.startedAtMs),
     uptime_s: Math.max(0, Math.floor((nowMs - activity.startedAtMs) / 1000)),
     counts: { since_start: { ...activity.totals }, last_hour: sum(minutes) },
+    partners: (activity.partners ?? []).map(({ partner, ...counts }) => ({ id: mask(partner), ...counts })),
     destinations: destinationsOf(input.destinationRoles, activity.destinations),
     last_outcome_at: lastOutcome === undefined ? null : iso(lastOutcome.atMs),
     throughput: {
@@ -217,7 +237,7 @@ export const buildStatus = (input: StatusInput, mask: (text: string) => string):
     })),
     outcomes: activity.outcomes.map((o) => ({
       at: iso(o.atMs),
-      file: mask(o.file),
+      ...shownFile(o.file, mask),
       outcome: o.outcome,
       error_count: o.errorCount,
       records: o.records ?? null,

@@ -246,13 +246,34 @@ const SCRIPT = `
     set("instance-count", s.instances.length === 1 ? "1 instance" : s.instances.length + " instances");
   }
 
+  // Partners (PARTNERS_FILE): each one's files since start, and the filter of the outcomes by partner.
+  function partners(s) {
+    var list = s.partners || [], select = $("partner-filter"), chosen = select.value;
+    $("partners-panel").hidden = list.length === 0;
+    var body = clear($("partners"));
+    clear(select).appendChild(el("option", "", "all partners")).value = "";
+    list.forEach(function (p) {
+      var tr = el("tr");
+      tr.appendChild(name("td", "name", p.id));
+      KINDS.forEach(function (k) { tr.appendChild(el("td", "num", fmt(p[k]))); });
+      body.appendChild(tr);
+      select.appendChild(el("option", "", p.id)).value = p.id;
+    });
+    // (a partner that is gone from the list stays chosen: its outcomes may still be shown)
+    if (chosen !== "" && !list.some(function (p) { return p.id === chosen; })) select.appendChild(el("option", "", chosen)).value = chosen;
+    select.value = chosen;
+  }
+
   function outcomes(s) {
-    var body = clear($("outcomes"));
-    $("no-outcomes").hidden = s.outcomes.length > 0;
-    s.outcomes.forEach(function (o) {
+    var body = clear($("outcomes")), chosen = $("partner-filter").value;
+    var shown = chosen === "" ? s.outcomes : s.outcomes.filter(function (o) { return o.partner === chosen; });
+    $("no-outcomes").hidden = shown.length > 0;
+    $("no-outcomes").textContent = chosen === "" ? "No file processed since start." : "No file of partner " + chosen + " among the last outcomes.";
+    shown.forEach(function (o) {
       var tr = el("tr", o.outcome);
       var time = el("td", "time", clock(o.at)); time.title = o.at; tr.appendChild(time);
       var file = name("td", "name", o.file);
+      if (o.partner) file.appendChild(el("span", "note", "partner " + o.partner));
       if (o.reason) file.appendChild(el("span", "why", o.reason));
       if (o.outcome === "failed") {
         file.appendChild(el("span", "note", (o.attempts === 1 ? "1 attempt" : o.attempts + " attempts") + (o.failing_since ? " since " + clock(o.failing_since) : "") + "; it stays where it is and is tried again"));
@@ -322,7 +343,7 @@ const SCRIPT = `
 
   function render(s) {
     last = s;
-    header(s); cards(s); chart(s); destinations(s); instances(s); outcomes(s); events(s);
+    header(s); cards(s); chart(s); destinations(s); partners(s); instances(s); outcomes(s); events(s);
   }
 
   // The daemon does not answer: nothing on the page may still say it is fine.
@@ -357,6 +378,7 @@ const SCRIPT = `
     resizeTimer = setTimeout(function () { if (last) chart(last); }, 150);
   });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) tick(); });
+  $("partner-filter").addEventListener("change", function () { if (last) outcomes(last); });
   tick();
 })();
 `
@@ -386,7 +408,8 @@ ${OUTCOME_KINDS.map(card).join("\n")}
 </section>
 <section class="panel"><h2>Throughput, files per minute <span class="legend">${OUTCOME_KINDS.map((kind) => `<span><i class="sw ${kind}"></i>${kind}</span>`).join("")}</span><span class="aside" id="chart-summary"></span></h2><div id="chart"></div><div class="small">last file <span id="last-outcome">\u2014</span></div></section>
 <section class="panel"><h2>Destinations <span class="aside">files since start</span></h2><div class="scroll"><table class="stack"><thead><tr><th>Destination</th><th class="num">Files</th></tr></thead><tbody id="destinations"></tbody></table></div><div class="empty" id="no-destinations" hidden>No destination listed.</div></section>
-<section class="panel"><h2>Last 50 outcomes</h2><div class="scroll"><table class="stack"><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>
+<section class="panel" id="partners-panel" hidden><h2>Partners <span class="aside">files since start</span></h2><div class="scroll"><table class="stack"><thead><tr><th>Partner</th>${OUTCOME_KINDS.map((kind) => `<th class="num">${kind}</th>`).join("")}</tr></thead><tbody id="partners"></tbody></table></div></section>
+<section class="panel"><h2>Last 50 outcomes <label class="aside">show <select id="partner-filter" aria-label="partner"><option value="">all partners</option></select></label></h2><div class="scroll"><table class="stack"><thead><tr><th>Time</th><th>File</th><th>Outcome</th><th class="num">Errors</th><th class="opt">Stored as</th></tr></thead><tbody id="outcomes"></tbody></table></div><div class="empty" id="no-outcomes">No file processed since start.</div></section>
 <div class="grid2">
 <section class="panel"><h2>Critical events</h2><ul class="events" id="criticals"></ul></section>
 <section class="panel"><h2>Notifications <span class="aside" id="queued-files"></span></h2><ul class="events" id="notifications"></ul></section>

@@ -6,7 +6,11 @@
  * `Ref` and does the sending; every rule is here and tested directly.
  *
  *  - Rejected files are named, up to FILES_PER_MESSAGE a message, in arrival
- *    order; beyond MAX_QUEUED_FILES waiting they are only counted.
+ *    order; beyond MAX_QUEUED_FILES waiting they are only counted. A message
+ *    names (and counts) the files of one partner only (PARTNERS_FILE), in
+ *    arrival order, the partners in turn: the one served longest ago (or
+ *    never) first, so that one partner's dump does not hold another's mail
+ *    back for hours under EMAIL_MAX_PER_HOUR.
  *  - When the hour's allowance runs out, the last allowed message counts
  *    every file still waiting ("and N more"); they are named again later.
  *  - A critical event goes before any rejected file; the same summary at most
@@ -67,6 +71,96 @@ const emptyFiles: FileQueue = { front: [], start: 0, back: undefined, size: 0 }
 
 const enqueue = (q: FileQueue, file: RejectedFile): FileQueue => ({ front: q.front, start: q.start, back: { file, below: q.back }, size: q.size + 1 })
 
+/**
+ * The oldest `n` files of `partner` (`undefined`: files of no partner) and
+ * the queue without them, the others in their order; also how many of that
+ * partner's files stay. A pass over the queue (at most MAX_QUEUED_FILES) per
+ * message, not per file.
+ */
+const dequeueOf = (q: FileQueue, n: number, partner: string | undefined): readonly [ReadonlyArray<RejectedFile>, FileQueue, number] => {
+  const waitingInFront = q.front.length - q.start
+  const all = q.back === undefined ? q.front.slice(q.start) : [...q.front.slice(q.start), ...oldestFirst(q.back, q.size - waitingInFront)]
+  const taken: Array<RejectedFile> = []
+  const rest: Array<RejectedFile> = []
+  let left = 0
+  for (const f of all) {
+    if (f.partner !== partner) rest.push(f)
+    else if (taken.length < n) taken.push(f)
+    else {
+      rest.push(f)
+      left++
+    }
+  }
+  return [taken, rest.length === 0 ? emptyFiles : { front: rest, start: 0, back: undefined, size: rest.length }, left]
+}
+
+/**
+ * The turns after a message about `key`'s files: it goes last. Partners with
+ * nothing waiting are forgotten (the map holds at most the partners waiting,
+ * and a partner coming back is served first, as a new one).
+ */
+const servedAfter = (
+  served: ReadonlyMap<string, number>,
+  key: string,
+  rest: FileQueue,
+  partnerOverflow: ReadonlyMap<string, number>,
+  unpartneredWaiting: boolean
+): ReadonlyMap<string, number> => {
+  let latest = -1
+  for (const n of served.values()) if (n > latest) latest = n
+  const waiting = new Set<string>(partnerOverflow.keys())
+  if (unpartneredWaiting) waiting.add("")
+  for (let k = rest.start; k < rest.front.length; k++) waiting.add(servedKey(rest.front[k]!.partner))
+  for (let b = rest.back; b !== undefined; b = b.below) waiting.add(servedKey(b.file.partner))
+  const next = new Map<string, number>()
+  for (const [p, n] of served) if (waiting.has(p)) next.set(p, n)
+  next.set(key, latest + 1)
+  return next
+}
+
+/** Whether any waiting file is a partner's (a pass over the queue; only when the oldest is of no partner). */
+const hasPartnerFiles = (q: FileQueue): boolean => {
+  for (let i = q.start; i < q.front.length; i++) if (q.front[i]!.partner !== undefined) return true
+  for (let b = q.back; b !== undefined; b = b.below) if (b.file.partner !== undefined) return true
+  return false
+}
+
+/** The oldest file's partner (`undefined`: none, or no file waits). */
+const oldestPartner = (q: FileQueue): string | undefined =>
+  q.front.length > q.start ? q.front[q.start]!.partner : q.back === undefined ? undefined : oldestFirst(q.back, q.size - (q.front.length - q.start))[0]?.partner
+
+/** The key of a partner (none: "") in `partnerServed`. */
+const servedKey = (partner: string | undefined) => partner ?? ""
+
+/**
+ * Whose files the next message names: of the partners with files waiting
+ * (named or counted), the one served longest ago (never served first), then
+ * the one whose oldest file is oldest.
+ */
+const nextPartner = (s: BatchState): string | undefined => {
+  const firstAt = new Map<string | undefined, number>()
+  let i = 0
+  for (let k = s.files.start; k < s.files.front.length; k++, i++) if (!firstAt.has(s.files.front[k]!.partner)) firstAt.set(s.files.front[k]!.partner, i)
+  if (s.files.back !== undefined) {
+    for (const f of oldestFirst(s.files.back, s.files.size - (s.files.front.length - s.files.start))) {
+      if (!firstAt.has(f.partner)) firstAt.set(f.partner, i)
+      i++
+    }
+  }
+  if (s.overflow > 0 && !firstAt.has(undefined)) firstAt.set(undefined, Number.MAX_SAFE_INTEGER)
+  for (const p of s.partnerOverflow.keys()) if (!firstAt.has(p)) firstAt.set(p, Number.MAX_SAFE_INTEGER)
+  let best: string | undefined
+  let bestKey: readonly [number, number] | undefined
+  for (const [p, at] of firstAt) {
+    const key = [s.partnerServed.get(servedKey(p)) ?? -1, at] as const
+    if (bestKey === undefined || key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
+      best = p
+      bestKey = key
+    }
+  }
+  return best
+}
+
 /** The oldest `n` files and the queue without them. */
 const dequeue = (q: FileQueue, n: number): readonly [ReadonlyArray<RejectedFile>, FileQueue] => {
   // Too few at the front: the newer files join it (each file moves there once).
@@ -98,8 +192,12 @@ export interface QueuedCleared {
 
 export interface BatchState {
   readonly files: FileQueue
-  /** rejected files counted but no longer named */
+  /** rejected files (of no partner) counted but no longer named */
   readonly overflow: number
+  /** rejected files of each partner counted but no longer named (a partner's count goes in its own message) */
+  readonly partnerOverflow: ReadonlyMap<string, number>
+  /** when each partner's files were last in a message (a count of messages about partners' files): whose turn it is */
+  readonly partnerServed: ReadonlyMap<string, number>
   /** when the oldest waiting file arrived: the batch window runs from it */
   readonly firstPendingAt: number | undefined
   readonly criticals: ReadonlyArray<QueuedCritical>
@@ -120,6 +218,8 @@ export interface BatchState {
 export const initial: BatchState = {
   files: emptyFiles,
   overflow: 0,
+  partnerOverflow: new Map(),
+  partnerServed: new Map(),
   firstPendingAt: undefined,
   criticals: [],
   criticalOverflow: 0,
@@ -140,18 +240,32 @@ export type Next =
     readonly cleared?: ClearedEvent | undefined
   }
   | { readonly _tag: "Cleared"; readonly events: ReadonlyArray<QueuedCleared>; readonly more: number }
-  | { readonly _tag: "Rejected"; readonly files: ReadonlyArray<RejectedFile>; readonly more: number }
+  /** rejected files of one partner (`undefined`: of none) */
+  | { readonly _tag: "Rejected"; readonly files: ReadonlyArray<RejectedFile>; readonly more: number; readonly partner?: string | undefined }
 
-export const hasWork = (s: BatchState): boolean => s.criticals.length > 0 || s.cleared.length > 0 || s.files.size > 0 || s.overflow > 0
+export const hasWork = (s: BatchState): boolean =>
+  s.criticals.length > 0 || s.cleared.length > 0 || s.files.size > 0 || s.overflow > 0 || s.partnerOverflow.size > 0
+
+const sumOf = (counts: ReadonlyMap<string, number>): number => {
+  let sum = 0
+  for (const n of counts.values()) sum += n
+  return sum
+}
 
 /** Rejected files, critical events and all-clears waiting, named or counted (the `notifications_queued` gauge). */
 export const queued = (s: BatchState): number =>
-  s.files.size + s.overflow + s.criticals.length + s.criticalOverflow + s.cleared.length + s.clearedOverflow
+  s.files.size + s.overflow + sumOf(s.partnerOverflow) + s.criticals.length + s.criticalOverflow + s.cleared.length + s.clearedOverflow
 
 export const addRejected = (s: BatchState, file: RejectedFile, t: number): BatchState =>
   s.files.size < MAX_QUEUED_FILES
     ? { ...s, files: enqueue(s.files, file), firstPendingAt: s.firstPendingAt ?? t }
-    : { ...s, overflow: s.overflow + 1, firstPendingAt: s.firstPendingAt ?? t }
+    : file.partner === undefined
+    ? { ...s, overflow: s.overflow + 1, firstPendingAt: s.firstPendingAt ?? t }
+    : {
+      ...s,
+      partnerOverflow: new Map(s.partnerOverflow).set(file.partner, (s.partnerOverflow.get(file.partner) ?? 0) + 1),
+      firstPendingAt: s.firstPendingAt ?? t
+    }
 
 /** Queues a critical event, or counts it when the same summary went out less than an hour ago (`suppressed`). */
 export const addCritical = (s: BatchState, event: CriticalEvent, t: number): { readonly state: BatchState; readonly suppressed: boolean } => {
@@ -261,11 +375,31 @@ const nextOf = (s: BatchState, t: number, allowanceLeft: number): readonly [Next
   if (s.cleared.length > 0) {
     return [{ _tag: "Cleared", events: s.cleared, more: s.clearedOverflow }, { ...s, cleared: [], clearedOverflow: 0 }]
   }
-  const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)
-  const more = s.overflow + (allowanceLeft <= 0 ? rest.size : 0)
+  if (s.partnerOverflow.size === 0 && oldestPartner(s.files) === undefined && !hasPartnerFiles(s.files)) {
+    const [files, rest] = dequeue(s.files, FILES_PER_MESSAGE)
+    const more = s.overflow + (allowanceLeft <= 0 ? rest.size : 0)
+    return [
+      { _tag: "Rejected", files, more },
+      { ...s, files: rest, overflow: 0, firstPendingAt: rest.size === 0 ? undefined : s.firstPendingAt }
+    ]
+  }
+  // Partners: one partner's files a message, the partners in turn (`nextPartner`).
+  const partner = nextPartner(s)
+  const [files, rest, left] = dequeueOf(s.files, FILES_PER_MESSAGE, partner)
+  const overflow = partner === undefined ? s.overflow : (s.partnerOverflow.get(partner) ?? 0)
+  const more = overflow + (allowanceLeft <= 0 ? left : 0)
+  const partnerOverflow = partner === undefined ? s.partnerOverflow : new Map(s.partnerOverflow)
+  if (partner !== undefined) (partnerOverflow as Map<string, number>).delete(partner)
   return [
-    { _tag: "Rejected", files, more },
-    { ...s, files: rest, overflow: 0, firstPendingAt: rest.size === 0 ? undefined : s.firstPendingAt }
+    { _tag: "Rejected", files, more, partner },
+    {
+      ...s,
+      files: rest,
+      overflow: partner === undefined ? 0 : s.overflow,
+      partnerOverflow,
+      partnerServed: servedAfter(s.partnerServed, servedKey(partner), rest, partnerOverflow, s.overflow > 0 && partner !== undefined),
+      firstPendingAt: rest.size === 0 && s.overflow === 0 && partnerOverflow.size === 0 ? undefined : s.firstPendingAt
+    }
   ]
 }
 

@@ -25,6 +25,7 @@ import type { ClearedEvent, CriticalEvent, Outgoing } from "../events/Notificati
 import { parseProcessingName } from "../files/Naming.js"
 import type { Outcome } from "../events/Outcome.js"
 import { FOLDERS } from "../Folders.js"
+import { partnerOfName } from "../files/PartnerNames.js"
 
 /** The file outcomes kept for the status page (the newest). */
 export const OUTCOMES_KEPT = 50
@@ -138,10 +139,18 @@ export interface DestinationCount {
   readonly files: number
 }
 
+/** A partner's files by outcome since the daemon started (PARTNERS_FILE). */
+export type PartnerCount = CountsByKind & { readonly partner: string }
+
+/** The most partners counted one by one (the partners configured: far fewer); files of others go uncounted by partner. */
+export const PARTNERS_COUNTED = 1000
+
 /** Everything the status page shows of the recent past, at one moment. */
 export interface ActivitySnapshot {
   readonly startedAtMs: number
   readonly totals: Totals
+  /** each partner's files since start (PARTNERS_FILE), by id; none without partners */
+  readonly partners?: ReadonlyArray<PartnerCount> | undefined
   /**
    * Files by destination since start: the storage folders of the folder list
    * first (the files of their verdicts), then each destination of one's own
@@ -286,6 +295,15 @@ export const makeActivity = (now: () => number): ActivityService => {
   const byMessage = new WeakMap<Outgoing, NotificationEntry>()
   const minutes = new MinuteCounter()
   const totals = zeroCounts()
+  // Partners' files by outcome (names `<partner>/<name>`, see files/PartnerNames).
+  const byPartner = new Map<string, { -readonly [K in OutcomeKind]: number }>()
+  const partnerCounts = (file: string) => {
+    const partner = partnerOfName(file)
+    if (partner === undefined) return undefined
+    let counts = byPartner.get(partner)
+    if (counts === undefined && byPartner.size < PARTNERS_COUNTED) byPartner.set(partner, counts = zeroCounts())
+    return counts
+  }
   // Files by added destination's role, in the order first seen (the storage folders' are `totals`, by their verdict).
   const delivered = new Map<string, number>()
   let nextId = 1
@@ -303,12 +321,15 @@ export const makeActivity = (now: () => number): ActivityService => {
     const atMs = now()
     const file = fileOf(job)
     // Failed before: no longer a failed file, but a routed one.
+    const ofPartner = partnerCounts(file)
     if (failure !== undefined) {
       if (totals.failed > 0) totals.failed--
+      if (ofPartner !== undefined && ofPartner.failed > 0) ofPartner.failed--
       minutes.remove(failure.firstAtMs, "failed")
       forgetFailedRow(file)
     }
     totals[kind]++
+    if (ofPartner !== undefined) ofPartner[kind]++
     if (fields.deliveredTo !== undefined) for (const role of fields.deliveredTo) delivered.set(role, (delivered.get(role) ?? 0) + 1)
     minutes.add(atMs, kind)
     outcomes.push({ atMs, file, outcome: kind, reason: undefined, attempts: 1, failingSinceMs: undefined, ...fields })
@@ -323,6 +344,8 @@ export const makeActivity = (now: () => number): ActivityService => {
       forgetFailedRow(file)
     } else {
       totals.failed++
+      const ofPartner = partnerCounts(file)
+      if (ofPartner !== undefined) ofPartner.failed++
       // (in the minute the intake counts it from: the one a route after all takes it back from)
       minutes.add(failure?.firstAtMs ?? atMs, "failed")
     }
@@ -422,6 +445,7 @@ export const makeActivity = (now: () => number): ActivityService => {
     snapshot: () => ({
       startedAtMs,
       totals: { ...totals },
+      partners: Array.from(byPartner, ([partner, counts]) => ({ partner, ...counts })).sort((a, b) => (a.partner < b.partner ? -1 : a.partner > b.partner ? 1 : 0)),
       destinations: [
         ...STORAGE_FOLDERS.map(({ role, verdict }) => ({ role, files: totals[verdict] })),
         ...Array.from(delivered, ([role, files]) => ({ role, files }))

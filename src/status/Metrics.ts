@@ -97,6 +97,31 @@ export const recordRouted = (outcome: Verdict, records: number, seconds: number,
   lastSuccessSeconds.unsafeUpdate(atMs / 1000, [])
 }
 /**
+ * The label sets of `filesProcessed` for partners' files (PARTNERS_FILE):
+ * `outcome` and `partner`, each made once per partner and verdict, by the
+ * caller's own memo (the partners it routes files of: those configured).
+ */
+export const partnerOutcomeLabels = (): ((partner: string, outcome: Verdict) => Labels) => {
+  const made = new Map<string, ReadonlyMap<Verdict, Labels>>()
+  return (partner, outcome) => {
+    let byVerdict = made.get(partner)
+    if (byVerdict === undefined) {
+      byVerdict = new Map(VERDICTS.map((verdict) => [verdict, [MetricLabel.make("outcome", verdict), MetricLabel.make("partner", partner)]]))
+      made.set(partner, byVerdict)
+    }
+    return byVerdict.get(outcome)!
+  }
+}
+
+/** `recordRouted` for a partner's file: `filesProcessed` under `labels` (see `partnerOutcomeLabels`). */
+export const recordRoutedAs = (labels: Labels, records: number, seconds: number, atMs: number): void => {
+  filesProcessed.unsafeUpdate(1, labels)
+  recordsProcessed.unsafeUpdate(records, [])
+  fileSeconds.unsafeUpdate(seconds, [])
+  lastSuccessSeconds.unsafeUpdate(atMs / 1000, [])
+}
+
+/**
  * Returned files moved back into the input folder by `Requeue`. Per process: the
  * `requeue` command is a process of its own, so its moves show in its log
  * (`file requeued`), not in a daemon's /metrics; a process that embeds Requeue

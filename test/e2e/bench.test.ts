@@ -47,7 +47,8 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
     const out = Path.join(dir, "smoke.json")
     const run = await runBench(["--smoke", "--out", out], 300_000)
     expect(run.status, run.stderr).toBe(0)
-    for (const scenario of ["backlog", "latency", "big file", "idle", "scaling", "scale-out"]) expect(run.stdout).toMatch(row(scenario))
+    for (const scenario of ["backlog", "latency", "big file", "idle", "scaling", "scale-out", "partners", "partners idle"]) expect(run.stdout).toMatch(row(scenario))
+    expect(run.stdout).toMatch(/^\| partners\s+\| 200 files: 20 partners × 10 [\d.]+ s \([\d.]+\), peak RSS \d+ MB; one inbox [\d.]+ s \([\d.]+\), peak RSS \d+ MB: rate ratio [\d.]+\s+\| ≥ 0\.9 \|$/m)
     // the backlog's rows on the disk, and (as root: a tmpfs, chown, cgroups) on a tmpfs, with the other user's files, and the quota rows
     const diskRows = ["bare floor", "durable-copy floor", "naive", "daemon", "trusted", "all cores", "unit", "daemon ÷ bare floor", "daemon ÷ naive"]
     const rootRows = ["disk: other user", "disk: other user ÷ durable-copy floor", ...["bare floor", "durable-copy floor", "naive", "daemon", "other user", "daemon ÷ bare floor", "other user ÷ durable-copy floor", "daemon ÷ naive"].map((r) => `tmpfs: ${r}`), "quota"]
@@ -63,6 +64,12 @@ it("npm run bench --smoke runs every scenario and prints its table", async () =>
     expect(run.stdout).toMatch(/^\| scale-out\s+\| local disk, 200 files: 2 instances [\d.]+ s .* speed-up [\d.]+×\s+\| — \(two cores shared: see quota\) \|$/m)
     const results = JSON.parse(NFS.readFileSync(out, "utf8"))
     expect(results).toMatchObject({ smoke: true, backlog: { files: 200 }, latency: { files: 300 }, big_file: { records: 2000 } })
+    // 20 partners of 10 files against one inbox of the 200, each file stored once (checked by the scenario), and idling with 20 inboxes
+    expect(results.partners).toMatchObject({ partners: 20, files_each: 10, files: 200, trials: 1 })
+    expect(results.partners.by_build).toEqual([expect.objectContaining({
+      rate_ratio: expect.any(Number),
+      idle_cpu_seconds_per_minute: { single: expect.any(Number), partners: expect.any(Number), ratio: expect.any(Number) }
+    })])
     // every backlog row once a round, with its CPU seconds (GNU time), and the issue's ratios
     const rowsWanted = ["bare floor", "durable-copy floor", "naive", "daemon", "trusted", "all cores", "unit", ...(isRoot ? ["other user"] : [])]
     const diskRowNames = results.backlog.rows.filter((r: { place: string }) => r.place === "disk").map((r: { row: string }) => r.row)

@@ -12,7 +12,8 @@
  *  - the secret appears in no output; FIFOs and hard links hung nothing;
  *  - /healthz answered within a second throughout.
  * Once on one filesystem, once with validated/ and returns/ on tmpfs mounts
- * (copies across filesystems stage in the producer's folder).
+ * (copies across filesystems stage in the producer's folder), and once with
+ * data/ and returns/ a partner's inbox and returns folder (PARTNERS_FILE).
  */
 import * as ChildProcess from "node:child_process"
 import * as NFS from "node:fs"
@@ -57,7 +58,7 @@ const walk = (dir: string): Array<{ path: string; stat: NFS.Stats }> => {
   return out
 }
 
-const attack = async (tmpfs: boolean, port: number) => {
+const attack = async (tmpfs: boolean, port: number, partner = false) => {
   const root = makeRoot()
   roots.push(root)
   NFS.chmodSync(root, 0o755)
@@ -77,8 +78,10 @@ const attack = async (tmpfs: boolean, port: number) => {
   }
   for (const dir of ["data", "returns"]) {
     NFS.chownSync(Path.join(root, dir), PRODUCER, PRODUCER)
-    NFS.chmodSync(Path.join(root, dir), 0o755)
+    // (a partner's folders are sealed: no access for others, or the start refuses them)
+    NFS.chmodSync(Path.join(root, dir), partner ? 0o700 : 0o755)
   }
+  if (partner) NFS.writeFileSync(Path.join(root, "partners.yaml"), "partners:\n  - { id: acme, inbox: data, returns: returns }\n")
 
   const daemon = spawnDaemon(root, [], {
     WATCH_MODE: "native",
@@ -86,7 +89,8 @@ const attack = async (tmpfs: boolean, port: number) => {
     QUIET_PERIOD_MS: "300",
     CONCURRENCY: "4",
     METRICS_PORT: String(port),
-    LOG_CONSOLE: "json"
+    LOG_CONSOLE: "json",
+    ...(partner ? { PARTNERS_FILE: "partners.yaml" } : {})
   })
   daemons.push(daemon)
   await daemon.waitFor(/customer-json-processor started/)
@@ -199,6 +203,13 @@ describe.skipIf(!isRoot)("hostile producers (daemon as root, producer uid 65534)
 
   it("with validated/ and returns/ on other filesystems (tmpfs): copies staged in the producer's folder are never redirected", async () => {
     await attack(true, 19312)
+  }, 120_000)
+
+  it("against a partner's inbox and returns folder (PARTNERS_FILE): the same, every file the partner's", async () => {
+    const { daemon } = await attack(false, 19313, true)
+    const processed = daemon.output().split("\n").filter((l) => l.includes('"msg":"file processed"'))
+    expect(processed.length).toBeGreaterThan(100)
+    expect(processed.filter((l) => !l.includes('"partner":"acme"'))).toEqual([])
   }, 120_000)
 })
 

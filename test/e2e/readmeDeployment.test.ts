@@ -99,6 +99,47 @@ const ok = (r: ChildProcess.SpawnSyncReturns<string>, what: string) => {
   return r.stdout
 }
 
+/**
+ * Starts the installed daemon inside the namespace as its unit would start it:
+ * its User, Group (and the user's groups), UMask, Environment and
+ * EnvironmentFile (read as root, as systemd does), WorkingDirectory,
+ * NoNewPrivileges and ExecStart, through setpriv; once it says it started.
+ */
+const startAsUnit = async (ns: Namespace) => {
+  const unit = serviceSettings(NFS.readFileSync(ns.path(UNIT), "utf8"))
+  const one = (key: string) => {
+    const values = unit.get(key) ?? []
+    expect(values, `${key}= in the unit`).toHaveLength(1)
+    return values[0]!
+  }
+  const [user, group, umask, workingDirectory] = [one("User"), one("Group"), one("UMask"), one("WorkingDirectory")]
+  const account = ok(ns.run(["getent", "passwd", user]), `getent passwd ${user}`).trim().split(":")
+  const environment: Array<[string, string]> = [["PATH", SERVICE_PATH], ["HOME", account[5]!], ["USER", user], ["LOGNAME", user], ["SHELL", account[6]!]]
+  for (const value of unit.get("Environment") ?? []) {
+    for (const word of unitWords(value)) environment.push([word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)])
+  }
+  for (const value of unit.get("EnvironmentFile") ?? []) {
+    const file = value.replace(/^-/, "")
+    if (value.startsWith("-") && !NFS.existsSync(ns.path(file))) continue
+    environment.push(...environmentFile(NFS.readFileSync(ns.path(file), "utf8")))
+  }
+  const execStart = unitWords(one("ExecStart"))
+  const daemon = ChildProcess.spawn(ns.enter[0]!, [
+    ...ns.enter.slice(1),
+    "sh", "-c", 'umask "$0" && cd "$1" && shift && exec "$@"', umask, workingDirectory,
+    "setpriv", "--reuid", user, "--regid", group, "--init-groups", ...(one("NoNewPrivileges") === "true" ? ["--no-new-privs"] : []), "--",
+    "env", "-i", ...environment.map(([k, v]) => `${k}=${v}`), ...execStart
+  ], { stdio: ["ignore", "pipe", "pipe"] })
+  started.push(daemon)
+  let output = ""
+  daemon.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  daemon.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | string>((resolve) => daemon.once("exit", (code, signal) => resolve(code ?? signal ?? "?")))
+  const lines = () => output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
+  await waitUntil(() => lines().some((l) => l.msg === "customer-json-processor started") || daemon.exitCode !== null, 30_000, "the daemon's start")
+  return { daemon, exited, lines, one, output: () => output }
+}
+
 describe.skipIf(!isRoot)("README, Deploying: the commands as written", () => {
   it("install, service user, settings file, producers' group, the unit verified and enabled; a producer drops a file and reads its returned file and report; the operator requeues it; all removed after", async () => {
     const tool = ensureCommand("systemd-analyze", "systemd")
@@ -151,38 +192,8 @@ describe.skipIf(!isRoot)("README, Deploying: the commands as written", () => {
     expect(recipe(readme, "start")).toContain("systemctl daemon-reload && systemctl enable --now customer-json-processor")
     ok(ns.run(["systemctl", "--root=/", "enable", "customer-json-processor"]), "systemctl enable")
     expect(NFS.readlinkSync(ns.path("/etc/systemd/system/multi-user.target.wants/customer-json-processor.service"))).toBe(UNIT)
-    const unit = serviceSettings(NFS.readFileSync(ns.path(UNIT), "utf8"))
-    const one = (key: string) => {
-      const values = unit.get(key) ?? []
-      expect(values, `${key}= in the unit`).toHaveLength(1)
-      return values[0]!
-    }
-    const [user, group, umask, workingDirectory] = [one("User"), one("Group"), one("UMask"), one("WorkingDirectory")]
-    const account = ok(ns.run(["getent", "passwd", user]), `getent passwd ${user}`).trim().split(":")
-    const environment: Array<[string, string]> = [["PATH", SERVICE_PATH], ["HOME", account[5]!], ["USER", user], ["LOGNAME", user], ["SHELL", account[6]!]]
-    for (const value of unit.get("Environment") ?? []) {
-      for (const word of unitWords(value)) environment.push([word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)])
-    }
-    for (const value of unit.get("EnvironmentFile") ?? []) {
-      const file = value.replace(/^-/, "")
-      if (value.startsWith("-") && !NFS.existsSync(ns.path(file))) continue
-      environment.push(...environmentFile(NFS.readFileSync(ns.path(file), "utf8")))
-    }
-    const execStart = unitWords(one("ExecStart"))
-    const daemon = ChildProcess.spawn(ns.enter[0]!, [
-      ...ns.enter.slice(1),
-      "sh", "-c", 'umask "$0" && cd "$1" && shift && exec "$@"', umask, workingDirectory,
-      "setpriv", "--reuid", user, "--regid", group, "--init-groups", ...(one("NoNewPrivileges") === "true" ? ["--no-new-privs"] : []), "--",
-      "env", "-i", ...environment.map(([k, v]) => `${k}=${v}`), ...execStart
-    ], { stdio: ["ignore", "pipe", "pipe"] })
-    started.push(daemon)
-    let output = ""
-    daemon.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    daemon.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    const exited = new Promise<number | string>((resolve) => daemon.once("exit", (code, signal) => resolve(code ?? signal ?? "?")))
-    const lines = () => output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
-    await waitUntil(() => lines().some((l) => l.msg === "customer-json-processor started") || daemon.exitCode !== null, 30_000, "the daemon's start")
-    expect(daemon.exitCode, output).toBeNull()
+    const { daemon, exited, lines, one, output } = await startAsUnit(ns)
+    expect(daemon.exitCode, output()).toBeNull()
     const startLine = lines().find((l) => l.msg === "customer-json-processor started")!
     expect(JSON.stringify(startLine)).not.toContain("s3cret-of-the-test")
 
@@ -197,7 +208,7 @@ describe.skipIf(!isRoot)("README, Deploying: the commands as written", () => {
       `${HOME}/returns/orders.json.error.json cjp:cjp-producers 640`
     ])
     // Everything installed was there: no warning (the worker script, the folders' group), no error.
-    expect(lines().filter((l) => l.level === "WARN" || l.level === "ERROR"), output).toEqual([])
+    expect(lines().filter((l) => l.level === "WARN" || l.level === "ERROR"), output()).toEqual([])
 
     // The operator sends it through again with the command line, as the README says.
     const requeued = ok(ns.sh(recipe(readme, "cli"), { dir: "/" }), "recipe:cli")
@@ -212,7 +223,7 @@ describe.skipIf(!isRoot)("README, Deploying: the commands as written", () => {
     expect(one("KillSignal")).toBe("SIGTERM")
     daemon.kill("SIGTERM")
     expect(await within(Number(one("TimeoutStopSec")) * 1000, "the stop", exited)).toBe(0)
-    expect(output).not.toContain("s3cret-of-the-test")
+    expect(output()).not.toContain("s3cret-of-the-test")
 
     // The accounts go again; then the namespace, and with it every file the recipe made.
     ok(ns.run(["userdel", "cjp"]), "userdel cjp")
@@ -222,5 +233,93 @@ describe.skipIf(!isRoot)("README, Deploying: the commands as written", () => {
     for (const child of started.splice(0).reverse()) await stop(child)
     expect(ChildProcess.spawnSync("id", ["cjp"]).status).not.toBe(0)
     for (const path of ["/opt/customer-json-processor", UNIT, "/etc/customer-json-processor", HOME]) expect(NFS.existsSync(path), path).toBe(false)
+  }, 900_000)
+
+  it("partners sealed off from each other as written (README: Sealed partners): no cross-partner listing, reading, writing or deleting; each reads its own returned file and report; a partner put in another's group stops the start, naming the fix", async () => {
+    const root = makeRoot()
+    roots.push(root)
+    const ns = await scratchNamespace(root)
+    ok(ns.sh(recipe(readme, "install"), { dir: REPO }), "recipe:install")
+    // The partners' accounts exist already (SFTP accounts, say).
+    for (const p of ["acme", "globex"]) ok(ns.run(["useradd", "--create-home", "--shell", "/bin/sh", p]), `useradd ${p}`)
+    ok(ns.sh(recipe(readme, "user"), { dir: REPO }), "recipe:user")
+    ok(ns.sh(recipe(readme, "partners"), { dir: "/" }), "recipe:partners")
+    const settingsFile = ns.path(SETTINGS)
+    NFS.writeFileSync(settingsFile, NFS.readFileSync(settingsFile, "utf8").replace(/^LOG_CONSOLE=.*$/m, "LOG_CONSOLE=json"))
+    const P = `${HOME}/partners`
+    const invalid = fixture("invalid-luhn.json")
+    // Each partner delivers as the README says: umask 0027, a temporary name, then a rename.
+    const deliver = (p: string, name: string) =>
+      ok(ns.sh(`umask 0027\ncat > ${P}/${p}/data/${name}.part\nmv ${P}/${p}/data/${name}.part ${P}/${p}/data/${name}`, { user: p, input: invalid }), `${p} delivers ${name}`)
+    deliver("acme", "orders.json")
+    deliver("globex", "orders.json")
+
+    const { daemon, exited, lines, output } = await startAsUnit(ns)
+    expect(daemon.exitCode, output()).toBeNull()
+    for (const p of ["acme", "globex"]) {
+      await waitUntil(() => NFS.existsSync(ns.path(`${P}/${p}/returns/orders.json.error.json`)) && NFS.existsSync(ns.path(`${P}/${p}/returns/orders.json`)), 30_000, `${p}'s file returned`)
+    }
+    expect(lines().filter((l) => l.level === "WARN" || l.level === "ERROR"), output()).toEqual([])
+    expect(lines().filter((l) => l.msg === "file processed").map((l) => l.partner).sort()).toEqual(["acme", "globex"])
+    daemon.kill("SIGTERM")
+    expect(await within(30_000, "the stop", exited)).toBe(0)
+    // A file waiting in acme's inbox (the daemon is stopped).
+    deliver("acme", "waiting.json")
+
+    // Each partner reads its own returned file and report, and lists its own folders.
+    for (const p of ["acme", "globex"]) {
+      expect(ok(ns.sh(`cat ${P}/${p}/returns/orders.json`, { user: p }), `${p} reads its returned file`)).toBe(invalid)
+      expect(JSON.parse(ok(ns.sh(`cat ${P}/${p}/returns/orders.json.error.json`, { user: p }), `${p} reads its report`))).toMatchObject({ file: "orders.json", error_count: 1 })
+      expect(ok(ns.sh(`ls ${P}/${p}/returns`, { user: p }), `${p} lists its returns`).trim().split("\n")).toEqual(["orders.json", "orders.json.error.json"])
+    }
+    expect(ok(ns.sh(`ls ${P}/acme/data`, { user: "acme" }), "acme lists its inbox").trim()).toBe("waiting.json")
+
+    // Every cross-partner listing, read, write and delete is refused.
+    const before = ok(ns.run(["find", P, "-printf", "%p %s\n"]), "the partners' files before")
+    for (const [attacker, victim] of [["globex", "acme"], ["acme", "globex"]] as const) {
+      const V = `${P}/${victim}`
+      const attempts: Record<string, string> = {
+        "list the partners": `ls ${P}`,
+        "list the working folder": `ls ${HOME}`,
+        "list its folder": `ls ${V}`,
+        "list its inbox": `ls ${V}/data`,
+        "list its returns": `ls ${V}/returns`,
+        "read its returned file": `cat ${V}/returns/orders.json`,
+        "read its report": `cat ${V}/returns/orders.json.error.json`,
+        "read its waiting file": `cat ${V}/data/waiting.json`,
+        "write into its inbox": `echo x > ${V}/data/planted.json`,
+        "write into its returns": `echo x > ${V}/returns/planted.json`,
+        "overwrite its returned file": `echo x > ${V}/returns/orders.json`,
+        "delete its returned file": `rm ${V}/returns/orders.json`,
+        "delete its report": `rm ${V}/returns/orders.json.error.json`,
+        "delete its waiting file": `rm ${V}/data/waiting.json`,
+        "move its returned file away": `mv ${V}/returns/orders.json /tmp/taken.json`,
+        "look at its returned file": `stat ${V}/returns/orders.json`
+      }
+      for (const [what, command] of Object.entries(attempts)) {
+        const r = ns.sh(command, { user: attacker })
+        expect(r.status, `${attacker} could ${what} of ${victim}: ${r.stdout}`).not.toBe(0)
+      }
+    }
+    expect(ok(ns.run(["find", P, "-printf", "%p %s\n"]), "the partners' files after")).toBe(before)
+
+    // The start-up check: a partner's account put in another partner's group is refused, with the fix.
+    ok(ns.run(["usermod", "-aG", "cjp-acme", "globex"]), "globex put in acme's group")
+    const refused = ns.sh(recipe(readme, "cli").replace(/ requeue --all$/m, " --once"), { dir: "/" })
+    expect(refused.status, refused.stdout + refused.stderr).toBe(78)
+    expect(refused.stdout + refused.stderr).toContain("partner globex (account globex) can")
+    expect(refused.stdout + refused.stderr).toContain(`acme's inbox ${P}/acme/data`)
+    expect(refused.stdout + refused.stderr).toContain("gpasswd -d globex cjp-acme")
+    expect(NFS.existsSync(ns.path(`${P}/acme/data/waiting.json`))).toBe(true)
+    ok(ns.run(["gpasswd", "-d", "globex", "cjp-acme"]), "the fix")
+
+    // The accounts and groups go again; then the namespace.
+    ok(ns.run(["userdel", "cjp"]), "userdel cjp")
+    for (const p of ["acme", "globex"]) {
+      ok(ns.run(["userdel", "--remove", p]), `userdel ${p}`)
+      ok(ns.run(["groupdel", `cjp-${p}`]), `groupdel cjp-${p}`)
+    }
+    for (const child of started.splice(0).reverse()) await stop(child)
+    for (const name of ["cjp", "acme", "globex"]) expect(ChildProcess.spawnSync("id", [name]).status).not.toBe(0)
   }, 900_000)
 })

@@ -332,6 +332,51 @@ describe("the status page in a real browser", () => {
     expect(await daemon.exited).toBe(0)
   }, 120_000)
 
+  it("breaks the figures down by partner (PARTNERS_FILE), in the page, status.json and /metrics, and filters the outcomes by partner", async () => {
+    for (const p of ["acme", "globex"]) {
+      for (const folder of ["in", "returns"]) {
+        NFS.mkdirSync(Path.join(root(), p, folder), { recursive: true })
+        NFS.chmodSync(Path.join(root(), p, folder), 0o700)
+      }
+    }
+    NFS.writeFileSync(Path.join(root(), "partners.yaml"), "partners:\n  - { id: acme, inbox: acme/in, returns: acme/returns }\n  - { id: globex, inbox: globex/in, returns: globex/returns }\n")
+    const { daemon, base } = await startDaemon({ QUIET_PERIOD_MS: "0", PARTNERS_FILE: "partners.yaml" })
+    const deliver = (partner: string, name: string, body: string) => {
+      NFS.writeFileSync(Path.join(root(), partner, "in", `${name}.tmp`), body)
+      NFS.renameSync(Path.join(root(), partner, "in", `${name}.tmp`), Path.join(root(), partner, "in", name))
+    }
+    deliver("acme", "a1.json", fixture("invalid-luhn.json"))
+    deliver("acme", "a2.json", fixture("valid-single.json"))
+    deliver("globex", "g1.json", fixture("invalid-luhn.json"))
+    const page = await browser.newPage()
+    const problems: Array<string> = []
+    page.on("pageerror", (e) => problems.push(`page error: ${String(e)}`))
+    await page.setViewport({ width: 1280, height: 900 })
+    await page.goto(`${base}/`, { waitUntil: "load" })
+    const partnerRows = (p: Page) => p.$$eval("#partners tr", (rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")))
+    await until(page, partnerRows, (r) => r.length === 2 && r[0]?.[1] === "1" && r[1]?.[2] === "1", "the partners' counts")
+    expect(await partnerRows(page)).toEqual([["acme", "1", "1", "0"], ["globex", "0", "1", "0"]])
+    expect(await outcomeRows(page)).toHaveLength(3)
+    await page.select("#partner-filter", "globex")
+    const rows = await outcomeRows(page)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]?.[1]).toContain("g1.json")
+    expect(rows[0]?.[1]).toContain("partner globex")
+    await page.select("#partner-filter", "")
+    expect(await outcomeRows(page)).toHaveLength(3)
+    expect(problems).toEqual([])
+    await page.close()
+    const status = (await (await fetch(`${base}/status.json`)).json()) as { partners: Array<unknown>; outcomes: Array<{ partner: string | null }> }
+    expect(status.partners).toEqual([{ id: "acme", validated: 1, returned: 1, failed: 0 }, { id: "globex", validated: 0, returned: 1, failed: 0 }])
+    expect(status.outcomes.map((o) => o.partner).sort()).toEqual(["acme", "acme", "globex"])
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toContain('cjp_files_processed_total{outcome="returned",partner="acme"} 1')
+    expect(metrics).toContain('cjp_files_processed_total{outcome="validated",partner="acme"} 1')
+    expect(metrics).toContain('cjp_files_processed_total{outcome="returned",partner="globex"} 1')
+    daemon.child.kill("SIGTERM")
+    expect(await daemon.exited).toBe(0)
+  }, 120_000)
+
   it("explains its numbers in words, and lays out on a phone without breaking a name inside a word", async () => {
     const { daemon, base } = await startDaemon({ QUIET_PERIOD_MS: "0" })
     const names = [

@@ -41,6 +41,8 @@ import type { Outgoing } from "../NotificationMessage.js"
 import { Notifier } from "../Notifier.js"
 import type { ClearedEvent } from "../Notifier.js"
 import { Outbox } from "./Outbox.js"
+import { PartnerRoutes } from "../../files/PartnerRoutes.js"
+import { recipientsOf } from "../../partners/Routing.js"
 
 /** How `layer` retries a transient delivery failure. */
 export interface NotifierOptions {
@@ -82,12 +84,20 @@ export const layer = (
 
       // Critical mail and all-clears name the host (and the instance the event came from).
       const host = OS.hostname()
+      // A partner's returned files (PARTNERS_FILE): its returns folder, and its recipients.
+      const routes = yield* PartnerRoutes
+      const rejected = (next: Extract<Batching.Next, { readonly _tag: "Rejected" }>): Outgoing => {
+        const partner = next.partner === undefined ? undefined : routes.partner(next.partner)
+        if (partner === undefined) return rejectedMessage(next.files, next.more, settings.returnsDir, masker.text)
+        const to = recipientsOf(partner, settings.email.receivers)
+        return { ...rejectedMessage(next.files, next.more, partner.returns, masker.text), partner: partner.id, ...(to.length > 0 ? { to } : {}) }
+      }
       const format = (next: Batching.Next): Outgoing =>
         next._tag === "Critical"
           ? criticalMessage(next.event, next.repeats, masker.text, { host, more: next.more, cleared: next.cleared })
           : next._tag === "Cleared"
           ? clearedMessage(next.events, next.more, masker.text, host)
-          : rejectedMessage(next.files, next.more, settings.returnsDir, masker.text)
+          : rejected(next)
 
       const gaugeQueued = Effect.flatMap(Ref.get(state), (s) => Metric.set(Metrics.notificationsQueued, Batching.queued(s)))
 

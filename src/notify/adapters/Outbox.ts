@@ -127,7 +127,7 @@ export class Outbox extends Effect.Service<Outbox>()("customer-json/Outbox", {
       Effect.gen(function*() {
         const now = new Date(yield* Clock.currentTimeMillis)
         const eml = yield* Effect.tryPromise({
-          try: () => buildEml(message, senderOf(settings), receiversOf(settings), now, note),
+          try: () => buildEml(message, senderOf(settings), message.to === undefined ? receiversOf(settings) : message.to.join(", "), now, note),
           catch: (e) => new DeliveryError({ permanent: false, reason: `cannot compose the message for the outbox (${reasonOf(e)})` })
         })
         const random = yield* Effect.sync(() => randomLetters(Crypto.randomBytes(16)))

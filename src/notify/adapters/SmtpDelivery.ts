@@ -134,7 +134,8 @@ export const layer = (timeouts: SmtpTimeouts = DEFAULT_TIMEOUTS): Layer.Layer<De
             try: () =>
               transport.sendMail({
                 from,
-                to,
+                // A partner's returned files go to its recipients (PARTNERS_FILE), the rest to EMAIL_RECEIVER.
+                to: message.to === undefined ? to : message.to.join(", "),
                 subject: message.subject,
                 text: message.text,
                 date: new Date(now),

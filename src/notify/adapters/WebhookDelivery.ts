@@ -105,6 +105,7 @@ export const layer = (timeoutMs = 30_000): Layer.Layer<Delivery, never, AppConfi
           text: message.text,
           files: message.files.map((f) => ({ file: f.file, stored_as: f.storedAs, error_count: f.errorCount })),
           more: message.more,
+          ...(message.partner === undefined ? {} : { partner: message.partner, to: message.to ?? [] }),
           sent_at: new Date(now).toISOString()
         }))
 
