@@ -824,7 +824,8 @@ const partnersScenario = async () => {
       single,
       partners: partnered,
       rate_ratio: partnered.files_per_s / single.files_per_s,
-      idle_cpu_seconds_per_minute: { single: idleSingle, partners: idlePartners, ratio: idlePartners / idleSingle }
+      // (a short idle window can measure no CPU at all: then there is no ratio to give)
+      idle_cpu_seconds_per_minute: { single: idleSingle, partners: idlePartners, ratio: idleSingle > 0 ? idlePartners / idleSingle : null }
     })
   }
   return { partners: count, files_each: SIZES.partnerFiles, files, trials: SIZES.partnerTrials, idle_seconds: SIZES.idleSeconds, by_build: byBuild }

@@ -593,7 +593,11 @@ export const makePipeline = Effect.gen(function*() {
         const { errorCount, records } = yield* judge(judged, new Date(startedAt))
         const outcome = errorCount === 0 ? "validated" : "returned"
         // `already_stored`: the instance that stored it may have written this line before it died.
-        yield* logAndRelease(claimedPath, "unknown", { file: name, outcome, records, error_count: errorCount, already_stored: true })
+        // (a partner's file under its own name, with its partner, as `stored` logs it)
+        const { name: own, partner } = splitName(name)
+        const fields: Record<string, unknown> = { file: own, outcome, records, error_count: errorCount, already_stored: true }
+        if (partner !== undefined) fields["partner"] = partner
+        yield* logAndRelease(claimedPath, "unknown", fields)
         return { _tag: "AlreadyStored", as: outcome } satisfies Outcome
       }
       // An attempt that did not finish: its orphan report withdrawn, its stages removed.
