@@ -700,9 +700,9 @@ const bigFile = async (build) => {
   }
 }
 
-const idle = async (build) => {
-  const root = makeRoot("idle")
-  const daemon = await startDaemon(build, root, daemonEnv())
+/** The daemon idling in `root` (with `env`) for SIZES.idleSeconds, after its start-up: its CPU. */
+const idle = async (build, env = {}, root = makeRoot("idle")) => {
+  const daemon = await startDaemon(build, root, daemonEnv(env))
   await sleep(1000) // start-up work is not idling
   const c0 = cpuSeconds(daemon.child.pid)
   await sleep(SIZES.idleSeconds * 1000)
@@ -801,17 +801,7 @@ const partnersScenario = async () => {
     return { runs_seconds: runs.map((r) => r.seconds), seconds, files_per_s: files / seconds, peak_rss_mb: Math.max(...runs.map((r) => r.peak_rss_mb ?? 0)) }
   }
   // Idle: the daemon watching `count` empty inboxes, and one DATA_DIR.
-  const idleOf = async (build, env, root) => {
-    const daemon = await startDaemon(build, root, daemonEnv(env))
-    await sleep(1000) // start-up work is not idling
-    const c0 = cpuSeconds(daemon.child.pid)
-    await sleep(SIZES.idleSeconds * 1000)
-    const c1 = cpuSeconds(daemon.child.pid)
-    daemon.child.kill("SIGTERM")
-    await daemon.exited
-    NFS.rmSync(root, { recursive: true, force: true })
-    return ((c1 - c0) * 60) / SIZES.idleSeconds
-  }
+  const idleOf = async (build, env, root) => (await idle(build, env, root)).cpu_seconds_per_minute
   const byBuild = []
   for (const build of knowing) {
     const single = rowOf(build, "one inbox")
